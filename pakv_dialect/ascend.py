@@ -1,0 +1,512 @@
+"""The ``ascend`` dialect: what one Ascend vector core does, op by op.
+
+The lowering of ``pakv.gather`` produces this dialect; the interpreter runtime executes
+it and the AscendC target prints it. Spelling follows Huawei's HIVM dialect where HIVM
+has a word for the concept (``load``/``store`` on MTE2/MTE3, ``set_flag``/``wait_flag``,
+``pointer_cast``-style UB buffers at planned offsets, ``#..address_space<gm|ub>``).
+
+Memory model
+------------
+* Global memory (GM) operands are memrefs in ``#ascend.address_space<gm>``, typed as the
+  tensors they hold. All GM offsets, lengths and gaps in DMA ops are in **bytes**: the
+  MTE engines move bytes, and one byte-based convention serves every dtype and layout.
+* The Unified Buffer (UB) is carved by ``ascend.ub_alloc`` into buffers of ``slots``
+  equal slots of ``slot_bytes`` each (``memref<slots x slot_bytes x i8, ub>``), placed at
+  a byte ``offset`` that the UB planning pass assigns. Several slots are how a buffer is
+  multi-buffered: tile ``n`` uses slot ``n % slots``.
+* A UB byte range is addressed as (buffer, slot, byte offset inside the slot).
+
+Pipes and synchronisation
+-------------------------
+Ops run on pipes: scalar reads on S, GM->UB copies on MTE2, UB->GM copies on MTE3, UB
+compute (zero fill, block transpose) on V. Pipes run concurrently on hardware, so a
+consumer on one pipe must wait for its producer on another. The model is HIVM's and
+AscendC's explicit event flags: ``ascend.set_flag[P, Q, e]`` (pipe P signals event e to
+pipe Q once P's earlier work is done) and ``ascend.wait_flag[P, Q, e]`` (Q blocks until
+then). Every wait consumes exactly one earlier set of the same (P, Q, e). The
+interpreter checks the model: a UB range read on one pipe while its last writer on
+another pipe is not yet covered by a wait is reported, and so is a write over a range
+that another pipe may still be reading.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from xdsl.dialects.arith import ConstantOp
+from xdsl.dialects.builtin import (
+    I64,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    StringAttr,
+)
+from xdsl.dialects.func import FuncOp
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.parser import AttrParser
+from xdsl.printer import Printer
+from xdsl.traits import NoMemoryEffect, Pure
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
+
+from pakv_dialect.soc import SOCS
+
+UB_ALIGN = 32
+"""UB addresses and sizes are multiples of 32 bytes (one "block")."""
+
+MAX_BURSTS = 4095
+"""The most bursts (DataCopyParams.blockCount) one copy instruction can carry."""
+
+KERNEL_ATTR = "ascend.kernel"
+"""Unit attribute marking a function as a device kernel."""
+
+SOC_ATTR = "ascend.soc"
+"""String attribute on a kernel function: the SoC it was compiled for."""
+
+
+def align_up(size: int, alignment: int = UB_ALIGN) -> int:
+    return -(-size // alignment) * alignment
+
+
+class AddressSpace(StrEnum):
+    gm = "gm"
+    ub = "ub"
+
+
+@irdl_attr_definition
+class AddressSpaceAttr(EnumAttribute[AddressSpace]):
+    """``#ascend.address_space<gm>`` or ``#ascend.address_space<ub>``."""
+
+    name = "ascend.address_space"
+
+    def print_parameter(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            super().print_parameter(printer)
+
+    @classmethod
+    def parse_parameter(cls, parser: AttrParser) -> AddressSpace:
+        with parser.in_angle_brackets():
+            return super().parse_parameter(parser)
+
+
+GM = AddressSpaceAttr(AddressSpace.gm)
+UB = AddressSpaceAttr(AddressSpace.ub)
+
+
+class Pipe(StrEnum):
+    """The hardware pipes of a vector core that an op can occupy."""
+
+    S = "S"
+    V = "V"
+    MTE2 = "MTE2"
+    MTE3 = "MTE3"
+
+
+@irdl_attr_definition
+class PipeAttr(EnumAttribute[Pipe], SpacedOpaqueSyntaxAttribute):
+    """``#ascend.pipe<MTE2>``."""
+
+    name = "ascend.pipe"
+
+
+def memory_space_of(ty: Attribute) -> AddressSpace | None:
+    if isinstance(ty, MemRefType) and isinstance(ty.memory_space, AddressSpaceAttr):
+        return ty.memory_space.data
+    return None
+
+
+def ub_buffer_type(slots: int, slot_bytes: int) -> MemRefType:
+    return MemRefType(IntegerType(8), [slots, slot_bytes], memory_space=UB)
+
+
+def kernel_soc(op: Operation) -> str | None:
+    """The SoC of the kernel function that contains ``op``, when it says."""
+    func = op.parent_op()
+    while func is not None and not isinstance(func, FuncOp):
+        func = func.parent_op()
+    if func is None:
+        return None
+    soc = func.attributes.get(SOC_ATTR)
+    return soc.data if isinstance(soc, StringAttr) else None
+
+
+def constant_value(value: SSAValue) -> int | None:
+    """The integer behind ``value`` when an ``arith.constant`` defines it."""
+    if isinstance(value.owner, ConstantOp) and isinstance(value.owner.value, IntegerAttr):
+        return value.owner.value.value.data
+    return None
+
+
+def _check_space(what: str, value: SSAValue, space: AddressSpace) -> None:
+    if memory_space_of(value.type) != space:
+        raise VerifyException(
+            f"{what} must be a memref in #ascend.address_space<{space}>, got {value.type}"
+        )
+
+
+def _check_constant_bursts(n_burst: SSAValue) -> None:
+    count = constant_value(n_burst)
+    if count is not None and not 1 <= count <= MAX_BURSTS:
+        raise VerifyException(f"burst count must be in [1, {MAX_BURSTS}], got {count}")
+
+
+class PipeOp:
+    """Mixin: the pipe an op occupies, for synchronisation analysis and tracing."""
+
+    PIPE: ClassVar[Pipe]
+
+
+@irdl_op_definition
+class GetBlockIdxOp(IRDLOperation):
+    """This core's index in ``[0, get_block_num)`` (AscendC ``GetBlockIdx()``)."""
+
+    name = "ascend.get_block_idx"
+    result = result_def(IndexType)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__(result_types=[IndexType()])
+
+
+@irdl_op_definition
+class GetBlockNumOp(IRDLOperation):
+    """How many cores run the kernel (AscendC ``GetBlockNum()``)."""
+
+    name = "ascend.get_block_num"
+    result = result_def(IndexType)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__(result_types=[IndexType()])
+
+
+@irdl_op_definition
+class GetTilingOp(IRDLOperation):
+    """One field of the kernel's tiling data, computed by the host at launch.
+
+    Runtime sizes (batch, table width, tokens to split, ...) reach the kernel this way,
+    as in AscendC's ``GET_TILING_DATA``: one compiled kernel serves every shape that
+    its dynamic dimensions admit.
+    """
+
+    name = "ascend.get_tiling"
+    field = prop_def(StringAttr)
+    result = result_def(IndexType)
+    traits = traits_def(Pure())
+    assembly_format = "$field attr-dict"
+
+    def __init__(self, field: str):
+        super().__init__(properties={"field": StringAttr(field)}, result_types=[IndexType()])
+
+
+@irdl_op_definition
+class UbAllocOp(IRDLOperation):
+    """A UB buffer of ``slots`` x ``slot_bytes`` at a planned byte ``offset``.
+
+    Like HIVM's ``pointer_cast``: no allocator runs on the device; the UB planning pass
+    assigns ``offset``. ``purpose`` says what the buffer holds (shown by ``pakv explain``
+    and printed as the AscendC buffer's name).
+    """
+
+    name = "ascend.ub_alloc"
+    purpose = prop_def(StringAttr)
+    offset = opt_prop_def(IntegerAttr[I64])
+    buffer = result_def(MemRefType)
+    traits = traits_def(NoMemoryEffect())
+    assembly_format = "$purpose (`at` $offset^)? attr-dict `:` type($buffer)"
+
+    def __init__(self, purpose: str, slots: int, slot_bytes: int, offset: int | None = None):
+        properties: dict[str, Attribute] = {"purpose": StringAttr(purpose)}
+        if offset is not None:
+            properties["offset"] = IntegerAttr(offset, 64)
+        super().__init__(properties=properties, result_types=[ub_buffer_type(slots, slot_bytes)])
+
+    @property
+    def slots(self) -> int:
+        return self.buffer_type.get_shape()[0]
+
+    @property
+    def slot_bytes(self) -> int:
+        return self.buffer_type.get_shape()[1]
+
+    @property
+    def size(self) -> int:
+        return self.slots * self.slot_bytes
+
+    @property
+    def buffer_type(self) -> MemRefType:
+        ty = self.buffer.type
+        assert isinstance(ty, MemRefType)
+        return ty  # pyright: ignore[reportUnknownVariableType]
+
+    @property
+    def planned_offset(self) -> int | None:
+        return None if self.offset is None else self.offset.value.data
+
+    def verify_(self) -> None:
+        ty = self.buffer_type
+        if memory_space_of(ty) != AddressSpace.ub or ty.get_num_dims() != 2:
+            raise VerifyException(
+                f"ub_alloc must produce memref<slots x slot_bytes x i8, "
+                f"#ascend.address_space<ub>>, got {ty}"
+            )
+        if ty.get_element_type() != IntegerType(8):
+            raise VerifyException(f"ub_alloc element type must be i8, got {ty.get_element_type()}")
+        if self.slots < 1 or self.slot_bytes < 1:
+            raise VerifyException(f"ub_alloc '{self.purpose.data}' must not be empty, got {ty}")
+        if self.slot_bytes % UB_ALIGN:
+            raise VerifyException(
+                f"ub_alloc '{self.purpose.data}' slot size must be a multiple of "
+                f"{UB_ALIGN} bytes, got {self.slot_bytes}"
+            )
+        offset = self.planned_offset
+        if offset is None:
+            return
+        if offset < 0 or offset % UB_ALIGN:
+            raise VerifyException(
+                f"ub_alloc '{self.purpose.data}' offset must be a non-negative multiple of "
+                f"{UB_ALIGN} bytes, got {offset}"
+            )
+        soc_name = kernel_soc(self)
+        if soc_name in SOCS:
+            capacity = SOCS[soc_name].ub_usable_bytes
+            if offset + self.size > capacity:
+                raise VerifyException(
+                    f"ub_alloc '{self.purpose.data}' occupies [{offset}, {offset + self.size}) "
+                    f"bytes, past the {capacity}-byte UB of {soc_name}"
+                )
+
+
+@irdl_op_definition
+class LoadScalarOp(IRDLOperation, PipeOp):
+    """Read one element of a GM tensor on the scalar pipe (AscendC ``GetValue``)."""
+
+    name = "ascend.load_scalar"
+    PIPE: ClassVar[Pipe] = Pipe.S
+    source = operand_def(MemRefType)
+    indices = var_operand_def(IndexType)
+    result = result_def(IntegerType)
+    assembly_format = "$source `[` $indices `]` attr-dict `:` type($source) `->` type($result)"
+
+    def __init__(self, source: SSAValue, indices: list[SSAValue]):
+        ty = source.type
+        assert isinstance(ty, MemRefType)
+        super().__init__(
+            operands=[source, indices],
+            result_types=[ty.get_element_type()],  # pyright: ignore[reportUnknownMemberType]
+        )
+
+    def verify_(self) -> None:
+        _check_space("load_scalar source", self.source, AddressSpace.gm)
+        ty = self.source.type
+        assert isinstance(ty, MemRefType)
+        if len(self.indices) != ty.get_num_dims():
+            raise VerifyException(
+                f"load_scalar needs {ty.get_num_dims()} indices, got {len(self.indices)}"
+            )
+        if ty.get_element_type() != self.result.type:
+            raise VerifyException(
+                f"load_scalar result must be {ty.get_element_type()}, got {self.result.type}"
+            )
+
+
+class _DmaOp(IRDLOperation, PipeOp):
+    """Shared shape of the two DMA ops: ``n_burst`` bursts of ``burst_len`` bytes.
+
+    GM side: burst ``b`` starts at ``gm_offset + b * (burst_len + gm_gap)`` bytes.
+    UB side: burst ``b`` starts at ``ub_offset + b * (align32(burst_len) + ub_gap)``
+    bytes inside slot ``slot``; a burst whose length is not a multiple of 32 bytes is
+    padded up to 32 in UB (DataCopyPad), so ``ub_gap`` must be a multiple of 32.
+    """
+
+    gm = operand_def(MemRefType)
+    gm_offset = operand_def(IndexType)
+    ub = operand_def(MemRefType)
+    slot = operand_def(IndexType)
+    ub_offset = operand_def(IndexType)
+    n_burst = operand_def(IndexType)
+    burst_len = operand_def(IndexType)
+    gm_gap = operand_def(IndexType)
+    ub_gap = operand_def(IndexType)
+
+    def __init__(
+        self,
+        gm: SSAValue,
+        gm_offset: SSAValue,
+        ub: SSAValue,
+        slot: SSAValue,
+        ub_offset: SSAValue,
+        n_burst: SSAValue,
+        burst_len: SSAValue,
+        gm_gap: SSAValue,
+        ub_gap: SSAValue,
+    ):
+        super().__init__(
+            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap]
+        )
+
+    def verify_(self) -> None:
+        _check_space(f"{self.name} GM operand", self.gm, AddressSpace.gm)
+        _check_space(f"{self.name} UB operand", self.ub, AddressSpace.ub)
+        _check_constant_bursts(self.n_burst)
+        for what, value in (("ub_gap", self.ub_gap), ("ub_offset", self.ub_offset)):
+            constant = constant_value(value)
+            if constant is not None and constant % UB_ALIGN:
+                raise VerifyException(
+                    f"{self.name} {what} must be a multiple of {UB_ALIGN} bytes, got {constant}"
+                )
+
+
+@irdl_op_definition
+class LoadOp(_DmaOp):
+    """GM -> UB copy on MTE2 (AscendC ``DataCopy``/``DataCopyPad`` into a LocalTensor)."""
+
+    name = "ascend.load"
+    PIPE: ClassVar[Pipe] = Pipe.MTE2
+    assembly_format = (
+        "$gm `[` $gm_offset `]` `->` $ub `[` $slot `,` $ub_offset `]` "
+        "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $gm_gap `,` $ub_gap `)` "
+        "attr-dict `:` type($gm) `->` type($ub)"
+    )
+
+
+@irdl_op_definition
+class StoreOp(_DmaOp):
+    """UB -> GM copy on MTE3 (AscendC ``DataCopy``/``DataCopyPad`` into a GlobalTensor)."""
+
+    name = "ascend.store"
+    PIPE: ClassVar[Pipe] = Pipe.MTE3
+    assembly_format = (
+        "$ub `[` $slot `,` $ub_offset `]` `->` $gm `[` $gm_offset `]` "
+        "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $ub_gap `,` $gm_gap `)` "
+        "attr-dict `:` type($ub) `->` type($gm)"
+    )
+
+
+@irdl_op_definition
+class TransposeBlocksOp(IRDLOperation, PipeOp):
+    """Transpose a ``rows x cols`` matrix of 32-byte blocks from one UB slot to another.
+
+    ``target[c][r] = source[r][c]``. This is the PA_NZ tile's compute step: a tile
+    loaded group-major (one long GM burst per 32-byte row group) becomes token-major,
+    so the store is one contiguous burst. Runs on the vector pipe.
+    """
+
+    name = "ascend.transpose_blocks"
+    PIPE: ClassVar[Pipe] = Pipe.V
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    rows = operand_def(IndexType)
+    cols = operand_def(IndexType)
+    assembly_format = (
+        "$source `[` $source_slot `]` `->` $target `[` $target_slot `]` "
+        "`blocks` `(` $rows `x` $cols `)` attr-dict `:` type($source) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        source: SSAValue,
+        source_slot: SSAValue,
+        target: SSAValue,
+        target_slot: SSAValue,
+        rows: SSAValue,
+        cols: SSAValue,
+    ):
+        super().__init__(operands=[source, source_slot, target, target_slot, rows, cols])
+
+    def verify_(self) -> None:
+        _check_space("transpose_blocks source", self.source, AddressSpace.ub)
+        _check_space("transpose_blocks target", self.target, AddressSpace.ub)
+        if self.source == self.target:
+            raise VerifyException("transpose_blocks source and target must be distinct buffers")
+
+
+@irdl_op_definition
+class FillZeroOp(IRDLOperation, PipeOp):
+    """Zero ``align32(bytes)`` bytes at the start of a UB slot on the vector pipe.
+
+    The tile of a token whose table column or block id is out of range is zero-filled
+    instead of loaded (SPEC section 3): the kernel never reads outside the cache.
+    """
+
+    name = "ascend.fill_zero"
+    PIPE: ClassVar[Pipe] = Pipe.V
+    target = operand_def(MemRefType)
+    slot = operand_def(IndexType)
+    bytes = operand_def(IndexType)
+    assembly_format = "$target `[` $slot `]` `bytes` `(` $bytes `)` attr-dict `:` type($target)"
+
+    def __init__(self, target: SSAValue, slot: SSAValue, bytes: SSAValue):
+        super().__init__(operands=[target, slot, bytes])
+
+    def verify_(self) -> None:
+        _check_space("fill_zero target", self.target, AddressSpace.ub)
+
+
+class _FlagOp(IRDLOperation):
+    set_pipe = prop_def(PipeAttr)
+    wait_pipe = prop_def(PipeAttr)
+    event = operand_def(IndexType)
+    assembly_format = "`[` $set_pipe `,` $wait_pipe `,` $event `]` attr-dict"
+
+    def __init__(self, set_pipe: Pipe, wait_pipe: Pipe, event: SSAValue):
+        super().__init__(
+            operands=[event],
+            properties={"set_pipe": PipeAttr(set_pipe), "wait_pipe": PipeAttr(wait_pipe)},
+        )
+
+    def verify_(self) -> None:
+        if self.set_pipe == self.wait_pipe:
+            raise VerifyException(
+                f"{self.name} needs two different pipes, got {self.set_pipe.data} twice"
+            )
+
+
+@irdl_op_definition
+class SetFlagOp(_FlagOp):
+    """``set_pipe`` signals event ``event`` to ``wait_pipe`` (AscendC ``SetFlag``)."""
+
+    name = "ascend.set_flag"
+
+
+@irdl_op_definition
+class WaitFlagOp(_FlagOp):
+    """``wait_pipe`` blocks until ``set_pipe`` signalled ``event`` (AscendC ``WaitFlag``)."""
+
+    name = "ascend.wait_flag"
+
+
+ASCEND = Dialect(
+    "ascend",
+    [
+        GetBlockIdxOp,
+        GetBlockNumOp,
+        GetTilingOp,
+        UbAllocOp,
+        LoadScalarOp,
+        LoadOp,
+        StoreOp,
+        TransposeBlocksOp,
+        FillZeroOp,
+        SetFlagOp,
+        WaitFlagOp,
+    ],
+    [AddressSpaceAttr, PipeAttr],
+)

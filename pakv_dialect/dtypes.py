@@ -1,0 +1,124 @@
+"""The element-type table: one row per KV dtype the operator knows.
+
+Every layer needs the same facts about a dtype: its name in the operator document
+(SPEC section 4), its xDSL type, the numpy dtype that stores it on the host, its size,
+and the AscendC type name. They live here, once. The data is only ever moved as raw
+bits, so the numpy dtype is a *storage* dtype: HiFloat8 has no numpy type and is
+stored as uint8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    Float8E4M3FNType,
+    Float8E5M2Type,
+    Float16Type,
+    Float32Type,
+    IntegerType,
+    Signedness,
+)
+from xdsl.ir import Attribute
+
+from pakv_dialect.hifloat8 import HiFloat8Type
+
+
+@dataclass(frozen=True)
+class ElementKind:
+    """What every layer needs to know about one element type."""
+
+    name: str
+    """The operator document's name (SPEC section 4), e.g. ``"fp16"``."""
+    ir_type: Attribute
+    """The xDSL element type used in ``pakv.gather``'s memrefs."""
+    storage: np.dtype[np.generic]
+    """The numpy dtype that holds the bits on the host."""
+    ascendc: str
+    """The AscendC C++ type name."""
+
+    @property
+    def size(self) -> int:
+        """Bytes per element."""
+        return self.storage.itemsize
+
+    @property
+    def elements_per_nz_row(self) -> int:
+        """``ea`` of SPEC section 1: how many elements one 32-byte NZ row holds."""
+        return 32 // self.size
+
+
+def _kind(name: str, ir_type: Attribute, storage: object, ascendc: str) -> ElementKind:
+    dtype: np.dtype[np.generic] = np.dtype(storage)  # pyright: ignore[reportCallIssue, reportArgumentType]
+    return ElementKind(name, ir_type, dtype, ascendc)
+
+
+KV_ELEMENT_KINDS: tuple[ElementKind, ...] = (
+    _kind("int8", IntegerType(8), np.int8, "int8_t"),
+    _kind("uint8", IntegerType(8, Signedness.UNSIGNED), np.uint8, "uint8_t"),
+    _kind("int16", IntegerType(16), np.int16, "int16_t"),
+    _kind("uint16", IntegerType(16, Signedness.UNSIGNED), np.uint16, "uint16_t"),
+    _kind("int32", IntegerType(32), np.int32, "int32_t"),
+    _kind("uint32", IntegerType(32, Signedness.UNSIGNED), np.uint32, "uint32_t"),
+    _kind("fp16", Float16Type(), np.float16, "half"),
+    _kind("bf16", BFloat16Type(), ml_dtypes.bfloat16, "bfloat16_t"),
+    _kind("fp32", Float32Type(), np.float32, "float"),
+    _kind("fp8_e5m2", Float8E5M2Type(), ml_dtypes.float8_e5m2, "fp8_e5m2_t"),
+    _kind("fp8_e4m3fn", Float8E4M3FNType(), ml_dtypes.float8_e4m3fn, "fp8_e4m3fn_t"),
+    _kind("hifloat8", HiFloat8Type(), np.uint8, "hifloat8_t"),
+)
+"""KV-cache element types, in the order of SPEC section 4.
+
+Integers are signless (``i8``) when signed and explicitly unsigned (``ui8``) otherwise,
+matching how MLIR front ends spell ``int8_t`` and ``uint8_t``.
+"""
+
+INDEX_ELEMENT_KINDS: tuple[ElementKind, ...] = (
+    _kind("int32", IntegerType(32), np.int32, "int32_t"),
+    _kind("int64", IntegerType(64), np.int64, "int64_t"),
+)
+"""Element types of blockTables, seqLens and seqOffset."""
+
+_KV_BY_IR = {kind.ir_type: kind for kind in KV_ELEMENT_KINDS}
+_KV_BY_NAME = {kind.name: kind for kind in KV_ELEMENT_KINDS}
+_INDEX_BY_IR = {kind.ir_type: kind for kind in INDEX_ELEMENT_KINDS}
+_INDEX_BY_NAME = {kind.name: kind for kind in INDEX_ELEMENT_KINDS}
+
+
+def kv_kind_of_type(ir_type: Attribute) -> ElementKind | None:
+    """The KV element kind of an xDSL type, or None when the operator does not take it."""
+    return _KV_BY_IR.get(ir_type)
+
+
+def kv_kind_named(name: str) -> ElementKind | None:
+    """The KV element kind with this SPEC name, or None."""
+    return _KV_BY_NAME.get(name)
+
+
+def index_kind_of_type(ir_type: Attribute) -> ElementKind | None:
+    """The index element kind of an xDSL type, or None."""
+    return _INDEX_BY_IR.get(ir_type)
+
+
+def index_kind_named(name: str) -> ElementKind | None:
+    """The index element kind with this SPEC name, or None."""
+    return _INDEX_BY_NAME.get(name)
+
+
+def kv_kind_of_numpy(dtype: np.dtype[np.generic]) -> ElementKind | None:
+    """The KV element kind stored as this numpy dtype (uint8 means uint8, never HiFloat8)."""
+    for kind in KV_ELEMENT_KINDS:
+        if kind.storage == dtype and kind.name != "hifloat8":
+            return kind
+    return None
+
+
+def index_kind_of_numpy(dtype: np.dtype[np.generic]) -> ElementKind | None:
+    """The index element kind stored as this numpy dtype."""
+    for kind in INDEX_ELEMENT_KINDS:
+        if kind.storage == dtype:
+            return kind
+    return None
