@@ -493,6 +493,28 @@ class WaitFlagOp(_FlagOp):
     name = "ascend.wait_flag"
 
 
+@irdl_op_definition
+class CoreRowsOp(IRDLOperation):
+    """The output rows ``[begin, end)`` this core copies: an intermediate op.
+
+    ``convert-pakv-to-ascend`` emits it where the kernel needs its share of the work,
+    so the lowering does not fix how work is split; ``ascend-distribute-tokens``
+    replaces it by ``balanced_range(split_tokens, used_cores, get_block_idx)``
+    (``pakv_dialect.tiling``). Before that pass it means "all rows
+    ``[0, split_tokens)``", as if one core ran the kernel. It never reaches the
+    interpreter or the AscendC printer.
+    """
+
+    name = "ascend.core_rows"
+    begin = result_def(IndexType)
+    end = result_def(IndexType)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__(result_types=[IndexType(), IndexType()])
+
+
 ASCEND = Dialect(
     "ascend",
     [
@@ -507,6 +529,7 @@ ASCEND = Dialect(
         FillZeroOp,
         SetFlagOp,
         WaitFlagOp,
+        CoreRowsOp,
     ],
     [AddressSpaceAttr, PipeAttr],
 )

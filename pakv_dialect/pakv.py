@@ -33,7 +33,12 @@ from xdsl.irdl import (
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
-from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
+from pakv_dialect.dtypes import (
+    KV_ELEMENT_KINDS,
+    ElementKind,
+    index_kind_of_type,
+    kv_kind_of_type,
+)
 from pakv_dialect.hifloat8 import HiFloat8Type
 from pakv_dialect.soc import SocError, soc_info
 
@@ -58,8 +63,7 @@ class CacheModeAttr(EnumAttribute[CacheMode], SpacedOpaqueSyntaxAttribute):
     name = "pakv.cache_mode"
 
 
-def _dims(ty: MemRefType) -> str:
-    return "x".join("?" if d == DYNAMIC_INDEX else str(d) for d in ty.get_shape())
+_KV_TYPE_NAMES = ", ".join(str(kind.ir_type) for kind in KV_ELEMENT_KINDS)
 
 
 class _Checker:
@@ -83,7 +87,7 @@ class _Checker:
     def rank(name: str, ty: MemRefType, rank: int) -> None:
         if ty.get_num_dims() != rank:
             raise VerifyException(
-                f"{name} must have rank {rank}, got rank {ty.get_num_dims()} (memref<{_dims(ty)}>)"
+                f"{name} must have rank {rank}, got rank {ty.get_num_dims()} ({ty})"
             )
 
     @staticmethod
@@ -105,9 +109,7 @@ class _Checker:
         kind = kv_kind_of_type(ty.get_element_type())
         if kind is None:
             raise VerifyException(
-                f"{name} has element type {ty.get_element_type()}, which GatherPaKvCache "
-                "does not take (int8/uint8/int16/uint16/int32/uint32/f16/bf16/f32/"
-                "f8E5M2/f8E4M3FN/!pakv.hifloat8)"
+                f"{name} element type must be one of {_KV_TYPE_NAMES}, got {ty.get_element_type()}"
             )
         return kind
 
@@ -229,6 +231,18 @@ class GatherOp(IRDLOperation):
         ]
 
     def verify_(self) -> None:
+        self.verify_layout()
+        self.verify_positive_layout()
+        if self.soc is not None:
+            self.verify_soc(self.soc.data)
+
+    def verify_layout(self) -> None:
+        """Every static rule of SPEC section 3 except that layout dimensions be positive.
+
+        Split out because SPEC section 3 waives positivity for an *empty* call (a cache
+        or output with no elements succeeds and writes nothing): the host runtime runs
+        this part alone on such calls, and the whole verifier on all others.
+        """
         c = _Checker
         kc = c.memref("key_cache", self.key_cache)
         vc = c.memref("value_cache", self.value_cache)
@@ -299,7 +313,11 @@ class GatherOp(IRDLOperation):
                     f"{bt.get_element_type()}, got {ty.get_element_type()}"
                 )
 
-        # Output dimensions against the caches.
+        # Output dimensions against the caches: only num_tokens (dim 0) may be dynamic.
+        out_names = ("H",) if nz else ("num_heads", "head_size")
+        for name, out in (("key_out", ko), ("value_out", vo)):
+            for dim, what in enumerate(out_names, start=1):
+                c.static(name, out, dim, what)
         if nz:
             for name, cache, kind in (("key_cache", kc, key_kind), ("value_cache", vc, value_kind)):
                 row = cache.get_shape()[3] * kind.size
@@ -322,14 +340,17 @@ class GatherOp(IRDLOperation):
         c.token_limit("key_cache", key_h, key_kind)
         c.token_limit("value_cache", value_h, value_kind)
 
-        # A static layout dimension of 0 can never describe a token; dynamic dims
-        # (num_blocks, batch, num_tokens) may be 0: the runtime treats that op as empty.
-        for name, ty in (("key_cache", kc), ("value_cache", vc)):
-            for dim in (1, 2, 3):
-                c.positive(name, ty, dim, names[dim])
+    def verify_positive_layout(self) -> None:
+        """A static layout dimension of 0 can never describe a token.
 
-        if self.soc is not None:
-            self.verify_soc(self.soc.data)
+        Dynamic dims (num_blocks, batch, max_blocks_per_seq, num_tokens) may be 0: the
+        runtime treats such a call as empty.
+        """
+        names = self.cache_dim_names()
+        for name, value in (("key_cache", self.key_cache), ("value_cache", self.value_cache)):
+            ty = self.memref_type(value)
+            for dim in (1, 2, 3):
+                _Checker.positive(name, ty, dim, names[dim])
 
     def verify_soc(self, soc_name: str) -> None:
         """SPEC section 4: the SoC exists, runs the operator, and takes these dtypes."""

@@ -1,0 +1,72 @@
+"""The kernel's tiling data: runtime sizes the host computes and the kernel reads.
+
+This is the ABI between the host (``runtime``'s API, and the emitted AscendC host
+code) and a lowered kernel, which reads each field with ``ascend.get_tiling "<field>"``.
+One compiled kernel serves every shape its dynamic dimensions admit, because every
+runtime size reaches it here and nothing is baked in.
+
+Work is split over cores by **output rows** (tokens), never by batch: core ``b`` of
+``used_cores`` owns rows ``balanced_range(split_tokens, used_cores, b)``, so a
+sequence 1000x longer than the rest is shared by all cores. The lowering's
+``ascend-distribute-tokens`` pass emits exactly this arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class GatherTiling:
+    """Tiling of one ``pakv.gather`` launch. Field names are the ``get_tiling`` keys."""
+
+    batch: int
+    """Sequences in the batch (block_tables dim 0)."""
+    num_blocks: int
+    """Blocks in each cache (dim 0): block ids outside [0, num_blocks) give zeros."""
+    table_width: int
+    """max_blocks_per_seq (block_tables dim 1): columns past it give zeros."""
+    num_tokens: int
+    """Rows of key_out / value_out: no core writes at or past this row."""
+    split_tokens: int
+    """Rows the cores share: min(total tokens, num_tokens)."""
+    used_cores: int
+    """Cores launched (AscendC blockDim): min(SoC vector cores, split_tokens)."""
+
+    def fields(self) -> dict[str, int]:
+        return asdict(self)
+
+
+TILING_FIELDS: tuple[str, ...] = tuple(GatherTiling.__dataclass_fields__)
+
+
+def balanced_range(total: int, parts: int, index: int) -> tuple[int, int]:
+    """Rows ``[begin, end)`` of part ``index`` when ``total`` rows are cut in ``parts``.
+
+    The first ``total % parts`` parts get one row more than the others, so no two
+    parts differ by more than one row.
+    """
+    base, extra = divmod(total, parts)
+    begin = index * base + min(index, extra)
+    return begin, begin + base + (1 if index < extra else 0)
+
+
+def gather_tiling(
+    *,
+    batch: int,
+    num_blocks: int,
+    table_width: int,
+    num_tokens: int,
+    total_tokens: int,
+    vector_cores: int,
+) -> GatherTiling:
+    """The tiling for one launch, from runtime shapes and the total of seqLens."""
+    split = max(0, min(total_tokens, num_tokens))
+    return GatherTiling(
+        batch=batch,
+        num_blocks=num_blocks,
+        table_width=table_width,
+        num_tokens=num_tokens,
+        split_tokens=split,
+        used_cores=min(vector_cores, split),
+    )

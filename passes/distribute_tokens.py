@@ -1,0 +1,81 @@
+"""``ascend-distribute-tokens``: give each vector core a balanced share of output rows.
+
+The lowering leaves ``ascend.core_rows`` where a kernel asks which rows it copies.
+This pass answers with ``pakv_dialect.tiling.balanced_range(split_tokens, used_cores,
+block_idx)``, emitted op for op (:func:`emit_balanced_range`):
+
+    base, extra = split_tokens // used_cores, split_tokens % used_cores
+    begin = block_idx * base + min(block_idx, extra)
+    end   = begin + base + (block_idx < extra ? 1 : 0)
+          = (block_idx + 1) * base + min(block_idx + 1, extra)   (the next core's begin)
+
+Splitting by **rows** (tokens), not by sequences, is what keeps cores balanced when
+one sequence is 1000x longer than the rest: every core gets ``split_tokens /
+used_cores`` rows, give or take one, wherever the sequence boundaries fall, so bytes
+moved per core differ by at most one token's worth. A core walks only the sequences
+up to its last row and copies only the runs that overlap its rows; a core whose
+range is empty skips the walk entirely (the ``scf.if`` the lowering put around it).
+``split_tokens`` and ``used_cores`` are tiling fields the host computes per launch
+(``gather_tiling``), so the split adapts to every call without recompiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
+from xdsl.ir import SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
+
+from pakv_dialect.ascend import CoreRowsOp, GetBlockIdxOp, GetTilingOp
+from passes.diagnostics import fail_at
+from passes.kernel_builder import KernelBuilder
+
+
+def emit_balanced_range(
+    kb: KernelBuilder, total: SSAValue, parts: SSAValue, index: SSAValue
+) -> tuple[SSAValue, SSAValue]:
+    """``balanced_range(total, parts, index)`` of ``pakv_dialect.tiling``, as ops."""
+    base = kb.divu(total, parts, "base")
+    extra = kb.remu(total, parts, "extra")
+    begin = kb.add(kb.mul(index, base), kb.minu(index, extra), "row_begin")
+    # end = begin + base + (index < extra ? 1 : 0), which is the next part's begin.
+    following = kb.add(index, 1)
+    end = kb.add(kb.mul(following, base), kb.minu(following, extra), "row_end")
+    return begin, end
+
+
+@dataclass
+class DistributeRowsPattern(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: CoreRowsOp, rewriter: PatternRewriter) -> None:
+        func = op.parent_op()
+        while func is not None and not isinstance(func, FuncOp):
+            func = func.parent_op()
+        if func is None:
+            fail_at(op, "ascend.core_rows must sit inside a kernel function")
+        kb = KernelBuilder(func.body.block, InsertPoint.before(op))
+        core = kb.insert(GetBlockIdxOp(), "core").result
+        total = kb.insert(GetTilingOp("split_tokens"), "split_tokens").result
+        parts = kb.insert(GetTilingOp("used_cores"), "used_cores").result
+        begin, end = emit_balanced_range(kb, total, parts, core)
+        rewriter.replace(op, [], [begin, end])
+
+
+@dataclass(frozen=True)
+class DistributeTokensPass(ModulePass):
+    """Replace ``ascend.core_rows`` by this core's balanced share of output rows."""
+
+    name = "ascend-distribute-tokens"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(DistributeRowsPattern(), apply_recursively=False).rewrite_module(op)

@@ -1,0 +1,176 @@
+"""The kernel body that replaces one ``pakv.gather``: this core's walk over its rows.
+
+Structure of the emitted code (``convert-pakv-to-ascend``'s docstring says why)::
+
+    ub_alloc per buffer of the TilePlan
+    batch, table_width, num_blocks, num_tokens = get_tiling ...
+    row_begin, rows_end = ascend.core_rows          // ascend-distribute-tokens
+    row_end = min(rows_end, num_tokens)             // never write past keyRef
+    if row_begin < row_end:
+      while seq < batch and start < row_end:        // sequences, in output order
+        len = max(seq_lens[seq] (or the cumsum difference), 0)
+        [lo, hi) = [start, start + len) & [row_begin, row_end)
+        if lo < hi:
+          first_col = seq_offset[seq] // block_size, or table_width when negative
+          for block in [(lo - start) // bs, ceil((hi - start) / bs)):   // runs
+            col = first_col + block
+            blk = col < table_width ? block_tables[seq, col] : num_blocks
+            if blk < num_blocks (unsigned: a negative id is out of range too):
+              copy the run (RunCopier.copy_run: the tile loops)
+            else:
+              zero the run (RunCopier.zero_run)
+        start += len
+
+Every runtime size comes from ``ascend.get_tiling`` or a GM scalar read, so the
+kernel serves every batch, table width, block count and token count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import IndexType
+from xdsl.ir import SSAValue
+
+from pakv_dialect.ascend import CoreRowsOp, GetTilingOp, LoadScalarOp, UbAllocOp
+from pakv_dialect.pakv import CacheMode, GatherOp
+from passes.kernel_builder import KernelBuilder
+from passes.run_copies import NormCopier, NzCopier, RunCopier, Stream
+from passes.tile_plan import TilePlan
+
+_INDEX = IndexType()
+
+
+class GatherLowering:
+    """Emits the kernel body of ``op`` with ``kb``, cut into tiles as ``plan`` says."""
+
+    def __init__(self, op: GatherOp, plan: TilePlan, kb: KernelBuilder):
+        self.op = op
+        self.plan = plan
+        self.kb = kb
+        self.block_size = plan.block_size
+
+    def emit(self) -> None:
+        kb = self.kb
+        buffers = {
+            buffer.purpose: kb.insert(
+                UbAllocOp(buffer.purpose, buffer.slots, buffer.slot_bytes), buffer.purpose
+            ).buffer
+            for buffer in self.plan.buffers
+        }
+        streams = (
+            Stream(self.plan.key, self.op.key_cache, self.op.key_out),
+            Stream(self.plan.value, self.op.value_cache, self.op.value_out),
+        )
+        copier_type = NormCopier if self.plan.mode == CacheMode.Norm else NzCopier
+        self.copier: RunCopier = copier_type(kb, self.plan, streams, buffers)
+
+        self.batch = self._tiling("batch")
+        self.table_width = self._tiling("table_width")
+        self.num_blocks = self._tiling("num_blocks")
+        num_tokens = self._tiling("num_tokens")
+        rows = kb.insert(CoreRowsOp())
+        rows.begin.name_hint, rows.end.name_hint = "row_begin", "rows_end"
+        self.row_begin = rows.begin
+        self.row_end = kb.minu(rows.end, num_tokens, "row_end")
+        has_rows = kb.ult(self.row_begin, self.row_end, "has_rows")
+        kb.if_(has_rows, [], self._walk_sequences)
+
+    def _tiling(self, field: str) -> SSAValue:
+        return self.kb.insert(GetTilingOp(field), field).result
+
+    def _scalar(self, source: SSAValue, indices: Sequence[SSAValue], name: str) -> SSAValue:
+        """A GM index-tensor element, sign-extended to ``index``."""
+        raw = self.kb.insert(LoadScalarOp(source, list(indices))).result
+        return self.kb.to_index(raw, name)
+
+    def _walk_sequences(self) -> list[SSAValue]:
+        kb = self.kb
+        zero = kb.const(0)
+
+        def more(values: Sequence[SSAValue]) -> SSAValue:
+            seq, start, _ = values
+            in_batch = kb.ult(seq, self.batch)
+            return kb.and_(in_batch, kb.ult(start, self.row_end), "more")
+
+        def sequence(values: Sequence[SSAValue]) -> list[SSAValue]:
+            seq, start, slot = values
+            end = kb.add(start, self._length(seq), "end")
+            lo = kb.maxu(start, self.row_begin, "lo")
+            hi = kb.minu(end, self.row_end, "hi")
+            (slot,) = kb.if_(
+                kb.ult(lo, hi, "overlaps"),
+                [_INDEX],
+                lambda: [self._sequence_rows(seq, start, lo, hi, slot)],
+                lambda: [slot],
+                ["slot"],
+            )
+            return [kb.add(seq, 1, "next_seq"), end, slot]
+
+        kb.while_([zero, zero, zero], ["seq", "start", "slot"], more, sequence)
+        return []
+
+    def _length(self, seq: SSAValue) -> SSAValue:
+        """``len_seq`` clamped at 0: a negative length copies nothing (golden semantics)."""
+        kb = self.kb
+        lens = self.op.seq_lens
+        if self.op.is_cumsum:
+            here = self._scalar(lens, [seq], "cumsum")
+            following = self._scalar(lens, [kb.add(seq, 1)], "next_cumsum")
+            raw = kb.sub(following, here, "raw_len")
+        else:
+            raw = self._scalar(lens, [seq], "raw_len")
+        return kb.maxs(raw, 0, "len")
+
+    def _first_column(self, seq: SSAValue) -> SSAValue:
+        """The table column of the sequence's first token; ``table_width`` (so every
+        token reads as zero) when the offset is negative."""
+        kb = self.kb
+        if self.op.seq_offset is None:
+            return kb.const(0)
+        offset = self._scalar(self.op.seq_offset, [seq], "offset")
+        negative = kb.slt(offset, 0, "negative_offset")
+        return kb.select(negative, self.table_width, kb.divu(offset, self.block_size), "first_col")
+
+    def _sequence_rows(
+        self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slot: SSAValue
+    ) -> SSAValue:
+        """Rows ``[lo, hi)`` of sequence ``seq`` (which starts at row ``start``)."""
+        kb = self.kb
+        bs = self.block_size
+        first_token = kb.sub(lo, start, "first_token")
+        end_token = kb.sub(hi, start, "end_token")
+        first_col = self._first_column(seq)
+        first_block = kb.divu(first_token, bs, "first_block")
+        end_block = kb.divu(kb.add(end_token, bs - 1), bs, "end_block")
+
+        def run(block: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+            block_first = kb.mul(block, bs, "block_first")
+            run_first = kb.maxu(block_first, first_token, "run_first")
+            run_end = kb.minu(kb.add(block_first, bs), end_token, "run_end")
+            col = kb.add(first_col, block, "col")
+            blk = kb.if_(
+                kb.ult(col, self.table_width, "in_table"),
+                [_INDEX],
+                lambda: [self._scalar(self.op.block_tables, [seq, col], "blk")],
+                lambda: [self.num_blocks],
+                ["blk"],
+            )[0]
+            row = kb.add(start, run_first, "row")
+            count = kb.sub(run_end, run_first, "count")
+            slot_in = carried[0]
+            return list(
+                kb.if_(
+                    kb.ult(blk, self.num_blocks, "valid_block"),
+                    [_INDEX],
+                    lambda: [
+                        self.copier.copy_run(
+                            blk, kb.sub(run_first, block_first, "block_pos"), row, count, slot_in
+                        )
+                    ],
+                    lambda: [self.copier.zero_run(row, count, slot_in)],
+                    ["slot"],
+                )
+            )
+
+        return kb.for_(first_block, end_block, 1, [slot], run, "block")[0]

@@ -1,0 +1,304 @@
+"""``ascend-insert-sync``: add the event flags that order the pipes around UB slots.
+
+Model (``pakv_dialect/ascend.py``): ``set_flag[P, Q, e]`` lets pipe ``Q`` pass a
+``wait_flag[P, Q, e]``; every wait consumes one earlier set. A UB buffer is a ring of
+``slots`` slots; each slot is alternately *written* (by one pipe, its writer) and
+*read* (by one pipe, its reader). Two flags per slot express that: "ready" (writer ->
+reader) and "free" (reader -> writer), both with event ``base + slot``.
+
+Scheme
+------
+* **Roles.** Every buffer has one writer pipe and one reader pipe, taken from the ops
+  that touch it: ``load`` writes on MTE2, ``store`` reads on MTE3, ``fill_zero``
+  writes on V, ``transpose_blocks`` reads its source and writes its target on V. So
+  Norm's tile buffer is MTE2 -> MTE3, Norm's zero buffer V -> MTE3, PA_NZ's
+  group-major buffer MTE2 -> V and its token-major buffer V -> MTE3. A buffer with
+  two writer (or reader) pipes is rejected: one flag pair could not order it.
+* **Groups.** In each block, consecutive accesses of one buffer with the same slot
+  value and the same role form a group (a load split at 4095 bursts is one group).
+  A write group is bracketed by ``wait_flag[reader, writer, e]`` (slot free) and
+  ``set_flag[writer, reader, e]`` (slot ready); a read group by
+  ``wait_flag[writer, reader, e]`` and ``set_flag[reader, writer, e]``.
+* **Prologue / epilogue.** After the kernel's ``ub_alloc``s, ``set_flag[reader,
+  writer, base + s]`` marks every slot free; before ``func.return``,
+  ``wait_flag[reader, writer, base + s]`` waits for every slot's last reader.
+* **Events.** Buffers sharing a pipe pair get consecutive event ranges
+  (``base`` = slots of the earlier buffers on that pair); at most 8 per pair, as
+  AscendC has EVENT_ID0..7.
+
+Why it is balanced, checkably: the lowering writes each tile as straight-line code in
+one block (write the slot, then read it), so the pass requires, per block and per
+(buffer, slot value), that groups alternate write, read, write, read... starting with
+a write and ending with a read, also before any nested region that touches the
+buffer. Each write group consumes a "free" and produces a "ready", each read group the
+reverse; so every block (every loop iteration, every ``scf.if`` branch) leaves each
+slot as it found it: free. The prologue makes all slots free, the epilogue consumes
+exactly that: sets and waits balance on every path, and nothing waits that no one set.
+Double buffering follows: the load into slot ``n + 1`` waits only for the "free" of
+that slot (set by the store of tile ``n - 1``), not for the store of tile ``n``.
+A kernel that already holds flags is left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from pakv_dialect.ascend import (
+    KERNEL_ATTR,
+    FillZeroOp,
+    LoadOp,
+    Pipe,
+    SetFlagOp,
+    StoreOp,
+    TransposeBlocksOp,
+    UbAllocOp,
+    WaitFlagOp,
+)
+from passes.diagnostics import fail_at
+from passes.kernel_builder import KernelBuilder
+
+MAX_EVENTS = 8
+"""Event ids per pipe pair (AscendC EVENT_ID0..EVENT_ID7)."""
+
+
+class Role(Enum):
+    WRITE = "written"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class Access:
+    buffer: SSAValue
+    slot: SSAValue
+    role: Role
+    pipe: Pipe
+
+
+def accesses(op: Operation) -> list[Access]:
+    """The UB slots ``op`` itself reads or writes (not those of nested ops)."""
+    match op:
+        case LoadOp():
+            return [Access(op.ub, op.slot, Role.WRITE, Pipe.MTE2)]
+        case StoreOp():
+            return [Access(op.ub, op.slot, Role.READ, Pipe.MTE3)]
+        case FillZeroOp():
+            return [Access(op.target, op.slot, Role.WRITE, Pipe.V)]
+        case TransposeBlocksOp():
+            return [
+                Access(op.source, op.source_slot, Role.READ, Pipe.V),
+                Access(op.target, op.target_slot, Role.WRITE, Pipe.V),
+            ]
+        case _:
+            return []
+
+
+@dataclass
+class SyncedBuffer:
+    """A buffer with its two pipes and its event range."""
+
+    alloc: UbAllocOp
+    writer: Pipe
+    reader: Pipe
+    base: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"'{self.alloc.purpose.data}'"
+
+
+@dataclass
+class _Group:
+    role: Role
+    first: Operation
+    last: Operation
+
+
+@dataclass
+class _KernelSync:
+    """Synchronisation of one kernel function."""
+
+    func: FuncOp
+    buffers: dict[SSAValue, SyncedBuffer] = field(default_factory=dict[SSAValue, SyncedBuffer])
+
+    def __post_init__(self) -> None:
+        self._find_roles()
+        self._assign_events()
+
+    # ------------------------------------------------------------------ analysis
+
+    def _find_roles(self) -> None:
+        writers: dict[SSAValue, Pipe] = {}
+        readers: dict[SSAValue, Pipe] = {}
+        for op in self.func.walk():
+            for access in accesses(op):
+                alloc = access.buffer.owner
+                if not isinstance(alloc, UbAllocOp):
+                    fail_at(op, "ascend-insert-sync needs UB operands defined by ascend.ub_alloc")
+                pipes = writers if access.role == Role.WRITE else readers
+                known = pipes.setdefault(access.buffer, access.pipe)
+                if known != access.pipe:
+                    fail_at(
+                        op,
+                        f"buffer '{alloc.purpose.data}' is {access.role.value} on both "
+                        f"{known} and {access.pipe}: ascend-insert-sync needs one writer "
+                        "pipe and one reader pipe per buffer",
+                    )
+        for buffer, writer in writers.items():
+            reader = readers.get(buffer)
+            if reader is not None and reader != writer:
+                assert isinstance(buffer.owner, UbAllocOp)
+                self.buffers[buffer] = SyncedBuffer(buffer.owner, writer, reader)
+
+    def _assign_events(self) -> None:
+        used: dict[frozenset[Pipe], int] = {}
+        for buffer in self.buffers.values():
+            pair = frozenset((buffer.writer, buffer.reader))
+            buffer.base = used.get(pair, 0)
+            used[pair] = buffer.base + buffer.alloc.slots
+            if used[pair] > MAX_EVENTS:
+                fail_at(
+                    buffer.alloc,
+                    f"buffer {buffer.name} needs events up to {used[pair] - 1} on "
+                    f"{buffer.writer}/{buffer.reader}, past the {MAX_EVENTS} event ids",
+                )
+
+    def _touched(self, op: Operation) -> set[SSAValue]:
+        """Synced buffers accessed anywhere inside ``op``'s regions."""
+        return {
+            access.buffer
+            for region in op.regions
+            for inner in region.walk()
+            for access in accesses(inner)
+            if access.buffer in self.buffers
+        }
+
+    def _groups(self, block: Block) -> Iterator[tuple[Access, _Group]]:
+        """The access groups of ``block``, checked to alternate write/read per slot."""
+        open_groups: dict[tuple[SSAValue, SSAValue], tuple[Access, _Group]] = {}
+
+        def close(key: tuple[SSAValue, SSAValue], at: Operation) -> Iterator[tuple[Access, _Group]]:
+            access, group = open_groups.pop(key)
+            if group.role != Role.READ:
+                fail_at(
+                    at,
+                    f"slot of buffer {self.buffers[access.buffer].name} is written "
+                    "and not read before this point of its block: ascend-insert-sync "
+                    "needs each block to write then read every slot it touches",
+                )
+            yield access, group
+
+        for op in block.ops:
+            for buffer in self._touched(op):
+                for key in [key for key in open_groups if key[0] == buffer]:
+                    yield from close(key, op)
+            for access in accesses(op):
+                if access.buffer not in self.buffers:
+                    continue
+                key = (access.buffer, access.slot)
+                current = open_groups.get(key)
+                if current is not None and current[1].role == access.role:
+                    current[1].last = op
+                    continue
+                if current is not None:
+                    del open_groups[key]
+                    yield current
+                elif access.role != Role.WRITE:
+                    fail_at(
+                        op,
+                        f"buffer {self.buffers[access.buffer].name} is read before it is "
+                        "written in this block: ascend-insert-sync needs each block to "
+                        "write then read every slot it touches",
+                    )
+                open_groups[key] = (access, _Group(access.role, op, op))
+        terminator = block.last_op
+        for key in list(open_groups):
+            assert terminator is not None
+            yield from close(key, terminator)
+
+    # ------------------------------------------------------------------ rewriting
+
+    def _event(self, buffer: SyncedBuffer, slot: SSAValue, before: Operation) -> SSAValue:
+        """Event ``base + slot``: the slot itself for a buffer first on its pipe pair."""
+        kb = KernelBuilder(self.func.body.block, InsertPoint.before(before))
+        return kb.add(slot, buffer.base, "event")
+
+    def _bracket(self, block: Block) -> None:
+        """Wait before and set after every group of ``block``, in access order."""
+        groups = list(self._groups(block))
+        index = {op: position for position, op in enumerate(block.ops)}
+
+        def order(op: Operation, access: Access) -> tuple[int, int]:
+            return index[op], accesses(op).index(access)
+
+        events: dict[int, SSAValue] = {}
+        for access, group in sorted(groups, key=lambda g: order(g[1].first, g[0])):
+            buffer = self.buffers[access.buffer]
+            event = events[id(group)] = self._event(buffer, access.slot, group.first)
+            pipes = (buffer.reader, buffer.writer)
+            if group.role == Role.READ:
+                pipes = (buffer.writer, buffer.reader)
+            Rewriter.insert_op(WaitFlagOp(*pipes, event), InsertPoint.before(group.first))
+        # Each insertion goes right after ``last``: insert in reverse to keep access order.
+        for access, group in sorted(groups, key=lambda g: order(g[1].last, g[0]), reverse=True):
+            buffer = self.buffers[access.buffer]
+            pipes = (buffer.writer, buffer.reader)
+            if group.role == Role.READ:
+                pipes = (buffer.reader, buffer.writer)
+            set_flag = SetFlagOp(*pipes, events[id(group)])
+            Rewriter.insert_op(set_flag, InsertPoint.after(group.last))
+
+    def _prologue_and_epilogue(self) -> None:
+        entry = self.func.body.block
+        allocs = [op for op in entry.ops if isinstance(op, UbAllocOp)]
+        for buffer in self.buffers.values():
+            if buffer.alloc.parent_block() is not entry:
+                fail_at(
+                    buffer.alloc, "ascend-insert-sync needs ub_alloc in the kernel's entry block"
+                )
+        terminator = entry.last_op
+        assert terminator is not None and allocs
+        prologue = KernelBuilder(entry, InsertPoint.after(allocs[-1]))
+        epilogue = KernelBuilder(entry, InsertPoint.before(terminator))
+        for buffer in self.buffers.values():
+            for slot in range(buffer.alloc.slots):
+                event = prologue.const(buffer.base + slot)
+                prologue.insert(SetFlagOp(buffer.reader, buffer.writer, event))
+                epilogue.insert(WaitFlagOp(buffer.reader, buffer.writer, event))
+
+    def run(self) -> None:
+        if not self.buffers:
+            return
+        blocks = [
+            block for op in self.func.walk() for region in op.regions for block in region.blocks
+        ]
+        for block in blocks:
+            self._bracket(block)
+        self._prologue_and_epilogue()
+
+
+def synchronise_kernel(func: FuncOp) -> None:
+    """Add the flags of the module docstring's scheme to one kernel function."""
+    if any(isinstance(op, SetFlagOp | WaitFlagOp) for op in func.walk()):
+        return
+    _KernelSync(func).run()
+
+
+@dataclass(frozen=True)
+class InsertSyncPass(ModulePass):
+    """Insert set_flag/wait_flag pairs so every UB slot is written, then read, in order."""
+
+    name = "ascend-insert-sync"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for func in op.walk():
+            if isinstance(func, FuncOp) and KERNEL_ATTR in func.attributes:
+                synchronise_kernel(func)

@@ -1,0 +1,246 @@
+"""A small IR builder for kernel bodies: index arithmetic, scf loops, hoisted constants.
+
+The lowering writes loops the way one reads them (``kb.for_(lb, ub, step, carried,
+body)``, ``kb.mul(blk, block_bytes)``) instead of threading xDSL ``Builder`` insertion
+points by hand. Two things keep the executed op count small, which is what the
+interpreter pays for:
+
+* constants are created once, at the start of the kernel body, whatever loop asks;
+* arithmetic on known values folds while building (``x * 1``, ``x + 0``, ``2 * 3``), so
+  a layout parameter that happens to be 1 costs nothing at run time.
+
+All values are ``index`` unless an op says otherwise; arithmetic helpers accept Python
+ints for constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from xdsl.builder import Builder
+from xdsl.dialects import arith, scf
+from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.rewriter import InsertPoint
+
+from pakv_dialect.ascend import constant_value
+
+Value = SSAValue | int
+"""An index value, or a Python int that becomes a hoisted constant."""
+
+OpT = TypeVar("OpT", bound=Operation)
+
+_INDEX = IndexType()
+
+
+class KernelBuilder:
+    """Builds ops at a current point; index constants live at the top of ``entry``.
+
+    ``entry`` is the kernel function's entry block. Constants already at its top are
+    reused, new ones are added after them, so a later pass shares the lowering's
+    ``%c0``/``%c1`` instead of making its own. Ops go to ``at`` (default: the end of
+    ``entry``), or into the block of the innermost ``at_end``/region helper.
+    """
+
+    def __init__(self, entry: Block, at: InsertPoint | None = None):
+        self.entry = entry
+        self._builder = Builder(at or InsertPoint.at_end(entry))
+        self._constants: dict[int, SSAValue] = {}
+        self._last_constant: Operation | None = None
+        for op in entry.ops:
+            if not (isinstance(op, arith.ConstantOp) and isinstance(op.result.type, IndexType)):
+                break
+            value = op.value
+            if isinstance(value, IntegerAttr):
+                self._constants.setdefault(value.value.data, op.result)
+            self._last_constant = op
+
+    # ------------------------------------------------------------------ placement
+
+    def insert(self, op: OpT, name: str | None = None) -> OpT:
+        """Insert ``op`` at the current point; ``name`` hints its first result's name."""
+        self._builder.insert(op)
+        if name is not None and op.results:
+            op.results[0].name_hint = name
+        return op
+
+    @contextmanager
+    def at_end(self, block: Block) -> Iterator[None]:
+        """Build at the end of ``block`` inside the ``with``."""
+        saved = self._builder.insertion_point
+        self._builder.insertion_point = InsertPoint.at_end(block)
+        try:
+            yield
+        finally:
+            self._builder.insertion_point = saved
+
+    def const(self, value: int) -> SSAValue:
+        """The index constant ``value``, created once at the top of ``entry``."""
+        cached = self._constants.get(value)
+        if cached is not None:
+            return cached
+        op = arith.ConstantOp(IntegerAttr(value, _INDEX))
+        op.result.name_hint = f"c{value}" if value >= 0 else f"c_{-value}"
+        point = (
+            InsertPoint.at_start(self.entry)
+            if self._last_constant is None
+            else InsertPoint.after(self._last_constant)
+        )
+        self._builder.insert(op, point)
+        self._last_constant = op
+        self._constants[value] = op.result
+        return op.result
+
+    def value(self, value: Value) -> SSAValue:
+        return self.const(value) if isinstance(value, int) else value
+
+    # ------------------------------------------------------------------ arithmetic
+
+    @staticmethod
+    def known(value: Value) -> int | None:
+        """The integer behind ``value`` when it is known while building."""
+        return value if isinstance(value, int) else constant_value(value)
+
+    def _binary(
+        self,
+        op_type: type[arith.SignlessIntegerBinaryOperation],
+        lhs: Value,
+        rhs: Value,
+        fold: Callable[[int, int], int] | None,
+        name: str | None,
+    ) -> SSAValue:
+        left, right = self.known(lhs), self.known(rhs)
+        if fold is not None and left is not None and right is not None:
+            return self.const(fold(left, right))
+        return self.insert(op_type(self.value(lhs), self.value(rhs)), name).result
+
+    def add(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        if self.known(rhs) == 0:
+            return self.value(lhs)
+        if self.known(lhs) == 0:
+            return self.value(rhs)
+        return self._binary(arith.AddiOp, lhs, rhs, lambda a, b: a + b, name)
+
+    def sub(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        if self.known(rhs) == 0:
+            return self.value(lhs)
+        return self._binary(arith.SubiOp, lhs, rhs, lambda a, b: a - b, name)
+
+    def mul(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        if 0 in (self.known(lhs), self.known(rhs)):
+            return self.const(0)
+        if self.known(rhs) == 1:
+            return self.value(lhs)
+        if self.known(lhs) == 1:
+            return self.value(rhs)
+        return self._binary(arith.MuliOp, lhs, rhs, lambda a, b: a * b, name)
+
+    def divu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        if self.known(rhs) == 1:
+            return self.value(lhs)
+        return self._binary(arith.DivUIOp, lhs, rhs, None, name)
+
+    def remu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self._binary(arith.RemUIOp, lhs, rhs, None, name)
+
+    def minu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self._binary(arith.MinUIOp, lhs, rhs, None, name)
+
+    def maxu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self._binary(arith.MaxUIOp, lhs, rhs, None, name)
+
+    def maxs(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self._binary(arith.MaxSIOp, lhs, rhs, None, name)
+
+    def xor(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self._binary(arith.XOrIOp, lhs, rhs, None, name)
+
+    def ult(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self.insert(arith.CmpiOp(self.value(lhs), self.value(rhs), "ult"), name).result
+
+    def slt(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        return self.insert(arith.CmpiOp(self.value(lhs), self.value(rhs), "slt"), name).result
+
+    def and_(self, lhs: SSAValue, rhs: SSAValue, name: str | None = None) -> SSAValue:
+        return self.insert(arith.AndIOp(lhs, rhs), name).result
+
+    def select(
+        self, cond: SSAValue, if_true: Value, if_false: Value, name: str | None = None
+    ) -> SSAValue:
+        op = arith.SelectOp(cond, self.value(if_true), self.value(if_false))
+        return self.insert(op, name).result
+
+    def to_index(self, value: SSAValue, name: str | None = None) -> SSAValue:
+        """Sign-extend an ``i32``/``i64`` GM scalar to ``index``."""
+        return self.insert(arith.IndexCastOp(value, _INDEX), name).result
+
+    # ------------------------------------------------------------------ control flow
+
+    def for_(
+        self,
+        lower: Value,
+        upper: Value,
+        step: Value,
+        carried: Sequence[SSAValue],
+        body: Callable[[SSAValue, Sequence[SSAValue]], Sequence[SSAValue]],
+        name: str | None = None,
+    ) -> Sequence[SSAValue]:
+        """``scf.for``; ``body(induction, carried)`` returns the values to carry on."""
+        block = Block(arg_types=[_INDEX, *(value.type for value in carried)])
+        if name is not None:
+            block.args[0].name_hint = name
+        for arg, value in zip(block.args[1:], carried, strict=True):
+            arg.name_hint = value.name_hint
+        with self.at_end(block):
+            self.insert(scf.YieldOp(*body(block.args[0], block.args[1:])))
+        op = scf.ForOp(
+            self.value(lower), self.value(upper), self.value(step), carried, Region(block)
+        )
+        for result, value in zip(op.results, carried, strict=True):
+            result.name_hint = value.name_hint
+        return self.insert(op).results
+
+    def if_(
+        self,
+        cond: SSAValue,
+        result_types: Sequence[Attribute],
+        then_body: Callable[[], Sequence[SSAValue]],
+        else_body: Callable[[], Sequence[SSAValue]] | None = None,
+        names: Sequence[str] = (),
+    ) -> Sequence[SSAValue]:
+        """``scf.if``; each body returns the values the branch yields, named ``names``."""
+        regions: list[Region] = []
+        for branch in (then_body, else_body):
+            if branch is None:
+                regions.append(Region())
+                continue
+            block = Block()
+            with self.at_end(block):
+                self.insert(scf.YieldOp(*branch()))
+            regions.append(Region(block))
+        op = scf.IfOp(cond, result_types, regions[0], regions[1])
+        for result, name in zip(op.results, names, strict=False):
+            result.name_hint = name
+        return self.insert(op).results
+
+    def while_(
+        self,
+        initial: Sequence[SSAValue],
+        names: Sequence[str],
+        condition: Callable[[Sequence[SSAValue]], SSAValue],
+        body: Callable[[Sequence[SSAValue]], Sequence[SSAValue]],
+    ) -> Sequence[SSAValue]:
+        """``scf.while`` carrying ``initial``: loop while ``condition(values)`` holds."""
+        types = [value.type for value in initial]
+        before, after = Block(arg_types=types), Block(arg_types=types)
+        for block in (before, after):
+            for arg, name in zip(block.args, names, strict=True):
+                arg.name_hint = name
+        with self.at_end(before):
+            self.insert(scf.ConditionOp(condition(before.args), *before.args))
+        with self.at_end(after):
+            self.insert(scf.YieldOp(*body(after.args)))
+        op = scf.WhileOp(initial, types, Region(before), Region(after))
+        return self.insert(op).results

@@ -1,0 +1,313 @@
+"""The tile loops of one run: how the bytes of a run move, per layout.
+
+A *run* is ``count`` consecutive tokens of one sequence that sit in one cache block
+(from position ``block_pos`` of block ``blk``) and land at output row ``row``. The
+sequence walk (``gather_lowering``) finds the runs; a :class:`RunCopier` emits, for
+each of the two streams (keys, then values), the loop over the run's tiles. Each tile
+takes the next UB slot: the slot index is carried through every loop (``slot`` in,
+next ``slot`` out), so tile ``n + 1`` always lands in another slot than tile ``n`` and
+its load can overlap tile ``n``'s store once ``ascend-insert-sync`` adds the flags.
+
+Per tile only a handful of ops run; everything that depends on the run alone (GM byte
+offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
+gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
+
+Zero runs (a column past the table, a block id out of range, a negative offset) write
+zeros with ``ascend.fill_zero`` + ``ascend.store`` and never read the cache. They are
+the error path: they cost one fill and one store per chunk.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from xdsl.ir import SSAValue
+
+from pakv_dialect.ascend import MAX_BURSTS, FillZeroOp, LoadOp, StoreOp, TransposeBlocksOp
+from pakv_dialect.pakv import NZ_ROW_BYTES
+from passes.kernel_builder import KernelBuilder, Value
+from passes.tile_plan import (
+    GROUP_MAJOR_BUFFER,
+    TILE_BUFFER,
+    TOKEN_MAJOR_BUFFER,
+    ZERO_BUFFER,
+    StreamPlan,
+    TilePlan,
+)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Keys or values: how their tiles are cut, and the GM tensors they move between."""
+
+    plan: StreamPlan
+    cache: SSAValue
+    out: SSAValue
+
+
+class RunCopier(ABC):
+    """Emits the tile loops of a run, keys first, then values."""
+
+    def __init__(
+        self,
+        kb: KernelBuilder,
+        plan: TilePlan,
+        streams: tuple[Stream, Stream],
+        buffers: Mapping[str, SSAValue],
+    ):
+        self.kb = kb
+        self.plan = plan
+        self.streams = streams
+        self.buffers = buffers
+
+    def copy_run(
+        self, blk: SSAValue, block_pos: SSAValue, row: SSAValue, count: SSAValue, slot: SSAValue
+    ) -> SSAValue:
+        """Copy ``count`` tokens of block ``blk``; returns the slot of the next tile."""
+        for stream in self.streams:
+            slot = self.copy_stream(stream, blk, block_pos, row, count, slot)
+        return slot
+
+    def zero_run(self, row: SSAValue, count: SSAValue, slot: SSAValue) -> SSAValue:
+        """Write ``count`` zero tokens from output row ``row`` on."""
+        for stream in self.streams:
+            slot = self._zero_stream(stream, row, count, slot)
+        return slot
+
+    @abstractmethod
+    def copy_stream(
+        self,
+        stream: Stream,
+        blk: SSAValue,
+        block_pos: SSAValue,
+        row: SSAValue,
+        count: SSAValue,
+        slot: SSAValue,
+    ) -> SSAValue: ...
+
+    @abstractmethod
+    def zero_buffer(self) -> str:
+        """The one-slot buffer zero chunks are filled in (written on V, read on MTE3)."""
+
+    # ------------------------------------------------------------------ shared pieces
+
+    def next_slot(self, slot: SSAValue) -> SSAValue:
+        """The slot of the next tile: ``(slot + 1) % slots`` in its cheapest form."""
+        slots = self.plan.slots
+        if slots == 1:
+            return slot
+        if slots == 2:
+            return self.kb.xor(slot, 1, "next_slot")
+        return self.kb.remu(self.kb.add(slot, 1), slots, "next_slot")
+
+    def store(
+        self,
+        buffer: str,
+        slot: SSAValue,
+        out: SSAValue,
+        offset: Value,
+        bursts: Value,
+        length: Value,
+        gm_gap: Value = 0,
+    ) -> None:
+        """UB slot (from byte 0) -> GM ``out`` at byte ``offset``."""
+        kb = self.kb
+        zero = kb.const(0)
+        ub = self.buffers[buffer]
+        args = (kb.value(offset), ub, slot, zero, kb.value(bursts), kb.value(length))
+        kb.insert(StoreOp(out, *args, kb.value(gm_gap), zero))
+
+    def _zero_stream(
+        self, stream: Stream, row: SSAValue, count: SSAValue, slot: SSAValue
+    ) -> SSAValue:
+        """Zero chunks go through slot 0 of a one-slot buffer: the tile slot is unchanged."""
+        kb = self.kb
+        purpose = self.zero_buffer()
+        chunk = self.plan.buffer(purpose).slot_bytes
+        begin = kb.mul(row, stream.plan.token_bytes, "zero_dst")
+        end = kb.add(begin, kb.mul(count, stream.plan.token_bytes), "zero_end")
+
+        def chunk_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+            only = kb.const(0)
+            size = kb.minu(kb.sub(end, at), chunk, "bytes")
+            kb.insert(FillZeroOp(self.buffers[purpose], only, size))
+            self.store(purpose, only, stream.out, at, 1, size)
+            return []
+
+        kb.for_(begin, end, chunk, [], chunk_body, "dst")
+        return slot
+
+
+class NormCopier(RunCopier):
+    """Norm: a run is one contiguous byte range in the cache and in the output.
+
+    Each tile is the next ``tile_bytes`` of that range: one burst in, one burst out
+    (``ascend.load``/``ascend.store`` pad a length that is not a multiple of 32 bytes,
+    like DataCopyPad). The loop runs over the source byte offset; the destination is
+    that offset plus the run's fixed ``dst - src`` distance (index arithmetic wraps, so
+    the distance may be "negative"), which saves an op per tile. Zero tokens come from
+    a separate one-slot zero buffer, since the tile buffer is written by MTE2 only.
+    """
+
+    def zero_buffer(self) -> str:
+        return ZERO_BUFFER
+
+    def copy_stream(
+        self,
+        stream: Stream,
+        blk: SSAValue,
+        block_pos: SSAValue,
+        row: SSAValue,
+        count: SSAValue,
+        slot: SSAValue,
+    ) -> SSAValue:
+        kb = self.kb
+        token_bytes = stream.plan.token_bytes
+        tile_bytes = stream.plan.tile_bytes
+        block_bytes = self.plan.block_size * token_bytes
+        src = kb.add(kb.mul(blk, block_bytes), kb.mul(block_pos, token_bytes), "src")
+        run_bytes = kb.mul(count, token_bytes, "run_bytes")
+
+        def tile(at: SSAValue, size: SSAValue, dst: SSAValue, tile_slot: SSAValue) -> SSAValue:
+            zero, one = kb.const(0), kb.const(1)
+            ub = self.buffers[TILE_BUFFER]
+            kb.insert(LoadOp(stream.cache, at, ub, tile_slot, zero, one, size, zero, zero))
+            self.store(TILE_BUFFER, tile_slot, stream.out, dst, 1, size)
+            return self.next_slot(tile_slot)
+
+        if block_bytes <= tile_bytes:
+            # A whole block fits one slot: every run is a single tile, no loop.
+            return tile(src, run_bytes, kb.mul(row, token_bytes, "dst"), slot)
+        src_end = kb.add(src, run_bytes, "src_end")
+        distance = kb.sub(kb.mul(row, token_bytes), src, "dst_minus_src")
+
+        def tile_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+            size = kb.minu(kb.sub(src_end, at), tile_bytes, "bytes")
+            return [tile(at, size, kb.add(at, distance, "dst"), carried[0])]
+
+        return kb.for_(src, src_end, tile_bytes, [slot], tile_body, "src_at")[0]
+
+
+class NzCopier(RunCopier):
+    """PA_NZ: group-major load, block transpose, token-major store.
+
+    In the cache, token ``j`` of a block is row ``j`` of each of its ``G = H / ea`` row
+    groups (32 bytes per row, groups ``block_size * 32`` bytes apart). A tile of ``k``
+    tokens is therefore ``G`` bursts of ``k * 32`` contiguous bytes with a GM gap of
+    ``(block_size - k) * 32``: one load (split every 4095 bursts, the hardware's
+    ``blockCount`` limit) brings it into UB group-major (``G x k`` 32-byte blocks).
+    ``ascend.transpose_blocks`` makes it token-major (``k x G``), which is exactly the
+    tile's ``k * H`` contiguous output bytes: one store. When one token is too large
+    for a slot the tile also takes only ``tile_groups`` of the groups (an inner loop),
+    and the store writes ``k`` bursts of ``tile_groups * 32`` bytes, ``H`` bytes apart.
+
+    The token-major buffer has one slot (``tile_plan`` says why): every transpose and
+    store uses slot 0, while loads take turns over the group-major slots. Zero tokens
+    are filled in the token-major slot too: the vector pipe that transposes also fills,
+    so that buffer keeps one writer pipe and one reader pipe.
+    """
+
+    def zero_buffer(self) -> str:
+        return TOKEN_MAJOR_BUFFER
+
+    def copy_stream(
+        self,
+        stream: Stream,
+        blk: SSAValue,
+        block_pos: SSAValue,
+        row: SSAValue,
+        count: SSAValue,
+        slot: SSAValue,
+    ) -> SSAValue:
+        kb = self.kb
+        block_bytes = stream.plan.groups * self.plan.block_size * NZ_ROW_BYTES
+        src = kb.add(kb.mul(blk, block_bytes), kb.mul(block_pos, NZ_ROW_BYTES), "src")
+        dst = kb.mul(row, stream.plan.token_bytes, "dst")
+
+        if stream.plan.tile_tokens >= self.plan.block_size:
+            # A whole block fits one tile: every run is a single tile, no loop.
+            return self._tile(stream, src, dst, count, kb.const(0), slot)
+
+        def tile_body(first: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+            return [self._tile(stream, src, dst, count, first, carried[0])]
+
+        return kb.for_(0, count, stream.plan.tile_tokens, [slot], tile_body, "token")[0]
+
+    def _tile(
+        self,
+        stream: Stream,
+        src: SSAValue,
+        dst: SSAValue,
+        count: SSAValue,
+        first: SSAValue,
+        slot: SSAValue,
+    ) -> SSAValue:
+        """Tokens ``[first, first + k)`` of the run, with all their groups."""
+        kb = self.kb
+        plan = stream.plan
+        row_stride = self.plan.block_size * NZ_ROW_BYTES
+        whole_run = plan.tile_tokens >= self.plan.block_size
+        tokens = count if whole_run else kb.minu(kb.sub(count, first), plan.tile_tokens, "tokens")
+        burst = kb.mul(tokens, NZ_ROW_BYTES, "burst")
+        gap = kb.sub(row_stride, burst, "gap")
+        tile_src = kb.add(src, kb.mul(first, NZ_ROW_BYTES), "tile_src")
+        tile_dst = kb.add(dst, kb.mul(first, plan.token_bytes), "tile_dst")
+        if not plan.splits_tokens:
+            self._load_groups(stream, tile_src, slot, plan.groups, burst, gap)
+            self._transpose(slot, plan.groups, tokens)
+            size = kb.mul(tokens, plan.token_bytes, "bytes")
+            self.store(TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, tile_dst, 1, size)
+            return self.next_slot(slot)
+
+        def chunk_body(group: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+            chunk_slot = carried[0]
+            groups = kb.minu(kb.sub(plan.groups, group), plan.tile_groups, "groups")
+            chunk_src = kb.add(tile_src, kb.mul(group, row_stride))
+            self._load_groups(stream, chunk_src, chunk_slot, groups, burst, gap)
+            self._transpose(chunk_slot, groups, tokens)
+            chunk_bytes = kb.mul(groups, NZ_ROW_BYTES, "chunk_bytes")
+            chunk_gap = kb.sub(plan.token_bytes, chunk_bytes, "chunk_gap")
+            chunk_dst = kb.add(tile_dst, kb.mul(group, NZ_ROW_BYTES))
+            self.store(
+                TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, chunk_dst, tokens, chunk_bytes,
+                chunk_gap,
+            )  # fmt: skip
+            return [self.next_slot(chunk_slot)]
+
+        return kb.for_(0, plan.groups, plan.tile_groups, [slot], chunk_body, "group")[0]
+
+    def _load_groups(
+        self,
+        stream: Stream,
+        src: SSAValue,
+        slot: SSAValue,
+        groups: Value,
+        burst: SSAValue,
+        gap: SSAValue,
+    ) -> None:
+        """``groups`` bursts of ``burst`` bytes into UB, in loads of at most 4095 bursts."""
+        kb = self.kb
+        row_stride = self.plan.block_size * NZ_ROW_BYTES
+        known = kb.known(groups)
+        pieces: list[tuple[int, Value]] = (
+            [(0, groups)]
+            if known is None
+            else [(first, min(MAX_BURSTS, known - first)) for first in range(0, known, MAX_BURSTS)]
+        )
+        zero = kb.const(0)
+        ub = self.buffers[GROUP_MAJOR_BUFFER]
+        for first, bursts in pieces:
+            at = kb.add(src, first * row_stride)
+            ub_offset = kb.mul(burst, first)
+            kb.insert(
+                LoadOp(stream.cache, at, ub, slot, ub_offset, kb.value(bursts), burst, gap, zero)
+            )
+
+    def _transpose(self, slot: SSAValue, groups: Value, tokens: SSAValue) -> None:
+        source = self.buffers[GROUP_MAJOR_BUFFER]
+        target = self.buffers[TOKEN_MAJOR_BUFFER]
+        only = self.kb.const(0)
+        op = TransposeBlocksOp(source, slot, target, only, self.kb.value(groups), tokens)
+        self.kb.insert(op)

@@ -1,0 +1,753 @@
+"""The machine model of an Ascend vector core: the one place each ascend op has a meaning.
+
+Both ways of running a lowered kernel, the stock xDSL interpreter
+(``runtime.ascend_interpreter``) and the compiled closures (``runtime.kernel_compiler``),
+call the methods of :class:`AscendMachine`, so an op's semantics, its checks and its
+trace record exist exactly once.
+
+Memory
+------
+* GM is the caller's arrays, seen as flat bytes (:class:`runtime.memory.GmTensor`,
+  wrapped in a :class:`GmRef` that the kernel receives as its memref arguments).
+* UB is one ``uint8`` array of the SoC's usable capacity. ``ascend.ub_alloc`` places a
+  :class:`UbBuffer` in it; the array is filled with :data:`UB_POISON` when a core starts,
+  so a store of bytes that no load or fill wrote shows up as wrong output.
+* Every DMA is one vectorised numpy copy between (n, burst) views of the two sides; no
+  Python runs per burst, token or element.
+
+Synchronisation model (what the detectors check)
+------------------------------------------------
+Each pipe (S, V, MTE2, MTE3) has an *issue counter*, incremented by every op it runs,
+and a *knowledge* vector: for every other pipe, the count up to which that pipe's ops
+are known to be complete. ``set_flag[P, Q, e]`` pushes a snapshot of P's knowledge
+(with P's own counter) onto the FIFO of (P, Q, e); ``wait_flag[P, Q, e]`` pops the
+oldest snapshot and raises Q's knowledge to it (element-wise max, so knowledge is
+transitive, like vector clocks). Each UB (buffer, slot) remembers its last writer
+(pipe, count) and, per pipe, its last reader count. An op on pipe Q that reads the slot
+needs Q's knowledge of the writer's pipe >= the write's count (else: a tile read before
+its load was synchronised); an op that writes the slot needs the same for the last
+writer and for every other pipe's last read (else: overwriting a slot that another
+pipe may still read). Ops on one pipe run in order and never conflict with each other.
+A wait with no earlier set is a deadlock; a flag still set when the core ends is
+reported too. All of it is O(1) per op. GM hazards are not modelled: a gather kernel
+never reads what it writes.
+
+After all cores ran, :meth:`AscendMachine.finish` checks, vectorised over the stores in
+the trace, that no two cores wrote the same output bytes.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
+from pakv_dialect.soc import SocInfo
+from pakv_dialect.tiling import GatherTiling
+from runtime.memory import GmTensor
+
+UB_POISON = 0xA5
+"""What UB holds before anything is written to it (a real UB holds stale data)."""
+
+PIPES: tuple[Pipe, ...] = (Pipe.S, Pipe.V, Pipe.MTE2, Pipe.MTE3)
+"""Pipe ids are positions in this tuple; the trace and the sync state use the ids."""
+PIPE_ID: dict[Pipe, int] = {pipe: index for index, pipe in enumerate(PIPES)}
+S, V, MTE2, MTE3 = (PIPE_ID[p] for p in PIPES)
+_NUM_PIPES = len(PIPES)
+
+
+# --------------------------------------------------------------------------- sites
+
+
+@dataclass(frozen=True)
+class OpSite:
+    """Where an op is: its name, its kernel, its pre-order position there, its text.
+
+    ``ordinal`` is the op's index in a pre-order walk of the kernel function: stable
+    for a given program, and the key the trace uses to refer to ops.
+    """
+
+    name: str
+    kernel: str
+    ordinal: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.name} (op #{self.ordinal} in @{self.kernel}: `{self.text}`)"
+
+
+# --------------------------------------------------------------------------- faults
+
+
+class MachineFault(Exception):
+    """A lowered program broke a rule of the vector core; the report names the op."""
+
+    def __init__(self, site: OpSite, message: str, core: int | None = None):
+        where = "" if core is None else f"core {core}: "
+        super().__init__(f"{where}{site}: {message}")
+        self.site = site
+        self.core = core
+        self.detail = message
+
+
+class UbOverflowError(MachineFault):
+    """A UB buffer, or an access through one, lies outside the UB or its slot."""
+
+
+class UbMisalignedError(MachineFault):
+    """A UB address or gap that is not a multiple of 32 bytes."""
+
+
+class UbOverlapError(MachineFault):
+    """Two UB buffers of one core share bytes."""
+
+
+class UnplannedBufferError(MachineFault):
+    """``ub_alloc`` without the offset the UB planning pass assigns."""
+
+
+class GmOutOfBoundsError(MachineFault):
+    """A GM read or write outside its tensor."""
+
+
+class BurstCountError(MachineFault):
+    """A DMA with a burst count outside [1, 4095] (or a bad burst length or gap)."""
+
+
+class UnsyncedAccessError(MachineFault):
+    """A UB slot read before its producer was synchronised, or overwritten too early."""
+
+
+class FlagDeadlockError(MachineFault):
+    """``wait_flag`` with no earlier matching ``set_flag``: the pipe would wait forever."""
+
+
+class FlagLeakError(MachineFault):
+    """A ``set_flag`` never consumed by a ``wait_flag`` by the end of the core."""
+
+
+class WriteConflictError(MachineFault):
+    """Two cores wrote the same output bytes."""
+
+
+class BadTilingFieldError(MachineFault):
+    """``get_tiling`` of a field the host does not provide."""
+
+
+# --------------------------------------------------------------------------- GM / UB
+
+
+@dataclass(eq=False)
+class GmRef:
+    """A GM tensor as a kernel argument: its bytes plus what scalar reads need."""
+
+    index: int
+    """Position among the launch's GM tensors (the trace's ``tensor`` column)."""
+    tensor: GmTensor
+    flat: np.ndarray
+    """The tensor as a flat array of its storage dtype (for scalar reads)."""
+    strides: tuple[int, ...]
+    """Element strides of the row-major shape."""
+
+    @staticmethod
+    def of(index: int, tensor: GmTensor) -> GmRef:
+        strides: list[int] = []
+        step = 1
+        for dim in reversed(tensor.shape):
+            strides.append(step)
+            step *= dim
+        flat = tensor.bytes.view(tensor.kind.storage)
+        return GmRef(index, tensor, flat, tuple(reversed(strides)))
+
+    @property
+    def name(self) -> str:
+        return self.tensor.name
+
+
+@dataclass(eq=False)
+class UbBuffer:
+    """One ``ub_alloc``: ``slots`` x ``slot_bytes`` at byte ``offset`` of the UB.
+
+    Per slot it keeps the synchronisation facts of the module docstring: the last
+    writer (pipe, issue count, site) and each pipe's last read count.
+    """
+
+    purpose: str
+    offset: int
+    slots: int
+    slot_bytes: int
+    writer_pipe: list[int] = field(default_factory=list)
+    writer_count: list[int] = field(default_factory=list)
+    writer_site: list[OpSite | None] = field(default_factory=list)
+    readers: list[list[int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.writer_pipe = [-1] * self.slots
+        self.writer_count = [0] * self.slots
+        self.writer_site = [None] * self.slots
+        self.readers = [[0] * _NUM_PIPES for _ in range(self.slots)]
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.slots * self.slot_bytes
+
+    def describe(self, slot: int) -> str:
+        return f"UB buffer '{self.purpose}' slot {slot}"
+
+
+# --------------------------------------------------------------------------- trace
+
+LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR = range(7)
+TRACE_KINDS = (
+    "load",
+    "store",
+    "transpose_blocks",
+    "fill_zero",
+    "set_flag",
+    "wait_flag",
+    "load_scalar",
+)
+"""Names of the ``kind`` codes of trace rows."""
+
+TRACE_DTYPE = np.dtype(
+    [
+        ("core", np.int32),
+        ("kind", np.int8),
+        ("pipe", np.int8),
+        ("op", np.int32),
+        ("tensor", np.int16),
+        ("gm_offset", np.int64),
+        ("n_burst", np.int64),
+        ("burst_len", np.int64),
+        ("gm_gap", np.int64),
+        ("slot", np.int32),
+        ("event", np.int64),
+        ("peer", np.int8),
+    ]
+)
+"""One row per executed ascend op that occupies a pipe, in issue order.
+
+* ``load`` (MTE2, GM -> UB) / ``store`` (MTE3, UB -> GM): ``tensor`` (GM tensor index),
+  ``gm_offset``, ``n_burst``, ``burst_len`` and ``gm_gap`` in bytes, ``slot``.
+* ``transpose_blocks`` (V): ``n_burst`` = rows, ``burst_len`` = cols (32-byte blocks).
+* ``fill_zero`` (V): ``burst_len`` = bytes zeroed, ``slot``.
+* ``set_flag``/``wait_flag``: ``pipe`` = the pipe that sets / waits, ``peer`` = the other
+  pipe, ``event`` = the event id.
+* ``load_scalar`` (S): ``tensor``, ``gm_offset`` (bytes), ``burst_len`` = element size.
+
+Unused columns hold -1 (or 0 for counts). ``op`` is the op's ordinal (:class:`OpSite`).
+"""
+
+
+@dataclass
+class MachineTrace:
+    """What the cores did, recorded cheaply as tuples and turned into arrays on demand."""
+
+    tensors: tuple[str, ...]
+    rows: list[tuple[int, ...]] = field(default_factory=list)
+    sites: dict[int, OpSite] = field(default_factory=dict)
+    """The op behind each ``op`` ordinal that appears in the rows."""
+    _table: np.ndarray | None = field(default=None, repr=False)
+
+    def table(self) -> np.ndarray:
+        """Every row as one structured array of :data:`TRACE_DTYPE`."""
+        if self._table is None or len(self._table) != len(self.rows):
+            self._table = np.array(self.rows, dtype=TRACE_DTYPE)
+        return self._table
+
+    def of_kind(self, kind: int, core: int | None = None) -> np.ndarray:
+        table = self.table()
+        mask = table["kind"] == kind
+        if core is not None:
+            mask &= table["core"] == core
+        return table[mask]
+
+    def dma_bytes(self, kind: int, num_cores: int) -> np.ndarray:
+        """GM bytes moved by ``kind`` (LOAD or STORE) on each core, as an array."""
+        rows = self.of_kind(kind)
+        moved = rows["n_burst"] * rows["burst_len"]
+        return np.bincount(rows["core"], weights=moved, minlength=num_cores).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def _bursts(flat: np.ndarray, offset: int, count: int, length: int, stride: int) -> np.ndarray:
+    """A (count, length) view of ``count`` bursts ``stride`` bytes apart: no copy."""
+    if stride == length:
+        return flat[offset : offset + count * length].reshape(count, length)
+    if offset + count * stride <= flat.size:
+        return flat[offset : offset + count * stride].reshape(count, stride)[:, :length]
+    return np.lib.stride_tricks.as_strided(
+        flat[offset:], shape=(count, length), strides=(stride, 1), writeable=True
+    )
+
+
+class AscendMachine:
+    """The cores of one launch, run one after another on the same GM.
+
+    Use: ``start_core(b)``, run the kernel with :attr:`gm` as its arguments,
+    ``end_core()``; after every core, ``finish()``.
+    """
+
+    def __init__(
+        self,
+        soc: SocInfo,
+        tiling: GatherTiling | dict[str, int],
+        tensors: Sequence[GmTensor],
+        block_num: int,
+    ):
+        self.soc = soc
+        self.tiling = tiling.fields() if isinstance(tiling, GatherTiling) else dict(tiling)
+        self.gm: tuple[GmRef, ...] = tuple(GmRef.of(i, t) for i, t in enumerate(tensors))
+        self.block_num = block_num
+        self.capacity = soc.ub_usable_bytes
+        self.ub = np.empty(self.capacity, dtype=np.uint8)
+        self.trace = MachineTrace(tuple(t.name for t in tensors))
+        self._rows = self.trace.rows
+        self.core = -1
+        self._buffers: list[UbBuffer] = []
+        self._issued = [0] * _NUM_PIPES
+        self._known = [[0] * _NUM_PIPES for _ in range(_NUM_PIPES)]
+        self._flags: dict[tuple[int, int, int], deque[tuple[list[int], OpSite]]] = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start_core(self, core: int) -> None:
+        """Reset the per-core state: UB contents, buffers, pipes and flags."""
+        self.core = core
+        self.ub.fill(UB_POISON)
+        self._buffers = []
+        self._issued = [0] * _NUM_PIPES
+        self._known = [[0] * _NUM_PIPES for _ in range(_NUM_PIPES)]
+        self._flags = {}
+
+    def end_core(self) -> None:
+        """Check that every flag the core set was waited for."""
+        left = [(key, entry) for key, queue in self._flags.items() for entry in queue]
+        if left:
+            (set_pipe, wait_pipe, event), (_, site) = left[0]
+            raise FlagLeakError(
+                site,
+                f"{len(left)} flag(s) still set when the core ended, first "
+                f"set_flag[{PIPES[set_pipe]}, {PIPES[wait_pipe]}, {event}] here: every "
+                "set_flag needs a matching wait_flag",
+                self.core,
+            )
+
+    def run_cores(self, kernel: Callable[[], object]) -> None:
+        """Run ``kernel`` (one core's program) on every core in turn, then :meth:`finish`."""
+        # A launch allocates many small acyclic tuples (trace rows, flag snapshots); the
+        # cyclic collector would repeatedly walk the whole xDSL IR they trigger it over.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for core in range(self.block_num):
+                self.start_core(core)
+                kernel()
+                self.end_core()
+        finally:
+            if collecting:
+                gc.enable()
+        self.finish()
+
+    def finish(self) -> None:
+        """After all cores: no two cores wrote the same GM bytes."""
+        stores = self.trace.of_kind(STORE)
+        if stores.size == 0:
+            return
+        counts = stores["n_burst"]
+        row = np.repeat(np.arange(stores.size), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        burst = np.arange(row.size) - first
+        stride = stores["burst_len"] + stores["gm_gap"]
+        # One coordinate line for all tensors: tensor t lives at [t << 48, (t + 1) << 48).
+        base = stores["tensor"].astype(np.int64) << 48
+        start = (base + stores["gm_offset"])[row] + burst * stride[row]
+        end = start + stores["burst_len"][row]
+        order = np.argsort(start, kind="stable")
+        start, end, row = start[order], end[order], row[order]
+        reach = np.maximum.accumulate(end)
+        holder = np.maximum.accumulate(np.where(end == reach, np.arange(end.size), 0))
+        core = stores["core"][row]
+        clash = np.nonzero((start[1:] < reach[:-1]) & (core[1:] != core[holder[:-1]]))[0]
+        if clash.size == 0:
+            return
+        later, earlier = row[clash[0] + 1], row[holder[clash[0]]]
+        a, b = stores[earlier], stores[later]
+        lo = int(start[clash[0] + 1] - base[later])
+        hi = int(min(end[clash[0] + 1], reach[clash[0]]) - base[later])
+        raise WriteConflictError(
+            self.trace.sites[int(b["op"])],
+            f"core {int(b['core'])} writes bytes [{lo}, {hi}) of "
+            f"{self.trace.tensors[int(b['tensor'])]} that core {int(a['core'])} also wrote "
+            f"(with {self.trace.sites[int(a['op'])]}): each output byte must have one owner",
+        )
+
+    # ------------------------------------------------------------ sync
+
+    def _note(self, site: OpSite) -> None:
+        self.trace.sites[site.ordinal] = site
+
+    def _read(self, site: OpSite, pipe: int, count: int, buf: UbBuffer, slot: int) -> None:
+        writer = buf.writer_pipe[slot]
+        if writer >= 0 and writer != pipe and self._known[pipe][writer] < buf.writer_count[slot]:
+            raise UnsyncedAccessError(
+                site,
+                f"{PIPES[pipe]} reads {buf.describe(slot)} before its producer "
+                f"{buf.writer_site[slot]} on {PIPES[writer]} was synchronised: missing "
+                f"set_flag/wait_flag[{PIPES[writer]}, {PIPES[pipe]}, ...] between them",
+                self.core,
+            )
+        buf.readers[slot][pipe] = count
+
+    def _write(self, site: OpSite, pipe: int, count: int, buf: UbBuffer, slot: int) -> None:
+        known = self._known[pipe]
+        writer = buf.writer_pipe[slot]
+        if writer >= 0 and writer != pipe and known[writer] < buf.writer_count[slot]:
+            raise UnsyncedAccessError(
+                site,
+                f"{PIPES[pipe]} overwrites {buf.describe(slot)} while {buf.writer_site[slot]} "
+                f"on {PIPES[writer]} may still be writing it: missing "
+                f"wait_flag[{PIPES[writer]}, {PIPES[pipe]}, ...]",
+                self.core,
+            )
+        readers = buf.readers[slot]
+        for other in range(_NUM_PIPES):
+            if other != pipe and known[other] < readers[other]:
+                raise UnsyncedAccessError(
+                    site,
+                    f"{PIPES[pipe]} overwrites {buf.describe(slot)} that {PIPES[other]} may "
+                    f"still be reading: missing wait_flag[{PIPES[other]}, {PIPES[pipe]}, ...] "
+                    "since that read",
+                    self.core,
+                )
+            readers[other] = 0
+        buf.writer_pipe[slot] = pipe
+        buf.writer_count[slot] = count
+        buf.writer_site[slot] = site
+
+    def _issue(self, pipe: int) -> int:
+        self._issued[pipe] += 1
+        return self._issued[pipe]
+
+    def set_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
+        self._note(site)
+        snapshot = list(self._known[set_pipe])
+        snapshot[set_pipe] = self._issued[set_pipe]
+        key = (set_pipe, wait_pipe, event)
+        queue = self._flags.get(key)
+        if queue is None:
+            queue = self._flags[key] = deque()
+        queue.append((snapshot, site))
+        self._rows.append(
+            (self.core, SET_FLAG, set_pipe, site.ordinal, -1, -1, 0, 0, 0, -1, event, wait_pipe)
+        )
+
+    def wait_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
+        self._note(site)
+        queue = self._flags.get((set_pipe, wait_pipe, event))
+        if not queue:
+            raise FlagDeadlockError(
+                site,
+                f"wait_flag[{PIPES[set_pipe]}, {PIPES[wait_pipe]}, {event}] has no earlier "
+                f"set_flag[{PIPES[set_pipe]}, {PIPES[wait_pipe]}, {event}] to consume: "
+                f"{PIPES[wait_pipe]} would wait forever",
+                self.core,
+            )
+        snapshot, _ = queue.popleft()
+        known = self._known[wait_pipe]
+        for pipe in range(_NUM_PIPES):
+            if snapshot[pipe] > known[pipe]:
+                known[pipe] = snapshot[pipe]
+        self._rows.append(
+            (self.core, WAIT_FLAG, wait_pipe, site.ordinal, -1, -1, 0, 0, 0, -1, event, set_pipe)
+        )
+
+    # ------------------------------------------------------------ scalar ops
+
+    def get_block_idx(self, site: OpSite) -> int:
+        return self.core
+
+    def get_block_num(self, site: OpSite) -> int:
+        return self.block_num
+
+    def get_tiling(self, site: OpSite, name: str) -> int:
+        value = self.tiling.get(name)
+        if value is None:
+            raise BadTilingFieldError(
+                site, f"no tiling field '{name}' (have: {', '.join(self.tiling)})", self.core
+            )
+        return value
+
+    def ub_alloc(
+        self, site: OpSite, purpose: str, slots: int, slot_bytes: int, offset: int | None
+    ) -> UbBuffer:
+        self._note(site)
+        if offset is None:
+            raise UnplannedBufferError(
+                site,
+                f"UB buffer '{purpose}' has no planned offset: run ascend-plan-ub first",
+                self.core,
+            )
+        if offset % UB_ALIGN or slot_bytes % UB_ALIGN:
+            raise UbMisalignedError(
+                site,
+                f"UB buffer '{purpose}' at offset {offset} with {slot_bytes}-byte slots: both "
+                f"must be multiples of {UB_ALIGN} bytes",
+                self.core,
+            )
+        end = offset + slots * slot_bytes
+        if offset < 0 or slots < 1 or slot_bytes < 1 or end > self.capacity:
+            raise UbOverflowError(
+                site,
+                f"UB buffer '{purpose}' occupies [{offset}, {end}), outside the "
+                f"{self.capacity}-byte UB of {self.soc.name}",
+                self.core,
+            )
+        for other in self._buffers:
+            if offset < other.end and other.offset < end:
+                raise UbOverlapError(
+                    site,
+                    f"UB buffer '{purpose}' [{offset}, {end}) overlaps UB buffer "
+                    f"'{other.purpose}' [{other.offset}, {other.end})",
+                    self.core,
+                )
+        buffer = UbBuffer(purpose, offset, slots, slot_bytes)
+        self._buffers.append(buffer)
+        return buffer
+
+    def load_scalar(self, site: OpSite, ref: GmRef, *indices: int) -> int:
+        self._note(site)
+        flat = 0
+        for dim, (index, size, stride) in enumerate(
+            zip(indices, ref.tensor.shape, ref.strides, strict=True)
+        ):
+            if not 0 <= index < size:
+                raise GmOutOfBoundsError(
+                    site,
+                    f"reads {ref.name}{list(indices)}: index {index} of dim {dim} is outside "
+                    f"[0, {size})",
+                    self.core,
+                )
+            flat += index * stride
+        size = ref.tensor.kind.size
+        self._rows.append(
+            (
+                self.core,
+                LOAD_SCALAR,
+                S,
+                site.ordinal,
+                ref.index,
+                flat * size,
+                1,
+                size,
+                0,
+                -1,
+                -1,
+                -1,
+            )
+        )
+        return int(ref.flat[flat])
+
+    # ------------------------------------------------------------ DMA
+
+    def _check_dma(
+        self,
+        site: OpSite,
+        verb: str,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        count: int,
+        length: int,
+        gm_gap: int,
+        ub_gap: int,
+    ) -> int:
+        """Validate one DMA; return the UB byte stride between bursts."""
+        if not 1 <= count <= MAX_BURSTS:
+            raise BurstCountError(
+                site,
+                f"{verb} with {count} bursts: the count must be in [1, {MAX_BURSTS}]",
+                self.core,
+            )
+        if length < 1 or gm_gap < 0 or ub_gap < 0:
+            raise BurstCountError(
+                site,
+                f"{verb} with burst length {length}, gaps (gm {gm_gap}, ub {ub_gap}): the "
+                "length must be positive and the gaps non-negative",
+                self.core,
+            )
+        if ub_offset % UB_ALIGN or ub_gap % UB_ALIGN:
+            raise UbMisalignedError(
+                site,
+                f"{verb} at UB offset {ub_offset} with UB gap {ub_gap} in {buf.describe(slot)}:"
+                f" both must be multiples of {UB_ALIGN} bytes",
+                self.core,
+            )
+        stride = align_up(length) + ub_gap
+        ub_end = ub_offset + (count - 1) * stride + align_up(length)
+        if not 0 <= slot < buf.slots or ub_offset < 0 or ub_end > buf.slot_bytes:
+            raise UbOverflowError(
+                site,
+                f"{verb} touches bytes [{ub_offset}, {ub_end}) of {buf.describe(slot)}, "
+                f"outside its {buf.slots} slot(s) of {buf.slot_bytes} bytes",
+                self.core,
+            )
+        gm_end = gm_offset + (count - 1) * (length + gm_gap) + length
+        if gm_offset < 0 or gm_end > ref.tensor.nbytes:
+            raise GmOutOfBoundsError(
+                site,
+                f"{verb} touches bytes [{gm_offset}, {gm_end}) of {ref.name}, which has "
+                f"{ref.tensor.nbytes} bytes",
+                self.core,
+            )
+        return stride
+
+    def load(
+        self,
+        site: OpSite,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        count: int,
+        length: int,
+        gm_gap: int,
+        ub_gap: int,
+    ) -> None:
+        """GM -> UB on MTE2: ``count`` bursts of ``length`` bytes, one numpy copy."""
+        self._note(site)
+        stride = self._check_dma(
+            site, "load", ref, gm_offset, buf, slot, ub_offset, count, length, gm_gap, ub_gap
+        )
+        self._write(site, MTE2, self._issue(MTE2), buf, slot)
+        ub_base = buf.offset + slot * buf.slot_bytes + ub_offset
+        if stride == length and gm_gap == 0:
+            size = count * length
+            self.ub[ub_base : ub_base + size] = ref.tensor.bytes[gm_offset : gm_offset + size]
+        else:
+            _bursts(self.ub, ub_base, count, length, stride)[...] = _bursts(
+                ref.tensor.bytes, gm_offset, count, length, length + gm_gap
+            )
+        self._rows.append(
+            (
+                self.core,
+                LOAD,
+                MTE2,
+                site.ordinal,
+                ref.index,
+                gm_offset,
+                count,
+                length,
+                gm_gap,
+                slot,
+                -1,
+                -1,
+            )
+        )
+
+    def store(
+        self,
+        site: OpSite,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        count: int,
+        length: int,
+        gm_gap: int,
+        ub_gap: int,
+    ) -> None:
+        """UB -> GM on MTE3: ``count`` bursts of ``length`` bytes, one numpy copy."""
+        self._note(site)
+        stride = self._check_dma(
+            site, "store", ref, gm_offset, buf, slot, ub_offset, count, length, gm_gap, ub_gap
+        )
+        self._read(site, MTE3, self._issue(MTE3), buf, slot)
+        ub_base = buf.offset + slot * buf.slot_bytes + ub_offset
+        if stride == length and gm_gap == 0:
+            size = count * length
+            ref.tensor.bytes[gm_offset : gm_offset + size] = self.ub[ub_base : ub_base + size]
+        else:
+            _bursts(ref.tensor.bytes, gm_offset, count, length, length + gm_gap)[...] = _bursts(
+                self.ub, ub_base, count, length, stride
+            )
+        self._rows.append(
+            (
+                self.core,
+                STORE,
+                MTE3,
+                site.ordinal,
+                ref.index,
+                gm_offset,
+                count,
+                length,
+                gm_gap,
+                slot,
+                -1,
+                -1,
+            )
+        )
+
+    # ------------------------------------------------------------ vector ops
+
+    def transpose_blocks(
+        self,
+        site: OpSite,
+        source: UbBuffer,
+        source_slot: int,
+        target: UbBuffer,
+        target_slot: int,
+        rows: int,
+        cols: int,
+    ) -> None:
+        """``target[c][r] = source[r][c]`` over 32-byte blocks, on V: one numpy copy."""
+        self._note(site)
+        size = rows * cols * UB_ALIGN
+        for buf, slot in ((source, source_slot), (target, target_slot)):
+            if rows < 1 or cols < 1 or not 0 <= slot < buf.slots or size > buf.slot_bytes:
+                raise UbOverflowError(
+                    site,
+                    f"transpose of {rows} x {cols} blocks ({size} bytes) does not fit "
+                    f"{buf.describe(slot)} ({buf.slots} slot(s) of {buf.slot_bytes} bytes)",
+                    self.core,
+                )
+        count = self._issue(V)
+        self._read(site, V, count, source, source_slot)
+        self._write(site, V, count, target, target_slot)
+        src = source.offset + source_slot * source.slot_bytes
+        dst = target.offset + target_slot * target.slot_bytes
+        self.ub[dst : dst + size].reshape(cols, rows, UB_ALIGN)[...] = (
+            self.ub[src : src + size].reshape(rows, cols, UB_ALIGN).transpose(1, 0, 2)
+        )
+        self._rows.append(
+            (self.core, TRANSPOSE, V, site.ordinal, -1, -1, rows, cols, 0, target_slot, -1, -1)
+        )
+
+    def fill_zero(self, site: OpSite, target: UbBuffer, slot: int, nbytes: int) -> None:
+        """Zero ``align32(nbytes)`` bytes at the start of a slot, on V."""
+        self._note(site)
+        size = align_up(nbytes)
+        if nbytes < 1 or not 0 <= slot < target.slots or size > target.slot_bytes:
+            raise UbOverflowError(
+                site,
+                f"fill_zero of {nbytes} bytes ({size} aligned) does not fit "
+                f"{target.describe(slot)} ({target.slots} slot(s) of {target.slot_bytes} bytes)",
+                self.core,
+            )
+        self._write(site, V, self._issue(V), target, slot)
+        start = target.offset + slot * target.slot_bytes
+        self.ub[start : start + size] = 0
+        self._rows.append((self.core, FILL_ZERO, V, site.ordinal, -1, -1, 1, size, 0, slot, -1, -1))

@@ -1,0 +1,354 @@
+"""Every check of SPEC section 3, run before anything is written.
+
+One entry point, ``check_call``, turns the raw parameters of one call into a validated
+``GatherCall`` (or None when the call is empty and must write nothing), or raises
+``AclnnError``. The order follows the aclnn convention:
+
+1. 161001: a required tensor is None.
+2. 161002, what the IR cannot express: the cacheMode string, the SoC, each tensor's
+   kind (array, contiguity, writability of outputs), dtype (must be in the dtype table)
+   and storage format (ND / FRACTAL_NZ per SPEC section 4).
+3. 161002, static rules: the call's exact shapes and dtypes are built into a static
+   ``pakv.gather`` and the dialect's verifier judges them. The verifier is the one
+   place those rules live; its message is only renamed to the operator's parameter
+   names (``key_out`` -> ``keyRef``).
+4. Empty calls (a cache or output with no elements) stop here and succeed.
+5. 161002, data rules, vectorised over the index tensors (never per token). A call
+   whose lengths total 0 is empty and succeeds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.ir import Attribute
+from xdsl.utils.exceptions import VerifyException
+
+from pakv_dialect.dtypes import (
+    INDEX_ELEMENT_KINDS,
+    KV_ELEMENT_KINDS,
+    ElementKind,
+    index_kind_named,
+    index_kind_of_numpy,
+    kv_kind_named,
+    kv_kind_of_numpy,
+)
+from pakv_dialect.pakv import CacheMode
+from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
+from runtime.call import API_NAMES, GatherCall, GatherSignature
+from runtime.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
+from runtime.ir_builder import build_checked_module, find_gather
+from runtime.memory import GmTensor
+from runtime.tensor import Tensor
+
+_KV_ROLES = ("key_cache", "value_cache", "key_out", "value_out")
+_INDEX_ROLES = ("block_tables", "seq_lens", "seq_offset")
+_OUTPUT_ROLES = ("key_out", "value_out")
+_CACHE_ROLES = ("key_cache", "value_cache")
+
+
+def invalid(message: str) -> AclnnError:
+    """A 161002 error (ACLNN_ERR_PARAM_INVALID)."""
+    return AclnnError(ACLNN_ERR_PARAM_INVALID, message)
+
+
+@dataclass(frozen=True)
+class _Operand:
+    """One resolved tensor parameter: its array, element kind and format."""
+
+    role: str
+    array: np.ndarray
+    kind: ElementKind
+
+    @property
+    def api_name(self) -> str:
+        return API_NAMES[self.role]
+
+
+def check_call(
+    key_cache: object,
+    value_cache: object,
+    block_tables: object,
+    seq_lens: object,
+    key_ref: object,
+    value_ref: object,
+    seq_offset: object = None,
+    *,
+    cache_mode: object,
+    is_seq_lens_cumsum: object,
+    soc: object,
+) -> GatherCall | None:
+    """Validate one call (SPEC section 3). None: the call is empty and writes nothing."""
+    given = {
+        "key_cache": key_cache,
+        "value_cache": value_cache,
+        "block_tables": block_tables,
+        "seq_lens": seq_lens,
+        "seq_offset": seq_offset,
+        "key_out": key_ref,
+        "value_out": value_ref,
+    }
+    for role, value in given.items():
+        if value is None and role != "seq_offset":
+            raise AclnnError(
+                ACLNN_ERR_PARAM_NULLPTR, f"{API_NAMES[role]} is null: expected a tensor, got None"
+            )
+    mode = _check_cache_mode(cache_mode)
+    cumsum = _check_flag(is_seq_lens_cumsum)
+    chip = _check_soc(soc)
+    operands = {
+        role: _resolve(role, value, mode, chip)
+        for role, value in given.items()
+        if value is not None
+    }
+
+    empty = any(operands[role].array.size == 0 for role in _KV_ROLES)
+    _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty)
+    if empty:
+        return None
+    total = _check_data(operands, mode=mode, cumsum=cumsum)
+    if total == 0:
+        return None
+    return _gather_call(operands, mode=mode, cumsum=cumsum, soc=chip, total=total)
+
+
+# --- what the IR cannot express ---------------------------------------------------
+
+
+def _check_cache_mode(cache_mode: object) -> CacheMode:
+    modes = [m.value for m in CacheMode]
+    if not isinstance(cache_mode, str) or cache_mode not in modes:
+        raise invalid(f"cacheMode: expected exactly one of {modes}, got {cache_mode!r}")
+    return CacheMode(cache_mode)
+
+
+def _check_flag(flag: object) -> bool:
+    if not isinstance(flag, (bool, np.bool_)):
+        raise invalid(f"isSeqLensCumsum: expected a bool, got {flag!r}")
+    return bool(flag)
+
+
+def _check_soc(soc: object) -> SocInfo:
+    if not isinstance(soc, str):
+        raise invalid(f"soc: expected a SoC name, got {soc!r}")
+    try:
+        return soc_info(soc)
+    except SocError as e:
+        raise invalid(f"soc: {e}") from None
+
+
+def _kind_names(kinds: tuple[ElementKind, ...]) -> str:
+    return ", ".join(kind.name for kind in kinds)
+
+
+def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operand:
+    """The array, element kind and format behind one parameter, or a 161002."""
+    name = API_NAMES[role]
+    tensor = value if isinstance(value, Tensor) else None
+    array: object = value if tensor is None else tensor.data
+    if not isinstance(array, np.ndarray):
+        raise invalid(
+            f"{name}: expected a numpy array or runtime.Tensor, got {type(array).__name__}"
+        )
+    if not array.flags.c_contiguous:
+        raise invalid(f"{name}: expected a C-contiguous array, got a non-contiguous view")
+    if role in _OUTPUT_ROLES and not array.flags.writeable:
+        raise invalid(f"{name}: expected a writable array, got a read-only one")
+    kind = _element_kind(role, None if tensor is None else tensor.dtype, array)
+    _check_format(role, TensorFormat.ND.value if tensor is None else tensor.format, mode, soc)
+    return _Operand(role, array, kind)
+
+
+def _element_kind(role: str, dtype_name: str | None, array: np.ndarray) -> ElementKind:
+    name = API_NAMES[role]
+    is_index = role in _INDEX_ROLES
+    table = INDEX_ELEMENT_KINDS if is_index else KV_ELEMENT_KINDS
+    if dtype_name is None:
+        kind = index_kind_of_numpy(array.dtype) if is_index else kv_kind_of_numpy(array.dtype)
+        if kind is None:
+            hint = "" if is_index else " (hifloat8: runtime.Tensor(uint8 data, dtype='hifloat8'))"
+            raise invalid(
+                f"{name} dtype: expected one of {_kind_names(table)}{hint}, got {array.dtype}"
+            )
+        return kind
+    kind = index_kind_named(dtype_name) if is_index else kv_kind_named(dtype_name)
+    if kind is None:
+        raise invalid(f"{name} dtype: expected one of {_kind_names(table)}, got {dtype_name!r}")
+    if array.dtype != kind.storage:
+        raise invalid(
+            f"{name} data: {kind.name} is stored as {kind.storage}, got a {array.dtype} array"
+        )
+    return kind
+
+
+def _check_format(role: str, given: str, mode: CacheMode, soc: SocInfo) -> None:
+    """SPEC section 4: ND everywhere, except PA_NZ caches on SoCs that know FRACTAL_NZ."""
+    name = API_NAMES[role]
+    formats = [f.value for f in TensorFormat]
+    if given not in formats:
+        raise invalid(f"{name} format: expected one of {formats}, got {given!r}")
+    expected = TensorFormat.ND
+    if role in _CACHE_ROLES and soc.distinguishes_nz_format and mode == CacheMode.PA_NZ:
+        expected = TensorFormat.FRACTAL_NZ
+    if given != expected.value:
+        where = f"cacheMode {mode.value} on {soc.name}" if role in _CACHE_ROLES else soc.name
+        raise invalid(f"{name} format: expected {expected.value} for {where}, got {given}")
+
+
+# --- static rules: the pakv.gather verifier ----------------------------------------
+
+_IR_NAME = re.compile(r"\b(" + "|".join(API_NAMES) + r")\b")
+_DECORATION = "Operation does not verify: "
+
+
+def api_message(error: VerifyException) -> str:
+    """A verifier message in the operator's words: parameter names, no xDSL decoration."""
+    text = str(error.args[0]) if error.args else str(error)
+    text = text.removeprefix(_DECORATION)
+    return _IR_NAME.sub(lambda m: API_NAMES[m.group(1)], text)
+
+
+def _verify_static(
+    operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bool, soc: SocInfo, empty: bool
+) -> None:
+    """Run the ``pakv.gather`` verifier on the call's exact shapes and dtypes.
+
+    An empty call skips only the rule that layout dimensions be positive (SPEC section
+    3 lets an empty call succeed); every other static rule still applies.
+    """
+    typed: dict[str, tuple[Attribute, tuple[int, ...]]] = {
+        role: (op.kind.ir_type, tuple(op.array.shape)) for role, op in operands.items()
+    }
+    module = build_checked_module(typed, cache_mode=mode, cumsum=cumsum, soc=soc.name)
+    try:
+        if empty:
+            gather = find_gather(module).op
+            gather.verify_layout()
+            gather.verify_soc(soc.name)
+        else:
+            module.verify()
+    except VerifyException as e:
+        raise invalid(api_message(e)) from None
+
+
+# --- data rules ------------------------------------------------------------------
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _lengths(seq_lens: np.ndarray, *, cumsum: bool) -> np.ndarray:
+    """Per-sequence lengths, after rejecting negative or decreasing seqLens."""
+    if not cumsum:
+        if (seq_lens < 0).any():
+            i = _first(seq_lens < 0)
+            raise invalid(f"seqLens[{i}]: expected a length >= 0, got {seq_lens[i]}")
+        return seq_lens
+    if seq_lens[0] != 0:
+        raise invalid(f"seqLens[0]: expected 0 when isSeqLensCumsum is true, got {seq_lens[0]}")
+    decreasing = seq_lens[1:] < seq_lens[:-1]
+    if decreasing.any():
+        i = _first(decreasing)
+        raise invalid(
+            f"seqLens[{i + 1}]: expected >= seqLens[{i}] = {seq_lens[i]} "
+            f"(isSeqLensCumsum is true), got {seq_lens[i + 1]}"
+        )
+    return np.diff(seq_lens)
+
+
+def _check_data(operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bool) -> int:
+    """SPEC section 3's data rules, vectorised; returns the total length."""
+    tables = operands["block_tables"].array.astype(np.int64)
+    lens = _lengths(operands["seq_lens"].array.astype(np.int64), cumsum=cumsum)
+    total = sum(lens.tolist())  # exact: Python ints cannot overflow
+    if total == 0:
+        return 0
+    num_tokens = operands["key_out"].array.shape[0]
+    if total > num_tokens:
+        raise invalid(
+            f"keyRef dim 0 (num_tokens): expected at least the total length {total}, "
+            f"got {num_tokens}"
+        )
+
+    batch, width = tables.shape
+    block_size = operands["key_cache"].array.shape[2 if mode == CacheMode.PA_NZ else 1]
+    offset = operands.get("seq_offset")
+    if offset is None:
+        first_col = np.zeros(batch, dtype=np.int64)
+    else:
+        offsets = offset.array.astype(np.int64)
+        if (offsets < 0).any():
+            i = _first(offsets < 0)
+            raise invalid(f"seqOffset[{i}]: expected an offset >= 0, got {offsets[i]}")
+        first_col = offsets // block_size
+    used = lens > 0
+    span = np.where(used, (lens - 1) // block_size, 0)  # columns after the first
+    # last column = first_col + span, compared without forming it (no int64 overflow).
+    past = used & (first_col >= width - span)
+    if past.any():
+        i = _first(past)
+        last = int(first_col[i]) + int(span[i])
+        raise invalid(
+            f"blockTables dim 1 (max_blocks_per_seq): sequence {i} needs column {last} "
+            f"(seqOffset // block_size + (length - 1) // block_size), expected < {width}"
+        )
+
+    num_blocks = operands["key_cache"].array.shape[0]
+    cols = np.arange(width, dtype=np.int64)
+    referenced = (
+        used[:, None] & (cols >= first_col[:, None]) & (cols <= (first_col + span)[:, None])
+    )
+    bad = referenced & ((tables < 0) | (tables >= num_blocks))
+    if bad.any():
+        i, col = (int(x) for x in np.argwhere(bad)[0])
+        raise invalid(
+            f"blockTables[{i}, {col}]: expected a block id in [0, {num_blocks}) "
+            f"(keyCache dim 0), got {tables[i, col]}"
+        )
+    return total
+
+
+# --- the validated call --------------------------------------------------------------
+
+
+def _gather_call(
+    operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bool, soc: SocInfo, total: int
+) -> GatherCall:
+    key, value = operands["key_cache"], operands["value_cache"]
+    tables = operands["block_tables"].array
+    signature = GatherSignature(
+        cache_mode=mode,
+        cumsum=cumsum,
+        has_offset="seq_offset" in operands,
+        key_kind=key.kind.name,
+        value_kind=value.kind.name,
+        index_kind=operands["block_tables"].kind.name,
+        key_cache_dims=_layout_dims(key.array),
+        value_cache_dims=_layout_dims(value.array),
+        soc=soc.name,
+    )
+    gm = {role: GmTensor.wrap(op.api_name, op.array, op.kind) for role, op in operands.items()}
+    return GatherCall(
+        signature=signature,
+        key_cache=gm["key_cache"],
+        value_cache=gm["value_cache"],
+        block_tables=gm["block_tables"],
+        seq_lens=gm["seq_lens"],
+        seq_offset=gm.get("seq_offset"),
+        key_out=gm["key_out"],
+        value_out=gm["value_out"],
+        batch=tables.shape[0],
+        num_blocks=key.array.shape[0],
+        table_width=tables.shape[1],
+        num_tokens=operands["key_out"].array.shape[0],
+        total_tokens=total,
+    )
+
+
+def _layout_dims(cache: np.ndarray) -> tuple[int, int, int]:
+    _, a, b, c = cache.shape
+    return (a, b, c)

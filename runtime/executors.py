@@ -1,0 +1,70 @@
+"""Executors: the interchangeable ways to run a validated ``GatherCall``.
+
+Every executor takes a call that passed every check and is not empty, and writes its
+outputs in place. They must agree bit for bit; tests compare them. The API looks up
+``DEFAULT_EXECUTOR`` at call time, so a module that registers a better executor (the
+lowered kernel) can make it the default by assigning it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from xdsl.dialects.builtin import ModuleOp
+
+from runtime.call import GatherCall, GatherSignature
+from runtime.golden import golden_gather
+from runtime.ir_builder import build_gather_module
+from runtime.lowered_executor import run_lowered_call
+from runtime.pakv_interpreter import run_function
+
+Executor = Callable[[GatherCall], None]
+
+
+def run_reference(call: GatherCall) -> None:
+    """The golden reference on the call's typed views."""
+    golden_gather(
+        call.key_cache.typed(),
+        call.value_cache.typed(),
+        call.block_tables.typed(),
+        call.seq_lens.typed(),
+        call.key_out.typed(),
+        call.value_out.typed(),
+        None if call.seq_offset is None else call.seq_offset.typed(),
+        cache_mode=call.signature.cache_mode,
+        cumsum=call.signature.cumsum,
+    )
+
+
+@lru_cache(maxsize=64)
+def high_level_module(signature: GatherSignature) -> ModuleOp:
+    """The dynamic ``pakv.gather`` module of a signature, built once per signature."""
+    return build_gather_module(signature)
+
+
+def run_high_level_interpreter(call: GatherCall) -> None:
+    """xDSL's interpreter running the (uncompiled) ``pakv.gather`` function."""
+    run_function(high_level_module(call.signature), call.arguments())
+
+
+EXECUTORS: dict[str, Executor] = {
+    "reference": run_reference,
+    "interpreter": run_high_level_interpreter,
+    "lowered": run_lowered_call,
+}
+"""Executors by name; other modules add theirs (e.g. ``"lowered"``)."""
+
+DEFAULT_EXECUTOR = "lowered"
+"""The executor the API uses when none is named (read at call time)."""
+
+
+def executor_named(name: str | None) -> Executor:
+    """The executor called ``name`` (None: the current default); ValueError if unknown."""
+    chosen = DEFAULT_EXECUTOR if name is None else name
+    try:
+        return EXECUTORS[chosen]
+    except KeyError:
+        raise ValueError(
+            f"unknown executor {chosen!r}: expected one of {', '.join(EXECUTORS)}"
+        ) from None

@@ -1,0 +1,108 @@
+"""The golden reference: SPEC section 2 in numpy, the yardstick every executor meets.
+
+Written for clarity first. Each sequence is one vectorised step: its tokens' table
+columns, block ids and slots are index vectors, and one fancy-indexing expression
+copies all of its rows. The data is viewed as unsigned integers of the element's size
+before it moves, so nothing is ever converted: NaN payloads, -0.0 and HiFloat8 (stored
+as uint8) survive bit for bit.
+
+Device semantics on data the host would reject
+----------------------------------------------
+The host API rejects bad data before anything runs (``runtime.checks``), but the
+device kernel must stay memory-safe when those checks are skipped, and the lowered
+kernel must produce exactly what this function produces. On any data:
+
+* ``len_i = max(raw_len_i, 0)`` where ``raw_len_i`` is ``seq_lens[i]``, or
+  ``seq_lens[i + 1] - seq_lens[i]`` when cumsum. A negative length copies nothing.
+* ``start_i = len_0 + ... + len_(i-1)``. On valid data this is SPEC's ``start_i``
+  (for cumsum, ``seq_lens[i]`` since ``seq_lens[0] == 0``).
+* A negative ``seq_offset[i]`` makes every token of sequence ``i`` zero.
+* A table column ``>= max_blocks_per_seq``, or a block id outside ``[0, num_blocks)``,
+  gives a zero-filled token (never an out-of-bounds read).
+* Rows at or past ``num_tokens`` (``key_out``'s dim 0) are never written: a sequence
+  running past the end is truncated there. Rows past ``total`` are left untouched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pakv_dialect.pakv import CacheMode
+
+IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
+
+
+def raw_bits(array: np.ndarray) -> np.ndarray:
+    """``array`` viewed (not copied) as unsigned integers of its element size."""
+    return array.view(np.dtype(f"u{array.dtype.itemsize}"))
+
+
+def sequence_lengths(seq_lens: np.ndarray, *, cumsum: bool) -> IntArray:
+    """``len_i`` of every sequence, negative raw lengths clamped to 0 (device semantics)."""
+    lens = seq_lens.astype(np.int64)
+    raw = np.diff(lens) if cumsum else lens
+    return np.maximum(raw, 0)
+
+
+def golden_gather(
+    key_cache: np.ndarray,
+    value_cache: np.ndarray,
+    block_tables: np.ndarray,
+    seq_lens: np.ndarray,
+    key_out: np.ndarray,
+    value_out: np.ndarray,
+    seq_offset: np.ndarray | None = None,
+    *,
+    cache_mode: CacheMode | str,
+    cumsum: bool,
+) -> None:
+    """Gather the paged caches into ``key_out``/``value_out`` in place (SPEC section 2).
+
+    Arrays are in their storage dtypes (HiFloat8 as uint8) and shapes of SPEC section 1.
+    The module docstring defines what happens on data the host would reject.
+    """
+    mode = CacheMode(cache_mode)
+    block_dim = 2 if mode == CacheMode.PA_NZ else 1
+    block_size = key_cache.shape[block_dim]
+    num_blocks = key_cache.shape[0]
+    batch, table_width = block_tables.shape
+    num_tokens = key_out.shape[0]
+    lens = sequence_lengths(seq_lens, cumsum=cumsum)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
+    offsets = None if seq_offset is None else seq_offset.astype(np.int64)
+
+    pairs = [
+        (raw_bits(key_cache), raw_bits(key_out)),
+        (raw_bits(value_cache), raw_bits(value_out)),
+    ]
+    for i in range(batch):
+        start = int(starts[i])
+        count = min(int(lens[i]), num_tokens - start)
+        if count <= 0:
+            continue
+        token = np.arange(count, dtype=np.int64)
+        # Clamped to the width: any column at or past it reads zeros, and the clamp
+        # keeps a huge offset from overflowing int64.
+        first_col = 0 if offsets is None else min(int(offsets[i]) // block_size, table_width)
+        col = first_col + token // block_size
+        slot = token % block_size
+        readable = col < table_width
+        if offsets is not None and offsets[i] < 0:
+            readable[:] = False
+        blk = np.zeros(count, dtype=np.int64)
+        blk[readable] = block_tables[i, col[readable]]
+        readable &= (blk >= 0) & (blk < num_blocks)
+        blk[~readable] = 0  # any in-range id: those rows are zeroed below
+        rows = slice(start, start + count)
+        for cache, out in pairs:
+            if mode == CacheMode.Norm:
+                # cache [num_blocks, block_size, heads, head_size] -> out [n, heads, head_size]
+                tokens = cache[blk, slot]
+            else:
+                # cache [num_blocks, H/ea, block_size, ea] -> out [n, H]: row group k of
+                # token j lands at out[j, k*ea:(k+1)*ea].
+                groups = np.arange(cache.shape[1])
+                tokens = cache[blk[:, None], groups[None, :], slot[:, None]]
+                tokens = tokens.reshape(count, -1)
+            tokens[~readable] = 0
+            out[rows] = tokens

@@ -1,0 +1,146 @@
+"""Build the IR of one call, and find the ``pakv.gather`` inside a user's IR.
+
+One builder serves two uses. The *dynamic* module (``build_gather_module``) is what
+gets compiled: num_blocks, batch, max_blocks_per_seq and num_tokens are ``?``, so one
+kernel serves every call with the same ``GatherSignature``. The *static* module
+(``build_checked_module``) carries one call's exact shapes and element types, so that
+the ``pakv.gather`` verifier is the one place that checks a call's static rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType, ModuleOp
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Attribute, BlockArgument, Operation
+
+from pakv_dialect.pakv import CacheMode, GatherOp
+from runtime.call import OPERAND_ROLES, GatherSignature
+
+KERNEL_NAME = "pakv_gather"
+"""The symbol of the function holding the op."""
+
+
+def gather_module(
+    operand_types: Mapping[str, MemRefType],
+    *,
+    cache_mode: CacheMode,
+    cumsum: bool,
+    soc: str | None,
+) -> ModuleOp:
+    """``func.func @pakv_gather(...)`` with one ``pakv.gather`` on its arguments.
+
+    ``operand_types`` maps each role of ``OPERAND_ROLES`` to its memref type;
+    ``seq_offset`` may be absent. Arguments follow ``OPERAND_ROLES`` order.
+    """
+    roles = [role for role in OPERAND_ROLES if role in operand_types]
+    func = FuncOp(KERNEL_NAME, ([operand_types[r] for r in roles], []))
+    args: dict[str, BlockArgument] = {}
+    for role, arg in zip(roles, func.body.block.args, strict=True):
+        arg.name_hint = role
+        args[role] = arg
+    gather = GatherOp(
+        args["key_cache"],
+        args["value_cache"],
+        args["block_tables"],
+        args["seq_lens"],
+        args.get("seq_offset"),
+        args["key_out"],
+        args["value_out"],
+        cache_mode,
+        seq_lens_cumsum=cumsum,
+        soc=soc,
+    )
+    func.body.block.add_ops([gather, ReturnOp()])
+    return ModuleOp([func])
+
+
+def _memref(element: Attribute, shape: tuple[int, ...]) -> MemRefType:
+    return MemRefType(element, shape)
+
+
+def build_gather_module(signature: GatherSignature) -> ModuleOp:
+    """The dynamic module for ``signature``: the form that is compiled and cached."""
+    dyn = DYNAMIC_INDEX
+    key = signature.key_element.ir_type
+    value = signature.value_element.ir_type
+    index = signature.index_element.ir_type
+    types = {
+        "key_cache": _memref(key, (dyn, *signature.key_cache_dims)),
+        "value_cache": _memref(value, (dyn, *signature.value_cache_dims)),
+        "block_tables": _memref(index, (dyn, dyn)),
+        "seq_lens": _memref(index, (dyn,)),
+        "key_out": _memref(key, (dyn, *signature.out_token_dims(signature.key_cache_dims))),
+        "value_out": _memref(value, (dyn, *signature.out_token_dims(signature.value_cache_dims))),
+    }
+    if signature.has_offset:
+        types["seq_offset"] = _memref(index, (dyn,))
+    return gather_module(
+        types, cache_mode=signature.cache_mode, cumsum=signature.cumsum, soc=signature.soc
+    )
+
+
+def build_checked_module(
+    operands: Mapping[str, tuple[Attribute, tuple[int, ...]]],
+    *,
+    cache_mode: CacheMode,
+    cumsum: bool,
+    soc: str,
+) -> ModuleOp:
+    """The static module of one concrete call: each role's (element type, exact shape)."""
+    types = {role: _memref(element, shape) for role, (element, shape) in operands.items()}
+    return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc)
+
+
+class GatherBindingError(ValueError):
+    """The module holds no usable ``pakv.gather`` (none, several, or not on arguments)."""
+
+
+@dataclass(frozen=True)
+class GatherBinding:
+    """Where a module's ``pakv.gather`` takes its operands from."""
+
+    func: FuncOp
+    op: GatherOp
+    argument_of: dict[str, int]
+    """Operand role -> index of the function argument feeding it."""
+
+
+def find_gather(module: ModuleOp, func_name: str | None = None) -> GatherBinding:
+    """The single ``pakv.gather`` (of ``@func_name`` if given) and its arguments' roles."""
+    scope: Operation = module
+    if func_name is not None:
+        funcs = [op for op in module.ops if isinstance(op, FuncOp)]
+        named = [f for f in funcs if f.sym_name.data == func_name]
+        if not named:
+            raise GatherBindingError(f"no func.func @{func_name} in the module")
+        scope = named[0]
+    gathers = [op for op in scope.walk() if isinstance(op, GatherOp)]
+    if len(gathers) != 1:
+        where = "" if func_name is None else f" in @{func_name}"
+        raise GatherBindingError(f"expected exactly one pakv.gather{where}, found {len(gathers)}")
+    op = gathers[0]
+    func = op.parent_op()
+    if not isinstance(func, FuncOp):
+        raise GatherBindingError("pakv.gather must sit directly in a func.func")
+    operands = {
+        "key_cache": op.key_cache,
+        "value_cache": op.value_cache,
+        "block_tables": op.block_tables,
+        "seq_lens": op.seq_lens,
+        "seq_offset": op.seq_offset,
+        "key_out": op.key_out,
+        "value_out": op.value_out,
+    }
+    argument_of: dict[str, int] = {}
+    for role, value in operands.items():
+        if value is None:
+            continue
+        if not isinstance(value, BlockArgument) or value.block is not func.body.block:
+            raise GatherBindingError(
+                f"pakv.gather operand {role} must be an argument of @{func.sym_name.data}"
+            )
+        argument_of[role] = value.index
+    return GatherBinding(func, op, argument_of)

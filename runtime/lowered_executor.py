@@ -1,0 +1,131 @@
+"""The ``"lowered"`` executor: compile a call's signature to ascend IR once, run it per core.
+
+A ``GatherSignature`` is built into a dynamic ``pakv.gather`` module
+(``runtime.ir_builder``), lowered by the ``pakv-to-ascend{soc=...}`` pipeline (looked up
+by name in PAKV's xDSL universe, like ``xdsl-opt -p`` would) and compiled into closures
+(``runtime.kernel_compiler``); all of it is cached per (signature, pipeline options).
+A launch computes the tiling on the host (``GatherCall.tiling`` ->
+``pakv_dialect.tiling.gather_tiling``), then runs core 0 .. used_cores-1 in turn on an
+:class:`~runtime.ascend_machine.AscendMachine` over the call's GM tensors. The machine
+checks every DMA and flag as it goes and, at the end, that no two cores wrote the same
+bytes; the launch's trace and op count are returned (and the last one kept for tools).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from xdsl.context import Context
+from xdsl.dialects.arith import Arith
+from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.dialects.func import Func, FuncOp
+from xdsl.dialects.scf import Scf
+from xdsl.ir import Operation
+from xdsl.passes import PassPipeline
+
+from pakv_dialect.soc import SocInfo, soc_info
+from pakv_dialect.tiling import GatherTiling
+from pakv_dialect.universe import DIALECTS, PASSES
+from runtime.ascend_interpreter import kernel_function, kernel_sites, run_reference
+from runtime.ascend_machine import AscendMachine, MachineTrace, OpSite
+from runtime.call import GatherCall, GatherSignature
+from runtime.ir_builder import build_gather_module
+from runtime.kernel_compiler import CompiledKernel
+
+PIPELINE = "pakv-to-ascend"
+"""The registered pipeline that lowers ``pakv.gather`` to a kernel."""
+
+
+def pipeline_spec(soc: str, options: str = "") -> str:
+    """``pakv-to-ascend{soc=<soc> <options>}``: extra options are space separated."""
+    extra = f" {options}" if options else ""
+    return f"{PIPELINE}{{soc={soc}{extra}}}"
+
+
+def lowering_context() -> Context:
+    """A context with every dialect a lowered kernel uses."""
+    ctx = Context()
+    for dialect in (Builtin, Func, Arith, Scf):
+        ctx.load_dialect(dialect)
+    for load in DIALECTS.values():
+        ctx.load_dialect(load())
+    return ctx
+
+
+def lower(signature: GatherSignature, options: str = "") -> ModuleOp:
+    """The signature's ``pakv.gather`` module after ``pakv-to-ascend``, verified."""
+    module = build_gather_module(signature)
+    pipeline = PassPipeline.parse_spec(PASSES, pipeline_spec(signature.soc, options))
+    pipeline.apply(lowering_context(), module)
+    module.verify()
+    return module
+
+
+@dataclass(frozen=True)
+class LoweredKernel:
+    """One signature's lowered module and its compiled fast path."""
+
+    signature: GatherSignature
+    module: ModuleOp
+    function: FuncOp
+    sites: dict[Operation, OpSite]
+    compiled: CompiledKernel
+
+    @property
+    def soc(self) -> SocInfo:
+        return soc_info(self.signature.soc)
+
+
+@lru_cache(maxsize=64)
+def compile_signature(signature: GatherSignature, options: str = "") -> LoweredKernel:
+    """Lower and compile once per (signature, pipeline options)."""
+    module = lower(signature, options)
+    function = kernel_function(module)
+    sites = kernel_sites(function)
+    return LoweredKernel(signature, module, function, sites, CompiledKernel(function, sites))
+
+
+@dataclass(frozen=True)
+class LoweredRun:
+    """What one launch did: its tiling, trace and executed-op count."""
+
+    kernel: LoweredKernel
+    tiling: GatherTiling
+    trace: MachineTrace
+    executed_ops: int
+
+    @property
+    def cores(self) -> int:
+        return self.tiling.used_cores
+
+
+_last_run: list[LoweredRun] = []
+
+
+def last_run() -> LoweredRun | None:
+    """The most recent launch of this executor (for trace export and ``explain`` tools)."""
+    return _last_run[0] if _last_run else None
+
+
+def run_lowered(call: GatherCall, *, options: str = "", reference: bool = False) -> LoweredRun:
+    """Run ``call`` through the lowered kernel; ``reference`` uses xDSL's interpreter.
+
+    The call is trusted as given (host checks are the API's job): on data the host would
+    reject the kernel must still stay in bounds, and the machine reports it if not.
+    """
+    kernel = compile_signature(call.signature, options)
+    tiling = call.tiling()
+    machine = AscendMachine(kernel.soc, tiling, call.arguments(), block_num=tiling.used_cores)
+    if reference:
+        ops = run_reference(kernel.module, machine)
+    else:
+        ops = kernel.compiled.run(machine)
+    run = LoweredRun(kernel, tiling, machine.trace, ops)
+    _last_run[:] = [run]
+    return run
+
+
+def run_lowered_call(call: GatherCall) -> None:
+    """The executor entry (``runtime.executors.EXECUTORS["lowered"]``)."""
+    run_lowered(call)

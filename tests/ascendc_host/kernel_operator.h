@@ -1,0 +1,521 @@
+// A host stand-in for the subset of AscendC that pakv's ascendc target prints.
+//
+// Written by the pakv project from the public AscendC API documentation (asc-devkit
+// docs: DataCopy, DataCopyPad, DataCopyParams, DataCopyExtParams, SetFlag/WaitFlag,
+// AllocEventID, TPipe, TBuf::GetWithOffset, GlobalTensor, LocalTensor, Duplicate,
+// GetBlockIdx); nothing is taken from vendor headers. It runs a kernel on the CPU, one
+// core after another, with each call's documented semantics, and stops with a message
+// on the first broken hardware rule:
+//   * the Unified Buffer of the configured SoC: capacity, 32-byte aligned addresses;
+//   * blockCount in [1, 4095]; DataCopyPad blockLen in [1, 2097151] bytes;
+//   * DataCopy by element count silently rounds the length down to 32 bytes, as the
+//     hardware does, so a DataCopy chosen for an unaligned length gives wrong bytes;
+//   * DataCopyPad fills the pad bytes of a UB block with garbage, so a kernel that
+//     stores padding gives wrong bytes too;
+//   * every GM access lies inside a tensor the harness registered (no stray reads);
+//   * event flags: at most 8 ids per HardEvent kind, a WaitFlag needs an earlier
+//     SetFlag, no SetFlag on a flag still set, every flag waited and every id
+//     released when the core finishes.
+// Pipes are not modelled as concurrent: hazards between pipes are checked by the
+// interpreter of the lowered program, whose flags this kernel carries one for one.
+#ifndef PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
+#define PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#define __global__
+#define __aicore__
+#define __gm__
+#define GM_ADDR __gm__ uint8_t*
+
+// Storage-only element types: the gather moves their bits and never computes on them.
+struct half {
+    uint16_t bits;
+};
+struct bfloat16_t {
+    uint16_t bits;
+};
+struct fp8_e5m2_t {
+    uint8_t bits;
+};
+struct fp8_e4m3fn_t {
+    uint8_t bits;
+};
+struct hifloat8_t {
+    uint8_t bits;
+};
+
+namespace AscendC {
+
+// ------------------------------------------------------------------ the simulated core
+namespace host {
+
+constexpr int64_t kBlock = 32;
+constexpr int64_t kMaxBlockCount = 4095;
+constexpr int64_t kMaxPadBlockLen = 2097151;
+constexpr int kEventIds = 8;
+constexpr uint8_t kGarbage = 0xA5;
+
+struct Core {
+    int64_t ubCapacity = 0;
+    std::vector<uint8_t> ub;
+    int64_t blockIdx = 0;
+    int64_t blockNum = 0;
+    std::map<std::pair<int, int>, int> flags;      // (HardEvent, id) -> pending sets
+    std::map<std::pair<int, int>, bool> allocated;  // (HardEvent, id) -> taken
+    std::vector<std::pair<const uint8_t*, const uint8_t*>> gm;  // registered tensors
+};
+
+inline Core& State()
+{
+    static Core core;
+    return core;
+}
+
+[[noreturn]] inline void Error(const std::string& message)
+{
+    std::fprintf(stderr, "ascendc-host: core %lld: %s\n", static_cast<long long>(State().blockIdx),
+        message.c_str());
+    std::exit(3);
+}
+
+inline void Check(bool ok, const std::string& message)
+{
+    if (!ok) {
+        Error(message);
+    }
+}
+
+inline void RegisterGm(const uint8_t* begin, int64_t bytes)
+{
+    State().gm.emplace_back(begin, begin + bytes);
+}
+
+inline void CheckGm(const void* address, int64_t bytes, const char* what)
+{
+    const auto* begin = static_cast<const uint8_t*>(address);
+    for (const auto& tensor : State().gm) {
+        if (begin >= tensor.first && begin + bytes <= tensor.second) {
+            return;
+        }
+    }
+    Error(std::string(what) + ": GM access of " + std::to_string(bytes) +
+          " bytes outside every tensor");
+}
+
+inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
+{
+    Core& core = State();
+    Check(address >= 0 && bytes >= 0 && address + bytes <= core.ubCapacity,
+        std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
+            std::to_string(address + bytes) + ") outside the " + std::to_string(core.ubCapacity) +
+            "-byte UB");
+    return core.ub.data() + address;
+}
+
+inline void CheckAligned(int64_t address, const char* what)
+{
+    Check(address % kBlock == 0,
+        std::string(what) + ": UB address " + std::to_string(address) + " is not 32-byte aligned");
+}
+
+inline void StartCore(int64_t blockIdx, int64_t blockNum)
+{
+    Core& core = State();
+    core.blockIdx = blockIdx;
+    core.blockNum = blockNum;
+    core.ub.assign(static_cast<size_t>(core.ubCapacity), kGarbage);
+    core.flags.clear();
+    core.allocated.clear();
+}
+
+inline void FinishCore()
+{
+    for (const auto& flag : State().flags) {
+        Check(flag.second == 0, "flag (HardEvent " + std::to_string(flag.first.first) + ", id " +
+                                    std::to_string(flag.first.second) + ") still set at kernel end");
+    }
+    for (const auto& id : State().allocated) {
+        Check(!id.second, "event id " + std::to_string(id.first.second) + " of HardEvent " +
+                              std::to_string(id.first.first) + " never released");
+    }
+}
+
+// Runs `kernel` on every core in turn (the role of ICPU_RUN_KF in CPU debug builds).
+template <typename Kernel>
+void RunOnEveryCore(int64_t blockDim, Kernel&& kernel)
+{
+    for (int64_t idx = 0; idx < blockDim; ++idx) {
+        StartCore(idx, blockDim);
+        kernel();
+        FinishCore();
+    }
+}
+
+}  // namespace host
+
+#define ICPU_RUN_KF(func, blockDim, ...) \
+    AscendC::host::RunOnEveryCore((blockDim), [&]() { func(__VA_ARGS__); })
+
+inline int64_t GetBlockIdx()
+{
+    return host::State().blockIdx;
+}
+
+inline int64_t GetBlockNum()
+{
+    return host::State().blockNum;
+}
+
+// ------------------------------------------------------------------ tensors
+enum class TPosition : uint8_t { GM, VECIN, VECOUT, VECCALC };
+
+template <typename T>
+class LocalTensor {
+public:
+    LocalTensor() = default;
+    LocalTensor(int64_t address, int64_t size) : address_(address), size_(size) {}
+
+    // Element `offset` onwards, as a tensor (the view starts there).
+    LocalTensor operator[](int64_t offset) const
+    {
+        host::Check(offset >= 0 && offset <= size_, "LocalTensor offset " + std::to_string(offset) +
+                                                        " past its " + std::to_string(size_) +
+                                                        " elements");
+        return LocalTensor(address_ + offset * static_cast<int64_t>(sizeof(T)), size_ - offset);
+    }
+
+    template <typename U>
+    LocalTensor<U> ReinterpretCast() const
+    {
+        const int64_t bytes = size_ * static_cast<int64_t>(sizeof(T));
+        return LocalTensor<U>(address_, bytes / static_cast<int64_t>(sizeof(U)));
+    }
+
+    int64_t GetSize() const { return size_; }
+    int64_t Address() const { return address_; }
+
+private:
+    int64_t address_ = 0;  // UB byte address
+    int64_t size_ = 0;     // elements
+};
+
+template <typename T>
+class GlobalTensor {
+public:
+    void SetGlobalBuffer(__gm__ T* buffer) { base_ = buffer; }
+
+    GlobalTensor operator[](uint64_t offset) const
+    {
+        GlobalTensor view;
+        view.base_ = base_ + offset;
+        return view;
+    }
+
+    T GetValue(uint64_t offset) const
+    {
+        host::CheckGm(base_ + offset, static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
+        T value;
+        std::memcpy(&value, base_ + offset, sizeof(T));
+        return value;
+    }
+
+    __gm__ T* GetPhyAddr() const { return base_; }
+
+private:
+    __gm__ T* base_ = nullptr;
+};
+
+template <TPosition Position>
+class TBuf {
+public:
+    template <typename T>
+    LocalTensor<T> GetWithOffset(uint32_t size, uint32_t bufOffset) const
+    {
+        host::CheckAligned(static_cast<int64_t>(bufOffset), "TBuf::GetWithOffset");
+        host::Check(static_cast<int64_t>(size * sizeof(T) + bufOffset) <= bytes_,
+            "TBuf::GetWithOffset: " + std::to_string(size * sizeof(T)) + " bytes at offset " +
+                std::to_string(bufOffset) + " past the " + std::to_string(bytes_) + "-byte buffer");
+        return LocalTensor<T>(address_ + bufOffset, size);
+    }
+
+    template <typename T>
+    LocalTensor<T> Get() const
+    {
+        return LocalTensor<T>(address_, bytes_ / static_cast<int64_t>(sizeof(T)));
+    }
+
+    int64_t address_ = -1;
+    int64_t bytes_ = 0;
+};
+
+// ------------------------------------------------------------------ synchronisation
+enum class HardEvent : uint8_t {
+    MTE2_MTE1, MTE1_MTE2, MTE1_M, M_MTE1, MTE2_V, V_MTE2, MTE3_V, V_MTE3, M_V, V_M, V_V,
+    MTE3_MTE1, MTE1_MTE3, MTE1_V, MTE2_M, M_MTE2, V_MTE1, M_FIX, FIX_M, MTE3_MTE2, MTE2_MTE3,
+    S_V, V_S, S_MTE2, MTE2_S, S_MTE3, MTE3_S, MTE2_FIX, FIX_MTE2, FIX_S, M_S, FIX_MTE3,
+};
+
+using TEventID = int8_t;
+
+class TPipe {
+public:
+    template <TPosition Position>
+    void InitBuffer(TBuf<Position>& buf, uint32_t len)
+    {
+        const int64_t bytes = static_cast<int64_t>(len);
+        host::Check(bytes % host::kBlock == 0,
+            "TPipe::InitBuffer: " + std::to_string(bytes) + " bytes is not a multiple of 32");
+        host::Ub(next_, bytes, "TPipe::InitBuffer");
+        buf.address_ = next_;
+        buf.bytes_ = bytes;
+        next_ += bytes;
+    }
+
+    template <HardEvent Event>
+    TEventID AllocEventID()
+    {
+        for (int id = 0; id < host::kEventIds; ++id) {
+            bool& taken = host::State().allocated[{static_cast<int>(Event), id}];
+            if (!taken) {
+                taken = true;
+                return static_cast<TEventID>(id);
+            }
+        }
+        host::Error("AllocEventID: all 8 ids of HardEvent " +
+                    std::to_string(static_cast<int>(Event)) + " are taken");
+    }
+
+    template <HardEvent Event>
+    void ReleaseEventID(TEventID id)
+    {
+        const std::pair<int, int> key{static_cast<int>(Event), id};
+        bool& taken = host::State().allocated[key];
+        host::Check(taken, "ReleaseEventID of an id that is not allocated");
+        host::Check(host::State().flags[key] == 0, "ReleaseEventID of a flag still set");
+        taken = false;
+    }
+
+private:
+    int64_t next_ = 0;
+};
+
+namespace host {
+template <HardEvent Event>
+std::pair<int, int> FlagKey(int32_t eventID)
+{
+    const std::pair<int, int> key{static_cast<int>(Event), eventID};
+    Check(eventID >= 0 && eventID < kEventIds && State().allocated[key],
+        "event id " + std::to_string(eventID) + " of HardEvent " +
+            std::to_string(static_cast<int>(Event)) + " was not allocated");
+    return key;
+}
+}  // namespace host
+
+template <HardEvent Event>
+void SetFlag(int32_t eventID)
+{
+    int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
+    host::Check(pending == 0, "SetFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
+                                  " id " + std::to_string(eventID) + " that is still set");
+    pending = 1;
+}
+
+template <HardEvent Event>
+void WaitFlag(int32_t eventID)
+{
+    int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
+    host::Check(pending == 1, "WaitFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
+                                  " id " + std::to_string(eventID) +
+                                  " with no SetFlag before it: the core would hang");
+    pending = 0;
+}
+
+// ------------------------------------------------------------------ data movement
+struct DataCopyParams {
+    uint16_t blockCount = 0;
+    uint16_t blockLen = 0;   // 32-byte blocks
+    uint16_t srcStride = 0;  // 32-byte blocks
+    uint16_t dstStride = 0;  // 32-byte blocks
+};
+
+struct DataCopyExtParams {
+    uint16_t blockCount = 0;
+    uint32_t blockLen = 0;   // bytes
+    uint32_t srcStride = 0;  // bytes on GM, 32-byte blocks on UB
+    uint32_t dstStride = 0;  // bytes on GM, 32-byte blocks on UB
+    uint32_t rsv = 0;
+};
+
+template <typename T>
+struct DataCopyPadExtParams {
+    bool isPad = false;
+    uint8_t leftPadding = 0;
+    uint8_t rightPadding = 0;
+    T paddingValue{};
+};
+
+namespace host {
+inline void CheckBlockCount(int64_t count, const char* what)
+{
+    Check(count >= 1 && count <= kMaxBlockCount,
+        std::string(what) + ": blockCount " + std::to_string(count) + " outside [1, 4095]");
+}
+
+inline int64_t AlignUp(int64_t bytes)
+{
+    return (bytes + kBlock - 1) / kBlock * kBlock;
+}
+
+// `count` bursts of `len` bytes; burst b at src + b * srcPitch and dst + b * dstPitch.
+inline void Bursts(uint8_t* dst, int64_t dstPitch, const uint8_t* src, int64_t srcPitch,
+    int64_t count, int64_t len)
+{
+    for (int64_t b = 0; b < count; ++b) {
+        std::memmove(dst + b * dstPitch, src + b * srcPitch, static_cast<size_t>(len));
+    }
+}
+}  // namespace host
+
+// GM -> UB, `count` elements; the hardware moves whole 32-byte blocks, so a length that is
+// not a multiple of 32 bytes is silently rounded down.
+template <typename T>
+void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, uint32_t count)
+{
+    const int64_t bytes = static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(T));
+    const int64_t moved = bytes / host::kBlock * host::kBlock;
+    host::CheckAligned(dst.Address(), "DataCopy GM->UB");
+    uint8_t* ub = host::Ub(dst.Address(), moved, "DataCopy GM->UB");
+    host::CheckGm(src.GetPhyAddr(), moved, "DataCopy GM->UB");
+    std::memcpy(ub, src.GetPhyAddr(), static_cast<size_t>(moved));
+}
+
+// UB -> GM, `count` elements, rounded down to whole 32-byte blocks like GM -> UB.
+template <typename T>
+void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, uint32_t count)
+{
+    const int64_t bytes = static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(T));
+    const int64_t moved = bytes / host::kBlock * host::kBlock;
+    host::CheckAligned(src.Address(), "DataCopy UB->GM");
+    const uint8_t* ub = host::Ub(src.Address(), moved, "DataCopy UB->GM");
+    host::CheckGm(dst.GetPhyAddr(), moved, "DataCopy UB->GM");
+    std::memcpy(dst.GetPhyAddr(), ub, static_cast<size_t>(moved));
+}
+
+// GM -> UB in blockCount bursts; length and both strides in 32-byte blocks.
+template <typename T>
+void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataCopyParams& params)
+{
+    host::CheckBlockCount(params.blockCount, "DataCopy GM->UB");
+    host::CheckAligned(dst.Address(), "DataCopy GM->UB");
+    const int64_t len = params.blockLen * host::kBlock;
+    const int64_t srcPitch = len + params.srcStride * host::kBlock;
+    const int64_t dstPitch = len + params.dstStride * host::kBlock;
+    const int64_t span = (params.blockCount - 1) * dstPitch + len;
+    auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
+    host::CheckGm(gm, (params.blockCount - 1) * srcPitch + len, "DataCopy GM->UB");
+    host::Bursts(host::Ub(dst.Address(), span, "DataCopy GM->UB"), dstPitch, gm, srcPitch,
+        params.blockCount, len);
+}
+
+// UB -> GM in blockCount bursts; length and both strides in 32-byte blocks.
+template <typename T>
+void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
+{
+    host::CheckBlockCount(params.blockCount, "DataCopy UB->GM");
+    host::CheckAligned(src.Address(), "DataCopy UB->GM");
+    const int64_t len = params.blockLen * host::kBlock;
+    const int64_t srcPitch = len + params.srcStride * host::kBlock;
+    const int64_t dstPitch = len + params.dstStride * host::kBlock;
+    const int64_t span = (params.blockCount - 1) * srcPitch + len;
+    auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
+    host::CheckGm(gm, (params.blockCount - 1) * dstPitch + len, "DataCopy UB->GM");
+    host::Bursts(gm, dstPitch, host::Ub(src.Address(), span, "DataCopy UB->GM"), srcPitch,
+        params.blockCount, len);
+}
+
+// UB -> UB (vector pipe) in blockCount bursts; length and strides in 32-byte blocks.
+template <typename T>
+void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
+{
+    host::CheckBlockCount(params.blockCount, "DataCopy UB->UB");
+    host::CheckAligned(src.Address(), "DataCopy UB->UB");
+    host::CheckAligned(dst.Address(), "DataCopy UB->UB");
+    const int64_t len = params.blockLen * host::kBlock;
+    const int64_t srcPitch = len + params.srcStride * host::kBlock;
+    const int64_t dstPitch = len + params.dstStride * host::kBlock;
+    const uint8_t* from = host::Ub(src.Address(), (params.blockCount - 1) * srcPitch + len, "DataCopy UB->UB");
+    std::vector<uint8_t> staged(from, from + (params.blockCount - 1) * srcPitch + len);
+    host::Bursts(host::Ub(dst.Address(), (params.blockCount - 1) * dstPitch + len, "DataCopy UB->UB"),
+        dstPitch, staged.data(), srcPitch, params.blockCount, len);
+}
+
+// GM -> UB, any byte length: burst b is blockLen bytes from src + b * (blockLen + srcStride)
+// to dst + b * (blockLen rounded up to 32 + dstStride * 32). The pad bytes of each UB block
+// hold no data (here: garbage).
+template <typename T>
+void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
+    const DataCopyExtParams& params, const DataCopyPadExtParams<T>& padParams)
+{
+    host::CheckBlockCount(params.blockCount, "DataCopyPad GM->UB");
+    host::CheckAligned(dst.Address(), "DataCopyPad GM->UB");
+    host::Check(!padParams.isPad, "DataCopyPad GM->UB: padding values are not modelled");
+    const int64_t len = params.blockLen;
+    host::Check(len >= 1 && len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
+        "DataCopyPad GM->UB: blockLen " + std::to_string(len) + " bytes is out of range or not a "
+        "whole number of elements");
+    const int64_t srcPitch = len + params.srcStride;
+    const int64_t dstPitch = host::AlignUp(len) + static_cast<int64_t>(params.dstStride) * host::kBlock;
+    auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
+    host::CheckGm(gm, (params.blockCount - 1) * srcPitch + len, "DataCopyPad GM->UB");
+    uint8_t* ub = host::Ub(dst.Address(), (params.blockCount - 1) * dstPitch + host::AlignUp(len),
+        "DataCopyPad GM->UB");
+    for (int64_t b = 0; b < params.blockCount; ++b) {
+        std::memset(ub + b * dstPitch, host::kGarbage, static_cast<size_t>(host::AlignUp(len)));
+    }
+    host::Bursts(ub, dstPitch, gm, srcPitch, params.blockCount, len);
+}
+
+// UB -> GM, any byte length: burst b is blockLen bytes from src + b * (blockLen rounded up
+// to 32 + srcStride * 32) to dst + b * (blockLen + dstStride); pad bytes are not written.
+template <typename T>
+void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyExtParams& params)
+{
+    host::CheckBlockCount(params.blockCount, "DataCopyPad UB->GM");
+    host::CheckAligned(src.Address(), "DataCopyPad UB->GM");
+    const int64_t len = params.blockLen;
+    host::Check(len >= 1 && len <= host::kMaxPadBlockLen,
+        "DataCopyPad UB->GM: blockLen " + std::to_string(len) + " bytes is out of range");
+    const int64_t srcPitch = host::AlignUp(len) + static_cast<int64_t>(params.srcStride) * host::kBlock;
+    const int64_t dstPitch = len + params.dstStride;
+    auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
+    host::CheckGm(gm, (params.blockCount - 1) * dstPitch + len, "DataCopyPad UB->GM");
+    const uint8_t* ub = host::Ub(src.Address(), (params.blockCount - 1) * srcPitch + len,
+        "DataCopyPad UB->GM");
+    host::Bursts(gm, dstPitch, ub, srcPitch, params.blockCount, len);
+}
+
+// ------------------------------------------------------------------ vector fill
+template <typename T>
+void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, const int32_t& count)
+{
+    host::CheckAligned(dst.Address(), "Duplicate");
+    host::Check(count >= 0 && count <= dst.GetSize(), "Duplicate: count " +
+        std::to_string(count) + " past the tensor's " + std::to_string(dst.GetSize()) + " elements");
+    uint8_t* ub = host::Ub(dst.Address(), count * static_cast<int64_t>(sizeof(T)), "Duplicate");
+    for (int32_t i = 0; i < count; ++i) {
+        std::memcpy(ub + i * sizeof(T), &scalarValue, sizeof(T));
+    }
+}
+
+}  // namespace AscendC
+
+#endif  // PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H

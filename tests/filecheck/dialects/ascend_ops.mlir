@@ -1,0 +1,46 @@
+// RUN: PAKV_ROUNDTRIP
+// RUN: PAKV_GENERIC_ROUNDTRIP
+
+func.func @tile(%kc: memref<?x128x16x144xf16, #ascend.address_space<gm>>, %bt: memref<?x?xi32, #ascend.address_space<gm>>, %ko: memref<?x16x144xf16, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4608 = arith.constant 4608 : index
+  %b = ascend.get_block_idx
+  %n = ascend.get_block_num
+  %t = ascend.get_tiling "split_tokens"
+  %buf = ascend.ub_alloc "key tile" at 0 : memref<2x96256xi8, #ascend.address_space<ub>>
+  %v = ascend.load_scalar %bt[%c0, %c1] : memref<?x?xi32, #ascend.address_space<gm>> -> i32
+  ascend.wait_flag[MTE3, MTE2, %c0]
+  ascend.load %kc[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c4608) gaps(%c0, %c0) : memref<?x128x16x144xf16, #ascend.address_space<gm>> -> memref<2x96256xi8, #ascend.address_space<ub>>
+  ascend.set_flag[MTE2, MTE3, %c0]
+  ascend.wait_flag[MTE2, MTE3, %c0]
+  ascend.store %buf[%c0, %c0] -> %ko[%c0] bursts(%c1 x %c4608) gaps(%c0, %c0) : memref<2x96256xi8, #ascend.address_space<ub>> -> memref<?x16x144xf16, #ascend.address_space<gm>>
+  ascend.set_flag[MTE3, MTE2, %c0]
+  ascend.fill_zero %buf[%c1] bytes(%c4608) : memref<2x96256xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK:       %b = ascend.get_block_idx
+// CHECK-NEXT:  %n = ascend.get_block_num
+// CHECK-NEXT:  %t = ascend.get_tiling "split_tokens"
+// CHECK-NEXT:  %buf = ascend.ub_alloc "key tile" at 0 : memref<2x96256xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:  %v = ascend.load_scalar %bt[%c0, %c1] : memref<?x?xi32, #ascend.address_space<gm>> -> i32
+// CHECK-NEXT:  ascend.wait_flag[MTE3, MTE2, %c0]
+// CHECK-NEXT:  ascend.load %kc[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c4608) gaps(%c0, %c0)
+// CHECK-NEXT:  ascend.set_flag[MTE2, MTE3, %c0]
+// CHECK-NEXT:  ascend.wait_flag[MTE2, MTE3, %c0]
+// CHECK-NEXT:  ascend.store %buf[%c0, %c0] -> %ko[%c0] bursts(%c1 x %c4608) gaps(%c0, %c0)
+// CHECK-NEXT:  ascend.set_flag[MTE3, MTE2, %c0]
+// CHECK-NEXT:  ascend.fill_zero %buf[%c1] bytes(%c4608)
+
+// CHECK-GENERIC: "ascend.ub_alloc"() <{purpose = "key tile", offset = 0 : i64}> : () -> memref<2x96256xi8, #ascend.address_space<ub>>
+// CHECK-GENERIC: "ascend.set_flag"(%c0) <{set_pipe = #ascend<pipe MTE2>, wait_pipe = #ascend<pipe MTE3>}> : (index) -> ()
+
+// -----
+
+func.func @transpose(%in: memref<2x4096xi8, #ascend.address_space<ub>>, %out: memref<2x4096xi8, #ascend.address_space<ub>>, %s: index, %r: index, %c: index) {
+  ascend.transpose_blocks %in[%s] -> %out[%s] blocks(%r x %c) : memref<2x4096xi8, #ascend.address_space<ub>> -> memref<2x4096xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.transpose_blocks %in[%s] -> %out[%s] blocks(%r x %c)

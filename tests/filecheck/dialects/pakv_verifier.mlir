@@ -1,0 +1,332 @@
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+// One case per static rule of the pakv.gather verifier (SPEC section 3), each with
+// its exact message: the operand, the dimension, what was expected, what was given.
+
+// Ranks: caches are 4-D.
+func.func @f(%kc: memref<2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache must have rank 4, got rank 3 (memref<2x1x8xf16>)
+
+// -----
+
+// Ranks: blockTables is 2-D.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<6xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<6xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}block_tables must have rank 2, got rank 1 (memref<6xi32>)
+
+// -----
+
+// Ranks: seqLens is 1-D.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2x1xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2x1xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_lens must have rank 1, got rank 2 (memref<2x1xi32>)
+
+// -----
+
+// Ranks: seqOffset is 1-D.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %so: memref<2x1xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) offsets(%so) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32>, memref<2x1xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_offset must have rank 1, got rank 2 (memref<2x1xi32>)
+
+// -----
+
+// Ranks: outputs are 3-D in Norm.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out must have rank 3, got rank 2 (memref<6x8xf16>)
+
+// -----
+
+// Ranks: outputs are 2-D in PA_NZ.
+func.func @f(%kc: memref<4x2x2x32xi8>, %vc: memref<4x1x2x16xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x64xi8>, %vo: memref<6x1x16xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x32xi8>, memref<4x1x2x16xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x64xi8>, memref<6x1x16xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_out must have rank 2, got rank 3 (memref<6x1x16xf16>)
+
+// -----
+
+// seqLens has batch entries.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<3xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<3xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_lens dim 0 must be batch = 2, got 3
+
+// -----
+
+// seqLens has batch + 1 entries when cumsum.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm cumsum caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_lens dim 0 must be batch + 1 (cumsum) = 3, got 2
+
+// -----
+
+// seqOffset has batch entries.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %so: memref<3xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) offsets(%so) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32>, memref<3xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_offset dim 0 (batch): expected 2, got 3
+
+// -----
+
+// Layout dims of a cache are static.
+func.func @f(%kc: memref<4x?x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x?x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache dim 1 (block_size) must be static, got '?'
+
+// -----
+
+// Output dims after num_tokens are static.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x?xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x?xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out dim 2 (head_size) must be static, got '?'
+
+// -----
+
+// Norm: caches agree on num_blocks.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<5x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<5x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache dim 0 (num_blocks): expected 4, got 5
+
+// -----
+
+// Norm: caches agree on block_size.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x3x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x3x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache dim 1 (block_size): expected 2, got 3
+
+// -----
+
+// PA_NZ: caches agree on num_blocks.
+func.func @f(%kc: memref<4x2x2x32xi8>, %vc: memref<5x1x2x16xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x64xi8>, %vo: memref<6x16xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x32xi8>, memref<5x1x2x16xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x64xi8>, memref<6x16xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache dim 0 (num_blocks): expected 4, got 5
+
+// -----
+
+// PA_NZ: caches agree on block_size (dim 2).
+func.func @f(%kc: memref<4x2x2x32xi8>, %vc: memref<4x1x3x16xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x64xi8>, %vo: memref<6x16xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x32xi8>, memref<4x1x3x16xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x64xi8>, memref<6x16xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache dim 2 (block_size): expected 2, got 3
+
+// -----
+
+// Element types the operator does not take.
+func.func @f(%kc: memref<4x2x1x8xf64>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf64>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf64>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf64>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache element type must be one of i8, ui8, i16, ui16, i32, ui32, f16, bf16, f32, f8E5M2, f8E4M3FN, !pakv.hifloat8, got f64
+
+// -----
+
+// keyRef has keyCache's element type.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xbf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xbf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out element type must equal key_cache's f16, got bf16
+
+// -----
+
+// valueRef has valueCache's element type.
+func.func @f(%kc: memref<4x2x2x32xi8>, %vc: memref<4x1x2x16xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x64xi8>, %vo: memref<6x16xbf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x32xi8>, memref<4x1x2x16xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x64xi8>, memref<6x16xbf16>
+  func.return
+}
+
+// CHECK: {{^}}value_out element type must equal value_cache's f16, got bf16
+
+// -----
+
+// Norm: keys and values share one element type.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xbf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xbf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xbf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xbf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache element type must equal key_cache's f16 in Norm mode, got bf16
+
+// -----
+
+// Index element types are i32 or i64.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi16>, %sl: memref<2xi16>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi16>, memref<2xi16> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}block_tables element type must be i32 or i64, got i16
+
+// -----
+
+// seqLens has blockTables' element type.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi64>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi64> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_lens element type must equal block_tables' i32, got i64
+
+// -----
+
+// seqOffset has blockTables' element type.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %so: memref<2xi64>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) offsets(%so) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32>, memref<2xi64> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}seq_offset element type must equal block_tables' i32, got i64
+
+// -----
+
+// PA_NZ: dim 3 holds one 32-byte row.
+func.func @f(%kc: memref<4x2x2x16xi8>, %vc: memref<4x1x2x16xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x32xi8>, %vo: memref<6x16xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x16xi8>, memref<4x1x2x16xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x32xi8>, memref<6x16xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache dim 3 (ea) must hold one 32-byte NZ row: expected 32 elements of i8, got 16 (16 bytes)
+
+// -----
+
+// PA_NZ: outputs hold H = dim 1 * dim 3 elements.
+func.func @f(%kc: memref<4x2x2x32xi8>, %vc: memref<4x1x2x16xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x32xi8>, %vo: memref<6x16xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x32xi8>, memref<4x1x2x16xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x32xi8>, memref<6x16xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out dim 1 (H = cache dim 1 * dim 3): expected 64, got 32
+
+// -----
+
+// Norm: keyRef dim 1 is num_heads.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x2x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x2x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out dim 1 (num_heads): expected 1, got 2
+
+// -----
+
+// Norm: valueRef dim 2 is head_size.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x4xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x4xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_out dim 2 (head_size): expected 8, got 4
+
+// -----
+
+// Outputs agree on num_tokens.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<7x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<7x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_out dim 0 (num_tokens): expected 6, got 7
+
+// -----
+
+// One token is at most 147456 bytes.
+func.func @f(%kc: memref<4x2x2x36865xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x2x36865xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x2x36865xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x2x36865xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache: one token is 73730 x 2 = 147460 bytes, above the operator's limit of 147456 bytes
+
+// -----
+
+// Static layout dims are positive.
+func.func @f(%kc: memref<4x2x0x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x0x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x0x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x0x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache dim 2 (num_heads) must be positive, got 0
+
+// -----
+
+// The SoC exists.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend999"} : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}unknown SoC 'Ascend999': expected one of Ascend910_95, Ascend910_93, Ascend910B, Ascend310B, Ascend310P, Ascend910, Ascend310
+
+// -----
+
+// Ascend310 does not run the operator.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend310"} : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}GatherPaKvCache is not supported on this SoC: Ascend310
+
+// -----
+
+// The SoC takes the KV element type.
+func.func @f(%kc: memref<4x2x1x8xf32>, %vc: memref<4x2x1x8xf32>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf32>, %vo: memref<6x1x8xf32>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend910B"} : memref<4x2x1x8xf32>, memref<4x2x1x8xf32>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf32>, memref<6x1x8xf32>
+  func.return
+}
+
+// CHECK: {{^}}key_cache element type fp32 is not supported on Ascend910B (supported: bf16, fp16, int8)
+
+// -----
+
+// The SoC takes the index element type.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi64>, %sl: memref<2xi64>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend910_93"} : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi64>, memref<2xi64> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}block_tables element type int64 is not supported on Ascend910_93 (supported: int32)

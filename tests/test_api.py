@@ -1,0 +1,203 @@
+"""The Pythonic host API on valid and empty calls, with every executor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gather_cases import GatherCase, c_example, random_case, shape_example
+
+import runtime
+from pakv_dialect.dtypes import KV_ELEMENT_KINDS
+from runtime import executors
+from runtime.call import GatherCall
+from runtime.golden import golden_gather
+
+ALL_DTYPES = [kind.name for kind in KV_ELEMENT_KINDS]
+EXECUTOR_NAMES = sorted(executors.EXECUTORS)
+
+
+def golden_outputs(case: GatherCase) -> tuple[bytes, bytes]:
+    """What the golden writes into copies of the case's outputs."""
+    key_out, value_out = case.key_ref.copy(), case.value_ref.copy()
+    golden_gather(
+        case.key_cache,
+        case.value_cache,
+        case.block_tables,
+        case.seq_lens,
+        key_out,
+        value_out,
+        case.seq_offset,
+        cache_mode=case.cache_mode,
+        cumsum=case.cumsum,
+    )
+    return key_out.tobytes(), value_out.tobytes()
+
+
+def call_api(case: GatherCase, executor: str | None = None) -> None:
+    runtime.gather_pa_kv_cache(*case.args(), **case.kwargs(), executor=executor)
+
+
+@pytest.mark.parametrize("executor", EXECUTOR_NAMES)
+def test_c_example_writes_all_ones(executor: str) -> None:
+    case = c_example()
+    call_api(case, executor=executor)
+    assert (case.key_ref == 1).all()
+    assert (case.value_ref == 1).all()
+
+
+def test_shape_example_matches_golden(rng: np.random.Generator) -> None:
+    case = shape_example(rng)
+    expected = golden_outputs(case)
+    before = case.output_bytes()
+    call_api(case)
+    assert case.output_bytes() == expected
+    assert case.output_bytes()[0] != before[0]  # every row was written
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("cache_mode", ["Norm", "PA_NZ"])
+def test_random_calls_match_golden_on_every_executor(
+    rng: np.random.Generator, dtype: str, cache_mode: str
+) -> None:
+    for cumsum in (False, True):
+        for with_offset in (False, True):
+            case = random_case(
+                rng,
+                cache_mode=cache_mode,
+                cumsum=cumsum,
+                with_offset=with_offset,
+                key_dtype=dtype,
+                value_dtype=str(rng.choice(ALL_DTYPES)) if cache_mode == "PA_NZ" else dtype,
+                index_dtype=str(rng.choice(["int32", "int64"])),
+            )
+            expected = golden_outputs(case)
+            initial = case.key_ref.copy(), case.value_ref.copy()
+            for executor in EXECUTOR_NAMES:
+                case.key_ref[...], case.value_ref[...] = initial
+                call_api(case, executor=executor)
+                assert case.output_bytes() == expected, executor
+
+
+def test_legacy_soc_runs_its_dtypes(rng: np.random.Generator) -> None:
+    for soc in ("Ascend910B", "Ascend910_93", "Ascend310B", "Ascend310P", "Ascend910"):
+        for dtype in ("int8", "fp16", "bf16"):
+            case = random_case(rng, cache_mode="PA_NZ", key_dtype=dtype, soc=soc)
+            expected = golden_outputs(case)
+            call_api(case)
+            assert case.output_bytes() == expected
+
+
+def test_default_executor_is_read_at_call_time(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[GatherCall] = []
+    monkeypatch.setitem(executors.EXECUTORS, "recording", seen.append)
+    monkeypatch.setattr(executors, "DEFAULT_EXECUTOR", "recording")
+    case = random_case(rng)
+    call_api(case)
+    assert len(seen) == 1
+    call = seen[0]
+    assert call.total_tokens == case.total
+    assert call.num_tokens == case.key_ref.shape[0]
+    assert (call.batch, call.table_width) == case.block_tables.shape
+    assert call.key_out.bytes.base is not None  # a view of the caller's array, not a copy
+    assert np.shares_memory(call.key_out.bytes, case.key_ref)
+
+
+def test_unknown_executor_is_a_value_error_and_writes_nothing(rng: np.random.Generator) -> None:
+    case = random_case(rng)
+    before = case.output_bytes()
+    with pytest.raises(ValueError, match="unknown executor 'nope'"):
+        call_api(case, executor="nope")
+    assert case.output_bytes() == before
+
+
+def test_calls_differing_only_in_runtime_sizes_share_one_module(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = random_case(rng, cache_mode="PA_NZ", with_offset=True)
+    # Twice the blocks, twice the rows: only runtime sizes change.
+    big = GatherCase(
+        **{
+            **small.__dict__,
+            "key_cache": np.concatenate([small.key_cache, small.key_cache]),
+            "value_cache": np.concatenate([small.value_cache, small.value_cache]),
+            "key_ref": np.concatenate([small.key_ref, small.key_ref]),
+            "value_ref": np.concatenate([small.value_ref, small.value_ref]),
+        }
+    )
+    seen: list[GatherCall] = []
+    monkeypatch.setitem(executors.EXECUTORS, "recording", seen.append)
+    call_api(small, executor="recording")
+    call_api(big, executor="recording")
+    first, second = seen
+    assert first.num_blocks * 2 == second.num_blocks
+    assert first.signature == second.signature
+    assert hash(first.signature) == hash(second.signature)
+    module = executors.high_level_module(first.signature)
+    assert executors.high_level_module(second.signature) is module
+
+
+# --- empty calls: succeed, write nothing -------------------------------------------
+
+
+def zeroed(case: GatherCase, dims: dict[str, tuple[int, ...]]) -> GatherCase:
+    """The case with the given dimensions of the named arrays set to 0."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, zero_dims in dims.items():
+        array: np.ndarray = getattr(case, name)
+        shape = [0 if d in zero_dims else n for d, n in enumerate(array.shape)]
+        arrays[name] = np.zeros(shape, array.dtype)
+    return GatherCase(**{**case.__dict__, **arrays})
+
+
+EMPTY_NORM = {
+    "num_blocks": {"key_cache": (0,), "value_cache": (0,)},
+    "block_size": {"key_cache": (1,), "value_cache": (1,)},
+    "key num_heads": {"key_cache": (2,), "key_ref": (1,)},
+    "value head_size": {"value_cache": (3,), "value_ref": (2,)},
+    "num_tokens": {"key_ref": (0,), "value_ref": (0,)},
+}
+EMPTY_NZ = {
+    "num_blocks": {"key_cache": (0,), "value_cache": (0,)},
+    "block_size": {"key_cache": (2,), "value_cache": (2,)},
+    "key H/ea": {"key_cache": (1,), "key_ref": (1,)},
+    "num_tokens": {"key_ref": (0,), "value_ref": (0,)},
+}
+
+
+@pytest.mark.parametrize("cache_mode", ["Norm", "PA_NZ"])
+def test_tensors_without_elements_succeed_and_write_nothing(
+    rng: np.random.Generator, cache_mode: str
+) -> None:
+    base = random_case(rng, cache_mode=cache_mode, key_dtype="fp16")
+    for label, dims in (EMPTY_NORM if cache_mode == "Norm" else EMPTY_NZ).items():
+        case = zeroed(base, dims)
+        before = case.output_bytes()
+        call_api(case)
+        assert case.output_bytes() == before, label
+
+
+def test_zero_total_succeeds_and_writes_nothing(rng: np.random.Generator) -> None:
+    case = random_case(rng, cumsum=True)
+    case.seq_lens[...] = 0
+    before = case.output_bytes()
+    call_api(case)
+    assert case.output_bytes() == before
+
+
+def test_zero_batch_succeeds(rng: np.random.Generator) -> None:
+    case = random_case(rng)
+    case.block_tables = case.block_tables[:0]
+    case.seq_lens = case.seq_lens[:0]
+    before = case.output_bytes()
+    call_api(case)
+    assert case.output_bytes() == before
+
+
+def test_empty_call_still_gets_static_checks(rng: np.random.Generator) -> None:
+    case = random_case(rng)
+    case.key_ref = np.zeros((0, 5, 5, 5), case.key_ref.dtype)
+    with pytest.raises(runtime.AclnnError, match="keyRef must have rank 3") as info:
+        call_api(case)
+    assert info.value.status == runtime.ACLNN_ERR_PARAM_INVALID

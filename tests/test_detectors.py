@@ -1,0 +1,280 @@
+"""Each detector of the machine model, fed a deliberately broken lowered program.
+
+The broken programs are the hand-written kernels of ``kernel_fixtures`` with one edit;
+every test checks the exception class, the op the report names, and the message. The
+faults are all dynamic (computed offsets, counts and ranges), so the IR verifiers let
+them through and only the machine can catch them. Both execution paths must report
+the same fault.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from kernel_fixtures import (
+    COPY_KERNEL,
+    NZ_ROWS,
+    ROW_BYTES,
+    ROWS_GM,
+    TRANSPOSE_KERNEL,
+    byte_tensor,
+    run_kernel,
+)
+from lowered_cases import DeviceCase, build, device_call
+
+from pakv_dialect.ascend import Pipe, WaitFlagOp
+from pakv_dialect.soc import soc_info
+from runtime.ascend_interpreter import kernel_function, kernel_sites
+from runtime.ascend_machine import (
+    AscendMachine,
+    BurstCountError,
+    FlagDeadlockError,
+    FlagLeakError,
+    GmOutOfBoundsError,
+    MachineFault,
+    OpSite,
+    UbMisalignedError,
+    UbOverflowError,
+    UbOverlapError,
+    UnsyncedAccessError,
+    WriteConflictError,
+)
+from runtime.kernel_compiler import CompiledKernel
+from runtime.lowered_executor import lower
+
+LOAD_LINE = "    ascend.load %src[%off] -> %buf[%slot, %c0]"
+STORE_LINE = "    ascend.store %buf[%slot, %c0] -> %dst[%off]"
+WAIT_LOADED = "    ascend.wait_flag[MTE2, MTE3, %slot]\n"
+WAIT_STORED = "    ascend.wait_flag[MTE3, MTE2, %slot]\n"
+EXTRA = "  %c16 = arith.constant 16 : index\n  %c64 = arith.constant 64 : index\n"
+
+
+def broken(old: str, new: str, kernel: str = COPY_KERNEL) -> str:
+    assert kernel.count(old) == 1, old
+    text = kernel.replace(old, new)
+    # Constants the edits may use, placed after the kernel's own constants.
+    return text.replace(
+        "  %c2 = arith.constant 2 : index\n", "  %c2 = arith.constant 2 : index\n" + EXTRA, 1
+    )
+
+
+def copy_run(text: str, *, rows: int = 16, cores: int = 2, gm_rows: int | None = None, fast: bool):
+    src = np.arange(rows * ROW_BYTES, dtype=np.uint8).reshape(rows, ROW_BYTES)
+    dst = np.zeros((rows if gm_rows is None else gm_rows, ROW_BYTES), np.uint8)
+    return run_kernel(
+        text, {"src": src, "dst": dst}, cores=cores, tiling={"split_tokens": rows}, fast=fast
+    )
+
+
+def check(error: pytest.ExceptionInfo[MachineFault], op: str, *words: str) -> None:
+    assert error.value.site.name == op
+    message = str(error.value)
+    assert op in message
+    assert f"op #{error.value.site.ordinal} in @" in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+SITE = OpSite("ascend.store", "synthetic", 0, "a store")
+
+PATHS = pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+
+
+@PATHS
+def test_unbroken_kernels_run_clean(fast: bool):
+    copy_run(COPY_KERNEL, fast=fast)
+    src = np.zeros((2, NZ_ROWS, 4, 32), np.uint8)
+    dst = np.zeros((2, 4 * NZ_ROWS * 32), np.uint8)
+    run_kernel(TRANSPOSE_KERNEL, {"src": src, "dst": dst}, cores=2, soc="Ascend910_95", fast=fast)
+
+
+@PATHS
+def test_store_before_load_is_synchronised(fast: bool):
+    text = broken(WAIT_LOADED, "")
+    with pytest.raises(UnsyncedAccessError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.store", "reads UB buffer 'rows' slot 0", "ascend.load", "MTE2")
+
+
+@PATHS
+def test_load_over_a_slot_still_being_stored(fast: bool):
+    # Without the per-tile wait, tile 2 reloads slot 0 while tile 0's store may read it.
+    text = broken(WAIT_STORED, "")
+    with pytest.raises(UnsyncedAccessError) as error:
+        copy_run(text, rows=48, cores=1, fast=fast)
+    check(error, "ascend.load", "overwrites UB buffer 'rows' slot 0", "MTE3 may still be reading")
+
+
+@PATHS
+def test_transpose_before_its_load_is_synchronised(fast: bool):
+    text = TRANSPOSE_KERNEL.replace("  ascend.wait_flag[MTE2, V, %slot]\n", "")
+    src = np.zeros((2, NZ_ROWS, 4, 32), np.uint8)
+    dst = np.zeros((2, 4 * NZ_ROWS * 32), np.uint8)
+    with pytest.raises(UnsyncedAccessError) as error:
+        run_kernel(text, {"src": src, "dst": dst}, cores=2, soc="Ascend910_95", fast=fast)
+    check(error, "ascend.transpose_blocks", "V reads UB buffer 'nz tile'")
+
+
+@PATHS
+def test_wait_without_set_is_a_deadlock(fast: bool):
+    text = broken("  ascend.set_flag[MTE3, MTE2, %c1]\n", "")
+    with pytest.raises(FlagDeadlockError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.wait_flag", "wait_flag[MTE3, MTE2, 1]", "no earlier set_flag")
+
+
+@PATHS
+def test_flags_left_set_at_the_end(fast: bool):
+    text = broken("  ascend.wait_flag[MTE3, MTE2, %c1]\n", "")
+    with pytest.raises(FlagLeakError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.set_flag", "still set when the core ended", "[MTE3, MTE2, 1]")
+    assert error.value.core == 0
+
+
+@PATHS
+def test_misaligned_ub_offset(fast: bool):
+    text = broken(
+        LOAD_LINE,
+        "    %bad = arith.addi %c0, %c16 : index\n"
+        + LOAD_LINE.replace("%slot, %c0]", "%slot, %bad]"),
+    )
+    with pytest.raises(UbMisalignedError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.load", "UB offset 16", "multiples of 32")
+
+
+@PATHS
+def test_burst_count_over_4095_at_run_time(fast: bool):
+    text = broken(STORE_LINE, "    %many = arith.muli %c64, %c64 : index\n" + STORE_LINE)
+    text = text.replace("-> %dst[%off] bursts(%c1 x", "-> %dst[%off] bursts(%many x")
+    with pytest.raises(BurstCountError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.store", "4096 bursts", "[1, 4095]")
+
+
+@PATHS
+def test_buffer_outside_the_ub(fast: bool):
+    # Without ascend.soc the verifier cannot know the capacity; the machine does.
+    text = COPY_KERNEL.replace(', ascend.soc = "Ascend910B"', "").replace(
+        '"rows" at 0', '"rows" at 196352'
+    )
+    with pytest.raises(UbOverflowError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.ub_alloc", "[196352, 196736)", "196608-byte UB of Ascend910B")
+
+
+@PATHS
+def test_dma_longer_than_its_slot(fast: bool):
+    text = broken(
+        "    %rows = arith.minui %left, %tile : index\n",
+        "    %rows = arith.addi %tile, %c1 : index\n",
+    )
+    with pytest.raises(UbOverflowError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.load", "[0, 256) of UB buffer 'rows' slot 0", "192 bytes")
+
+
+@PATHS
+def test_overlapping_buffers(fast: bool):
+    text = broken(
+        "  ascend.set_flag[MTE3, MTE2, %c0]\n",
+        '  %other = ascend.ub_alloc "other" at 320 : memref<1x64xi8, #ascend.address_space<ub>>\n'
+        "  ascend.set_flag[MTE3, MTE2, %c0]\n",
+    )
+    with pytest.raises(UbOverlapError) as error:
+        copy_run(text, fast=fast)
+    check(error, "ascend.ub_alloc", "'other' [320, 384) overlaps UB buffer 'rows' [0, 384)")
+
+
+@PATHS
+def test_out_of_bounds_gm_write(fast: bool):
+    with pytest.raises(GmOutOfBoundsError) as error:
+        copy_run(COPY_KERNEL, rows=16, gm_rows=10, fast=fast)
+    check(error, "ascend.store", f"of dst, which has {10 * ROW_BYTES} bytes")
+
+
+@PATHS
+def test_out_of_bounds_scalar_read(fast: bool):
+    text = broken(
+        "  %b = ascend.get_block_idx\n",
+        "  %b = ascend.get_block_idx\n"
+        f"  %peek = ascend.load_scalar %src[%c16, %c0] : {ROWS_GM} -> i8\n",
+    )
+    with pytest.raises(GmOutOfBoundsError) as error:
+        copy_run(text, rows=16, fast=fast)
+    check(error, "ascend.load_scalar", "index 16 of dim 0 is outside [0, 16)")
+
+
+@PATHS
+def test_two_cores_writing_the_same_rows(fast: bool):
+    # Every core starts at row 0: core 1 rewrites what core 0 wrote.
+    text = broken(
+        "  %begin = arith.addi %skip, %lead : index\n", "  %begin = arith.addi %c0, %c0 : index\n"
+    )
+    with pytest.raises(WriteConflictError) as error:
+        copy_run(text, rows=16, cores=2, fast=fast)
+    check(error, "ascend.store", "core 1 writes bytes [0, 192) of dst", "core 0 also wrote")
+
+
+def test_write_conflict_check_passes_neighbouring_core_ranges():
+    """Cores writing neighbouring bytes of one tensor are fine."""
+    run = copy_run(COPY_KERNEL, rows=41, cores=7, fast=True)
+    assert (run.outputs["dst"] == run.outputs["src"]).all()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_write_conflict_check_matches_brute_force(seed: int):
+    """The vectorised check finds a cross-core overlap exactly when one exists."""
+    rng = np.random.default_rng(seed)
+    cores = int(rng.integers(2, 5))
+    gm = [np.zeros(400, np.uint8), np.zeros(400, np.uint8)]
+    machine = AscendMachine(
+        soc_info("Ascend910B"), {}, [byte_tensor(f"out{i}", a) for i, a in enumerate(gm)], cores
+    )
+    written: list[tuple[int, int, set[int]]] = []
+    for core in range(cores):
+        machine.start_core(core)
+        buf = machine.ub_alloc(SITE, "tile", 1, 4096, 0)
+        for _ in range(int(rng.integers(1, 4))):
+            tensor = int(rng.integers(0, 2))
+            count, length, gap = (int(x) for x in rng.integers(1, 6, 3))
+            start = int(rng.integers(0, 400 - count * (length + gap)))
+            machine.store(SITE, machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0)
+            span = {start + b * (length + gap) + i for b in range(count) for i in range(length)}
+            written.append((core, tensor, span))
+    clash = any(
+        c1 != c2 and t1 == t2 and s1 & s2 for c1, t1, s1 in written for c2, t2, s2 in written
+    )
+    if clash:
+        with pytest.raises(WriteConflictError):
+            machine.finish()
+    else:
+        machine.finish()
+
+
+@pytest.mark.parametrize("mode", ["Norm", "PA_NZ"])
+def test_lowered_kernel_without_one_wait_flag(mode: str):
+    """The real lowering's kernel, minus its first MTE2 -> consumer wait: reported."""
+    case = DeviceCase(mode=mode, lens=(20, 9), block_size=8)
+    if mode == "PA_NZ":
+        case = case.with_(key_token=(3,), value_token=(2,))
+    data = build(case)
+    call = device_call(data)
+    module = lower(call.signature)
+    waits = [
+        op for op in module.walk() if isinstance(op, WaitFlagOp) and op.set_pipe.data == Pipe.MTE2
+    ]
+    assert waits, "the lowering synchronises its loads"
+    consumer = waits[0].wait_pipe.data
+    waits[0].detach()
+    waits[0].erase()
+    function = kernel_function(module)
+    tiling = call.tiling()
+    machine = AscendMachine(
+        soc_info(case.soc), tiling, call.arguments(), block_num=tiling.used_cores
+    )
+    with pytest.raises(UnsyncedAccessError) as error:
+        CompiledKernel(function, kernel_sites(function)).run(machine)
+    expected = "ascend.store" if consumer == Pipe.MTE3 else "ascend.transpose_blocks"
+    check(error, expected, f"{consumer} reads UB buffer", "ascend.load")
