@@ -46,6 +46,10 @@ class SocInfo:
     vector_cores: int
     """Vector cores a kernel is launched on (one representative variant)."""
     hbm_bytes_per_s: float
+    has_data_copy_pad: bool = True
+    """Whether AscendC offers ``DataCopyPad`` (byte-length DMA) here. Its documented
+    support table lists Atlas A2/A3, 200I/500 A2 and Ascend 950, not the Atlas training
+    and inference series: on those, only 32-byte multiples can be copied."""
 
     def supports_kv_dtype(self, kind: ElementKind) -> bool:
         return kind.name in self.kv_dtypes
@@ -88,12 +92,12 @@ SOCS: dict[str, SocInfo] = {
         SocInfo(
             "Ascend310P", "Atlas inference series", True, _LEGACY_KV,
             frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            256 * KIB, 256 * KIB, 8, 0.2e12,
+            256 * KIB, 256 * KIB, 8, 0.2e12, has_data_copy_pad=False,
         ),
         SocInfo(
             "Ascend910", "Atlas training series", True, _LEGACY_KV,
             frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            256 * KIB, 256 * KIB, 32, 1.2e12,
+            256 * KIB, 256 * KIB, 32, 1.2e12, has_data_copy_pad=False,
         ),
         SocInfo(
             "Ascend310", "Atlas 200/300/500 inference", False, frozenset(),

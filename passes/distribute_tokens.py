@@ -36,7 +36,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
-from pakv_dialect.ascend import CoreRowsOp, GetBlockIdxOp, GetTilingOp
+from pakv_dialect.ascend import KERNEL_ATTR, CoreRowsOp, GetBlockIdxOp, GetTilingOp
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 
@@ -61,8 +61,8 @@ class DistributeRowsPattern(RewritePattern):
         func = op.parent_op()
         while func is not None and not isinstance(func, FuncOp):
             func = func.parent_op()
-        if func is None:
-            fail_at(op, "ascend.core_rows must sit inside a kernel function")
+        if func is None or KERNEL_ATTR not in func.attributes:
+            fail_at(op, f"ascend.core_rows must sit inside a function marked {KERNEL_ATTR}")
         kb = KernelBuilder(func.body.block, InsertPoint.before(op))
         core = kb.insert(GetBlockIdxOp(), "core").result
         total = kb.insert(GetTilingOp("split_tokens"), "split_tokens").result

@@ -158,19 +158,16 @@ class GatherLowering:
             )[0]
             row = kb.add(start, run_first, "row")
             count = kb.sub(run_end, run_first, "count")
-            slot_in = carried[0]
-            return list(
-                kb.if_(
-                    kb.ult(blk, self.num_blocks, "valid_block"),
-                    [_INDEX],
-                    lambda: [
-                        self.copier.copy_run(
-                            blk, kb.sub(run_first, block_first, "block_pos"), row, count, slot_in
-                        )
-                    ],
-                    lambda: [self.copier.zero_run(row, count, slot_in)],
-                    ["slot"],
-                )
-            )
+
+            def copy() -> list[SSAValue]:
+                block_pos = kb.sub(run_first, block_first, "block_pos")
+                return [self.copier.copy_run(blk, block_pos, row, count, carried[0])]
+
+            def zero() -> list[SSAValue]:
+                self.copier.zero_run(row, count)
+                return [carried[0]]
+
+            valid = kb.ult(blk, self.num_blocks, "valid_block")
+            return list(kb.if_(valid, [_INDEX], copy, zero, ["slot"]))
 
         return kb.for_(first_block, end_block, 1, [slot], run, "block")[0]

@@ -70,11 +70,14 @@ class RunCopier(ABC):
             slot = self.copy_stream(stream, blk, block_pos, row, count, slot)
         return slot
 
-    def zero_run(self, row: SSAValue, count: SSAValue, slot: SSAValue) -> SSAValue:
-        """Write ``count`` zero tokens from output row ``row`` on."""
+    def zero_run(self, row: SSAValue, count: SSAValue) -> None:
+        """Write ``count`` zero tokens from output row ``row`` on.
+
+        Zero chunks go through slot 0 of a one-slot buffer, so the tile slot carried
+        through the loops does not move.
+        """
         for stream in self.streams:
-            slot = self._zero_stream(stream, row, count, slot)
-        return slot
+            self._zero_stream(stream, row, count)
 
     @abstractmethod
     def copy_stream(
@@ -119,10 +122,7 @@ class RunCopier(ABC):
         args = (kb.value(offset), ub, slot, zero, kb.value(bursts), kb.value(length))
         kb.insert(StoreOp(out, *args, kb.value(gm_gap), zero))
 
-    def _zero_stream(
-        self, stream: Stream, row: SSAValue, count: SSAValue, slot: SSAValue
-    ) -> SSAValue:
-        """Zero chunks go through slot 0 of a one-slot buffer: the tile slot is unchanged."""
+    def _zero_stream(self, stream: Stream, row: SSAValue, count: SSAValue) -> None:
         kb = self.kb
         purpose = self.zero_buffer()
         chunk = self.plan.buffer(purpose).slot_bytes
@@ -137,7 +137,6 @@ class RunCopier(ABC):
             return []
 
         kb.for_(begin, end, chunk, [], chunk_body, "dst")
-        return slot
 
 
 class NormCopier(RunCopier):
@@ -248,8 +247,13 @@ class NzCopier(RunCopier):
         kb = self.kb
         plan = stream.plan
         row_stride = self.plan.block_size * NZ_ROW_BYTES
-        whole_run = plan.tile_tokens >= self.plan.block_size
-        tokens = count if whole_run else kb.minu(kb.sub(count, first), plan.tile_tokens, "tokens")
+        tokens: Value
+        if plan.tile_tokens >= self.plan.block_size:
+            tokens = count  # the whole run is one tile
+        elif plan.tile_tokens == 1:
+            tokens = 1
+        else:
+            tokens = kb.minu(kb.sub(count, first), plan.tile_tokens, "tokens")
         burst = kb.mul(tokens, NZ_ROW_BYTES, "burst")
         gap = kb.sub(row_stride, burst, "gap")
         tile_src = kb.add(src, kb.mul(first, NZ_ROW_BYTES), "tile_src")
@@ -268,7 +272,10 @@ class NzCopier(RunCopier):
             self._load_groups(stream, chunk_src, chunk_slot, groups, burst, gap)
             self._transpose(chunk_slot, groups, tokens)
             chunk_bytes = kb.mul(groups, NZ_ROW_BYTES, "chunk_bytes")
-            chunk_gap = kb.sub(plan.token_bytes, chunk_bytes, "chunk_gap")
+            # Token t's share of the chunk lands H bytes after token t - 1's: the GM gap
+            # between bursts. With a single token there is no second burst to place.
+            single = kb.known(tokens) == 1
+            chunk_gap = 0 if single else kb.sub(plan.token_bytes, chunk_bytes, "chunk_gap")
             chunk_dst = kb.add(tile_dst, kb.mul(group, NZ_ROW_BYTES))
             self.store(
                 TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, chunk_dst, tokens, chunk_bytes,
@@ -305,9 +312,10 @@ class NzCopier(RunCopier):
                 LoadOp(stream.cache, at, ub, slot, ub_offset, kb.value(bursts), burst, gap, zero)
             )
 
-    def _transpose(self, slot: SSAValue, groups: Value, tokens: SSAValue) -> None:
+    def _transpose(self, slot: SSAValue, groups: Value, tokens: Value) -> None:
+        kb = self.kb
         source = self.buffers[GROUP_MAJOR_BUFFER]
         target = self.buffers[TOKEN_MAJOR_BUFFER]
-        only = self.kb.const(0)
-        op = TransposeBlocksOp(source, slot, target, only, self.kb.value(groups), tokens)
+        only = kb.const(0)
+        op = TransposeBlocksOp(source, slot, target, only, kb.value(groups), kb.value(tokens))
         self.kb.insert(op)

@@ -344,8 +344,9 @@ class AscendMachine:
 
     def run_cores(self, kernel: Callable[[], object]) -> None:
         """Run ``kernel`` (one core's program) on every core in turn, then :meth:`finish`."""
-        # A launch allocates many small acyclic tuples (trace rows, flag snapshots); the
-        # cyclic collector would repeatedly walk the whole xDSL IR they trigger it over.
+        # A launch allocates many small acyclic tuples (trace rows, flag snapshots). Each
+        # time they trigger the cyclic collector it walks every live object, the whole
+        # xDSL IR included; pausing it keeps a launch's cost linear in its ops.
         collecting = gc.isenabled()
         gc.disable()
         try:

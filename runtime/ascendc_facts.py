@@ -1,24 +1,49 @@
-"""What the AscendC printer can prove about an integer value before the kernel runs.
+"""What the AscendC printer can prove about the integers of a kernel before it runs.
 
 The lowered program computes lengths, gaps and event numbers at run time, but the
 printed kernel must choose some things statically: ``DataCopy`` is only legal for a
 length that is a multiple of 32 bytes (anything else is silently rounded down), a copy
 instruction carries at most 4095 bursts, event ids are allocated up front, and an
 unsigned ``arith`` op prints as plain C++ only when its operands are never negative.
-The three analyses here follow an SSA value through constants, ``arith`` ops and the
-values a loop or branch can carry (its initial value and every yield, assuming the
-property inductively), and answer conservatively: when in doubt, "unknown".
+
+``KernelFacts`` is a forward dataflow analysis over one kernel function, run once: for
+every integer value, a number it is always a multiple of, whether it is non-negative
+(as a signed 64-bit integer) and an inclusive upper bound. A loop-carried value (an
+iteration argument or result of ``scf.for``/``scf.while``, a result of ``scf.if``)
+joins its initial value with what each iteration yields; the walk repeats until
+nothing changes, and a bound still growing after ``WIDEN_AFTER`` rounds (a counter)
+becomes unknown. Every answer is conservative: when in doubt, "unknown".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from math import gcd
 
-from xdsl.dialects import arith, scf
-from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
+from xdsl.dialects import arith, func, scf
+from xdsl.ir import Block, Operation, SSAValue
 
 from pakv_dialect import ascend
+
+WIDEN_AFTER = 8
+"""Rounds after which a loop-carried bound that still grows is given up."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What is known about one integer value."""
+
+    multiple: int
+    """The value is always a multiple of this (0: always zero; 1: nothing known)."""
+    non_negative: bool
+    upper: int | None
+    """Inclusive upper bound (signed), None when unknown."""
+
+
+UNKNOWN = Fact(1, False, None)
+SIZE = Fact(1, True, None)
+"""A runtime size: tiling fields, core index and count."""
 
 
 def constant_of(value: SSAValue) -> int | None:
@@ -26,264 +51,236 @@ def constant_of(value: SSAValue) -> int | None:
     return ascend.constant_value(value)
 
 
-def _for_induction(value: SSAValue) -> scf.ForOp | None:
-    """The ``scf.for`` whose induction variable ``value`` is."""
-    if not isinstance(value, BlockArgument) or value.index != 0:
+def join(facts: Sequence[Fact]) -> Fact:
+    """What holds of a value that may be any one of ``facts``."""
+    multiple = 0
+    for fact in facts:
+        multiple = gcd(multiple, fact.multiple)
+    uppers = [f.upper for f in facts]
+    upper = None if any(u is None for u in uppers) else max(u for u in uppers if u is not None)
+    return Fact(multiple, all(f.non_negative for f in facts), upper)
+
+
+def _bounded_min(a: Fact, b: Fact) -> int | None:
+    known = [u for u in (a.upper, b.upper) if u is not None]
+    return min(known) if known else None
+
+
+def _both_bounded(a: Fact, b: Fact, combine: Callable[[int, int], int]) -> int | None:
+    if a.upper is None or b.upper is None or not (a.non_negative and b.non_negative):
         return None
-    owner = value.block.parent_op()
-    return owner if isinstance(owner, scf.ForOp) else None
+    return combine(a.upper, b.upper)
 
 
-def _yielded(block_op: Operation | None, index: int) -> SSAValue | None:
-    if isinstance(block_op, scf.YieldOp | scf.ConditionOp):
-        operands = (
-            block_op.operands[1:] if isinstance(block_op, scf.ConditionOp) else block_op.operands
-        )
-        return operands[index] if index < len(operands) else None
-    return None
+def _divisor(op: Operation) -> int | None:
+    divisor = constant_of(op.operands[1])
+    return divisor if divisor is not None and divisor > 0 else None
 
 
-def carried_sources(value: SSAValue) -> list[SSAValue] | None:
-    """The values a loop-carried or branch-merged ``value`` can take, or None.
-
-    Iteration arguments and results of ``scf.for``/``scf.while`` take their initial
-    value or what an iteration yields; ``scf.if`` results take either branch's yield.
-    """
-    if isinstance(value, BlockArgument):
-        owner = value.block.parent_op()
-        if isinstance(owner, scf.ForOp) and value.index > 0:
-            i = value.index - 1
-            return _present(owner.iter_args[i], _yielded(owner.body.block.last_op, i))
-        if isinstance(owner, scf.WhileOp):
-            i = value.index
-            if value.block is owner.before_region.block:
-                return _present(owner.arguments[i], _yielded(owner.after_region.block.last_op, i))
-            return _present(_yielded(owner.before_region.block.last_op, i))
-        return None
-    if not isinstance(value, OpResult):
-        return None
-    op, i = value.op, value.index
+def _binary(op: Operation, a: Fact, b: Fact) -> Fact:
+    """The transfer function of a binary ``arith`` op."""
+    both = a.non_negative and b.non_negative
+    divisor = _divisor(op)
     match op:
-        case scf.ForOp():
-            return _present(op.iter_args[i], _yielded(op.body.block.last_op, i))
-        case scf.WhileOp():
-            return _present(_yielded(op.before_region.block.last_op, i))
-        case scf.IfOp() if op.false_region.blocks:
-            return _present(
-                _yielded(op.true_region.block.last_op, i),
-                _yielded(op.false_region.block.last_op, i),
-            )
-        case _:
-            return None
-
-
-def _present(*values: SSAValue | None) -> list[SSAValue] | None:
-    found = [v for v in values if v is not None]
-    return found if len(found) == len(values) else None
-
-
-def _fixed_point(
-    value: SSAValue,
-    assume: dict[SSAValue, int],
-    start: int,
-    step: Callable[[SSAValue, dict[SSAValue, int]], int],
-    combine: Callable[[int, int], int],
-) -> int | None:
-    """Combine a carried value's sources, assuming the value's fact inductively."""
-    sources = carried_sources(value)
-    if sources is None:
-        return None
-    if value in assume:
-        return assume[value]
-    fact = start
-    while True:
-        inner = {**assume, value: fact}
-        new = fact
-        for source in sources:
-            new = combine(new, step(source, inner))
-        if new == fact:
-            return fact
-        fact = new
-
-
-def known_multiple(value: SSAValue, assume: dict[SSAValue, int] | None = None) -> int:
-    """A number ``m`` such that ``value`` is always a multiple of it (0: always zero).
-
-    1 means nothing is known. Products multiply, sums and choices take the gcd.
-    """
-    assume = assume or {}
-    constant = constant_of(value)
-    if constant is not None:
-        return abs(constant)
-    loop = _for_induction(value)
-    if loop is not None:
-        return gcd(known_multiple(loop.lb, assume), known_multiple(loop.step, assume))
-    carried = _fixed_point(value, assume, 0, known_multiple, gcd)
-    if carried is not None:
-        return carried
-    op = value.owner
-    match op:
+        case arith.AddiOp():
+            return Fact(gcd(a.multiple, b.multiple), both, _both_bounded(a, b, int.__add__))
+        case arith.SubiOp():
+            constant = constant_of(op.operands[1])
+            upper = None if a.upper is None or constant is None else a.upper - constant
+            return Fact(gcd(a.multiple, b.multiple), False, upper)
         case arith.MuliOp():
-            return known_multiple(op.lhs, assume) * known_multiple(op.rhs, assume)
-        case (
-            arith.AddiOp()
-            | arith.SubiOp()
-            | arith.MinUIOp()
-            | arith.MinSIOp()
-            | arith.MaxUIOp()
-            | arith.MaxSIOp()
-            | arith.RemUIOp()
-            | arith.RemSIOp()
-            | arith.SelectOp()
-        ):
-            return gcd(known_multiple(op.lhs, assume), known_multiple(op.rhs, assume))
-        case arith.IndexCastOp() | arith.ExtSIOp() | arith.ExtUIOp():
-            return known_multiple(op.input, assume)
-        case _:
-            return 1
-
-
-def is_multiple_of(value: SSAValue, alignment: int) -> bool:
-    """Whether ``value`` is provably a multiple of ``alignment``."""
-    return known_multiple(value) % alignment == 0
-
-
-def is_non_negative(value: SSAValue, assume: dict[SSAValue, int] | None = None) -> bool:
-    """Whether ``value`` is provably >= 0 as a signed 64-bit integer.
-
-    Tiling fields and the core index are sizes; sums, products, quotients and
-    remainders of non-negative values stay non-negative (the kernel's sizes are far
-    below 2**62), and so does an unsigned remainder by a positive constant.
-    """
-    assume = assume or {}
-    constant = constant_of(value)
-    if constant is not None:
-        return constant >= 0
-    loop = _for_induction(value)
-    if loop is not None:
-        return is_non_negative(loop.lb, assume)
-    carried = _fixed_point(value, assume, 1, _non_negative_fact, min)
-    if carried is not None:
-        return carried == 1
-    op = value.owner
-
-    def both() -> bool:
-        assert isinstance(op, Operation)
-        lhs, rhs = op.operands[-2:]
-        return is_non_negative(lhs, assume) and is_non_negative(rhs, assume)
-
-    match op:
-        case ascend.GetTilingOp() | ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
-            return True
-        case arith.RemUIOp():
-            divisor = constant_of(op.rhs)
-            return (divisor is not None and divisor > 0) or both()
-        case arith.MaxSIOp():
-            return is_non_negative(op.lhs, assume) or is_non_negative(op.rhs, assume)
-        case (
-            arith.AddiOp()
-            | arith.MuliOp()
-            | arith.DivUIOp()
-            | arith.DivSIOp()
-            | arith.RemSIOp()
-            | arith.CeilDivUIOp()
-            | arith.CeilDivSIOp()
-            | arith.MinUIOp()
-            | arith.MaxUIOp()
-            | arith.MinSIOp()
-            | arith.SelectOp()
-            | arith.AndIOp()
-            | arith.OrIOp()
-            | arith.XOrIOp()
-        ):
-            return both()
-        case _:
-            return False
-
-
-def _non_negative_fact(value: SSAValue, assume: dict[SSAValue, int]) -> int:
-    return int(is_non_negative(value, assume))
-
-
-UNBOUNDED_ROUNDS = 8
-"""Rounds of bound growth before a loop-carried value is declared unbounded."""
-
-
-def upper_bound(value: SSAValue, assume: dict[SSAValue, int] | None = None) -> int | None:
-    """An inclusive upper bound of ``value`` (as a signed 64-bit integer), or None.
-
-    A loop-carried value's bound grows from its initial value through its yields until
-    it settles (an event slot toggled by ``xori``) or keeps growing (a counter): None.
-    """
-    assume = assume or {}
-    constant = constant_of(value)
-    if constant is not None:
-        return constant
-    loop = _for_induction(value)
-    if loop is not None:
-        bound = upper_bound(loop.ub, assume)
-        return None if bound is None else bound - 1
-    sources = carried_sources(value)
-    if sources is not None:
-        return _carried_upper_bound(value, sources, assume)
-    op = value.owner
-    match op:
+            return Fact(a.multiple * b.multiple, both, _both_bounded(a, b, int.__mul__))
+        case arith.DivUIOp() | arith.CeilDivUIOp():
+            # An unsigned quotient by 2 or more is below 2**63: non-negative as signed.
+            non_negative = both or (divisor is not None and divisor >= 2)
+            known = a.upper is not None and divisor is not None and a.non_negative
+            upper = a.upper // divisor if known and a.upper is not None and divisor else None
+            return Fact(1, non_negative, upper)
+        case arith.DivSIOp() | arith.CeilDivSIOp():
+            upper = a.upper if both and a.upper is not None and divisor is not None else None
+            return Fact(1, both, upper)
         case arith.RemUIOp() | arith.RemSIOp():
-            divisor = constant_of(op.rhs)
-            if divisor is None or divisor <= 0:
-                return None
             unsigned = isinstance(op, arith.RemUIOp)
-            return divisor - 1 if unsigned or is_non_negative(op.lhs) else None
+            in_range = divisor is not None and (unsigned or a.non_negative)
+            upper = divisor - 1 if in_range and divisor is not None else None
+            return Fact(gcd(a.multiple, b.multiple), both or in_range, upper)
+        case arith.MinUIOp():
+            upper = _bounded_min(a, b) if both else (a.upper if a.non_negative else b.upper)
+            return Fact(gcd(a.multiple, b.multiple), a.non_negative or b.non_negative, upper)
         case arith.MinSIOp():
-            return _min_known(upper_bound(op.lhs, assume), upper_bound(op.rhs, assume))
-        case arith.MinUIOp() | arith.AndIOp() if _both_non_negative(op):
-            return _min_known(upper_bound(op.lhs, assume), upper_bound(op.rhs, assume))
-        case arith.MaxSIOp() | arith.SelectOp():
-            lhs, rhs = upper_bound(op.lhs, assume), upper_bound(op.rhs, assume)
-            return None if lhs is None or rhs is None else max(lhs, rhs)
-        case arith.XOrIOp() | arith.OrIOp() if _both_non_negative(op):
-            lhs, rhs = upper_bound(op.lhs, assume), upper_bound(op.rhs, assume)
-            if lhs is None or rhs is None:
-                return None
-            return (1 << max(lhs, rhs, 0).bit_length()) - 1
+            return Fact(gcd(a.multiple, b.multiple), both, _bounded_min(a, b))
+        case arith.MaxUIOp():
+            return Fact(gcd(a.multiple, b.multiple), both, _both_bounded(a, b, max))
+        case arith.MaxSIOp():
+            upper = None if a.upper is None or b.upper is None else max(a.upper, b.upper)
+            return Fact(gcd(a.multiple, b.multiple), a.non_negative or b.non_negative, upper)
+        case arith.AndIOp():
+            upper = _bounded_min(a, b) if both else None
+            return Fact(1, a.non_negative or b.non_negative, upper)
+        case arith.OrIOp() | arith.XOrIOp():
+            bits = _both_bounded(a, b, lambda x, y: max(x, y, 0).bit_length())
+            return Fact(1, both, None if bits is None else (1 << bits) - 1)
         case _:
-            return None
+            return UNKNOWN
 
 
-def _both_non_negative(op: Operation) -> bool:
-    lhs, rhs = op.operands
-    return is_non_negative(lhs) and is_non_negative(rhs)
+def _guarantees(condition: SSAValue) -> list[tuple[SSAValue, SSAValue, bool]]:
+    """``(x, y, strict)`` for each ``x < y`` (unsigned; ``<=`` when not strict) that holds
+    where ``condition`` is true: a comparison, or a conjunction of them."""
+    op = condition.owner
+    match op:
+        case arith.AndIOp():
+            return _guarantees(op.lhs) + _guarantees(op.rhs)
+        case arith.CmpiOp():
+            predicate = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
+            if predicate in ("ult", "ule"):
+                return [(op.lhs, op.rhs, predicate == "ult")]
+            if predicate in ("ugt", "uge"):
+                return [(op.rhs, op.lhs, predicate == "ugt")]
+            return []
+        case _:
+            return []
 
 
-def _carried_upper_bound(
-    value: SSAValue, sources: list[SSAValue], assume: dict[SSAValue, int]
-) -> int | None:
-    if value in assume:
-        return assume[value]
-    bound = -(1 << 63)
-    for _ in range(UNBOUNDED_ROUNDS):
-        inner = {**assume, value: bound}
-        grown = bound
-        for source in sources:
-            limit = upper_bound(source, inner)
-            if limit is None:
-                return None
-            grown = max(grown, limit)
-        if grown == bound:
-            return bound
-        bound = grown
+class KernelFacts:
+    """The facts of every integer value of one kernel function."""
+
+    def __init__(self, function: func.FuncOp):
+        self._facts: dict[SSAValue, Fact] = {}
+        self._rounds: dict[SSAValue, int] = {}
+        for _ in range(4 * WIDEN_AFTER):
+            self._changed = False
+            for op in function.body.walk():
+                self._visit(op)
+            if not self._changed:
+                return
+        raise AssertionError("index facts did not settle")  # widening guarantees it
+
+    # ----------------------------------------------------------------- queries
+
+    def fact(self, value: SSAValue) -> Fact:
+        return self._facts.get(value, UNKNOWN)
+
+    def is_multiple_of(self, value: SSAValue, alignment: int) -> bool:
+        return self.fact(value).multiple % alignment == 0
+
+    def is_non_negative(self, value: SSAValue) -> bool:
+        return self.fact(value).non_negative
+
+    def upper_bound(self, value: SSAValue) -> int | None:
+        return self.fact(value).upper
+
+    def fits(self, value: SSAValue, bound: int) -> bool:
+        """Whether ``value`` is provably at most ``bound``."""
+        upper = self.upper_bound(value)
+        return upper is not None and upper <= bound
+
+    # ----------------------------------------------------------------- analysis
+
+    def _set(self, value: SSAValue, fact: Fact) -> None:
+        old = self._facts.get(value)
+        if old == fact:
+            return
+        rounds = self._rounds.get(value, 0) + 1
+        self._rounds[value] = rounds
+        if old is not None and rounds > WIDEN_AFTER and old.upper != fact.upper:
+            fact = replace(fact, upper=None)
+            if old == fact:
+                return
+        self._facts[value] = fact
+        self._changed = True
+
+    def _carried(self, value: SSAValue, sources: Sequence[SSAValue | None]) -> None:
+        """A loop-carried or merged value: the join of the sources computed so far."""
+        known = [self._facts[s] for s in sources if s is not None and s in self._facts]
+        self._set(value, join(known) if known else UNKNOWN)
+
+    def _operand_fact(self, op: Operation, value: SSAValue) -> Fact:
+        """``value``'s fact where ``op`` runs: inside ``if (x < y)`` with ``y`` a
+        non-negative bound, ``x`` is below it (so non-negative too)."""
+        fact = self.fact(value)
+        node: Operation = op
+        while (region := node.parent_region()) is not None and (
+            owner := region.parent_op()
+        ) is not None:
+            if isinstance(owner, scf.IfOp) and region is owner.true_region:
+                for x, y, strict in _guarantees(owner.cond):
+                    bound = self.fact(y)
+                    if x is value and bound.non_negative:
+                        limit = None if bound.upper is None else bound.upper - int(strict)
+                        upper = fact.upper if limit is None else limit
+                        if fact.upper is not None and fact.non_negative:
+                            upper = min(fact.upper, upper) if upper is not None else fact.upper
+                        fact = Fact(fact.multiple, True, upper)
+            node = owner
+        return fact
+
+    def _visit(self, op: Operation) -> None:
+        facts = [self._operand_fact(op, v) for v in op.operands]
+        match op:
+            case arith.ConstantOp():
+                constant = constant_of(op.result)
+                if constant is not None:
+                    self._set(op.result, Fact(abs(constant), constant >= 0, constant))
+            case ascend.GetTilingOp() | ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
+                self._set(op.results[0], SIZE)
+            case arith.ExtUIOp():
+                self._set(op.result, replace(facts[0], non_negative=True))
+            case arith.IndexCastOp() | arith.ExtSIOp():
+                self._set(op.result, facts[0])
+            case arith.SelectOp():
+                self._set(op.result, join(facts[1:]))
+            case arith.SubiOp() if self._max_minus_operand(op):
+                self._set(op.result, replace(_binary(op, *facts), non_negative=True))
+            case scf.ForOp():
+                self._visit_for(op)
+            case scf.WhileOp():
+                self._visit_while(op)
+            case scf.IfOp():
+                for i, result in enumerate(op.output):
+                    self._carried(
+                        result, [_yielded(r.blocks[0], i) for r in op.regions if r.blocks]
+                    )
+            case Operation() if len(op.operands) == 2 and len(op.results) == 1:
+                self._set(op.results[0], _binary(op, facts[0], facts[1]))
+            case _:
+                for result in op.results:
+                    self._set(result, UNKNOWN)
+
+    def _max_minus_operand(self, op: arith.SubiOp) -> bool:
+        """``max(x, y) - x`` (or ``- y``) of non-negative ``x`` and ``y`` is non-negative."""
+        maximum = op.lhs.owner
+        return (
+            isinstance(maximum, arith.MaxUIOp | arith.MaxSIOp)
+            and op.rhs in maximum.operands
+            and all(self.fact(v).non_negative for v in maximum.operands)
+        )
+
+    def _visit_for(self, op: scf.ForOp) -> None:
+        body = op.body.block
+        lower, step, upper = self.fact(op.lb), self.fact(op.step), self.fact(op.ub)
+        bound = None if upper.upper is None else upper.upper - 1
+        induction = Fact(gcd(lower.multiple, step.multiple), lower.non_negative, bound)
+        self._set(body.args[0], induction)
+        for i, (arg, result) in enumerate(zip(body.args[1:], op.res, strict=True)):
+            sources = [op.iter_args[i], _yielded(body, i)]
+            self._carried(arg, sources)
+            self._carried(result, sources)
+
+    def _visit_while(self, op: scf.WhileOp) -> None:
+        before, after = op.before_region.block, op.after_region.block
+        for i, arg in enumerate(before.args):
+            self._carried(arg, [op.arguments[i], _yielded(after, i)])
+        for i, (arg, result) in enumerate(zip(after.args, op.res, strict=True)):
+            self._carried(arg, [_yielded(before, i)])
+            self._carried(result, [_yielded(before, i)])
+
+
+def _yielded(block: Block, index: int) -> SSAValue | None:
+    """The ``index``-th value a block's ``scf.yield``/``scf.condition`` passes on."""
+    terminator = block.last_op
+    if isinstance(terminator, scf.ConditionOp):
+        return terminator.args[index] if index < len(terminator.args) else None
+    if isinstance(terminator, scf.YieldOp):
+        return terminator.arguments[index] if index < len(terminator.arguments) else None
     return None
-
-
-def _min_known(lhs: int | None, rhs: int | None) -> int | None:
-    if lhs is None:
-        return rhs
-    if rhs is None:
-        return lhs
-    return min(lhs, rhs)
-
-
-def fits(value: SSAValue, bound: int) -> bool:
-    """Whether ``value`` is provably at most ``bound``."""
-    limit = upper_bound(value)
-    return limit is not None and limit <= bound

@@ -11,6 +11,7 @@ tensors with the binary through raw byte files, so data moves bit for bit.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pakv_dialect.tiling import TILING_FIELDS
+from pakv_dialect.soc import soc_info
+from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
+from runtime.call import GatherCall
 
 STAND_IN_DIR = Path(__file__).resolve().parents[1] / "tests" / "ascendc_host"
 """The stand-in ``kernel_operator.h`` and the harness ``main``."""
@@ -141,3 +144,22 @@ def run_host_kernel(
     if not words or words[0] != "tiling" or len(words) != len(TILING_FIELDS) + 1:
         raise HostRunError(f"unexpected harness output: {done.stdout!r}")
     return dict(zip(TILING_FIELDS, map(int, words[1:]), strict=True))
+
+
+def run_call_on_host(kernel: HostKernel, call: GatherCall, workdir: Path) -> dict[str, int]:
+    """Run one call's operands through ``kernel``; its outputs are written in place.
+
+    The host side of the printed unit computes the tiling from the same runtime sizes
+    ``GatherCall.tiling`` passes to ``gather_tiling``; the result is returned for checks.
+    """
+    soc = soc_info(call.signature.soc)
+    outputs = (call.key_out, call.value_out)
+    arguments = [
+        GmArgument(t.bytes, output=any(t is out for out in outputs)) for t in call.arguments()
+    ]
+    sizes = {"vector_cores": soc.vector_cores}
+    shape = [
+        sizes[name] if name in sizes else getattr(call, name)
+        for name in inspect.signature(gather_tiling).parameters
+    ]
+    return run_host_kernel(kernel, arguments, shape, soc.ub_usable_bytes, workdir)

@@ -16,18 +16,22 @@ from kernel_fixtures import (
     ROW_BYTES,
     TRANSPOSE_KERNEL,
     byte_tensor,
+    parse_kernel,
     run_kernel,
 )
 
 from pakv_dialect.dtypes import index_kind_named
 from pakv_dialect.soc import soc_info
+from runtime.ascend_interpreter import kernel_function, kernel_sites
 from runtime.ascend_machine import (
     LOAD,
     STORE,
     UB_POISON,
     AscendMachine,
+    BadTilingFieldError,
     OpSite,
 )
+from runtime.kernel_compiler import CompiledKernel, KernelCompileError
 from runtime.memory import GmTensor
 
 SITE = OpSite("ascend.test", "unit", 0, "direct call")
@@ -157,3 +161,26 @@ def test_copy_kernel_op_count_is_per_tile():
     assert per_tile > 0
     assert ten_tiles == one_tile + 9 * per_tile
     assert ops(3) == one_tile  # a partial tile costs the same ops as a full one
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("  %f = arith.constant 1.5 : f32\n", r"arith\.constant .*only integer constants"),
+        ("  %m, %h = arith.mulsi_extended %c2, %c2 : index\n", r"cannot run arith\.mulsi_extended"),
+    ],
+)
+def test_fast_path_names_an_op_it_cannot_run(line: str, message: str):
+    text = COPY_KERNEL.replace(
+        "  %b = ascend.get_block_idx\n", line + "  %b = ascend.get_block_idx\n"
+    )
+    func = kernel_function(parse_kernel(text))
+    with pytest.raises(KernelCompileError, match=message):
+        CompiledKernel(func, kernel_sites(func))
+
+
+def test_unknown_tiling_field_is_reported():
+    text = COPY_KERNEL.replace('get_tiling "split_tokens"', 'get_tiling "no_such_field"')
+    src = np.zeros((4, ROW_BYTES), np.uint8)
+    with pytest.raises(BadTilingFieldError, match="no tiling field 'no_such_field'"):
+        run_kernel(text, {"src": src, "dst": src.copy()}, cores=1, tiling={"split_tokens": 4})

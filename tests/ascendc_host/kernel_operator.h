@@ -10,17 +10,19 @@
 //   * blockCount in [1, 4095]; DataCopyPad blockLen in [1, 2097151] bytes;
 //   * DataCopy by element count silently rounds the length down to 32 bytes, as the
 //     hardware does, so a DataCopy chosen for an unaligned length gives wrong bytes;
-//   * DataCopyPad fills the pad bytes of a UB block with garbage, so a kernel that
-//     stores padding gives wrong bytes too;
-//   * every GM access lies inside a tensor the harness registered (no stray reads);
-//   * event flags: at most 8 ids per HardEvent kind, a WaitFlag needs an earlier
-//     SetFlag, no SetFlag on a flag still set, every flag waited and every id
-//     released when the core finishes.
+//   * the pad bytes DataCopyPad adds in UB hold none of the burst's data (here: 0xA5),
+//     so a kernel that stores padding gives wrong bytes too;
+//   * every GM access lies inside the tensor its GlobalTensor was bound to;
+//   * no two cores write the same GM bytes (each output row has one owner);
+//   * event flags: at most 8 ids per HardEvent kind, only allocated ids, a WaitFlag
+//     needs an earlier SetFlag (else the core would hang), flags never stack (the
+//     lowered program's contract), every flag waited and every id released by the end.
 // Pipes are not modelled as concurrent: hazards between pipes are checked by the
 // interpreter of the lowered program, whose flags this kernel carries one for one.
 #ifndef PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 #define PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -72,6 +74,12 @@ struct Core {
     std::map<std::pair<int, int>, int> flags;      // (HardEvent, id) -> pending sets
     std::map<std::pair<int, int>, bool> allocated;  // (HardEvent, id) -> taken
     std::vector<std::pair<const uint8_t*, const uint8_t*>> gm;  // registered tensors
+    struct Write {
+        const uint8_t* begin;
+        const uint8_t* end;
+        int64_t core;
+    };
+    std::vector<Write> writes;  // every GM range written, by which core
 };
 
 inline Core& State()
@@ -99,16 +107,51 @@ inline void RegisterGm(const uint8_t* begin, int64_t bytes)
     State().gm.emplace_back(begin, begin + bytes);
 }
 
-inline void CheckGm(const void* address, int64_t bytes, const char* what)
+// The registered tensor that holds `address`: a GlobalTensor is bound to it for life.
+inline std::pair<const uint8_t*, const uint8_t*> TensorAt(const void* address, const char* what)
 {
-    const auto* begin = static_cast<const uint8_t*>(address);
+    const auto* at = static_cast<const uint8_t*>(address);
     for (const auto& tensor : State().gm) {
-        if (begin >= tensor.first && begin + bytes <= tensor.second) {
-            return;
+        if (at == tensor.first || (at > tensor.first && at < tensor.second)) {
+            return tensor;
         }
     }
-    Error(std::string(what) + ": GM access of " + std::to_string(bytes) +
-          " bytes outside every tensor");
+    Error(std::string(what) + ": address is in no GM tensor");
+}
+
+// Every GM access stays inside the tensor its GlobalTensor was bound to.
+inline void CheckGm(const std::pair<const uint8_t*, const uint8_t*>& tensor, const void* address,
+    int64_t bytes, const char* what)
+{
+    const auto* begin = static_cast<const uint8_t*>(address);
+    if (begin < tensor.first || begin + bytes > tensor.second) {
+        Error(std::string(what) + ": GM access of " + std::to_string(bytes) + " bytes at offset " +
+              std::to_string(begin - tensor.first) + " outside its " +
+              std::to_string(tensor.second - tensor.first) + "-byte tensor");
+    }
+}
+
+inline void RecordWrite(const uint8_t* begin, int64_t bytes)
+{
+    State().writes.push_back({begin, begin + bytes, State().blockIdx});
+}
+
+// After every core ran: no byte of GM was written by two cores.
+inline void CheckDisjointWrites()
+{
+    std::vector<Core::Write> writes = State().writes;
+    std::sort(writes.begin(), writes.end(),
+        [](const Core::Write& a, const Core::Write& b) { return a.begin < b.begin; });
+    const Core::Write* reach = nullptr;  // the write reaching furthest so far
+    for (const Core::Write& write : writes) {
+        if (reach != nullptr && write.begin < reach->end && write.core != reach->core) {
+            State().blockIdx = write.core;
+            Error("GM bytes written by core " + std::to_string(reach->core) + " are written again");
+        }
+        if (reach == nullptr || write.end > reach->end) {
+            reach = &write;
+        }
+    }
 }
 
 inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
@@ -153,11 +196,13 @@ inline void FinishCore()
 template <typename Kernel>
 void RunOnEveryCore(int64_t blockDim, Kernel&& kernel)
 {
+    State().writes.clear();
     for (int64_t idx = 0; idx < blockDim; ++idx) {
         StartCore(idx, blockDim);
         kernel();
         FinishCore();
     }
+    CheckDisjointWrites();
 }
 
 }  // namespace host
@@ -211,18 +256,22 @@ private:
 template <typename T>
 class GlobalTensor {
 public:
-    void SetGlobalBuffer(__gm__ T* buffer) { base_ = buffer; }
+    void SetGlobalBuffer(__gm__ T* buffer)
+    {
+        base_ = buffer;
+        tensor_ = host::TensorAt(buffer, "GlobalTensor::SetGlobalBuffer");
+    }
 
     GlobalTensor operator[](uint64_t offset) const
     {
-        GlobalTensor view;
+        GlobalTensor view = *this;
         view.base_ = base_ + offset;
         return view;
     }
 
     T GetValue(uint64_t offset) const
     {
-        host::CheckGm(base_ + offset, static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
+        Check(base_ + offset, static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
         T value;
         std::memcpy(&value, base_ + offset, sizeof(T));
         return value;
@@ -230,8 +279,15 @@ public:
 
     __gm__ T* GetPhyAddr() const { return base_; }
 
+    // Stand-in only: stops the kernel when [address, address + bytes) leaves the tensor.
+    void Check(const void* address, int64_t bytes, const char* what) const
+    {
+        host::CheckGm(tensor_, address, bytes, what);
+    }
+
 private:
     __gm__ T* base_ = nullptr;
+    std::pair<const uint8_t*, const uint8_t*> tensor_{nullptr, nullptr};
 };
 
 template <TPosition Position>
@@ -383,6 +439,13 @@ inline void Bursts(uint8_t* dst, int64_t dstPitch, const uint8_t* src, int64_t s
         std::memmove(dst + b * dstPitch, src + b * srcPitch, static_cast<size_t>(len));
     }
 }
+
+inline void RecordBursts(const uint8_t* gm, int64_t pitch, int64_t count, int64_t len)
+{
+    for (int64_t b = 0; b < count; ++b) {
+        RecordWrite(gm + b * pitch, len);
+    }
+}
 }  // namespace host
 
 // GM -> UB, `count` elements; the hardware moves whole 32-byte blocks, so a length that is
@@ -394,7 +457,7 @@ void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, uint32_t co
     const int64_t moved = bytes / host::kBlock * host::kBlock;
     host::CheckAligned(dst.Address(), "DataCopy GM->UB");
     uint8_t* ub = host::Ub(dst.Address(), moved, "DataCopy GM->UB");
-    host::CheckGm(src.GetPhyAddr(), moved, "DataCopy GM->UB");
+    src.Check(src.GetPhyAddr(), moved, "DataCopy GM->UB");
     std::memcpy(ub, src.GetPhyAddr(), static_cast<size_t>(moved));
 }
 
@@ -406,8 +469,9 @@ void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, uint32_t co
     const int64_t moved = bytes / host::kBlock * host::kBlock;
     host::CheckAligned(src.Address(), "DataCopy UB->GM");
     const uint8_t* ub = host::Ub(src.Address(), moved, "DataCopy UB->GM");
-    host::CheckGm(dst.GetPhyAddr(), moved, "DataCopy UB->GM");
+    dst.Check(dst.GetPhyAddr(), moved, "DataCopy UB->GM");
     std::memcpy(dst.GetPhyAddr(), ub, static_cast<size_t>(moved));
+    host::RecordWrite(reinterpret_cast<const uint8_t*>(dst.GetPhyAddr()), moved);
 }
 
 // GM -> UB in blockCount bursts; length and both strides in 32-byte blocks.
@@ -421,7 +485,7 @@ void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataC
     const int64_t dstPitch = len + params.dstStride * host::kBlock;
     const int64_t span = (params.blockCount - 1) * dstPitch + len;
     auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
-    host::CheckGm(gm, (params.blockCount - 1) * srcPitch + len, "DataCopy GM->UB");
+    src.Check(gm, (params.blockCount - 1) * srcPitch + len, "DataCopy GM->UB");
     host::Bursts(host::Ub(dst.Address(), span, "DataCopy GM->UB"), dstPitch, gm, srcPitch,
         params.blockCount, len);
 }
@@ -437,9 +501,10 @@ void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataC
     const int64_t dstPitch = len + params.dstStride * host::kBlock;
     const int64_t span = (params.blockCount - 1) * srcPitch + len;
     auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
-    host::CheckGm(gm, (params.blockCount - 1) * dstPitch + len, "DataCopy UB->GM");
+    dst.Check(gm, (params.blockCount - 1) * dstPitch + len, "DataCopy UB->GM");
     host::Bursts(gm, dstPitch, host::Ub(src.Address(), span, "DataCopy UB->GM"), srcPitch,
         params.blockCount, len);
+    host::RecordBursts(gm, dstPitch, params.blockCount, len);
 }
 
 // UB -> UB (vector pipe) in blockCount bursts; length and strides in 32-byte blocks.
@@ -475,7 +540,7 @@ void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
     const int64_t srcPitch = len + params.srcStride;
     const int64_t dstPitch = host::AlignUp(len) + static_cast<int64_t>(params.dstStride) * host::kBlock;
     auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
-    host::CheckGm(gm, (params.blockCount - 1) * srcPitch + len, "DataCopyPad GM->UB");
+    src.Check(gm, (params.blockCount - 1) * srcPitch + len, "DataCopyPad GM->UB");
     uint8_t* ub = host::Ub(dst.Address(), (params.blockCount - 1) * dstPitch + host::AlignUp(len),
         "DataCopyPad GM->UB");
     for (int64_t b = 0; b < params.blockCount; ++b) {
@@ -497,10 +562,11 @@ void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const Da
     const int64_t srcPitch = host::AlignUp(len) + static_cast<int64_t>(params.srcStride) * host::kBlock;
     const int64_t dstPitch = len + params.dstStride;
     auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
-    host::CheckGm(gm, (params.blockCount - 1) * dstPitch + len, "DataCopyPad UB->GM");
+    dst.Check(gm, (params.blockCount - 1) * dstPitch + len, "DataCopyPad UB->GM");
     const uint8_t* ub = host::Ub(src.Address(), (params.blockCount - 1) * srcPitch + len,
         "DataCopyPad UB->GM");
     host::Bursts(gm, dstPitch, ub, srcPitch, params.blockCount, len);
+    host::RecordBursts(gm, dstPitch, params.blockCount, len);
 }
 
 // ------------------------------------------------------------------ vector fill

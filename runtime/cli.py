@@ -1,0 +1,463 @@
+"""``pakv``: compile, run and explain a GatherPaKvCache op from the command line.
+
+::
+
+    pakv compile FILE.mlir [--soc S] [-o DIR]     verify, lower, write AscendC + lowered IR
+    pakv run FILE.mlir [--soc S] [--seed N | --data DIR] [--trace OUT.json]
+                                                 run the lowered kernel, check the golden
+    pakv explain FILE.mlir [--soc S]              the plan: UB map, tiles, core split, DMAs
+
+Instead of a file, ``--example seed`` (the original document's shape example) or
+``--example seed-hand`` (its hand-checkable C example), or shape flags alone
+(``--mode PA_NZ --dtype bf16 --heads 4 --head-size 64 ...``), describe the op; flags
+given with ``--example`` override the preset. Every problem a user can cause is one
+line on stderr (``file:line:col: error: ...`` when the IR has a location) and a
+non-zero exit status, never a traceback: see :data:`EXIT_CODES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
+from pakv_dialect.pakv import CacheMode
+from pakv_dialect.soc import DEFAULT_SOC, SOCS, SocError, soc_info
+from runtime.ascend_machine import FILL_ZERO, LOAD, LOAD_SCALAR, STORE, TRANSPOSE, MachineFault
+from runtime.errors import AclnnError
+from runtime.gather_source import GatherSource, InputError, from_spec, read_file
+from runtime.kernel_compiler import KernelCompileError
+from runtime.lowered_executor import LoweredRun
+from runtime.plan_report import build_report, rate, render, size_text, ub_buffers
+from runtime.program import (
+    CompiledProgram,
+    GoldenCheck,
+    Phases,
+    compare_outputs,
+    compile_program,
+    emit_sources,
+    golden_outputs,
+    run_program,
+    stderr_reporter,
+)
+from runtime.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
+from runtime.trace_export import schedule, write_chrome_trace
+from runtime.workload import (
+    GatherOperands,
+    Inputs,
+    RunSizes,
+    WorkloadError,
+    gather_call,
+    load_inputs,
+    random_inputs,
+    resolve_sizes,
+)
+
+PROG = "pakv"
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_FAULT, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_CODES = {
+    EXIT_OK: "success (run: PASS)",
+    EXIT_FAIL: "run: the outputs differ from the golden reference (FAIL)",
+    EXIT_INPUT: "bad input: command line, file, IR, SoC, data",
+    EXIT_FAULT: "the lowered kernel broke a machine rule (a compiler bug)",
+    EXIT_INTERNAL: "internal error (rerun with --debug for the traceback)",
+}
+
+SHAPE_FLAGS = (
+    "mode", "dtype", "value_dtype", "index_dtype", "block_size", "heads", "head_size",
+    "value_head_size", "cumsum", "offsets", "dynamic",
+)  # fmt: skip
+"""ShapeSpec fields that only make sense without a FILE (the file fixes the types)."""
+SIZE_FLAGS = ("batch", "num_blocks", "table_width", "num_tokens")
+
+
+class UsageError(Exception):
+    """A command line argparse rejects; printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _source_options() -> _Parser:
+    parser = _Parser(add_help=False)
+    parser.add_argument("file", nargs="?", type=Path, help="an MLIR file with one pakv.gather")
+    parser.add_argument("--example", choices=sorted(EXAMPLES), help="a preset op instead of FILE")
+    parser.add_argument(
+        "--soc", choices=sorted(SOCS), metavar="SOC",
+        help="target SoC (default: the op's soc attribute, else Ascend910B); one of "
+        + ", ".join(SOCS),
+    )  # fmt: skip
+    shape = parser.add_argument_group("shape flags (without FILE; override --example)")
+    shape.add_argument("--mode", choices=[m.value for m in CacheMode])
+    kv_names = [k.name for k in KV_ELEMENT_KINDS]
+    shape.add_argument("--dtype", choices=kv_names, metavar="DTYPE", help="key (and value) dtype")
+    shape.add_argument("--value-dtype", choices=kv_names, metavar="DTYPE")
+    shape.add_argument("--index-dtype", choices=[k.name for k in INDEX_ELEMENT_KINDS])
+    for name in ("block_size", "heads", "head_size", "value_head_size"):
+        shape.add_argument(_flag(name), type=int, metavar="N")
+    shape.add_argument("--cumsum", action="store_true", default=None, help="cumulative seqLens")
+    shape.add_argument("--offsets", action="store_true", default=None, help="with seqOffset")
+    shape.add_argument(
+        "--dynamic", action="store_true", default=None,
+        help="leave num_blocks, batch, table width and num_tokens dynamic (?)",
+    )  # fmt: skip
+    sizes = parser.add_argument_group("sizes (shape flags, or a FILE's dynamic dimensions)")
+    for name in SIZE_FLAGS:
+        sizes.add_argument(_flag(name), type=int, metavar="N")
+    lowering = parser.add_argument_group("lowering")
+    lowering.add_argument("--slots", type=int, metavar="N", help="UB slots per buffer (2)")
+    lowering.add_argument(
+        "--tile-bytes", type=int, metavar="N", help="force the UB slot size (multiple of 32)"
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("--progress", action="store_true", help="report each step on stderr")
+    out.add_argument("--quiet", action="store_true", help="no progress, even on a terminal")
+    out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    return parser
+
+
+def _data_options() -> _Parser:
+    parser = _Parser(add_help=False)
+    data = parser.add_argument_group("data")
+    data.add_argument("--seed", type=int, default=0, help="random data seed (default 0)")
+    data.add_argument(
+        "--data", type=Path, metavar="DIR",
+        help="read <role>.npy (key_cache.npy, ... or keyCache.npy, ...) instead",
+    )  # fmt: skip
+    data.add_argument("--trace", type=Path, metavar="OUT.json", help="write a Chrome trace")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    epilog = "exit status: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items())
+    parser = _Parser(prog=PROG, description=(__doc__ or "").split("\n\n")[0], epilog=epilog)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    source, data = _source_options(), _data_options()
+    compile_ = commands.add_parser(
+        "compile", parents=[source], help="verify, lower and emit AscendC", epilog=epilog
+    )
+    compile_.add_argument("-o", "--output", type=Path, metavar="DIR", help="output directory")
+    commands.add_parser(
+        "run", parents=[source, data], help="run in the interpreter, check", epilog=epilog
+    )
+    commands.add_parser(
+        "explain", parents=[source, data], help="the plan in words and numbers", epilog=epilog
+    )
+    return parser
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, object]:
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _spec_from_flags(args: argparse.Namespace) -> tuple[ShapeSpec, str, str]:
+    if args.example is not None:
+        base, name, stem = EXAMPLES[args.example].spec, f"example {args.example}", args.example
+    else:
+        base, name, stem = ShapeSpec(), "shape flags", "pakv_gather"
+    overrides = _given(args, (*SHAPE_FLAGS, *SIZE_FLAGS))
+    if args.soc is not None:
+        overrides["soc"] = args.soc
+    known = {f.name for f in fields(ShapeSpec)}
+    spec = replace(base, **{k: v for k, v in overrides.items() if k in known})  # pyright: ignore[reportArgumentType]
+    return spec, name, stem
+
+
+def _check_soc_flag(soc: str) -> None:
+    try:
+        soc_info(soc)
+    except SocError as e:
+        raise UsageError(f"{PROG}: error: --soc: {e}") from None
+
+
+def load_source(args: argparse.Namespace) -> tuple[GatherSource, ShapeSpec | None]:
+    """The op the command line names: FILE, --example, or shape flags."""
+    if args.soc is not None:
+        _check_soc_flag(args.soc)
+    if args.file is not None:
+        if args.example is not None:
+            raise UsageError(f"{PROG}: error: give FILE or --example, not both")
+        shape = _given(args, SHAPE_FLAGS)
+        if shape:
+            flags = ", ".join(_flag(name) for name in shape)
+            raise UsageError(f"{PROG}: error: {flags}: FILE fixes the op's types; drop the flag")
+        return read_file(args.file), None
+    spec, name, stem = _spec_from_flags(args)
+    return from_spec(spec, name, stem), spec
+
+
+def choose_soc(args: argparse.Namespace, source: GatherSource) -> str:
+    soc = args.soc or source.default_soc()
+    _check_soc_flag(soc)
+    return soc
+
+
+def pipeline_options(args: argparse.Namespace) -> str:
+    options: list[str] = []
+    if args.slots is not None:
+        options.append(f"slots={args.slots}")
+    if args.tile_bytes is not None:
+        options.append(f"tile-bytes={args.tile_bytes}")
+    return " ".join(options)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def example_spec(args: argparse.Namespace) -> ShapeSpec | None:
+    """The unmodified preset of ``--example`` (with the default SoC), if one is named."""
+    example = EXAMPLES.get(args.example or "")
+    return None if example is None else replace(example.spec, soc=DEFAULT_SOC)
+
+
+def make_inputs(
+    args: argparse.Namespace, source: GatherSource, spec: ShapeSpec | None, phases: Phases
+) -> Inputs:
+    """The data of one launch: --data files, the example's own data, or random data."""
+    operands: GatherOperands = source.operands
+    with phases.step("data", "preparing data"):
+        if args.data is not None:
+            return load_inputs(args.data, operands)
+        example = EXAMPLES.get(args.example or "")
+        same_shapes = spec is not None and replace(spec, soc=DEFAULT_SOC) == example_spec(args)
+        if example is not None and example.data is not None and same_shapes:
+            return example.data()
+        if spec is not None:
+            chosen = RunSizes(spec.batch, spec.num_blocks, spec.table_width, spec.num_tokens)
+        else:
+            chosen = RunSizes(args.batch, args.num_blocks, args.table_width, args.num_tokens)
+        sizes = resolve_sizes(operands, chosen)
+        return random_inputs(operands, sizes, np.random.default_rng(args.seed))
+
+
+def _times(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.3f} s" for name, value in seconds.items())
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _prepare(args: argparse.Namespace, phases: Phases) -> tuple[CompiledProgram, ShapeSpec | None]:
+    source, spec = load_source(args)
+    soc = choose_soc(args, source)
+    program = compile_program(source, soc, pipeline_options(args), phases)
+    return program, spec
+
+
+def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
+    program, _ = _prepare(args, phases)
+    units = emit_sources(program, phases)
+    source = program.source
+    directory: Path = args.output or Path(f"{source.stem}_ascendc")
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"-o {directory}: exists and is not a directory")
+    files: dict[Path, str] = {}
+    for name, text in units.items():
+        files[directory / f"{name}.cpp"] = text
+    lowered = str(program.module)
+    files[directory / f"{program.kernel.sym_name.data}.lowered.mlir"] = lowered + "\n"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot write to {directory}: {e.strerror}") from None
+
+    print(f"compiled @{source.func_name} ({source.where()}) for {program.soc}")
+    plan = ", ".join(
+        f"{b.purpose} {b.slots} x {b.slot_bytes} B at {b.offset}"
+        for b in ub_buffers(program.kernel)
+    )
+    print(f"  UB plan: {plan}")
+    for path, text in files.items():
+        what = "AscendC: tiling struct, kernel, host launcher"
+        if path.suffix == ".mlir":
+            what = "the lowered ascend IR"
+        print(f"  wrote {path} ({text.count(chr(10))} lines, {what})")
+    print(f"  time: {_times({**source.seconds, **phases.seconds})}")
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One launch of a compiled program and how it compares with the golden reference."""
+
+    program: CompiledProgram
+    run: LoweredRun | None
+    """None: the call is empty (SPEC section 3: it succeeds and writes nothing)."""
+    inputs: Inputs
+    check: GoldenCheck
+    total_tokens: int
+    batch: int
+
+    def title(self) -> str:
+        source = self.program.source
+        where = f"@{source.func_name} ({source.where()}) on {self.program.soc}"
+        if not self.check.passed:
+            diffs = ", ".join(f"{r} {n} row(s)" for r, n in self.check.differing_rows.items())
+            return f"FAIL  {where}: outputs differ from the golden reference: {diffs}"
+        if self.run is None:
+            return f"PASS  {where}: empty call, nothing to copy and nothing written"
+        return f"PASS  {where}: keyRef and valueRef equal the golden reference bit for bit"
+
+
+def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
+    """Compile, make the data, pass the host checks, run, compare."""
+    if args.trace is not None and not args.trace.parent.is_dir():
+        raise InputError(f"--trace {args.trace}: no directory {args.trace.parent} to write it in")
+    program, spec = _prepare(args, phases)
+    inputs = make_inputs(args, program.source, spec, phases)
+    try:
+        call = gather_call(inputs, program.source.operands, program.soc)
+    except AclnnError as e:
+        where = f"--data {args.data}" if args.data is not None else "generated data"
+        raise InputError(f"{where} rejected by the host checks: {e}") from None
+    with phases.step("golden", "running the golden reference"):
+        expected = golden_outputs(inputs, program)
+    run = None
+    if call is not None:
+        with phases.step("run", f"running {call.tiling().used_cores} core(s) in the interpreter"):
+            run = run_program(program, call)
+    check = compare_outputs(inputs, expected)
+    batch = inputs["block_tables"].shape[0]
+    return Outcome(program, run, inputs, check, 0 if call is None else call.total_tokens, batch)
+
+
+def _write_trace(
+    args: argparse.Namespace, program: CompiledProgram, run: LoweredRun, phases: Phases
+) -> None:
+    soc = soc_info(program.soc)
+    path: Path = args.trace
+    with phases.step("trace", f"writing the Chrome trace {path}"):
+        timeline = schedule(run.trace, soc)
+        try:
+            events = write_chrome_trace(path, timeline, soc)
+        except OSError as e:
+            raise InputError(f"--trace {path}: cannot write ({e.strerror})") from None
+    print(f"  trace    {path}: {events} events on {run.cores} core(s) (open in ui.perfetto.dev)")
+
+
+def _print_statistics(outcome: Outcome, run: LoweredRun, seconds: dict[str, float]) -> None:
+    table = run.trace.table()
+    kinds = table["kind"] if len(table) else np.zeros(0, dtype=np.int8)
+
+    def count(kind: int) -> int:
+        return int((kinds == kind).sum())
+
+    loaded = int(run.trace.dma_bytes(LOAD, max(run.cores, 1)).sum())
+    stored = int(run.trace.dma_bytes(STORE, max(run.cores, 1)).sum())
+    rows = outcome.inputs["key_out"].shape[0]
+    print(
+        f"  tokens   {outcome.total_tokens} of {rows} rows, {outcome.batch} sequences, "
+        f"{run.cores} core(s)"
+    )
+    print(
+        f"  tiles    {count(STORE)} (each leaves the UB in one store), "
+        f"{count(FILL_ZERO)} of them zero-filled"
+    )
+    moved = f"{size_text(loaded + stored)} moved"
+    print(f"  bytes    {moved}: {size_text(loaded)} loaded, {size_text(stored)} stored")
+    print(
+        f"  DMAs     {count(LOAD)} loads, {count(STORE)} stores; also {count(TRANSPOSE)} "
+        f"transposes, {count(FILL_ZERO)} zero fills, {count(LOAD_SCALAR)} scalar reads"
+    )
+    print(f"  ops      {run.executed_ops} executed")
+    print(f"  time     {_times(seconds)}")
+    timeline = schedule(run.trace, soc_info(outcome.program.soc))
+    if timeline.makespan_ns > 0:
+        print(
+            f"  model    {timeline.makespan_ns / 1e3:.2f} us on the device by the cost model "
+            f"({rate((loaded + stored) / timeline.makespan_ns)})"
+        )
+
+
+def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
+    outcome = _run(args, phases)
+    print(outcome.title())
+    run = outcome.run
+    if run is not None:
+        _print_statistics(outcome, run, {**outcome.program.source.seconds, **phases.seconds})
+        if args.trace is not None:
+            _write_trace(args, outcome.program, run, phases)
+    return EXIT_OK if outcome.check.passed else EXIT_FAIL
+
+
+def cmd_explain(args: argparse.Namespace, phases: Phases) -> int:
+    outcome = _run(args, phases)
+    program, run = outcome.program, outcome.run
+    if run is None:
+        print(outcome.title())
+        print("  no launch: an empty call needs no kernel (choose sizes with tokens to copy)")
+        return EXIT_OK if outcome.check.passed else EXIT_FAIL
+    timeline = schedule(run.trace, soc_info(program.soc))
+    print(render(build_report(program, run, timeline)))
+    if not outcome.check.passed:
+        print(f"warning: {outcome.title()}")
+    if args.trace is not None:
+        _write_trace(args, program, run, phases)
+    return EXIT_OK if outcome.check.passed else EXIT_FAIL
+
+
+COMMANDS = {"compile": cmd_compile, "run": cmd_run, "explain": cmd_explain}
+
+
+def _error(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (the console script exits with it)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        show = args.progress or (sys.stderr.isatty() and not args.quiet)
+        phases = Phases(stderr_reporter(PROG) if show else None)
+        return COMMANDS[args.command](args, phases)
+    except UsageError as e:
+        _error(str(e))
+        return EXIT_INPUT
+    except InputError as e:
+        _error(str(e) if e.location else f"{PROG}: {e}")
+        return EXIT_INPUT
+    except (ShapeSpecError, WorkloadError) as e:
+        _error(f"{PROG}: error: {' '.join(str(e).split())}")
+        return EXIT_INPUT
+    except (MachineFault, KernelCompileError) as e:
+        _error(f"{PROG}: error: kernel fault: {' '.join(str(e).split())}")
+        return EXIT_FAULT
+    except BrokenPipeError:  # `pakv ... | head`: stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        _error(f"{PROG}: interrupted")
+        return 130
+    except Exception as e:
+        if debug:
+            raise
+        detail = " ".join(str(e).split()) or type(e).__name__
+        _error(f"{PROG}: internal error: {type(e).__name__}: {detail} (--debug shows where)")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

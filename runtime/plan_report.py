@@ -1,0 +1,392 @@
+"""``pakv explain``: the plan the compiler chose, read back from the lowered IR and a run.
+
+Nothing here plans anything. The UB map is the kernel's ``ascend.ub_alloc`` ops
+(offset, slots, slot size, purpose, and which ops fill and drain each buffer); the
+pipelining is its ``set_flag``/``wait_flag`` ops; the DMA sites are its ``load`` and
+``store`` ops. A run on concrete data (:class:`~runtime.lowered_executor.LoweredRun`)
+adds what only data decides: the tiling fields, the core split, how often each DMA
+site ran with how many bursts of how many bytes, and the modelled time
+(``runtime.trace_export``). So the report shows what the kernel *does*, not what a
+second copy of the planning arithmetic believes it should do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects.func import FuncOp
+from xdsl.ir import BlockArgument
+
+from pakv_dialect import ascend
+from pakv_dialect.ascend import constant_value
+from pakv_dialect.pakv import CacheMode
+from pakv_dialect.soc import SocInfo, soc_info
+from pakv_dialect.tiling import balanced_range
+from runtime.ascend_machine import FILL_ZERO, LOAD, LOAD_SCALAR, STORE, TRANSPOSE, MachineTrace
+from runtime.lowered_executor import LoweredRun
+from runtime.program import CompiledProgram
+from runtime.trace_export import Timeline
+from runtime.workload import GatherOperands
+
+
+@dataclass(frozen=True)
+class UbBufferInfo:
+    """One ``ascend.ub_alloc`` of the kernel."""
+
+    purpose: str
+    offset: int
+    slots: int
+    slot_bytes: int
+    written_by: tuple[str, ...]
+    """Op names that write the buffer (e.g. ``ascend.load``)."""
+    read_by: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return self.slots * self.slot_bytes
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+@dataclass(frozen=True)
+class FlagPair:
+    """A (set pipe -> wait pipe) synchronisation channel of the kernel."""
+
+    set_pipe: str
+    wait_pipe: str
+    sets: int
+    """set_flag ops in the IR on this channel."""
+    waits: int
+    events: str
+    """The event ids: constants, or "per slot" when the id is computed."""
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Count, total and range of one quantity over trace rows."""
+
+    count: int
+    total: int
+    low: int
+    high: int
+
+    @staticmethod
+    def of(values: np.ndarray) -> Stat:
+        if values.size == 0:
+            return Stat(0, 0, 0, 0)
+        return Stat(int(values.size), int(values.sum()), int(values.min()), int(values.max()))
+
+    def span(self) -> str:
+        return f"{self.low}" if self.low == self.high else f"{self.low}..{self.high}"
+
+
+@dataclass(frozen=True)
+class DmaSite:
+    """One ``ascend.load``/``ascend.store`` op and what it did in the run."""
+
+    ordinal: int
+    kind: str
+    tensor: str
+    """The operand role of its GM side (key_cache, value_out, ...)."""
+    buffer: str
+    """The purpose of its UB buffer."""
+    bursts: Stat
+    """Bursts per execution."""
+    burst_bytes: Stat
+    """Bytes per burst."""
+    bytes: Stat
+    """Bytes per execution (``count`` = executions, ``total`` = bytes moved)."""
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """Everything ``pakv explain`` prints, as data (tests read it)."""
+
+    kernel: str
+    where: str
+    soc: SocInfo
+    operands: GatherOperands
+    buffers: tuple[UbBufferInfo, ...]
+    flags: tuple[FlagPair, ...]
+    tiling: dict[str, int]
+    rows_per_core: tuple[int, int]
+    """Fewest and most output rows a core owns."""
+    bytes_per_core: tuple[int, int]
+    """Fewest and most bytes a core stores."""
+    sites: tuple[DmaSite, ...]
+    counts: dict[str, int]
+    """Executed trace rows by kind: load, store, transpose_blocks, fill_zero, load_scalar."""
+    executed_ops: int
+    makespan_ns: float
+    core_bytes_per_ns: float
+
+    @property
+    def ub_used(self) -> int:
+        return sum(buffer.size for buffer in self.buffers)
+
+    def moved(self, kind: str) -> int:
+        return sum(site.bytes.total for site in self.sites if site.kind == kind)
+
+
+def token_bytes(operands: GatherOperands, role: str) -> int:
+    """Bytes of one token of an output role (``H * element size``)."""
+    shape = operands.shapes[role]
+    return int(np.prod(shape[1:])) * operands.kinds[role].size
+
+
+def ub_buffers(kernel: FuncOp) -> tuple[UbBufferInfo, ...]:
+    """The kernel's UB buffers by offset, with the ops that fill and drain each."""
+    infos: list[UbBufferInfo] = []
+    for op in kernel.walk():
+        if not isinstance(op, ascend.UbAllocOp):
+            continue
+        writers: list[str] = []
+        readers: list[str] = []
+        for use in op.buffer.uses:
+            user = use.operation
+            if isinstance(user, ascend.LoadOp | ascend.FillZeroOp):
+                writers.append(user.name)
+            elif isinstance(user, ascend.StoreOp):
+                readers.append(user.name)
+            elif isinstance(user, ascend.TransposeBlocksOp):
+                (readers if user.source == op.buffer else writers).append(user.name)
+        infos.append(
+            UbBufferInfo(
+                op.purpose.data,
+                op.planned_offset if op.planned_offset is not None else -1,
+                op.slots,
+                op.slot_bytes,
+                tuple(dict.fromkeys(writers)),
+                tuple(dict.fromkeys(readers)),
+            )
+        )
+    return tuple(sorted(infos, key=lambda info: info.offset))
+
+
+def _flags(kernel: FuncOp) -> tuple[FlagPair, ...]:
+    sets: dict[tuple[str, str], list[int | None]] = {}
+    waits: dict[tuple[str, str], int] = {}
+    for op in kernel.walk():
+        if isinstance(op, ascend.SetFlagOp):
+            key = (op.set_pipe.data.value, op.wait_pipe.data.value)
+            sets.setdefault(key, []).append(constant_value(op.event))
+        elif isinstance(op, ascend.WaitFlagOp):
+            key = (op.set_pipe.data.value, op.wait_pipe.data.value)
+            waits[key] = waits.get(key, 0) + 1
+    pairs: list[FlagPair] = []
+    for (set_pipe, wait_pipe), events in sets.items():
+        constants = sorted({e for e in events if e is not None})
+        described = ", ".join(map(str, constants))
+        if None in events:
+            described = f"{described} + per slot" if described else "per slot"
+        pairs.append(
+            FlagPair(
+                set_pipe, wait_pipe, len(events), waits.get((set_pipe, wait_pipe), 0), described
+            )
+        )
+    return tuple(pairs)
+
+
+def _sites(program: CompiledProgram, trace: MachineTrace) -> tuple[DmaSite, ...]:
+    role_of_arg = {index: role for role, index in program.source.argument_of.items()}
+    table = trace.table()
+    sites: list[DmaSite] = []
+    for op in program.kernel.walk():
+        if not isinstance(op, ascend.LoadOp | ascend.StoreOp):
+            continue
+        ordinal = program.sites[op].ordinal
+        rows = table[table["op"] == ordinal] if len(table) else table
+        gm = op.gm
+        tensor = role_of_arg.get(gm.index, "?") if isinstance(gm, BlockArgument) else "?"
+        buffer = op.ub.owner
+        purpose = buffer.purpose.data if isinstance(buffer, ascend.UbAllocOp) else "?"
+        sites.append(
+            DmaSite(
+                ordinal,
+                "load" if isinstance(op, ascend.LoadOp) else "store",
+                tensor,
+                purpose,
+                Stat.of(rows["n_burst"]),
+                Stat.of(rows["burst_len"]),
+                Stat.of(rows["n_burst"] * rows["burst_len"]),
+            )
+        )
+    return tuple(sites)
+
+
+def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) -> PlanReport:
+    """Read the plan from ``program``'s lowered kernel and the run's trace."""
+    tiling = run.tiling
+    cores = tiling.used_cores
+    rows = [
+        end - begin
+        for begin, end in (
+            balanced_range(tiling.split_tokens, cores, core) for core in range(cores)
+        )
+    ]
+    stored = run.trace.dma_bytes(STORE, cores) if cores else np.zeros(0, dtype=np.int64)
+    table = run.trace.table()
+    names = {
+        "load": LOAD,
+        "store": STORE,
+        "transpose_blocks": TRANSPOSE,
+        "fill_zero": FILL_ZERO,
+        "load_scalar": LOAD_SCALAR,
+    }
+    counts = {
+        name: int((table["kind"] == kind).sum()) if len(table) else 0
+        for name, kind in names.items()
+    }
+    return PlanReport(
+        kernel=program.kernel.sym_name.data,
+        where=program.source.where(),
+        soc=soc_info(program.soc),
+        operands=program.source.operands,
+        buffers=ub_buffers(program.kernel),
+        flags=_flags(program.kernel),
+        tiling=tiling.fields(),
+        rows_per_core=(min(rows, default=0), max(rows, default=0)),
+        bytes_per_core=(min(stored.tolist(), default=0), max(stored.tolist(), default=0)),
+        sites=_sites(program, run.trace),
+        counts=counts,
+        executed_ops=run.executed_ops,
+        makespan_ns=timeline.makespan_ns,
+        core_bytes_per_ns=timeline.core_bytes_per_ns,
+    )
+
+
+# --------------------------------------------------------------------------- text
+
+
+def size_text(count: int) -> str:
+    """A byte count as bytes, or as MB from 100 kB up."""
+    return f"{count / 1e6:.2f} MB" if count >= 100_000 else f"{count} B"
+
+
+def rate(bytes_per_ns: float) -> str:
+    """A bandwidth given in bytes per nanosecond (= GB/s), in GB/s or TB/s."""
+    return f"{bytes_per_ns / 1e3:.2f} TB/s" if bytes_per_ns >= 1e3 else f"{bytes_per_ns:.1f} GB/s"
+
+
+def _layout_line(operands: GatherOperands) -> str:
+    key, value = operands.kinds["key_cache"].name, operands.kinds["value_cache"].name
+    dtypes = key if key == value else f"{key} keys, {value} values"
+    parts = [
+        f"{operands.mode.value}",
+        dtypes,
+        f"block_size {operands.block_size}",
+        f"token {token_bytes(operands, 'key_out')} B (key) / "
+        f"{token_bytes(operands, 'value_out')} B (value)",
+    ]
+    if operands.cumsum:
+        parts.append("cumulative seqLens")
+    if operands.has_offset:
+        parts.append("with seqOffset")
+    return ", ".join(parts)
+
+
+def _what_a_tile_is(report: PlanReport) -> list[str]:
+    """Tile sizes per stream, from the biggest store of each output."""
+    lines: list[str] = []
+    nz = report.operands.mode == CacheMode.PA_NZ
+    for role, cache in (("key_out", "key_cache"), ("value_out", "value_cache")):
+        stores = [s for s in report.sites if s.kind == "store" and s.tensor == role]
+        loads = [s for s in report.sites if s.kind == "load" and s.tensor == cache]
+        biggest = max((s.bytes.high for s in stores), default=0)
+        per_token = token_bytes(report.operands, role)
+        tokens = biggest / per_token if per_token else 0.0
+        line = f"  {role.removesuffix('_out'):5}: up to {biggest} B per tile = {tokens:.4g} tokens"
+        if loads:
+            bursts = Stat.of(np.array([s.bursts.high for s in loads]))
+            burst_len = max(s.burst_bytes.high for s in loads)
+            if nz:
+                line += (
+                    f"; loaded as {bursts.span()} bursts of up to {burst_len} B "
+                    "(one per 32-byte row group), transposed, stored as one burst"
+                )
+            else:
+                line += f"; one burst in (up to {burst_len} B), one burst out"
+        lines.append(line)
+    return lines
+
+
+def render(report: PlanReport) -> str:
+    """The report as text: the plan in words, then the numbers."""
+    soc, t = report.soc, report.tiling
+    out: list[str] = []
+    out.append(f"Plan of @{report.kernel} ({report.where}) on {soc.name}")
+    out.append(f"  op: {_layout_line(report.operands)}")
+    out.append(
+        f"  SoC: {soc.ub_usable_bytes} B usable UB per vector core, {soc.vector_cores} vector "
+        f"cores, {soc.hbm_bytes_per_s / 1e12:.2f} TB/s HBM"
+    )
+    out.append("")
+    out.append(
+        f"Unified Buffer ({report.ub_used} of {soc.ub_usable_bytes} B planned, "
+        f"{100 * report.ub_used / soc.ub_usable_bytes:.1f}%):"
+    )
+    out.append(f"  {'offset':>8} {'end':>8} {'bytes':>8}  {'slots x slot':>14}  purpose")
+    for b in report.buffers:
+        flow = f"{' + '.join(b.written_by) or '-'} -> {' + '.join(b.read_by) or '-'}"
+        out.append(
+            f"  {b.offset:>8} {b.end:>8} {b.size:>8}  {f'{b.slots} x {b.slot_bytes}':>14}  "
+            f"{b.purpose} ({flow})"
+        )
+    multi = [b for b in report.buffers if b.slots > 1]
+    if multi:
+        names = ", ".join(f"'{b.purpose}'" for b in multi)
+        out.append(
+            f"  {names}: {multi[0].slots} slots, tile n uses slot n % {multi[0].slots}: the "
+            "load of tile n + 1 overlaps the store of tile n"
+        )
+    else:
+        out.append("  single-buffered: each load waits for the previous store")
+    out.append("Synchronisation (set_flag -> wait_flag channels in the kernel):")
+    for f in report.flags:
+        out.append(
+            f"  {f.set_pipe:>4} -> {f.wait_pipe:<4} {f.sets} set / {f.waits} wait ops, "
+            f"events {f.events}"
+        )
+    out.append("Tiles:")
+    out.extend(_what_a_tile_is(report))
+    out.append("")
+    out.append(
+        f"This launch: batch {t['batch']}, num_blocks {t['num_blocks']}, table_width "
+        f"{t['table_width']}, num_tokens {t['num_tokens']}"
+    )
+    low, high = report.rows_per_core
+    out.append(
+        f"  core split: {t['split_tokens']} rows over {t['used_cores']} of {soc.vector_cores} "
+        f"cores, {low}..{high} rows each (balanced by rows, not by sequence)"
+    )
+    low_b, high_b = report.bytes_per_core
+    out.append(f"  bytes stored per core: {size_text(low_b)} .. {size_text(high_b)}")
+    out.append("DMA sites (lowered IR op -> what it did in this launch):")
+    out.append(
+        f"  {'op':>5} {'kind':5} {'tensor':12} {'buffer':12} {'runs':>7} {'bursts/run':>11} "
+        f"{'bytes/burst':>13} {'bytes':>12}"
+    )
+    for s in report.sites:
+        out.append(
+            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:12} {s.buffer:12} "
+            f"{s.bytes.count:>7} {s.bursts.span():>11} {s.burst_bytes.span():>13} "
+            f"{s.bytes.total:>12}"
+        )
+    c = report.counts
+    out.append(
+        f"Totals: {c['load']} loads ({size_text(report.moved('load'))}), {c['store']} stores "
+        f"({size_text(report.moved('store'))}), {c['transpose_blocks']} transposes, "
+        f"{c['fill_zero']} zero fills, {c['load_scalar']} scalar reads; "
+        f"{report.executed_ops} ops executed"
+    )
+    moved = report.moved("load") + report.moved("store")
+    if report.makespan_ns > 0:
+        out.append(
+            f"Cost model: {report.makespan_ns / 1e3:.2f} us on the device "
+            f"({rate(moved / report.makespan_ns)} of GM traffic; "
+            f"{rate(report.core_bytes_per_ns)} per core; runtime/trace_export.py)"
+        )
+    return "\n".join(out)

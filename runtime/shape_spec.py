@@ -1,0 +1,165 @@
+"""A ``pakv.gather`` described by a handful of numbers instead of an MLIR file.
+
+``pakv run --example seed`` and ``pakv run --mode PA_NZ --dtype bf16 --heads 4 ...``
+describe the op by its layout parameters; :func:`build_module` turns them into the
+same ``func.func @pakv_gather`` that ``runtime.ir_builder`` builds for the host API,
+so a flag-built op goes through exactly the verifier, lowering and emitter a file
+does. :data:`EXAMPLES` holds the original operator document's two examples (SPEC
+section 6) as presets that flags can override (``--example seed --mode PA_NZ``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType, ModuleOp
+
+from pakv_dialect.dtypes import index_kind_named, kv_kind_named
+from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
+from pakv_dialect.soc import DEFAULT_SOC
+from runtime.ir_builder import gather_module
+from runtime.workload import Inputs
+
+
+class ShapeSpecError(ValueError):
+    """Layout numbers that describe no valid operand types; the message names the flag."""
+
+
+@dataclass(frozen=True)
+class ShapeSpec:
+    """The layout of one gather, in the operator document's terms (SPEC section 1)."""
+
+    mode: str = CacheMode.Norm.value
+    dtype: str = "fp16"
+    """Key dtype (SPEC name); also the value dtype unless ``value_dtype`` says otherwise."""
+    value_dtype: str | None = None
+    index_dtype: str = "int32"
+    block_size: int = 16
+    heads: int = 2
+    head_size: int = 32
+    """Key head size; ``H_k = heads * head_size`` elements per token."""
+    value_head_size: int | None = None
+    cumsum: bool = False
+    offsets: bool = False
+    dynamic: bool = False
+    """Leave num_blocks, batch, table width and num_tokens as ``?`` (one kernel for all)."""
+    batch: int = 4
+    num_blocks: int = 32
+    table_width: int = 8
+    num_tokens: int = 128
+    soc: str = DEFAULT_SOC
+
+    @property
+    def value_kind_name(self) -> str:
+        return self.value_dtype or self.dtype
+
+    @property
+    def value_head(self) -> int:
+        return self.value_head_size if self.value_head_size is not None else self.head_size
+
+
+@dataclass(frozen=True)
+class Example:
+    """A named preset: its layout, and optionally the document's own data for it."""
+
+    spec: ShapeSpec
+    summary: str
+    data: Callable[[], Inputs] | None = None
+
+
+def _c_example_data() -> Inputs:
+    """SPEC section 6's C example data: every token reads block 1, all ones."""
+    return {
+        "key_cache": np.ones((2, 2, 32, 2), np.float16),
+        "value_cache": np.ones((2, 2, 32, 4), np.float16),
+        "block_tables": np.ones((4, 6), np.int32),
+        "seq_lens": np.full(4, 3, np.int32),
+        "seq_offset": np.full(4, 2, np.int32),
+        "key_out": np.zeros((12, 32, 2), np.float16),
+        "value_out": np.zeros((12, 32, 4), np.float16),
+    }
+
+
+EXAMPLES: dict[str, Example] = {
+    "seed": Example(
+        ShapeSpec(
+            block_size=128, heads=16, head_size=144, value_head_size=128,
+            batch=16, num_blocks=128, table_width=12, num_tokens=8931,
+        ),
+        "SPEC section 6 shape example: keyCache [128,128,16,144] fp16, 8931 tokens",
+    ),
+    "seed-hand": Example(
+        ShapeSpec(
+            block_size=2, heads=32, head_size=2, value_head_size=4, offsets=True,
+            batch=4, num_blocks=2, table_width=6, num_tokens=12,
+        ),
+        "SPEC section 6 C example: keyCache [2,2,32,2] all ones, seqOffset [2,2,2,2]",
+        _c_example_data,
+    ),
+}  # fmt: skip
+"""``--example NAME`` presets: the original operator document's examples."""
+
+
+def _token_dims(spec: ShapeSpec, head_size: int, dtype: str, which: str) -> tuple[tuple, tuple]:
+    """(cache dims after num_blocks, output dims after num_tokens) of one stream."""
+    kind = kv_kind_named(dtype)
+    if kind is None:
+        raise ShapeSpecError(f"--{which}: unknown dtype {dtype!r}")
+    if spec.mode == CacheMode.Norm:
+        return (spec.block_size, spec.heads, head_size), (spec.heads, head_size)
+    elements = spec.heads * head_size
+    ea = kind.elements_per_nz_row
+    if elements % ea:
+        raise ShapeSpecError(
+            f"--mode PA_NZ: H = heads x head size = {spec.heads} x {head_size} = {elements} "
+            f"{dtype} elements is not a whole number of {NZ_ROW_BYTES}-byte NZ rows "
+            f"({ea} elements each)"
+        )
+    return (elements // ea, spec.block_size, ea), (elements,)
+
+
+def operand_types(spec: ShapeSpec) -> dict[str, MemRefType]:
+    """Each operand role's memref type for ``spec`` (dynamic dims as ``?`` if asked)."""
+    if spec.mode not in (CacheMode.Norm.value, CacheMode.PA_NZ.value):
+        raise ShapeSpecError(f"--mode: expected Norm or PA_NZ, got {spec.mode!r}")
+    for flag, value in (
+        ("block-size", spec.block_size), ("heads", spec.heads), ("head-size", spec.head_size),
+        ("value-head-size", spec.value_head), ("batch", spec.batch),
+        ("num-blocks", spec.num_blocks), ("table-width", spec.table_width),
+    ):  # fmt: skip
+        if value < 1:
+            raise ShapeSpecError(f"--{flag} must be at least 1, got {value}")
+    if spec.num_tokens < 0:
+        raise ShapeSpecError(f"--num-tokens must be >= 0, got {spec.num_tokens}")
+    index = index_kind_named(spec.index_dtype)
+    if index is None:
+        raise ShapeSpecError(f"--index-dtype: expected int32 or int64, got {spec.index_dtype!r}")
+    key_cache, key_out = _token_dims(spec, spec.head_size, spec.dtype, "dtype")
+    value_cache, value_out = _token_dims(spec, spec.value_head, spec.value_kind_name, "value-dtype")
+    key_kind, value_kind = kv_kind_named(spec.dtype), kv_kind_named(spec.value_kind_name)
+    assert key_kind is not None and value_kind is not None
+
+    def dim(size: int) -> int:
+        return DYNAMIC_INDEX if spec.dynamic else size
+
+    lens = spec.batch + (1 if spec.cumsum else 0)
+    types = {
+        "key_cache": MemRefType(key_kind.ir_type, (dim(spec.num_blocks), *key_cache)),
+        "value_cache": MemRefType(value_kind.ir_type, (dim(spec.num_blocks), *value_cache)),
+        "block_tables": MemRefType(index.ir_type, (dim(spec.batch), dim(spec.table_width))),
+        "seq_lens": MemRefType(index.ir_type, (dim(lens),)),
+        "key_out": MemRefType(key_kind.ir_type, (dim(spec.num_tokens), *key_out)),
+        "value_out": MemRefType(value_kind.ir_type, (dim(spec.num_tokens), *value_out)),
+    }
+    if spec.offsets:
+        types["seq_offset"] = MemRefType(index.ir_type, (dim(spec.batch),))
+    return types
+
+
+def build_module(spec: ShapeSpec) -> ModuleOp:
+    """``func.func @pakv_gather`` holding the ``pakv.gather`` that ``spec`` describes."""
+    return gather_module(
+        operand_types(spec), cache_mode=CacheMode(spec.mode), cumsum=spec.cumsum, soc=spec.soc
+    )

@@ -1,0 +1,360 @@
+"""Data for one ``pakv.gather``: random valid inputs that fit its types, or ``.npy`` files.
+
+The command-line tool and the benchmarks run a gather whose *types* come from IR (a
+user's file, an example, or shape flags) but whose *data* nobody wrote down. This
+module makes that data:
+
+* :class:`GatherOperands` reads what the op expects from the op itself: element kinds
+  and shapes (``-1`` where a dimension is dynamic), mode, cumsum, block size.
+* :func:`resolve_sizes` fixes the dynamic dimensions (batch, num_blocks, table width,
+  num_tokens) from flags, or from defaults small enough to run in a blink.
+* :func:`random_inputs` draws valid data for those shapes: random bit patterns in the
+  caches (every NaN payload is fair game: the copy must be bit-exact), block tables
+  with ids in range, lengths and offsets that never reach past the table, and a total
+  that fills ``num_tokens`` when the output's size is fixed.
+* :func:`load_inputs` reads ``<role>.npy`` (or the operator's parameter name, e.g.
+  ``keyCache.npy``) from a directory instead, and checks it against the op's types.
+
+:func:`gather_call` then runs the host checks of SPEC section 3 (``runtime.checks``)
+on either, so bad data files fail exactly as they would at the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects.builtin import DYNAMIC_INDEX
+
+from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
+from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.soc import TensorFormat, soc_info
+from runtime.call import API_NAMES, OPERAND_ROLES, GatherCall
+from runtime.checks import check_call
+from runtime.tensor import Tensor
+
+DYNAMIC = DYNAMIC_INDEX
+"""How :class:`GatherOperands` spells a dynamic dimension (xDSL's ``?``)."""
+
+Inputs = dict[str, np.ndarray]
+"""Arrays by operand role (``runtime.call.OPERAND_ROLES``), in storage dtypes."""
+
+
+class WorkloadError(ValueError):
+    """Data that cannot be made or read for the op; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class GatherOperands:
+    """What a ``pakv.gather`` expects of its operands, read from the op's types."""
+
+    mode: CacheMode
+    cumsum: bool
+    block_size: int
+    kinds: Mapping[str, ElementKind]
+    """Element kind of every operand role present."""
+    shapes: Mapping[str, tuple[int, ...]]
+    """Shape of every operand role present; ``DYNAMIC`` (-1) where it is ``?``."""
+
+    @property
+    def has_offset(self) -> bool:
+        return "seq_offset" in self.shapes
+
+    @staticmethod
+    def of(op: GatherOp) -> GatherOperands:
+        """The expectations of a verified ``op``."""
+        values = {
+            "key_cache": op.key_cache,
+            "value_cache": op.value_cache,
+            "block_tables": op.block_tables,
+            "seq_lens": op.seq_lens,
+            "seq_offset": op.seq_offset,
+            "key_out": op.key_out,
+            "value_out": op.value_out,
+        }
+        kinds: dict[str, ElementKind] = {}
+        shapes: dict[str, tuple[int, ...]] = {}
+        for role, value in values.items():
+            if value is None:
+                continue
+            ty = op.memref_type(value)
+            element = ty.get_element_type()
+            kind = kv_kind_of_type(element) or index_kind_of_type(element)
+            assert kind is not None, f"{role}: {element} (the verifier admits no such type)"
+            kinds[role] = kind
+            shapes[role] = tuple(ty.get_shape())
+        return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes)
+
+
+@dataclass(frozen=True)
+class RunSizes:
+    """Sizes of the dimensions that the op may leave dynamic; None: not chosen."""
+
+    batch: int | None = None
+    num_blocks: int | None = None
+    table_width: int | None = None
+    """max_blocks_per_seq (blockTables dim 1)."""
+    num_tokens: int | None = None
+    """Rows of keyRef/valueRef; also the total length the random lengths fill."""
+
+
+DEFAULT_SIZES = RunSizes(batch=4, num_blocks=32, table_width=8, num_tokens=None)
+"""What a dynamic dimension becomes when no flag chooses it. A dynamic ``num_tokens``
+becomes the total of random lengths (each up to what the table can address)."""
+
+
+def _static(shape: tuple[int, ...], dim: int) -> int | None:
+    size = shape[dim]
+    return None if size == DYNAMIC else size
+
+
+def _pick(what: str, static: int | None, chosen: int | None, default: int | None) -> int | None:
+    if static is not None:
+        if chosen is not None and chosen != static:
+            raise WorkloadError(
+                f"--{what.replace('_', '-')} {chosen} conflicts with the IR's {static}"
+            )
+        return static
+    if chosen is not None and chosen < 0:
+        raise WorkloadError(f"--{what.replace('_', '-')} must be >= 0, got {chosen}")
+    return chosen if chosen is not None else default
+
+
+def resolve_sizes(operands: GatherOperands, chosen: RunSizes) -> RunSizes:
+    """Every size fixed: the IR's static ones, else ``chosen``, else the defaults.
+
+    ``num_tokens`` stays None when it is dynamic and not chosen: the random lengths
+    decide it (:func:`random_inputs`). WorkloadError: a flag contradicts the IR.
+    """
+    shapes = operands.shapes
+    batch_static = _static(shapes["block_tables"], 0)
+    if batch_static is None:
+        lens = _static(shapes["seq_lens"], 0)
+        batch_static = None if lens is None else lens - (1 if operands.cumsum else 0)
+    if batch_static is None and operands.has_offset:
+        batch_static = _static(shapes["seq_offset"], 0)
+    num_tokens = _static(shapes["key_out"], 0)
+    if num_tokens is None:
+        num_tokens = _static(shapes["value_out"], 0)
+    key_blocks = _static(shapes["key_cache"], 0)
+    return RunSizes(
+        batch=_pick("batch", batch_static, chosen.batch, DEFAULT_SIZES.batch),
+        num_blocks=_pick(
+            "num_blocks",
+            key_blocks if key_blocks is not None else _static(shapes["value_cache"], 0),
+            chosen.num_blocks,
+            DEFAULT_SIZES.num_blocks,
+        ),
+        table_width=_pick(
+            "table_width",
+            _static(shapes["block_tables"], 1),
+            chosen.table_width,
+            DEFAULT_SIZES.table_width,
+        ),
+        num_tokens=_pick("num_tokens", num_tokens, chosen.num_tokens, None),
+    )
+
+
+def concrete_shape(
+    shape: tuple[int, ...], sizes: RunSizes, role: str, cumsum: bool
+) -> tuple[int, ...]:
+    """``shape`` with its dynamic dimension(s) replaced by the run's sizes."""
+    assert sizes.batch is not None and sizes.num_blocks is not None
+    assert sizes.table_width is not None and sizes.num_tokens is not None
+    dim0 = {
+        "key_cache": sizes.num_blocks,
+        "value_cache": sizes.num_blocks,
+        "block_tables": sizes.batch,
+        "seq_lens": sizes.batch + (1 if cumsum else 0),
+        "seq_offset": sizes.batch,
+        "key_out": sizes.num_tokens,
+        "value_out": sizes.num_tokens,
+    }[role]
+    dims = [dim0 if (i == 0 and size == DYNAMIC) else size for i, size in enumerate(shape)]
+    if role == "block_tables" and dims[1] == DYNAMIC:
+        dims[1] = sizes.table_width
+    return tuple(dims)
+
+
+def random_bits(rng: np.random.Generator, kind: ElementKind, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniformly random bit patterns seen as ``kind``'s storage dtype (NaNs, -0.0, ...)."""
+    unsigned = np.dtype(f"u{kind.size}")
+    bits = rng.integers(0, np.iinfo(unsigned).max, size=shape, dtype=unsigned, endpoint=True)
+    return bits.view(kind.storage)
+
+
+def fill_lengths(rng: np.random.Generator, total: int, capacity: np.ndarray) -> np.ndarray:
+    """Random lengths, each at most ``capacity[i]``, that add up to ``total``.
+
+    ``total`` must not exceed ``capacity.sum()``. Random shares are rounded down and
+    capped, then what is left goes to the sequences with room, in random order.
+    """
+    capacity = capacity.astype(np.int64)
+    assert 0 <= total <= int(capacity.sum())
+    weights = rng.random(capacity.size) + 0.05
+    lens = np.minimum(np.floor(total * weights / weights.sum()).astype(np.int64), capacity)
+    left = total - int(lens.sum())
+    for i in rng.permutation(capacity.size):  # one step per sequence, not per token
+        if left == 0:
+            break
+        take = min(left, int(capacity[i] - lens[i]))
+        lens[i] += take
+        left -= take
+    return lens
+
+
+def random_inputs(
+    operands: GatherOperands,
+    sizes: RunSizes,
+    rng: np.random.Generator,
+    *,
+    lens: np.ndarray | None = None,
+) -> Inputs:
+    """Valid random data for ``operands`` at ``sizes`` (see the module docstring).
+
+    ``lens`` fixes the per-sequence lengths (their count is the batch); otherwise
+    they are random, filling ``sizes.num_tokens`` rows when it is set.
+    """
+    assert sizes.batch is not None and sizes.num_blocks is not None
+    assert sizes.table_width is not None
+    batch = sizes.batch if lens is None else lens.size
+    width, block_size = sizes.table_width, operands.block_size
+    if width < 1 or sizes.num_blocks < 1:
+        raise WorkloadError(
+            f"random data needs at least one block and one table column, got num_blocks "
+            f"{sizes.num_blocks} and table width {width}"
+        )
+    first_col = np.zeros(batch, dtype=np.int64)
+    offsets = None
+    if operands.has_offset:
+        first_col = rng.integers(0, max(1, width // 4), size=batch)
+        offsets = first_col * block_size + rng.integers(0, block_size, size=batch)
+    capacity = (width - first_col) * block_size
+    if lens is None:
+        if sizes.num_tokens is None:
+            lens = rng.integers(1, capacity + 1)
+        else:
+            lens = fill_lengths(rng, min(sizes.num_tokens, int(capacity.sum())), capacity)
+    lens = lens.astype(np.int64)
+    if (lens > capacity).any():
+        i = int(np.flatnonzero(lens > capacity)[0])
+        raise WorkloadError(
+            f"sequence {i} has {lens[i]} tokens, more than the {capacity[i]} its "
+            f"{width - first_col[i]} table columns of {block_size} tokens can address"
+        )
+    total = int(lens.sum())
+    num_tokens = total if sizes.num_tokens is None else sizes.num_tokens
+    if num_tokens < total:
+        raise WorkloadError(f"the lengths total {total} tokens, more than num_tokens {num_tokens}")
+    final = RunSizes(batch, sizes.num_blocks, width, num_tokens)
+
+    def shape(role: str) -> tuple[int, ...]:
+        return concrete_shape(operands.shapes[role], final, role, operands.cumsum)
+
+    index = operands.kinds["block_tables"].storage
+    seq_lens = np.concatenate(([0], np.cumsum(lens))) if operands.cumsum else lens
+    inputs: Inputs = {
+        "key_cache": random_bits(rng, operands.kinds["key_cache"], shape("key_cache")),
+        "value_cache": random_bits(rng, operands.kinds["value_cache"], shape("value_cache")),
+        "block_tables": rng.integers(0, sizes.num_blocks, size=(batch, width)).astype(index),
+        "seq_lens": seq_lens.astype(index),
+        "key_out": random_bits(rng, operands.kinds["key_out"], shape("key_out")),
+        "value_out": random_bits(rng, operands.kinds["value_out"], shape("value_out")),
+    }
+    if offsets is not None:
+        inputs["seq_offset"] = offsets.astype(index)
+    return inputs
+
+
+def _data_file(directory: Path, role: str) -> Path | None:
+    for name in (role, API_NAMES[role]):
+        path = directory / f"{name}.npy"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_inputs(directory: Path, operands: GatherOperands) -> Inputs:
+    """``<role>.npy`` files (or ``<apiName>.npy``) from ``directory``, checked against the op.
+
+    The outputs are optional: missing ones start as zeros with as many rows as the
+    lengths total (or the IR's static ``num_tokens``).
+    """
+    if not directory.is_dir():
+        raise WorkloadError(f"--data {directory}: not a directory")
+    inputs: Inputs = {}
+    for role, shape in operands.shapes.items():
+        path = _data_file(directory, role)
+        if path is None:
+            if role in ("key_out", "value_out"):
+                continue
+            raise WorkloadError(
+                f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) "
+                "that the op's operands need"
+            )
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise WorkloadError(f"{path}: not a readable .npy file ({e})") from None
+        kind = operands.kinds[role]
+        if array.dtype != kind.storage:
+            raise WorkloadError(
+                f"{path}: the op's {role} holds {kind.name} (stored as {kind.storage}), "
+                f"the file holds {array.dtype}"
+            )
+        if array.ndim != len(shape) or any(
+            want not in (DYNAMIC, got) for want, got in zip(shape, array.shape, strict=True)
+        ):
+            expected = "x".join("?" if d == DYNAMIC else str(d) for d in shape)
+            raise WorkloadError(
+                f"{path}: the op's {role} has shape {expected}, the file holds "
+                f"{'x'.join(map(str, array.shape))}"
+            )
+        inputs[role] = np.ascontiguousarray(array)
+    for role in ("key_out", "value_out"):
+        if role not in inputs:
+            inputs[role] = _zero_output(operands, inputs, role)
+    return inputs
+
+
+def _zero_output(operands: GatherOperands, inputs: Inputs, role: str) -> np.ndarray:
+    shape = operands.shapes[role]
+    rows = shape[0]
+    if rows == DYNAMIC:
+        lens = inputs["seq_lens"].astype(np.int64)
+        lens = np.diff(lens) if operands.cumsum else lens
+        rows = int(np.maximum(lens, 0).sum())
+    return np.zeros((rows, *shape[1:]), dtype=operands.kinds[role].storage)
+
+
+def gather_call(inputs: Inputs, operands: GatherOperands, soc: str) -> GatherCall | None:
+    """The host checks of SPEC section 3 on ``inputs``; None: an empty call.
+
+    Caches are passed as FRACTAL_NZ on SoCs that tell the formats apart in PA_NZ mode,
+    HiFloat8 by name. AclnnError: the data breaks a rule (the message says which).
+    """
+    nz = operands.mode == CacheMode.PA_NZ and soc_info(soc).distinguishes_nz_format
+
+    def tensor(role: str) -> Tensor | None:
+        array = inputs.get(role)
+        if array is None:
+            return None
+        is_cache = role in ("key_cache", "value_cache")
+        fmt = TensorFormat.FRACTAL_NZ if nz and is_cache else TensorFormat.ND
+        return Tensor(array, dtype=operands.kinds[role].name, format=fmt.value)
+
+    args = {role: tensor(role) for role in OPERAND_ROLES}
+    return check_call(
+        args["key_cache"],
+        args["value_cache"],
+        args["block_tables"],
+        args["seq_lens"],
+        args["key_out"],
+        args["value_out"],
+        args["seq_offset"],
+        cache_mode=operands.mode.value,
+        is_seq_lens_cumsum=operands.cumsum,
+        soc=soc,
+    )

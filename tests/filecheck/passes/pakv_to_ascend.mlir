@@ -1,0 +1,109 @@
+// RUN: xdsl-opt %s --split-input-file -p 'pakv-to-ascend{soc=Ascend910B}' | filecheck %s
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'pakv-to-ascend{soc=Ascend910B tile-bytes=131072}' | filecheck %s --check-prefix=MISFIT
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'pakv-to-ascend{soc=Ascend310}' | filecheck %s --check-prefix=NO-SOC
+
+// The original document's shape example (SPEC section 6), Norm: keys 16 x 144 fp16
+// (4608 bytes per token), values 16 x 128 (4096 bytes), 128-token blocks.
+func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<?x128x16x128xf16>, %block_tables: memref<?x?xi32>, %seq_lens: memref<?xi32>, %key_out: memref<?x16x144xf16>, %value_out: memref<?x16x128xf16>) {
+  pakv.gather Norm caches(%key_cache, %value_cache) tables(%block_tables) lens(%seq_lens) into(%key_out, %value_out) : memref<?x128x16x144xf16>, memref<?x128x16x128xf16>, memref<?x?xi32>, memref<?xi32> -> memref<?x16x144xf16>, memref<?x16x128xf16>
+  func.return
+}
+
+// The whole pipeline: a kernel with placed buffers, its rows from the balanced split,
+// and flags around every tile. Two 96256-byte slots + a 4096-byte zero buffer fill
+// the 192 KiB UB exactly; a 128-token key run (589824 bytes) takes 7 tiles.
+// CHECK-LABEL: func.func @seed_norm(
+// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+// CHECK:         %tile = ascend.ub_alloc "tile" at 0 : memref<2x96256xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    %zeros = ascend.ub_alloc "zeros" at 192512 : memref<1x4096xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    ascend.set_flag[MTE3, MTE2, %c0]
+// CHECK-NEXT:    ascend.set_flag[MTE3, MTE2, %c1]
+// CHECK-NEXT:    ascend.set_flag[MTE3, V, %c0]
+// CHECK-NEXT:    %batch = ascend.get_tiling "batch"
+// CHECK-NEXT:    %table_width = ascend.get_tiling "table_width"
+// CHECK-NEXT:    %num_blocks = ascend.get_tiling "num_blocks"
+// CHECK-NEXT:    %num_tokens = ascend.get_tiling "num_tokens"
+// CHECK-NEXT:    %core = ascend.get_block_idx
+// CHECK-NEXT:    %split_tokens = ascend.get_tiling "split_tokens"
+// CHECK-NEXT:    %used_cores = ascend.get_tiling "used_cores"
+// CHECK:         %row_end_1 = arith.minui %row_end, %num_tokens : index
+// CHECK-NEXT:    %has_rows = arith.cmpi ult, %row_begin, %row_end_1 : index
+// CHECK-NEXT:    scf.if %has_rows {
+// CHECK:               scf.for %src_at = %src to %src_end step %c96256 iter_args(%slot_7 = %slot_4) -> (index) {
+// CHECK-NEXT:            %[[REST:.*]] = arith.subi %src_end, %src_at : index
+// CHECK-NEXT:            %bytes = arith.minui %[[REST]], %c96256 : index
+// CHECK-NEXT:            %dst = arith.addi %src_at, %dst_minus_src : index
+// CHECK-NEXT:            ascend.wait_flag[MTE3, MTE2, %slot_7]
+// CHECK-NEXT:            ascend.load %key_cache[%src_at] -> %tile[%slot_7, %c0] bursts(%c1 x %bytes) gaps(%c0, %c0)
+// CHECK-NEXT:            ascend.set_flag[MTE2, MTE3, %slot_7]
+// CHECK-NEXT:            ascend.wait_flag[MTE2, MTE3, %slot_7]
+// CHECK-NEXT:            ascend.store %tile[%slot_7, %c0] -> %key_out[%dst] bursts(%c1 x %bytes) gaps(%c0, %c0)
+// CHECK-NEXT:            ascend.set_flag[MTE3, MTE2, %slot_7]
+// CHECK-NEXT:            %next_slot = arith.xori %slot_7, %c1 : index
+// CHECK-NEXT:            scf.yield %next_slot : index
+// CHECK-NEXT:          }
+// CHECK:               ascend.load %value_cache
+// CHECK:               scf.for %dst_2 = %zero_dst to %zero_end step %c4096 {
+// CHECK:                 ascend.wait_flag[MTE3, V, %c0]
+// CHECK-NEXT:            ascend.fill_zero %zeros[%c0] bytes(%bytes_2)
+// CHECK-NEXT:            ascend.set_flag[V, MTE3, %c0]
+// CHECK-NEXT:            ascend.wait_flag[V, MTE3, %c0]
+// CHECK-NEXT:            ascend.store %zeros[%c0, %c0] -> %key_out[%dst_2]
+// CHECK-NEXT:            ascend.set_flag[MTE3, V, %c0]
+// CHECK:         ascend.wait_flag[MTE3, MTE2, %c0]
+// CHECK-NEXT:    ascend.wait_flag[MTE3, MTE2, %c1]
+// CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]
+// CHECK-NEXT:    func.return
+// CHECK-NOT:     pakv.gather
+// CHECK-NOT:     ascend.core_rows
+
+// Two 131072-byte slots do not fit a 192 KiB UB: the plan is rejected at the buffer.
+// MISFIT: UB plan does not fit: buffer 'tile' (2 x 131072 = 262144 bytes) finds no free room; the kernel's 2 buffer(s) need 266240 bytes, Ascend910B has 196608 usable UB bytes per vector core
+// MISFIT: %tile = "ascend.ub_alloc"() <{purpose = "tile"}>
+// MISFIT-NEXT: ^^^^
+
+// NO-SOC: GatherPaKvCache is not supported on this SoC: Ascend310
+
+// -----
+
+// The same shapes in PA_NZ: H = 2304 and 2048 fp16, i.e. 144 and 128 row groups of 32 bytes.
+func.func @seed_nz(%key_cache: memref<?x144x128x16xf16>, %value_cache: memref<?x128x128x16xf16>, %block_tables: memref<?x?xi32>, %seq_lens: memref<?xi32>, %seq_offset: memref<?xi32>, %key_out: memref<?x2304xf16>, %value_out: memref<?x2048xf16>) {
+  pakv.gather PA_NZ caches(%key_cache, %value_cache) tables(%block_tables) lens(%seq_lens) offsets(%seq_offset) into(%key_out, %value_out) : memref<?x144x128x16xf16>, memref<?x128x128x16xf16>, memref<?x?xi32>, memref<?xi32>, memref<?xi32> -> memref<?x2304xf16>, memref<?x2048xf16>
+  func.return
+}
+
+// Key tiles of 14 tokens (14 x 4608 bytes of a 64 KiB slot), value tiles of 16: each a
+// load of 144 (128) bursts of 32 bytes per token, a transpose, one contiguous store.
+// CHECK-LABEL: func.func @seed_nz(
+// CHECK:         %group_major = ascend.ub_alloc "group_major" at 0 : memref<2x65536xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    %token_major = ascend.ub_alloc "token_major" at 131072 : memref<1x65536xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    ascend.set_flag[V, MTE2, %c0]
+// CHECK-NEXT:    ascend.set_flag[V, MTE2, %c1]
+// CHECK-NEXT:    ascend.set_flag[MTE3, V, %c0]
+// CHECK:               scf.for %token = %c0 to %count step %c14 iter_args(%slot_7 = %slot_4) -> (index) {
+// CHECK-NEXT:            %[[REST:.*]] = arith.subi %count, %token : index
+// CHECK-NEXT:            %tokens = arith.minui %[[REST]], %c14 : index
+// CHECK-NEXT:            %burst = arith.muli %tokens, %c32 : index
+// CHECK-NEXT:            %gap = arith.subi %c4096, %burst : index
+// CHECK:                 %tile_dst = arith.addi %dst, %{{.*}} : index
+// CHECK-NEXT:            ascend.wait_flag[V, MTE2, %slot_7]
+// CHECK-NEXT:            ascend.load %key_cache[%tile_src] -> %group_major[%slot_7, %c0] bursts(%c144 x %burst) gaps(%gap, %c0)
+// CHECK-NEXT:            ascend.set_flag[MTE2, V, %slot_7]
+// CHECK-NEXT:            ascend.wait_flag[MTE2, V, %slot_7]
+// CHECK-NEXT:            ascend.wait_flag[MTE3, V, %c0]
+// CHECK-NEXT:            ascend.transpose_blocks %group_major[%slot_7] -> %token_major[%c0] blocks(%c144 x %tokens)
+// CHECK-NEXT:            ascend.set_flag[V, MTE2, %slot_7]
+// CHECK-NEXT:            ascend.set_flag[V, MTE3, %c0]
+// CHECK-NEXT:            %bytes = arith.muli %tokens, %c4608 : index
+// CHECK-NEXT:            ascend.wait_flag[V, MTE3, %c0]
+// CHECK-NEXT:            ascend.store %token_major[%c0, %c0] -> %key_out[%tile_dst] bursts(%c1 x %bytes) gaps(%c0, %c0)
+// CHECK-NEXT:            ascend.set_flag[MTE3, V, %c0]
+// CHECK-NEXT:            %next_slot = arith.xori %slot_7, %c1 : index
+// CHECK-NEXT:            scf.yield %next_slot : index
+// CHECK:               scf.for %token_1 = %c0 to %count step %c16 iter_args(%slot_9 = %slot_6) -> (index) {
+// CHECK:                 ascend.load %value_cache[%tile_src_1] -> %group_major[%slot_9, %c0] bursts(%c128 x %burst_1) gaps(%gap_1, %c0)
+// CHECK:         ascend.wait_flag[V, MTE2, %c0]
+// CHECK-NEXT:    ascend.wait_flag[V, MTE2, %c1]
+// CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]
+// CHECK-NEXT:    func.return
+// CHECK-NOT:     pakv.gather

@@ -1,0 +1,121 @@
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -t ascendc | filecheck %s
+
+// The printer on its own, on hand-written lowered kernels: what the pipeline's output
+// does not exercise, and the located errors for programs it cannot print.
+
+// A burst count from the tiling may exceed 4095: the burst helpers issue chunks of at
+// most MAX_BURSTS. The 40-byte bursts and 8-byte GM gaps need DataCopyPad. A note on an
+// op prints as a comment; a loop condition that is not the loop's own arguments gives
+// the general `while (true)` form; signed division of a value that may be negative casts.
+func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c40 = arith.constant 40 : index
+  %cm3 = arith.constant -3 : index
+  %rows = ascend.get_tiling "split_tokens"
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x196608xi8, #ascend.address_space<ub>>
+  %shifted = arith.addi %rows, %cm3 : index
+  %half = arith.divsi %shifted, %c8 {ascend.note = "signed: the count may be negative"} : index
+  %res = scf.while (%left = %rows) : (index) -> index {
+    %more = arith.cmpi ult, %c0, %left : index
+    %next = arith.subi %left, %c1 : index
+    scf.condition(%more) %next : index
+  } do {
+  ^bb0(%after: index):
+    scf.yield %after : index
+  }
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%half x %c40) gaps(%c8, %c0) : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x196608xi8, #ascend.address_space<ub>>
+  ascend.store %buf[%c0, %c0] -> %dst[%c0] bursts(%half x %c40) gaps(%c0, %c0) : memref<1x196608xi8, #ascend.address_space<ub>> -> memref<?x40xi8, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK:       constexpr uint64_t MAX_BURSTS = 4095;  // blockCount limit
+// CHECK:           const uint64_t shifted = tiling_.splitTokens + static_cast<uint64_t>(-3);
+// CHECK-NEXT:      // signed: the count may be negative
+// CHECK-NEXT:      const uint64_t halfValue = static_cast<uint64_t>(static_cast<int64_t>(shifted) / 8);
+// CHECK-NEXT:      uint64_t left = tiling_.splitTokens;
+// CHECK-NEXT:      uint64_t res;
+// CHECK-NEXT:      while (true) {
+// CHECK-NEXT:          const bool more = 0 < left;
+// CHECK-NEXT:          const uint64_t next = left - 1;
+// CHECK-NEXT:          if (!more) {
+// CHECK-NEXT:              res = next;
+// CHECK-NEXT:              break;
+// CHECK-NEXT:          }
+// CHECK-NEXT:          const uint64_t after = next;
+// CHECK-NEXT:          left = after;
+// CHECK-NEXT:      }
+// CHECK-NEXT:      CopyInBursts(rows_, srcGm_, 0, halfValue, 40, 8, 0);
+// CHECK-NEXT:      CopyOutBursts(dstGm_, 0, rows_, halfValue, 40, 0, 0);
+// CHECK:       private:
+// CHECK:           __aicore__ inline void CopyInBursts(const LocalTensor<uint8_t>& ub, const GlobalTensor<T>& gm,
+// CHECK-NEXT:          uint64_t gmByte, uint64_t nBurst, uint64_t burstBytes, uint64_t gmGapBytes,
+// CHECK-NEXT:          uint64_t ubGapBytes)
+// CHECK-NEXT:      {
+// CHECK-NEXT:          DataCopyExtParams params;
+// CHECK-NEXT:          params.blockLen = static_cast<uint32_t>(burstBytes);
+// CHECK-NEXT:          params.srcStride = static_cast<uint32_t>(gmGapBytes);
+// CHECK-NEXT:          params.dstStride = static_cast<uint32_t>(ubGapBytes / UB_BLOCK_BYTES);
+// CHECK-NEXT:          // One instruction carries at most MAX_BURSTS bursts: issue them in chunks.
+// CHECK-NEXT:          const uint64_t ubBurst = (burstBytes + UB_BLOCK_BYTES - 1) / UB_BLOCK_BYTES;
+// CHECK-NEXT:          const uint64_t ubPitch = ubBurst * UB_BLOCK_BYTES + ubGapBytes;
+// CHECK-NEXT:          for (uint64_t first = 0; first < nBurst; first += MAX_BURSTS) {
+// CHECK-NEXT:              const uint64_t left = nBurst - first;
+// CHECK-NEXT:              const uint64_t count = left < MAX_BURSTS ? left : MAX_BURSTS;
+// CHECK-NEXT:              params.blockCount = static_cast<uint16_t>(count);
+// CHECK-NEXT:              DataCopyPad(ub[first * ubPitch].ReinterpretCast<T>(),
+// CHECK-NEXT:                  gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)], params,
+// CHECK-NEXT:                  DataCopyPadExtParams<T>{});
+// CHECK-NEXT:          }
+// CHECK-NEXT:      }
+// CHECK:           __aicore__ inline void CopyOutBursts(const GlobalTensor<T>& gm, uint64_t gmByte,
+// CHECK:               params.srcStride = static_cast<uint32_t>(ubGapBytes / UB_BLOCK_BYTES);
+// CHECK-NEXT:          params.dstStride = static_cast<uint32_t>(gmGapBytes);
+// CHECK:                   DataCopyPad(gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)],
+// CHECK-NEXT:                  ub[first * ubPitch].ReinterpretCast<T>(), params);
+// CHECK:           GlobalTensor<int8_t> srcGm_;
+
+// -----
+
+// Ascend910 has no DataCopyPad: a copy whose length is not provably 32-byte aligned
+// cannot be printed for it.
+func.func @no_pad(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c40 = arith.constant 40 : index
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c40) gaps(%c0, %c0) : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.load: burst length not provably a multiple of 32 bytes, and Ascend910 has no DataCopyPad: plan 32-byte aligned bursts for this SoC
+
+// -----
+
+func.func @unplanned(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %buf = ascend.ub_alloc "rows" : memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.ub_alloc: 'rows' has no planned offset: run ascend-plan-ub first
+
+// -----
+
+// An event number the printer cannot bound cannot get its ids allocated up front.
+func.func @unbounded_event(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %n = ascend.get_tiling "used_cores"
+  ascend.set_flag[MTE2, MTE3, %n]
+  ascend.wait_flag[MTE2, MTE3, %n]
+  func.return
+}
+
+// CHECK: ascend.set_flag: event number is not provably in a fixed range
+
+// -----
+
+func.func @not_a_kernel(%src: memref<?x40xi8>) {
+  func.return
+}
+
+// CHECK: no function marked ascend.kernel: run pakv-to-ascend before -t ascendc

@@ -1,0 +1,256 @@
+"""Pass-level checks of the lowering pipeline (``passes/``).
+
+What FileCheck cannot say well: the tile plan's arithmetic over many shapes, the
+diagnostics the passes raise, the structural guarantees of the lowered IR (burst
+counts, placed buffers, no intermediate ops left), and that options which change the
+tiling (tiny tiles, one or three slots, tokens split by row groups) still give the
+golden bytes and keep the work balanced over cores.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lowered_cases import DeviceCase, build, device_call, run_and_compare
+from xdsl.context import Context
+from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType, ModuleOp
+from xdsl.utils.exceptions import PassFailedException
+
+from pakv_dialect.ascend import (
+    MAX_BURSTS,
+    UB_ALIGN,
+    CoreRowsOp,
+    LoadOp,
+    StoreOp,
+    UbAllocOp,
+    constant_value,
+)
+from pakv_dialect.pakv import CacheMode
+from pakv_dialect.soc import SOCS, SocInfo
+from passes.pipeline import PakvToAscendPipeline
+from passes.tile_plan import (
+    GROUP_MAJOR_BUFFER,
+    TILE_BUFFER,
+    TOKEN_MAJOR_BUFFER,
+    ZERO_BUFFER,
+    TilePlanError,
+    plan_tiles,
+)
+from runtime.ascend_machine import STORE
+from runtime.ir_builder import build_gather_module
+from runtime.lowered_executor import lowering_context
+
+KIB = 1024
+
+
+def lowered(case: DeviceCase, *, slots: int = 2, tile_bytes: int = 0) -> ModuleOp:
+    """The pipeline's output for ``case``'s signature (dynamic dims), verified."""
+    module = build_gather_module(device_call(build(case)).signature)
+    pipeline = PakvToAscendPipeline(soc=case.soc, slots=slots, tile_bytes=tile_bytes)
+    pipeline.apply(lowering_context(), module)
+    module.verify()
+    return module
+
+
+# ---------------------------------------------------------------------------- tile plan
+
+
+def test_norm_plan_of_the_shape_example_fills_the_910b_ub():
+    plan = plan_tiles(
+        CacheMode.Norm,
+        block_size=128,
+        key_token_bytes=16 * 144 * 2,
+        value_token_bytes=16 * 128 * 2,
+        ub_bytes=192 * KIB,
+    )
+    assert plan.buffer(TILE_BUFFER).slots == 2
+    assert plan.buffer(TILE_BUFFER).slot_bytes == 96256
+    assert plan.buffer(ZERO_BUFFER).slot_bytes == 4096
+    assert plan.ub_bytes == 192 * KIB
+
+
+def test_nz_plan_of_the_shape_example_keeps_whole_tokens():
+    plan = plan_tiles(
+        CacheMode.PA_NZ,
+        block_size=128,
+        key_token_bytes=2304 * 2,
+        value_token_bytes=2048 * 2,
+        ub_bytes=192 * KIB,
+    )
+    assert (plan.key.groups, plan.key.tile_groups, plan.key.tile_tokens) == (144, 144, 14)
+    assert (plan.value.groups, plan.value.tile_groups, plan.value.tile_tokens) == (128, 128, 16)
+    assert plan.buffer(GROUP_MAJOR_BUFFER).slots == 2
+    assert plan.buffer(TOKEN_MAJOR_BUFFER).slots == 1
+    assert plan.buffer(TOKEN_MAJOR_BUFFER).slot_bytes == 16 * 4096
+    assert plan.ub_bytes == 192 * KIB
+
+
+def test_nz_token_larger_than_a_slot_is_split_by_row_groups():
+    plan = plan_tiles(
+        CacheMode.PA_NZ,
+        block_size=128,
+        key_token_bytes=147456,  # the operator's per-token limit
+        value_token_bytes=64,
+        ub_bytes=192 * KIB,
+    )
+    assert plan.key.splits_tokens
+    assert plan.key.tile_tokens > 1, "bursts longer than one 32-byte row"
+    assert plan.key.tile_bytes <= plan.buffer(GROUP_MAJOR_BUFFER).slot_bytes
+    assert not plan.value.splits_tokens
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"slots": 0}, "slots must be at least 1"), ({"tile_bytes": 48}, "multiple of 32")],
+)
+def test_plan_rejects_bad_options(options: dict[str, int], message: str):
+    with pytest.raises(TilePlanError, match=message):
+        plan_tiles(
+            CacheMode.Norm,
+            block_size=16,
+            key_token_bytes=64,
+            value_token_bytes=64,
+            ub_bytes=192 * KIB,
+            **options,  # pyright: ignore[reportArgumentType]
+        )
+
+
+@given(
+    mode=st.sampled_from(list(CacheMode)),
+    block_size=st.integers(1, 512),
+    key_rows=st.integers(1, 4608),
+    value_rows=st.integers(1, 4608),
+    soc=st.sampled_from([soc for soc in SOCS.values() if soc.supported]),
+    slots=st.integers(1, 4),
+)
+def test_derived_plans_fit_the_ub(
+    mode: CacheMode, block_size: int, key_rows: int, value_rows: int, soc: SocInfo, slots: int
+):
+    """Whatever the shape, a plan derived from the UB fits it and its tiles fit slots."""
+    # NZ tokens are whole 32-byte rows; Norm tokens any size (here rows x 6 bytes).
+    row = 32 if mode == CacheMode.PA_NZ else 6
+    plan = plan_tiles(
+        mode,
+        block_size=block_size,
+        key_token_bytes=key_rows * row,
+        value_token_bytes=value_rows * row,
+        ub_bytes=soc.ub_usable_bytes,
+        slots=slots,
+    )
+    assert plan.ub_bytes <= soc.ub_usable_bytes
+    for buffer in plan.buffers:
+        assert buffer.slot_bytes % UB_ALIGN == 0 and buffer.slot_bytes > 0
+    for stream in (plan.key, plan.value):
+        if mode == CacheMode.PA_NZ:
+            assert 1 <= stream.tile_tokens <= block_size
+            assert 1 <= stream.tile_groups <= stream.groups
+            assert stream.tile_bytes <= plan.buffer(GROUP_MAJOR_BUFFER).slot_bytes
+            assert stream.splits_tokens or stream.tile_tokens * stream.token_bytes <= (
+                plan.buffer(TOKEN_MAJOR_BUFFER).slot_bytes
+            )
+        else:
+            assert stream.tile_bytes == plan.buffer(TILE_BUFFER).slot_bytes
+
+
+# ---------------------------------------------------------------------------- the IR
+
+
+def test_pipeline_leaves_a_planned_kernel_with_dynamic_sizes():
+    module = lowered(DeviceCase(mode="PA_NZ", offsets=True, cumsum=True, key_token=(3,)))
+    ops = list(module.walk())
+    assert not any(isinstance(op, CoreRowsOp) for op in ops)
+    assert not any(op.name == "pakv.gather" for op in ops)
+    allocs = [op for op in ops if isinstance(op, UbAllocOp)]
+    assert allocs and all(alloc.planned_offset is not None for alloc in allocs)
+    # num_blocks, batch, table width and num_tokens stay dynamic: no value of them is baked in.
+    func = next(op for op in ops if op.name == "func.func")
+    for arg in func.regions[0].blocks[0].args:
+        assert isinstance(arg.type, MemRefType)
+        assert arg.type.get_shape()[0] == DYNAMIC_INDEX
+
+
+def _constant_bursts(module: ModuleOp) -> list[int]:
+    counts = [
+        constant_value(op.n_burst) for op in module.walk() if isinstance(op, LoadOp | StoreOp)
+    ]
+    return [count for count in counts if count is not None]
+
+
+def test_loads_above_4095_bursts_are_split():
+    """4096 row groups per token fit a slot of the 256 KiB UB with one slot per buffer."""
+    case = DeviceCase(
+        mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310B"
+    )
+    bursts = _constant_bursts(lowered(case, slots=1))
+    assert 4095 in bursts and 1 in bursts
+    assert max(bursts) <= MAX_BURSTS
+
+
+@pytest.mark.parametrize("tile_bytes", [0, 64])
+def test_no_dma_carries_more_than_4095_bursts(tile_bytes: int):
+    case = DeviceCase(mode="PA_NZ", key_token=(4608,), value_token=(3,), block_size=128)
+    assert max(_constant_bursts(lowered(case, tile_bytes=tile_bytes))) <= MAX_BURSTS
+
+
+def test_plan_that_does_not_fit_is_rejected_with_the_numbers():
+    with pytest.raises(PassFailedException, match=r"UB plan does not fit: buffer 'tile'.*196608"):
+        lowered(DeviceCase(soc="Ascend910B", key_dtype="fp16"), tile_bytes=128 * KIB)
+
+
+def test_bad_tile_option_is_a_located_pass_failure():
+    with pytest.raises(PassFailedException, match="tile-bytes must be a non-negative multiple"):
+        lowered(DeviceCase(), tile_bytes=40)
+
+
+def test_dtype_the_soc_does_not_take_is_rejected_at_lowering():
+    case = DeviceCase(key_dtype="fp32", soc="Ascend910B")
+    module = build_gather_module(device_call(build(case)).signature)
+    with pytest.raises(PassFailedException, match="fp32 is not supported on Ascend910B"):
+        PakvToAscendPipeline(soc="Ascend910B").apply(Context(), module)
+
+
+# ---------------------------------------------------------------------------- running it
+
+
+@pytest.mark.parametrize("mode", ["Norm", "PA_NZ"])
+@pytest.mark.parametrize("options", ["slots=1", "slots=3", "slots=3 tile-bytes=96"])
+def test_slot_counts_give_the_golden_bytes(mode: str, options: str):
+    for bad in (None, "block_ids", "columns"):
+        case = DeviceCase(mode=mode, lens=(40, 3, 77), block_size=8, bad=bad, key_token=(2,))
+        if mode == "Norm":
+            case = case.with_(key_token=(2, 3))
+        run_and_compare(build(case), options=options)
+
+
+def test_nz_tokens_split_by_row_groups_give_the_golden_bytes():
+    """A 144 KiB key token on 910B: tiles cover a share of the row groups of a few tokens."""
+    case = DeviceCase(
+        mode="PA_NZ",
+        key_token=(4608,),
+        value_token=(2,),
+        block_size=4,
+        lens=(6, 1),
+        soc="Ascend910B",
+        bad="block_ids",
+    )
+    run_and_compare(build(case))
+
+
+def test_one_kernel_serves_every_runtime_size():
+    """Batch, table width, block count and num_tokens change; the kernel does not."""
+    kernels = set()
+    for seed, lens in enumerate([(3,), (70, 1, 0, 12), (5, 200)]):
+        run = run_and_compare(build(DeviceCase(lens=lens, seed=seed, extra_rows=seed - 1)))
+        kernels.add(id(run.kernel))
+    assert len(kernels) == 1
+
+
+def test_rows_are_balanced_when_one_sequence_is_1000x_longer():
+    """Each core stores the same bytes, within one token, however skewed the batch."""
+    case = build(DeviceCase(lens=(3, 3000, 2, 3, 1), block_size=16, key_token=(1, 16)))
+    run = run_and_compare(case)
+    stored = run.trace.dma_bytes(STORE, run.cores)
+    token_bytes = case.key_ref[0:1].nbytes + case.value_ref[0:1].nbytes
+    assert run.cores == SOCS["Ascend910_95"].vector_cores
+    assert int(stored.max() - stored.min()) <= token_bytes
