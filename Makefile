@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/seed_example.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 	$(BIN)/lit -sv tests/filecheck
 	$(BIN)/ruff check .
 

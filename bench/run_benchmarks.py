@@ -10,6 +10,8 @@ For each case (shapes below), in one process and one run:
 * **copy**: ``np.copyto`` of one array the size of the outputs into another: moving
   the payload once, this host's physical floor for any gather.
 
+The SPEC section 6 shape example runs on Ascend910B and on Ascend910_95 (40 and 64
+vector cores; FRACTAL_NZ caches on the latter), the other cases on Ascend910B.
 Times are medians of a few repeats (compile phases: of three cold compiles); ratios
 are taken between numbers of the same run.
 Compile time is split into parse (MLIR text -> IR), lower (``pakv-to-ascend``) and
@@ -31,25 +33,23 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import xdsl
 
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import soc_info
-from runtime.ascend_machine import LOAD, STORE
+from pakv_dialect.soc import DEFAULT_SOC, soc_info
+from runtime.ascend_machine import STORE
+from runtime.call import OUTPUT_ROLES
 from runtime.gather_source import from_spec, parse_text
-from runtime.program import (
-    Phases,
-    compile_program,
-    emit_sources,
-    golden_outputs,
-    run_program,
-)
-from runtime.shape_spec import EXAMPLES, ShapeSpec, build_module
+from runtime.golden import golden_outputs
+from runtime.plan_report import trace_counts
+from runtime.program import Phases, compile_program, emit_sources, run_program
+from runtime.shape_spec import EXAMPLES, ShapeSpec, build_module, even_lengths, signature
 from runtime.trace_export import schedule
-from runtime.workload import GatherOperands, Inputs, RunSizes, gather_call, random_inputs
+from runtime.workload import GatherOperands, Inputs, gather_call, random_inputs
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -61,10 +61,6 @@ class Case:
     spec: ShapeSpec
     lens: Callable[[np.random.Generator], np.ndarray]
     repeats: int = 7
-
-
-def _seed_lens(rng: np.random.Generator) -> np.ndarray:
-    return rng.multinomial(8931, np.full(16, 1 / 16))
 
 
 def _mla_lens(rng: np.random.Generator) -> np.ndarray:
@@ -79,20 +75,47 @@ def _million_lens(rng: np.random.Generator) -> np.ndarray:
     return np.full(64, 16384)
 
 
+def _caches_text(spec: ShapeSpec) -> str:
+    """``keyCache [..], valueCache [..] <dtype>``: the spec's cache shapes."""
+    shapes = signature(spec).operand_shapes(spec.run_sizes)
+    key, value = (",".join(map(str, shapes[role])) for role in ("key_cache", "value_cache"))
+    return f"keyCache [{key}], valueCache [{value}] {spec.dtype}"
+
+
+def _soc_text(name: str) -> str:
+    soc = soc_info(name)
+    return f"{name} ({soc.ub_usable_bytes // 1024} KiB UB, {soc.vector_cores} vector cores)"
+
+
 SEED = EXAMPLES["seed"].spec
+SEED_NZ = replace(SEED, mode=CacheMode.PA_NZ.value)
+SEED_LENS = partial(even_lengths, SEED)
+ASCEND910_95 = "Ascend910_95"
 CASES: tuple[Case, ...] = (
     Case(
         "seed Norm",
-        "SPEC 6 shape example: keyCache [128,128,16,144], valueCache [128,128,16,128] fp16, "
-        "16 sequences, 8931 tokens",
+        f"SPEC 6 shape example: {_caches_text(SEED)}, {SEED.batch} sequences, "
+        f"{SEED.num_tokens} tokens",
         SEED,
-        _seed_lens,
+        SEED_LENS,
     ),
     Case(
         "seed PA_NZ",
-        "the same shapes in PA_NZ layout: keyCache [128,144,128,16], H_k = 2304",
-        replace(SEED, mode=CacheMode.PA_NZ.value),
-        _seed_lens,
+        f"the same in PA_NZ layout: {_caches_text(SEED_NZ)}",
+        SEED_NZ,
+        SEED_LENS,
+    ),
+    Case(
+        f"seed Norm on {ASCEND910_95}",
+        f"seed Norm lowered for {_soc_text(ASCEND910_95)}",
+        replace(SEED, soc=ASCEND910_95),
+        SEED_LENS,
+    ),
+    Case(
+        f"seed PA_NZ on {ASCEND910_95}",
+        f"seed PA_NZ lowered for {ASCEND910_95}, its caches passed as FRACTAL_NZ",
+        replace(SEED_NZ, soc=ASCEND910_95),
+        SEED_LENS,
     ),
     Case(
         "MLA",
@@ -210,31 +233,36 @@ class Row:
     stores: int
     cores: int
     model_us: float
+    """The kernel's time on the device by ``runtime.trace_export``'s cost model."""
     balance: float
     """Most over fewest bytes stored by one core: 1.0 is a perfect split."""
-    """The kernel's time on the device by ``runtime.trace_export``'s cost model."""
 
 
-def bench_case(case: Case, rng: np.random.Generator) -> Row:
+DATA_SEED = 20250101
+"""Every case draws its data from a fresh generator with this seed: a case's data does
+not depend on which cases ran before it (``--only`` measures the same data)."""
+
+
+def bench_case(case: Case) -> Row:
     print(f"  {case.name}: preparing data ...", file=sys.stderr, flush=True)
     compile = compile_times(case.spec)
     source = from_spec(case.spec, case.name, "bench")
     program = compile_program(source, case.spec.soc)
     operands = source.operands
+    rng = np.random.default_rng(DATA_SEED)
     lens = case.lens(rng)
     spec = case.spec
-    sizes = RunSizes(spec.batch, spec.num_blocks, spec.table_width, spec.num_tokens)
-    inputs = random_inputs(operands, sizes, rng, lens=lens)
-    expected = golden_outputs(inputs, program)
+    inputs = random_inputs(operands, spec.run_sizes, rng, lens=lens)
+    expected = golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
     call = gather_call(inputs, operands, spec.soc)
     assert call is not None
 
     run = run_program(program, call)  # warm-up, and the correctness check
-    for role in ("key_out", "value_out"):
+    for role in OUTPUT_ROLES:
         if inputs[role].tobytes() != expected[role].tobytes():
             raise SystemExit(f"{case.name}: the interpreter's {role} differs from the golden")
     numpy_gather(inputs, operands)
-    for role in ("key_out", "value_out"):
+    for role in OUTPUT_ROLES:
         if inputs[role].tobytes() != expected[role].tobytes():
             raise SystemExit(f"{case.name}: the numpy gather's {role} differs from the golden")
 
@@ -254,7 +282,7 @@ def bench_case(case: Case, rng: np.random.Generator) -> Row:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    table = run.trace.table()
+    counts = trace_counts(run.trace)
     stored = run.trace.dma_bytes(STORE, run.cores)
     return Row(
         case=case,
@@ -267,8 +295,8 @@ def bench_case(case: Case, rng: np.random.Generator) -> Row:
         compile=compile,
         peak=peak,
         ops=run.executed_ops,
-        loads=int((table["kind"] == LOAD).sum()),
-        stores=int((table["kind"] == STORE).sum()),
+        loads=counts["load"],
+        stores=counts["store"],
         cores=run.cores,
         model_us=schedule(run.trace, soc_info(spec.soc)).makespan_ns / 1e3,
         balance=float(stored.max() / stored.min()),
@@ -320,7 +348,7 @@ def render(
         f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} "
         f"{platform.machine()}",
         f"- Python {platform.python_version()}, numpy {np.__version__}, xDSL {xdsl.__version__}",
-        "- SoC for lowering: Ascend910B (192 KiB UB, 40 vector cores) unless noted",
+        f"- SoC for lowering: {_soc_text(DEFAULT_SOC)} unless noted",
         "",
         "## Cases",
         "",
@@ -356,7 +384,7 @@ def render(
         "## Compile time and memory",
         "",
         "Compile = parse the case's static-shape module from text, lower it "
-        "(`pakv-to-ascend{soc=Ascend910B}`, verified), emit AscendC. Peak = the most "
+        "(`pakv-to-ascend{soc=<its SoC>}`, verified), emit AscendC. Peak = the most "
         "memory one interpreter run allocates (tracemalloc, numpy included), against the "
         "size of its inputs plus outputs.",
         "",
@@ -397,12 +425,11 @@ def main() -> int:
     parser.add_argument("--only", help="run only the case with this name")
     args = parser.parse_args()
     start = time.perf_counter()
-    rng = np.random.default_rng(20250101)
     rows: list[Row] = []
     for case in CASES:
         if args.only and case.name != args.only:
             continue
-        rows.append(bench_case(case, rng))
+        rows.append(bench_case(case))
     print("  compile scaling ...", file=sys.stderr, flush=True)
     scale = scaling((1024, 32768, 1048576))
     text = render(rows, scale, time.perf_counter() - start)

@@ -16,50 +16,51 @@ from pathlib import Path
 import numpy as np
 
 import runtime
+from pakv_dialect.dtypes import kv_kind_named
 from runtime import executors
 from runtime.ascend_machine import LOAD, STORE
 from runtime.ascendc_printer import emit_ascendc
 from runtime.checks import check_call
 from runtime.ir_builder import build_gather_module
 from runtime.lowered_executor import compile_signature, last_run
+from runtime.shape_spec import EXAMPLES, even_lengths, signature
+from runtime.workload import random_bits
 
 KERNEL_FILE = Path("out/pakv_gather_seed_Ascend910B.cpp")
-
-NUM_BLOCKS, BLOCK_SIZE, HEADS, HEAD_K, HEAD_V = 128, 128, 16, 144, 128
-BATCH, TABLE_WIDTH, TOTAL = 16, 12, 8931
-
-
-def random_fp16(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Uniformly random 16-bit patterns seen as fp16: every NaN payload is fair game."""
-    return rng.integers(0, 1 << 16, size=shape, dtype=np.uint16).view(np.float16)
+SEED = EXAMPLES["seed"].spec
+"""SPEC section 6's shape example: the one definition of its numbers."""
 
 
 def main() -> int:
     rng = np.random.default_rng(2025)
-    key_cache = random_fp16(rng, (NUM_BLOCKS, BLOCK_SIZE, HEADS, HEAD_K))
-    value_cache = random_fp16(rng, (NUM_BLOCKS, BLOCK_SIZE, HEADS, HEAD_V))
-    block_tables = rng.integers(0, NUM_BLOCKS, size=(BATCH, TABLE_WIDTH), dtype=np.int32)
-    seq_lens = rng.multinomial(TOTAL, np.full(BATCH, 1 / BATCH)).astype(np.int32)
-    assert seq_lens.max() <= TABLE_WIDTH * BLOCK_SIZE and seq_lens.sum() == TOTAL
-    key_ref = np.zeros((TOTAL, HEADS, HEAD_K), np.float16)
-    value_ref = np.zeros((TOTAL, HEADS, HEAD_V), np.float16)
+    shapes = signature(SEED).operand_shapes(SEED.run_sizes)
+    kind = kv_kind_named(SEED.dtype)
+    assert kind is not None
+    key_cache = random_bits(rng, kind, shapes["key_cache"])
+    value_cache = random_bits(rng, kind, shapes["value_cache"])
+    block_tables = rng.integers(0, SEED.num_blocks, size=shapes["block_tables"], dtype=np.int32)
+    seq_lens = even_lengths(SEED, rng).astype(np.int32)
+    key_ref = np.zeros(shapes["key_out"], kind.storage)
+    value_ref = np.zeros(shapes["value_out"], kind.storage)
     inputs = (key_cache, value_cache, block_tables, seq_lens)
+    mode = SEED.mode
 
     call = check_call(
-        *inputs, key_ref, value_ref, cache_mode="Norm", is_seq_lens_cumsum=False, soc="Ascend910B"
+        *inputs, key_ref, value_ref, cache_mode=mode, is_seq_lens_cumsum=False, soc=SEED.soc
     )
     assert call is not None
     print("The op, as compiled (one kernel for every num_blocks/batch/width/num_tokens):")
     print(build_gather_module(call.signature))
 
-    runtime.gather_pa_kv_cache(*inputs, key_ref, value_ref, cache_mode="Norm")
+    runtime.gather_pa_kv_cache(*inputs, key_ref, value_ref, cache_mode=mode, soc=SEED.soc)
 
     key_golden, value_golden = np.zeros_like(key_ref), np.zeros_like(value_ref)
-    runtime.golden_gather(*inputs, key_golden, value_golden, cache_mode="Norm", cumsum=False)
+    runtime.golden_gather(*inputs, key_golden, value_golden, cache_mode=mode, cumsum=False)
     same = key_ref.tobytes() == key_golden.tobytes() and (
         value_ref.tobytes() == value_golden.tobytes()
     )
-    where = f"executor={executors.DEFAULT_EXECUTOR!r}, {TOTAL} tokens of {BATCH} sequences"
+    tokens = f"{SEED.num_tokens} tokens of {SEED.batch} sequences"
+    where = f"executor={executors.DEFAULT_EXECUTOR!r}, {tokens}"
     if not same:
         print(f"MISMATCH: keyRef/valueRef differ from the golden reference ({where})")
         return 1

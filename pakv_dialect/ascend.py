@@ -76,6 +76,11 @@ KERNEL_ATTR = "ascend.kernel"
 SOC_ATTR = "ascend.soc"
 """String attribute on a kernel function: the SoC it was compiled for."""
 
+NOTE_ATTR = "ascend.note"
+"""Optional string attribute on an op of a lowered kernel: a short note on the stage the
+op begins (this core's rows, the sequence walk, a tile loop...), which the AscendC
+target prints as a comment above it. Nothing else reads it."""
+
 
 def align_up(size: int, alignment: int = UB_ALIGN) -> int:
     return -(-size // alignment) * alignment

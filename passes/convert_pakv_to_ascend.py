@@ -41,13 +41,15 @@ What is chosen, and why
   tile loop, and arithmetic on known values folds while building: a Norm tile executes
   7 ops (plus 4 flag ops after ``ascend-insert-sync``), a PA_NZ tile 14 (plus 8).
 
-Options: ``soc`` (SoC table row: UB capacity, supported dtypes), ``slots`` (UB slots
-per buffer, 2 = double buffering), ``tile_bytes`` (force the slot size, for tests; 0
-derives it from the UB).
+Options (:class:`TilingOptions`, shared with the ``pakv-to-ascend`` pipeline): ``soc``
+(SoC table row: UB capacity, supported dtypes), ``slots`` (UB slots per buffer, 2 =
+double buffering), ``tile_bytes`` (force the slot size, for tests; 0 derives it from
+the UB).
 """
 
 from __future__ import annotations
 
+from abc import ABC
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -142,20 +144,29 @@ class LowerGatherPattern(RewritePattern):
         func.attributes[KERNEL_ATTR] = UnitAttr()
         func.attributes[SOC_ATTR] = StringAttr(self.soc)
 
-        kernel = KernelBuilder(func.body.block, InsertPoint.before(op))
+        kernel = KernelBuilder(func.body.block, InsertPoint.before(op), op.location)
         GatherLowering(op, plan, kernel).emit()
         rewriter.erase(op)
 
 
 @dataclass(frozen=True)
-class ConvertPakvToAscendPass(ModulePass):
+class TilingOptions(ModulePass, ABC):
+    """How the lowering cuts the work: the options of ``convert-pakv-to-ascend`` and of
+    the ``pakv-to-ascend`` pipeline, which passes them on."""
+
+    soc: str = DEFAULT_SOC
+    """The SoC table row: UB capacity, supported dtypes."""
+    slots: int = 2
+    """UB slots per buffer: 2 overlaps the load of tile n + 1 with the store of tile n."""
+    tile_bytes: int = 0
+    """Force the slot size (a multiple of 32); 0 derives it from the SoC's UB."""
+
+
+@dataclass(frozen=True)
+class ConvertPakvToAscendPass(TilingOptions):
     """Lower every ``pakv.gather`` into a tiled DMA kernel for one vector core."""
 
     name = "convert-pakv-to-ascend"
-
-    soc: str = DEFAULT_SOC
-    slots: int = 2
-    tile_bytes: int = 0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         pattern = LowerGatherPattern(self.soc, self.slots, self.tile_bytes)

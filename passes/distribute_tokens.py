@@ -36,7 +36,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
-from pakv_dialect.ascend import KERNEL_ATTR, CoreRowsOp, GetBlockIdxOp, GetTilingOp
+from pakv_dialect.ascend import KERNEL_ATTR, NOTE_ATTR, CoreRowsOp, GetBlockIdxOp, GetTilingOp
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 
@@ -63,8 +63,11 @@ class DistributeRowsPattern(RewritePattern):
             func = func.parent_op()
         if func is None or KERNEL_ATTR not in func.attributes:
             fail_at(op, f"ascend.core_rows must sit inside a function marked {KERNEL_ATTR}")
-        kb = KernelBuilder(func.body.block, InsertPoint.before(op))
-        core = kb.insert(GetBlockIdxOp(), "core").result
+        kb = KernelBuilder(func.body.block, InsertPoint.before(op), op.location)
+        core_op = kb.insert(GetBlockIdxOp(), "core")
+        if NOTE_ATTR in op.attributes:  # the note on this core's rows heads their code
+            core_op.attributes[NOTE_ATTR] = op.attributes[NOTE_ATTR]
+        core = core_op.result
         total = kb.insert(GetTilingOp("split_tokens"), "split_tokens").result
         parts = kb.insert(GetTilingOp("used_cores"), "used_cores").result
         begin, end = emit_balanced_range(kb, total, parts, core)

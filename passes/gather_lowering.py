@@ -13,6 +13,8 @@ Structure of the emitted code (``convert-pakv-to-ascend``'s docstring says why):
         if lo < hi:
           first_col = seq_offset[seq] // block_size, or table_width when negative
           for block in [(lo - start) // bs, ceil((hi - start) / bs)):   // runs
+            run_first = max(block * bs, lo - start)
+            count = min(bs - run_first % bs, (hi - start) - run_first)
             col = first_col + block
             blk = col < table_width ? block_tables[seq, col] : num_blocks
             if blk < num_blocks (unsigned: a negative id is out of range too):
@@ -22,7 +24,12 @@ Structure of the emitted code (``convert-pakv-to-ascend``'s docstring says why):
         start += len
 
 Every runtime size comes from ``ascend.get_tiling`` or a GM scalar read, so the
-kernel serves every batch, table width, block count and token count.
+kernel serves every batch, table width, block count and token count. A run's ``count``
+is taken as a ``min`` with ``bs - block_pos`` (not as ``run_end - run_first``) so that
+it is visibly at most ``bs``: the AscendC printer's facts then prove every byte offset
+built from it non-negative, and the tile loops print as plain unsigned C++ loops.
+
+The main stages carry notes (``KernelBuilder.stage``), printed as comments in AscendC.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from xdsl.ir import SSAValue
 from pakv_dialect.ascend import CoreRowsOp, GetTilingOp, LoadScalarOp, UbAllocOp
 from pakv_dialect.pakv import CacheMode, GatherOp
 from passes.kernel_builder import KernelBuilder
-from passes.run_copies import NormCopier, NzCopier, RunCopier, Stream
+from passes.run_copies import NormCopier, NzCopier, Run, RunCopier, Stream
 from passes.tile_plan import TilePlan
 
 _INDEX = IndexType()
@@ -59,8 +66,8 @@ class GatherLowering:
             for buffer in self.plan.buffers
         }
         streams = (
-            Stream(self.plan.key, self.op.key_cache, self.op.key_out),
-            Stream(self.plan.value, self.op.value_cache, self.op.value_out),
+            Stream("Keys", self.plan.key, self.op.key_cache, self.op.key_out),
+            Stream("Values", self.plan.value, self.op.value_cache, self.op.value_out),
         )
         copier_type = NormCopier if self.plan.mode == CacheMode.Norm else NzCopier
         self.copier: RunCopier = copier_type(kb, self.plan, streams, buffers)
@@ -69,7 +76,8 @@ class GatherLowering:
         self.table_width = self._tiling("table_width")
         self.num_blocks = self._tiling("num_blocks")
         num_tokens = self._tiling("num_tokens")
-        rows = kb.insert(CoreRowsOp())
+        with kb.stage("This core's output rows: its balanced share, never past num_tokens."):
+            rows = kb.insert(CoreRowsOp())
         rows.begin.name_hint, rows.end.name_hint = "row_begin", "rows_end"
         self.row_begin = rows.begin
         self.row_end = kb.minu(rows.end, num_tokens, "row_end")
@@ -107,7 +115,8 @@ class GatherLowering:
             )
             return [kb.add(seq, 1, "next_seq"), end, slot]
 
-        kb.while_([zero, zero, zero], ["seq", "start", "slot"], more, sequence)
+        with kb.stage("Walk the sequences in output order, up to this core's last row."):
+            kb.while_([zero, zero, zero], ["seq", "start", "slot"], more, sequence)
         return []
 
     def _length(self, seq: SSAValue) -> SSAValue:
@@ -136,6 +145,14 @@ class GatherLowering:
         self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slot: SSAValue
     ) -> SSAValue:
         """Rows ``[lo, hi)`` of sequence ``seq`` (which starts at row ``start``)."""
+        with self.kb.stage(
+            "This sequence's rows [lo, hi), run by run: a run is its tokens in one cache block."
+        ):
+            return self._runs(seq, start, lo, hi, slot)
+
+    def _runs(
+        self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slot: SSAValue
+    ) -> SSAValue:
         kb = self.kb
         bs = self.block_size
         first_token = kb.sub(lo, start, "first_token")
@@ -147,7 +164,11 @@ class GatherLowering:
         def run(block: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
             block_first = kb.mul(block, bs, "block_first")
             run_first = kb.maxu(block_first, first_token, "run_first")
-            run_end = kb.minu(kb.add(block_first, bs), end_token, "run_end")
+            # run_first lies in [block_first, block_first + bs): remu is the position in
+            # the block, and the run ends at the block's end or at the rows' end.
+            block_pos = kb.remu(run_first, bs, "block_pos")
+            room = kb.sub(bs, block_pos, "room")
+            count = kb.minu(room, kb.sub(end_token, run_first), "count")
             col = kb.add(first_col, block, "col")
             blk = kb.if_(
                 kb.ult(col, self.table_width, "in_table"),
@@ -156,15 +177,13 @@ class GatherLowering:
                 lambda: [self.num_blocks],
                 ["blk"],
             )[0]
-            row = kb.add(start, run_first, "row")
-            count = kb.sub(run_end, run_first, "count")
+            tokens = Run(blk, block_pos, kb.add(start, run_first, "row"), count)
 
             def copy() -> list[SSAValue]:
-                block_pos = kb.sub(run_first, block_first, "block_pos")
-                return [self.copier.copy_run(blk, block_pos, row, count, carried[0])]
+                return [self.copier.copy_run(tokens, carried[0])]
 
             def zero() -> list[SSAValue]:
-                self.copier.zero_run(row, count)
+                self.copier.zero_run(tokens)
                 return [carried[0]]
 
             valid = kb.ult(blk, self.num_blocks, "valid_block")

@@ -54,6 +54,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
+    NOTE_ATTR,
     FillZeroOp,
     LoadOp,
     Pipe,
@@ -228,7 +229,7 @@ class _KernelSync:
 
     def _event(self, buffer: SyncedBuffer, slot: SSAValue, before: Operation) -> SSAValue:
         """Event ``base + slot``: the slot itself for a buffer first on its pipe pair."""
-        kb = KernelBuilder(self.func.body.block, InsertPoint.before(before))
+        kb = KernelBuilder(self.func.body.block, InsertPoint.before(before), before.location)
         return kb.add(slot, buffer.base, "event")
 
     def _bracket(self, block: Block) -> None:
@@ -242,11 +243,15 @@ class _KernelSync:
         events: dict[int, SSAValue] = {}
         for access, group in sorted(groups, key=lambda g: order(g[1].first, g[0])):
             buffer = self.buffers[access.buffer]
+            previous = group.first.prev_op
             event = events[id(group)] = self._event(buffer, access.slot, group.first)
             pipes = (buffer.reader, buffer.writer)
             if group.role == Role.READ:
                 pipes = (buffer.writer, buffer.reader)
-            Rewriter.insert_op(WaitFlagOp(*pipes, event), InsertPoint.before(group.first))
+            wait = WaitFlagOp(*pipes, event)
+            wait.location = group.first.location
+            Rewriter.insert_op(wait, InsertPoint.before(group.first))
+            _move_note(group.first, previous.next_op if previous else block.first_op)
         # Each insertion goes right after ``last``: insert in reverse to keep access order.
         for access, group in sorted(groups, key=lambda g: order(g[1].last, g[0]), reverse=True):
             buffer = self.buffers[access.buffer]
@@ -254,6 +259,7 @@ class _KernelSync:
             if group.role == Role.READ:
                 pipes = (buffer.reader, buffer.writer)
             set_flag = SetFlagOp(*pipes, events[id(group)])
+            set_flag.location = group.last.location
             Rewriter.insert_op(set_flag, InsertPoint.after(group.last))
 
     def _prologue_and_epilogue(self) -> None:
@@ -266,8 +272,10 @@ class _KernelSync:
                 )
         terminator = entry.last_op
         assert terminator is not None and allocs
-        prologue = KernelBuilder(entry, InsertPoint.after(allocs[-1]))
-        epilogue = KernelBuilder(entry, InsertPoint.before(terminator))
+        # The flags belong to the buffers: they take the location of the op that made them.
+        where = allocs[-1].location
+        prologue = KernelBuilder(entry, InsertPoint.after(allocs[-1]), where)
+        epilogue = KernelBuilder(entry, InsertPoint.before(terminator), where)
         for buffer in self.buffers.values():
             for slot in range(buffer.alloc.slots):
                 event = prologue.const(buffer.base + slot)
@@ -283,6 +291,13 @@ class _KernelSync:
         for block in blocks:
             self._bracket(block)
         self._prologue_and_epilogue()
+
+
+def _move_note(source: Operation, target: Operation | None) -> None:
+    """A stage's note stays on its first op: the flags put before it now open the stage."""
+    note = source.attributes.pop(NOTE_ATTR, None)
+    if note is not None and target is not None:
+        target.attributes[NOTE_ATTR] = note
 
 
 def synchronise_kernel(func: FuncOp) -> None:

@@ -11,6 +11,11 @@ interpreter pays for:
 
 All values are ``index`` unless an op says otherwise; arithmetic helpers accept Python
 ints for constants.
+
+Like an MLIR rewriter, the builder gives every op it creates the location of the op
+being lowered, so a later diagnostic (a UB plan that does not fit, say) points at the
+source line that asked for it. ``stage(note)`` marks the first op of a stage of the
+kernel with ``ascend.note``, which the AscendC target prints as a comment.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ from typing import TypeVar
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, LocationAttr, StringAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
-from pakv_dialect.ascend import constant_value
+from pakv_dialect.ascend import NOTE_ATTR, constant_value
 
 Value = SSAValue | int
 """An index value, or a Python int that becomes a hoisted constant."""
@@ -41,11 +46,15 @@ class KernelBuilder:
     ``entry`` is the kernel function's entry block. Constants already at its top are
     reused, new ones are added after them, so a later pass shares the lowering's
     ``%c0``/``%c1`` instead of making its own. Ops go to ``at`` (default: the end of
-    ``entry``), or into the block of the innermost ``at_end``/region helper.
+    ``entry``), or into the block of the innermost ``at_end``/region helper. Every op
+    created gets ``location`` (when given): that of the op the builder replaces.
     """
 
-    def __init__(self, entry: Block, at: InsertPoint | None = None):
+    def __init__(
+        self, entry: Block, at: InsertPoint | None = None, location: LocationAttr | None = None
+    ):
         self.entry = entry
+        self.location = location
         self._builder = Builder(at or InsertPoint.at_end(entry))
         self._constants: dict[int, SSAValue] = {}
         self._last_constant: Operation | None = None
@@ -61,10 +70,33 @@ class KernelBuilder:
 
     def insert(self, op: OpT, name: str | None = None) -> OpT:
         """Insert ``op`` at the current point; ``name`` hints its first result's name."""
+        self._locate(op)
         self._builder.insert(op)
         if name is not None and op.results:
             op.results[0].name_hint = name
         return op
+
+    def _locate(self, op: Operation) -> None:
+        if self.location is not None:
+            op.location = self.location
+
+    @contextmanager
+    def stage(self, note: str) -> Iterator[None]:
+        """Build one stage of the kernel inside the ``with``; its first op (constants
+        aside) carries ``note`` as ``ascend.note``, a comment in the printed kernel.
+
+        The first op must not be an ``arith.cmpi``: its custom syntax drops attributes.
+        """
+        point = self._builder.insertion_point
+        end = point.insert_before
+        previous = end.prev_op if end is not None else point.block.last_op
+        yield
+        first = previous.next_op if previous is not None else point.block.first_op
+        while isinstance(first, arith.ConstantOp):
+            first = first.next_op
+        if first is not None and first is not end:
+            assert not isinstance(first, arith.CmpiOp), f"stage {note!r} starts with a cmpi"
+            first.attributes[NOTE_ATTR] = StringAttr(note)
 
     @contextmanager
     def at_end(self, block: Block) -> Iterator[None]:
@@ -83,6 +115,7 @@ class KernelBuilder:
             return cached
         op = arith.ConstantOp(IntegerAttr(value, _INDEX))
         op.result.name_hint = f"c{value}" if value >= 0 else f"c_{-value}"
+        self._locate(op)
         point = (
             InsertPoint.at_start(self.entry)
             if self._last_constant is None
@@ -143,6 +176,8 @@ class KernelBuilder:
         return self._binary(arith.DivUIOp, lhs, rhs, None, name)
 
     def remu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        if self.known(rhs) == 1:
+            return self.const(0)
         return self._binary(arith.RemUIOp, lhs, rhs, None, name)
 
     def minu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:

@@ -18,24 +18,17 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 
-from pakv_dialect.soc import DEFAULT_SOC
-from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass
+from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass, TilingOptions
 from passes.distribute_tokens import DistributeTokensPass
 from passes.insert_sync import InsertSyncPass
 from passes.plan_ub import PlanUbPass
 
 
 @dataclass(frozen=True)
-class PakvToAscendPipeline(ModulePass):
+class PakvToAscendPipeline(TilingOptions):
     """Lower ``pakv.gather`` to a distributed, UB-planned, synchronised Ascend kernel."""
 
     name = "pakv-to-ascend"
-
-    soc: str = DEFAULT_SOC
-    slots: int = 2
-    """UB slots per buffer: 2 overlaps the load of tile n + 1 with the store of tile n."""
-    tile_bytes: int = 0
-    """Force the slot size (a multiple of 32); 0 derives it from the SoC's UB."""
 
     def passes(self) -> tuple[ModulePass, ...]:
         return (

@@ -15,6 +15,9 @@ gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
 Zero runs (a column past the table, a block id out of range, a negative offset) write
 zeros with ``ascend.fill_zero`` + ``ascend.store`` and never read the cache. They are
 the error path: they cost one fill and one store per chunk.
+
+Each stream's code, and the zero path, is a stage (``KernelBuilder.stage``): its note
+says in a line what the tiles are, as a comment in the printed AscendC kernel.
 """
 
 from __future__ import annotations
@@ -42,9 +45,22 @@ from passes.tile_plan import (
 class Stream:
     """Keys or values: how their tiles are cut, and the GM tensors they move between."""
 
+    name: str
+    """``Keys`` or ``Values``, for the notes."""
     plan: StreamPlan
     cache: SSAValue
     out: SSAValue
+
+
+@dataclass(frozen=True)
+class Run:
+    """``count`` tokens from position ``block_pos`` of cache block ``blk``, landing at
+    output row ``row`` on (``count`` is at most the block size)."""
+
+    blk: SSAValue
+    block_pos: SSAValue
+    row: SSAValue
+    count: SSAValue
 
 
 class RunCopier(ABC):
@@ -62,39 +78,54 @@ class RunCopier(ABC):
         self.streams = streams
         self.buffers = buffers
 
-    def copy_run(
-        self, blk: SSAValue, block_pos: SSAValue, row: SSAValue, count: SSAValue, slot: SSAValue
-    ) -> SSAValue:
-        """Copy ``count`` tokens of block ``blk``; returns the slot of the next tile."""
+    def copy_run(self, run: Run, slot: SSAValue) -> SSAValue:
+        """Copy the run's tokens, keys then values; returns the slot of the next tile."""
+        kb = self.kb
         for stream in self.streams:
-            slot = self.copy_stream(stream, blk, block_pos, row, count, slot)
+            with kb.stage(self.copy_note(stream)):
+                block_bytes = self.plan.block_size * stream.plan.token_bytes
+                src = kb.add(
+                    kb.mul(run.blk, block_bytes),
+                    kb.mul(run.block_pos, self.token_stride(stream)),
+                    "src",
+                )
+                slot = self.copy_stream(stream, run, src, slot)
         return slot
 
-    def zero_run(self, row: SSAValue, count: SSAValue) -> None:
-        """Write ``count`` zero tokens from output row ``row`` on.
+    def zero_run(self, run: Run) -> None:
+        """Write the run's ``count`` zero tokens from output row ``row`` on.
 
         Zero chunks go through slot 0 of a one-slot buffer, so the tile slot carried
         through the loops does not move.
         """
-        for stream in self.streams:
-            self._zero_stream(stream, row, count)
+        with self.kb.stage(
+            "No valid block (column past the table or bad block id): write zeros, read nothing."
+        ):
+            for stream in self.streams:
+                self._zero_stream(stream, run.row, run.count)
 
     @abstractmethod
-    def copy_stream(
-        self,
-        stream: Stream,
-        blk: SSAValue,
-        block_pos: SSAValue,
-        row: SSAValue,
-        count: SSAValue,
-        slot: SSAValue,
-    ) -> SSAValue: ...
+    def token_stride(self, stream: Stream) -> int:
+        """Bytes from one token of a cache block to the next."""
+
+    @abstractmethod
+    def copy_note(self, stream: Stream) -> str:
+        """What one tile of ``stream`` is and does, in a line."""
+
+    @abstractmethod
+    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slot: SSAValue) -> SSAValue:
+        """The tiles of ``run`` in ``stream``, whose first byte in the cache is ``src``."""
 
     @abstractmethod
     def zero_buffer(self) -> str:
         """The one-slot buffer zero chunks are filled in (written on V, read on MTE3)."""
 
     # ------------------------------------------------------------------ shared pieces
+
+    def slot_turns(self) -> str:
+        """How consecutive tiles share the load buffer, for the notes."""
+        slots = self.plan.slots
+        return "" if slots == 1 else " Double-buffered." if slots == 2 else f" {slots} slots."
 
     def next_slot(self, slot: SSAValue) -> SSAValue:
         """The slot of the next tile: ``(slot + 1) % slots`` in its cheapest form."""
@@ -153,21 +184,26 @@ class NormCopier(RunCopier):
     def zero_buffer(self) -> str:
         return ZERO_BUFFER
 
-    def copy_stream(
-        self,
-        stream: Stream,
-        blk: SSAValue,
-        block_pos: SSAValue,
-        row: SSAValue,
-        count: SSAValue,
-        slot: SSAValue,
-    ) -> SSAValue:
+    def token_stride(self, stream: Stream) -> int:
+        return stream.plan.token_bytes
+
+    def _single_tile(self, stream: Stream) -> bool:
+        """A whole block fits one slot: every run is one tile, no loop."""
+        return self.plan.block_size * stream.plan.token_bytes <= stream.plan.tile_bytes
+
+    def copy_note(self, stream: Stream) -> str:
+        if self._single_tile(stream):
+            return f"{stream.name}: the run is one tile, one burst in (MTE2) and one out (MTE3)."
+        return (
+            f"{stream.name}: tiles of up to {stream.plan.tile_bytes} bytes of the run, each "
+            f"one burst in (MTE2) and one out (MTE3).{self.slot_turns()}"
+        )
+
+    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slot: SSAValue) -> SSAValue:
         kb = self.kb
         token_bytes = stream.plan.token_bytes
         tile_bytes = stream.plan.tile_bytes
-        block_bytes = self.plan.block_size * token_bytes
-        src = kb.add(kb.mul(blk, block_bytes), kb.mul(block_pos, token_bytes), "src")
-        run_bytes = kb.mul(count, token_bytes, "run_bytes")
+        run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
 
         def tile(at: SSAValue, size: SSAValue, dst: SSAValue, tile_slot: SSAValue) -> SSAValue:
             zero, one = kb.const(0), kb.const(1)
@@ -176,11 +212,10 @@ class NormCopier(RunCopier):
             self.store(TILE_BUFFER, tile_slot, stream.out, dst, 1, size)
             return self.next_slot(tile_slot)
 
-        if block_bytes <= tile_bytes:
-            # A whole block fits one slot: every run is a single tile, no loop.
-            return tile(src, run_bytes, kb.mul(row, token_bytes, "dst"), slot)
+        if self._single_tile(stream):
+            return tile(src, run_bytes, kb.mul(run.row, token_bytes, "dst"), slot)
         src_end = kb.add(src, run_bytes, "src_end")
-        distance = kb.sub(kb.mul(row, token_bytes), src, "dst_minus_src")
+        distance = kb.sub(kb.mul(run.row, token_bytes), src, "dst_minus_src")
 
         def tile_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
             size = kb.minu(kb.sub(src_end, at), tile_bytes, "bytes")
@@ -211,19 +246,27 @@ class NzCopier(RunCopier):
     def zero_buffer(self) -> str:
         return TOKEN_MAJOR_BUFFER
 
-    def copy_stream(
-        self,
-        stream: Stream,
-        blk: SSAValue,
-        block_pos: SSAValue,
-        row: SSAValue,
-        count: SSAValue,
-        slot: SSAValue,
-    ) -> SSAValue:
+    def token_stride(self, stream: Stream) -> int:
+        return NZ_ROW_BYTES
+
+    def copy_note(self, stream: Stream) -> str:
+        plan = stream.plan
+        groups = f"{plan.groups} row groups"
+        if plan.splits_tokens:
+            groups = f"{plan.tile_groups} of the {plan.groups} row groups"
+        if plan.tile_tokens >= self.plan.block_size:
+            tiles = f"the run is one tile of {groups}"
+        else:
+            tiles = f"tiles of up to {plan.tile_tokens} token(s) x {groups}"
+        return (
+            f"{stream.name}: {tiles}, loaded group-major (MTE2), stored token-major "
+            f"(MTE3).{self.slot_turns()}"
+        )
+
+    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slot: SSAValue) -> SSAValue:
         kb = self.kb
-        block_bytes = stream.plan.groups * self.plan.block_size * NZ_ROW_BYTES
-        src = kb.add(kb.mul(blk, block_bytes), kb.mul(block_pos, NZ_ROW_BYTES), "src")
-        dst = kb.mul(row, stream.plan.token_bytes, "dst")
+        count = run.count
+        dst = kb.mul(run.row, stream.plan.token_bytes, "dst")
 
         if stream.plan.tile_tokens >= self.plan.block_size:
             # A whole block fits one tile: every run is a single tile, no loop.
@@ -317,5 +360,6 @@ class NzCopier(RunCopier):
         source = self.buffers[GROUP_MAJOR_BUFFER]
         target = self.buffers[TOKEN_MAJOR_BUFFER]
         only = kb.const(0)
-        op = TransposeBlocksOp(source, slot, target, only, kb.value(groups), kb.value(tokens))
-        self.kb.insert(op)
+        with kb.stage("NZ to ND: transpose the tile's 32-byte blocks to token-major (V)."):
+            op = TransposeBlocksOp(source, slot, target, only, kb.value(groups), kb.value(tokens))
+            kb.insert(op)

@@ -5,6 +5,7 @@ C API. Importing this package does no work beyond importing its modules: kernels
 built on first use and cached per signature.
 """
 
+from runtime import aclnn
 from runtime.api import gather_pa_kv_cache
 from runtime.call import GatherCall, GatherSignature
 from runtime.errors import (
@@ -27,6 +28,7 @@ __all__ = [
     "GmTensor",
     "Tensor",
     "TensorLike",
+    "aclnn",
     "gather_pa_kv_cache",
     "golden_gather",
 ]

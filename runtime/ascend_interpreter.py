@@ -10,7 +10,7 @@ is the yardstick the compiled fast path (``runtime.kernel_compiler``) is tested 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from xdsl.dialects import arith
@@ -20,6 +20,7 @@ from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
     OpCounter,
+    OpImpl,
     PythonValues,
     impl,
     register_impls,
@@ -31,7 +32,13 @@ from xdsl.ir import Operation
 
 from pakv_dialect import ascend
 from runtime import int_ops
-from runtime.ascend_machine import PIPE_ID, AscendMachine, GmRef, OpSite
+from runtime.ascend_machine import (
+    MACHINE_METHODS,
+    AscendMachine,
+    GmRef,
+    OpSite,
+    machine_arguments,
+)
 
 # --------------------------------------------------------------------------- sites
 
@@ -77,153 +84,84 @@ def kernel_sites(func: FuncOp) -> dict[Operation, OpSite]:
 
 # --------------------------------------------------------------------------- impls
 
+_EXTRA_BINARY = (
+    arith.DivUIOp,
+    arith.RemUIOp,
+    arith.CeilDivSIOp,
+    arith.CeilDivUIOp,
+    arith.MinSIOp,
+    arith.MaxSIOp,
+    arith.MinUIOp,
+    arith.MaxUIOp,
+    arith.ShRUIOp,
+)
+_EXTRA_CASTS = (arith.ExtSIOp, arith.ExtUIOp, arith.TruncIOp)
 
-@register_impls
+
+def _binary(op: Operation, args: PythonValues) -> int:
+    return int_ops.BINARY[type(op)](args[0], args[1], int_ops.width_of(op.results[0].type))
+
+
+def _cast(op: Operation, args: PythonValues) -> int:
+    source = int_ops.width_of(op.operands[0].type)
+    target = int_ops.width_of(op.results[0].type)
+    return int_ops.cast(args[0], source, target, zero_extend=int_ops.CASTS[type(op)])
+
+
+def _int_impl(
+    op_type: type[Operation], compute: Callable[[Operation, PythonValues], int]
+) -> OpImpl[InterpreterFunctions, Operation]:
+    @impl(op_type)
+    def run(
+        self: InterpreterFunctions, interpreter: Interpreter, op: Operation, args: PythonValues
+    ) -> PythonValues:
+        return (compute(op, args),)
+
+    return run
+
+
 class ArithExtraFunctions(InterpreterFunctions):
-    """The integer ``arith`` ops a kernel may use that xDSL's ArithFunctions lacks."""
-
-    def _binary(self, op: Operation, args: PythonValues) -> PythonValues:
-        width = int_ops.width_of(op.results[0].type)
-        return (int_ops.BINARY[type(op)](args[0], args[1], width),)
-
-    def _cast(self, op: Operation, args: PythonValues) -> PythonValues:
-        source = int_ops.width_of(op.operands[0].type)
-        target = int_ops.width_of(op.results[0].type)
-        return (int_ops.cast(args[0], source, target, zero_extend=int_ops.CASTS[type(op)]),)
-
-    @impl(arith.DivUIOp)
-    def run_divui(self, interpreter: Interpreter, op: arith.DivUIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.RemUIOp)
-    def run_remui(self, interpreter: Interpreter, op: arith.RemUIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.CeilDivSIOp)
-    def run_ceildivsi(self, interpreter: Interpreter, op: arith.CeilDivSIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.CeilDivUIOp)
-    def run_ceildivui(self, interpreter: Interpreter, op: arith.CeilDivUIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.MinSIOp)
-    def run_minsi(self, interpreter: Interpreter, op: arith.MinSIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.MaxSIOp)
-    def run_maxsi(self, interpreter: Interpreter, op: arith.MaxSIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.MinUIOp)
-    def run_minui(self, interpreter: Interpreter, op: arith.MinUIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.MaxUIOp)
-    def run_maxui(self, interpreter: Interpreter, op: arith.MaxUIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.ShRUIOp)
-    def run_shrui(self, interpreter: Interpreter, op: arith.ShRUIOp, args: PythonValues):
-        return self._binary(op, args)
-
-    @impl(arith.ExtSIOp)
-    def run_extsi(self, interpreter: Interpreter, op: arith.ExtSIOp, args: PythonValues):
-        return self._cast(op, args)
-
-    @impl(arith.ExtUIOp)
-    def run_extui(self, interpreter: Interpreter, op: arith.ExtUIOp, args: PythonValues):
-        return self._cast(op, args)
-
-    @impl(arith.TruncIOp)
-    def run_trunci(self, interpreter: Interpreter, op: arith.TruncIOp, args: PythonValues):
-        return self._cast(op, args)
+    """The integer ``arith`` ops a kernel may use that xDSL's ArithFunctions lacks:
+    one ``@impl`` per op type, each running the op's ``runtime.int_ops`` function."""
 
 
-@register_impls
 @dataclass
 class AscendFunctions(InterpreterFunctions):
-    """``ascend`` ops on the stock interpreter: each forwards to the machine model."""
+    """``ascend`` ops on the stock interpreter: one ``@impl`` per op type, each calling
+    the op's machine method (``MACHINE_METHODS``, ``machine_arguments``)."""
 
     machine: AscendMachine
     sites: Mapping[Operation, OpSite]
 
-    @impl(ascend.GetBlockIdxOp)
-    def run_get_block_idx(
-        self, interpreter: Interpreter, op: ascend.GetBlockIdxOp, args: PythonValues
-    ) -> PythonValues:
-        return (self.machine.get_block_idx(self.sites[op]),)
 
-    @impl(ascend.GetBlockNumOp)
-    def run_get_block_num(
-        self, interpreter: Interpreter, op: ascend.GetBlockNumOp, args: PythonValues
-    ) -> PythonValues:
-        return (self.machine.get_block_num(self.sites[op]),)
+def _machine_impl(op_type: type[Operation]) -> OpImpl[AscendFunctions, Operation]:
+    method = MACHINE_METHODS[op_type]
 
-    @impl(ascend.GetTilingOp)
-    def run_get_tiling(
-        self, interpreter: Interpreter, op: ascend.GetTilingOp, args: PythonValues
+    @impl(op_type)
+    def run(
+        self: AscendFunctions, interpreter: Interpreter, op: Operation, args: PythonValues
     ) -> PythonValues:
-        return (self.machine.get_tiling(self.sites[op], op.field.data),)
+        call = getattr(self.machine, method)
+        result = call(self.sites[op], *machine_arguments(op), *args)
+        return (result,) if op.results else ()
 
-    @impl(ascend.UbAllocOp)
-    def run_ub_alloc(
-        self, interpreter: Interpreter, op: ascend.UbAllocOp, args: PythonValues
-    ) -> PythonValues:
-        buffer = self.machine.ub_alloc(
-            self.sites[op], op.purpose.data, op.slots, op.slot_bytes, op.planned_offset
-        )
-        return (buffer,)
+    return run
 
-    @impl(ascend.LoadScalarOp)
-    def run_load_scalar(
-        self, interpreter: Interpreter, op: ascend.LoadScalarOp, args: PythonValues
-    ) -> PythonValues:
-        return (self.machine.load_scalar(self.sites[op], *args),)
 
-    @impl(ascend.LoadOp)
-    def run_load(
-        self, interpreter: Interpreter, op: ascend.LoadOp, args: PythonValues
-    ) -> PythonValues:
-        self.machine.load(self.sites[op], *args)
-        return ()
+def _add_impls(functions: type[InterpreterFunctions], impls: dict[str, OpImpl]) -> None:
+    """Make ``impls`` methods of ``functions`` (``run_arith_divui``, ...): the attributes
+    that ``register_impls`` looks for."""
+    for op_name, run in impls.items():
+        setattr(functions, f"run_{op_name.replace('.', '_')}", run)
+    register_impls(functions)
 
-    @impl(ascend.StoreOp)
-    def run_store(
-        self, interpreter: Interpreter, op: ascend.StoreOp, args: PythonValues
-    ) -> PythonValues:
-        self.machine.store(self.sites[op], *args)
-        return ()
 
-    @impl(ascend.TransposeBlocksOp)
-    def run_transpose_blocks(
-        self, interpreter: Interpreter, op: ascend.TransposeBlocksOp, args: PythonValues
-    ) -> PythonValues:
-        self.machine.transpose_blocks(self.sites[op], *args)
-        return ()
-
-    @impl(ascend.FillZeroOp)
-    def run_fill_zero(
-        self, interpreter: Interpreter, op: ascend.FillZeroOp, args: PythonValues
-    ) -> PythonValues:
-        self.machine.fill_zero(self.sites[op], *args)
-        return ()
-
-    @impl(ascend.SetFlagOp)
-    def run_set_flag(
-        self, interpreter: Interpreter, op: ascend.SetFlagOp, args: PythonValues
-    ) -> PythonValues:
-        set_pipe, wait_pipe = PIPE_ID[op.set_pipe.data], PIPE_ID[op.wait_pipe.data]
-        self.machine.set_flag(self.sites[op], set_pipe, wait_pipe, args[0])
-        return ()
-
-    @impl(ascend.WaitFlagOp)
-    def run_wait_flag(
-        self, interpreter: Interpreter, op: ascend.WaitFlagOp, args: PythonValues
-    ) -> PythonValues:
-        set_pipe, wait_pipe = PIPE_ID[op.set_pipe.data], PIPE_ID[op.wait_pipe.data]
-        self.machine.wait_flag(self.sites[op], set_pipe, wait_pipe, args[0])
-        return ()
+_add_impls(
+    ArithExtraFunctions,
+    {op.name: _int_impl(op, _binary) for op in _EXTRA_BINARY}
+    | {op.name: _int_impl(op, _cast) for op in _EXTRA_CASTS},
+)
+_add_impls(AscendFunctions, {op.name: _machine_impl(op) for op in MACHINE_METHODS})
 
 
 # --------------------------------------------------------------------------- driver

@@ -1,9 +1,10 @@
 """The machine model of an Ascend vector core: the one place each ascend op has a meaning.
 
 Both ways of running a lowered kernel, the stock xDSL interpreter
-(``runtime.ascend_interpreter``) and the compiled closures (``runtime.kernel_compiler``),
-call the methods of :class:`AscendMachine`, so an op's semantics, its checks and its
-trace record exist exactly once.
+(``runtime.ascend_interpreter``) and the generated fast path (``runtime.kernel_compiler``),
+call the methods of :class:`AscendMachine` as :data:`MACHINE_METHODS` and
+:func:`machine_arguments` say, so an op's semantics, its checks and its trace record
+exist exactly once.
 
 Memory
 ------
@@ -17,10 +18,10 @@ Memory
 
 Synchronisation model (what the detectors check)
 ------------------------------------------------
-Each pipe (S, V, MTE2, MTE3) has an *issue counter*, incremented by every op it runs,
-and a *knowledge* vector: for every other pipe, the count up to which that pipe's ops
-are known to be complete. ``set_flag[P, Q, e]`` pushes a snapshot of P's knowledge
-(with P's own counter) onto the FIFO of (P, Q, e); ``wait_flag[P, Q, e]`` pops the
+Each pipe (S, V, MTE2, MTE3) has a *knowledge* vector: for every other pipe, the count
+up to which that pipe's ops are known to be complete, and at its own position its
+*issue counter*, incremented by every op it runs. ``set_flag[P, Q, e]`` pushes a
+snapshot of P's knowledge onto the FIFO of (P, Q, e); ``wait_flag[P, Q, e]`` pops the
 oldest snapshot and raises Q's knowledge to it (element-wise max, so knowledge is
 transitive, like vector clocks). Each UB (buffer, slot) remembers its last writer
 (pipe, count) and, per pipe, its last reader count. An op on pipe Q that reads the slot
@@ -34,17 +35,27 @@ never reads what it writes.
 
 After all cores ran, :meth:`AscendMachine.finish` checks, vectorised over the stores in
 the trace, that no two cores wrote the same output bytes.
+
+Cost
+----
+A launch runs the flag, DMA and scalar methods hundreds of thousands of times, so they
+are written for CPython: their checks are inline comparisons (a report is built only
+when one fails), contiguous DMAs copy between ``memoryview``s (half the cost of numpy
+slicing for small tiles), and the trace's rows stay tuples until someone asks for the
+table (the write-conflict check keeps the store rows aside and converts only those).
 """
 
 from __future__ import annotations
 
 import gc
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from xdsl.ir import Operation
 
+from pakv_dialect import ascend
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
 from pakv_dialect.soc import SocInfo
 from pakv_dialect.tiling import GatherTiling
@@ -150,8 +161,12 @@ class GmRef:
     tensor: GmTensor
     flat: np.ndarray
     """The tensor as a flat array of its storage dtype (for scalar reads)."""
-    strides: tuple[int, ...]
-    """Element strides of the row-major shape."""
+    dims: tuple[tuple[int, int], ...]
+    """(size, element stride) of each dimension of the row-major shape."""
+    itemsize: int
+    raw: memoryview
+    """The tensor's bytes, for contiguous DMAs."""
+    nbytes: int
 
     @staticmethod
     def of(index: int, tensor: GmTensor) -> GmRef:
@@ -160,8 +175,9 @@ class GmRef:
         for dim in reversed(tensor.shape):
             strides.append(step)
             step *= dim
+        dims = tuple(zip(tensor.shape, reversed(strides), strict=True))
         flat = tensor.bytes.view(tensor.kind.storage)
-        return GmRef(index, tensor, flat, tuple(reversed(strides)))
+        return GmRef(index, tensor, flat, dims, flat.itemsize, tensor.bytes.data, tensor.nbytes)
 
     @property
     def name(self) -> str:
@@ -276,7 +292,50 @@ class MachineTrace:
         return len(self.rows)
 
 
+# --------------------------------------------------------------------------- ops
+
+MACHINE_METHODS: dict[type[Operation], str] = {
+    ascend.GetBlockIdxOp: "get_block_idx",
+    ascend.GetBlockNumOp: "get_block_num",
+    ascend.GetTilingOp: "get_tiling",
+    ascend.UbAllocOp: "ub_alloc",
+    ascend.LoadScalarOp: "load_scalar",
+    ascend.LoadOp: "dma",
+    ascend.StoreOp: "dma",
+    ascend.TransposeBlocksOp: "transpose_blocks",
+    ascend.FillZeroOp: "fill_zero",
+    ascend.SetFlagOp: "set_flag",
+    ascend.WaitFlagOp: "wait_flag",
+}
+"""The ``ascend`` ops a kernel runs, and the :class:`AscendMachine` method each calls
+as ``method(site, *machine_arguments(op), *operands)``."""
+
+
+def machine_arguments(op: Operation) -> tuple[str | int | None, ...]:
+    """What ``op``'s machine method takes between the site and the op's operands: its
+    properties, or for a DMA its direction (the trace kind, LOAD or STORE)."""
+    if isinstance(op, ascend.GetTilingOp):
+        return (op.field.data,)
+    if isinstance(op, ascend.UbAllocOp):
+        return (op.purpose.data, op.slots, op.slot_bytes, op.planned_offset)
+    if isinstance(op, ascend.SetFlagOp | ascend.WaitFlagOp):
+        return (PIPE_ID[op.set_pipe.data], PIPE_ID[op.wait_pipe.data])
+    if isinstance(op, ascend.LoadOp):
+        return (LOAD,)
+    if isinstance(op, ascend.StoreOp):
+        return (STORE,)
+    return ()
+
+
 # --------------------------------------------------------------------------- machine
+
+_OTHER_PIPES: tuple[tuple[int, ...], ...] = tuple(
+    tuple(other for other in range(_NUM_PIPES) if other != pipe) for pipe in range(_NUM_PIPES)
+)
+"""For each pipe, every other pipe (whose reads a write on the pipe must wait for)."""
+
+FlagKey = tuple[int, int, int]
+"""(set pipe, wait pipe, event)."""
 
 
 def _bursts(flat: np.ndarray, offset: int, count: int, length: int, stride: int) -> np.ndarray:
@@ -310,24 +369,26 @@ class AscendMachine:
         self.block_num = block_num
         self.capacity = soc.ub_usable_bytes
         self.ub = np.empty(self.capacity, dtype=np.uint8)
+        self._ub_raw = self.ub.data
         self.trace = MachineTrace(tuple(t.name for t in tensors))
         self._rows = self.trace.rows
-        self.core = -1
-        self._buffers: list[UbBuffer] = []
-        self._issued = [0] * _NUM_PIPES
-        self._known = [[0] * _NUM_PIPES for _ in range(_NUM_PIPES)]
-        self._flags: dict[tuple[int, int, int], deque[tuple[list[int], OpSite]]] = {}
+        self._sites = self.trace.sites
+        self._stores: list[tuple[int, ...]] = []
+        """The store rows of the trace, kept aside for :meth:`finish`."""
+        self._reset(-1)
 
     # ------------------------------------------------------------ lifecycle
 
-    def start_core(self, core: int) -> None:
-        """Reset the per-core state: UB contents, buffers, pipes and flags."""
+    def _reset(self, core: int) -> None:
         self.core = core
         self.ub.fill(UB_POISON)
-        self._buffers = []
-        self._issued = [0] * _NUM_PIPES
+        self._buffers: list[UbBuffer] = []
         self._known = [[0] * _NUM_PIPES for _ in range(_NUM_PIPES)]
-        self._flags = {}
+        self._flags: defaultdict[FlagKey, deque[tuple[list[int], OpSite]]] = defaultdict(deque)
+
+    def start_core(self, core: int) -> None:
+        """Reset the per-core state: UB contents, buffers, pipes and flags."""
+        self._reset(core)
 
     def end_core(self) -> None:
         """Check that every flag the core set was waited for."""
@@ -361,9 +422,9 @@ class AscendMachine:
 
     def finish(self) -> None:
         """After all cores: no two cores wrote the same GM bytes."""
-        stores = self.trace.of_kind(STORE)
-        if stores.size == 0:
+        if not self._stores:
             return
+        stores = np.array(self._stores, dtype=TRACE_DTYPE)
         counts = stores["n_burst"]
         row = np.repeat(np.arange(stores.size), counts)
         first = np.repeat(np.cumsum(counts) - counts, counts)
@@ -394,8 +455,11 @@ class AscendMachine:
 
     # ------------------------------------------------------------ sync
 
-    def _note(self, site: OpSite) -> None:
-        self.trace.sites[site.ordinal] = site
+    def _issue(self, pipe: int) -> int:
+        """One more op on ``pipe``: its issue count (kept in the pipe's own knowledge)."""
+        known = self._known[pipe]
+        known[pipe] += 1
+        return known[pipe]
 
     def _read(self, site: OpSite, pipe: int, count: int, buf: UbBuffer, slot: int) -> None:
         writer = buf.writer_pipe[slot]
@@ -421,8 +485,8 @@ class AscendMachine:
                 self.core,
             )
         readers = buf.readers[slot]
-        for other in range(_NUM_PIPES):
-            if other != pipe and known[other] < readers[other]:
+        for other in _OTHER_PIPES[pipe]:
+            if known[other] < readers[other]:
                 raise UnsyncedAccessError(
                     site,
                     f"{PIPES[pipe]} overwrites {buf.describe(slot)} that {PIPES[other]} may "
@@ -430,30 +494,20 @@ class AscendMachine:
                     "since that read",
                     self.core,
                 )
-            readers[other] = 0
+        buf.readers[slot] = [0] * _NUM_PIPES
         buf.writer_pipe[slot] = pipe
         buf.writer_count[slot] = count
         buf.writer_site[slot] = site
 
-    def _issue(self, pipe: int) -> int:
-        self._issued[pipe] += 1
-        return self._issued[pipe]
-
     def set_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
-        self._note(site)
-        snapshot = list(self._known[set_pipe])
-        snapshot[set_pipe] = self._issued[set_pipe]
-        key = (set_pipe, wait_pipe, event)
-        queue = self._flags.get(key)
-        if queue is None:
-            queue = self._flags[key] = deque()
-        queue.append((snapshot, site))
+        self._sites[site.ordinal] = site
+        self._flags[set_pipe, wait_pipe, event].append((self._known[set_pipe].copy(), site))
         self._rows.append(
             (self.core, SET_FLAG, set_pipe, site.ordinal, -1, -1, 0, 0, 0, -1, event, wait_pipe)
         )
 
     def wait_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
-        self._note(site)
+        self._sites[site.ordinal] = site
         queue = self._flags.get((set_pipe, wait_pipe, event))
         if not queue:
             raise FlagDeadlockError(
@@ -465,9 +519,9 @@ class AscendMachine:
             )
         snapshot, _ = queue.popleft()
         known = self._known[wait_pipe]
-        for pipe in range(_NUM_PIPES):
-            if snapshot[pipe] > known[pipe]:
-                known[pipe] = snapshot[pipe]
+        for pipe, count in enumerate(snapshot):
+            if count > known[pipe]:
+                known[pipe] = count
         self._rows.append(
             (self.core, WAIT_FLAG, wait_pipe, site.ordinal, -1, -1, 0, 0, 0, -1, event, set_pipe)
         )
@@ -491,7 +545,7 @@ class AscendMachine:
     def ub_alloc(
         self, site: OpSite, purpose: str, slots: int, slot_bytes: int, offset: int | None
     ) -> UbBuffer:
-        self._note(site)
+        self._sites[site.ordinal] = site
         if offset is None:
             raise UnplannedBufferError(
                 site,
@@ -526,11 +580,13 @@ class AscendMachine:
         return buffer
 
     def load_scalar(self, site: OpSite, ref: GmRef, *indices: int) -> int:
-        self._note(site)
+        self._sites[site.ordinal] = site
+        dims = ref.dims
+        if len(indices) != len(dims):
+            raise ValueError(f"{site}: {len(indices)} indices into the {len(dims)}-d {ref.name}")
         flat = 0
-        for dim, (index, size, stride) in enumerate(
-            zip(indices, ref.tensor.shape, ref.strides, strict=True)
-        ):
+        for dim, index in enumerate(indices):
+            size, stride = dims[dim]
             if not 0 <= index < size:
                 raise GmOutOfBoundsError(
                     site,
@@ -539,7 +595,7 @@ class AscendMachine:
                     self.core,
                 )
             flat += index * stride
-        size = ref.tensor.kind.size
+        size = ref.itemsize
         self._rows.append(
             (
                 self.core,
@@ -560,10 +616,10 @@ class AscendMachine:
 
     # ------------------------------------------------------------ DMA
 
-    def _check_dma(
+    def dma(
         self,
         site: OpSite,
-        verb: str,
+        kind: int,
         ref: GmRef,
         gm_offset: int,
         buf: UbBuffer,
@@ -573,134 +629,80 @@ class AscendMachine:
         length: int,
         gm_gap: int,
         ub_gap: int,
-    ) -> int:
-        """Validate one DMA; return the UB byte stride between bursts."""
+    ) -> None:
+        """``ascend.load`` (``kind`` LOAD: GM -> UB on MTE2) or ``ascend.store`` (STORE:
+        UB -> GM on MTE3) of ``count`` bursts of ``length`` bytes, as one copy.
+
+        In UB each burst starts 32-byte aligned (``align_up(length) + ub_gap`` apart);
+        in GM bursts are ``length + gm_gap`` apart.
+        """
+        self._sites[site.ordinal] = site
         if not 1 <= count <= MAX_BURSTS:
             raise BurstCountError(
                 site,
-                f"{verb} with {count} bursts: the count must be in [1, {MAX_BURSTS}]",
+                f"{TRACE_KINDS[kind]} with {count} bursts: the count must be in [1, {MAX_BURSTS}]",
                 self.core,
             )
         if length < 1 or gm_gap < 0 or ub_gap < 0:
             raise BurstCountError(
                 site,
-                f"{verb} with burst length {length}, gaps (gm {gm_gap}, ub {ub_gap}): the "
-                "length must be positive and the gaps non-negative",
+                f"{TRACE_KINDS[kind]} with burst length {length}, gaps (gm {gm_gap}, ub "
+                f"{ub_gap}): the length must be positive and the gaps non-negative",
                 self.core,
             )
         if ub_offset % UB_ALIGN or ub_gap % UB_ALIGN:
             raise UbMisalignedError(
                 site,
-                f"{verb} at UB offset {ub_offset} with UB gap {ub_gap} in {buf.describe(slot)}:"
-                f" both must be multiples of {UB_ALIGN} bytes",
+                f"{TRACE_KINDS[kind]} at UB offset {ub_offset} with UB gap {ub_gap} in "
+                f"{buf.describe(slot)}: both must be multiples of {UB_ALIGN} bytes",
                 self.core,
             )
-        stride = align_up(length) + ub_gap
-        ub_end = ub_offset + (count - 1) * stride + align_up(length)
+        padded = align_up(length)
+        ub_stride = padded + ub_gap
+        ub_end = ub_offset + (count - 1) * ub_stride + padded
         if not 0 <= slot < buf.slots or ub_offset < 0 or ub_end > buf.slot_bytes:
             raise UbOverflowError(
                 site,
-                f"{verb} touches bytes [{ub_offset}, {ub_end}) of {buf.describe(slot)}, "
-                f"outside its {buf.slots} slot(s) of {buf.slot_bytes} bytes",
+                f"{TRACE_KINDS[kind]} touches bytes [{ub_offset}, {ub_end}) of "
+                f"{buf.describe(slot)}, outside its {buf.slots} slot(s) of {buf.slot_bytes} bytes",
                 self.core,
             )
         gm_end = gm_offset + (count - 1) * (length + gm_gap) + length
-        if gm_offset < 0 or gm_end > ref.tensor.nbytes:
+        if gm_offset < 0 or gm_end > ref.nbytes:
             raise GmOutOfBoundsError(
                 site,
-                f"{verb} touches bytes [{gm_offset}, {gm_end}) of {ref.name}, which has "
-                f"{ref.tensor.nbytes} bytes",
+                f"{TRACE_KINDS[kind]} touches bytes [{gm_offset}, {gm_end}) of {ref.name}, "
+                f"which has {ref.nbytes} bytes",
                 self.core,
             )
-        return stride
-
-    def load(
-        self,
-        site: OpSite,
-        ref: GmRef,
-        gm_offset: int,
-        buf: UbBuffer,
-        slot: int,
-        ub_offset: int,
-        count: int,
-        length: int,
-        gm_gap: int,
-        ub_gap: int,
-    ) -> None:
-        """GM -> UB on MTE2: ``count`` bursts of ``length`` bytes, one numpy copy."""
-        self._note(site)
-        stride = self._check_dma(
-            site, "load", ref, gm_offset, buf, slot, ub_offset, count, length, gm_gap, ub_gap
-        )
-        self._write(site, MTE2, self._issue(MTE2), buf, slot)
-        ub_base = buf.offset + slot * buf.slot_bytes + ub_offset
-        if stride == length and gm_gap == 0:
-            size = count * length
-            self.ub[ub_base : ub_base + size] = ref.tensor.bytes[gm_offset : gm_offset + size]
+        ub_at = buf.offset + slot * buf.slot_bytes + ub_offset
+        contiguous = count == 1 or (ub_stride == length and gm_gap == 0)
+        size = count * length
+        if kind == LOAD:
+            pipe = MTE2
+            self._write(site, pipe, self._issue(pipe), buf, slot)
+            if contiguous:
+                self._ub_raw[ub_at : ub_at + size] = ref.raw[gm_offset : gm_offset + size]
+            else:
+                _bursts(self.ub, ub_at, count, length, ub_stride)[...] = _bursts(
+                    ref.tensor.bytes, gm_offset, count, length, length + gm_gap
+                )
         else:
-            _bursts(self.ub, ub_base, count, length, stride)[...] = _bursts(
-                ref.tensor.bytes, gm_offset, count, length, length + gm_gap
-            )
-        self._rows.append(
-            (
-                self.core,
-                LOAD,
-                MTE2,
-                site.ordinal,
-                ref.index,
-                gm_offset,
-                count,
-                length,
-                gm_gap,
-                slot,
-                -1,
-                -1,
-            )
-        )
-
-    def store(
-        self,
-        site: OpSite,
-        ref: GmRef,
-        gm_offset: int,
-        buf: UbBuffer,
-        slot: int,
-        ub_offset: int,
-        count: int,
-        length: int,
-        gm_gap: int,
-        ub_gap: int,
-    ) -> None:
-        """UB -> GM on MTE3: ``count`` bursts of ``length`` bytes, one numpy copy."""
-        self._note(site)
-        stride = self._check_dma(
-            site, "store", ref, gm_offset, buf, slot, ub_offset, count, length, gm_gap, ub_gap
-        )
-        self._read(site, MTE3, self._issue(MTE3), buf, slot)
-        ub_base = buf.offset + slot * buf.slot_bytes + ub_offset
-        if stride == length and gm_gap == 0:
-            size = count * length
-            ref.tensor.bytes[gm_offset : gm_offset + size] = self.ub[ub_base : ub_base + size]
-        else:
-            _bursts(ref.tensor.bytes, gm_offset, count, length, length + gm_gap)[...] = _bursts(
-                self.ub, ub_base, count, length, stride
-            )
-        self._rows.append(
-            (
-                self.core,
-                STORE,
-                MTE3,
-                site.ordinal,
-                ref.index,
-                gm_offset,
-                count,
-                length,
-                gm_gap,
-                slot,
-                -1,
-                -1,
-            )
-        )
+            pipe = MTE3
+            self._read(site, pipe, self._issue(pipe), buf, slot)
+            if contiguous:
+                ref.raw[gm_offset : gm_offset + size] = self._ub_raw[ub_at : ub_at + size]
+            else:
+                _bursts(ref.tensor.bytes, gm_offset, count, length, length + gm_gap)[...] = _bursts(
+                    self.ub, ub_at, count, length, ub_stride
+                )
+        row = (
+            self.core, kind, pipe, site.ordinal, ref.index, gm_offset, count, length, gm_gap,
+            slot, -1, -1,
+        )  # fmt: skip
+        self._rows.append(row)
+        if kind == STORE:
+            self._stores.append(row)
 
     # ------------------------------------------------------------ vector ops
 
@@ -715,7 +717,7 @@ class AscendMachine:
         cols: int,
     ) -> None:
         """``target[c][r] = source[r][c]`` over 32-byte blocks, on V: one numpy copy."""
-        self._note(site)
+        self._sites[site.ordinal] = site
         size = rows * cols * UB_ALIGN
         for buf, slot in ((source, source_slot), (target, target_slot)):
             if rows < 1 or cols < 1 or not 0 <= slot < buf.slots or size > buf.slot_bytes:
@@ -739,7 +741,7 @@ class AscendMachine:
 
     def fill_zero(self, site: OpSite, target: UbBuffer, slot: int, nbytes: int) -> None:
         """Zero ``align32(nbytes)`` bytes at the start of a slot, on V."""
-        self._note(site)
+        self._sites[site.ordinal] = site
         size = align_up(nbytes)
         if nbytes < 1 or not 0 <= slot < target.slots or size > target.slot_bytes:
             raise UbOverflowError(

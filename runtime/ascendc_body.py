@@ -16,6 +16,7 @@ and an op whose signedness differs from its operands' C++ type casts them, unles
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,9 +40,6 @@ from runtime.ascendc_plan import (
     events_member,
     hard_event,
 )
-
-NOTE_ATTR = "ascend.note"
-"""Optional string attribute on a lowered op: printed as a comment above it."""
 
 TABLE_ROW_FIELD = "table_width"
 """The one GM tensor the kernel reads by two indices is blockTables, whose rows
@@ -375,9 +373,11 @@ class AscendCPrintContext:
                 self.print(
                     "// Epilogue: consume the last set of every flag before the kernel ends."
                 )
-            note = op.attributes.get(NOTE_ATTR)
+            note = op.attributes.get(ascend.NOTE_ATTR)
             if isinstance(note, StringAttr):
-                self.print(f"// {note.data}")
+                width = max(LINE_WIDTH - len(self.prefix) - len("// "), 40)
+                for line in textwrap.wrap(note.data, width):
+                    self.print(f"// {line}")
             self.print_op(op)
 
     def print_op(self, op: Operation) -> None:

@@ -85,9 +85,15 @@ def _binary(op: Operation, a: Fact, b: Fact) -> Fact:
         case arith.AddiOp():
             return Fact(gcd(a.multiple, b.multiple), both, _both_bounded(a, b, int.__add__))
         case arith.SubiOp():
+            multiple = gcd(a.multiple, b.multiple)
+            minuend = constant_of(op.operands[0])
+            if minuend is not None and b.non_negative and b.upper is not None:
+                # c - x with x in [0, c] lies in [0, c] (a room left, e.g. in a block).
+                if b.upper <= minuend:
+                    return Fact(multiple, True, minuend)
             constant = constant_of(op.operands[1])
             upper = None if a.upper is None or constant is None else a.upper - constant
-            return Fact(gcd(a.multiple, b.multiple), False, upper)
+            return Fact(multiple, False, upper)
         case arith.MuliOp():
             return Fact(a.multiple * b.multiple, both, _both_bounded(a, b, int.__mul__))
         case arith.DivUIOp() | arith.CeilDivUIOp():

@@ -9,7 +9,11 @@ of SPEC section 3 and is not empty: its operands as GM tensors plus its runtime 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects.builtin import DYNAMIC_INDEX
 
 from pakv_dialect.dtypes import ElementKind, index_kind_named, kv_kind_named
 from pakv_dialect.pakv import CacheMode
@@ -29,6 +33,11 @@ OPERAND_ROLES: tuple[str, ...] = (
 """``pakv.gather``'s operands in order; also the kernel function's argument order
 (``seq_offset`` only when the signature has one)."""
 
+CACHE_ROLES = ("key_cache", "value_cache")
+OUTPUT_ROLES = ("key_out", "value_out")
+INDEX_ROLES = ("block_tables", "seq_lens", "seq_offset")
+_KEY_ROLES = ("key_cache", "key_out")
+
 API_NAMES: dict[str, str] = {
     "key_cache": "keyCache",
     "value_cache": "valueCache",
@@ -39,6 +48,42 @@ API_NAMES: dict[str, str] = {
     "value_out": "valueRef",
 }
 """The operator document's parameter name for each operand role."""
+
+
+@dataclass(frozen=True)
+class RunSizes:
+    """The sizes a signature leaves to run time; None: not fixed (``?`` in the IR)."""
+
+    batch: int | None = None
+    num_blocks: int | None = None
+    table_width: int | None = None
+    """max_blocks_per_seq (blockTables dim 1)."""
+    num_tokens: int | None = None
+    """Rows of keyRef/valueRef."""
+
+
+DYNAMIC_SIZES = RunSizes()
+"""No size fixed: the form one compiled kernel serves every call of a signature in."""
+
+
+def size_dims(role: str, sizes: RunSizes, *, cumsum: bool) -> tuple[int, ...]:
+    """The leading dims of ``role`` that are run-time sizes; ``DYNAMIC_INDEX`` where unset.
+
+    The dims after them are the signature's layout (``GatherSignature.layout_dims``).
+    """
+
+    def dim(size: int | None, extra: int = 0) -> int:
+        return DYNAMIC_INDEX if size is None else size + extra
+
+    return {
+        "key_cache": (dim(sizes.num_blocks),),
+        "value_cache": (dim(sizes.num_blocks),),
+        "block_tables": (dim(sizes.batch), dim(sizes.table_width)),
+        "seq_lens": (dim(sizes.batch, 1 if cumsum else 0),),
+        "seq_offset": (dim(sizes.batch),),
+        "key_out": (dim(sizes.num_tokens),),
+        "value_out": (dim(sizes.num_tokens),),
+    }[role]
 
 
 def _named_kv(name: str) -> ElementKind:
@@ -81,14 +126,32 @@ class GatherSignature:
         return kind
 
     @property
-    def block_size(self) -> int:
-        return self.key_cache_dims[1 if self.cache_mode == CacheMode.PA_NZ else 0]
+    def roles(self) -> tuple[str, ...]:
+        """The operand roles of its calls, in kernel-argument order."""
+        return tuple(r for r in OPERAND_ROLES if r != "seq_offset" or self.has_offset)
 
-    def out_token_dims(self, cache_dims: tuple[int, int, int]) -> tuple[int, ...]:
-        """The static dims of an output after num_tokens, for a cache's dims 1..3."""
-        if self.cache_mode == CacheMode.PA_NZ:
-            return (cache_dims[0] * cache_dims[2],)
-        return cache_dims[1:]
+    def element(self, role: str) -> ElementKind:
+        """The element kind of an operand role."""
+        if role in INDEX_ROLES:
+            return self.index_element
+        return self.key_element if role in _KEY_ROLES else self.value_element
+
+    def layout_dims(self, role: str) -> tuple[int, ...]:
+        """The dims of ``role`` that the signature fixes: those after its ``size_dims``."""
+        nz = self.cache_mode == CacheMode.PA_NZ
+        cache = self.key_cache_dims if role in _KEY_ROLES else self.value_cache_dims
+        if role in CACHE_ROLES:
+            return cache
+        if role in OUTPUT_ROLES:  # one token: H elements in PA_NZ, heads x head_size in Norm
+            return (cache[0] * cache[2],) if nz else cache[1:]
+        return ()
+
+    def operand_shapes(self, sizes: RunSizes = DYNAMIC_SIZES) -> dict[str, tuple[int, ...]]:
+        """Every operand's shape at ``sizes`` (``DYNAMIC_INDEX`` for an unset size)."""
+        return {
+            role: (*size_dims(role, sizes, cumsum=self.cumsum), *self.layout_dims(role))
+            for role in self.roles
+        }
 
 
 @dataclass(frozen=True)
@@ -116,18 +179,62 @@ class GatherCall:
     total_tokens: int
     """Sum of the sequence lengths: rows that will be written (<= num_tokens)."""
 
+    @staticmethod
+    def wrap(
+        arrays: Mapping[str, np.ndarray],
+        kinds: Mapping[str, ElementKind],
+        *,
+        cache_mode: CacheMode,
+        cumsum: bool,
+        soc: str,
+        total_tokens: int,
+    ) -> GatherCall:
+        """The call on the caller's arrays (by role; no copy), trusted as given.
+
+        Checking is the caller's job: ``runtime.checks`` wraps a call only after SPEC
+        section 3 passed; tests wrap bad data on purpose to reach the kernel with it.
+        """
+        key_cache, value_cache = arrays["key_cache"], arrays["value_cache"]
+        tables = arrays["block_tables"]
+        signature = GatherSignature(
+            cache_mode=cache_mode,
+            cumsum=cumsum,
+            has_offset="seq_offset" in arrays,
+            key_kind=kinds["key_cache"].name,
+            value_kind=kinds["value_cache"].name,
+            index_kind=kinds["block_tables"].name,
+            key_cache_dims=_layout_of(key_cache),
+            value_cache_dims=_layout_of(value_cache),
+            soc=soc,
+        )
+        gm = {
+            role: GmTensor.wrap(API_NAMES[role], array, kinds[role])
+            for role, array in arrays.items()
+        }
+        return GatherCall(
+            signature=signature,
+            key_cache=gm["key_cache"],
+            value_cache=gm["value_cache"],
+            block_tables=gm["block_tables"],
+            seq_lens=gm["seq_lens"],
+            seq_offset=gm.get("seq_offset"),
+            key_out=gm["key_out"],
+            value_out=gm["value_out"],
+            batch=tables.shape[0],
+            num_blocks=key_cache.shape[0],
+            table_width=tables.shape[1],
+            num_tokens=arrays["key_out"].shape[0],
+            total_tokens=total_tokens,
+        )
+
+    def operands(self) -> dict[str, GmTensor]:
+        """The operands by role, in kernel-argument order (offset only if present)."""
+        present = {role: getattr(self, role) for role in OPERAND_ROLES}
+        return {role: tensor for role, tensor in present.items() if tensor is not None}
+
     def arguments(self) -> tuple[GmTensor, ...]:
         """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
-        operands = (
-            self.key_cache,
-            self.value_cache,
-            self.block_tables,
-            self.seq_lens,
-            self.seq_offset,
-            self.key_out,
-            self.value_out,
-        )
-        return tuple(t for t in operands if t is not None)
+        return tuple(self.operands().values())
 
     def tiling(self) -> GatherTiling:
         """The launch's tiling data on the signature's SoC (SPEC section 4 core count)."""
@@ -139,3 +246,9 @@ class GatherCall:
             total_tokens=self.total_tokens,
             vector_cores=soc_info(self.signature.soc).vector_cores,
         )
+
+
+def _layout_of(cache: np.ndarray) -> tuple[int, int, int]:
+    """A cache's dims 1..3 (dim 0, num_blocks, is a run-time size)."""
+    _, a, b, c = cache.shape
+    return (a, b, c)

@@ -38,16 +38,10 @@ from pakv_dialect.dtypes import (
 )
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
-from runtime.call import API_NAMES, GatherCall, GatherSignature
+from runtime.call import API_NAMES, CACHE_ROLES, INDEX_ROLES, OUTPUT_ROLES, GatherCall
 from runtime.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
 from runtime.ir_builder import build_checked_module, find_gather
-from runtime.memory import GmTensor
 from runtime.tensor import Tensor
-
-_KV_ROLES = ("key_cache", "value_cache", "key_out", "value_out")
-_INDEX_ROLES = ("block_tables", "seq_lens", "seq_offset")
-_OUTPUT_ROLES = ("key_out", "value_out")
-_CACHE_ROLES = ("key_cache", "value_cache")
 
 
 def invalid(message: str) -> AclnnError:
@@ -105,14 +99,21 @@ def check_call(
         if value is not None
     }
 
-    empty = any(operands[role].array.size == 0 for role in _KV_ROLES)
+    empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
     _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty)
     if empty:
         return None
     total = _check_data(operands, mode=mode, cumsum=cumsum)
     if total == 0:
         return None
-    return _gather_call(operands, mode=mode, cumsum=cumsum, soc=chip, total=total)
+    return GatherCall.wrap(
+        {role: op.array for role, op in operands.items()},
+        {role: op.kind for role, op in operands.items()},
+        cache_mode=mode,
+        cumsum=cumsum,
+        soc=chip.name,
+        total_tokens=total,
+    )
 
 
 # --- what the IR cannot express ---------------------------------------------------
@@ -155,7 +156,7 @@ def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operan
         )
     if not array.flags.c_contiguous:
         raise invalid(f"{name}: expected a C-contiguous array, got a non-contiguous view")
-    if role in _OUTPUT_ROLES and not array.flags.writeable:
+    if role in OUTPUT_ROLES and not array.flags.writeable:
         raise invalid(f"{name}: expected a writable array, got a read-only one")
     kind = _element_kind(role, None if tensor is None else tensor.dtype, array)
     _check_format(role, TensorFormat.ND.value if tensor is None else tensor.format, mode, soc)
@@ -164,7 +165,7 @@ def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operan
 
 def _element_kind(role: str, dtype_name: str | None, array: np.ndarray) -> ElementKind:
     name = API_NAMES[role]
-    is_index = role in _INDEX_ROLES
+    is_index = role in INDEX_ROLES
     table = INDEX_ELEMENT_KINDS if is_index else KV_ELEMENT_KINDS
     if dtype_name is None:
         kind = index_kind_of_numpy(array.dtype) if is_index else kv_kind_of_numpy(array.dtype)
@@ -184,17 +185,20 @@ def _element_kind(role: str, dtype_name: str | None, array: np.ndarray) -> Eleme
     return kind
 
 
-def _check_format(role: str, given: str, mode: CacheMode, soc: SocInfo) -> None:
+def expected_format(role: str, mode: CacheMode, soc: SocInfo) -> TensorFormat:
     """SPEC section 4: ND everywhere, except PA_NZ caches on SoCs that know FRACTAL_NZ."""
+    nz = role in CACHE_ROLES and soc.distinguishes_nz_format and mode == CacheMode.PA_NZ
+    return TensorFormat.FRACTAL_NZ if nz else TensorFormat.ND
+
+
+def _check_format(role: str, given: str, mode: CacheMode, soc: SocInfo) -> None:
     name = API_NAMES[role]
     formats = [f.value for f in TensorFormat]
     if given not in formats:
         raise invalid(f"{name} format: expected one of {formats}, got {given!r}")
-    expected = TensorFormat.ND
-    if role in _CACHE_ROLES and soc.distinguishes_nz_format and mode == CacheMode.PA_NZ:
-        expected = TensorFormat.FRACTAL_NZ
+    expected = expected_format(role, mode, soc)
     if given != expected.value:
-        where = f"cacheMode {mode.value} on {soc.name}" if role in _CACHE_ROLES else soc.name
+        where = f"cacheMode {mode.value} on {soc.name}" if role in CACHE_ROLES else soc.name
         raise invalid(f"{name} format: expected {expected.value} for {where}, got {given}")
 
 
@@ -204,11 +208,15 @@ _IR_NAME = re.compile(r"\b(" + "|".join(API_NAMES) + r")\b")
 _DECORATION = "Operation does not verify: "
 
 
+def verifier_message(error: VerifyException) -> str:
+    """The verifier's own words, without xDSL's decoration or the printed module."""
+    text = str(error.args[0]) if error.args else str(error)
+    return text.removeprefix(_DECORATION)
+
+
 def api_message(error: VerifyException) -> str:
     """A verifier message in the operator's words: parameter names, no xDSL decoration."""
-    text = str(error.args[0]) if error.args else str(error)
-    text = text.removeprefix(_DECORATION)
-    return _IR_NAME.sub(lambda m: API_NAMES[m.group(1)], text)
+    return _IR_NAME.sub(lambda m: API_NAMES[m.group(1)], verifier_message(error))
 
 
 def _verify_static(
@@ -310,45 +318,3 @@ def _check_data(operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bo
             f"(keyCache dim 0), got {tables[i, col]}"
         )
     return total
-
-
-# --- the validated call --------------------------------------------------------------
-
-
-def _gather_call(
-    operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bool, soc: SocInfo, total: int
-) -> GatherCall:
-    key, value = operands["key_cache"], operands["value_cache"]
-    tables = operands["block_tables"].array
-    signature = GatherSignature(
-        cache_mode=mode,
-        cumsum=cumsum,
-        has_offset="seq_offset" in operands,
-        key_kind=key.kind.name,
-        value_kind=value.kind.name,
-        index_kind=operands["block_tables"].kind.name,
-        key_cache_dims=_layout_dims(key.array),
-        value_cache_dims=_layout_dims(value.array),
-        soc=soc.name,
-    )
-    gm = {role: GmTensor.wrap(op.api_name, op.array, op.kind) for role, op in operands.items()}
-    return GatherCall(
-        signature=signature,
-        key_cache=gm["key_cache"],
-        value_cache=gm["value_cache"],
-        block_tables=gm["block_tables"],
-        seq_lens=gm["seq_lens"],
-        seq_offset=gm.get("seq_offset"),
-        key_out=gm["key_out"],
-        value_out=gm["value_out"],
-        batch=tables.shape[0],
-        num_blocks=key.array.shape[0],
-        table_width=tables.shape[1],
-        num_tokens=operands["key_out"].array.shape[0],
-        total_tokens=total,
-    )
-
-
-def _layout_dims(cache: np.ndarray) -> tuple[int, int, int]:
-    _, a, b, c = cache.shape
-    return (a, b, c)

@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,13 +29,15 @@ import numpy as np
 
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import DEFAULT_SOC, SOCS, SocError, soc_info
-from runtime.ascend_machine import FILL_ZERO, LOAD, LOAD_SCALAR, STORE, TRANSPOSE, MachineFault
+from pakv_dialect.soc import SOCS, SocError, soc_info
+from runtime.ascend_machine import LOAD, STORE, MachineFault
+from runtime.call import RunSizes
 from runtime.errors import AclnnError
 from runtime.gather_source import GatherSource, InputError, from_spec, read_file
+from runtime.golden import golden_outputs
 from runtime.kernel_compiler import KernelCompileError
 from runtime.lowered_executor import LoweredRun
-from runtime.plan_report import build_report, rate, render, size_text, ub_buffers
+from runtime.plan_report import build_report, rate, render, size_text, trace_counts, ub_buffers
 from runtime.program import (
     CompiledProgram,
     GoldenCheck,
@@ -43,16 +45,13 @@ from runtime.program import (
     compare_outputs,
     compile_program,
     emit_sources,
-    golden_outputs,
     run_program,
     stderr_reporter,
 )
 from runtime.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
 from runtime.trace_export import schedule, write_chrome_trace
 from runtime.workload import (
-    GatherOperands,
     Inputs,
-    RunSizes,
     WorkloadError,
     gather_call,
     load_inputs,
@@ -173,11 +172,8 @@ def _spec_from_flags(args: argparse.Namespace) -> tuple[ShapeSpec, str, str]:
         base, name, stem = EXAMPLES[args.example].spec, f"example {args.example}", args.example
     else:
         base, name, stem = ShapeSpec(), "shape flags", "pakv_gather"
-    overrides = _given(args, (*SHAPE_FLAGS, *SIZE_FLAGS))
-    if args.soc is not None:
-        overrides["soc"] = args.soc
-    known = {f.name for f in fields(ShapeSpec)}
-    spec = replace(base, **{k: v for k, v in overrides.items() if k in known})  # pyright: ignore[reportArgumentType]
+    overrides = _given(args, (*SHAPE_FLAGS, *SIZE_FLAGS, "soc"))
+    spec = replace(base, **overrides)  # pyright: ignore[reportArgumentType]
     return spec, name, stem
 
 
@@ -222,26 +218,23 @@ def pipeline_options(args: argparse.Namespace) -> str:
 # --------------------------------------------------------------------------- data
 
 
-def example_spec(args: argparse.Namespace) -> ShapeSpec | None:
-    """The unmodified preset of ``--example`` (with the default SoC), if one is named."""
-    example = EXAMPLES.get(args.example or "")
-    return None if example is None else replace(example.spec, soc=DEFAULT_SOC)
-
-
 def make_inputs(
     args: argparse.Namespace, source: GatherSource, spec: ShapeSpec | None, phases: Phases
 ) -> Inputs:
-    """The data of one launch: --data files, the example's own data, or random data."""
-    operands: GatherOperands = source.operands
+    """The data of one launch: --data files, the example's own data, or random data.
+
+    An example's own data serves only when no flag changed its shapes (--soc may).
+    """
+    operands = source.operands
     with phases.step("data", "preparing data"):
         if args.data is not None:
             return load_inputs(args.data, operands)
         example = EXAMPLES.get(args.example or "")
-        same_shapes = spec is not None and replace(spec, soc=DEFAULT_SOC) == example_spec(args)
-        if example is not None and example.data is not None and same_shapes:
-            return example.data()
+        if example is not None and example.data is not None and spec is not None:
+            if replace(spec, soc=example.spec.soc) == example.spec:
+                return example.data()
         if spec is not None:
-            chosen = RunSizes(spec.batch, spec.num_blocks, spec.table_width, spec.num_tokens)
+            chosen = spec.run_sizes
         else:
             chosen = RunSizes(args.batch, args.num_blocks, args.table_width, args.num_tokens)
         sizes = resolve_sizes(operands, chosen)
@@ -331,7 +324,8 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
         where = f"--data {args.data}" if args.data is not None else "generated data"
         raise InputError(f"{where} rejected by the host checks: {e}") from None
     with phases.step("golden", "running the golden reference"):
-        expected = golden_outputs(inputs, program)
+        operands = program.source.operands
+        expected = golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
     run = None
     if call is not None:
         with phases.step("run", f"running {call.tiling().used_cores} core(s) in the interpreter"):
@@ -356,12 +350,7 @@ def _write_trace(
 
 
 def _print_statistics(outcome: Outcome, run: LoweredRun, seconds: dict[str, float]) -> None:
-    table = run.trace.table()
-    kinds = table["kind"] if len(table) else np.zeros(0, dtype=np.int8)
-
-    def count(kind: int) -> int:
-        return int((kinds == kind).sum())
-
+    count = trace_counts(run.trace)
     loaded = int(run.trace.dma_bytes(LOAD, max(run.cores, 1)).sum())
     stored = int(run.trace.dma_bytes(STORE, max(run.cores, 1)).sum())
     rows = outcome.inputs["key_out"].shape[0]
@@ -370,14 +359,15 @@ def _print_statistics(outcome: Outcome, run: LoweredRun, seconds: dict[str, floa
         f"{run.cores} core(s)"
     )
     print(
-        f"  tiles    {count(STORE)} (each leaves the UB in one store), "
-        f"{count(FILL_ZERO)} of them zero-filled"
+        f"  tiles    {count['store']} (each leaves the UB in one store), "
+        f"{count['fill_zero']} of them zero-filled"
     )
     moved = f"{size_text(loaded + stored)} moved"
     print(f"  bytes    {moved}: {size_text(loaded)} loaded, {size_text(stored)} stored")
     print(
-        f"  DMAs     {count(LOAD)} loads, {count(STORE)} stores; also {count(TRANSPOSE)} "
-        f"transposes, {count(FILL_ZERO)} zero fills, {count(LOAD_SCALAR)} scalar reads"
+        f"  DMAs     {count['load']} loads, {count['store']} stores; also "
+        f"{count['transpose_blocks']} transposes, {count['fill_zero']} zero fills, "
+        f"{count['load_scalar']} scalar reads"
     )
     print(f"  ops      {run.executed_ops} executed")
     print(f"  time     {_times(seconds)}")

@@ -26,12 +26,11 @@ from xdsl.utils.lexer import Span
 
 from pakv_dialect.pakv import GatherOp
 from pakv_dialect.soc import DEFAULT_SOC
+from runtime.checks import verifier_message
 from runtime.ir_builder import GatherBindingError, find_gather
 from runtime.lowered_executor import lowering_context
 from runtime.shape_spec import ShapeSpec, build_module
 from runtime.workload import GatherOperands
-
-_VERIFY_PREFIX = "Operation does not verify: "
 
 
 class InputError(Exception):
@@ -69,12 +68,6 @@ def location_of(op: Operation | None) -> str | None:
             return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
         op = op.parent_op()
     return None
-
-
-def verifier_message(error: VerifyException) -> str:
-    """The verifier's own words, without xDSL's decoration or the printed module."""
-    text = str(error.args[0]) if error.args else str(error)
-    return text.removeprefix(_VERIFY_PREFIX)
 
 
 def _failing_op(module: ModuleOp) -> Operation | None:

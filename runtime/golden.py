@@ -25,9 +25,12 @@ kernel must produce exactly what this function produces. On any data:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from pakv_dialect.pakv import CacheMode
+from runtime.call import OUTPUT_ROLES
 
 IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
 
@@ -106,3 +109,16 @@ def golden_gather(
                 tokens = tokens.reshape(count, -1)
             tokens[~readable] = 0
             out[rows] = tokens
+
+
+def golden_outputs(
+    arrays: Mapping[str, np.ndarray], *, cache_mode: CacheMode | str, cumsum: bool
+) -> dict[str, np.ndarray]:
+    """What ``key_out`` and ``value_out`` must become, computed on copies of them.
+
+    ``arrays`` holds a call's operands by role (``runtime.call.OPERAND_ROLES``, which
+    are :func:`golden_gather`'s parameter names); none of them is written.
+    """
+    expected = {role: arrays[role].copy() for role in OUTPUT_ROLES}
+    golden_gather(**{**arrays, **expected}, cache_mode=cache_mode, cumsum=cumsum)
+    return expected

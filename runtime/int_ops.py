@@ -6,6 +6,13 @@ op's width (``index`` is 64 bits). xDSL's own ``ArithFunctions`` cover part of
 is defined here once and used by both the reference interpreter
 (``runtime.ascend_interpreter``) and the compiled fast path (``runtime.kernel_compiler``),
 which also takes the ops xDSL does cover from this table so one table describes it.
+
+The fast path writes the kernel out as Python source; the ``*_source`` functions at the
+end say how each op is written there: plain Python int arithmetic plus, where it can
+leave the op's width, a range check that calls :func:`wrap` only when the value is out
+of range. Each form gives the very value the function of the table gives (an ``i1``
+operand may come through as the bool it is); ``tests/test_ascend_machine.py`` checks
+that on edge values of every width.
 """
 
 from __future__ import annotations
@@ -83,7 +90,7 @@ BINARY: dict[type[Operation], BinaryFn] = {
     arith.AndIOp: lambda a, b, w: wrap(a & b, w),
     arith.OrIOp: lambda a, b, w: wrap(a | b, w),
     arith.XOrIOp: lambda a, b, w: wrap(a ^ b, w),
-    arith.ShLIOp: lambda a, b, w: wrap(a << b, w),
+    arith.ShLIOp: lambda a, b, w: wrap(a << min(b, w), w),  # 0 from w on: no huge int
     arith.ShRSIOp: lambda a, b, w: wrap(a, w) >> b,
     arith.ShRUIOp: lambda a, b, w: wrap(unsigned(a, w) >> b, w),
 }
@@ -125,3 +132,88 @@ CASTS: dict[type[Operation], bool] = {
     arith.ExtUIOp: True,
 }
 """Integer casts and whether each zero-extends."""
+
+
+# --------------------------------------------------------------------------- source forms
+#
+# Statements computing one op into a variable, for the generated fast path. ``in_range``
+# says the operands are known to lie in [-2**(w-1), 2**(w-1)) already (constants, results
+# of integer ops); an operand that may not (a block argument, a machine result, an
+# ``i1`` True) only gets the forms below that hold for every int.
+
+_ANY_OPERANDS: dict[type[Operation], str] = {
+    arith.AddiOp: "{a} + {b}",
+    arith.SubiOp: "{a} - {b}",
+    arith.MuliOp: "{a} * {b}",
+    arith.AndIOp: "{a} & {b}",
+    arith.OrIOp: "{a} | {b}",
+    arith.XOrIOp: "{a} ^ {b}",
+    arith.DivUIOp: "({a} & {m}) // ({b} & {m})",
+    arith.RemUIOp: "({a} & {m}) % ({b} & {m})",
+    arith.MinUIOp: "min({a} & {m}, {b} & {m})",
+    arith.MaxUIOp: "max({a} & {m}, {b} & {m})",
+}
+"""Expressions congruent to the op's result modulo 2**w for any operands: wrapped after."""
+
+_IN_RANGE_OPERANDS: dict[type[Operation], str] = {
+    arith.AndIOp: "{a} & {b}",
+    arith.OrIOp: "{a} | {b}",
+    arith.XOrIOp: "{a} ^ {b}",
+    arith.MinSIOp: "{a} if {a} <= {b} else {b}",
+    arith.MaxSIOp: "{a} if {a} >= {b} else {b}",
+    arith.MinUIOp: "{a} if ({a} & {m}) <= ({b} & {m}) else {b}",
+    arith.MaxUIOp: "{a} if ({a} & {m}) >= ({b} & {m}) else {b}",
+}
+"""Expressions equal to the op's result, in range, when both operands are in range."""
+
+_CMPI_SYMBOLS = ("==", "!=", "<", "<=", ">", ">=", "<", "<=", ">", ">=")
+
+
+def range_check(name: str, width: int) -> str:
+    """A statement wrapping variable ``name`` to ``width`` bits, calling :func:`wrap` only
+    when it left the range (as :func:`wrap` returns an in-range value itself)."""
+    half = 1 << (width - 1)
+    return f"if not {-half} <= {name} < {half}: {name} = wrap({name}, {width})"
+
+
+def binary_source(
+    op: type[Operation], out: str, a: str, b: str, width: int, in_range: bool
+) -> list[str] | None:
+    """Statements setting ``out`` to ``BINARY[op](a, b, width)``; None: call the function.
+
+    Every function of :data:`BINARY` returns an in-range value, and so do these forms.
+    """
+    mask = (1 << width) - 1
+    if in_range and op in _IN_RANGE_OPERANDS:
+        return [f"{out} = " + _IN_RANGE_OPERANDS[op].format(a=a, b=b, m=mask)]
+    if op in _ANY_OPERANDS:
+        return [f"{out} = " + _ANY_OPERANDS[op].format(a=a, b=b, m=mask), range_check(out, width)]
+    return None
+
+
+def cmpi_source(
+    predicate: int, out: str, a: str, b: str, width: int, in_range: bool
+) -> list[str] | None:
+    """Statements setting ``out`` to ``cmpi(predicate, a, b, width)``; None: call it."""
+    symbol = _CMPI_SYMBOLS[predicate]
+    if predicate >= 6 or (predicate < 2 and not in_range):
+        mask = (1 << width) - 1
+        return [f"{out} = ({a} & {mask}) {symbol} ({b} & {mask})"]
+    if in_range:
+        return [f"{out} = {a} {symbol} {b}"]
+    return None
+
+
+def cast_source(
+    out: str, value: str, from_width: int, to_width: int, *, zero_extend: bool, in_range: bool
+) -> list[str]:
+    """Statements setting ``out`` to ``cast(value, from_width, to_width, ...)``."""
+    if zero_extend:
+        lines = [f"{out} = {value} & {(1 << from_width) - 1}"]
+        return lines if to_width > from_width else [*lines, range_check(out, to_width)]
+    lines = [f"{out} = {value}"]
+    if not in_range:
+        lines.append(range_check(out, from_width))
+    if to_width < from_width:
+        lines.append(range_check(out, to_width))
+    return lines

@@ -1,10 +1,12 @@
 """Build the IR of one call, and find the ``pakv.gather`` inside a user's IR.
 
-One builder serves two uses. The *dynamic* module (``build_gather_module``) is what
-gets compiled: num_blocks, batch, max_blocks_per_seq and num_tokens are ``?``, so one
-kernel serves every call with the same ``GatherSignature``. The *static* module
-(``build_checked_module``) carries one call's exact shapes and element types, so that
-the ``pakv.gather`` verifier is the one place that checks a call's static rules.
+One builder (``gather_module``) serves every use. The *dynamic* module
+(``build_gather_module`` without sizes) is what the host API compiles: num_blocks,
+batch, max_blocks_per_seq and num_tokens are ``?``, so one kernel serves every call
+with the same ``GatherSignature``; with sizes it is the static module a tool's shape
+flags describe (``runtime.shape_spec``). The *checked* module (``build_checked_module``)
+carries one call's exact shapes and element types, valid or not, so that the
+``pakv.gather`` verifier is the one place that checks a call's static rules.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType, ModuleOp
+from xdsl.dialects.builtin import MemRefType, ModuleOp
 from xdsl.dialects.func import FuncOp, ReturnOp
-from xdsl.ir import Attribute, BlockArgument, Operation
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
 from pakv_dialect.pakv import CacheMode, GatherOp
-from runtime.call import OPERAND_ROLES, GatherSignature
+from runtime.call import DYNAMIC_SIZES, OPERAND_ROLES, GatherSignature, RunSizes
 
 KERNEL_NAME = "pakv_gather"
 """The symbol of the function holding the op."""
@@ -57,26 +59,15 @@ def gather_module(
     return ModuleOp([func])
 
 
-def _memref(element: Attribute, shape: tuple[int, ...]) -> MemRefType:
-    return MemRefType(element, shape)
+def build_gather_module(signature: GatherSignature, sizes: RunSizes = DYNAMIC_SIZES) -> ModuleOp:
+    """The module of ``signature``; every size that ``sizes`` leaves None stays ``?``.
 
-
-def build_gather_module(signature: GatherSignature) -> ModuleOp:
-    """The dynamic module for ``signature``: the form that is compiled and cached."""
-    dyn = DYNAMIC_INDEX
-    key = signature.key_element.ir_type
-    value = signature.value_element.ir_type
-    index = signature.index_element.ir_type
+    Without sizes this is the form that is compiled and cached per signature.
+    """
     types = {
-        "key_cache": _memref(key, (dyn, *signature.key_cache_dims)),
-        "value_cache": _memref(value, (dyn, *signature.value_cache_dims)),
-        "block_tables": _memref(index, (dyn, dyn)),
-        "seq_lens": _memref(index, (dyn,)),
-        "key_out": _memref(key, (dyn, *signature.out_token_dims(signature.key_cache_dims))),
-        "value_out": _memref(value, (dyn, *signature.out_token_dims(signature.value_cache_dims))),
+        role: MemRefType(signature.element(role).ir_type, shape)
+        for role, shape in signature.operand_shapes(sizes).items()
     }
-    if signature.has_offset:
-        types["seq_offset"] = _memref(index, (dyn,))
     return gather_module(
         types, cache_mode=signature.cache_mode, cumsum=signature.cumsum, soc=signature.soc
     )
@@ -90,8 +81,17 @@ def build_checked_module(
     soc: str,
 ) -> ModuleOp:
     """The static module of one concrete call: each role's (element type, exact shape)."""
-    types = {role: _memref(element, shape) for role, (element, shape) in operands.items()}
+    types = {role: MemRefType(element, shape) for role, (element, shape) in operands.items()}
     return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc)
+
+
+def gather_operands(op: GatherOp) -> dict[str, SSAValue]:
+    """The op's operands by role (``OPERAND_ROLES`` order); an absent seq_offset is left out.
+
+    The op's operand fields are named after the roles.
+    """
+    operands = {role: getattr(op, role) for role in OPERAND_ROLES}
+    return {role: value for role, value in operands.items() if value is not None}
 
 
 class GatherBindingError(ValueError):
@@ -125,19 +125,8 @@ def find_gather(module: ModuleOp, func_name: str | None = None) -> GatherBinding
     func = op.parent_op()
     if not isinstance(func, FuncOp):
         raise GatherBindingError("pakv.gather must sit directly in a func.func")
-    operands = {
-        "key_cache": op.key_cache,
-        "value_cache": op.value_cache,
-        "block_tables": op.block_tables,
-        "seq_lens": op.seq_lens,
-        "seq_offset": op.seq_offset,
-        "key_out": op.key_out,
-        "value_out": op.value_out,
-    }
     argument_of: dict[str, int] = {}
-    for role, value in operands.items():
-        if value is None:
-            continue
+    for role, value in gather_operands(op).items():
         if not isinstance(value, BlockArgument) or value.block is not func.body.block:
             raise GatherBindingError(
                 f"pakv.gather operand {role} must be an argument of @{func.sym_name.data}"

@@ -2,8 +2,9 @@
 
 A ``GatherSignature`` is built into a dynamic ``pakv.gather`` module
 (``runtime.ir_builder``), lowered by the ``pakv-to-ascend{soc=...}`` pipeline (looked up
-by name in PAKV's xDSL universe, like ``xdsl-opt -p`` would) and compiled into closures
-(``runtime.kernel_compiler``); all of it is cached per (signature, pipeline options).
+by name in PAKV's xDSL universe, like ``xdsl-opt -p`` would) and compiled into a Python
+function (``runtime.kernel_compiler``, ``runtime.kernel_source``); all of it is cached
+per (signature, pipeline options).
 A launch computes the tiling on the host (``GatherCall.tiling`` ->
 ``pakv_dialect.tiling.gather_tiling``), then runs core 0 .. used_cores-1 in turn on an
 :class:`~runtime.ascend_machine.AscendMachine` over the call's GM tensors. The machine
@@ -21,14 +22,13 @@ from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func, FuncOp
 from xdsl.dialects.scf import Scf
-from xdsl.ir import Operation
 from xdsl.passes import PassPipeline
 
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import GatherTiling
 from pakv_dialect.universe import DIALECTS, PASSES
 from runtime.ascend_interpreter import kernel_function, kernel_sites, run_reference
-from runtime.ascend_machine import AscendMachine, MachineTrace, OpSite
+from runtime.ascend_machine import AscendMachine, MachineTrace
 from runtime.call import GatherCall, GatherSignature
 from runtime.ir_builder import build_gather_module
 from runtime.kernel_compiler import CompiledKernel
@@ -53,13 +53,23 @@ def lowering_context() -> Context:
     return ctx
 
 
+def apply_pipeline(module: ModuleOp, soc: str, options: str = "") -> None:
+    """Lower ``module`` in place with ``pakv-to-ascend{soc=<soc> <options>}``."""
+    pipeline = PassPipeline.parse_spec(PASSES, pipeline_spec(soc, options))
+    pipeline.apply(lowering_context(), module)
+
+
 def lower(signature: GatherSignature, options: str = "") -> ModuleOp:
     """The signature's ``pakv.gather`` module after ``pakv-to-ascend``, verified."""
     module = build_gather_module(signature)
-    pipeline = PassPipeline.parse_spec(PASSES, pipeline_spec(signature.soc, options))
-    pipeline.apply(lowering_context(), module)
+    apply_pipeline(module, signature.soc, options)
     module.verify()
     return module
+
+
+def compile_kernel(function: FuncOp) -> CompiledKernel:
+    """The fast path of a lowered kernel function (``runtime.kernel_compiler``)."""
+    return CompiledKernel(function, kernel_sites(function))
 
 
 @dataclass(frozen=True)
@@ -68,9 +78,8 @@ class LoweredKernel:
 
     signature: GatherSignature
     module: ModuleOp
-    function: FuncOp
-    sites: dict[Operation, OpSite]
     compiled: CompiledKernel
+    """Its kernel function is ``compiled.function``, its op sites ``compiled.sites``."""
 
     @property
     def soc(self) -> SocInfo:
@@ -81,9 +90,7 @@ class LoweredKernel:
 def compile_signature(signature: GatherSignature, options: str = "") -> LoweredKernel:
     """Lower and compile once per (signature, pipeline options)."""
     module = lower(signature, options)
-    function = kernel_function(module)
-    sites = kernel_sites(function)
-    return LoweredKernel(signature, module, function, sites, CompiledKernel(function, sites))
+    return LoweredKernel(signature, module, compile_kernel(kernel_function(module)))
 
 
 @dataclass(frozen=True)

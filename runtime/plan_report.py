@@ -23,7 +23,7 @@ from pakv_dialect.ascend import constant_value
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
-from runtime.ascend_machine import FILL_ZERO, LOAD, LOAD_SCALAR, STORE, TRANSPOSE, MachineTrace
+from runtime.ascend_machine import STORE, TRACE_KINDS, MachineTrace
 from runtime.lowered_executor import LoweredRun
 from runtime.program import CompiledProgram
 from runtime.trace_export import Timeline
@@ -118,7 +118,7 @@ class PlanReport:
     """Fewest and most bytes a core stores."""
     sites: tuple[DmaSite, ...]
     counts: dict[str, int]
-    """Executed trace rows by kind: load, store, transpose_blocks, fill_zero, load_scalar."""
+    """Executed trace rows by kind (``trace_counts``)."""
     executed_ops: int
     makespan_ns: float
     core_bytes_per_ns: float
@@ -129,6 +129,12 @@ class PlanReport:
 
     def moved(self, kind: str) -> int:
         return sum(site.bytes.total for site in self.sites if site.kind == kind)
+
+
+def trace_counts(trace: MachineTrace) -> dict[str, int]:
+    """How many ops of each kind a launch executed, by ``TRACE_KINDS`` name (``load``, ...)."""
+    counts = np.bincount(trace.table()["kind"], minlength=len(TRACE_KINDS))
+    return dict(zip(TRACE_KINDS, counts.tolist(), strict=True))
 
 
 def token_bytes(operands: GatherOperands, role: str) -> int:
@@ -198,7 +204,7 @@ def _sites(program: CompiledProgram, trace: MachineTrace) -> tuple[DmaSite, ...]
         if not isinstance(op, ascend.LoadOp | ascend.StoreOp):
             continue
         ordinal = program.sites[op].ordinal
-        rows = table[table["op"] == ordinal] if len(table) else table
+        rows = table[table["op"] == ordinal]
         gm = op.gm
         tensor = role_of_arg.get(gm.index, "?") if isinstance(gm, BlockArgument) else "?"
         buffer = op.ub.owner
@@ -227,19 +233,7 @@ def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) 
             balanced_range(tiling.split_tokens, cores, core) for core in range(cores)
         )
     ]
-    stored = run.trace.dma_bytes(STORE, cores) if cores else np.zeros(0, dtype=np.int64)
-    table = run.trace.table()
-    names = {
-        "load": LOAD,
-        "store": STORE,
-        "transpose_blocks": TRANSPOSE,
-        "fill_zero": FILL_ZERO,
-        "load_scalar": LOAD_SCALAR,
-    }
-    counts = {
-        name: int((table["kind"] == kind).sum()) if len(table) else 0
-        for name, kind in names.items()
-    }
+    stored = run.trace.dma_bytes(STORE, cores).tolist()
     return PlanReport(
         kernel=program.kernel.sym_name.data,
         where=program.source.where(),
@@ -249,9 +243,9 @@ def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) 
         flags=_flags(program.kernel),
         tiling=tiling.fields(),
         rows_per_core=(min(rows, default=0), max(rows, default=0)),
-        bytes_per_core=(min(stored.tolist(), default=0), max(stored.tolist(), default=0)),
+        bytes_per_core=(min(stored, default=0), max(stored, default=0)),
         sites=_sites(program, run.trace),
-        counts=counts,
+        counts=trace_counts(run.trace),
         executed_ops=run.executed_ops,
         makespan_ns=timeline.makespan_ns,
         core_bytes_per_ns=timeline.core_bytes_per_ns,

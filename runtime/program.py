@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -20,22 +20,19 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
-from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.soc import soc_info
-from pakv_dialect.universe import PASSES
-from runtime.ascend_interpreter import kernel_function, kernel_sites
+from passes.diagnostics import PassFailedAt
+from runtime.ascend_interpreter import kernel_function
 from runtime.ascend_machine import AscendMachine, OpSite
 from runtime.ascendc_printer import emit_ascendc_kernels
-from runtime.call import OPERAND_ROLES, GatherCall
-from runtime.gather_source import GatherSource, InputError, location_of, verifier_message
-from runtime.golden import golden_gather
+from runtime.call import OUTPUT_ROLES, GatherCall
+from runtime.checks import verifier_message
+from runtime.gather_source import GatherSource, InputError, location_of
 from runtime.kernel_compiler import CompiledKernel
-from runtime.lowered_executor import LoweredKernel, LoweredRun, lowering_context, pipeline_spec
+from runtime.lowered_executor import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
 from runtime.workload import Inputs
-
-OUTPUT_ROLES = ("key_out", "value_out")
 
 
 @dataclass
@@ -70,26 +67,35 @@ class CompiledProgram:
 
     source: GatherSource
     soc: str
-    options: str
-    """Extra ``pakv-to-ascend`` options (``slots=1 tile-bytes=64``)."""
     module: ModuleOp
     """The lowered module (the source's module is left as it was)."""
-    kernel: FuncOp
-    sites: dict[Operation, OpSite]
     compiled: CompiledKernel
+
+    @property
+    def kernel(self) -> FuncOp:
+        """The lowered kernel function."""
+        return self.compiled.function
+
+    @property
+    def sites(self) -> Mapping[Operation, OpSite]:
+        return self.compiled.sites
 
 
 def compile_program(
     source: GatherSource, soc: str, options: str = "", phases: Phases | None = None
 ) -> CompiledProgram:
-    """Lower a copy of ``source.module`` for ``soc`` and compile its kernel."""
+    """Lower a copy of ``source.module`` for ``soc`` and compile its kernel.
+
+    ``options`` are extra ``pakv-to-ascend`` options (``slots=1 tile-bytes=64``).
+    """
     phases = phases or Phases()
     source.check_soc(soc)
     module = source.module.clone()
-    spec = pipeline_spec(soc, options)
     with phases.step("lower", f"lowering {source.func_name} for {soc}"):
         try:
-            PassPipeline.parse_spec(PASSES, spec).apply(lowering_context(), module)
+            apply_pipeline(module, soc, options)
+        except PassFailedAt as e:  # at the failing op's own line (lowered ops: the gather's)
+            raise InputError(e.message, location_of(e.op) or source.where()) from None
         except DiagnosticException as e:
             raise InputError(str(e), source.where()) from None
         try:
@@ -105,10 +111,9 @@ def compile_program(
             f"{len(source.argument_of)}: a kernel takes exactly the op's operands",
             location_of(kernel) or source.where(),
         )
-    with phases.step("closures", "compiling the kernel into closures for the interpreter"):
-        sites = kernel_sites(kernel)
-        compiled = CompiledKernel(kernel, sites)
-    return CompiledProgram(source, soc, options, module, kernel, sites, compiled)
+    with phases.step("codegen", "compiling the kernel into Python for the interpreter"):
+        compiled = compile_kernel(kernel)
+    return CompiledProgram(source, soc, module, compiled)
 
 
 def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict[str, str]:
@@ -121,43 +126,18 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
             raise InputError(str(e).splitlines()[0], program.source.where()) from None
 
 
-def _roles(call: GatherCall) -> list[str]:
-    """Roles of ``call.arguments()``, in its order."""
-    return [r for r in OPERAND_ROLES if r != "seq_offset" or call.seq_offset is not None]
-
-
 def run_program(program: CompiledProgram, call: GatherCall) -> LoweredRun:
     """Run the kernel on every core the tiling uses; the outputs are written in place."""
     tiling = call.tiling()
     machine = AscendMachine(
         soc_info(program.soc), tiling, call.arguments(), block_num=tiling.used_cores
     )
-    by_role = dict(zip(_roles(call), machine.gm, strict=True))
+    by_role = dict(zip(call.operands(), machine.gm, strict=True))
     argument_of = program.source.argument_of
     args = [by_role[role] for role in sorted(argument_of, key=argument_of.__getitem__)]
     ops = program.compiled.run(machine, args)
-    kernel = LoweredKernel(
-        call.signature, program.module, program.kernel, program.sites, program.compiled
-    )
+    kernel = LoweredKernel(call.signature, program.module, program.compiled)
     return LoweredRun(kernel, tiling, machine.trace, ops)
-
-
-def golden_outputs(inputs: Inputs, program: CompiledProgram) -> dict[str, np.ndarray]:
-    """What the outputs must become: the golden reference run on copies of them."""
-    operands = program.source.operands
-    expected = {role: inputs[role].copy() for role in OUTPUT_ROLES}
-    golden_gather(
-        inputs["key_cache"],
-        inputs["value_cache"],
-        inputs["block_tables"],
-        inputs["seq_lens"],
-        expected["key_out"],
-        expected["value_out"],
-        inputs.get("seq_offset"),
-        cache_mode=operands.mode,
-        cumsum=operands.cumsum,
-    )
-    return expected
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """A ``pakv.gather`` described by a handful of numbers instead of an MLIR file.
 
 ``pakv run --example seed`` and ``pakv run --mode PA_NZ --dtype bf16 --heads 4 ...``
-describe the op by its layout parameters; :func:`build_module` turns them into the
-same ``func.func @pakv_gather`` that ``runtime.ir_builder`` builds for the host API,
-so a flag-built op goes through exactly the verifier, lowering and emitter a file
-does. :data:`EXAMPLES` holds the original operator document's two examples (SPEC
-section 6) as presets that flags can override (``--example seed --mode PA_NZ``).
+describe the op by its layout parameters; :func:`signature` turns them into a
+``GatherSignature`` and :func:`build_module` builds its module with the builder the
+host API uses (``runtime.ir_builder.build_gather_module``), so a flag-built op goes
+through exactly the verifier, lowering and emitter a file does. :data:`EXAMPLES` holds the
+original operator document's two examples (SPEC section 6) as presets that flags can
+override (``--example seed --mode PA_NZ``); they are the one definition of those
+shapes (the demo, the tests and the benchmark read them here).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 
 from pakv_dialect.dtypes import index_kind_named, kv_kind_named
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 from pakv_dialect.soc import DEFAULT_SOC
-from runtime.ir_builder import gather_module
+from runtime.call import DYNAMIC_SIZES, GatherSignature, RunSizes
+from runtime.ir_builder import build_gather_module
 from runtime.workload import Inputs
 
 
@@ -58,6 +61,11 @@ class ShapeSpec:
     @property
     def value_head(self) -> int:
         return self.value_head_size if self.value_head_size is not None else self.head_size
+
+    @property
+    def run_sizes(self) -> RunSizes:
+        """The sizes of the call (used for data even when the IR leaves them dynamic)."""
+        return RunSizes(self.batch, self.num_blocks, self.table_width, self.num_tokens)
 
 
 @dataclass(frozen=True)
@@ -102,13 +110,22 @@ EXAMPLES: dict[str, Example] = {
 """``--example NAME`` presets: the original operator document's examples."""
 
 
-def _token_dims(spec: ShapeSpec, head_size: int, dtype: str, which: str) -> tuple[tuple, tuple]:
-    """(cache dims after num_blocks, output dims after num_tokens) of one stream."""
+def even_lengths(spec: ShapeSpec, rng: np.random.Generator) -> np.ndarray:
+    """``spec.batch`` near-equal random lengths that add up to ``spec.num_tokens``.
+
+    The document gives the shape example's total length, not how it splits over the
+    sequences: this is the split the demo, the tests and the benchmark use.
+    """
+    return rng.multinomial(spec.num_tokens, np.full(spec.batch, 1 / spec.batch))
+
+
+def _cache_dims(spec: ShapeSpec, head_size: int, dtype: str, which: str) -> tuple[int, int, int]:
+    """A cache's dims after num_blocks: its layout (SPEC section 1)."""
     kind = kv_kind_named(dtype)
     if kind is None:
         raise ShapeSpecError(f"--{which}: unknown dtype {dtype!r}")
     if spec.mode == CacheMode.Norm:
-        return (spec.block_size, spec.heads, head_size), (spec.heads, head_size)
+        return (spec.block_size, spec.heads, head_size)
     elements = spec.heads * head_size
     ea = kind.elements_per_nz_row
     if elements % ea:
@@ -117,11 +134,11 @@ def _token_dims(spec: ShapeSpec, head_size: int, dtype: str, which: str) -> tupl
             f"{dtype} elements is not a whole number of {NZ_ROW_BYTES}-byte NZ rows "
             f"({ea} elements each)"
         )
-    return (elements // ea, spec.block_size, ea), (elements,)
+    return (elements // ea, spec.block_size, ea)
 
 
-def operand_types(spec: ShapeSpec) -> dict[str, MemRefType]:
-    """Each operand role's memref type for ``spec`` (dynamic dims as ``?`` if asked)."""
+def signature(spec: ShapeSpec) -> GatherSignature:
+    """The ``GatherSignature`` that ``spec`` describes; ShapeSpecError names a bad flag."""
     if spec.mode not in (CacheMode.Norm.value, CacheMode.PA_NZ.value):
         raise ShapeSpecError(f"--mode: expected Norm or PA_NZ, got {spec.mode!r}")
     for flag, value in (
@@ -133,33 +150,23 @@ def operand_types(spec: ShapeSpec) -> dict[str, MemRefType]:
             raise ShapeSpecError(f"--{flag} must be at least 1, got {value}")
     if spec.num_tokens < 0:
         raise ShapeSpecError(f"--num-tokens must be >= 0, got {spec.num_tokens}")
-    index = index_kind_named(spec.index_dtype)
-    if index is None:
+    if index_kind_named(spec.index_dtype) is None:
         raise ShapeSpecError(f"--index-dtype: expected int32 or int64, got {spec.index_dtype!r}")
-    key_cache, key_out = _token_dims(spec, spec.head_size, spec.dtype, "dtype")
-    value_cache, value_out = _token_dims(spec, spec.value_head, spec.value_kind_name, "value-dtype")
-    key_kind, value_kind = kv_kind_named(spec.dtype), kv_kind_named(spec.value_kind_name)
-    assert key_kind is not None and value_kind is not None
-
-    def dim(size: int) -> int:
-        return DYNAMIC_INDEX if spec.dynamic else size
-
-    lens = spec.batch + (1 if spec.cumsum else 0)
-    types = {
-        "key_cache": MemRefType(key_kind.ir_type, (dim(spec.num_blocks), *key_cache)),
-        "value_cache": MemRefType(value_kind.ir_type, (dim(spec.num_blocks), *value_cache)),
-        "block_tables": MemRefType(index.ir_type, (dim(spec.batch), dim(spec.table_width))),
-        "seq_lens": MemRefType(index.ir_type, (dim(lens),)),
-        "key_out": MemRefType(key_kind.ir_type, (dim(spec.num_tokens), *key_out)),
-        "value_out": MemRefType(value_kind.ir_type, (dim(spec.num_tokens), *value_out)),
-    }
-    if spec.offsets:
-        types["seq_offset"] = MemRefType(index.ir_type, (dim(spec.batch),))
-    return types
+    key_cache = _cache_dims(spec, spec.head_size, spec.dtype, "dtype")
+    value_cache = _cache_dims(spec, spec.value_head, spec.value_kind_name, "value-dtype")
+    return GatherSignature(
+        cache_mode=CacheMode(spec.mode),
+        cumsum=spec.cumsum,
+        has_offset=spec.offsets,
+        key_kind=spec.dtype,
+        value_kind=spec.value_kind_name,
+        index_kind=spec.index_dtype,
+        key_cache_dims=key_cache,
+        value_cache_dims=value_cache,
+        soc=spec.soc,
+    )
 
 
 def build_module(spec: ShapeSpec) -> ModuleOp:
     """``func.func @pakv_gather`` holding the ``pakv.gather`` that ``spec`` describes."""
-    return gather_module(
-        operand_types(spec), cache_mode=CacheMode(spec.mode), cumsum=spec.cumsum, soc=spec.soc
-    )
+    return build_gather_module(signature(spec), DYNAMIC_SIZES if spec.dynamic else spec.run_sizes)

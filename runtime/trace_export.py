@@ -10,10 +10,12 @@ event per op, so the double-buffered pipeline is visible at a glance.
 Cost model (:class:`CostModel`; every number is a parameter, not a measurement)
 ------------------------------------------------------------------------------------
 * A DMA (``load`` on MTE2, ``store`` on MTE3) lasts
-  ``bytes / per_core_bandwidth + bursts * burst_overhead``, where the per-core
-  bandwidth is the SoC's HBM bandwidth (SPEC section 4 table, ``SocInfo``) shared
-  evenly by its vector cores. Loads and stores of one core do not slow each other
-  down (a simplification: on hardware they share that bandwidth).
+  ``bytes / pipe_bandwidth + bursts * burst_overhead``. A core's share of GM
+  bandwidth is the SoC's HBM bandwidth (SPEC section 4 table, ``SocInfo``) divided
+  evenly by its vector cores, and MTE2 and MTE3 share it (SPEC section 5): in the
+  double-buffered steady state both pipes are busy, so each runs at half the core's
+  share. The modelled traffic therefore never exceeds the HBM roofline; a pipe that
+  runs alone is modelled pessimistically (it could take the whole share).
 * A vector op (``transpose_blocks``, ``fill_zero``) moves its bytes through the vector
   unit at ``vector_bytes_per_ns``; a scalar GM read (``load_scalar``) takes
   ``scalar_read_ns``.
@@ -83,6 +85,11 @@ class CostModel:
         """A vector core's even share of the SoC's HBM bandwidth, in bytes per ns."""
         return soc.hbm_bytes_per_s / soc.vector_cores / 1e9
 
+    def dma_pipe_bytes_per_ns(self, soc: SocInfo) -> float:
+        """What one DMA pipe (MTE2 or MTE3) gets: half the core's share, the other
+        half going to the other pipe."""
+        return self.core_bytes_per_ns(soc) / 2
+
 
 @dataclass(frozen=True)
 class Timeline:
@@ -126,7 +133,7 @@ def schedule(trace: MachineTrace, soc: SocInfo, model: CostModel | None = None) 
     One step per recorded op (not per byte or token): the cost of a trace is its length.
     """
     model = model or CostModel()
-    bytes_per_ns = model.core_bytes_per_ns(soc)
+    bytes_per_ns = model.dma_pipe_bytes_per_ns(soc)
     table = trace.table()
     durations = _durations(table, model, bytes_per_ns) if len(table) else np.zeros(0)
     starts = np.zeros(len(table))

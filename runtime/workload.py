@@ -30,9 +30,11 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX
 
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode, GatherOp
-from pakv_dialect.soc import TensorFormat, soc_info
-from runtime.call import API_NAMES, OPERAND_ROLES, GatherCall
-from runtime.checks import check_call
+from pakv_dialect.soc import soc_info
+from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
+from runtime.checks import check_call, expected_format
+from runtime.golden import sequence_lengths
+from runtime.ir_builder import gather_operands
 from runtime.tensor import Tensor
 
 DYNAMIC = DYNAMIC_INDEX
@@ -65,20 +67,9 @@ class GatherOperands:
     @staticmethod
     def of(op: GatherOp) -> GatherOperands:
         """The expectations of a verified ``op``."""
-        values = {
-            "key_cache": op.key_cache,
-            "value_cache": op.value_cache,
-            "block_tables": op.block_tables,
-            "seq_lens": op.seq_lens,
-            "seq_offset": op.seq_offset,
-            "key_out": op.key_out,
-            "value_out": op.value_out,
-        }
         kinds: dict[str, ElementKind] = {}
         shapes: dict[str, tuple[int, ...]] = {}
-        for role, value in values.items():
-            if value is None:
-                continue
+        for role, value in gather_operands(op).items():
             ty = op.memref_type(value)
             element = ty.get_element_type()
             kind = kv_kind_of_type(element) or index_kind_of_type(element)
@@ -86,18 +77,6 @@ class GatherOperands:
             kinds[role] = kind
             shapes[role] = tuple(ty.get_shape())
         return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes)
-
-
-@dataclass(frozen=True)
-class RunSizes:
-    """Sizes of the dimensions that the op may leave dynamic; None: not chosen."""
-
-    batch: int | None = None
-    num_blocks: int | None = None
-    table_width: int | None = None
-    """max_blocks_per_seq (blockTables dim 1)."""
-    num_tokens: int | None = None
-    """Rows of keyRef/valueRef; also the total length the random lengths fill."""
 
 
 DEFAULT_SIZES = RunSizes(batch=4, num_blocks=32, table_width=8, num_tokens=None)
@@ -161,21 +140,10 @@ def concrete_shape(
     shape: tuple[int, ...], sizes: RunSizes, role: str, cumsum: bool
 ) -> tuple[int, ...]:
     """``shape`` with its dynamic dimension(s) replaced by the run's sizes."""
-    assert sizes.batch is not None and sizes.num_blocks is not None
-    assert sizes.table_width is not None and sizes.num_tokens is not None
-    dim0 = {
-        "key_cache": sizes.num_blocks,
-        "value_cache": sizes.num_blocks,
-        "block_tables": sizes.batch,
-        "seq_lens": sizes.batch + (1 if cumsum else 0),
-        "seq_offset": sizes.batch,
-        "key_out": sizes.num_tokens,
-        "value_out": sizes.num_tokens,
-    }[role]
-    dims = [dim0 if (i == 0 and size == DYNAMIC) else size for i, size in enumerate(shape)]
-    if role == "block_tables" and dims[1] == DYNAMIC:
-        dims[1] = sizes.table_width
-    return tuple(dims)
+    sized = size_dims(role, sizes, cumsum=cumsum)
+    assert DYNAMIC not in sized, f"{role}: {sizes} leaves a size unset"
+    fill = (*sized, *shape[len(sized) :])
+    return tuple(want if size == DYNAMIC else size for size, want in zip(shape, fill, strict=True))
 
 
 def random_bits(rng: np.random.Generator, kind: ElementKind, shape: tuple[int, ...]) -> np.ndarray:
@@ -288,7 +256,7 @@ def load_inputs(directory: Path, operands: GatherOperands) -> Inputs:
     for role, shape in operands.shapes.items():
         path = _data_file(directory, role)
         if path is None:
-            if role in ("key_out", "value_out"):
+            if role in OUTPUT_ROLES:
                 continue
             raise WorkloadError(
                 f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) "
@@ -313,7 +281,7 @@ def load_inputs(directory: Path, operands: GatherOperands) -> Inputs:
                 f"{'x'.join(map(str, array.shape))}"
             )
         inputs[role] = np.ascontiguousarray(array)
-    for role in ("key_out", "value_out"):
+    for role in OUTPUT_ROLES:
         if role not in inputs:
             inputs[role] = _zero_output(operands, inputs, role)
     return inputs
@@ -323,9 +291,7 @@ def _zero_output(operands: GatherOperands, inputs: Inputs, role: str) -> np.ndar
     shape = operands.shapes[role]
     rows = shape[0]
     if rows == DYNAMIC:
-        lens = inputs["seq_lens"].astype(np.int64)
-        lens = np.diff(lens) if operands.cumsum else lens
-        rows = int(np.maximum(lens, 0).sum())
+        rows = int(sequence_lengths(inputs["seq_lens"], cumsum=operands.cumsum).sum())
     return np.zeros((rows, *shape[1:]), dtype=operands.kinds[role].storage)
 
 
@@ -335,25 +301,23 @@ def gather_call(inputs: Inputs, operands: GatherOperands, soc: str) -> GatherCal
     Caches are passed as FRACTAL_NZ on SoCs that tell the formats apart in PA_NZ mode,
     HiFloat8 by name. AclnnError: the data breaks a rule (the message says which).
     """
-    nz = operands.mode == CacheMode.PA_NZ and soc_info(soc).distinguishes_nz_format
-
-    def tensor(role: str) -> Tensor | None:
-        array = inputs.get(role)
-        if array is None:
-            return None
-        is_cache = role in ("key_cache", "value_cache")
-        fmt = TensorFormat.FRACTAL_NZ if nz and is_cache else TensorFormat.ND
-        return Tensor(array, dtype=operands.kinds[role].name, format=fmt.value)
-
-    args = {role: tensor(role) for role in OPERAND_ROLES}
+    chip = soc_info(soc)
+    args = {
+        role: Tensor(
+            array,
+            dtype=operands.kinds[role].name,
+            format=expected_format(role, operands.mode, chip).value,
+        )
+        for role, array in inputs.items()
+    }
     return check_call(
-        args["key_cache"],
-        args["value_cache"],
-        args["block_tables"],
-        args["seq_lens"],
-        args["key_out"],
-        args["value_out"],
-        args["seq_offset"],
+        args.get("key_cache"),
+        args.get("value_cache"),
+        args.get("block_tables"),
+        args.get("seq_lens"),
+        args.get("key_out"),
+        args.get("value_out"),
+        args.get("seq_offset"),
         cache_mode=operands.mode.value,
         is_seq_lens_cumsum=operands.cumsum,
         soc=soc,

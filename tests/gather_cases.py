@@ -2,19 +2,38 @@
 
 Shared by the pytest files (imported through conftest.py's sys.path entry). Outputs
 start as random bits, so a test can tell written rows from untouched ones, and every
-float tensor carries NaN payloads and -0.0 so that any conversion would show.
+float tensor carries NaN payloads and -0.0 so that any conversion would show. The
+examples' shapes (and the C example's data) are ``runtime.shape_spec.EXAMPLES``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TypedDict
 
 import numpy as np
 
-from pakv_dialect.dtypes import ElementKind, index_kind_named, kv_kind_named
-from pakv_dialect.soc import SOCS, TensorFormat
+from pakv_dialect.dtypes import (
+    KV_ELEMENT_KINDS,
+    ElementKind,
+    index_kind_named,
+    index_kind_of_numpy,
+    kv_kind_named,
+    kv_kind_of_numpy,
+)
+from pakv_dialect.pakv import CacheMode
+from pakv_dialect.soc import DEFAULT_SOC, TensorFormat, soc_info
+from runtime import workload
+from runtime.call import CACHE_ROLES, OUTPUT_ROLES
+from runtime.checks import expected_format
+from runtime.gather_source import from_spec
+from runtime.golden import golden_outputs, sequence_lengths
+from runtime.shape_spec import EXAMPLES, even_lengths
 from runtime.tensor import Tensor, TensorLike
+from runtime.workload import Inputs
+
+ALL_DTYPES = [kind.name for kind in KV_ELEMENT_KINDS]
+"""Every KV dtype's SPEC name."""
 
 SPECIAL_BITS: dict[int, list[int]] = {
     1: [0x80, 0xFF, 0x7F, 0x81, 0xFE],
@@ -37,15 +56,19 @@ def index_kind(name: str) -> ElementKind:
     return kind
 
 
-def random_bits(rng: np.random.Generator, kind: ElementKind, shape: tuple[int, ...]) -> np.ndarray:
-    """Random bit patterns in ``kind``'s storage dtype, starting with SPECIAL_BITS."""
-    unsigned = np.dtype(f"u{kind.size}")
-    bits = rng.integers(0, 1 << (8 * kind.size), size=shape, dtype=unsigned)
-    flat = bits.reshape(-1)
-    special = np.array(SPECIAL_BITS[kind.size], dtype=unsigned)
+def plant_special_bits(array: np.ndarray) -> np.ndarray:
+    """``array`` with its first elements overwritten by SPECIAL_BITS (in place)."""
+    unsigned = np.dtype(f"u{array.dtype.itemsize}")
+    flat = array.reshape(-1).view(unsigned)
+    special = np.array(SPECIAL_BITS[array.dtype.itemsize], dtype=unsigned)
     count = min(special.size, flat.size)
     flat[:count] = special[:count]
-    return bits.view(kind.storage)
+    return array
+
+
+def random_bits(rng: np.random.Generator, kind: ElementKind, shape: tuple[int, ...]) -> np.ndarray:
+    """``runtime.workload.random_bits``, starting with SPECIAL_BITS."""
+    return plant_special_bits(workload.random_bits(rng, kind, shape))
 
 
 CallArgs = tuple[
@@ -78,29 +101,51 @@ class GatherCase:
     seq_offset: np.ndarray | None
     key_ref: np.ndarray
     value_ref: np.ndarray
-    lens: list[int] = field(default_factory=list[int])
-    """Per-sequence lengths (what seq_lens encodes)."""
 
     @property
     def total(self) -> int:
-        return sum(self.lens)
+        """The lengths' total (device semantics: a negative length counts 0)."""
+        return int(sequence_lengths(self.seq_lens, cumsum=self.cumsum).sum())
 
-    def _wrap(self, array: np.ndarray, kind: ElementKind, *, cache: bool) -> TensorLike:
-        nz = cache and self.cache_mode == "PA_NZ" and SOCS[self.soc].distinguishes_nz_format
-        fmt = TensorFormat.FRACTAL_NZ if nz else TensorFormat.ND
-        if kind.name == "hifloat8" or fmt != TensorFormat.ND:
-            return Tensor(array, dtype=kind.name, format=fmt.value)
-        return array
+    def inputs(self) -> Inputs:
+        """The arrays by operand role (the case's own arrays, not copies)."""
+        arrays = {
+            "key_cache": self.key_cache,
+            "value_cache": self.value_cache,
+            "block_tables": self.block_tables,
+            "seq_lens": self.seq_lens,
+            "seq_offset": self.seq_offset,
+            "key_out": self.key_ref,
+            "value_out": self.value_ref,
+        }
+        return {role: array for role, array in arrays.items() if array is not None}
+
+    def kinds(self) -> dict[str, ElementKind]:
+        """The element kind of every operand role present."""
+        index = index_kind_of_numpy(self.block_tables.dtype)
+        assert index is not None, self.block_tables.dtype
+        kv = {"key_cache": self.key_kind, "key_out": self.key_kind}
+        kv |= {"value_cache": self.value_kind, "value_out": self.value_kind}
+        return {role: kv.get(role, index) for role in self.inputs()}
 
     def args(self) -> CallArgs:
         """Positional arguments of ``gather_pa_kv_cache`` (HiFloat8 / NZ wrapped)."""
+        inputs, kinds = self.inputs(), self.kinds()
+        mode, soc = CacheMode(self.cache_mode), soc_info(self.soc)
+
+        def wrap(role: str) -> TensorLike:
+            kind, fmt = kinds[role], expected_format(role, mode, soc)
+            if kind.name == "hifloat8" or fmt != TensorFormat.ND:
+                return Tensor(inputs[role], dtype=kind.name, format=fmt.value)
+            return inputs[role]
+
         return (
-            self._wrap(self.key_cache, self.key_kind, cache=True),
-            self._wrap(self.value_cache, self.value_kind, cache=True),
+            wrap("key_cache"),
+            wrap("value_cache"),
             self.block_tables,
             self.seq_lens,
-            self._wrap(self.key_ref, self.key_kind, cache=False),
-            self._wrap(self.value_ref, self.value_kind, cache=False),
+            wrap("key_out"),
+            wrap("value_out"),
             self.seq_offset,
         )
 
@@ -159,60 +204,98 @@ def random_case(
 
     num_tokens = int(lens.sum()) + int(rng.integers(0, 3))
     seq_lens = np.concatenate(([0], np.cumsum(lens))) if cumsum else lens
+    inputs = {
+        "key_cache": random_bits(rng, key, key_shape),
+        "value_cache": random_bits(rng, value, value_shape),
+        "block_tables": tables.astype(index),
+        "seq_lens": seq_lens.astype(index),
+        "key_out": random_bits(rng, key, (num_tokens, *key_row)),
+        "value_out": random_bits(rng, value, (num_tokens, *value_row)),
+    }
+    if with_offset:
+        inputs["seq_offset"] = offsets.astype(index)
+    return case_of(inputs, cache_mode=cache_mode, cumsum=cumsum, soc=soc, kinds=(key, value))
+
+
+def mixed_case(
+    rng: np.random.Generator, *, cache_mode: str, cumsum: bool, with_offset: bool, key_dtype: str
+) -> GatherCase:
+    """``random_case`` with a random index dtype and, in PA_NZ (which allows it), a random
+    value dtype next to ``key_dtype``."""
+    value_dtype = str(rng.choice(ALL_DTYPES)) if cache_mode == "PA_NZ" else key_dtype
+    return random_case(
+        rng,
+        cache_mode=cache_mode,
+        cumsum=cumsum,
+        with_offset=with_offset,
+        key_dtype=key_dtype,
+        value_dtype=value_dtype,
+        index_dtype=str(rng.choice(["int32", "int64"])),
+    )
+
+
+def case_of(
+    inputs: Inputs,
+    *,
+    cache_mode: str = "Norm",
+    cumsum: bool = False,
+    soc: str = DEFAULT_SOC,
+    kinds: tuple[ElementKind, ElementKind] | None = None,
+) -> GatherCase:
+    """A case holding ``inputs`` (arrays by role, not copied).
+
+    ``kinds``: the (key, value) element kinds; by default the ones the numpy dtypes map
+    to, which cannot tell HiFloat8 from uint8.
+    """
+    if kinds is None:
+        key = kv_kind_of_numpy(inputs["key_cache"].dtype)
+        value = kv_kind_of_numpy(inputs["value_cache"].dtype)
+        assert key is not None and value is not None
+    else:
+        key, value = kinds
     return GatherCase(
         cache_mode=cache_mode,
         cumsum=cumsum,
         soc=soc,
         key_kind=key,
         value_kind=value,
-        key_cache=random_bits(rng, key, key_shape),
-        value_cache=random_bits(rng, value, value_shape),
-        block_tables=tables.astype(index),
-        seq_lens=seq_lens.astype(index),
-        seq_offset=offsets.astype(index) if with_offset else None,
-        key_ref=random_bits(rng, key, (num_tokens, *key_row)),
-        value_ref=random_bits(rng, value, (num_tokens, *value_row)),
-        lens=[int(n) for n in lens],
+        key_cache=inputs["key_cache"],
+        value_cache=inputs["value_cache"],
+        block_tables=inputs["block_tables"],
+        seq_lens=inputs["seq_lens"],
+        seq_offset=inputs.get("seq_offset"),
+        key_ref=inputs["key_out"],
+        value_ref=inputs["value_out"],
     )
 
 
 def c_example() -> GatherCase:
     """SPEC section 6, the original's C example: keyRef must become all ones."""
-    fp16 = kv_kind("fp16")
-    return GatherCase(
-        cache_mode="Norm",
-        cumsum=False,
-        soc="Ascend910B",
-        key_kind=fp16,
-        value_kind=fp16,
-        key_cache=np.ones((2, 2, 32, 2), np.float16),
-        value_cache=np.ones((2, 2, 32, 4), np.float16),
-        block_tables=np.ones((4, 6), np.int32),
-        seq_lens=np.full(4, 3, np.int32),
-        seq_offset=np.full(4, 2, np.int32),
-        key_ref=np.zeros((12, 32, 2), np.float16),
-        value_ref=np.zeros((12, 32, 4), np.float16),
-        lens=[3, 3, 3, 3],
-    )
+    example = EXAMPLES["seed-hand"]
+    assert example.data is not None
+    spec = example.spec
+    return case_of(example.data(), cache_mode=spec.mode, cumsum=spec.cumsum, soc=spec.soc)
 
 
-def shape_example(rng: np.random.Generator) -> GatherCase:
-    """SPEC section 6, the original's shape example, with random bits and lengths."""
-    fp16 = kv_kind("fp16")
-    lens = rng.multinomial(8931, np.full(16, 1 / 16))
-    assert lens.max() <= 12 * 128
-    return GatherCase(
-        cache_mode="Norm",
-        cumsum=False,
-        soc="Ascend910B",
-        key_kind=fp16,
-        value_kind=fp16,
-        key_cache=random_bits(rng, fp16, (128, 128, 16, 144)),
-        value_cache=random_bits(rng, fp16, (128, 128, 16, 128)),
-        block_tables=rng.integers(0, 128, size=(16, 12)).astype(np.int32),
-        seq_lens=lens.astype(np.int32),
-        seq_offset=None,
-        key_ref=random_bits(rng, fp16, (8931, 16, 144)),
-        value_ref=random_bits(rng, fp16, (8931, 16, 128)),
-        lens=[int(n) for n in lens],
-    )
+def shape_example(rng: np.random.Generator, mode: str = CacheMode.Norm.value) -> GatherCase:
+    """SPEC section 6, the original's shape example (in ``mode``'s layout), with random
+    bits, tables and lengths."""
+    spec = replace(EXAMPLES["seed"].spec, mode=mode)
+    lens = even_lengths(spec, rng)
+    operands = from_spec(spec, "example seed", "seed").operands
+    inputs = workload.random_inputs(operands, spec.run_sizes, rng, lens=lens)
+    for role in (*CACHE_ROLES, *OUTPUT_ROLES):
+        plant_special_bits(inputs[role])
+    return case_of(inputs, cache_mode=spec.mode, cumsum=spec.cumsum, soc=spec.soc)
+
+
+def expected_outputs(case: GatherCase) -> tuple[np.ndarray, np.ndarray]:
+    """What the golden reference writes, on copies of the outputs."""
+    expected = golden_outputs(case.inputs(), cache_mode=case.cache_mode, cumsum=case.cumsum)
+    return expected["key_out"], expected["value_out"]
+
+
+def golden_bytes(case: GatherCase) -> tuple[bytes, bytes]:
+    """The bytes the golden reference gives keyRef and valueRef (``case.output_bytes()``)."""
+    key_out, value_out = expected_outputs(case)
+    return key_out.tobytes(), value_out.tobytes()

@@ -4,7 +4,7 @@
 (mode, dtypes, index type, cumsum, offsets, block size, lengths, bad data, SoC);
 ``build`` turns it into arrays (``gather_cases.GatherCase``, random bits everywhere) and
 ``device_call`` into a ``GatherCall`` *without* the host checks, so the kernel itself
-meets bad data. ``expected_outputs`` runs the golden reference on copies.
+meets bad data. ``run_and_compare`` checks a run against the golden reference.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from gather_cases import GatherCase, index_kind, kv_kind, random_bits, shape_example
+from gather_cases import GatherCase, case_of, expected_outputs, index_kind, kv_kind, random_bits
 
-from pakv_dialect.dtypes import index_kind_of_numpy
 from pakv_dialect.pakv import CacheMode
-from runtime.call import API_NAMES, GatherCall, GatherSignature
-from runtime.golden import golden_gather, sequence_lengths
+from runtime.call import GatherCall
+from runtime.golden import sequence_lengths
 from runtime.lowered_executor import LoweredRun, run_lowered
-from runtime.memory import GmTensor
 
 BAD_DATA = ("columns", "block_ids", "negative_len", "negative_offset", "huge_offset")
 """Kinds of data the host would reject (161002) that the device must survive."""
@@ -112,20 +110,19 @@ def build(case: DeviceCase) -> GatherCase:
     value_dtype = case.value_dtype or case.key_dtype
     value_token = case.value_token or case.key_token
     value_cache, value_row = _cache(rng, case, value_dtype, value_token, num_blocks)
-    return GatherCase(
-        cache_mode=case.mode,
-        cumsum=case.cumsum,
-        soc=case.soc,
-        key_kind=kv_kind(case.key_dtype),
-        value_kind=kv_kind(value_dtype),
-        key_cache=key_cache,
-        value_cache=value_cache,
-        block_tables=tables.astype(index),
-        seq_lens=seq_lens,
-        seq_offset=offsets.astype(index) if case.offsets else None,
-        key_ref=random_bits(rng, kv_kind(case.key_dtype), (num_tokens, *key_row)),
-        value_ref=random_bits(rng, kv_kind(value_dtype), (num_tokens, *value_row)),
-        lens=[int(n) for n in lens],
+    key, value = kv_kind(case.key_dtype), kv_kind(value_dtype)
+    inputs = {
+        "key_cache": key_cache,
+        "value_cache": value_cache,
+        "block_tables": tables.astype(index),
+        "seq_lens": seq_lens,
+        "key_out": random_bits(rng, key, (num_tokens, *key_row)),
+        "value_out": random_bits(rng, value, (num_tokens, *value_row)),
+    }
+    if case.offsets:
+        inputs["seq_offset"] = offsets.astype(index)
+    return case_of(
+        inputs, cache_mode=case.mode, cumsum=case.cumsum, soc=case.soc, kinds=(key, value)
     )
 
 
@@ -134,59 +131,15 @@ def device_call(case: GatherCase) -> GatherCall:
 
     ``total_tokens`` follows the golden's device semantics (negative lengths count 0).
     """
-    index = index_kind_of_numpy(case.block_tables.dtype)
-    assert index is not None, case.block_tables.dtype
-    signature = GatherSignature(
+    lens = sequence_lengths(case.seq_lens, cumsum=case.cumsum)
+    return GatherCall.wrap(
+        case.inputs(),
+        case.kinds(),
         cache_mode=CacheMode(case.cache_mode),
         cumsum=case.cumsum,
-        has_offset=case.seq_offset is not None,
-        key_kind=case.key_kind.name,
-        value_kind=case.value_kind.name,
-        index_kind=index.name,
-        key_cache_dims=tuple(case.key_cache.shape[1:]),  # pyright: ignore[reportArgumentType]
-        value_cache_dims=tuple(case.value_cache.shape[1:]),  # pyright: ignore[reportArgumentType]
         soc=case.soc,
-    )
-
-    def gm(role: str, array: np.ndarray, kind_name: str, *, kv: bool) -> GmTensor:
-        kind = kv_kind(kind_name) if kv else index_kind(kind_name)
-        return GmTensor.wrap(API_NAMES[role], array, kind)
-
-    lens = sequence_lengths(case.seq_lens, cumsum=case.cumsum)
-    return GatherCall(
-        signature=signature,
-        key_cache=gm("key_cache", case.key_cache, case.key_kind.name, kv=True),
-        value_cache=gm("value_cache", case.value_cache, case.value_kind.name, kv=True),
-        block_tables=gm("block_tables", case.block_tables, index.name, kv=False),
-        seq_lens=gm("seq_lens", case.seq_lens, index.name, kv=False),
-        seq_offset=None
-        if case.seq_offset is None
-        else gm("seq_offset", case.seq_offset, index.name, kv=False),
-        key_out=gm("key_out", case.key_ref, case.key_kind.name, kv=True),
-        value_out=gm("value_out", case.value_ref, case.value_kind.name, kv=True),
-        batch=case.block_tables.shape[0],
-        num_blocks=case.key_cache.shape[0],
-        table_width=case.block_tables.shape[1],
-        num_tokens=case.key_ref.shape[0],
         total_tokens=int(lens.sum()),
     )
-
-
-def expected_outputs(case: GatherCase) -> tuple[np.ndarray, np.ndarray]:
-    """What the golden reference writes, on copies of the outputs."""
-    key_out, value_out = case.key_ref.copy(), case.value_ref.copy()
-    golden_gather(
-        case.key_cache,
-        case.value_cache,
-        case.block_tables,
-        case.seq_lens,
-        key_out,
-        value_out,
-        case.seq_offset,
-        cache_mode=case.cache_mode,
-        cumsum=case.cumsum,
-    )
-    return key_out, value_out
 
 
 def payload_bytes(case: GatherCase) -> int:
@@ -211,17 +164,3 @@ def run_and_compare(case: GatherCase, *, options: str = "", reference: bool = Fa
             rows = np.nonzero((got_bytes != expected_bytes).reshape(got.shape[0], -1).any(1))[0]
             raise AssertionError(f"{name} differs from the golden in rows {rows[:10].tolist()}")
     return run
-
-
-def nz_shape_example(rng: np.random.Generator) -> GatherCase:
-    """SPEC section 6's shape example in PA_NZ layout (caches [128, H/16, 128, 16])."""
-    norm = shape_example(rng)
-    fp16 = kv_kind("fp16")
-    return replace(
-        norm,
-        cache_mode="PA_NZ",
-        key_cache=random_bits(rng, fp16, (128, 16 * 144 // 16, 128, 16)),
-        value_cache=random_bits(rng, fp16, (128, 16 * 128 // 16, 128, 16)),
-        key_ref=norm.key_ref.reshape(norm.key_ref.shape[0], -1),
-        value_ref=norm.value_ref.reshape(norm.value_ref.shape[0], -1),
-    )

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
-from gather_cases import GatherCase, c_example, random_case, shape_example
+from gather_cases import (
+    ALL_DTYPES,
+    GatherCase,
+    c_example,
+    golden_bytes,
+    mixed_case,
+    random_case,
+    shape_example,
+)
 
 import runtime
-from pakv_dialect.dtypes import KV_ELEMENT_KINDS
 from runtime import executors
 from runtime.call import GatherCall
-from runtime.golden import golden_gather
 
-ALL_DTYPES = [kind.name for kind in KV_ELEMENT_KINDS]
 EXECUTOR_NAMES = sorted(executors.EXECUTORS)
-
-
-def golden_outputs(case: GatherCase) -> tuple[bytes, bytes]:
-    """What the golden writes into copies of the case's outputs."""
-    key_out, value_out = case.key_ref.copy(), case.value_ref.copy()
-    golden_gather(
-        case.key_cache,
-        case.value_cache,
-        case.block_tables,
-        case.seq_lens,
-        key_out,
-        value_out,
-        case.seq_offset,
-        cache_mode=case.cache_mode,
-        cumsum=case.cumsum,
-    )
-    return key_out.tobytes(), value_out.tobytes()
 
 
 def call_api(case: GatherCase, executor: str | None = None) -> None:
@@ -47,7 +37,7 @@ def test_c_example_writes_all_ones(executor: str) -> None:
 
 def test_shape_example_matches_golden(rng: np.random.Generator) -> None:
     case = shape_example(rng)
-    expected = golden_outputs(case)
+    expected = golden_bytes(case)
     before = case.output_bytes()
     call_api(case)
     assert case.output_bytes() == expected
@@ -61,16 +51,10 @@ def test_random_calls_match_golden_on_every_executor(
 ) -> None:
     for cumsum in (False, True):
         for with_offset in (False, True):
-            case = random_case(
-                rng,
-                cache_mode=cache_mode,
-                cumsum=cumsum,
-                with_offset=with_offset,
-                key_dtype=dtype,
-                value_dtype=str(rng.choice(ALL_DTYPES)) if cache_mode == "PA_NZ" else dtype,
-                index_dtype=str(rng.choice(["int32", "int64"])),
+            case = mixed_case(
+                rng, cache_mode=cache_mode, cumsum=cumsum, with_offset=with_offset, key_dtype=dtype
             )
-            expected = golden_outputs(case)
+            expected = golden_bytes(case)
             initial = case.key_ref.copy(), case.value_ref.copy()
             for executor in EXECUTOR_NAMES:
                 case.key_ref[...], case.value_ref[...] = initial
@@ -82,7 +66,7 @@ def test_legacy_soc_runs_its_dtypes(rng: np.random.Generator) -> None:
     for soc in ("Ascend910B", "Ascend910_93", "Ascend310B", "Ascend310P", "Ascend910"):
         for dtype in ("int8", "fp16", "bf16"):
             case = random_case(rng, cache_mode="PA_NZ", key_dtype=dtype, soc=soc)
-            expected = golden_outputs(case)
+            expected = golden_bytes(case)
             call_api(case)
             assert case.output_bytes() == expected
 
@@ -117,14 +101,12 @@ def test_calls_differing_only_in_runtime_sizes_share_one_module(
 ) -> None:
     small = random_case(rng, cache_mode="PA_NZ", with_offset=True)
     # Twice the blocks, twice the rows: only runtime sizes change.
-    big = GatherCase(
-        **{
-            **small.__dict__,
-            "key_cache": np.concatenate([small.key_cache, small.key_cache]),
-            "value_cache": np.concatenate([small.value_cache, small.value_cache]),
-            "key_ref": np.concatenate([small.key_ref, small.key_ref]),
-            "value_ref": np.concatenate([small.value_ref, small.value_ref]),
-        }
+    big = replace(
+        small,
+        key_cache=np.concatenate([small.key_cache, small.key_cache]),
+        value_cache=np.concatenate([small.value_cache, small.value_cache]),
+        key_ref=np.concatenate([small.key_ref, small.key_ref]),
+        value_ref=np.concatenate([small.value_ref, small.value_ref]),
     )
     seen: list[GatherCall] = []
     monkeypatch.setitem(executors.EXECUTORS, "recording", seen.append)
@@ -148,7 +130,7 @@ def zeroed(case: GatherCase, dims: dict[str, tuple[int, ...]]) -> GatherCase:
         array: np.ndarray = getattr(case, name)
         shape = [0 if d in zero_dims else n for d, n in enumerate(array.shape)]
         arrays[name] = np.zeros(shape, array.dtype)
-    return GatherCase(**{**case.__dict__, **arrays})
+    return replace(case, **arrays)
 
 
 EMPTY_NORM = {

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from gather_cases import GatherCase, c_example, kv_kind, random_case
+from gather_cases import GatherCase, c_example, case_of, random_case
 
 from runtime import (
     ACLNN_ERR_PARAM_INVALID,
@@ -324,21 +324,17 @@ def test_nz_may_mix_key_and_value_dtypes(nz: GatherCase) -> None:
 
 
 def token_limit_case(head_size: int) -> GatherCase:
-    fp16 = kv_kind("fp16")
-    return GatherCase(
-        cache_mode="Norm",
-        cumsum=False,
+    """One token of ``head_size`` fp16 key elements (value: one element)."""
+    return case_of(
+        {
+            "key_cache": np.ones((1, 1, 1, head_size), np.float16),
+            "value_cache": np.ones((1, 1, 1, 1), np.float16),
+            "block_tables": np.zeros((1, 1), np.int32),
+            "seq_lens": np.array([1], np.int32),
+            "key_out": np.zeros((1, 1, head_size), np.float16),
+            "value_out": np.zeros((1, 1, 1), np.float16),
+        },
         soc="Ascend910B",
-        key_kind=fp16,
-        value_kind=fp16,
-        key_cache=np.ones((1, 1, 1, head_size), np.float16),
-        value_cache=np.ones((1, 1, 1, 1), np.float16),
-        block_tables=np.zeros((1, 1), np.int32),
-        seq_lens=np.array([1], np.int32),
-        seq_offset=None,
-        key_ref=np.zeros((1, 1, head_size), np.float16),
-        value_ref=np.zeros((1, 1, 1), np.float16),
-        lens=[1],
     )
 
 

@@ -44,6 +44,15 @@ def test_examples_exist() -> None:
     assert {p.name for p in EXAMPLE_FILES} >= {"seed_example.mlir", "seed_hand_example.mlir"}
 
 
+@pytest.mark.parametrize(
+    ("name", "file"), [("seed", "seed_example.mlir"), ("seed-hand", "seed_hand_example.mlir")]
+)
+def test_example_files_spell_the_presets(name: str, file: str) -> None:
+    """``--example NAME`` and the MLIR example file describe the same op (SPEC section 6)."""
+    preset = from_spec(EXAMPLES[name].spec, f"example {name}", name)
+    assert read_file(REPO_ROOT / "examples" / file).operands == preset.operands
+
+
 # --------------------------------------------------------------------------- compile
 
 

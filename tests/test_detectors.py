@@ -9,6 +9,8 @@ the same fault.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from kernel_fixtures import (
@@ -26,6 +28,7 @@ from pakv_dialect.ascend import Pipe, WaitFlagOp
 from pakv_dialect.soc import soc_info
 from runtime.ascend_interpreter import kernel_function, kernel_sites
 from runtime.ascend_machine import (
+    STORE,
     AscendMachine,
     BurstCountError,
     FlagDeadlockError,
@@ -46,16 +49,8 @@ LOAD_LINE = "    ascend.load %src[%off] -> %buf[%slot, %c0]"
 STORE_LINE = "    ascend.store %buf[%slot, %c0] -> %dst[%off]"
 WAIT_LOADED = "    ascend.wait_flag[MTE2, MTE3, %slot]\n"
 WAIT_STORED = "    ascend.wait_flag[MTE3, MTE2, %slot]\n"
+C2 = "  %c2 = arith.constant 2 : index\n"
 EXTRA = "  %c16 = arith.constant 16 : index\n  %c64 = arith.constant 64 : index\n"
-
-
-def broken(old: str, new: str, kernel: str = COPY_KERNEL) -> str:
-    assert kernel.count(old) == 1, old
-    text = kernel.replace(old, new)
-    # Constants the edits may use, placed after the kernel's own constants.
-    return text.replace(
-        "  %c2 = arith.constant 2 : index\n", "  %c2 = arith.constant 2 : index\n" + EXTRA, 1
-    )
 
 
 def copy_run(text: str, *, rows: int = 16, cores: int = 2, gm_rows: int | None = None, fast: bool):
@@ -75,6 +70,156 @@ def check(error: pytest.ExceptionInfo[MachineFault], op: str, *words: str) -> No
         assert word in message, (word, message)
 
 
+@dataclass(frozen=True)
+class Fault:
+    """The copy kernel broken by text edits, and the report the machine must give."""
+
+    name: str
+    edits: tuple[tuple[str, str], ...]
+    """(old, new) replacements; each old text occurs once. %c16 and %c64 exist too."""
+    error: type[MachineFault]
+    op: str
+    """The op the report must name."""
+    words: tuple[str, ...]
+    """What the message must say."""
+    rows: int = 16
+    cores: int = 2
+    gm_rows: int | None = None
+    """Rows of the output tensor (default: as many as the input)."""
+
+    def kernel(self) -> str:
+        text = COPY_KERNEL.replace(C2, C2 + EXTRA, 1)
+        for old, new in self.edits:
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        return text
+
+
+COPY_FAULTS = [
+    Fault(
+        "store before its load is synchronised",
+        ((WAIT_LOADED, ""),),
+        UnsyncedAccessError,
+        "ascend.store",
+        ("reads UB buffer 'rows' slot 0", "ascend.load", "MTE2"),
+    ),
+    Fault(
+        # Without the per-tile wait, tile 2 reloads slot 0 while tile 0's store may read it.
+        "load over a slot still being stored",
+        ((WAIT_STORED, ""),),
+        UnsyncedAccessError,
+        "ascend.load",
+        ("overwrites UB buffer 'rows' slot 0", "MTE3 may still be reading"),
+        rows=48,
+        cores=1,
+    ),
+    Fault(
+        "wait without set is a deadlock",
+        (("  ascend.set_flag[MTE3, MTE2, %c1]\n", ""),),
+        FlagDeadlockError,
+        "ascend.wait_flag",
+        ("wait_flag[MTE3, MTE2, 1]", "no earlier set_flag"),
+    ),
+    Fault(
+        "flag left set at the end",
+        (("  ascend.wait_flag[MTE3, MTE2, %c1]\n", ""),),
+        FlagLeakError,
+        "ascend.set_flag",
+        ("core 0: ", "still set when the core ended", "[MTE3, MTE2, 1]"),
+    ),
+    Fault(
+        "misaligned UB offset",
+        (
+            (
+                LOAD_LINE,
+                "    %bad = arith.addi %c0, %c16 : index\n"
+                + LOAD_LINE.replace("%slot, %c0]", "%slot, %bad]"),
+            ),
+        ),
+        UbMisalignedError,
+        "ascend.load",
+        ("UB offset 16", "multiples of 32"),
+    ),
+    Fault(
+        "burst count over 4095 at run time",
+        (
+            (STORE_LINE, "    %many = arith.muli %c64, %c64 : index\n" + STORE_LINE),
+            ("-> %dst[%off] bursts(%c1 x", "-> %dst[%off] bursts(%many x"),
+        ),
+        BurstCountError,
+        "ascend.store",
+        ("4096 bursts", "[1, 4095]"),
+    ),
+    Fault(
+        # Without ascend.soc the verifier cannot know the capacity; the machine does.
+        "buffer outside the UB",
+        ((', ascend.soc = "Ascend910B"', ""), ('"rows" at 0', '"rows" at 196352')),
+        UbOverflowError,
+        "ascend.ub_alloc",
+        ("[196352, 196736)", "196608-byte UB of Ascend910B"),
+    ),
+    Fault(
+        "DMA longer than its slot",
+        (
+            (
+                "    %rows = arith.minui %left, %tile : index\n",
+                "    %rows = arith.addi %tile, %c1 : index\n",
+            ),
+        ),
+        UbOverflowError,
+        "ascend.load",
+        ("[0, 256) of UB buffer 'rows' slot 0", "192 bytes"),
+    ),
+    Fault(
+        "overlapping buffers",
+        (
+            (
+                "  ascend.set_flag[MTE3, MTE2, %c0]\n",
+                '  %other = ascend.ub_alloc "other" at 320 : '
+                "memref<1x64xi8, #ascend.address_space<ub>>\n"
+                "  ascend.set_flag[MTE3, MTE2, %c0]\n",
+            ),
+        ),
+        UbOverlapError,
+        "ascend.ub_alloc",
+        ("'other' [320, 384) overlaps UB buffer 'rows' [0, 384)",),
+    ),
+    Fault(
+        "out of bounds GM write",
+        (),
+        GmOutOfBoundsError,
+        "ascend.store",
+        (f"of dst, which has {10 * ROW_BYTES} bytes",),
+        gm_rows=10,
+    ),
+    Fault(
+        "out of bounds scalar read",
+        (
+            (
+                "  %b = ascend.get_block_idx\n",
+                "  %b = ascend.get_block_idx\n"
+                f"  %peek = ascend.load_scalar %src[%c16, %c0] : {ROWS_GM} -> i8\n",
+            ),
+        ),
+        GmOutOfBoundsError,
+        "ascend.load_scalar",
+        ("index 16 of dim 0 is outside [0, 16)",),
+    ),
+    Fault(
+        # Every core starts at row 0: core 1 rewrites what core 0 wrote.
+        "two cores writing the same rows",
+        (
+            (
+                "  %begin = arith.addi %skip, %lead : index\n",
+                "  %begin = arith.addi %c0, %c0 : index\n",
+            ),
+        ),
+        WriteConflictError,
+        "ascend.store",
+        ("core 1 writes bytes [0, 192) of dst", "core 0 also wrote"),
+    ),
+]
+
 SITE = OpSite("ascend.store", "synthetic", 0, "a store")
 
 PATHS = pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
@@ -89,20 +234,13 @@ def test_unbroken_kernels_run_clean(fast: bool):
 
 
 @PATHS
-def test_store_before_load_is_synchronised(fast: bool):
-    text = broken(WAIT_LOADED, "")
-    with pytest.raises(UnsyncedAccessError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.store", "reads UB buffer 'rows' slot 0", "ascend.load", "MTE2")
-
-
-@PATHS
-def test_load_over_a_slot_still_being_stored(fast: bool):
-    # Without the per-tile wait, tile 2 reloads slot 0 while tile 0's store may read it.
-    text = broken(WAIT_STORED, "")
-    with pytest.raises(UnsyncedAccessError) as error:
-        copy_run(text, rows=48, cores=1, fast=fast)
-    check(error, "ascend.load", "overwrites UB buffer 'rows' slot 0", "MTE3 may still be reading")
+@pytest.mark.parametrize("fault", COPY_FAULTS, ids=[f.name for f in COPY_FAULTS])
+def test_broken_copy_kernel_is_reported(fault: Fault, fast: bool):
+    with pytest.raises(fault.error) as error:
+        copy_run(
+            fault.kernel(), rows=fault.rows, cores=fault.cores, gm_rows=fault.gm_rows, fast=fast
+        )
+    check(error, fault.op, *fault.words)
 
 
 @PATHS
@@ -113,108 +251,6 @@ def test_transpose_before_its_load_is_synchronised(fast: bool):
     with pytest.raises(UnsyncedAccessError) as error:
         run_kernel(text, {"src": src, "dst": dst}, cores=2, soc="Ascend910_95", fast=fast)
     check(error, "ascend.transpose_blocks", "V reads UB buffer 'nz tile'")
-
-
-@PATHS
-def test_wait_without_set_is_a_deadlock(fast: bool):
-    text = broken("  ascend.set_flag[MTE3, MTE2, %c1]\n", "")
-    with pytest.raises(FlagDeadlockError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.wait_flag", "wait_flag[MTE3, MTE2, 1]", "no earlier set_flag")
-
-
-@PATHS
-def test_flags_left_set_at_the_end(fast: bool):
-    text = broken("  ascend.wait_flag[MTE3, MTE2, %c1]\n", "")
-    with pytest.raises(FlagLeakError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.set_flag", "still set when the core ended", "[MTE3, MTE2, 1]")
-    assert error.value.core == 0
-
-
-@PATHS
-def test_misaligned_ub_offset(fast: bool):
-    text = broken(
-        LOAD_LINE,
-        "    %bad = arith.addi %c0, %c16 : index\n"
-        + LOAD_LINE.replace("%slot, %c0]", "%slot, %bad]"),
-    )
-    with pytest.raises(UbMisalignedError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.load", "UB offset 16", "multiples of 32")
-
-
-@PATHS
-def test_burst_count_over_4095_at_run_time(fast: bool):
-    text = broken(STORE_LINE, "    %many = arith.muli %c64, %c64 : index\n" + STORE_LINE)
-    text = text.replace("-> %dst[%off] bursts(%c1 x", "-> %dst[%off] bursts(%many x")
-    with pytest.raises(BurstCountError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.store", "4096 bursts", "[1, 4095]")
-
-
-@PATHS
-def test_buffer_outside_the_ub(fast: bool):
-    # Without ascend.soc the verifier cannot know the capacity; the machine does.
-    text = COPY_KERNEL.replace(', ascend.soc = "Ascend910B"', "").replace(
-        '"rows" at 0', '"rows" at 196352'
-    )
-    with pytest.raises(UbOverflowError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.ub_alloc", "[196352, 196736)", "196608-byte UB of Ascend910B")
-
-
-@PATHS
-def test_dma_longer_than_its_slot(fast: bool):
-    text = broken(
-        "    %rows = arith.minui %left, %tile : index\n",
-        "    %rows = arith.addi %tile, %c1 : index\n",
-    )
-    with pytest.raises(UbOverflowError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.load", "[0, 256) of UB buffer 'rows' slot 0", "192 bytes")
-
-
-@PATHS
-def test_overlapping_buffers(fast: bool):
-    text = broken(
-        "  ascend.set_flag[MTE3, MTE2, %c0]\n",
-        '  %other = ascend.ub_alloc "other" at 320 : memref<1x64xi8, #ascend.address_space<ub>>\n'
-        "  ascend.set_flag[MTE3, MTE2, %c0]\n",
-    )
-    with pytest.raises(UbOverlapError) as error:
-        copy_run(text, fast=fast)
-    check(error, "ascend.ub_alloc", "'other' [320, 384) overlaps UB buffer 'rows' [0, 384)")
-
-
-@PATHS
-def test_out_of_bounds_gm_write(fast: bool):
-    with pytest.raises(GmOutOfBoundsError) as error:
-        copy_run(COPY_KERNEL, rows=16, gm_rows=10, fast=fast)
-    check(error, "ascend.store", f"of dst, which has {10 * ROW_BYTES} bytes")
-
-
-@PATHS
-def test_out_of_bounds_scalar_read(fast: bool):
-    text = broken(
-        "  %b = ascend.get_block_idx\n",
-        "  %b = ascend.get_block_idx\n"
-        f"  %peek = ascend.load_scalar %src[%c16, %c0] : {ROWS_GM} -> i8\n",
-    )
-    with pytest.raises(GmOutOfBoundsError) as error:
-        copy_run(text, rows=16, fast=fast)
-    check(error, "ascend.load_scalar", "index 16 of dim 0 is outside [0, 16)")
-
-
-@PATHS
-def test_two_cores_writing_the_same_rows(fast: bool):
-    # Every core starts at row 0: core 1 rewrites what core 0 wrote.
-    text = broken(
-        "  %begin = arith.addi %skip, %lead : index\n", "  %begin = arith.addi %c0, %c0 : index\n"
-    )
-    with pytest.raises(WriteConflictError) as error:
-        copy_run(text, rows=16, cores=2, fast=fast)
-    check(error, "ascend.store", "core 1 writes bytes [0, 192) of dst", "core 0 also wrote")
 
 
 def test_write_conflict_check_passes_neighbouring_core_ranges():
@@ -240,7 +276,7 @@ def test_write_conflict_check_matches_brute_force(seed: int):
             tensor = int(rng.integers(0, 2))
             count, length, gap = (int(x) for x in rng.integers(1, 6, 3))
             start = int(rng.integers(0, 400 - count * (length + gap)))
-            machine.store(SITE, machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0)
+            machine.dma(SITE, STORE, machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0)
             span = {start + b * (length + gap) + i for b in range(count) for i in range(length)}
             written.append((core, tensor, span))
     clash = any(

@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
+from gather_cases import ALL_DTYPES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lowered_cases import BAD_DATA, DeviceCase, build, run_and_compare
 
-from pakv_dialect.dtypes import KV_ELEMENT_KINDS
 from pakv_dialect.soc import SOCS
 from runtime.ascend_machine import LOAD, STORE
 
@@ -23,7 +23,7 @@ def device_cases(draw: st.DrawFn) -> tuple[DeviceCase, str]:
     mode = draw(st.sampled_from(["Norm", "PA_NZ"]))
     soc = draw(st.sampled_from(["Ascend910_95", *LEGACY_SOCS]))
     if soc == "Ascend910_95":
-        dtypes = [kind.name for kind in KV_ELEMENT_KINDS]
+        dtypes = ALL_DTYPES
         index = draw(st.sampled_from(["int32", "int64"]))
     else:
         dtypes, index = ["int8", "fp16", "bf16"], "int32"

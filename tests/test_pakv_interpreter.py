@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gather_cases import GatherCase, c_example, random_case
+from gather_cases import GatherCase, c_example, golden_bytes, random_case
 from xdsl.context import Context
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func
@@ -17,7 +17,6 @@ from xdsl.utils.exceptions import InterpretationError
 from pakv_dialect.pakv import PAKV
 from runtime.checks import check_call
 from runtime.executors import run_high_level_interpreter
-from runtime.golden import golden_gather
 from runtime.ir_builder import GatherBindingError, build_gather_module, find_gather
 from runtime.memory import GmTensor
 from runtime.pakv_interpreter import run_function
@@ -30,22 +29,6 @@ def parse(text: str) -> ModuleOp:
     for dialect in (Builtin, Func, MemRef, PAKV):
         ctx.load_dialect(dialect)
     return Parser(ctx, text).parse_module()
-
-
-def golden_bytes(case: GatherCase) -> tuple[bytes, bytes]:
-    key_out, value_out = case.key_ref.copy(), case.value_ref.copy()
-    golden_gather(
-        case.key_cache,
-        case.value_cache,
-        case.block_tables,
-        case.seq_lens,
-        key_out,
-        value_out,
-        case.seq_offset,
-        cache_mode=case.cache_mode,
-        cumsum=case.cumsum,
-    )
-    return key_out.tobytes(), value_out.tobytes()
 
 
 @pytest.mark.parametrize("cache_mode", ["Norm", "PA_NZ"])
@@ -75,15 +58,7 @@ def bind(module: ModuleOp, case: GatherCase) -> list[GmTensor]:
     binding = find_gather(module)
     call = check_call(*case.args(), **case.kwargs())
     assert call is not None
-    by_role = {
-        "key_cache": call.key_cache,
-        "value_cache": call.value_cache,
-        "block_tables": call.block_tables,
-        "seq_lens": call.seq_lens,
-        "seq_offset": call.seq_offset,
-        "key_out": call.key_out,
-        "value_out": call.value_out,
-    }
+    by_role = call.operands()
     args: list[GmTensor | None] = [None] * len(binding.func.args)
     for role, index in binding.argument_of.items():
         args[index] = by_role[role]

@@ -14,11 +14,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lowered_cases import DeviceCase, build, device_call, run_and_compare
 from xdsl.context import Context
-from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType, ModuleOp
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    FileLineColLoc,
+    IntAttr,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+)
+from xdsl.dialects.func import FuncOp
+from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
 from pakv_dialect.ascend import (
     MAX_BURSTS,
+    NOTE_ATTR,
     UB_ALIGN,
     CoreRowsOp,
     LoadOp,
@@ -28,6 +38,7 @@ from pakv_dialect.ascend import (
 )
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SOCS, SocInfo
+from passes.diagnostics import PassFailedAt
 from passes.pipeline import PakvToAscendPipeline
 from passes.tile_plan import (
     GROUP_MAJOR_BUFFER,
@@ -208,6 +219,86 @@ def test_dtype_the_soc_does_not_take_is_rejected_at_lowering():
     module = build_gather_module(device_call(build(case)).signature)
     with pytest.raises(PassFailedException, match="fp32 is not supported on Ascend910B"):
         PakvToAscendPipeline(soc="Ascend910B").apply(Context(), module)
+
+
+# ---------------------------------------------------------------------------- where failures point
+
+_GATHER_AT = FileLineColLoc(StringAttr("seed.mlir"), IntAttr(7), IntAttr(3))
+_LOCATED_KERNEL = """
+func.func @k(%kc: memref<?x128x2x16xf16>, %vc: memref<?x128x2x16xf16>, %bt: memref<?x?xi32>,
+             %sl: memref<?xi32>, %ko: memref<?x2x16xf16>, %vo: memref<?x2x16xf16>) {
+  %stray = arith.constant 0 : index loc("seed.mlir":6:3)
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo)
+    : memref<?x128x2x16xf16>, memref<?x128x2x16xf16>, memref<?x?xi32>, memref<?xi32>
+    -> memref<?x2x16xf16>, memref<?x2x16xf16> loc("seed.mlir":7:3)
+  func.return
+}
+"""
+
+
+def _located_module(*, stray: bool) -> ModuleOp:
+    text = _LOCATED_KERNEL if stray else _LOCATED_KERNEL.replace("%stray", "// %stray")
+    return Parser(lowering_context(), text).parse_module()
+
+
+def _failure(module: ModuleOp, **options: int) -> PassFailedAt:
+    with pytest.raises(PassFailedAt) as failure:
+        PakvToAscendPipeline(soc="Ascend910B", **options).apply(lowering_context(), module)
+    return failure.value
+
+
+def test_a_buffer_that_does_not_fit_points_at_the_gather_that_asked_for_it():
+    """The lowering's ops carry the gather's location, so a plan failure names its line."""
+    failure = _failure(_located_module(stray=False), tile_bytes=128 * KIB)
+    assert isinstance(failure.op, UbAllocOp)
+    assert failure.op.location == _GATHER_AT
+    assert str(failure).startswith("UB plan does not fit: buffer 'tile'")
+    # xdsl-opt --verify-diagnostics prints the notes: the module, the message under the op.
+    assert "^^^^" in "".join(failure.__notes__)
+
+
+def test_a_stray_op_in_the_kernel_is_reported_at_its_own_line():
+    failure = _failure(_located_module(stray=True))
+    assert failure.op.name == "arith.constant"
+    assert failure.op.location == FileLineColLoc(StringAttr("seed.mlir"), IntAttr(6), IntAttr(3))
+
+
+def test_every_lowered_op_carries_the_gather_location():
+    module = _located_module(stray=False)
+    PakvToAscendPipeline(soc="Ascend910B").apply(lowering_context(), module)
+    kernel = next(op for op in module.walk() if isinstance(op, FuncOp))
+    lowered_ops = [op for op in kernel.body.walk() if op.name != "func.return"]
+    assert lowered_ops and all(op.location == _GATHER_AT for op in lowered_ops)
+
+
+# ---------------------------------------------------------------------------- stage notes
+
+
+@pytest.mark.parametrize("mode", ["Norm", "PA_NZ"])
+def test_stage_notes_head_their_stages(mode: str):
+    """Each main stage's first op has a note; a flag put before a noted op takes it over."""
+    token = (4,) if mode == "PA_NZ" else (2, 16)
+    module = lowered(DeviceCase(mode=mode, key_token=token, block_size=64), tile_bytes=64)
+    notes: dict[str, list[str]] = {}
+    for op in module.walk():
+        note = op.attributes.get(NOTE_ATTR)
+        if isinstance(note, StringAttr):
+            notes.setdefault(op.name, []).append(note.data)
+    assert notes["ascend.get_block_idx"] == [
+        "This core's output rows: its balanced share, never past num_tokens."
+    ]
+    assert notes["scf.while"] == ["Walk the sequences in output order, up to this core's last row."]
+    assert "ascend.core_rows" not in notes  # ascend-distribute-tokens replaced it
+    texts = [text for texts in notes.values() for text in texts]
+    for stage in ("Keys: tiles of up to", "Values: tiles of up to", "No valid block", "This seq"):
+        assert sum(text.startswith(stage) for text in texts) == 1, stage
+    if mode == "PA_NZ":
+        # The transpose's note moved to the first flag ascend-insert-sync put before it.
+        assert (
+            notes["ascend.wait_flag"]
+            == ["NZ to ND: transpose the tile's 32-byte blocks to token-major (V)."] * 2
+        )
+        assert "ascend.transpose_blocks" not in notes
 
 
 # ---------------------------------------------------------------------------- running it

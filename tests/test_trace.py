@@ -17,6 +17,7 @@ from lowered_cases import DeviceCase, build, payload_bytes, run_and_compare
 
 from pakv_dialect.soc import soc_info
 from runtime.ascend_machine import (
+    FILL_ZERO,
     LOAD,
     MTE2,
     MTE3,
@@ -133,7 +134,7 @@ def test_trace_rows_are_in_core_order_with_known_kinds():
 
 PATH_CASES = [
     DeviceCase(lens=(5, 0, 9), block_size=4),
-    nz(DeviceCase(lens=(7, 3), block_size=4, bad="block_ids")),
+    nz(DeviceCase(lens=(13, 9), block_size=2, bad="block_ids")),
     DeviceCase(lens=(6, 4), block_size=3, offsets=True, cumsum=True, bad="columns"),
 ]
 
@@ -147,3 +148,5 @@ def test_fast_path_and_xdsl_interpreter_agree(case: DeviceCase):
     assert fast_data.value_ref.tobytes() == slow_data.value_ref.tobytes()
     assert np.array_equal(fast.trace.table(), slow.trace.table())
     assert fast.executed_ops == slow.executed_ops > 0
+    if case.bad is not None:  # the zero-fill path ran, not only the copy path
+        assert (fast.trace.table()["kind"] == FILL_ZERO).any()

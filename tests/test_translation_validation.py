@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gather_cases import c_example, shape_example
-from lowered_cases import BAD_DATA, DeviceCase, build, nz_shape_example, run_and_compare
-
-from pakv_dialect.dtypes import KV_ELEMENT_KINDS
+from gather_cases import ALL_DTYPES, c_example, shape_example
+from lowered_cases import BAD_DATA, DeviceCase, build, run_and_compare
 
 MODES = ("Norm", "PA_NZ")
 SMALL_TILES = "tile-bytes=64"
@@ -35,8 +33,8 @@ def grid(cases: list[DeviceCase]) -> pytest.MarkDecorator:
 
 
 DTYPE_CASES = [
-    in_mode(DeviceCase(key_dtype=kind.name, seed=i), mode)
-    for i, kind in enumerate(KV_ELEMENT_KINDS)
+    in_mode(DeviceCase(key_dtype=dtype, seed=i), mode)
+    for i, dtype in enumerate(ALL_DTYPES)
     for mode in MODES
 ] + [
     nz(DeviceCase(key_dtype="int8", value_dtype="fp16")),
@@ -169,7 +167,6 @@ def test_c_example_of_the_original_document():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_shape_example_of_the_original_document(mode: str):
-    rng = np.random.default_rng(6)
-    case = shape_example(rng) if mode == "Norm" else nz_shape_example(rng)
+    case = shape_example(np.random.default_rng(6), mode)
     run = run_and_compare(case)
     assert run.tiling.split_tokens == 8931

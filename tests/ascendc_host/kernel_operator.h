@@ -431,19 +431,39 @@ inline int64_t AlignUp(int64_t bytes)
     return (bytes + kBlock - 1) / kBlock * kBlock;
 }
 
-// `count` bursts of `len` bytes; burst b at src + b * srcPitch and dst + b * dstPitch.
-inline void Bursts(uint8_t* dst, int64_t dstPitch, const uint8_t* src, int64_t srcPitch,
-    int64_t count, int64_t len)
+// `count` bursts of `len` bytes: burst b starts b * srcPitch bytes into the source and
+// b * dstPitch bytes into the destination. Every strided copy below is one of these.
+struct BurstLayout {
+    int64_t count;
+    int64_t len;
+    int64_t srcPitch;
+    int64_t dstPitch;
+
+    int64_t SrcSpan() const { return (count - 1) * srcPitch + len; }
+    int64_t DstSpan() const { return (count - 1) * dstPitch + len; }
+};
+
+// DataCopyParams' bursts: length and both strides in 32-byte blocks.
+inline BurstLayout BlockBursts(const DataCopyParams& params, const char* what)
 {
-    for (int64_t b = 0; b < count; ++b) {
-        std::memmove(dst + b * dstPitch, src + b * srcPitch, static_cast<size_t>(len));
+    CheckBlockCount(params.blockCount, what);
+    const int64_t len = params.blockLen * kBlock;
+    return {params.blockCount, len, len + params.srcStride * kBlock, len + params.dstStride * kBlock};
+}
+
+inline void Bursts(uint8_t* dst, const uint8_t* src, const BurstLayout& bursts)
+{
+    for (int64_t b = 0; b < bursts.count; ++b) {
+        std::memmove(dst + b * bursts.dstPitch, src + b * bursts.srcPitch,
+            static_cast<size_t>(bursts.len));
     }
 }
 
-inline void RecordBursts(const uint8_t* gm, int64_t pitch, int64_t count, int64_t len)
+// The GM bytes a copy to GM wrote (each core's writes are checked for overlaps).
+inline void RecordBursts(const uint8_t* gm, const BurstLayout& bursts)
 {
-    for (int64_t b = 0; b < count; ++b) {
-        RecordWrite(gm + b * pitch, len);
+    for (int64_t b = 0; b < bursts.count; ++b) {
+        RecordWrite(gm + b * bursts.dstPitch, bursts.len);
     }
 }
 }  // namespace host
@@ -478,49 +498,36 @@ void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, uint32_t co
 template <typename T>
 void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataCopyParams& params)
 {
-    host::CheckBlockCount(params.blockCount, "DataCopy GM->UB");
+    const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy GM->UB");
     host::CheckAligned(dst.Address(), "DataCopy GM->UB");
-    const int64_t len = params.blockLen * host::kBlock;
-    const int64_t srcPitch = len + params.srcStride * host::kBlock;
-    const int64_t dstPitch = len + params.dstStride * host::kBlock;
-    const int64_t span = (params.blockCount - 1) * dstPitch + len;
     auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
-    src.Check(gm, (params.blockCount - 1) * srcPitch + len, "DataCopy GM->UB");
-    host::Bursts(host::Ub(dst.Address(), span, "DataCopy GM->UB"), dstPitch, gm, srcPitch,
-        params.blockCount, len);
+    src.Check(gm, bursts.SrcSpan(), "DataCopy GM->UB");
+    host::Bursts(host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy GM->UB"), gm, bursts);
 }
 
 // UB -> GM in blockCount bursts; length and both strides in 32-byte blocks.
 template <typename T>
 void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
 {
-    host::CheckBlockCount(params.blockCount, "DataCopy UB->GM");
+    const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->GM");
     host::CheckAligned(src.Address(), "DataCopy UB->GM");
-    const int64_t len = params.blockLen * host::kBlock;
-    const int64_t srcPitch = len + params.srcStride * host::kBlock;
-    const int64_t dstPitch = len + params.dstStride * host::kBlock;
-    const int64_t span = (params.blockCount - 1) * srcPitch + len;
     auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
-    dst.Check(gm, (params.blockCount - 1) * dstPitch + len, "DataCopy UB->GM");
-    host::Bursts(gm, dstPitch, host::Ub(src.Address(), span, "DataCopy UB->GM"), srcPitch,
-        params.blockCount, len);
-    host::RecordBursts(gm, dstPitch, params.blockCount, len);
+    dst.Check(gm, bursts.DstSpan(), "DataCopy UB->GM");
+    host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->GM"), bursts);
+    host::RecordBursts(gm, bursts);
 }
 
 // UB -> UB (vector pipe) in blockCount bursts; length and strides in 32-byte blocks.
 template <typename T>
 void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
 {
-    host::CheckBlockCount(params.blockCount, "DataCopy UB->UB");
+    const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->UB");
     host::CheckAligned(src.Address(), "DataCopy UB->UB");
     host::CheckAligned(dst.Address(), "DataCopy UB->UB");
-    const int64_t len = params.blockLen * host::kBlock;
-    const int64_t srcPitch = len + params.srcStride * host::kBlock;
-    const int64_t dstPitch = len + params.dstStride * host::kBlock;
-    const uint8_t* from = host::Ub(src.Address(), (params.blockCount - 1) * srcPitch + len, "DataCopy UB->UB");
-    std::vector<uint8_t> staged(from, from + (params.blockCount - 1) * srcPitch + len);
-    host::Bursts(host::Ub(dst.Address(), (params.blockCount - 1) * dstPitch + len, "DataCopy UB->UB"),
-        dstPitch, staged.data(), srcPitch, params.blockCount, len);
+    const uint8_t* from = host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->UB");
+    std::vector<uint8_t> staged(from, from + bursts.SrcSpan());
+    host::Bursts(host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy UB->UB"), staged.data(),
+        bursts);
 }
 
 // GM -> UB, any byte length: burst b is blockLen bytes from src + b * (blockLen + srcStride)
@@ -537,16 +544,16 @@ void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
     host::Check(len >= 1 && len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
         "DataCopyPad GM->UB: blockLen " + std::to_string(len) + " bytes is out of range or not a "
         "whole number of elements");
-    const int64_t srcPitch = len + params.srcStride;
-    const int64_t dstPitch = host::AlignUp(len) + static_cast<int64_t>(params.dstStride) * host::kBlock;
+    const int64_t padded = host::AlignUp(len);
+    const host::BurstLayout bursts{params.blockCount, len, len + params.srcStride,
+        padded + static_cast<int64_t>(params.dstStride) * host::kBlock};
     auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
-    src.Check(gm, (params.blockCount - 1) * srcPitch + len, "DataCopyPad GM->UB");
-    uint8_t* ub = host::Ub(dst.Address(), (params.blockCount - 1) * dstPitch + host::AlignUp(len),
-        "DataCopyPad GM->UB");
-    for (int64_t b = 0; b < params.blockCount; ++b) {
-        std::memset(ub + b * dstPitch, host::kGarbage, static_cast<size_t>(host::AlignUp(len)));
+    src.Check(gm, bursts.SrcSpan(), "DataCopyPad GM->UB");
+    uint8_t* ub = host::Ub(dst.Address(), bursts.DstSpan() - len + padded, "DataCopyPad GM->UB");
+    for (int64_t b = 0; b < bursts.count; ++b) {
+        std::memset(ub + b * bursts.dstPitch, host::kGarbage, static_cast<size_t>(padded));
     }
-    host::Bursts(ub, dstPitch, gm, srcPitch, params.blockCount, len);
+    host::Bursts(ub, gm, bursts);
 }
 
 // UB -> GM, any byte length: burst b is blockLen bytes from src + b * (blockLen rounded up
@@ -559,14 +566,13 @@ void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const Da
     const int64_t len = params.blockLen;
     host::Check(len >= 1 && len <= host::kMaxPadBlockLen,
         "DataCopyPad UB->GM: blockLen " + std::to_string(len) + " bytes is out of range");
-    const int64_t srcPitch = host::AlignUp(len) + static_cast<int64_t>(params.srcStride) * host::kBlock;
-    const int64_t dstPitch = len + params.dstStride;
+    const host::BurstLayout bursts{params.blockCount, len,
+        host::AlignUp(len) + static_cast<int64_t>(params.srcStride) * host::kBlock,
+        len + params.dstStride};
     auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
-    dst.Check(gm, (params.blockCount - 1) * dstPitch + len, "DataCopyPad UB->GM");
-    const uint8_t* ub = host::Ub(src.Address(), (params.blockCount - 1) * srcPitch + len,
-        "DataCopyPad UB->GM");
-    host::Bursts(gm, dstPitch, ub, srcPitch, params.blockCount, len);
-    host::RecordBursts(gm, dstPitch, params.blockCount, len);
+    dst.Check(gm, bursts.DstSpan(), "DataCopyPad UB->GM");
+    host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopyPad UB->GM"), bursts);
+    host::RecordBursts(gm, bursts);
 }
 
 // ------------------------------------------------------------------ vector fill

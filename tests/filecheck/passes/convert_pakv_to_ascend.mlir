@@ -21,7 +21,7 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 // CHECK-NEXT:    %table_width = ascend.get_tiling "table_width"
 // CHECK-NEXT:    %num_blocks = ascend.get_tiling "num_blocks"
 // CHECK-NEXT:    %num_tokens = ascend.get_tiling "num_tokens"
-// CHECK-NEXT:    %row_begin, %rows_end = ascend.core_rows
+// CHECK-NEXT:    %row_begin, %rows_end = ascend.core_rows {ascend.note = "This core's output rows: {{.*}}"}
 // CHECK-NEXT:    %row_end = arith.minui %rows_end, %num_tokens : index
 // CHECK-NEXT:    %has_rows = arith.cmpi ult, %row_begin, %row_end : index
 // CHECK-NEXT:    scf.if %has_rows {
@@ -38,13 +38,20 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 // CHECK-NEXT:        %hi = arith.minui %end, %row_end : index
 // CHECK-NEXT:        %overlaps = arith.cmpi ult, %lo, %hi : index
 // CHECK-NEXT:        %slot_2 = scf.if %overlaps -> (index) {
+// CHECK-NEXT:          %first_token = arith.subi %lo, %start_1 {ascend.note = "This sequence's rows [lo, hi), run by run{{.*}}"} : index
 // CHECK:               %[[OFF:.*]] = ascend.load_scalar %so[%seq_1]
 // CHECK-NEXT:          %offset = arith.index_cast %[[OFF]] : i32 to index
 // CHECK-NEXT:          %negative_offset = arith.cmpi slt, %offset, %c0 : index
 // CHECK-NEXT:          %[[COL0:.*]] = arith.divui %offset, %c16 : index
 // CHECK-NEXT:          %first_col = arith.select %negative_offset, %table_width, %[[COL0]] : index
 // CHECK:               scf.for %block = %first_block to %end_block step %c1 iter_args(%slot_4 = %slot_1) -> (index) {
-// CHECK:                 %col = arith.addi %first_col, %block : index
+// CHECK-NEXT:            %block_first = arith.muli %block, %c16 : index
+// CHECK-NEXT:            %run_first = arith.maxui %block_first, %first_token : index
+// CHECK-NEXT:            %block_pos = arith.remui %run_first, %c16 : index
+// CHECK-NEXT:            %room = arith.subi %c16, %block_pos : index
+// CHECK-NEXT:            %[[LEFT:.*]] = arith.subi %end_token, %run_first : index
+// CHECK-NEXT:            %count = arith.minui %room, %[[LEFT]] : index
+// CHECK-NEXT:            %col = arith.addi %first_col, %block : index
 // CHECK-NEXT:            %in_table = arith.cmpi ult, %col, %table_width : index
 // CHECK-NEXT:            %blk = scf.if %in_table -> (index) {
 // CHECK-NEXT:              %[[ID:.*]] = ascend.load_scalar %bt[%seq_1, %col] : memref<?x?xi32, #ascend.address_space<gm>> -> i32
@@ -54,11 +61,9 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 // CHECK-NEXT:              scf.yield %num_blocks : index
 // CHECK-NEXT:            }
 // CHECK-NEXT:            %row = arith.addi %start_1, %run_first : index
-// CHECK-NEXT:            %count = arith.subi %run_end, %run_first : index
 // CHECK-NEXT:            %valid_block = arith.cmpi ult, %blk, %num_blocks : index
 // CHECK-NEXT:            %slot_5 = scf.if %valid_block -> (index) {
-// CHECK-NEXT:              %block_pos = arith.subi %run_first, %block_first : index
-// CHECK-NEXT:              %[[BLK:.*]] = arith.muli %blk, %c512 : index
+// CHECK-NEXT:              %[[BLK:.*]] = arith.muli %blk, %c512 {ascend.note = "Keys: the run is one tile, {{.*}}"} : index
 // CHECK-NEXT:              %[[POS:.*]] = arith.muli %block_pos, %c32 : index
 // CHECK-NEXT:              %src = arith.addi %[[BLK]], %[[POS]] : index
 // CHECK-NEXT:              %run_bytes = arith.muli %count, %c32 : index
@@ -73,7 +78,7 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 // CHECK-NEXT:              %next_slot_1 = arith.xori %next_slot, %c1 : index
 // CHECK-NEXT:              scf.yield %next_slot_1 : index
 // CHECK-NEXT:            } else {
-// CHECK-NEXT:              %zero_dst = arith.muli %row, %c32 : index
+// CHECK-NEXT:              %zero_dst = arith.muli %row, %c32 {ascend.note = "No valid block {{.*}}"} : index
 // CHECK:                   scf.for %dst_2 = %zero_dst to %zero_end step %c512 {
 // CHECK-NEXT:                %[[REST:.*]] = arith.subi %zero_end, %dst_2 : index
 // CHECK-NEXT:                %bytes = arith.minui %[[REST]], %c512 : index
@@ -84,6 +89,7 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 // CHECK:                   scf.yield %slot_4 : index
 // CHECK:             %next_seq = arith.addi %seq_1, %c1 : index
 // CHECK-NEXT:        scf.yield %next_seq, %end, %slot_2 : index, index, index
+// CHECK-NEXT:      } attributes {ascend.note = "Walk the sequences in output order, up to this core's last row."}
 // CHECK-NOT:     pakv.gather
 
 // With 64-byte slots a key run (up to 512 bytes) takes several tiles.
@@ -124,15 +130,14 @@ func.func @nz(%kc: memref<?x4x16x16xf16>, %vc: memref<?x2x16x32xi8>, %bt: memref
 // CHECK-NEXT:        %len = arith.maxsi %raw_len, %c0 : index
 // CHECK:               %in_table = arith.cmpi ult, %block, %table_width : index
 // CHECK:               %slot_5 = scf.if %valid_block -> (index) {
-// CHECK-NEXT:            %block_pos = arith.subi %run_first, %block_first : index
-// CHECK-NEXT:            %[[BLK:.*]] = arith.muli %blk, %c2048 : index
+// CHECK-NEXT:            %[[BLK:.*]] = arith.muli %blk, %c2048 {ascend.note = "Keys: the run is one tile of 4 row groups, loaded group-major (MTE2), stored token-major (MTE3). Double-buffered."} : index
 // CHECK-NEXT:            %[[POS:.*]] = arith.muli %block_pos, %c32 : index
 // CHECK-NEXT:            %src = arith.addi %[[BLK]], %[[POS]] : index
 // CHECK-NEXT:            %dst = arith.muli %row, %c128 : index
 // CHECK-NEXT:            %burst = arith.muli %count, %c32 : index
 // CHECK-NEXT:            %gap = arith.subi %c512, %burst : index
 // CHECK-NEXT:            ascend.load %kc[%src] -> %group_major[%slot_4, %c0] bursts(%c4 x %burst) gaps(%gap, %c0)
-// CHECK-NEXT:            ascend.transpose_blocks %group_major[%slot_4] -> %token_major[%c0] blocks(%c4 x %count)
+// CHECK-NEXT:            ascend.transpose_blocks %group_major[%slot_4] -> %token_major[%c0] blocks(%c4 x %count) {ascend.note = "NZ to ND: {{.*}}"}
 // CHECK-NEXT:            %bytes = arith.muli %count, %c128 : index
 // CHECK-NEXT:            ascend.store %token_major[%c0, %c0] -> %ko[%dst] bursts(%c1 x %bytes) gaps(%c0, %c0)
 // CHECK-NEXT:            %next_slot = arith.xori %slot_4, %c1 : index

@@ -1,11 +1,12 @@
 // RUN: xdsl-opt %s --split-input-file -p 'pakv-to-ascend{soc=Ascend910B}' | filecheck %s
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'pakv-to-ascend{soc=Ascend910B tile-bytes=131072}' | filecheck %s --check-prefix=MISFIT
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'pakv-to-ascend{soc=Ascend310}' | filecheck %s --check-prefix=NO-SOC
+// RUN: xdsl-opt %s --split-input-file --print-debuginfo -p 'pakv-to-ascend{soc=Ascend910B}' | filecheck %s --check-prefix=LOC
 
 // The original document's shape example (SPEC section 6), Norm: keys 16 x 144 fp16
 // (4608 bytes per token), values 16 x 128 (4096 bytes), 128-token blocks.
 func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<?x128x16x128xf16>, %block_tables: memref<?x?xi32>, %seq_lens: memref<?xi32>, %key_out: memref<?x16x144xf16>, %value_out: memref<?x16x128xf16>) {
-  pakv.gather Norm caches(%key_cache, %value_cache) tables(%block_tables) lens(%seq_lens) into(%key_out, %value_out) : memref<?x128x16x144xf16>, memref<?x128x16x128xf16>, memref<?x?xi32>, memref<?xi32> -> memref<?x16x144xf16>, memref<?x16x128xf16>
+  pakv.gather Norm caches(%key_cache, %value_cache) tables(%block_tables) lens(%seq_lens) into(%key_out, %value_out) : memref<?x128x16x144xf16>, memref<?x128x16x128xf16>, memref<?x?xi32>, memref<?xi32> -> memref<?x16x144xf16>, memref<?x16x128xf16> loc("seed_norm.mlir":8:3)
   func.return
 }
 
@@ -56,6 +57,16 @@ func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<
 // CHECK-NEXT:    func.return
 // CHECK-NOT:     pakv.gather
 // CHECK-NOT:     ascend.core_rows
+
+// Like an MLIR rewriter, the lowering gives every op it makes the location of the
+// pakv.gather it replaces, so a later failure (a buffer that does not fit) points at
+// the line that asked for it.
+// LOC-LABEL: func.func @seed_norm(
+// LOC:         %tile = ascend.ub_alloc "tile" at 0 : memref<2x96256xi8, #ascend.address_space<ub>> loc("seed_norm.mlir":8:3)
+// LOC:         ascend.load %key_cache[%src_at] -> {{.*}} loc("seed_norm.mlir":8:3)
+// LOC:         ascend.wait_flag[MTE3, MTE2, %c1] loc("seed_norm.mlir":8:3)
+// LOC-NEXT:    ascend.wait_flag[MTE3, V, %c0] loc("seed_norm.mlir":8:3)
+// LOC-NEXT:    func.return loc(unknown)
 
 // Two 131072-byte slots do not fit a 192 KiB UB: the plan is rejected at the buffer.
 // MISFIT: UB plan does not fit: buffer 'tile' (2 x 131072 = 262144 bytes) finds no free room; the kernel's 2 buffer(s) need 266240 bytes, Ascend910B has 196608 usable UB bytes per vector core

@@ -78,6 +78,40 @@ func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref
 
 // -----
 
+// scf.for compares signed, so a loop prints as a plain unsigned C++ loop only when the
+// facts prove its bounds non-negative: `16 - n % 16` lies in [1, 16], but `16 - n % 32`
+// and `n - m` may be negative, so those loops compare as int64_t.
+func.func @loop_bounds(%dst: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %n = ascend.get_tiling "split_tokens"
+  %m = ascend.get_tiling "used_cores"
+  %pos = arith.remui %n, %c16 : index
+  %room = arith.subi %c16, %pos : index
+  scf.for %i = %c0 to %room step %c1 {
+  }
+  %wide_pos = arith.remui %n, %c32 : index
+  %past = arith.subi %c16, %wide_pos : index
+  scf.for %j = %c0 to %past step %c1 {
+  }
+  %diff = arith.subi %n, %m : index
+  scf.for %k = %c0 to %diff step %c1 {
+  }
+  func.return
+}
+
+// CHECK:       void Process()
+// CHECK:           const uint64_t room = 16 - pos;
+// CHECK-NEXT:      for (uint64_t i = 0; i < room; ++i) {
+// CHECK:           const uint64_t past = 16 - widePos;
+// CHECK-NEXT:      for (uint64_t j = 0; static_cast<int64_t>(j) < static_cast<int64_t>(past); ++j) {
+// CHECK:           const uint64_t diff = tiling_.splitTokens - tiling_.usedCores;
+// CHECK-NEXT:      for (uint64_t k = 0; static_cast<int64_t>(k) < static_cast<int64_t>(diff); ++k) {
+
+// -----
+
 // Ascend910 has no DataCopyPad: a copy whose length is not provably 32-byte aligned
 // cannot be printed for it.
 func.func @no_pad(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
