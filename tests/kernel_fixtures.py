@@ -260,8 +260,11 @@ def byte_tensor(name: str, array: np.ndarray) -> GmTensor:
 
 
 class Traced(Protocol):
-    trace: MachineTrace
-    executed_ops: int
+    @property
+    def trace(self) -> MachineTrace: ...
+
+    @property
+    def executed_ops(self) -> int: ...
 
 
 def assert_paths_agree(fast: Traced, reference: Traced) -> None:
