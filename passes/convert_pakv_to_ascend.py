@@ -24,14 +24,20 @@ What is chosen, and why
   longer than the vendor's 32-byte per-token copies; loads above 4095 bursts are
   split), transposed by 32-byte blocks into a token-major buffer (``ascend.
   transpose_blocks``), and stored as one contiguous burst of ``k * H`` elements. The
-  group-major buffer has ``slots`` slots (the loads overlap the stores), the
-  token-major buffer one (only the quick UB-to-UB transpose waits for the previous
-  store), each ``UB / (slots + 1)`` bytes; a token larger than that is cut by row
-  groups too. When a whole block fits a tile, a run is one tile and no loop is emitted.
+  token-major buffer is the second half of double buffering: once tile ``n`` is
+  transposed out of the group-major buffer, tile ``n + 1`` loads (MTE2) while tile
+  ``n`` is stored (MTE3). So with the default two slots the UB is cut in two halves, one
+  group-major slot and one token-major slot (``passes/tile_plan.py`` says why not four
+  quarters: more, smaller tiles cost the load-bound MTE2 pipe a burst set-up per row
+  group each), and a run is cut into nearly equal tiles so that no short load waits
+  behind a long store. A token larger than a slot is cut by row groups too. When a
+  whole block fits even a third of the UB, a run is one tile and no loop is emitted,
+  and the group-major buffer takes a second slot of that size.
 * **Keys, then values.** The two streams are tiled separately (their token sizes and,
-  in PA_NZ, dtypes differ) and share the buffers; every tile takes the next slot
-  (``slot = tile counter % slots``, carried through the loops), so the load of tile
-  ``n + 1`` overlaps the store of tile ``n`` once ``ascend-insert-sync`` adds flags.
+  in PA_NZ, dtypes differ) and share the buffers; every tile loads into the next slot
+  of the load buffer (``slot = tile counter % slots``, carried through the loops when
+  there are several), so the load of tile ``n + 1`` overlaps the store of tile ``n``
+  once ``ascend-insert-sync`` adds flags.
 * **Bad data stays memory-safe** (``runtime/golden.py`` documents the semantics): a
   negative length copies nothing, a negative offset zeroes its sequence, a column past
   the table or a block id outside ``[0, num_blocks)`` gives zero tokens (``fill_zero``
@@ -39,12 +45,13 @@ What is chosen, and why
   Zero runs cost a fill and a store per chunk; the normal path costs per tile.
 * **Cheap per tile.** Constants are hoisted, run-level values are computed before the
   tile loop, and arithmetic on known values folds while building: a Norm tile executes
-  7 ops (plus 4 flag ops after ``ascend-insert-sync``), a PA_NZ tile 14 (plus 8).
+  7 ops (plus 4 flag ops after ``ascend-insert-sync``), a PA_NZ tile 13 (plus 8).
 
 Options (:class:`TilingOptions`, shared with the ``pakv-to-ascend`` pipeline): ``soc``
-(SoC table row: UB capacity, supported dtypes), ``slots`` (UB slots per buffer, 2 =
-double buffering), ``tile_bytes`` (force the slot size, for tests; 0 derives it from
-the UB).
+(SoC table row: UB capacity, supported dtypes), ``slots`` (tile slots in UB, 2 =
+double buffering: Norm's tile buffer has them all, PA_NZ gives one to the token-major
+buffer and the rest to the group-major one), ``tile_bytes`` (force the slot size, for
+tests; 0 derives it from the UB).
 """
 
 from __future__ import annotations
@@ -157,7 +164,8 @@ class TilingOptions(ModulePass, ABC):
     soc: str = DEFAULT_SOC
     """The SoC table row: UB capacity, supported dtypes."""
     slots: int = 2
-    """UB slots per buffer: 2 overlaps the load of tile n + 1 with the store of tile n."""
+    """Tile slots in UB (PA_NZ: at least 2, one of them token-major): 2 overlaps the
+    load of tile n + 1 with the store of tile n."""
     tile_bytes: int = 0
     """Force the slot size (a multiple of 32); 0 derives it from the SoC's UB."""
 

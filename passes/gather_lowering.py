@@ -42,7 +42,7 @@ from xdsl.ir import SSAValue
 from pakv_dialect.ascend import CoreRowsOp, GetTilingOp, LoadScalarOp, UbAllocOp
 from pakv_dialect.pakv import CacheMode, GatherOp
 from passes.kernel_builder import KernelBuilder
-from passes.run_copies import NormCopier, NzCopier, Run, RunCopier, Stream
+from passes.run_copies import NormCopier, NzCopier, Run, RunCopier, Slots, Stream
 from passes.tile_plan import TilePlan
 
 _INDEX = IndexType()
@@ -96,27 +96,30 @@ class GatherLowering:
         kb = self.kb
         zero = kb.const(0)
 
+        first_slots = self.copier.first_slots()
+        slot_names = ["slot"] * len(first_slots)
+
         def more(values: Sequence[SSAValue]) -> SSAValue:
-            seq, start, _ = values
+            seq, start, *_ = values
             in_batch = kb.ult(seq, self.batch)
             return kb.and_(in_batch, kb.ult(start, self.row_end), "more")
 
         def sequence(values: Sequence[SSAValue]) -> list[SSAValue]:
-            seq, start, slot = values
+            seq, start, *slots = values
             end = kb.add(start, self._length(seq), "end")
             lo = kb.maxu(start, self.row_begin, "lo")
             hi = kb.minu(end, self.row_end, "hi")
-            (slot,) = kb.if_(
+            slots = kb.if_(
                 kb.ult(lo, hi, "overlaps"),
-                [_INDEX],
-                lambda: [self._sequence_rows(seq, start, lo, hi, slot)],
-                lambda: [slot],
-                ["slot"],
+                [_INDEX] * len(slots),
+                lambda: self._sequence_rows(seq, start, lo, hi, slots),
+                (lambda: slots) if slots else None,
+                slot_names,
             )
-            return [kb.add(seq, 1, "next_seq"), end, slot]
+            return [kb.add(seq, 1, "next_seq"), end, *slots]
 
         with kb.stage("Walk the sequences in output order, up to this core's last row."):
-            kb.while_([zero, zero, zero], ["seq", "start", "slot"], more, sequence)
+            kb.while_([zero, zero, *first_slots], ["seq", "start", *slot_names], more, sequence)
         return []
 
     def _length(self, seq: SSAValue) -> SSAValue:
@@ -142,17 +145,17 @@ class GatherLowering:
         return kb.select(negative, self.table_width, kb.divu(offset, self.block_size), "first_col")
 
     def _sequence_rows(
-        self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slot: SSAValue
-    ) -> SSAValue:
+        self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slots: Slots
+    ) -> Slots:
         """Rows ``[lo, hi)`` of sequence ``seq`` (which starts at row ``start``)."""
         with self.kb.stage(
             "This sequence's rows [lo, hi), run by run: a run is its tokens in one cache block."
         ):
-            return self._runs(seq, start, lo, hi, slot)
+            return self._runs(seq, start, lo, hi, slots)
 
     def _runs(
-        self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slot: SSAValue
-    ) -> SSAValue:
+        self, seq: SSAValue, start: SSAValue, lo: SSAValue, hi: SSAValue, slots: Slots
+    ) -> Slots:
         kb = self.kb
         bs = self.block_size
         first_token = kb.sub(lo, start, "first_token")
@@ -161,7 +164,7 @@ class GatherLowering:
         first_block = kb.divu(first_token, bs, "first_block")
         end_block = kb.divu(kb.add(end_token, bs - 1), bs, "end_block")
 
-        def run(block: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+        def run(block: SSAValue, carried: Slots) -> Slots:
             block_first = kb.mul(block, bs, "block_first")
             run_first = kb.maxu(block_first, first_token, "run_first")
             # run_first lies in [block_first, block_first + bs): remu is the position in
@@ -179,14 +182,14 @@ class GatherLowering:
             )[0]
             tokens = Run(blk, block_pos, kb.add(start, run_first, "row"), count)
 
-            def copy() -> list[SSAValue]:
-                return [self.copier.copy_run(tokens, carried[0])]
+            def copy() -> Slots:
+                return self.copier.copy_run(tokens, carried)
 
-            def zero() -> list[SSAValue]:
+            def zero() -> Slots:
                 self.copier.zero_run(tokens)
-                return [carried[0]]
+                return carried
 
             valid = kb.ult(blk, self.num_blocks, "valid_block")
-            return list(kb.if_(valid, [_INDEX], copy, zero, ["slot"]))
+            return kb.if_(valid, [_INDEX] * len(carried), copy, zero, ["slot"] * len(carried))
 
-        return kb.for_(first_block, end_block, 1, [slot], run, "block")[0]
+        return kb.for_(first_block, end_block, 1, slots, run, "block")

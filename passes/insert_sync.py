@@ -35,7 +35,10 @@ reverse; so every block (every loop iteration, every ``scf.if`` branch) leaves e
 slot as it found it: free. The prologue makes all slots free, the epilogue consumes
 exactly that: sets and waits balance on every path, and nothing waits that no one set.
 Double buffering follows: the load into slot ``n + 1`` waits only for the "free" of
-that slot (set by the store of tile ``n - 1``), not for the store of tile ``n``.
+that slot (set by the store of tile ``n - 1``), not for the store of tile ``n``. In
+PA_NZ the token-major buffer is the second buffer: with one group-major slot, the load
+of tile ``n + 1`` waits for the transpose of tile ``n`` (which frees the slot), and
+only that transpose waits for the store of tile ``n - 1``.
 A kernel that already holds flags is left as it is.
 """
 

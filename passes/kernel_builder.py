@@ -175,6 +175,11 @@ class KernelBuilder:
             return self.value(lhs)
         return self._binary(arith.DivUIOp, lhs, rhs, None, name)
 
+    def ceildivu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
+        if self.known(rhs) == 1:
+            return self.value(lhs)
+        return self._binary(arith.CeilDivUIOp, lhs, rhs, None, name)
+
     def remu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
         if self.known(rhs) == 1:
             return self.const(0)

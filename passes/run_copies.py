@@ -4,9 +4,12 @@ A *run* is ``count`` consecutive tokens of one sequence that sit in one cache bl
 (from position ``block_pos`` of block ``blk``) and land at output row ``row``. The
 sequence walk (``gather_lowering``) finds the runs; a :class:`RunCopier` emits, for
 each of the two streams (keys, then values), the loop over the run's tiles. Each tile
-takes the next UB slot: the slot index is carried through every loop (``slot`` in,
-next ``slot`` out), so tile ``n + 1`` always lands in another slot than tile ``n`` and
-its load can overlap tile ``n``'s store once ``ascend-insert-sync`` adds the flags.
+loads into the next slot of the load buffer: the slot index is carried through every
+loop (:data:`Slots`: ``slot`` in, next ``slot`` out), so tile ``n + 1`` lands in
+another slot than tile ``n`` and its load can overlap tile ``n``'s store once
+``ascend-insert-sync`` adds the flags. A load buffer of one slot (PA_NZ, whose
+token-major buffer is the other half of double buffering) carries nothing: every
+tile loads into slot 0.
 
 Per tile only a handful of ops run; everything that depends on the run alone (GM byte
 offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
@@ -39,6 +42,10 @@ from passes.tile_plan import (
     StreamPlan,
     TilePlan,
 )
+
+Slots = Sequence[SSAValue]
+"""The slot state carried through the loops: the next tile's load slot, or nothing
+when the load buffer has one slot."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,12 @@ class RunCopier(ABC):
         self.streams = streams
         self.buffers = buffers
 
-    def copy_run(self, run: Run, slot: SSAValue) -> SSAValue:
-        """Copy the run's tokens, keys then values; returns the slot of the next tile."""
+    def first_slots(self) -> Slots:
+        """The slot state before the kernel's first tile."""
+        return [self.kb.const(0)] if self.plan.load_slots > 1 else []
+
+    def copy_run(self, run: Run, slots: Slots) -> Slots:
+        """Copy the run's tokens, keys then values; returns the slot state after them."""
         kb = self.kb
         for stream in self.streams:
             with kb.stage(self.copy_note(stream)):
@@ -89,8 +100,8 @@ class RunCopier(ABC):
                     kb.mul(run.block_pos, self.token_stride(stream)),
                     "src",
                 )
-                slot = self.copy_stream(stream, run, src, slot)
-        return slot
+                slots = self.copy_stream(stream, run, src, slots)
+        return slots
 
     def zero_run(self, run: Run) -> None:
         """Write the run's ``count`` zero tokens from output row ``row`` on.
@@ -113,7 +124,7 @@ class RunCopier(ABC):
         """What one tile of ``stream`` is and does, in a line."""
 
     @abstractmethod
-    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slot: SSAValue) -> SSAValue:
+    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slots: Slots) -> Slots:
         """The tiles of ``run`` in ``stream``, whose first byte in the cache is ``src``."""
 
     @abstractmethod
@@ -122,19 +133,18 @@ class RunCopier(ABC):
 
     # ------------------------------------------------------------------ shared pieces
 
-    def slot_turns(self) -> str:
-        """How consecutive tiles share the load buffer, for the notes."""
-        slots = self.plan.slots
-        return "" if slots == 1 else " Double-buffered." if slots == 2 else f" {slots} slots."
+    def tile_slot(self, slots: Slots) -> SSAValue:
+        """The load slot of the tile that ``slots`` is carried into."""
+        return slots[0] if slots else self.kb.const(0)
 
-    def next_slot(self, slot: SSAValue) -> SSAValue:
-        """The slot of the next tile: ``(slot + 1) % slots`` in its cheapest form."""
-        slots = self.plan.slots
-        if slots == 1:
-            return slot
-        if slots == 2:
-            return self.kb.xor(slot, 1, "next_slot")
-        return self.kb.remu(self.kb.add(slot, 1), slots, "next_slot")
+    def next_slots(self, slots: Slots) -> Slots:
+        """The state after one tile: ``(slot + 1) % load_slots`` in its cheapest form."""
+        if not slots:
+            return []
+        count = self.plan.load_slots
+        if count == 2:
+            return [self.kb.xor(slots[0], 1, "next_slot")]
+        return [self.kb.remu(self.kb.add(slots[0], 1), count, "next_slot")]
 
     def store(
         self,
@@ -196,32 +206,38 @@ class NormCopier(RunCopier):
             return f"{stream.name}: the run is one tile, one burst in (MTE2) and one out (MTE3)."
         return (
             f"{stream.name}: tiles of up to {stream.plan.tile_bytes} bytes of the run, each "
-            f"one burst in (MTE2) and one out (MTE3).{self.slot_turns()}"
+            f"one burst in (MTE2) and one out (MTE3).{self._slot_turns()}"
         )
 
-    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slot: SSAValue) -> SSAValue:
+    def _slot_turns(self) -> str:
+        """How consecutive tiles share the tile buffer, for the notes."""
+        slots = self.plan.load_slots
+        return "" if slots == 1 else " Double-buffered." if slots == 2 else f" {slots} slots."
+
+    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slots: Slots) -> Slots:
         kb = self.kb
         token_bytes = stream.plan.token_bytes
         tile_bytes = stream.plan.tile_bytes
         run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
 
-        def tile(at: SSAValue, size: SSAValue, dst: SSAValue, tile_slot: SSAValue) -> SSAValue:
+        def tile(at: SSAValue, size: SSAValue, dst: SSAValue, carried: Slots) -> Slots:
             zero, one = kb.const(0), kb.const(1)
             ub = self.buffers[TILE_BUFFER]
-            kb.insert(LoadOp(stream.cache, at, ub, tile_slot, zero, one, size, zero, zero))
-            self.store(TILE_BUFFER, tile_slot, stream.out, dst, 1, size)
-            return self.next_slot(tile_slot)
+            slot = self.tile_slot(carried)
+            kb.insert(LoadOp(stream.cache, at, ub, slot, zero, one, size, zero, zero))
+            self.store(TILE_BUFFER, slot, stream.out, dst, 1, size)
+            return self.next_slots(carried)
 
         if self._single_tile(stream):
-            return tile(src, run_bytes, kb.mul(run.row, token_bytes, "dst"), slot)
+            return tile(src, run_bytes, kb.mul(run.row, token_bytes, "dst"), slots)
         src_end = kb.add(src, run_bytes, "src_end")
         distance = kb.sub(kb.mul(run.row, token_bytes), src, "dst_minus_src")
 
-        def tile_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+        def tile_body(at: SSAValue, carried: Slots) -> Slots:
             size = kb.minu(kb.sub(src_end, at), tile_bytes, "bytes")
-            return [tile(at, size, kb.add(at, distance, "dst"), carried[0])]
+            return tile(at, size, kb.add(at, distance, "dst"), carried)
 
-        return kb.for_(src, src_end, tile_bytes, [slot], tile_body, "src_at")[0]
+        return kb.for_(src, src_end, tile_bytes, slots, tile_body, "src_at")
 
 
 class NzCopier(RunCopier):
@@ -238,9 +254,18 @@ class NzCopier(RunCopier):
     and the store writes ``k`` bursts of ``tile_groups * 32`` bytes, ``H`` bytes apart.
 
     The token-major buffer has one slot (``tile_plan`` says why): every transpose and
-    store uses slot 0, while loads take turns over the group-major slots. Zero tokens
-    are filled in the token-major slot too: the vector pipe that transposes also fills,
-    so that buffer keeps one writer pipe and one reader pipe.
+    store uses slot 0, while loads take turns over the group-major slots (often just
+    one). The transpose of tile ``n + 1`` waits for the store of tile ``n``, and with one
+    group-major slot the load of tile ``n + 2`` waits for that transpose: were tile
+    ``n + 1`` much shorter than tile ``n`` (a run cut into full tiles and a small rest),
+    MTE2 would idle until the long store ends. So a run of ``count`` tokens is cut into
+    ``ceil(count / tile_tokens)`` tiles of ``ceil(count / tiles)`` tokens, the last one
+    fewer by less than ``tiles``: as many tiles and bursts as full tiles would take, and
+    each load is again longer than the store before it (``G`` bursts against one). That
+    costs three ops per run and stream, none per tile.
+
+    Zero tokens are filled in the token-major slot too: the vector pipe that transposes
+    also fills, so that buffer keeps one writer pipe and one reader pipe.
     """
 
     def zero_buffer(self) -> str:
@@ -258,24 +283,33 @@ class NzCopier(RunCopier):
             tiles = f"the run is one tile of {groups}"
         else:
             tiles = f"tiles of up to {plan.tile_tokens} token(s) x {groups}"
+            tiles += ", a run cut evenly" if plan.tile_tokens > 1 else ""
+        slots = self.plan.load_slots
         return (
-            f"{stream.name}: {tiles}, loaded group-major (MTE2), stored token-major "
-            f"(MTE3).{self.slot_turns()}"
+            f"{stream.name}: {tiles}, loaded group-major (MTE2) while the tile before is "
+            f"stored token-major (MTE3).{f' {slots} group-major slots.' if slots > 1 else ''}"
         )
 
-    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slot: SSAValue) -> SSAValue:
+    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slots: Slots) -> Slots:
         kb = self.kb
         count = run.count
         dst = kb.mul(run.row, stream.plan.token_bytes, "dst")
+        most = stream.plan.tile_tokens
 
-        if stream.plan.tile_tokens >= self.plan.block_size:
+        if most >= self.plan.block_size:
             # A whole block fits one tile: every run is a single tile, no loop.
-            return self._tile(stream, src, dst, count, kb.const(0), slot)
+            return self._tile(stream, src, dst, count, count, kb.const(0), slots)
+        step: Value = most
+        if most > 1:
+            # Equal tiles (the class docstring says why). ceil(count / tiles) <= most; the
+            # min says so to the AscendC printer, which bounds burst counts with it.
+            tiles = kb.ceildivu(count, most, "tiles")
+            step = kb.minu(kb.ceildivu(count, tiles, "even"), most, "tile_tokens")
 
-        def tile_body(first: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
-            return [self._tile(stream, src, dst, count, first, carried[0])]
+        def tile_body(first: SSAValue, carried: Slots) -> Slots:
+            return self._tile(stream, src, dst, count, step, first, carried)
 
-        return kb.for_(0, count, stream.plan.tile_tokens, [slot], tile_body, "token")[0]
+        return kb.for_(0, count, step, slots, tile_body, "token")
 
     def _tile(
         self,
@@ -283,33 +317,33 @@ class NzCopier(RunCopier):
         src: SSAValue,
         dst: SSAValue,
         count: SSAValue,
+        step: Value,
         first: SSAValue,
-        slot: SSAValue,
-    ) -> SSAValue:
-        """Tokens ``[first, first + k)`` of the run, with all their groups."""
+        slots: Slots,
+    ) -> Slots:
+        """Tokens ``[first, first + step)`` of the run (fewer at its end), all their groups."""
         kb = self.kb
         plan = stream.plan
         row_stride = self.plan.block_size * NZ_ROW_BYTES
         tokens: Value
-        if plan.tile_tokens >= self.plan.block_size:
-            tokens = count  # the whole run is one tile
-        elif plan.tile_tokens == 1:
-            tokens = 1
+        if step is count or kb.known(step) == 1:
+            tokens = step  # the whole run is one tile, or tiles of one token
         else:
-            tokens = kb.minu(kb.sub(count, first), plan.tile_tokens, "tokens")
+            tokens = kb.minu(kb.sub(count, first), step, "tokens")
         burst = kb.mul(tokens, NZ_ROW_BYTES, "burst")
         gap = kb.sub(row_stride, burst, "gap")
         tile_src = kb.add(src, kb.mul(first, NZ_ROW_BYTES), "tile_src")
         tile_dst = kb.add(dst, kb.mul(first, plan.token_bytes), "tile_dst")
         if not plan.splits_tokens:
+            slot = self.tile_slot(slots)
             self._load_groups(stream, tile_src, slot, plan.groups, burst, gap)
             self._transpose(slot, plan.groups, tokens)
             size = kb.mul(tokens, plan.token_bytes, "bytes")
             self.store(TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, tile_dst, 1, size)
-            return self.next_slot(slot)
+            return self.next_slots(slots)
 
-        def chunk_body(group: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
-            chunk_slot = carried[0]
+        def chunk_body(group: SSAValue, carried: Slots) -> Slots:
+            chunk_slot = self.tile_slot(carried)
             groups = kb.minu(kb.sub(plan.groups, group), plan.tile_groups, "groups")
             chunk_src = kb.add(tile_src, kb.mul(group, row_stride))
             self._load_groups(stream, chunk_src, chunk_slot, groups, burst, gap)
@@ -324,9 +358,9 @@ class NzCopier(RunCopier):
                 TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, chunk_dst, tokens, chunk_bytes,
                 chunk_gap,
             )  # fmt: skip
-            return [self.next_slot(chunk_slot)]
+            return self.next_slots(carried)
 
-        return kb.for_(0, plan.groups, plan.tile_groups, [slot], chunk_body, "group")[0]
+        return kb.for_(0, plan.groups, plan.tile_groups, slots, chunk_body, "group")
 
     def _load_groups(
         self,

@@ -14,25 +14,44 @@ Norm (one buffer of ``slots`` slots plus a small zero buffer)
     (at most ``ZERO_CHUNK_BYTES``) serves the error path: zero tokens are written from
     it chunk by chunk, so it is kept small to leave the UB to the tiles.
 
-PA_NZ (group-major in: ``slots`` slots; token-major out: one slot)
+PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     A tile is ``tile_tokens`` consecutive tokens of one block by ``tile_groups`` of the
-    token's ``groups = H / ea`` 32-byte row groups. Each slot gets
-    ``UB / (slots + 1)`` bytes. Only the loads are multi-buffered: the load of tile
-    ``n + 1`` (MTE2) overlaps the store of tile ``n`` (MTE3), and only the transpose of
-    tile ``n + 1`` (V, fast: UB to UB) waits for that store to free the single
-    token-major slot. A second token-major slot would shrink every tile from a third to
-    a quarter of the UB: a third more tiles, DMAs and flags for the same bytes, with
-    shorter GM bursts. When a whole token fits (the usual case) a tile holds
-    every group and as many tokens as fit, at most ``block_size``: the load then reads
-    ``groups`` bursts of ``tile_tokens * 32`` bytes and the store is one contiguous
-    burst. When one token alone is larger than a slot (up to 144 KiB on a 192 KiB UB)
-    the tile takes a square-ish ``tile_tokens x tile_groups`` share of the slot, which
-    keeps both the load bursts (``tile_tokens * 32`` bytes) and the store bursts
-    (``tile_groups * 32`` bytes) long; the op count per byte is the same for any shape.
+    token's ``groups = H / ea`` 32-byte row groups. It is loaded into a group-major slot
+    (MTE2), transposed into the token-major slot (V, UB to UB, fast) and stored from there
+    (MTE3). The token-major buffer itself is the second buffer of double buffering: the
+    transpose frees the group-major slot at once, so the load of tile ``n + 1`` runs
+    while tile ``n`` is stored even with one group-major slot. The UB is therefore cut
+    into ``slots`` tiles of ``UB / slots`` bytes: one token-major slot and ``slots - 1``
+    group-major ones (the default 2: one each, half the UB per tile).
+
+    Why not more slots of smaller tiles: a load moves ``groups`` bursts (one per row
+    group), a store one, so MTE2 is the busy pipe and every tile costs it ``groups``
+    burst set-ups; the store of tile ``n``, which the transpose of tile ``n + 1`` waits
+    for, is shorter than the load of tile ``n + 1`` (``run_copies.NzCopier`` cuts runs
+    into nearly equal tiles to keep it so). More slots only buy smaller tiles. The SPEC
+    section 6 shape example (144 and 128 row groups, block 128) on Ascend910B, by
+    ``runtime/trace_export.py``'s cost model: one group-major + one token-major slot of
+    96 KiB, 935 loads, 178 us; two + one of 64 KiB, 1307 loads, 196 us; two + two of
+    48 KiB (the token-major buffer double-buffered too), 1741 loads, 222 us (on
+    Ascend910_95: 148, 154 and 167 us).
+    The one exception: when a whole block already fits a tile of ``UB / (slots + 1)``
+    (both streams), every run is one tile whatever the slot size, so the group-major
+    buffer takes ``slots`` slots of that size instead: the tiles are the same, and with
+    the spare slot the load of tile ``n + 1`` waits for the store of tile ``n - 2``, not
+    of tile ``n - 1`` (those tiles are whole runs, whose sizes vary with the sequences).
+
+    When a whole token fits (the usual case) a tile holds every group and as many
+    tokens as fit, at most ``block_size``: the load then reads ``groups`` bursts of
+    ``tile_tokens * 32`` bytes and the store is one contiguous burst. When one token
+    alone is larger than a slot (up to 144 KiB on a 192 KiB UB) the tile takes a
+    square-ish ``tile_tokens x tile_groups`` share of the slot, which keeps both the
+    load bursts (``tile_tokens * 32`` bytes) and the store bursts (``tile_groups * 32``
+    bytes) long; the op count per byte is the same for any shape.
 
 Key and value are separate streams (their token sizes, and in PA_NZ their dtypes, may
-differ) sharing the same buffers: a tile of either kind takes the next slot.
-``slots`` is the number of slots of the buffer the loads write (2: double buffering).
+differ) sharing the same buffers: a tile of either kind takes the next slot of the
+buffer the loads write (:attr:`TilePlan.load_slots`). ``slots`` is how many tiles the
+UB is cut into (2: double buffering; PA_NZ may add the spare slot above).
 """
 
 from __future__ import annotations
@@ -53,7 +72,7 @@ ZERO_BUFFER = "zeros"
 GROUP_MAJOR_BUFFER = "group_major"
 """PA_NZ: tiles as loaded, row group by row group (MTE2 writes, V transposes)."""
 TOKEN_MAJOR_BUFFER = "token_major"
-"""PA_NZ: one tile token by token (V transposes or zero-fills, MTE3 stores)."""
+"""PA_NZ: one tile token by token (V transposes or zero-fills, MTE3 stores); one slot."""
 
 
 class TilePlanError(ValueError):
@@ -98,7 +117,6 @@ class BufferPlan:
 class TilePlan:
     mode: CacheMode
     block_size: int
-    slots: int
     key: StreamPlan
     value: StreamPlan
     buffers: tuple[BufferPlan, ...]
@@ -110,6 +128,11 @@ class TilePlan:
 
     def buffer(self, purpose: str) -> BufferPlan:
         return next(buffer for buffer in self.buffers if buffer.purpose == purpose)
+
+    @property
+    def load_slots(self) -> int:
+        """Slots of the buffer the loads write, in turn: tile ``n`` uses ``n % load_slots``."""
+        return self.buffer(TILE_BUFFER if self.mode == CacheMode.Norm else GROUP_MAJOR_BUFFER).slots
 
 
 def _align_down(size: int) -> int:
@@ -165,14 +188,44 @@ def plan_tiles(
         value = StreamPlan(value_token_bytes, slot)
         buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
     else:
-        slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
-        if slot < NZ_ROW_BYTES:
-            raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots + 1} tile slots")
-        key = _nz_stream(key_token_bytes, block_size, slot)
-        value = _nz_stream(value_token_bytes, block_size, slot)
+        key, value, group_slots = _nz_split(
+            block_size, key_token_bytes, value_token_bytes, ub_bytes, slots, tile_bytes
+        )
         used = max(key.tile_bytes, value.tile_bytes)
         buffers = (
-            BufferPlan(GROUP_MAJOR_BUFFER, slots, used),
+            BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
             BufferPlan(TOKEN_MAJOR_BUFFER, 1, used),
         )
-    return TilePlan(mode, block_size, slots, key, value, buffers)
+    return TilePlan(mode, block_size, key, value, buffers)
+
+
+def _nz_split(
+    block_size: int,
+    key_token_bytes: int,
+    value_token_bytes: int,
+    ub_bytes: int,
+    slots: int,
+    tile_bytes: int,
+) -> tuple[StreamPlan, StreamPlan, int]:
+    """PA_NZ: the key and value tiles and the group-major slot count (module docstring)."""
+    if slots < 2:
+        raise TilePlanError(
+            f"PA_NZ needs at least 2 slots (a group-major one to load, the token-major "
+            f"one to store), got {slots}"
+        )
+
+    def streams(slot: int) -> tuple[StreamPlan, StreamPlan]:
+        return (
+            _nz_stream(key_token_bytes, block_size, slot),
+            _nz_stream(value_token_bytes, block_size, slot),
+        )
+
+    narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
+    if narrow_slot >= NZ_ROW_BYTES:
+        narrow = streams(narrow_slot)
+        if all(s.tile_tokens >= block_size and not s.splits_tokens for s in narrow):
+            return *narrow, slots  # every run is one tile either way: take the spare slot
+    slot = tile_bytes or _align_down(ub_bytes // slots)
+    if slot < NZ_ROW_BYTES:
+        raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
+    return *streams(slot), slots - 1

@@ -100,7 +100,10 @@ def _binary(op: Operation, a: Fact, b: Fact) -> Fact:
             # An unsigned quotient by 2 or more is below 2**63: non-negative as signed.
             non_negative = both or (divisor is not None and divisor >= 2)
             known = a.upper is not None and divisor is not None and a.non_negative
-            upper = a.upper // divisor if known and a.upper is not None and divisor else None
+            upper = None
+            if known and a.upper is not None and divisor:
+                rounds_up = isinstance(op, arith.CeilDivUIOp)
+                upper = -(-a.upper // divisor) if rounds_up else a.upper // divisor
             return Fact(1, non_negative, upper)
         case arith.DivSIOp() | arith.CeilDivSIOp():
             upper = a.upper if both and a.upper is not None and divisor is not None else None

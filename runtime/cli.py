@@ -119,7 +119,12 @@ def _source_options() -> _Parser:
     for name in SIZE_FLAGS:
         sizes.add_argument(_flag(name), type=int, metavar="N")
     lowering = parser.add_argument_group("lowering")
-    lowering.add_argument("--slots", type=int, metavar="N", help="UB slots per buffer (2)")
+    lowering.add_argument(
+        "--slots",
+        type=int,
+        metavar="N",
+        help="UB tile slots (default 2: Norm double-buffers its tile; PA_NZ needs at least 2)",
+    )
     lowering.add_argument(
         "--tile-bytes", type=int, metavar="N", help="force the UB slot size (multiple of 32)"
     )

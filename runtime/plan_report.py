@@ -307,6 +307,30 @@ def _what_a_tile_is(report: PlanReport) -> list[str]:
     return lines
 
 
+def _overlap_line(buffers: tuple[UbBufferInfo, ...] | list[UbBufferInfo]) -> str:
+    """Whether the plan lets the load of tile n + 1 overlap the store of tile n.
+
+    Either the loaded buffer has several slots (Norm: load and store share one buffer,
+    tile n uses slot n % slots), or the load and the store use different buffers
+    (PA_NZ: loads fill the group-major buffer while the token-major one is stored).
+    """
+    loaded = [b for b in buffers if "ascend.load" in b.written_by]
+    stored = [b for b in buffers if "ascend.store" in b.read_by and b.written_by]
+    multi = [b for b in loaded if b.slots > 1]
+    if multi:
+        names = ", ".join(f"'{b.purpose}'" for b in multi)
+        return (
+            f"{names}: {multi[0].slots} slots, tile n uses slot n % {multi[0].slots}: the "
+            "load of tile n + 1 overlaps the store of tile n"
+        )
+    if loaded and stored and not {b.offset for b in loaded} & {b.offset for b in stored}:
+        return (
+            f"'{loaded[0].purpose}' is loaded while '{stored[0].purpose}' is stored: the load "
+            "of tile n + 1 overlaps the store of tile n"
+        )
+    return "single-buffered: each load waits for the previous store"
+
+
 def render(report: PlanReport) -> str:
     """The report as text: the plan in words, then the numbers."""
     soc, t = report.soc, report.tiling
@@ -329,15 +353,7 @@ def render(report: PlanReport) -> str:
             f"  {b.offset:>8} {b.end:>8} {b.size:>8}  {f'{b.slots} x {b.slot_bytes}':>14}  "
             f"{b.purpose} ({flow})"
         )
-    multi = [b for b in report.buffers if b.slots > 1]
-    if multi:
-        names = ", ".join(f"'{b.purpose}'" for b in multi)
-        out.append(
-            f"  {names}: {multi[0].slots} slots, tile n uses slot n % {multi[0].slots}: the "
-            "load of tile n + 1 overlaps the store of tile n"
-        )
-    else:
-        out.append("  single-buffered: each load waits for the previous store")
+    out.append(f"  {_overlap_line(report.buffers)}")
     out.append("Synchronisation (set_flag -> wait_flag channels in the kernel):")
     for f in report.flags:
         out.append(

@@ -165,9 +165,11 @@ def test_c_example_of_the_original_document(host_builds: HostBuilds, tmp_path: P
 
 
 @needs_compiler
-def test_shape_example_of_the_original_document(host_builds: HostBuilds, tmp_path: Path):
-    """SPEC section 6: keyRef [8931,16,144] / valueRef [8931,16,128] from 128 blocks."""
-    case = shape_example(np.random.default_rng(6))
+@pytest.mark.parametrize("mode", ["Norm", "PA_NZ"])
+def test_shape_example_of_the_original_document(mode: str, host_builds: HostBuilds, tmp_path: Path):
+    """SPEC section 6: keyRef [8931,16,144] / valueRef [8931,16,128] from 128 blocks;
+    in PA_NZ every run of up to 128 tokens spans several tiles."""
+    case = shape_example(np.random.default_rng(6), mode)
     kernel = host_builds.build(printed_kernel(case), KERNEL_NAME)
     assert_matches_golden(case, kernel, tmp_path)
 

@@ -4,13 +4,16 @@ What FileCheck cannot say well: the tile plan's arithmetic over many shapes, the
 diagnostics the passes raise, the structural guarantees of the lowered IR (burst
 counts, placed buffers, no intermediate ops left), and that options which change the
 tiling (tiny tiles, one or three slots, tokens split by row groups) still give the
-golden bytes and keep the work balanced over cores.
+golden bytes and keep the work balanced over cores, and the PA_NZ pipeline that the
+tile plan's split is for (one group-major and one token-major slot; runs cut into
+nearly equal tiles) overlaps loads with stores on the modelled timeline.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from lowered_cases import DeviceCase, build, device_call, run_and_compare
 from xdsl.context import Context
@@ -37,7 +40,7 @@ from pakv_dialect.ascend import (
     constant_value,
 )
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import SOCS, SocInfo
+from pakv_dialect.soc import SOCS, SocInfo, soc_info
 from passes.diagnostics import PassFailedAt
 from passes.pipeline import PakvToAscendPipeline
 from passes.tile_plan import (
@@ -48,9 +51,10 @@ from passes.tile_plan import (
     TilePlanError,
     plan_tiles,
 )
-from runtime.ascend_machine import STORE
+from runtime.ascend_machine import LOAD, STORE, TRANSPOSE
 from runtime.ir_builder import build_gather_module
-from runtime.lowered_executor import lowering_context
+from runtime.lowered_executor import LoweredRun, lowering_context
+from runtime.trace_export import schedule
 
 KIB = 1024
 
@@ -81,20 +85,50 @@ def test_norm_plan_of_the_shape_example_fills_the_910b_ub():
     assert plan.ub_bytes == 192 * KIB
 
 
-def test_nz_plan_of_the_shape_example_keeps_whole_tokens():
-    plan = plan_tiles(
+def _nz_plan(block_size: int, key_token_bytes: int, value_token_bytes: int, **options: int):
+    return plan_tiles(
         CacheMode.PA_NZ,
-        block_size=128,
-        key_token_bytes=2304 * 2,
-        value_token_bytes=2048 * 2,
+        block_size=block_size,
+        key_token_bytes=key_token_bytes,
+        value_token_bytes=value_token_bytes,
         ub_bytes=192 * KIB,
+        **options,  # pyright: ignore[reportArgumentType]
     )
-    assert (plan.key.groups, plan.key.tile_groups, plan.key.tile_tokens) == (144, 144, 14)
-    assert (plan.value.groups, plan.value.tile_groups, plan.value.tile_tokens) == (128, 128, 16)
-    assert plan.buffer(GROUP_MAJOR_BUFFER).slots == 2
+
+
+def test_nz_plan_of_the_shape_example_halves_the_ub_into_whole_token_tiles():
+    """One group-major and one token-major slot of 96 KiB: 21 key / 24 value tokens."""
+    plan = _nz_plan(128, 2304 * 2, 2048 * 2)
+    assert (plan.key.groups, plan.key.tile_groups, plan.key.tile_tokens) == (144, 144, 21)
+    assert (plan.value.groups, plan.value.tile_groups, plan.value.tile_tokens) == (128, 128, 24)
+    assert plan.buffer(GROUP_MAJOR_BUFFER).slots == 1
     assert plan.buffer(TOKEN_MAJOR_BUFFER).slots == 1
-    assert plan.buffer(TOKEN_MAJOR_BUFFER).slot_bytes == 16 * 4096
+    assert plan.buffer(TOKEN_MAJOR_BUFFER).slot_bytes == 24 * 4096
+    assert plan.load_slots == 1
     assert plan.ub_bytes == 192 * KIB
+
+
+def test_nz_plan_takes_a_spare_group_major_slot_only_when_a_third_holds_a_block():
+    # MLA-like: a 16-token block is 18 KiB, so every run is one tile in any case.
+    spare = _nz_plan(16, 576 * 2, 512 * 2)
+    assert spare.key.tile_tokens == spare.value.tile_tokens == 16
+    assert spare.buffer(GROUP_MAJOR_BUFFER).slots == 2
+    assert spare.buffer(GROUP_MAJOR_BUFFER).slot_bytes == 16 * 576 * 2
+    assert spare.buffer(TOKEN_MAJOR_BUFFER).slots == 1
+    # A 72 KiB block fits half the UB but not a third: the tiles take the halves.
+    halves = _nz_plan(16, 2304 * 2, 2048 * 2)
+    assert halves.key.tile_tokens == 16
+    assert halves.buffer(GROUP_MAJOR_BUFFER).slots == 1
+    # Three slots: two group-major plus the token-major one, in thirds (the old default).
+    thirds = _nz_plan(128, 2304 * 2, 2048 * 2, slots=3)
+    assert (thirds.key.tile_tokens, thirds.value.tile_tokens) == (14, 16)
+    assert thirds.buffer(GROUP_MAJOR_BUFFER).slots == 2
+    assert thirds.buffer(TOKEN_MAJOR_BUFFER).slot_bytes == 64 * KIB
+
+
+def test_nz_plan_needs_a_slot_for_each_layout():
+    with pytest.raises(TilePlanError, match="PA_NZ needs at least 2 slots"):
+        _nz_plan(16, 64, 64, slots=1)
 
 
 def test_nz_token_larger_than_a_slot_is_split_by_row_groups():
@@ -141,6 +175,7 @@ def test_derived_plans_fit_the_ub(
     """Whatever the shape, a plan derived from the UB fits it and its tiles fit slots."""
     # NZ tokens are whole 32-byte rows; Norm tokens any size (here rows x 6 bytes).
     row = 32 if mode == CacheMode.PA_NZ else 6
+    assume(mode == CacheMode.Norm or slots >= 2)  # PA_NZ rejects one slot (tested above)
     plan = plan_tiles(
         mode,
         block_size=block_size,
@@ -152,6 +187,11 @@ def test_derived_plans_fit_the_ub(
     assert plan.ub_bytes <= soc.ub_usable_bytes
     for buffer in plan.buffers:
         assert buffer.slot_bytes % UB_ALIGN == 0 and buffer.slot_bytes > 0
+    if mode == CacheMode.PA_NZ:
+        assert plan.buffer(TOKEN_MAJOR_BUFFER).slots == 1
+        assert plan.load_slots in (slots - 1, slots)
+        if plan.load_slots == slots:  # the spare slot: only when runs are single tiles
+            assert all(s.tile_tokens == block_size for s in (plan.key, plan.value))
     for stream in (plan.key, plan.value):
         if mode == CacheMode.PA_NZ:
             assert 1 <= stream.tile_tokens <= block_size
@@ -189,11 +229,11 @@ def _constant_bursts(module: ModuleOp) -> list[int]:
 
 
 def test_loads_above_4095_bursts_are_split():
-    """4096 row groups per token fit a slot of the 256 KiB UB with one slot per buffer."""
+    """4096 row groups per token fit a slot of the 256 KiB UB cut in halves (PA_NZ's split)."""
     case = DeviceCase(
         mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310B"
     )
-    bursts = _constant_bursts(lowered(case, slots=1))
+    bursts = _constant_bursts(lowered(case))
     assert 4095 in bursts and 1 in bursts
     assert max(bursts) <= MAX_BURSTS
 
@@ -304,14 +344,62 @@ def test_stage_notes_head_their_stages(mode: str):
 # ---------------------------------------------------------------------------- running it
 
 
-@pytest.mark.parametrize("mode", ["Norm", "PA_NZ"])
-@pytest.mark.parametrize("options", ["slots=1", "slots=3", "slots=3 tile-bytes=96"])
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        ("Norm", "slots=1"),
+        ("Norm", "slots=3"),
+        ("Norm", "slots=3 tile-bytes=96"),
+        ("PA_NZ", "tile-bytes=96"),  # 1 + 1 slots, one token per tile
+        ("PA_NZ", "tile-bytes=320"),  # 1 + 1 slots, runs cut evenly into <= 5 tokens
+        ("PA_NZ", "slots=3"),  # whole blocks: 3 + 1 slots
+        ("PA_NZ", "slots=3 tile-bytes=96"),  # 2 + 1 slots
+    ],
+)
 def test_slot_counts_give_the_golden_bytes(mode: str, options: str):
     for bad in (None, "block_ids", "columns"):
         case = DeviceCase(mode=mode, lens=(40, 3, 77), block_size=8, bad=bad, key_token=(2,))
         if mode == "Norm":
             case = case.with_(key_token=(2, 3))
         run_and_compare(build(case), options=options)
+
+
+def _one_core_nz_run(lens: tuple[int, ...], groups: int, tile_tokens: int) -> LoweredRun:
+    """PA_NZ on the one-core Ascend310B, tiles forced to ``tile_tokens`` tokens at most."""
+    case = DeviceCase(mode="PA_NZ", key_token=(groups,), lens=lens, block_size=64, soc="Ascend310B")
+    tile_bytes = tile_tokens * groups * UB_ALIGN
+    run = run_and_compare(build(case), options=f"tile-bytes={tile_bytes}")
+    ops = run.kernel.module.walk()
+    allocs = {op.purpose.data: op.slots for op in ops if isinstance(op, UbAllocOp)}
+    assert allocs == {GROUP_MAJOR_BUFFER: 1, TOKEN_MAJOR_BUFFER: 1}
+    return run
+
+
+def test_nz_runs_are_cut_into_nearly_equal_tiles():
+    """A 38-token run with room for 27 tokens per tile: two tiles of 19, not 27 + 11."""
+    table = _one_core_nz_run((38,), groups=1, tile_tokens=27).trace.table()
+    loads = table[table["kind"] == LOAD]
+    assert loads["burst_len"].tolist() == [19 * UB_ALIGN] * 4  # keys, then values
+    # A 64-token block with room for 9: eight tiles of 8 (not seven of 9 and one of 1).
+    table = _one_core_nz_run((64,), groups=2, tile_tokens=9).trace.table()
+    loads = table[table["kind"] == LOAD]
+    assert loads["burst_len"].tolist() == [8 * UB_ALIGN] * 16
+
+
+def test_one_group_major_slot_overlaps_each_load_with_the_store_before():
+    """The token-major slot is the other half of double buffering: on the cost model's
+    timeline, tile n + 1 loads while tile n is stored, and MTE2 waits only for the
+    transposes that free its one slot."""
+    run = _one_core_nz_run((200, 56), groups=4, tile_tokens=8)
+    timeline = schedule(run.trace, soc_info("Ascend310B"))
+    kinds = run.trace.table()["kind"][timeline.rows]
+    end_ns = timeline.start_ns + timeline.duration_ns
+    load_start, load_end = timeline.start_ns[kinds == LOAD], end_ns[kinds == LOAD]
+    store_end = end_ns[kinds == STORE]
+    transpose_ns = timeline.duration_ns[kinds == TRANSPOSE]
+    assert load_start.size == store_end.size == transpose_ns.size == 2 * 256 // 8
+    assert (load_start[1:] < store_end[:-1]).all()
+    np.testing.assert_allclose(load_start[1:] - load_end[:-1], transpose_ns[:-1])
 
 
 def test_nz_tokens_split_by_row_groups_give_the_golden_bytes():

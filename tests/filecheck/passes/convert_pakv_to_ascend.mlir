@@ -1,7 +1,8 @@
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p convert-pakv-to-ascend | filecheck %s
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{tile-bytes=64}' | filecheck %s --check-prefix=TINY
-// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{soc=Ascend310B slots=1}' | filecheck %s --check-prefix=SPLIT
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{soc=Ascend310B}' | filecheck %s --check-prefix=SPLIT
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{soc=Ascend310}' | filecheck %s --check-prefix=NO-SOC
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{slots=1}' | filecheck %s --check-prefix=ONE-SLOT
 
 // Norm with offsets: keys are 32 bytes per token, values 12 (not 32-byte aligned).
 // A block (16 tokens) of keys is 512 bytes, so the tile slot is 512 bytes and every
@@ -111,7 +112,8 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 
 // PA_NZ, cumsum, int8 values with fp16 keys: 4 key row groups, 2 value row groups.
 // A 16-token block fits one tile: per run, one group-major load of G bursts of
-// count * 32 bytes, one transpose, one contiguous store, per stream.
+// count * 32 bytes, one transpose, one contiguous store, per stream. As the block fits
+// even a third of the UB, the group-major buffer takes a spare second slot.
 func.func @nz(%kc: memref<?x4x16x16xf16>, %vc: memref<?x2x16x32xi8>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x64xf16>, %vo: memref<?x64xi8>) {
   pakv.gather PA_NZ cumsum caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x4x16x16xf16>, memref<?x2x16x32xi8>, memref<?x?xi32>, memref<?xi32> -> memref<?x64xf16>, memref<?x64xi8>
   func.return
@@ -130,7 +132,7 @@ func.func @nz(%kc: memref<?x4x16x16xf16>, %vc: memref<?x2x16x32xi8>, %bt: memref
 // CHECK-NEXT:        %len = arith.maxsi %raw_len, %c0 : index
 // CHECK:               %in_table = arith.cmpi ult, %block, %table_width : index
 // CHECK:               %slot_5 = scf.if %valid_block -> (index) {
-// CHECK-NEXT:            %[[BLK:.*]] = arith.muli %blk, %c2048 {ascend.note = "Keys: the run is one tile of 4 row groups, loaded group-major (MTE2), stored token-major (MTE3). Double-buffered."} : index
+// CHECK-NEXT:            %[[BLK:.*]] = arith.muli %blk, %c2048 {ascend.note = "Keys: the run is one tile of 4 row groups, loaded group-major (MTE2) while the tile before is stored token-major (MTE3). 2 group-major slots."} : index
 // CHECK-NEXT:            %[[POS:.*]] = arith.muli %block_pos, %c32 : index
 // CHECK-NEXT:            %src = arith.addi %[[BLK]], %[[POS]] : index
 // CHECK-NEXT:            %dst = arith.muli %row, %c128 : index
@@ -152,24 +154,34 @@ func.func @nz(%kc: memref<?x4x16x16xf16>, %vc: memref<?x2x16x32xi8>, %bt: memref
 
 // With 64-byte slots a 128-byte key token no longer fits: one token per tile, cut
 // into chunks of 2 row groups; each chunk is stored as 1 burst per token (H apart
-// when a tile holds several tokens; here it holds one).
+// when a tile holds several tokens; here it holds one). Runs take several tiles, so
+// there is no spare slot: one group-major slot (the token-major one is the other half
+// of double buffering), which every tile loads into; no slot is carried.
+// One slot is Norm's single buffering; PA_NZ has two buffers, so it needs two slots.
+// ONE-SLOT: cannot tile pakv.gather for Ascend910B: PA_NZ needs at least 2 slots (a group-major one to load, the token-major one to store), got 1
+// ONE-SLOT: "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode PA_NZ>
+// ONE-SLOT-NEXT: ^^^^^^^^^^^^^---
+
 // TINY-LABEL: func.func @nz(
-// TINY:         %group_major = ascend.ub_alloc "group_major" : memref<2x64xi8, #ascend.address_space<ub>>
+// TINY:         %group_major = ascend.ub_alloc "group_major" : memref<1x64xi8, #ascend.address_space<ub>>
 // TINY-NEXT:    %token_major = ascend.ub_alloc "token_major" : memref<1x64xi8, #ascend.address_space<ub>>
-// TINY:         %slot_6 = scf.for %token = %c0 to %count step %c1 iter_args(%slot_7 = %slot_4) -> (index) {
-// TINY:           %slot_8 = scf.for %group = %c0 to %c4 step %c2 iter_args(%slot_9 = %slot_7) -> (index) {
+// TINY:         scf.while (%seq = %c0, %start = %c0) : (index, index) -> (index, index) {
+// TINY:         scf.for %token = %c0 to %count step %c1 {
+// TINY:           scf.for %group = %c0 to %c4 step %c2 {
 // TINY-NEXT:        %[[REST:.*]] = arith.subi %c4, %group : index
 // TINY-NEXT:        %groups = arith.minui %[[REST]], %c2 : index
-// TINY:             ascend.load %kc[%{{.*}}] -> %group_major[%slot_9, %c0] bursts(%groups x %c32) gaps(%c480, %c0)
-// TINY-NEXT:        ascend.transpose_blocks %group_major[%slot_9] -> %token_major[%c0] blocks(%groups x %c1)
+// TINY:             ascend.load %kc[%{{.*}}] -> %group_major[%c0, %c0] bursts(%groups x %c32) gaps(%c480, %c0)
+// TINY-NEXT:        ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%groups x %c1)
 // TINY-NEXT:        %chunk_bytes = arith.muli %groups, %c32 : index
 // TINY:             ascend.store %token_major[%c0, %c0] -> %ko[%{{.*}}] bursts(%c1 x %chunk_bytes) gaps(%c0, %c0)
-// TINY-NEXT:        %next_slot = arith.xori %slot_9, %c1 : index
+// TINY-NEXT:      }
+// TINY-NEXT:    }
 
 // -----
 
-// PA_NZ with 4096 row groups per key token (128 KiB). On a 256 KiB UB with one slot
-// per buffer the whole token fits a tile, and its 4096 bursts take two loads (4095 + 1).
+// PA_NZ with 4096 row groups per key token (128 KiB). On a 256 KiB UB cut in halves
+// (one group-major, one token-major slot) the whole token fits a tile, and its 4096
+// bursts take two loads (4095 + 1).
 func.func @nz_wide(%kc: memref<?x4096x2x16xf16>, %vc: memref<?x1x2x16xf16>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x65536xf16>, %vo: memref<?x16xf16>) {
   pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x4096x2x16xf16>, memref<?x1x2x16xf16>, memref<?x?xi32>, memref<?xi32> -> memref<?x65536xf16>, memref<?x16xf16>
   func.return
@@ -179,22 +191,23 @@ func.func @nz_wide(%kc: memref<?x4096x2x16xf16>, %vc: memref<?x1x2x16xf16>, %bt:
 // SPLIT-SAME:    ascend.soc = "Ascend310B"
 // SPLIT:         %group_major = ascend.ub_alloc "group_major" : memref<1x131072xi8, #ascend.address_space<ub>>
 // SPLIT-NEXT:    %token_major = ascend.ub_alloc "token_major" : memref<1x131072xi8, #ascend.address_space<ub>>
-// SPLIT:         ascend.load %kc[%tile_src] -> %group_major[%slot_7, %c0] bursts(%c4095 x %c32) gaps(%c32, %c0)
+// SPLIT:         ascend.load %kc[%tile_src] -> %group_major[%c0, %c0] bursts(%c4095 x %c32) gaps(%c32, %c0)
 // SPLIT-NEXT:    %[[REST:.*]] = arith.addi %tile_src, %c262080 : index
-// SPLIT-NEXT:    ascend.load %kc[%[[REST]]] -> %group_major[%slot_7, %c131040] bursts(%c1 x %c32) gaps(%c32, %c0)
-// SPLIT-NEXT:    ascend.transpose_blocks %group_major[%slot_7] -> %token_major[%c0] blocks(%c4096 x %c1)
+// SPLIT-NEXT:    ascend.load %kc[%[[REST]]] -> %group_major[%c0, %c131040] bursts(%c1 x %c32) gaps(%c32, %c0)
+// SPLIT-NEXT:    ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%c4096 x %c1)
 // SPLIT:         ascend.store %token_major[%c0, %c0] -> %ko[%tile_dst] bursts(%c1 x %c131072) gaps(%c0, %c0)
 
-// On 910B (64 KiB slots) the token is cut by row groups instead: chunks of 1024 row
-// groups of both tokens of a run (1024 x 2 x 32 bytes = 64 KiB), stored as one burst
+// On 910B (96 KiB slots) the token is cut by row groups instead: chunks of 1536 row
+// groups of both tokens of a run (1536 x 2 x 32 bytes = 96 KiB), stored as one burst
 // per token, 128 KiB (H) apart.
 // CHECK-LABEL: func.func @nz_wide(
-// CHECK:         %group_major = ascend.ub_alloc "group_major" : memref<2x65536xi8, #ascend.address_space<ub>>
-// CHECK:         scf.for %group = %c0 to %c4096 step %c1024 iter_args(%slot_7 = %slot_4) -> (index) {
+// CHECK:         %group_major = ascend.ub_alloc "group_major" : memref<1x98304xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    %token_major = ascend.ub_alloc "token_major" : memref<1x98304xi8, #ascend.address_space<ub>>
+// CHECK:         scf.for %group = %c0 to %c4096 step %c1536 {
 // CHECK-NEXT:      %[[REST:.*]] = arith.subi %c4096, %group : index
-// CHECK-NEXT:      %groups = arith.minui %[[REST]], %c1024 : index
-// CHECK:           ascend.load %kc[%{{.*}}] -> %group_major[%slot_7, %c0] bursts(%groups x %burst) gaps(%gap, %c0)
-// CHECK-NEXT:      ascend.transpose_blocks %group_major[%slot_7] -> %token_major[%c0] blocks(%groups x %count)
+// CHECK-NEXT:      %groups = arith.minui %[[REST]], %c1536 : index
+// CHECK:           ascend.load %kc[%{{.*}}] -> %group_major[%c0, %c0] bursts(%groups x %burst) gaps(%gap, %c0)
+// CHECK-NEXT:      ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%groups x %count)
 // CHECK-NEXT:      %chunk_bytes = arith.muli %groups, %c32 : index
 // CHECK-NEXT:      %chunk_gap = arith.subi %c131072, %chunk_bytes : index
 // CHECK:           ascend.store %token_major[%c0, %c0] -> %ko[%{{.*}}] bursts(%count x %chunk_bytes) gaps(%c0, %chunk_gap)

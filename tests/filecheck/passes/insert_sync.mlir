@@ -49,7 +49,8 @@ func.func @norm(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8
 
 // -----
 
-// PA_NZ: group-major (MTE2 -> V, two slots) and token-major (V -> MTE3, one slot).
+// PA_NZ with a spare group-major slot (MTE2 -> V, two slots; whole-block tiles) and
+// token-major (V -> MTE3, one slot).
 // A load split in two is one group: one wait before, one set after. The transpose
 // reads one buffer and writes the other: two waits before, two sets after.
 func.func @nz(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, #ascend.address_space<gm>>, %slot: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
@@ -86,6 +87,51 @@ func.func @nz(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, 
 // CHECK-NEXT:    ascend.set_flag[MTE3, V, %c0]
 // CHECK-NEXT:    ascend.wait_flag[V, MTE2, %c0]
 // CHECK-NEXT:    ascend.wait_flag[V, MTE2, %c1]
+// CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]
+// CHECK-NEXT:    func.return
+
+// -----
+
+// PA_NZ's default layout: one group-major slot (MTE2 -> V) and one token-major slot
+// (V -> MTE3), written and read once per tile. Each buffer has one event. The load of
+// the next tile waits only for the transpose that frees group-major slot 0, not for
+// the store: only the next transpose waits for that, so loads and stores overlap.
+func.func @nz_one_slot(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, #ascend.address_space<gm>>, %n: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %group_major = ascend.ub_alloc "group_major" : memref<1x64xi8, #ascend.address_space<ub>>
+  %token_major = ascend.ub_alloc "token_major" : memref<1x64xi8, #ascend.address_space<ub>>
+  scf.for %tile = %c0 to %n step %c1 {
+    %at = arith.muli %tile, %c64 : index
+    ascend.load %src[%at] -> %group_major[%c0, %c0] bursts(%c2 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+    ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%c2 x %c1) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<1x64xi8, #ascend.address_space<ub>>
+    ascend.store %token_major[%c0, %c0] -> %dst[%at] bursts(%c1 x %c64) gaps(%c0, %c0) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @nz_one_slot(
+// CHECK:         %token_major = ascend.ub_alloc "token_major"
+// CHECK-NEXT:    ascend.set_flag[V, MTE2, %c0]
+// CHECK-NEXT:    ascend.set_flag[MTE3, V, %c0]
+// CHECK-NEXT:    scf.for %tile = %c0 to %n step %c1 {
+// CHECK-NEXT:      %at = arith.muli %tile, %c64 : index
+// CHECK-NEXT:      ascend.wait_flag[V, MTE2, %c0]
+// CHECK-NEXT:      ascend.load %src[%at] -> %group_major[%c0, %c0]
+// CHECK-NEXT:      ascend.set_flag[MTE2, V, %c0]
+// CHECK-NEXT:      ascend.wait_flag[MTE2, V, %c0]
+// CHECK-NEXT:      ascend.wait_flag[MTE3, V, %c0]
+// CHECK-NEXT:      ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0]
+// CHECK-NEXT:      ascend.set_flag[V, MTE2, %c0]
+// CHECK-NEXT:      ascend.set_flag[V, MTE3, %c0]
+// CHECK-NEXT:      ascend.wait_flag[V, MTE3, %c0]
+// CHECK-NEXT:      ascend.store %token_major[%c0, %c0] -> %dst[%at]
+// CHECK-NEXT:      ascend.set_flag[MTE3, V, %c0]
+// CHECK-NEXT:    }
+// CHECK-NEXT:    ascend.wait_flag[V, MTE2, %c0]
 // CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]
 // CHECK-NEXT:    func.return
 

@@ -109,6 +109,37 @@ func.func @nz_mixed(%kc: memref<?x3x16x32xi8>, %vc: memref<?x2x16x16xf16>, %bt: 
 
 // -----
 
+// PA_NZ with the SPEC shape example's tokens (144 and 128 row groups, block 128): a block
+// does not fit a third of the UB, so it is cut in halves, one group-major and one
+// token-major slot. Every load goes to the one group-major slot (no slot offset, one event
+// id per pipe pair), and a run is cut into nearly equal tiles of at most 27 (31) tokens.
+func.func @nz_halves(%kc: memref<?x144x128x16xf16>, %vc: memref<?x128x128x16xf16>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x2304xf16>, %vo: memref<?x2048xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x144x128x16xf16>, memref<?x128x128x16xf16>, memref<?x?xi32>, memref<?xi32> -> memref<?x2304xf16>, memref<?x2048xf16>
+  func.return
+}
+
+// CHECK-LABEL: // AscendC kernel nz_halves for Ascend910_95
+// CHECK:       constexpr uint64_t GROUP_MAJOR_SLOT_BYTES =
+// CHECK-NEXT:      126976;  // "group_major": 1 x 126976 bytes at UB offset 0
+// CHECK-NEXT:  constexpr uint64_t TOKEN_MAJOR_SLOT_BYTES =
+// CHECK-NEXT:      126976;  // "token_major": 1 x 126976 bytes at UB offset 126976
+// CHECK:           for (int32_t id = 0; id < 1; ++id) {
+// CHECK:           const uint64_t tiles = (count + 27 - 1) / 27;
+// CHECK-NEXT:      const uint64_t even = (count + tiles - 1) / tiles;
+// CHECK-NEXT:      const uint64_t tileTokens = even < 27 ? even : 27;
+// CHECK-NEXT:      for (uint64_t token = 0; token < count; token += tileTokens) {
+// CHECK-NEXT:          const uint64_t tokens =
+// CHECK-NEXT:              count - token < tileTokens ? count - token : tileTokens;
+// CHECK:               WaitFlag<HardEvent::V_MTE2>(vToMte2Events_[0]);
+// CHECK-NEXT:          CopyInBurstsAligned(groupMajor_, kcGm_, tileSrc, 144, burst, gap,
+// CHECK:               TransposeBlocks(tokenMajor_, groupMajor_, 144, tokens);
+// CHECK-NEXT:          SetFlag<HardEvent::V_MTE2>(vToMte2Events_[0]);
+// CHECK:               CopyOutAligned(koGm_, tileDst, tokenMajor_, bytes);
+// CHECK:           const uint64_t tiles1 = (count + 31 - 1) / 31;
+// CHECK:               CopyInBurstsAligned(groupMajor_, vcGm_, tileSrc1, 128, burst1, gap1,
+
+// -----
+
 // The 8-bit float types of Ascend 950: fp8 keys, HiFloat8 values (PA_NZ).
 func.func @nz_fp8(%kc: memref<?x1x8x32xf8E5M2>, %vc: memref<?x2x8x32x!pakv.hifloat8>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x32xf8E5M2>, %vo: memref<?x64x!pakv.hifloat8>) {
   pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x1x8x32xf8E5M2>, memref<?x2x8x32x!pakv.hifloat8>, memref<?x?xi32>, memref<?xi32> -> memref<?x32xf8E5M2>, memref<?x64x!pakv.hifloat8>
