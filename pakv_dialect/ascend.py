@@ -137,15 +137,18 @@ def ub_buffer_type(slots: int, slot_bytes: int) -> MemRefType:
     return MemRefType(IntegerType(8), [slots, slot_bytes], memory_space=UB)
 
 
+def function_soc(func: FuncOp) -> str | None:
+    """The SoC a kernel function was compiled for (its ``ascend.soc``), when it says."""
+    soc = func.attributes.get(SOC_ATTR)
+    return soc.data if isinstance(soc, StringAttr) else None
+
+
 def kernel_soc(op: Operation) -> str | None:
     """The SoC of the kernel function that contains ``op``, when it says."""
     func = op.parent_op()
     while func is not None and not isinstance(func, FuncOp):
         func = func.parent_op()
-    if func is None:
-        return None
-    soc = func.attributes.get(SOC_ATTR)
-    return soc.data if isinstance(soc, StringAttr) else None
+    return None if func is None else function_soc(func)
 
 
 def constant_value(value: SSAValue) -> int | None:

@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.dialects.func import FuncOp
 from xdsl.passes import ModulePass
 
-from pakv_dialect.ascend import KERNEL_ATTR, SOC_ATTR, UB_ALIGN, UbAllocOp, align_up
+from pakv_dialect.ascend import KERNEL_ATTR, UB_ALIGN, UbAllocOp, align_up, function_soc
 from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
 from passes.diagnostics import fail_at
 
@@ -45,8 +45,7 @@ def _first_fit(taken: list[tuple[int, int]], size: int, capacity: int) -> int | 
 
 def plan_kernel(func: FuncOp, default_soc: str) -> None:
     """Assign an offset to every ``ub_alloc`` of ``func`` within its SoC's UB."""
-    soc_attr = func.attributes.get(SOC_ATTR)
-    soc_name = soc_attr.data if isinstance(soc_attr, StringAttr) else default_soc
+    soc_name = function_soc(func) or default_soc
     try:
         capacity = soc_info(soc_name).ub_usable_bytes
     except SocError as e:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import (
     Interpreter,
@@ -57,11 +57,6 @@ def kernel_function(module: ModuleOp) -> FuncOp:
             f"expected one function marked {ascend.KERNEL_ATTR}, found {len(kernels)}"
         )
     return kernels[0]
-
-
-def kernel_soc_name(func: FuncOp) -> str | None:
-    soc = func.attributes.get(ascend.SOC_ATTR)
-    return soc.data if isinstance(soc, StringAttr) else None
 
 
 def _one_line(op: Operation) -> str:

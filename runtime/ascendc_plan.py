@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import MemRefType, StringAttr
+from xdsl.dialects.builtin import MemRefType
 from xdsl.ir import BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -190,12 +190,12 @@ def _ub_buffer(op: ascend.UbAllocOp) -> UbBuffer:
 
 
 def plan_kernel(kernel: func.FuncOp) -> KernelPlan:
-    soc_attr = kernel.attributes.get(ascend.SOC_ATTR)
-    if not isinstance(soc_attr, StringAttr):
+    soc_name = ascend.function_soc(kernel)
+    if soc_name is None:
         raise AscendCEmitError(f"@{kernel.sym_name.data} has no {ascend.SOC_ATTR} attribute")
     plan = KernelPlan(
         kernel,
-        soc_info(soc_attr.data),
+        soc_info(soc_name),
         KernelFacts(kernel),
         {a: _gm_tensor(a) for a in kernel.body.block.args},
     )
