@@ -5,7 +5,7 @@ For each case (shapes below), in one process and one run:
 * **numpy**: a fully vectorised numpy gather (token indices computed with ``repeat``
   and ``cumsum``, one fancy-index copy per output): what a Python user would write.
 * **interpreter**: the lowered kernel on the compiled fast path
-  (``runtime.program.run_program``: every core's ascend program, one numpy copy per
+  (``runtime.tool.program.run_program``: every core's ascend program, one numpy copy per
   DMA, every DMA and flag checked by the machine model).
 * **copy**: ``np.copyto`` of one array the size of the outputs into another: moving
   the payload once, this host's physical floor for any gather.
@@ -41,15 +41,15 @@ import xdsl
 
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, soc_info
-from runtime.ascend_machine import STORE
 from runtime.call import OUTPUT_ROLES
-from runtime.gather_source import from_spec, parse_text
 from runtime.golden import golden_outputs
-from runtime.plan_report import trace_counts
-from runtime.program import Phases, compile_program, emit_sources, run_program
-from runtime.shape_spec import EXAMPLES, ShapeSpec, build_module, even_lengths, signature
-from runtime.trace_export import schedule
-from runtime.workload import GatherOperands, Inputs, gather_call, random_inputs
+from runtime.interpreter.machine import STORE
+from runtime.tool.explain import trace_counts
+from runtime.tool.program import Phases, compile_program, emit_sources, run_program
+from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, build_module, even_lengths, signature
+from runtime.tool.sources import from_spec, parse_text
+from runtime.tool.timeline import schedule
+from runtime.tool.workload import GatherOperands, Inputs, gather_call, random_inputs
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -233,7 +233,7 @@ class Row:
     stores: int
     cores: int
     model_us: float
-    """The kernel's time on the device by ``runtime.trace_export``'s cost model."""
+    """The kernel's time on the device by ``runtime.tool.timeline``'s cost model."""
     balance: float
     """Most over fewest bytes stored by one core: 1.0 is a perfect split."""
 
@@ -338,7 +338,7 @@ def cpu_model() -> str:
 def render(
     rows: list[Row], scale: list[tuple[int, CompileTimes, CompileTimes]], wall: float
 ) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# PAKV benchmark results",
         "",
@@ -362,7 +362,7 @@ def render(
         "numpy = vectorised numpy gather; interp = lowered kernel in the interpreter "
         "(fast path, all cores, every DMA checked); copy = `np.copyto` of the payload "
         "(the bytes written to keyRef + valueRef): this host's floor. model us = the "
-        "kernel's device time by the cost model of `runtime/trace_export.py` (bandwidth "
+        "kernel's device time by the cost model of `runtime/tool/timeline.py` (bandwidth "
         "share per core + per-burst overhead; an estimate, not a measurement). core "
         "balance = most / fewest bytes one core stores (1.000 = even split).",
         "",

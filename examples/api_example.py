@@ -24,11 +24,11 @@ assert (key_ref == 1).all() and (value_ref == 1).all()
 print("keyRef and valueRef are all ones")
 
 # The same call through the two-phase aclnn mirror.
-status, workspace_size, executor = runtime.aclnn.aclnnGatherPaKvCacheGetWorkspaceSize(
+status, workspace_size, executor = runtime.host.aclnn.aclnnGatherPaKvCacheGetWorkspaceSize(
     key_cache, value_cache, block_tables, seq_lens, key_ref, value_ref, seq_offset, "Norm", False
 )
 assert status == 0
-assert runtime.aclnn.aclnnGatherPaKvCache(None, workspace_size, executor, None) == 0
+assert runtime.host.aclnn.aclnnGatherPaKvCache(None, workspace_size, executor, None) == 0
 
 # Bad input: a status code and a message, and nothing written.
 before = key_ref.copy()

@@ -17,14 +17,14 @@ import numpy as np
 
 import runtime
 from pakv_dialect.dtypes import kv_kind_named
-from runtime import executors
-from runtime.ascend_machine import LOAD, STORE
-from runtime.ascendc_printer import emit_ascendc
-from runtime.checks import check_call
+from runtime.ascendc.printer import emit_ascendc
+from runtime.host import executors
+from runtime.host.checks import check_call
+from runtime.host.lowered import compile_signature, last_run
+from runtime.interpreter.machine import LOAD, STORE
 from runtime.ir_builder import build_gather_module
-from runtime.lowered_executor import compile_signature, last_run
-from runtime.shape_spec import EXAMPLES, even_lengths, signature
-from runtime.workload import random_bits
+from runtime.tool.shape_spec import EXAMPLES, even_lengths, signature
+from runtime.tool.workload import random_bits
 
 KERNEL_FILE = Path("out/pakv_gather_seed_Ascend910B.cpp")
 SEED = EXAMPLES["seed"].spec

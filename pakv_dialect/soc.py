@@ -8,12 +8,12 @@ any cost model take them as parameters, never as measured truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from pakv_dialect.dtypes import ElementKind
 
 
-class TensorFormat(str, Enum):
+class TensorFormat(StrEnum):
     """Storage formats of a KV cache (aclFormat names)."""
 
     ND = "ND"

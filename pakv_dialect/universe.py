@@ -1,7 +1,10 @@
-"""The ``xdsl.universe`` entry point: makes stock ``xdsl-opt``/``xdsl-run`` see PAKV.
+"""PAKV's dialects in the ``xdsl.universe``: what makes stock ``xdsl-opt`` parse them.
 
-Registered in pyproject.toml under ``[project.entry-points."xdsl.universe"]``. Every
-entry imports lazily, as xDSL's own registries do, so listing costs nothing.
+Each layer registers what it defines, so no layer imports one above it: this module
+the dialects, ``passes.universe`` the passes and pipeline, ``runtime.ascendc.universe``
+the ``ascendc`` target. pyproject.toml lists the three under
+``[project.entry-points."xdsl.universe"]``; xDSL merges them. Every entry imports
+lazily, as xDSL's own registries do, so listing costs nothing.
 """
 
 from __future__ import annotations
@@ -9,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xdsl.ir import Dialect
-from xdsl.passes import ModulePass
 from xdsl.universe import Universe
-from xdsl.utils.target import Target
 
 
 def _pakv() -> Dialect:
@@ -28,50 +29,4 @@ def _ascend() -> Dialect:
 
 DIALECTS: dict[str, Callable[[], Dialect]] = {"pakv": _pakv, "ascend": _ascend}
 
-
-def _convert_pakv_to_ascend() -> type[ModulePass]:
-    from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass
-
-    return ConvertPakvToAscendPass
-
-
-def _distribute_tokens() -> type[ModulePass]:
-    from passes.distribute_tokens import DistributeTokensPass
-
-    return DistributeTokensPass
-
-
-def _plan_ub() -> type[ModulePass]:
-    from passes.plan_ub import PlanUbPass
-
-    return PlanUbPass
-
-
-def _insert_sync() -> type[ModulePass]:
-    from passes.insert_sync import InsertSyncPass
-
-    return InsertSyncPass
-
-
-def _pakv_to_ascend() -> type[ModulePass]:
-    from passes.pipeline import PakvToAscendPipeline
-
-    return PakvToAscendPipeline
-
-
-def _ascendc() -> type[Target]:
-    from runtime.ascendc_printer import AscendCTarget
-
-    return AscendCTarget
-
-
-PASSES: dict[str, Callable[[], type[ModulePass]]] = {
-    "convert-pakv-to-ascend": _convert_pakv_to_ascend,
-    "ascend-distribute-tokens": _distribute_tokens,
-    "ascend-plan-ub": _plan_ub,
-    "ascend-insert-sync": _insert_sync,
-    "pakv-to-ascend": _pakv_to_ascend,
-}
-TARGETS: dict[str, Callable[[], type[Target]]] = {"ascendc": _ascendc}
-
-PAKV_UNIVERSE = Universe(all_dialects=DIALECTS, all_passes=PASSES, all_targets=TARGETS)
+PAKV_UNIVERSE = Universe(all_dialects=DIALECTS)

@@ -43,7 +43,7 @@ def _first_fit(taken: list[tuple[int, int]], size: int, capacity: int) -> int | 
     return candidate if candidate + size <= capacity else None
 
 
-def plan_kernel(func: FuncOp, default_soc: str) -> None:
+def place_buffers(func: FuncOp, default_soc: str) -> None:
     """Assign an offset to every ``ub_alloc`` of ``func`` within its SoC's UB."""
     soc_name = function_soc(func) or default_soc
     try:
@@ -96,4 +96,4 @@ class PlanUbPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for func in op.walk():
             if isinstance(func, FuncOp) and KERNEL_ATTR in func.attributes:
-                plan_kernel(func, self.soc)
+                place_buffers(func, self.soc)

@@ -30,7 +30,7 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     for, is shorter than the load of tile ``n + 1`` (``run_copies.NzCopier`` cuts runs
     into nearly equal tiles to keep it so). More slots only buy smaller tiles. The SPEC
     section 6 shape example (144 and 128 row groups, block 128) on Ascend910B, by
-    ``runtime/trace_export.py``'s cost model: one group-major + one token-major slot of
+    ``runtime/tool/timeline.py``'s cost model: one group-major + one token-major slot of
     96 KiB, 935 loads, 178 us; two + one of 64 KiB, 1307 loads, 196 us; two + two of
     48 KiB (the token-major buffer double-buffered too), 1741 loads, 222 us (on
     Ascend910_95: 148, 154 and 167 us).

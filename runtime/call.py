@@ -191,7 +191,7 @@ class GatherCall:
     ) -> GatherCall:
         """The call on the caller's arrays (by role; no copy), trusted as given.
 
-        Checking is the caller's job: ``runtime.checks`` wraps a call only after SPEC
+        Checking is the caller's job: ``runtime.host.checks`` wraps a call only after SPEC
         section 3 passed; tests wrap bad data on purpose to reach the kernel with it.
         """
         key_cache, value_cache = arrays["key_cache"], arrays["value_cache"]

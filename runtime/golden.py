@@ -8,7 +8,7 @@ as uint8) survive bit for bit.
 
 Device semantics on data the host would reject
 ----------------------------------------------
-The host API rejects bad data before anything runs (``runtime.checks``), but the
+The host API rejects bad data before anything runs (``runtime.host.checks``), but the
 device kernel must stay memory-safe when those checks are skipped, and the lowered
 kernel must produce exactly what this function produces. On any data:
 

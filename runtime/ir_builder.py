@@ -4,7 +4,7 @@ One builder (``gather_module``) serves every use. The *dynamic* module
 (``build_gather_module`` without sizes) is what the host API compiles: num_blocks,
 batch, max_blocks_per_seq and num_tokens are ``?``, so one kernel serves every call
 with the same ``GatherSignature``; with sizes it is the static module a tool's shape
-flags describe (``runtime.shape_spec``). The *checked* module (``build_checked_module``)
+flags describe (``runtime.tool.shape_spec``). The *checked* module (``build_checked_module``)
 carries one call's exact shapes and element types, valid or not, so that the
 ``pakv.gather`` verifier is the one place that checks a call's static rules.
 """

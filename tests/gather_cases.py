@@ -3,7 +3,7 @@
 Shared by the pytest files (imported through conftest.py's sys.path entry). Outputs
 start as random bits, so a test can tell written rows from untouched ones, and every
 float tensor carries NaN payloads and -0.0 so that any conversion would show. The
-examples' shapes (and the C example's data) are ``runtime.shape_spec.EXAMPLES``.
+examples' shapes (and the C example's data) are ``runtime.tool.shape_spec.EXAMPLES``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from pakv_dialect.dtypes import (
 )
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, TensorFormat, soc_info
-from runtime import workload
 from runtime.call import CACHE_ROLES, OUTPUT_ROLES
-from runtime.checks import expected_format
-from runtime.gather_source import from_spec
 from runtime.golden import golden_outputs, sequence_lengths
-from runtime.shape_spec import EXAMPLES, even_lengths
-from runtime.tensor import Tensor, TensorLike
-from runtime.workload import Inputs
+from runtime.host.checks import expected_format
+from runtime.host.tensor import Tensor, TensorLike
+from runtime.tool import workload
+from runtime.tool.shape_spec import EXAMPLES, even_lengths
+from runtime.tool.sources import from_spec
+from runtime.tool.workload import Inputs
 
 ALL_DTYPES = [kind.name for kind in KV_ELEMENT_KINDS]
 """Every KV dtype's SPEC name."""
@@ -67,7 +67,7 @@ def plant_special_bits(array: np.ndarray) -> np.ndarray:
 
 
 def random_bits(rng: np.random.Generator, kind: ElementKind, shape: tuple[int, ...]) -> np.ndarray:
-    """``runtime.workload.random_bits``, starting with SPECIAL_BITS."""
+    """``runtime.tool.workload.random_bits``, starting with SPECIAL_BITS."""
     return plant_special_bits(workload.random_bits(rng, kind, shape))
 
 

@@ -25,9 +25,9 @@ from xdsl.parser import Parser
 from pakv_dialect.ascend import ASCEND
 from pakv_dialect.dtypes import kv_kind_named
 from pakv_dialect.soc import soc_info
-from runtime.ascend_interpreter import kernel_function, kernel_sites, run_reference
-from runtime.ascend_machine import AscendMachine, MachineTrace
-from runtime.kernel_compiler import CompiledKernel
+from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
+from runtime.interpreter.fast_path import CompiledKernel
+from runtime.interpreter.machine import AscendMachine, MachineTrace
 from runtime.memory import GmTensor
 
 ROW_BYTES = 48
@@ -300,5 +300,5 @@ def run_kernel(
         func = kernel_function(module)
         ops = CompiledKernel(func, kernel_sites(func)).run(machine)
     else:
-        ops = run_reference(module, machine)
+        ops = run_with_xdsl(module, machine)
     return Run(copies, machine.trace, ops)

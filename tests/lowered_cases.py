@@ -17,7 +17,7 @@ from gather_cases import GatherCase, case_of, expected_outputs, index_kind, kv_k
 from pakv_dialect.pakv import CacheMode
 from runtime.call import GatherCall
 from runtime.golden import sequence_lengths
-from runtime.lowered_executor import LoweredRun, run_lowered
+from runtime.host.lowered import LoweredRun, run_lowered
 
 BAD_DATA = ("columns", "block_ids", "negative_len", "negative_offset", "huge_offset")
 """Kinds of data the host would reject (161002) that the device must survive."""

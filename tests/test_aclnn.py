@@ -10,12 +10,12 @@ import pytest
 from gather_cases import GatherCase, c_example, random_case
 
 from runtime import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_SUCCESS
-from runtime.aclnn import (
+from runtime.host.aclnn import (
     aclGetRecentErrMsg,
     aclnnGatherPaKvCache,
     aclnnGatherPaKvCacheGetWorkspaceSize,
 )
-from runtime.api import gather_pa_kv_cache
+from runtime.host.api import gather_pa_kv_cache
 
 
 def two_phase(case: GatherCase, args: Sequence[object] | None = None) -> tuple[int, int]:

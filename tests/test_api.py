@@ -17,8 +17,8 @@ from gather_cases import (
 )
 
 import runtime
-from runtime import executors
 from runtime.call import GatherCall
+from runtime.host import executors
 
 EXECUTOR_NAMES = sorted(executors.EXECUTORS)
 

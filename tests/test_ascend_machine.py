@@ -5,7 +5,7 @@ are computed independently (numpy slicing on the typed arrays); then whole kerne
 hand-written ones and real lowered ones (Norm, PA_NZ, zero-filled tokens), run on the
 generated fast path and on xDSL's interpreter, which must give identical bytes, traces
 and executed-op counts. The fast path's inline integer forms are checked against
-``runtime.int_ops`` on edge values of every width.
+``runtime.interpreter.int_ops`` on edge values of every width.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from lowered_cases import DeviceCase, build, run_and_compare
 
 from pakv_dialect.dtypes import index_kind_named
 from pakv_dialect.soc import soc_info
-from runtime import int_ops
-from runtime.ascend_interpreter import kernel_function, kernel_sites, run_reference
-from runtime.ascend_machine import (
+from runtime.interpreter import int_ops
+from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
+from runtime.interpreter.fast_path import CompiledKernel, KernelCompileError
+from runtime.interpreter.machine import (
     FILL_ZERO,
     LOAD,
     STORE,
@@ -45,7 +46,6 @@ from runtime.ascend_machine import (
     BadTilingFieldError,
     OpSite,
 )
-from runtime.kernel_compiler import CompiledKernel, KernelCompileError
 from runtime.memory import GmTensor
 
 SITE = OpSite("ascend.test", "unit", 0, "direct call")
@@ -305,7 +305,7 @@ def test_arith_kernel_fast_and_reference_paths_agree(seed: int | None):
             function = kernel_function(module)
             ops = CompiledKernel(function, kernel_sites(function)).run(machine)
         else:
-            ops = run_reference(module, machine)
+            ops = run_with_xdsl(module, machine)
         runs.append(Run({}, machine.trace, ops))
     assert_paths_agree(*runs)
     fast_table = runs[0].trace.table()

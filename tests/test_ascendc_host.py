@@ -33,7 +33,7 @@ from xdsl.parser import Parser
 
 from pakv_dialect.soc import soc_info
 from pakv_dialect.tiling import gather_tiling
-from runtime.ascendc_host_build import (
+from runtime.ascendc.host_build import (
     GmArgument,
     HostBuilds,
     HostKernel,
@@ -42,10 +42,10 @@ from runtime.ascendc_host_build import (
     run_call_on_host,
     run_host_kernel,
 )
-from runtime.ascendc_plan import AscendCEmitError
-from runtime.ascendc_printer import emit_ascendc
+from runtime.ascendc.plan import AscendCEmitError
+from runtime.ascendc.printer import emit_ascendc
+from runtime.host.lowered import lower, lowering_context
 from runtime.ir_builder import KERNEL_NAME
-from runtime.lowered_executor import lower, lowering_context
 
 COMPILER = find_compiler()
 needs_compiler = pytest.mark.skipif(

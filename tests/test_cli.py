@@ -1,6 +1,6 @@
 """The ``pakv`` command: every subcommand on the examples, and bad input as one clean line.
 
-Most tests call ``runtime.cli.main(argv)`` in-process (it returns the exit status and
+Most tests call ``runtime.tool.cli.main(argv)`` in-process (it returns the exit status and
 never lets an input error escape as an exception); a few run the installed console
 script in a subprocess to check what a user's terminal shows: one line, no traceback.
 """
@@ -18,14 +18,14 @@ import pytest
 from conftest import REPO_ROOT
 
 from pakv_dialect import ascend
-from runtime import cli
-from runtime.ascend_machine import LOAD, STORE
 from runtime.call import API_NAMES, GatherCall
-from runtime.gather_source import LocatingParser, from_spec, read_file
-from runtime.lowered_executor import LoweredRun, lowering_context
-from runtime.program import CompiledProgram, compile_program, run_program
-from runtime.shape_spec import EXAMPLES
-from runtime.workload import gather_call
+from runtime.host.lowered import LoweredRun, lowering_context
+from runtime.interpreter.machine import LOAD, STORE
+from runtime.tool import cli
+from runtime.tool.program import CompiledProgram, compile_program, run_program
+from runtime.tool.shape_spec import EXAMPLES
+from runtime.tool.sources import LocatingParser, from_spec, read_file
+from runtime.tool.workload import gather_call
 
 SEED_FILE = REPO_ROOT / "examples" / "seed_example.mlir"
 """SPEC section 6's shape example; it names soc = "Ascend910B"."""
@@ -324,7 +324,7 @@ def test_data_with_the_wrong_dtype(tmp_path: Path, capsys: pytest.CaptureFixture
 def _console() -> list[str]:
     script = Path(sys.executable).parent / "pakv"
     found = str(script) if script.exists() else shutil.which("pakv")
-    return [found] if found else [sys.executable, "-m", "runtime.cli"]
+    return [found] if found else [sys.executable, "-m", "runtime.tool.cli"]
 
 
 @pytest.mark.parametrize(

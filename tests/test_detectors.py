@@ -26,8 +26,10 @@ from lowered_cases import DeviceCase, build, device_call
 
 from pakv_dialect.ascend import Pipe, WaitFlagOp
 from pakv_dialect.soc import soc_info
-from runtime.ascend_interpreter import kernel_function, kernel_sites
-from runtime.ascend_machine import (
+from runtime.host.lowered import lower
+from runtime.interpreter.ascend_functions import kernel_function, kernel_sites
+from runtime.interpreter.fast_path import CompiledKernel
+from runtime.interpreter.machine import (
     STORE,
     AscendMachine,
     BurstCountError,
@@ -42,8 +44,6 @@ from runtime.ascend_machine import (
     UnsyncedAccessError,
     WriteConflictError,
 )
-from runtime.kernel_compiler import CompiledKernel
-from runtime.lowered_executor import lower
 
 LOAD_LINE = "    ascend.load %src[%off] -> %buf[%slot, %c0]"
 STORE_LINE = "    ascend.store %buf[%slot, %c0] -> %dst[%off]"

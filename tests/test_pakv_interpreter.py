@@ -15,11 +15,11 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import InterpretationError
 
 from pakv_dialect.pakv import PAKV
-from runtime.checks import check_call
-from runtime.executors import run_high_level_interpreter
+from runtime.host.checks import check_call
+from runtime.host.executors import run_high_level_interpreter
+from runtime.interpreter.pakv_functions import run_function
 from runtime.ir_builder import GatherBindingError, build_gather_module, find_gather
 from runtime.memory import GmTensor
-from runtime.pakv_interpreter import run_function
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

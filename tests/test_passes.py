@@ -51,10 +51,10 @@ from passes.tile_plan import (
     TilePlanError,
     plan_tiles,
 )
-from runtime.ascend_machine import LOAD, STORE, TRANSPOSE
+from runtime.host.lowered import LoweredRun, lowering_context
+from runtime.interpreter.machine import LOAD, STORE, TRANSPOSE
 from runtime.ir_builder import build_gather_module
-from runtime.lowered_executor import LoweredRun, lowering_context
-from runtime.trace_export import schedule
+from runtime.tool.timeline import schedule
 
 KIB = 1024
 

@@ -16,7 +16,7 @@ import pytest
 from lowered_cases import DeviceCase, build, payload_bytes, run_and_compare
 
 from pakv_dialect.soc import soc_info
-from runtime.ascend_machine import (
+from runtime.interpreter.machine import (
     FILL_ZERO,
     LOAD,
     MTE2,

@@ -1,6 +1,6 @@
 """The Chrome trace export: valid JSON, one process per core, the pipeline the flags allow.
 
-Programs are built from shape flags (``runtime.shape_spec``) and run in the interpreter
+Programs are built from shape flags (``runtime.tool.shape_spec``) and run in the interpreter
 on random valid data; the exported timeline is then checked against the machine's
 own trace (counts per core and pipe) and against the cost model's documented formula.
 """
@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 from pakv_dialect.soc import soc_info
-from runtime.ascend_machine import LOAD, PIPES, STORE, TRANSPOSE
-from runtime.cli import main
-from runtime.gather_source import from_spec
-from runtime.lowered_executor import LoweredRun
-from runtime.program import compile_program, run_program
-from runtime.shape_spec import ShapeSpec
-from runtime.trace_export import PIPE_TID, CostModel, chrome_trace, schedule
-from runtime.workload import GatherOperands, gather_call, random_inputs
+from runtime.host.lowered import LoweredRun
+from runtime.interpreter.machine import LOAD, PIPES, STORE, TRANSPOSE
+from runtime.tool.cli import main
+from runtime.tool.program import compile_program, run_program
+from runtime.tool.shape_spec import ShapeSpec
+from runtime.tool.sources import from_spec
+from runtime.tool.timeline import PIPE_TID, CostModel, chrome_trace, schedule
+from runtime.tool.workload import GatherOperands, gather_call, random_inputs
 
 
 def launch(spec: ShapeSpec, options: str = "", seed: int = 0) -> LoweredRun:

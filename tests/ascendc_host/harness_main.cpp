@@ -3,7 +3,7 @@
 // Built once per kernel with the printed unit included (PAKV_KERNEL_SOURCE, its entry
 // named by PAKV_KERNEL_ENTRY), then run once per data set:
 //     harness <manifest>
-// The manifest is whitespace-separated text written by runtime/ascendc_host_build.py:
+// The manifest is whitespace-separated text written by runtime/ascendc/host_build.py:
 //     ub_bytes <usable UB bytes of the SoC>
 //     shape <the arguments of ComputeGatherTiling, in order>
 //     gm <in|out> <bytes> <file>        (one line per kernel argument, in order)

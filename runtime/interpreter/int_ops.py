@@ -4,8 +4,9 @@ Values are held as xDSL's interpreter holds them: signed two's complement of the
 op's width (``index`` is 64 bits). xDSL's own ``ArithFunctions`` cover part of
 ``arith``; the rest (min/max, unsigned and ceiling division, extensions, truncation)
 is defined here once and used by both the reference interpreter
-(``runtime.ascend_interpreter``) and the compiled fast path (``runtime.kernel_compiler``),
-which also takes the ops xDSL does cover from this table so one table describes it.
+(``runtime.interpreter.ascend_functions``) and the compiled fast path
+(``runtime.interpreter.fast_path``), which also takes the ops xDSL does cover from this
+table so one table describes it.
 
 The fast path writes the kernel out as Python source; the ``*_source`` functions at the
 end say how each op is written there: plain Python int arithmetic plus, where it can

@@ -1,11 +1,11 @@
 """The reference path: xDSL's own interpreter runs a lowered kernel, op by op.
 
 ``AscendFunctions`` gives every ``ascend`` op an ``@impl`` that forwards to the machine
-model (``runtime.ascend_machine``), where its meaning lives; xDSL's stock
+model (``runtime.interpreter.machine``), where its meaning lives; xDSL's stock
 ``ScfFunctions``, ``ArithFunctions`` and ``FuncFunctions`` run the control flow and the
 integer arithmetic, and ``ArithExtraFunctions`` adds the integer ops xDSL 0.74 does not
-interpret (from ``runtime.int_ops``). This path costs tens of microseconds per op; it
-is the yardstick the compiled fast path (``runtime.kernel_compiler``) is tested against.
+interpret (from ``runtime.interpreter.int_ops``). This path costs tens of microseconds per op; it
+is the yardstick the compiled fast path (``runtime.interpreter.fast_path``) is tested against.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from xdsl.interpreters.scf import ScfFunctions
 from xdsl.ir import Operation
 
 from pakv_dialect import ascend
-from runtime import int_ops
-from runtime.ascend_machine import (
+from runtime.interpreter import int_ops
+from runtime.interpreter.machine import (
     MACHINE_METHODS,
     AscendMachine,
     GmRef,
@@ -117,7 +117,7 @@ def _int_impl(
 
 class ArithExtraFunctions(InterpreterFunctions):
     """The integer ``arith`` ops a kernel may use that xDSL's ArithFunctions lacks:
-    one ``@impl`` per op type, each running the op's ``runtime.int_ops`` function."""
+    one ``@impl`` per op type, each running the op's ``runtime.interpreter.int_ops`` function."""
 
 
 @dataclass
@@ -162,7 +162,7 @@ _add_impls(AscendFunctions, {op.name: _machine_impl(op) for op in MACHINE_METHOD
 # --------------------------------------------------------------------------- driver
 
 
-def run_reference(
+def run_with_xdsl(
     module: ModuleOp, machine: AscendMachine, args: tuple[GmRef, ...] | None = None
 ) -> int:
     """Run the kernel of ``module`` on every core of ``machine`` with xDSL's interpreter.

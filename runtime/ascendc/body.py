@@ -9,7 +9,7 @@ a name hint is inlined into its use (CSL's promotion rule); every other value ge
 Integer semantics are MLIR's, exactly: ``index`` is ``uint64_t`` (the lowering's
 arithmetic is mostly unsigned, like AscendC's sizes and offsets), ``iN`` is ``intN_t``,
 and an op whose signedness differs from its operands' C++ type casts them, unless
-``runtime.ascendc_facts`` proves them non-negative (then both readings agree).
+``runtime.ascendc.facts`` proves them non-negative (then both readings agree).
 ``scf.for`` compares signed, so a loop whose bounds may be negative casts too.
 """
 
@@ -29,10 +29,10 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.traits import is_side_effect_free
 
 from pakv_dialect import ascend
-from runtime.ascendc_facts import constant_of
-from runtime.ascendc_plan import (
+from runtime.ascendc.facts import constant_of
+from runtime.ascendc.plan import (
     AscendCEmitError,
-    GmTensor,
+    GmParam,
     KernelPlan,
     camel,
     copy_variant,
@@ -585,7 +585,7 @@ class AscendCPrintContext:
             terms.append(self.operand(offset, _LEVEL["+"], right=True))
         return f"{ub.member}[{' + '.join(terms)}]" if terms else ub.member
 
-    def gm_tensor(self, value: SSAValue) -> GmTensor:
+    def gm_param(self, value: SSAValue) -> GmParam:
         tensor = self.plan.gm.get(value)
         if tensor is None:
             raise AscendCEmitError(f"GM operand {value} is not a kernel argument")
@@ -593,7 +593,7 @@ class AscendCPrintContext:
 
     def print_load_scalar(self, op: ascend.LoadScalarOp) -> None:
         """``tensorGm_.GetValue(linear index)``: the indices in row-major order."""
-        tensor = self.gm_tensor(op.source)
+        tensor = self.gm_param(op.source)
         shape = tensor.memref.get_shape()
         linear, level = self.name_of(op.indices[0]), self.level_of(op.indices[0])
         for dim, index in enumerate(op.indices[1:], start=1):
@@ -612,7 +612,7 @@ class AscendCPrintContext:
         """``CopyIn(ub, gm, gmByte, ...)`` or ``CopyOut(gm, gmByte, ub, ...)``."""
         variant = copy_variant(op, self.plan.soc, self.plan.facts)
         ub = self.slot_view(op.ub, op.slot, op.ub_offset)
-        gm = [self.gm_tensor(op.gm).member, self.name_of(op.gm_offset)]
+        gm = [self.gm_param(op.gm).member, self.name_of(op.gm_offset)]
         sizes = (
             [op.burst_len] if variant.single else [op.n_burst, op.burst_len, op.gm_gap, op.ub_gap]
         )

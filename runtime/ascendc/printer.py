@@ -8,10 +8,10 @@
   tensors, carves the planned UB out of one ``TBuf<TPosition::VECCALC>`` with
   ``GetWithOffset`` (the lowering planned every offset, so there is no ``TQue``) and
   takes event ids from ``TPipe::AllocEventID``. ``Process`` is the lowered control flow
-  (``runtime.ascendc_body``), its flags printed one for one as ``SetFlag``/``WaitFlag``.
+  (``runtime.ascendc.body``), its flags printed one for one as ``SetFlag``/``WaitFlag``.
   Its steps are private stages: ``CopyIn`` (GM->UB, MTE2), ``TransposeBlocks`` and
   ``ZeroFill`` (compute, vector pipe) and ``CopyOut`` (UB->GM, MTE3), each printed
-  only when used, with ``DataCopy`` or ``DataCopyPad`` as ``runtime.ascendc_plan``
+  only when used, with ``DataCopy`` or ``DataCopyPad`` as ``runtime.ascendc.plan``
   decides;
 * the ``extern "C" __global__ __aicore__`` entry (GM addresses, workspace, tiling);
 * the host side: ``ComputeGatherTiling`` (``gather_tiling``'s split) and a launcher
@@ -35,14 +35,14 @@ from xdsl.utils.target import Target
 
 from pakv_dialect import ascend
 from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
-from runtime.ascendc_body import AscendCPrintContext, events_by_count
-from runtime.ascendc_plan import (
+from runtime.ascendc.body import AscendCPrintContext, events_by_count
+from runtime.ascendc.plan import (
     AscendCEmitError,
     KernelPlan,
     camel,
     events_member,
     pascal,
-    plan_kernel,
+    plan_printing,
 )
 
 TILING_STRUCT = "GatherTilingData"
@@ -333,7 +333,7 @@ def _print_host(out: AscendCPrintContext, plan: KernelPlan) -> None:
 
 def print_kernel(kernel: func.FuncOp, output: IO[str]) -> None:
     """Print one lowered kernel function as a complete AscendC translation unit."""
-    plan = plan_kernel(kernel)
+    plan = plan_printing(kernel)
     out = AscendCPrintContext(output, plan)
     out.taken.update(t.param for t in plan.gm.values())
     _print_prologue(out, plan)

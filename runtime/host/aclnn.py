@@ -8,7 +8,7 @@
     status = aclnnGatherPaKvCache(workspace, workspace_size, executor, stream)
     message = aclGetRecentErrMsg()
 
-Phase one runs every check (``runtime.checks``, shared with ``gather_pa_kv_cache``)
+Phase one runs every check (``runtime.host.checks``, shared with ``gather_pa_kv_cache``)
 and returns an executor holding the verified call; phase two runs it. Errors are
 statuses, never exceptions, and the last message is kept for ``aclGetRecentErrMsg``.
 What the C API takes from the device context (the SoC) and the choice of executor are
@@ -20,16 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pakv_dialect.soc import DEFAULT_SOC
-from runtime import executors
 from runtime.call import GatherCall
-from runtime.checks import check_call
-from runtime.errors import (
+from runtime.host import executors
+from runtime.host.checks import check_call
+from runtime.host.errors import (
     ACLNN_ERR_PARAM_INVALID,
     ACLNN_ERR_PARAM_NULLPTR,
     ACLNN_SUCCESS,
     AclnnError,
 )
-from runtime.tensor import TensorLike
+from runtime.host.tensor import TensorLike
 
 _recent_error = ""
 

@@ -1,6 +1,6 @@
 """The interpreter's per-core trace as a timeline: a cost model and Chrome Trace Event JSON.
 
-The machine (``runtime.ascend_machine``) records *what* each core did, in issue order,
+The machine (``runtime.interpreter.machine``) records *what* each core did, in issue order,
 but not *when*: it runs the cores one after another on the host. This module puts the
 recorded ops on a time axis with a deliberately simple model, then writes the Chrome
 Trace Event format, which Perfetto (ui.perfetto.dev) and ``chrome://tracing`` open:
@@ -45,7 +45,7 @@ import numpy as np
 
 from pakv_dialect.ascend import UB_ALIGN
 from pakv_dialect.soc import SocInfo
-from runtime.ascend_machine import (
+from runtime.interpreter.machine import (
     FILL_ZERO,
     LOAD,
     LOAD_SCALAR,
@@ -256,7 +256,7 @@ def chrome_trace(timeline: Timeline, soc: SocInfo) -> dict[str, Any]:
         "traceEvents": metadata + events,
         "displayTimeUnit": "ns",
         "otherData": {
-            "generator": "pakv (runtime/trace_export.py)",
+            "generator": "pakv (runtime/tool/timeline.py)",
             "soc": soc.name,
             "cost_model": asdict(timeline.model),
             "core_bytes_per_ns": timeline.core_bytes_per_ns,

@@ -23,7 +23,7 @@ from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 from pakv_dialect.soc import DEFAULT_SOC
 from runtime.call import DYNAMIC_SIZES, GatherSignature, RunSizes
 from runtime.ir_builder import build_gather_module
-from runtime.workload import Inputs
+from runtime.tool.workload import Inputs
 
 
 class ShapeSpecError(ValueError):

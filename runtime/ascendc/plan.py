@@ -4,7 +4,7 @@ The GM tensors (kernel arguments, typed by ``pakv_dialect.dtypes``), the UB buff
 (``ascend.ub_alloc`` at planned offsets), the event ids each ``HardEvent`` kind needs,
 and for every DMA op which copy helper prints it. The copy rule (SPEC section 5):
 ``DataCopy`` only when every length of the copy is provably a multiple of 32 bytes
-(``runtime.ascendc_facts``), otherwise ``DataCopyPad``, which is exact for any byte
+(``runtime.ascendc.facts``), otherwise ``DataCopyPad``, which is exact for any byte
 length, so the choice is static and no run-time branch is printed.
 """
 
@@ -21,7 +21,7 @@ from xdsl.utils.exceptions import DiagnosticException
 from pakv_dialect import ascend
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.soc import SocInfo, soc_info
-from runtime.ascendc_facts import KernelFacts, constant_of
+from runtime.ascendc.facts import KernelFacts, constant_of
 
 MAX_EVENT_IDS = 8
 """Event ids per ``HardEvent`` kind (SetFlag/WaitFlag take ids 0..7)."""
@@ -65,8 +65,8 @@ def events_member(kind: str) -> str:
 
 
 @dataclass(frozen=True)
-class GmTensor:
-    """One kernel argument: a GM tensor."""
+class GmParam:
+    """One kernel parameter: a GM tensor, as the printed kernel binds it (a ``GlobalTensor``)."""
 
     role: str
     """The argument's name hint (an operand role of ``pakv.gather``)."""
@@ -83,7 +83,7 @@ class GmTensor:
 
 
 @dataclass(frozen=True)
-class UbBuffer:
+class UbView:
     """One ``ascend.ub_alloc``: a ``LocalTensor<uint8_t>`` view at its planned offset."""
 
     purpose: str
@@ -147,9 +147,9 @@ class KernelPlan:
     func: func.FuncOp
     soc: SocInfo
     facts: KernelFacts
-    gm: dict[SSAValue, GmTensor]
+    gm: dict[SSAValue, GmParam]
     """Kernel arguments in order."""
-    ub: dict[SSAValue, UbBuffer] = field(default_factory=dict[SSAValue, UbBuffer])
+    ub: dict[SSAValue, UbView] = field(default_factory=dict[SSAValue, UbView])
     events: dict[str, int] = field(default_factory=dict[str, int])
     """HardEvent kind -> how many event ids of that kind the kernel uses."""
     copies: dict[str, bool] = field(default_factory=dict[str, bool])
@@ -171,7 +171,7 @@ class KernelPlan:
         return ascend.align_up(max(ends, default=ascend.UB_ALIGN))
 
 
-def _gm_tensor(arg: BlockArgument) -> GmTensor:
+def _gm_param(arg: BlockArgument) -> GmParam:
     ty = arg.type
     if not isinstance(ty, MemRefType) or ascend.memory_space_of(ty) != ascend.AddressSpace.gm:
         raise AscendCEmitError(f"kernel argument {arg.index} must be a GM memref, got {ty}")
@@ -179,17 +179,17 @@ def _gm_tensor(arg: BlockArgument) -> GmTensor:
     kind = kv_kind_of_type(element) or index_kind_of_type(element)
     if kind is None:
         raise AscendCEmitError(f"kernel argument {arg.index} has no AscendC type: {element}")
-    return GmTensor(arg.name_hint or f"gm{arg.index}", kind, ty)  # pyright: ignore[reportUnknownArgumentType]
+    return GmParam(arg.name_hint or f"gm{arg.index}", kind, ty)  # pyright: ignore[reportUnknownArgumentType]
 
 
-def _ub_buffer(op: ascend.UbAllocOp) -> UbBuffer:
+def _ub_view(op: ascend.UbAllocOp) -> UbView:
     offset = op.planned_offset
     if offset is None:
         raise emit_error(op, f"'{op.purpose.data}' has no planned offset: run ascend-plan-ub first")
-    return UbBuffer(op.purpose.data, op.slots, op.slot_bytes, offset)
+    return UbView(op.purpose.data, op.slots, op.slot_bytes, offset)
 
 
-def plan_kernel(kernel: func.FuncOp) -> KernelPlan:
+def plan_printing(kernel: func.FuncOp) -> KernelPlan:
     soc_name = ascend.function_soc(kernel)
     if soc_name is None:
         raise AscendCEmitError(f"@{kernel.sym_name.data} has no {ascend.SOC_ATTR} attribute")
@@ -197,13 +197,13 @@ def plan_kernel(kernel: func.FuncOp) -> KernelPlan:
         kernel,
         soc_info(soc_name),
         KernelFacts(kernel),
-        {a: _gm_tensor(a) for a in kernel.body.block.args},
+        {a: _gm_param(a) for a in kernel.body.block.args},
     )
     facts = plan.facts
     for op in kernel.body.walk():
         match op:
             case ascend.UbAllocOp():
-                plan.ub[op.buffer] = _ub_buffer(op)
+                plan.ub[op.buffer] = _ub_view(op)
             case ascend.LoadOp() | ascend.StoreOp():
                 variant = copy_variant(op, plan.soc, facts)
                 splits = not variant.single and not facts.fits(op.n_burst, ascend.MAX_BURSTS)

@@ -10,11 +10,11 @@ ordinary code:
 * ``scf.for`` is a ``for`` over ``range``, ``scf.while`` a ``while True`` loop that
   breaks on the ``scf.condition``, ``scf.if`` an ``if``; block arguments and results are
   assigned from the terminators' operands (one tuple assignment, so swaps are safe);
-* integer ops are inline expressions (``runtime.int_ops``'s source forms, with the
+* integer ops are inline expressions (``runtime.interpreter.int_ops``'s source forms, with the
   exact wrap-around of the op's width);
-* every ``ascend`` op is a call of its :class:`~runtime.ascend_machine.AscendMachine`
+* every ``ascend`` op is a call of its :class:`~runtime.interpreter.machine.AscendMachine`
   method (``MACHINE_METHODS``), bound to a local once per core, with its
-  :class:`~runtime.ascend_machine.OpSite` and ``machine_arguments`` before its
+  :class:`~runtime.interpreter.machine.OpSite` and ``machine_arguments`` before its
   operands: the machine keeps every check and every trace row;
 * the executed-op count is kept the way xDSL's ``OpCounter`` counts it: each time a
   block runs, ``n`` grows by its number of ops, terminator included.
@@ -35,8 +35,8 @@ from xdsl.dialects.builtin import IndexType, IntegerAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from runtime import int_ops
-from runtime.ascend_machine import MACHINE_METHODS, OpSite, machine_arguments
+from runtime.interpreter import int_ops
+from runtime.interpreter.machine import MACHINE_METHODS, OpSite, machine_arguments
 
 ENTRY = "run_core"
 """The name of the generated function."""

@@ -15,14 +15,14 @@ from xdsl.dialects.builtin import ModuleOp
 
 from runtime.call import GatherCall, GatherSignature
 from runtime.golden import golden_gather
+from runtime.host.lowered import run_lowered_call
+from runtime.interpreter.pakv_functions import run_function
 from runtime.ir_builder import build_gather_module
-from runtime.lowered_executor import run_lowered_call
-from runtime.pakv_interpreter import run_function
 
 Executor = Callable[[GatherCall], None]
 
 
-def run_reference(call: GatherCall) -> None:
+def run_golden(call: GatherCall) -> None:
     """The golden reference on the call's typed views."""
     golden_gather(
         call.key_cache.typed(),
@@ -49,7 +49,7 @@ def run_high_level_interpreter(call: GatherCall) -> None:
 
 
 EXECUTORS: dict[str, Executor] = {
-    "reference": run_reference,
+    "reference": run_golden,
     "interpreter": run_high_level_interpreter,
     "lowered": run_lowered_call,
 }

@@ -1,8 +1,9 @@
 """The machine model of an Ascend vector core: the one place each ascend op has a meaning.
 
 Both ways of running a lowered kernel, the stock xDSL interpreter
-(``runtime.ascend_interpreter``) and the generated fast path (``runtime.kernel_compiler``),
-call the methods of :class:`AscendMachine` as :data:`MACHINE_METHODS` and
+(``runtime.interpreter.ascend_functions``) and the generated fast path
+(``runtime.interpreter.fast_path``), call the methods of :class:`AscendMachine` as
+:data:`MACHINE_METHODS` and
 :func:`machine_arguments` say, so an op's semantics, its checks and its trace record
 exist exactly once.
 

@@ -3,11 +3,11 @@
 A ``GatherSignature`` is built into a dynamic ``pakv.gather`` module
 (``runtime.ir_builder``), lowered by the ``pakv-to-ascend{soc=...}`` pipeline (looked up
 by name in PAKV's xDSL universe, like ``xdsl-opt -p`` would) and compiled into a Python
-function (``runtime.kernel_compiler``, ``runtime.kernel_source``); all of it is cached
-per (signature, pipeline options).
+function (``runtime.interpreter.fast_path``); all of it is cached per (signature,
+pipeline options).
 A launch computes the tiling on the host (``GatherCall.tiling`` ->
 ``pakv_dialect.tiling.gather_tiling``), then runs core 0 .. used_cores-1 in turn on an
-:class:`~runtime.ascend_machine.AscendMachine` over the call's GM tensors. The machine
+:class:`~runtime.interpreter.machine.AscendMachine` over the call's GM tensors. The machine
 checks every DMA and flag as it goes and, at the end, that no two cores wrote the same
 bytes; the launch's trace and op count are returned (and the last one kept for tools).
 """
@@ -26,12 +26,13 @@ from xdsl.passes import PassPipeline
 
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import GatherTiling
-from pakv_dialect.universe import DIALECTS, PASSES
-from runtime.ascend_interpreter import kernel_function, kernel_sites, run_reference
-from runtime.ascend_machine import AscendMachine, MachineTrace
+from pakv_dialect.universe import DIALECTS
+from passes.universe import PASSES
 from runtime.call import GatherCall, GatherSignature
+from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
+from runtime.interpreter.fast_path import CompiledKernel
+from runtime.interpreter.machine import AscendMachine, MachineTrace
 from runtime.ir_builder import build_gather_module
-from runtime.kernel_compiler import CompiledKernel
 
 PIPELINE = "pakv-to-ascend"
 """The registered pipeline that lowers ``pakv.gather`` to a kernel."""
@@ -68,7 +69,7 @@ def lower(signature: GatherSignature, options: str = "") -> ModuleOp:
 
 
 def compile_kernel(function: FuncOp) -> CompiledKernel:
-    """The fast path of a lowered kernel function (``runtime.kernel_compiler``)."""
+    """The fast path of a lowered kernel function (``runtime.interpreter.fast_path``)."""
     return CompiledKernel(function, kernel_sites(function))
 
 
@@ -125,7 +126,7 @@ def run_lowered(call: GatherCall, *, options: str = "", reference: bool = False)
     tiling = call.tiling()
     machine = AscendMachine(kernel.soc, tiling, call.arguments(), block_num=tiling.used_cores)
     if reference:
-        ops = run_reference(kernel.module, machine)
+        ops = run_with_xdsl(kernel.module, machine)
     else:
         ops = kernel.compiled.run(machine)
     run = LoweredRun(kernel, tiling, machine.trace, ops)
@@ -134,5 +135,5 @@ def run_lowered(call: GatherCall, *, options: str = "", reference: bool = False)
 
 
 def run_lowered_call(call: GatherCall) -> None:
-    """The executor entry (``runtime.executors.EXECUTORS["lowered"]``)."""
+    """The executor entry (``runtime.host.executors.EXECUTORS["lowered"]``)."""
     run_lowered(call)

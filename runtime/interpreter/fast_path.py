@@ -2,11 +2,12 @@
 
 xDSL's interpreter spends tens of microseconds per op resolving operands through
 scoped dictionaries and dispatching on op types. Here that work happens once:
-``runtime.kernel_source`` writes the kernel out as Python source (SSA values as locals,
-``scf`` as Python loops and branches, integer ops inline, ``ascend`` ops as calls of
-the :class:`~runtime.ascend_machine.AscendMachine`), and CPython compiles it. The
+``runtime.interpreter.fast_path_source`` writes the kernel out as Python source (SSA
+values as locals, ``scf`` as Python loops and branches, integer ops inline, ``ascend``
+ops as calls of
+the :class:`~runtime.interpreter.machine.AscendMachine`), and CPython compiles it. The
 ``ascend`` ops call the same machine methods as the reference interpreter, and the
-integer ops have ``runtime.int_ops``'s semantics, so both paths give the same bytes,
+integer ops have ``runtime.interpreter.int_ops``'s semantics, so both paths give the same bytes,
 the same trace and the same executed-op count (counted per block execution,
 terminators included, exactly as xDSL's ``OpCounter`` counts).
 """
@@ -19,8 +20,13 @@ from itertools import count
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
 
-from runtime.ascend_machine import AscendMachine, GmRef, OpSite
-from runtime.kernel_source import ENTRY, KernelCompileError, KernelSource, kernel_source
+from runtime.interpreter.fast_path_source import (
+    ENTRY,
+    KernelCompileError,
+    KernelSource,
+    kernel_source,
+)
+from runtime.interpreter.machine import AscendMachine, GmRef, OpSite
 
 __all__ = ["CompiledKernel", "KernelCompileError"]
 

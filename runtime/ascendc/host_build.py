@@ -25,7 +25,7 @@ from pakv_dialect.soc import soc_info
 from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
 from runtime.call import GatherCall
 
-STAND_IN_DIR = Path(__file__).resolve().parents[1] / "tests" / "ascendc_host"
+STAND_IN_DIR = Path(__file__).resolve().parents[2] / "tests" / "ascendc_host"
 """The stand-in ``kernel_operator.h`` and the harness ``main``."""
 
 CXX_FLAGS = ("-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-DASCENDC_CPU_DEBUG")

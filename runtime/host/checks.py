@@ -39,9 +39,9 @@ from pakv_dialect.dtypes import (
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
 from runtime.call import API_NAMES, CACHE_ROLES, INDEX_ROLES, OUTPUT_ROLES, GatherCall
-from runtime.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
+from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
+from runtime.host.tensor import Tensor
 from runtime.ir_builder import build_checked_module, find_gather
-from runtime.tensor import Tensor
 
 
 def invalid(message: str) -> AclnnError:

@@ -3,10 +3,10 @@
 Nothing here plans anything. The UB map is the kernel's ``ascend.ub_alloc`` ops
 (offset, slots, slot size, purpose, and which ops fill and drain each buffer); the
 pipelining is its ``set_flag``/``wait_flag`` ops; the DMA sites are its ``load`` and
-``store`` ops. A run on concrete data (:class:`~runtime.lowered_executor.LoweredRun`)
+``store`` ops. A run on concrete data (:class:`~runtime.host.lowered.LoweredRun`)
 adds what only data decides: the tiling fields, the core split, how often each DMA
 site ran with how many bursts of how many bytes, and the modelled time
-(``runtime.trace_export``). So the report shows what the kernel *does*, not what a
+(``runtime.tool.timeline``). So the report shows what the kernel *does*, not what a
 second copy of the planning arithmetic believes it should do.
 """
 
@@ -23,11 +23,11 @@ from pakv_dialect.ascend import constant_value
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
-from runtime.ascend_machine import STORE, TRACE_KINDS, MachineTrace
-from runtime.lowered_executor import LoweredRun
-from runtime.program import CompiledProgram
-from runtime.trace_export import Timeline
-from runtime.workload import GatherOperands
+from runtime.host.lowered import LoweredRun
+from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
+from runtime.tool.program import CompiledProgram
+from runtime.tool.timeline import Timeline
+from runtime.tool.workload import GatherOperands
 
 
 @dataclass(frozen=True)
@@ -397,6 +397,6 @@ def render(report: PlanReport) -> str:
         out.append(
             f"Cost model: {report.makespan_ns / 1e3:.2f} us on the device "
             f"({rate(moved / report.makespan_ns)} of GM traffic; "
-            f"{rate(report.core_bytes_per_ns)} per core; runtime/trace_export.py)"
+            f"{rate(report.core_bytes_per_ns)} per core; runtime/tool/timeline.py)"
         )
     return "\n".join(out)

@@ -30,15 +30,14 @@ import numpy as np
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SOCS, SocError, soc_info
-from runtime.ascend_machine import LOAD, STORE, MachineFault
 from runtime.call import RunSizes
-from runtime.errors import AclnnError
-from runtime.gather_source import GatherSource, InputError, from_spec, read_file
 from runtime.golden import golden_outputs
-from runtime.kernel_compiler import KernelCompileError
-from runtime.lowered_executor import LoweredRun
-from runtime.plan_report import build_report, rate, render, size_text, trace_counts, ub_buffers
-from runtime.program import (
+from runtime.host.errors import AclnnError
+from runtime.host.lowered import LoweredRun
+from runtime.interpreter.fast_path import KernelCompileError
+from runtime.interpreter.machine import LOAD, STORE, MachineFault
+from runtime.tool.explain import build_report, rate, render, size_text, trace_counts, ub_buffers
+from runtime.tool.program import (
     CompiledProgram,
     GoldenCheck,
     Phases,
@@ -48,9 +47,10 @@ from runtime.program import (
     run_program,
     stderr_reporter,
 )
-from runtime.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
-from runtime.trace_export import schedule, write_chrome_trace
-from runtime.workload import (
+from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
+from runtime.tool.sources import GatherSource, InputError, from_spec, read_file
+from runtime.tool.timeline import schedule, write_chrome_trace
+from runtime.tool.workload import (
     Inputs,
     WorkloadError,
     gather_call,

@@ -1,15 +1,15 @@
 """The Pythonic host API: ``gather_pa_kv_cache``, one call that checks, then runs.
 
-The same two steps back the aclnn mirror (``runtime.aclnn``): ``checks.check_call``
+The same two steps back the aclnn mirror (``runtime.host.aclnn``): ``checks.check_call``
 validates everything before anything is written, then a named executor runs the call.
 """
 
 from __future__ import annotations
 
 from pakv_dialect.soc import DEFAULT_SOC
-from runtime import executors
-from runtime.checks import check_call
-from runtime.tensor import TensorLike
+from runtime.host import executors
+from runtime.host.checks import check_call
+from runtime.host.tensor import TensorLike
 
 
 def gather_pa_kv_cache(
@@ -30,7 +30,7 @@ def gather_pa_kv_cache(
 
     Tensors are numpy arrays (ml_dtypes for bf16/fp8) or ``runtime.Tensor`` when
     the dtype (HiFloat8) or format (FRACTAL_NZ) needs saying. ``executor`` names an
-    entry of ``runtime.executors.EXECUTORS``; None uses ``DEFAULT_EXECUTOR``.
+    entry of ``runtime.host.executors.EXECUTORS``; None uses ``DEFAULT_EXECUTOR``.
 
     Raises ``AclnnError`` (status 161001 or 161002, SPEC section 3) before writing
     anything; empty calls succeed and write nothing. ValueError: unknown executor.

@@ -1,11 +1,11 @@
 """Compile and run one user's ``pakv.gather``: the steps behind ``pakv compile/run/explain``.
 
-The host API compiles a *signature* (``runtime.lowered_executor``); the tools compile
-what the user wrote, a :class:`~runtime.gather_source.GatherSource`, with the same
+The host API compiles a *signature* (``runtime.host.lowered``); the tools compile
+what the user wrote, a :class:`~runtime.tool.sources.GatherSource`, with the same
 pieces: the registered ``pakv-to-ascend{soc=...}`` pipeline, the AscendC target's
-emitter, and the compiled fast path (:class:`~runtime.kernel_compiler.CompiledKernel`)
-on an :class:`~runtime.ascend_machine.AscendMachine`. Every failure a user can cause
-becomes an :class:`~runtime.gather_source.InputError` at the op's location.
+emitter, and the compiled fast path (:class:`~runtime.interpreter.fast_path.CompiledKernel`)
+on an :class:`~runtime.interpreter.machine.AscendMachine`. Every failure a user can cause
+becomes an :class:`~runtime.tool.sources.InputError` at the op's location.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
-from runtime.ascend_interpreter import kernel_function
-from runtime.ascend_machine import AscendMachine, OpSite
-from runtime.ascendc_printer import emit_ascendc_kernels
+from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, GatherCall
-from runtime.checks import verifier_message
-from runtime.gather_source import GatherSource, InputError, location_of
-from runtime.kernel_compiler import CompiledKernel
-from runtime.lowered_executor import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
-from runtime.workload import Inputs
+from runtime.host.checks import verifier_message
+from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
+from runtime.interpreter.ascend_functions import kernel_function
+from runtime.interpreter.fast_path import CompiledKernel
+from runtime.interpreter.machine import AscendMachine, OpSite
+from runtime.tool.sources import GatherSource, InputError, location_of
+from runtime.tool.workload import Inputs
 
 
 @dataclass

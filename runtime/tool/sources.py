@@ -26,11 +26,11 @@ from xdsl.utils.lexer import Span
 
 from pakv_dialect.pakv import GatherOp
 from pakv_dialect.soc import DEFAULT_SOC
-from runtime.checks import verifier_message
+from runtime.host.checks import verifier_message
+from runtime.host.lowered import lowering_context
 from runtime.ir_builder import GatherBindingError, find_gather
-from runtime.lowered_executor import lowering_context
-from runtime.shape_spec import ShapeSpec, build_module
-from runtime.workload import GatherOperands
+from runtime.tool.shape_spec import ShapeSpec, build_module
+from runtime.tool.workload import GatherOperands
 
 
 class InputError(Exception):

@@ -15,7 +15,7 @@ module makes that data:
 * :func:`load_inputs` reads ``<role>.npy`` (or the operator's parameter name, e.g.
   ``keyCache.npy``) from a directory instead, and checks it against the op's types.
 
-:func:`gather_call` then runs the host checks of SPEC section 3 (``runtime.checks``)
+:func:`gather_call` then runs the host checks of SPEC section 3 (``runtime.host.checks``)
 on either, so bad data files fail exactly as they would at the API.
 """
 
@@ -32,10 +32,10 @@ from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import soc_info
 from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
-from runtime.checks import check_call, expected_format
 from runtime.golden import sequence_lengths
+from runtime.host.checks import check_call, expected_format
+from runtime.host.tensor import Tensor
 from runtime.ir_builder import gather_operands
-from runtime.tensor import Tensor
 
 DYNAMIC = DYNAMIC_INDEX
 """How :class:`GatherOperands` spells a dynamic dimension (xDSL's ``?``)."""
