@@ -31,7 +31,8 @@ that another pipe may still be reading.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from enum import Enum
 
 from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import (
@@ -58,7 +59,13 @@ from xdsl.irdl import (
 )
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
-from xdsl.traits import NoMemoryEffect, Pure
+from xdsl.traits import (
+    MemoryAllocEffect,
+    MemoryReadEffect,
+    MemoryWriteEffect,
+    OpTrait,
+    Pure,
+)
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
@@ -122,7 +129,8 @@ class Pipe(StrEnum):
 
 @irdl_attr_definition
 class PipeAttr(EnumAttribute[Pipe], SpacedOpaqueSyntaxAttribute):
-    """``#ascend.pipe<MTE2>``."""
+    """``#ascend<pipe MTE2>`` in generic form; the flag ops print their pipes bare
+    (``ascend.set_flag[MTE2, MTE3, %e]``)."""
 
     name = "ascend.pipe"
 
@@ -171,10 +179,63 @@ def _check_constant_bursts(n_burst: SSAValue) -> None:
         raise VerifyException(f"burst count must be in [1, {MAX_BURSTS}], got {count}")
 
 
-class PipeOp:
-    """Mixin: the pipe an op occupies, for synchronisation analysis and tracing."""
+@dataclass(frozen=True)
+class OnPipe(OpTrait):
+    """The hardware pipe the op occupies: the one fact the sync pass (which pipes a
+    buffer's flags join), the machine model (whose issue counter an op advances) and
+    ``pakv explain`` (which track a DMA is on) read about an op's timing."""
 
-    PIPE: ClassVar[Pipe]
+    pipe: Pipe
+
+
+class UbRole(Enum):
+    """What an op does to a UB slot."""
+
+    WRITE = "written"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class UbSlotUse:
+    """One UB slot an op touches: ``buffer`` (an ``ub_alloc`` result) at slot ``slot``,
+    read or written on ``pipe``."""
+
+    buffer: SSAValue
+    slot: SSAValue
+    role: UbRole
+    pipe: Pipe
+
+
+@dataclass(frozen=True)
+class UsesUbSlots(OpTrait):
+    """Which (UB buffer, slot) operand pairs the op reads and writes, by operand name.
+
+    With :class:`OnPipe` this says everything synchronisation needs about an op:
+    ``ub_slot_uses`` turns the two into :class:`UbSlotUse` records, in the order
+    reads, then writes (a transpose reads its source before it writes its target).
+    """
+
+    reads: tuple[tuple[str, str], ...] = ()
+    writes: tuple[tuple[str, str], ...] = ()
+
+
+def op_pipe(op: Operation) -> Pipe | None:
+    """The pipe ``op`` runs on (its :class:`OnPipe`), or None for scalar bookkeeping."""
+    trait = op.get_trait(OnPipe)
+    return None if trait is None else trait.pipe
+
+
+def ub_slot_uses(op: Operation) -> list[UbSlotUse]:
+    """The UB slots ``op`` itself reads or writes (not those of nested ops)."""
+    uses = op.get_trait(UsesUbSlots)
+    pipe = op_pipe(op)
+    if uses is None or pipe is None:
+        return []
+    return [
+        UbSlotUse(getattr(op, buffer), getattr(op, slot), role, pipe)
+        for role, pairs in ((UbRole.READ, uses.reads), (UbRole.WRITE, uses.writes))
+        for buffer, slot in pairs
+    ]
 
 
 @irdl_op_definition
@@ -235,7 +296,7 @@ class UbAllocOp(IRDLOperation):
     purpose = prop_def(StringAttr)
     offset = opt_prop_def(IntegerAttr[I64])
     buffer = result_def(MemRefType)
-    traits = traits_def(NoMemoryEffect())
+    traits = traits_def(MemoryAllocEffect())
     assembly_format = "$purpose (`at` $offset^)? attr-dict `:` type($buffer)"
 
     def __init__(self, purpose: str, slots: int, slot_bytes: int, offset: int | None = None):
@@ -301,11 +362,11 @@ class UbAllocOp(IRDLOperation):
 
 
 @irdl_op_definition
-class LoadScalarOp(IRDLOperation, PipeOp):
+class LoadScalarOp(IRDLOperation):
     """Read one element of a GM tensor on the scalar pipe (AscendC ``GetValue``)."""
 
     name = "ascend.load_scalar"
-    PIPE: ClassVar[Pipe] = Pipe.S
+    traits = traits_def(OnPipe(Pipe.S), MemoryReadEffect())
     source = operand_def(MemRefType)
     indices = var_operand_def(IndexType)
     result = result_def(IntegerType)
@@ -333,7 +394,7 @@ class LoadScalarOp(IRDLOperation, PipeOp):
             )
 
 
-class _DmaOp(IRDLOperation, PipeOp):
+class _DmaOp(IRDLOperation):
     """Shared shape of the two DMA ops: ``n_burst`` bursts of ``burst_len`` bytes.
 
     GM side: burst ``b`` starts at ``gm_offset + b * (burst_len + gm_gap)`` bytes.
@@ -354,6 +415,7 @@ class _DmaOp(IRDLOperation, PipeOp):
 
     def __init__(
         self,
+        *,
         gm: SSAValue,
         gm_offset: SSAValue,
         ub: SSAValue,
@@ -385,7 +447,10 @@ class LoadOp(_DmaOp):
     """GM -> UB copy on MTE2 (AscendC ``DataCopy``/``DataCopyPad`` into a LocalTensor)."""
 
     name = "ascend.load"
-    PIPE: ClassVar[Pipe] = Pipe.MTE2
+    traits = traits_def(
+        OnPipe(Pipe.MTE2), UsesUbSlots(writes=(("ub", "slot"),)), MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )  # fmt: skip
     assembly_format = (
         "$gm `[` $gm_offset `]` `->` $ub `[` $slot `,` $ub_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $gm_gap `,` $ub_gap `)` "
@@ -398,7 +463,10 @@ class StoreOp(_DmaOp):
     """UB -> GM copy on MTE3 (AscendC ``DataCopy``/``DataCopyPad`` into a GlobalTensor)."""
 
     name = "ascend.store"
-    PIPE: ClassVar[Pipe] = Pipe.MTE3
+    traits = traits_def(
+        OnPipe(Pipe.MTE3), UsesUbSlots(reads=(("ub", "slot"),)), MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )  # fmt: skip
     assembly_format = (
         "$ub `[` $slot `,` $ub_offset `]` `->` $gm `[` $gm_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $ub_gap `,` $gm_gap `)` "
@@ -407,7 +475,7 @@ class StoreOp(_DmaOp):
 
 
 @irdl_op_definition
-class TransposeBlocksOp(IRDLOperation, PipeOp):
+class TransposeBlocksOp(IRDLOperation):
     """Transpose a ``rows x cols`` matrix of 32-byte blocks from one UB slot to another.
 
     ``target[c][r] = source[r][c]``. This is the PA_NZ tile's compute step: a tile
@@ -416,7 +484,12 @@ class TransposeBlocksOp(IRDLOperation, PipeOp):
     """
 
     name = "ascend.transpose_blocks"
-    PIPE: ClassVar[Pipe] = Pipe.V
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(reads=(("source", "source_slot"),), writes=(("target", "target_slot"),)),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
     source = operand_def(MemRefType)
     source_slot = operand_def(IndexType)
     target = operand_def(MemRefType)
@@ -447,7 +520,7 @@ class TransposeBlocksOp(IRDLOperation, PipeOp):
 
 
 @irdl_op_definition
-class FillZeroOp(IRDLOperation, PipeOp):
+class FillZeroOp(IRDLOperation):
     """Zero ``align32(bytes)`` bytes at the start of a UB slot on the vector pipe.
 
     The tile of a token whose table column or block id is out of range is zero-filled
@@ -455,7 +528,9 @@ class FillZeroOp(IRDLOperation, PipeOp):
     """
 
     name = "ascend.fill_zero"
-    PIPE: ClassVar[Pipe] = Pipe.V
+    traits = traits_def(
+        OnPipe(Pipe.V), UsesUbSlots(writes=(("target", "slot"),)), MemoryWriteEffect()
+    )
     target = operand_def(MemRefType)
     slot = operand_def(IndexType)
     bytes = operand_def(IndexType)
@@ -469,9 +544,13 @@ class FillZeroOp(IRDLOperation, PipeOp):
 
 
 class _FlagOp(IRDLOperation):
+    """A flag orders the memory accesses of two pipes: declared as reading and writing
+    memory, so no transformation moves an access across it or removes it."""
+
     set_pipe = prop_def(PipeAttr)
     wait_pipe = prop_def(PipeAttr)
     event = operand_def(IndexType)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
     assembly_format = "`[` $set_pipe `,` $wait_pipe `,` $event `]` attr-dict"
 
     def __init__(self, set_pipe: Pipe, wait_pipe: Pipe, event: SSAValue):

@@ -9,7 +9,8 @@ reader) and "free" (reader -> writer), both with event ``base + slot``.
 Scheme
 ------
 * **Roles.** Every buffer has one writer pipe and one reader pipe, taken from the ops
-  that touch it: ``load`` writes on MTE2, ``store`` reads on MTE3, ``fill_zero``
+  that touch it, as their ``OnPipe`` and ``UsesUbSlots`` traits declare
+  (``ascend.ub_slot_uses``): ``load`` writes on MTE2, ``store`` reads on MTE3, ``fill_zero``
   writes on V, ``transpose_blocks`` reads its source and writes its target on V. So
   Norm's tile buffer is MTE2 -> MTE3, Norm's zero buffer V -> MTE3, PA_NZ's
   group-major buffer MTE2 -> V and its token-major buffer V -> MTE3. A buffer with
@@ -46,7 +47,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -58,51 +58,19 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
-    FillZeroOp,
-    LoadOp,
     Pipe,
     SetFlagOp,
-    StoreOp,
-    TransposeBlocksOp,
     UbAllocOp,
+    UbRole,
+    UbSlotUse,
     WaitFlagOp,
+    ub_slot_uses,
 )
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 
 MAX_EVENTS = 8
 """Event ids per pipe pair (AscendC EVENT_ID0..EVENT_ID7)."""
-
-
-class Role(Enum):
-    WRITE = "written"
-    READ = "read"
-
-
-@dataclass(frozen=True)
-class Access:
-    buffer: SSAValue
-    slot: SSAValue
-    role: Role
-    pipe: Pipe
-
-
-def accesses(op: Operation) -> list[Access]:
-    """The UB slots ``op`` itself reads or writes (not those of nested ops)."""
-    match op:
-        case LoadOp():
-            return [Access(op.ub, op.slot, Role.WRITE, Pipe.MTE2)]
-        case StoreOp():
-            return [Access(op.ub, op.slot, Role.READ, Pipe.MTE3)]
-        case FillZeroOp():
-            return [Access(op.target, op.slot, Role.WRITE, Pipe.V)]
-        case TransposeBlocksOp():
-            return [
-                Access(op.source, op.source_slot, Role.READ, Pipe.V),
-                Access(op.target, op.target_slot, Role.WRITE, Pipe.V),
-            ]
-        case _:
-            return []
 
 
 @dataclass
@@ -121,7 +89,7 @@ class SyncedBuffer:
 
 @dataclass
 class _Group:
-    role: Role
+    role: UbRole
     first: Operation
     last: Operation
 
@@ -143,11 +111,11 @@ class _KernelSync:
         writers: dict[SSAValue, Pipe] = {}
         readers: dict[SSAValue, Pipe] = {}
         for op in self.func.walk():
-            for access in accesses(op):
+            for access in ub_slot_uses(op):
                 alloc = access.buffer.owner
                 if not isinstance(alloc, UbAllocOp):
                     fail_at(op, "ascend-insert-sync needs UB operands defined by ascend.ub_alloc")
-                pipes = writers if access.role == Role.WRITE else readers
+                pipes = writers if access.role == UbRole.WRITE else readers
                 known = pipes.setdefault(access.buffer, access.pipe)
                 if known != access.pipe:
                     fail_at(
@@ -181,17 +149,19 @@ class _KernelSync:
             access.buffer
             for region in op.regions
             for inner in region.walk()
-            for access in accesses(inner)
+            for access in ub_slot_uses(inner)
             if access.buffer in self.buffers
         }
 
-    def _groups(self, block: Block) -> Iterator[tuple[Access, _Group]]:
+    def _groups(self, block: Block) -> Iterator[tuple[UbSlotUse, _Group]]:
         """The access groups of ``block``, checked to alternate write/read per slot."""
-        open_groups: dict[tuple[SSAValue, SSAValue], tuple[Access, _Group]] = {}
+        open_groups: dict[tuple[SSAValue, SSAValue], tuple[UbSlotUse, _Group]] = {}
 
-        def close(key: tuple[SSAValue, SSAValue], at: Operation) -> Iterator[tuple[Access, _Group]]:
+        def close(
+            key: tuple[SSAValue, SSAValue], at: Operation
+        ) -> Iterator[tuple[UbSlotUse, _Group]]:
             access, group = open_groups.pop(key)
-            if group.role != Role.READ:
+            if group.role != UbRole.READ:
                 fail_at(
                     at,
                     f"slot of buffer {self.buffers[access.buffer].name} is written "
@@ -204,7 +174,7 @@ class _KernelSync:
             for buffer in self._touched(op):
                 for key in [key for key in open_groups if key[0] == buffer]:
                     yield from close(key, op)
-            for access in accesses(op):
+            for access in ub_slot_uses(op):
                 if access.buffer not in self.buffers:
                     continue
                 key = (access.buffer, access.slot)
@@ -215,7 +185,7 @@ class _KernelSync:
                 if current is not None:
                     del open_groups[key]
                     yield current
-                elif access.role != Role.WRITE:
+                elif access.role != UbRole.WRITE:
                     fail_at(
                         op,
                         f"buffer {self.buffers[access.buffer].name} is read before it is "
@@ -240,8 +210,8 @@ class _KernelSync:
         groups = list(self._groups(block))
         index = {op: position for position, op in enumerate(block.ops)}
 
-        def order(op: Operation, access: Access) -> tuple[int, int]:
-            return index[op], accesses(op).index(access)
+        def order(op: Operation, access: UbSlotUse) -> tuple[int, int]:
+            return index[op], ub_slot_uses(op).index(access)
 
         events: dict[int, SSAValue] = {}
         for access, group in sorted(groups, key=lambda g: order(g[1].first, g[0])):
@@ -249,7 +219,7 @@ class _KernelSync:
             previous = group.first.prev_op
             event = events[id(group)] = self._event(buffer, access.slot, group.first)
             pipes = (buffer.reader, buffer.writer)
-            if group.role == Role.READ:
+            if group.role == UbRole.READ:
                 pipes = (buffer.writer, buffer.reader)
             wait = WaitFlagOp(*pipes, event)
             wait.location = group.first.location
@@ -259,7 +229,7 @@ class _KernelSync:
         for access, group in sorted(groups, key=lambda g: order(g[1].last, g[0]), reverse=True):
             buffer = self.buffers[access.buffer]
             pipes = (buffer.writer, buffer.reader)
-            if group.role == Role.READ:
+            if group.role == UbRole.READ:
                 pipes = (buffer.reader, buffer.writer)
             set_flag = SetFlagOp(*pipes, events[id(group)])
             set_flag.location = group.last.location

@@ -160,8 +160,19 @@ class RunCopier(ABC):
         kb = self.kb
         zero = kb.const(0)
         ub = self.buffers[buffer]
-        args = (kb.value(offset), ub, slot, zero, kb.value(bursts), kb.value(length))
-        kb.insert(StoreOp(out, *args, kb.value(gm_gap), zero))
+        kb.insert(
+            StoreOp(
+                gm=out,
+                gm_offset=kb.value(offset),
+                ub=ub,
+                slot=slot,
+                ub_offset=zero,
+                n_burst=kb.value(bursts),
+                burst_len=kb.value(length),
+                gm_gap=kb.value(gm_gap),
+                ub_gap=zero,
+            )
+        )
 
     def _zero_stream(self, stream: Stream, row: SSAValue, count: SSAValue) -> None:
         kb = self.kb
@@ -224,7 +235,19 @@ class NormCopier(RunCopier):
             zero, one = kb.const(0), kb.const(1)
             ub = self.buffers[TILE_BUFFER]
             slot = self.tile_slot(carried)
-            kb.insert(LoadOp(stream.cache, at, ub, slot, zero, one, size, zero, zero))
+            kb.insert(
+                LoadOp(
+                    gm=stream.cache,
+                    gm_offset=at,
+                    ub=ub,
+                    slot=slot,
+                    ub_offset=zero,
+                    n_burst=one,
+                    burst_len=size,
+                    gm_gap=zero,
+                    ub_gap=zero,
+                )
+            )
             self.store(TILE_BUFFER, slot, stream.out, dst, 1, size)
             return self.next_slots(carried)
 
@@ -386,7 +409,17 @@ class NzCopier(RunCopier):
             at = kb.add(src, first * row_stride)
             ub_offset = kb.mul(burst, first)
             kb.insert(
-                LoadOp(stream.cache, at, ub, slot, ub_offset, kb.value(bursts), burst, gap, zero)
+                LoadOp(
+                    gm=stream.cache,
+                    gm_offset=at,
+                    ub=ub,
+                    slot=slot,
+                    ub_offset=ub_offset,
+                    n_burst=kb.value(bursts),
+                    burst_len=burst,
+                    gm_gap=gap,
+                    ub_gap=zero,
+                )
             )
 
     def _transpose(self, slot: SSAValue, groups: Value, tokens: Value) -> None:

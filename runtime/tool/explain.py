@@ -152,13 +152,10 @@ def ub_buffers(kernel: FuncOp) -> tuple[UbBufferInfo, ...]:
         writers: list[str] = []
         readers: list[str] = []
         for use in op.buffer.uses:
-            user = use.operation
-            if isinstance(user, ascend.LoadOp | ascend.FillZeroOp):
-                writers.append(user.name)
-            elif isinstance(user, ascend.StoreOp):
-                readers.append(user.name)
-            elif isinstance(user, ascend.TransposeBlocksOp):
-                (readers if user.source == op.buffer else writers).append(user.name)
+            for slot_use in ascend.ub_slot_uses(use.operation):
+                if slot_use.buffer == op.buffer:
+                    role = writers if slot_use.role == ascend.UbRole.WRITE else readers
+                    role.append(use.operation.name)
         infos.append(
             UbBufferInfo(
                 op.purpose.data,
