@@ -1,38 +1,46 @@
-"""The tile loops of one run: how the bytes of a run move, per layout.
+"""The tile loops of one run, per cache layout: how the bytes of a run move.
 
-A *run* is ``count`` consecutive tokens of one sequence that sit in one cache block
-(from position ``block_pos`` of block ``blk``) and land at output row ``row``. The
-sequence walk (``gather_lowering``) finds the runs; a :class:`RunCopier` emits, for
-each of the two streams (keys, then values), the loop over the run's tiles. Each tile
-loads into the next slot of the load buffer: the slot index is carried through every
-loop (:data:`Slots`: ``slot`` in, next ``slot`` out), so tile ``n + 1`` lands in
-another slot than tile ``n`` and its load can overlap tile ``n``'s store once
-``ascend-insert-sync`` adds the flags. A load buffer of one slot (PA_NZ, whose
-token-major buffer is the other half of double buffering) carries nothing: every
-tile loads into slot 0.
+``ascend-tile-runs`` expands each ``ascend.copy_run`` through the :class:`RunTiles` of
+its layout (:data:`TILES`): :class:`NormTiles` or :class:`NzTiles` emit the loop over
+the run's tiles, each tile a CopyIn (MTE2 load into UB), for PA_NZ a Compute step (the
+block transpose, V) and a CopyOut (MTE3 store). A per-element compute stage (the fusion
+issue's dequantisation) is one more V step of the same tile, between CopyIn and
+CopyOut, with a buffer of its own: ``_tile`` of each layout is where it goes.
+
+Each tile loads into the next slot of the load buffer. The slot is the run's cursor
+(``ascend.copy_run``): it comes in as the run's ``cursor``, is carried through the
+tile loops and goes out, advanced once per tile, as the run's ``next_cursor``, so tile
+``n + 1`` lands in another slot than tile ``n`` and its load can overlap tile ``n``'s
+store once ``ascend-insert-sync`` adds the flags. With a load buffer of one slot
+(PA_NZ, whose token-major buffer is the other half of double buffering) every tile
+loads into slot 0 and the cursor passes through untouched.
 
 Per tile only a handful of ops run; everything that depends on the run alone (GM byte
 offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
 gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
 
-Zero runs (a column past the table, a block id out of range, a negative offset) write
-zeros with ``ascend.fill_zero`` + ``ascend.store`` and never read the cache. They are
-the error path: they cost one fill and one store per chunk.
-
-Each stream's code, and the zero path, is a stage (``KernelBuilder.stage``): its note
-says in a line what the tiles are, as a comment in the printed AscendC kernel.
+Zero runs (``ascend.zero_run``: a column past the table, a block id out of range, a
+negative offset) write zeros with ``ascend.fill_zero`` + ``ascend.store`` and never
+read the cache. They are the error path: they cost one fill and one store per chunk.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from xdsl.ir import SSAValue
 
-from pakv_dialect.ascend import MAX_BURSTS, FillZeroOp, LoadOp, StoreOp, TransposeBlocksOp
-from pakv_dialect.pakv import NZ_ROW_BYTES
+from pakv_dialect.ascend import (
+    MAX_BURSTS,
+    CopyRunOp,
+    FillZeroOp,
+    LoadOp,
+    StoreOp,
+    TransposeBlocksOp,
+    ZeroRunOp,
+)
+from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 from passes.kernel_builder import KernelBuilder, Value
 from passes.tile_plan import (
     GROUP_MAJOR_BUFFER,
@@ -44,88 +52,66 @@ from passes.tile_plan import (
 )
 
 Slots = Sequence[SSAValue]
-"""The slot state carried through the loops: the next tile's load slot, or nothing
-when the load buffer has one slot."""
+"""The slot state carried through a run's tile loops: the next tile's load slot, or
+nothing when the load buffer has one slot."""
 
 
-@dataclass(frozen=True)
-class Stream:
-    """Keys or values: how their tiles are cut, and the GM tensors they move between."""
+class RunTiles(ABC):
+    """How the runs of one layout become tiles, built with ``kb`` into ``buffers``
+    (the plan's ``ub_alloc`` results by purpose)."""
 
-    name: str
-    """``Keys`` or ``Values``, for the notes."""
-    plan: StreamPlan
-    cache: SSAValue
-    out: SSAValue
-
-
-@dataclass(frozen=True)
-class Run:
-    """``count`` tokens from position ``block_pos`` of cache block ``blk``, landing at
-    output row ``row`` on (``count`` is at most the block size)."""
-
-    blk: SSAValue
-    block_pos: SSAValue
-    row: SSAValue
-    count: SSAValue
-
-
-class RunCopier(ABC):
-    """Emits the tile loops of a run, keys first, then values."""
-
-    def __init__(
-        self,
-        kb: KernelBuilder,
-        plan: TilePlan,
-        streams: tuple[Stream, Stream],
-        buffers: Mapping[str, SSAValue],
-    ):
+    def __init__(self, kb: KernelBuilder, plan: TilePlan, buffers: Mapping[str, SSAValue]):
         self.kb = kb
         self.plan = plan
-        self.streams = streams
         self.buffers = buffers
 
-    def first_slots(self) -> Slots:
-        """The slot state before the kernel's first tile."""
-        return [self.kb.const(0)] if self.plan.load_slots > 1 else []
+    # ------------------------------------------------------------------ the interface
 
-    def copy_run(self, run: Run, slots: Slots) -> Slots:
-        """Copy the run's tokens, keys then values; returns the slot state after them."""
+    def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
+        """The tiles of ``run`` (of ``stream``); returns the cursor after them."""
         kb = self.kb
-        for stream in self.streams:
-            with kb.stage(self.copy_note(stream)):
-                block_bytes = self.plan.block_size * stream.plan.token_bytes
-                src = kb.add(
-                    kb.mul(run.blk, block_bytes),
-                    kb.mul(run.block_pos, self.token_stride(stream)),
-                    "src",
-                )
-                slots = self.copy_stream(stream, run, src, slots)
-        return slots
+        block_bytes = self.plan.block_size * stream.token_bytes
+        src = kb.add(
+            kb.mul(run.blk, block_bytes), kb.mul(run.block_pos, self.token_stride(stream)), "src"
+        )
+        slots: Slots = [run.cursor] if self.plan.load_slots > 1 else []
+        slots = self.copy_tiles(run, stream, src, slots)
+        return slots[0] if slots else run.cursor
 
-    def zero_run(self, run: Run) -> None:
-        """Write the run's ``count`` zero tokens from output row ``row`` on.
+    def zero(self, run: ZeroRunOp, stream: StreamPlan) -> None:
+        """Write the run's ``count`` zero tokens from token ``token`` on.
 
-        Zero chunks go through slot 0 of a one-slot buffer, so the tile slot carried
+        Zero chunks go through slot 0 of a one-slot buffer, so the load slot carried
         through the loops does not move.
         """
-        with self.kb.stage(
-            "No valid block (column past the table or bad block id): write zeros, read nothing."
-        ):
-            for stream in self.streams:
-                self._zero_stream(stream, run.row, run.count)
+        kb = self.kb
+        purpose = self.zero_buffer()
+        chunk = self.plan.buffer(purpose).slot_bytes
+        begin = kb.mul(run.token, stream.token_bytes, "zero_dst")
+        end = kb.add(begin, kb.mul(run.count, stream.token_bytes), "zero_end")
+
+        def chunk_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
+            only = kb.const(0)
+            size = kb.minu(kb.sub(end, at), chunk, "bytes")
+            kb.insert(FillZeroOp(self.buffers[purpose], only, size))
+            self.store(purpose, only, run.tokens, at, 1, size)
+            return []
+
+        kb.for_(begin, end, chunk, [], chunk_body, "dst")
 
     @abstractmethod
-    def token_stride(self, stream: Stream) -> int:
+    def copy_note(self, stream: StreamPlan) -> str:
+        """What one tile of ``stream`` is and does, in a line (for the stage note)."""
+
+    # ------------------------------------------------------------------ per layout
+
+    @abstractmethod
+    def token_stride(self, stream: StreamPlan) -> int:
         """Bytes from one token of a cache block to the next."""
 
     @abstractmethod
-    def copy_note(self, stream: Stream) -> str:
-        """What one tile of ``stream`` is and does, in a line."""
-
-    @abstractmethod
-    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slots: Slots) -> Slots:
-        """The tiles of ``run`` in ``stream``, whose first byte in the cache is ``src``."""
+    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+        """The tiles of ``run``, whose first byte in the cache is ``src``."""
 
     @abstractmethod
     def zero_buffer(self) -> str:
@@ -156,15 +142,14 @@ class RunCopier(ABC):
         length: Value,
         gm_gap: Value = 0,
     ) -> None:
-        """UB slot (from byte 0) -> GM ``out`` at byte ``offset``."""
+        """CopyOut: UB slot (from byte 0) -> GM ``out`` at byte ``offset``."""
         kb = self.kb
         zero = kb.const(0)
-        ub = self.buffers[buffer]
         kb.insert(
             StoreOp(
                 gm=out,
                 gm_offset=kb.value(offset),
-                ub=ub,
+                ub=self.buffers[buffer],
                 slot=slot,
                 ub_offset=zero,
                 n_burst=kb.value(bursts),
@@ -174,24 +159,8 @@ class RunCopier(ABC):
             )
         )
 
-    def _zero_stream(self, stream: Stream, row: SSAValue, count: SSAValue) -> None:
-        kb = self.kb
-        purpose = self.zero_buffer()
-        chunk = self.plan.buffer(purpose).slot_bytes
-        begin = kb.mul(row, stream.plan.token_bytes, "zero_dst")
-        end = kb.add(begin, kb.mul(count, stream.plan.token_bytes), "zero_end")
 
-        def chunk_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
-            only = kb.const(0)
-            size = kb.minu(kb.sub(end, at), chunk, "bytes")
-            kb.insert(FillZeroOp(self.buffers[purpose], only, size))
-            self.store(purpose, only, stream.out, at, 1, size)
-            return []
-
-        kb.for_(begin, end, chunk, [], chunk_body, "dst")
-
-
-class NormCopier(RunCopier):
+class NormTiles(RunTiles):
     """Norm: a run is one contiguous byte range in the cache and in the output.
 
     Each tile is the next ``tile_bytes`` of that range: one burst in, one burst out
@@ -205,19 +174,19 @@ class NormCopier(RunCopier):
     def zero_buffer(self) -> str:
         return ZERO_BUFFER
 
-    def token_stride(self, stream: Stream) -> int:
-        return stream.plan.token_bytes
+    def token_stride(self, stream: StreamPlan) -> int:
+        return stream.token_bytes
 
-    def _single_tile(self, stream: Stream) -> bool:
+    def _single_tile(self, stream: StreamPlan) -> bool:
         """A whole block fits one slot: every run is one tile, no loop."""
-        return self.plan.block_size * stream.plan.token_bytes <= stream.plan.tile_bytes
+        return self.plan.block_size * stream.token_bytes <= stream.tile_bytes
 
-    def copy_note(self, stream: Stream) -> str:
+    def copy_note(self, stream: StreamPlan) -> str:
         if self._single_tile(stream):
-            return f"{stream.name}: the run is one tile, one burst in (MTE2) and one out (MTE3)."
+            return "the run is one tile, one burst in (MTE2) and one out (MTE3)."
         return (
-            f"{stream.name}: tiles of up to {stream.plan.tile_bytes} bytes of the run, each "
-            f"one burst in (MTE2) and one out (MTE3).{self._slot_turns()}"
+            f"tiles of up to {stream.tile_bytes} bytes of the run, each one burst in (MTE2) "
+            f"and one out (MTE3).{self._slot_turns()}"
         )
 
     def _slot_turns(self) -> str:
@@ -225,21 +194,19 @@ class NormCopier(RunCopier):
         slots = self.plan.load_slots
         return "" if slots == 1 else " Double-buffered." if slots == 2 else f" {slots} slots."
 
-    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slots: Slots) -> Slots:
+    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
         kb = self.kb
-        token_bytes = stream.plan.token_bytes
-        tile_bytes = stream.plan.tile_bytes
+        token_bytes = stream.token_bytes
         run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
 
         def tile(at: SSAValue, size: SSAValue, dst: SSAValue, carried: Slots) -> Slots:
             zero, one = kb.const(0), kb.const(1)
-            ub = self.buffers[TILE_BUFFER]
             slot = self.tile_slot(carried)
             kb.insert(
                 LoadOp(
-                    gm=stream.cache,
+                    gm=run.cache,
                     gm_offset=at,
-                    ub=ub,
+                    ub=self.buffers[TILE_BUFFER],
                     slot=slot,
                     ub_offset=zero,
                     n_burst=one,
@@ -248,22 +215,22 @@ class NormCopier(RunCopier):
                     ub_gap=zero,
                 )
             )
-            self.store(TILE_BUFFER, slot, stream.out, dst, 1, size)
+            self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
             return self.next_slots(carried)
 
         if self._single_tile(stream):
-            return tile(src, run_bytes, kb.mul(run.row, token_bytes, "dst"), slots)
+            return tile(src, run_bytes, kb.mul(run.token, token_bytes, "dst"), slots)
         src_end = kb.add(src, run_bytes, "src_end")
-        distance = kb.sub(kb.mul(run.row, token_bytes), src, "dst_minus_src")
+        distance = kb.sub(kb.mul(run.token, token_bytes), src, "dst_minus_src")
 
         def tile_body(at: SSAValue, carried: Slots) -> Slots:
-            size = kb.minu(kb.sub(src_end, at), tile_bytes, "bytes")
+            size = kb.minu(kb.sub(src_end, at), stream.tile_bytes, "bytes")
             return tile(at, size, kb.add(at, distance, "dst"), carried)
 
-        return kb.for_(src, src_end, tile_bytes, slots, tile_body, "src_at")
+        return kb.for_(src, src_end, stream.tile_bytes, slots, tile_body, "src_at")
 
 
-class NzCopier(RunCopier):
+class NzTiles(RunTiles):
     """PA_NZ: group-major load, block transpose, token-major store.
 
     In the cache, token ``j`` of a block is row ``j`` of each of its ``G = H / ea`` row
@@ -294,34 +261,33 @@ class NzCopier(RunCopier):
     def zero_buffer(self) -> str:
         return TOKEN_MAJOR_BUFFER
 
-    def token_stride(self, stream: Stream) -> int:
+    def token_stride(self, stream: StreamPlan) -> int:
         return NZ_ROW_BYTES
 
-    def copy_note(self, stream: Stream) -> str:
-        plan = stream.plan
-        groups = f"{plan.groups} row groups"
-        if plan.splits_tokens:
-            groups = f"{plan.tile_groups} of the {plan.groups} row groups"
-        if plan.tile_tokens >= self.plan.block_size:
+    def copy_note(self, stream: StreamPlan) -> str:
+        groups = f"{stream.groups} row groups"
+        if stream.splits_tokens:
+            groups = f"{stream.tile_groups} of the {stream.groups} row groups"
+        if stream.tile_tokens >= self.plan.block_size:
             tiles = f"the run is one tile of {groups}"
         else:
-            tiles = f"tiles of up to {plan.tile_tokens} token(s) x {groups}"
-            tiles += ", a run cut evenly" if plan.tile_tokens > 1 else ""
+            tiles = f"tiles of up to {stream.tile_tokens} token(s) x {groups}"
+            tiles += ", a run cut evenly" if stream.tile_tokens > 1 else ""
         slots = self.plan.load_slots
         return (
-            f"{stream.name}: {tiles}, loaded group-major (MTE2) while the tile before is "
-            f"stored token-major (MTE3).{f' {slots} group-major slots.' if slots > 1 else ''}"
+            f"{tiles}, loaded group-major (MTE2) while the tile before is stored token-major "
+            f"(MTE3).{f' {slots} group-major slots.' if slots > 1 else ''}"
         )
 
-    def copy_stream(self, stream: Stream, run: Run, src: SSAValue, slots: Slots) -> Slots:
+    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
         kb = self.kb
         count = run.count
-        dst = kb.mul(run.row, stream.plan.token_bytes, "dst")
-        most = stream.plan.tile_tokens
+        dst = kb.mul(run.token, stream.token_bytes, "dst")
+        most = stream.tile_tokens
 
         if most >= self.plan.block_size:
             # A whole block fits one tile: every run is a single tile, no loop.
-            return self._tile(stream, src, dst, count, count, kb.const(0), slots)
+            return self._tile(run, stream, src, dst, count, 0, slots)
         step: Value = most
         if most > 1:
             # Equal tiles (the class docstring says why). ceil(count / tiles) <= most; the
@@ -330,99 +296,95 @@ class NzCopier(RunCopier):
             step = kb.minu(kb.ceildivu(count, tiles, "even"), most, "tile_tokens")
 
         def tile_body(first: SSAValue, carried: Slots) -> Slots:
-            return self._tile(stream, src, dst, count, step, first, carried)
+            return self._tile(run, stream, src, dst, step, first, carried)
 
-        return kb.for_(0, count, step, slots, tile_body, "token")
+        return kb.for_(0, count, step, slots, tile_body, "tile_pos")
 
     def _tile(
         self,
-        stream: Stream,
+        run: CopyRunOp,
+        stream: StreamPlan,
         src: SSAValue,
         dst: SSAValue,
-        count: SSAValue,
         step: Value,
-        first: SSAValue,
+        first: Value,
         slots: Slots,
     ) -> Slots:
         """Tokens ``[first, first + step)`` of the run (fewer at its end), all their groups."""
         kb = self.kb
-        plan = stream.plan
         row_stride = self.plan.block_size * NZ_ROW_BYTES
         tokens: Value
-        if step is count or kb.known(step) == 1:
+        if step is run.count or step == 1:
             tokens = step  # the whole run is one tile, or tiles of one token
         else:
-            tokens = kb.minu(kb.sub(count, first), step, "tokens")
+            tokens = kb.minu(kb.sub(run.count, first), step, "tokens")
         burst = kb.mul(tokens, NZ_ROW_BYTES, "burst")
         gap = kb.sub(row_stride, burst, "gap")
         tile_src = kb.add(src, kb.mul(first, NZ_ROW_BYTES), "tile_src")
-        tile_dst = kb.add(dst, kb.mul(first, plan.token_bytes), "tile_dst")
-        if not plan.splits_tokens:
+        tile_dst = kb.add(dst, kb.mul(first, stream.token_bytes), "tile_dst")
+        if not stream.splits_tokens:
             slot = self.tile_slot(slots)
-            self._load_groups(stream, tile_src, slot, plan.groups, burst, gap)
-            self._transpose(slot, plan.groups, tokens)
-            size = kb.mul(tokens, plan.token_bytes, "bytes")
-            self.store(TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, tile_dst, 1, size)
+            self._load_groups(run, tile_src, slot, stream.groups, burst, gap)
+            self._transpose(slot, stream.groups, tokens)
+            size = kb.mul(tokens, stream.token_bytes, "bytes")
+            self.store(TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, tile_dst, 1, size)
             return self.next_slots(slots)
 
         def chunk_body(group: SSAValue, carried: Slots) -> Slots:
             chunk_slot = self.tile_slot(carried)
-            groups = kb.minu(kb.sub(plan.groups, group), plan.tile_groups, "groups")
+            groups = kb.minu(kb.sub(stream.groups, group), stream.tile_groups, "groups")
             chunk_src = kb.add(tile_src, kb.mul(group, row_stride))
-            self._load_groups(stream, chunk_src, chunk_slot, groups, burst, gap)
+            self._load_groups(run, chunk_src, chunk_slot, groups, burst, gap)
             self._transpose(chunk_slot, groups, tokens)
             chunk_bytes = kb.mul(groups, NZ_ROW_BYTES, "chunk_bytes")
             # Token t's share of the chunk lands H bytes after token t - 1's: the GM gap
             # between bursts. With a single token there is no second burst to place.
-            single = kb.known(tokens) == 1
-            chunk_gap = 0 if single else kb.sub(plan.token_bytes, chunk_bytes, "chunk_gap")
+            chunk_gap = 0 if tokens == 1 else kb.sub(stream.token_bytes, chunk_bytes, "chunk_gap")
             chunk_dst = kb.add(tile_dst, kb.mul(group, NZ_ROW_BYTES))
             self.store(
-                TOKEN_MAJOR_BUFFER, kb.const(0), stream.out, chunk_dst, tokens, chunk_bytes,
+                TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, chunk_dst, tokens, chunk_bytes,
                 chunk_gap,
             )  # fmt: skip
             return self.next_slots(carried)
 
-        return kb.for_(0, plan.groups, plan.tile_groups, slots, chunk_body, "group")
+        return kb.for_(0, stream.groups, stream.tile_groups, slots, chunk_body, "group")
 
     def _load_groups(
         self,
-        stream: Stream,
+        run: CopyRunOp,
         src: SSAValue,
         slot: SSAValue,
         groups: Value,
-        burst: SSAValue,
-        gap: SSAValue,
+        burst: Value,
+        gap: Value,
     ) -> None:
-        """``groups`` bursts of ``burst`` bytes into UB, in loads of at most 4095 bursts."""
+        """CopyIn: ``groups`` bursts of ``burst`` bytes into UB, in loads of at most 4095
+        bursts (a count known only at run time is at most ``tile_groups``, below that)."""
         kb = self.kb
         row_stride = self.plan.block_size * NZ_ROW_BYTES
-        known = kb.known(groups)
         pieces: list[tuple[int, Value]] = (
-            [(0, groups)]
-            if known is None
-            else [(first, min(MAX_BURSTS, known - first)) for first in range(0, known, MAX_BURSTS)]
+            [(first, min(MAX_BURSTS, groups - first)) for first in range(0, groups, MAX_BURSTS)]
+            if isinstance(groups, int)
+            else [(0, groups)]
         )
         zero = kb.const(0)
-        ub = self.buffers[GROUP_MAJOR_BUFFER]
         for first, bursts in pieces:
-            at = kb.add(src, first * row_stride)
-            ub_offset = kb.mul(burst, first)
             kb.insert(
                 LoadOp(
-                    gm=stream.cache,
-                    gm_offset=at,
-                    ub=ub,
+                    gm=run.cache,
+                    gm_offset=kb.add(src, first * row_stride),
+                    ub=self.buffers[GROUP_MAJOR_BUFFER],
                     slot=slot,
-                    ub_offset=ub_offset,
+                    ub_offset=kb.value(kb.mul(burst, first)),
                     n_burst=kb.value(bursts),
-                    burst_len=burst,
-                    gm_gap=gap,
+                    burst_len=kb.value(burst),
+                    gm_gap=kb.value(gap),
                     ub_gap=zero,
                 )
             )
 
     def _transpose(self, slot: SSAValue, groups: Value, tokens: Value) -> None:
+        """Compute: the tile's 32-byte blocks from group-major to token-major."""
         kb = self.kb
         source = self.buffers[GROUP_MAJOR_BUFFER]
         target = self.buffers[TOKEN_MAJOR_BUFFER]
@@ -430,3 +392,7 @@ class NzCopier(RunCopier):
         with kb.stage("NZ to ND: transpose the tile's 32-byte blocks to token-major (V)."):
             op = TransposeBlocksOp(source, slot, target, only, kb.value(groups), kb.value(tokens))
             kb.insert(op)
+
+
+TILES: dict[CacheMode, type[RunTiles]] = {CacheMode.Norm: NormTiles, CacheMode.PA_NZ: NzTiles}
+"""The tile expansion of each cache layout."""
