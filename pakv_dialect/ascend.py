@@ -27,6 +27,15 @@ then). Every wait consumes exactly one earlier set of the same (P, Q, e). The
 interpreter checks the model: a UB range read on one pipe while its last writer on
 another pipe is not yet covered by a wait is reported, and so is a write over a range
 that another pipe may still be reading.
+
+Runs, and this core's share
+---------------------------
+Three ops are intermediate forms of the lowering that neither the interpreter nor the
+AscendC target runs: ``ascend.core_tokens`` (this core's share of the tokens, until
+``ascend-distribute-tokens`` computes it) and the run level, ``ascend.copy_run`` (a run
+of tokens in one cache block, copied between the cache and the token-major tensor) and
+``ascend.zero_run`` (a run of zero tokens), until ``ascend-tile-runs`` expands them
+into tiles of the ops above.
 """
 
 from __future__ import annotations
@@ -88,7 +97,7 @@ SOC_ATTR = "ascend.soc"
 
 NOTE_ATTR = "ascend.note"
 """Optional string attribute on an op of a lowered kernel: a short note on the stage the
-op begins (this core's rows, the sequence walk, a tile loop...), which the AscendC
+op begins (this core's tokens, the sequence walk, a tile loop...), which the AscendC
 target prints as a comment above it. Nothing else reads it."""
 
 

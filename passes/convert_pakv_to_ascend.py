@@ -62,7 +62,7 @@ from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
-from passes.run_walk import BlockTables, Run, RunVisitor, walk_runs
+from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
 
 
 def _kernel_function(op: GatherOp) -> FuncOp:
@@ -159,7 +159,7 @@ class LowerGatherPattern(RewritePattern):
         func.attributes[KERNEL_ATTR] = UnitAttr()
         func.attributes[SOC_ATTR] = StringAttr(self.soc)
 
-        tables = BlockTables(
+        sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
         streams = (
@@ -167,7 +167,7 @@ class LowerGatherPattern(RewritePattern):
             Stream("Values", op.value_cache, op.value_out),
         )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
-        walk_runs(kb, tables, GatherRuns(op.mode, streams))
+        walk_runs(kb, sequences, GatherRuns(op.mode, streams))
         rewriter.erase(op)
 
 

@@ -65,6 +65,7 @@ from pakv_dialect.ascend import (
     UbRole,
     UbSlotUse,
     WaitFlagOp,
+    constant_value,
     ub_slot_uses,
 )
 from passes.diagnostics import fail_at
@@ -202,10 +203,15 @@ class _KernelSync:
     # ------------------------------------------------------------------ rewriting
 
     def _event(self, buffer: SyncedBuffer, slot: SSAValue, before: Operation) -> SSAValue:
-        """Event ``base + slot``: the slot itself for a buffer first on its pipe pair."""
+        """Event ``base + slot``: the slot itself for a buffer first on its pipe pair, a
+        number for a fixed slot (this pass runs after the pipeline's canonicalize)."""
         if buffer.base == 0:
             return slot
-        return KernelBuilder.before(before, self.func.body.block).add(slot, buffer.base, "event")
+        kb = KernelBuilder.before(before, self.func.body.block)
+        fixed = constant_value(slot)
+        if fixed is not None:
+            return kb.const(buffer.base + fixed)
+        return kb.add(slot, buffer.base, "event")
 
     def _bracket(self, block: Block) -> None:
         """Wait before and set after every group of ``block``, in access order."""

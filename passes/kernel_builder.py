@@ -40,11 +40,6 @@ OpT = TypeVar("OpT", bound=Operation)
 _INDEX = IndexType()
 
 
-def constant_name(value: int) -> str:
-    """The name of an index constant: ``c4096``, ``c_1``."""
-    return f"c{value}" if value >= 0 else f"c_{-value}"
-
-
 class KernelBuilder:
     """Builds ops at ``builder``'s insertion point; index constants live at the top of
     ``entry``, the kernel function's entry block.
@@ -126,7 +121,7 @@ class KernelBuilder:
         if cached is not None:
             return cached
         op = arith.ConstantOp(IntegerAttr(value, _INDEX))
-        op.result.name_hint = constant_name(value)
+        op.result.name_hint = f"c{value}" if value >= 0 else f"c_{-value}"
         self._locate(op)
         point = (
             InsertPoint.at_start(self.entry)

@@ -7,12 +7,13 @@
 2. ``ascend-tile-runs{soc slots tile_bytes}`` - the UB buffers and the tile loops of
    every run, per cache layout;
 3. ``canonicalize`` - stock xDSL: folds the ``x * 1``, ``x + 0`` and constant
-   arithmetic the tile loops are built with;
-4. ``ascend-hoist-constants`` - the constants that folding made, moved to the top of
-   the kernel, one per value;
-5. ``ascend-distribute-tokens`` - each core's balanced share of output tokens;
-6. ``ascend-plan-ub{soc}`` - buffer offsets inside the SoC's UB, or a located rejection;
-7. ``ascend-insert-sync`` - the set_flag/wait_flag pairs of double buffering.
+   arithmetic the tile loops are built with. The constants it makes in place are the
+   results of folds whose users fold too, so they die with them: the kernel's
+   constants stay at its top, one per value, where ``KernelBuilder`` put them
+   (``tests/test_passes.py`` holds the pipeline to that);
+4. ``ascend-distribute-tokens`` - each core's balanced share of output tokens;
+5. ``ascend-plan-ub{soc}`` - buffer offsets inside the SoC's UB, or a located rejection;
+6. ``ascend-insert-sync`` - the set_flag/wait_flag pairs of double buffering.
 
 The result is what the interpreter runs and the AscendC target prints.
 """
@@ -29,7 +30,6 @@ from xdsl.transforms.canonicalize import CanonicalizePass
 
 from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass
 from passes.distribute_tokens import DistributeTokensPass
-from passes.hoist_constants import HoistConstantsPass
 from passes.insert_sync import InsertSyncPass
 from passes.plan_ub import PlanUbPass
 from passes.tile_runs import TileRunsPass, TilingOptions
@@ -46,7 +46,6 @@ class PakvToAscendPipeline(TilingOptions):
             ConvertPakvToAscendPass(soc=self.soc),
             TileRunsPass(soc=self.soc, slots=self.slots, tile_bytes=self.tile_bytes),
             CanonicalizePass(),
-            HoistConstantsPass(),
             DistributeTokensPass(),
             PlanUbPass(soc=self.soc),
             InsertSyncPass(),

@@ -59,7 +59,8 @@ from passes.kernel_builder import KernelBuilder, Value
 _INDEX = IndexType()
 
 CURSOR = "slot"
-"""The name of the cursor's values: what the tile expansion makes of it."""
+"""The name of the cursor's values: the tile expansion makes the cursor the next tile's
+load slot (or drops it)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ class Run:
 
 
 @dataclass(frozen=True)
-class BlockTables:
-    """Where the walk finds the sequences and their blocks (GM tensors)."""
+class Sequences:
+    """The batch's sequences, as the walk reads them: lengths, offsets and block tables
+    (GM index tensors), and the static block size."""
 
     seq_lens: SSAValue
     cumsum: bool
@@ -100,11 +102,11 @@ class RunVisitor(ABC):
 
 
 class _Walk:
-    def __init__(self, kb: KernelBuilder, tables: BlockTables, visitor: RunVisitor):
+    def __init__(self, kb: KernelBuilder, sequences: Sequences, visitor: RunVisitor):
         self.kb = kb
-        self.tables = tables
+        self.sequences = sequences
         self.visitor = visitor
-        self.block_size = tables.block_size
+        self.block_size = sequences.block_size
 
     def emit(self) -> None:
         kb = self.kb
@@ -158,8 +160,8 @@ class _Walk:
     def _length(self, seq: SSAValue) -> SSAValue:
         """``len_seq`` clamped at 0: a negative length copies nothing (golden semantics)."""
         kb = self.kb
-        lens = self.tables.seq_lens
-        if self.tables.cumsum:
+        lens = self.sequences.seq_lens
+        if self.sequences.cumsum:
             here = self._scalar(lens, [seq], "cumsum")
             following = self._scalar(lens, [kb.add(seq, 1)], "next_cumsum")
             raw = kb.sub(following, here, "raw_len")
@@ -171,9 +173,9 @@ class _Walk:
         """The table column of the sequence's first token; ``table_width`` (so every
         token reads as zero) when the offset is negative."""
         kb = self.kb
-        if self.tables.seq_offset is None:
+        if self.sequences.seq_offset is None:
             return 0
-        offset = self._scalar(self.tables.seq_offset, [seq], "offset")
+        offset = self._scalar(self.sequences.seq_offset, [seq], "offset")
         negative = kb.slt(offset, 0, "negative_offset")
         return kb.select(negative, self.table_width, kb.divu(offset, self.block_size), "first_col")
 
@@ -210,7 +212,7 @@ class _Walk:
             blk = kb.if_(
                 kb.ult(col, self.table_width, "in_table"),
                 [_INDEX],
-                lambda: [self._scalar(self.tables.block_tables, [seq, col], "blk")],
+                lambda: [self._scalar(self.sequences.block_tables, [seq, col], "blk")],
                 lambda: [self.num_blocks],
                 ["blk"],
             )[0]
@@ -229,7 +231,7 @@ class _Walk:
         return kb.for_(first_block, end_block, 1, [cursor], run, "block")[0]
 
 
-def walk_runs(kb: KernelBuilder, tables: BlockTables, visitor: RunVisitor) -> None:
-    """Emit, at ``kb``'s point, this core's walk over the runs of ``tables``, calling
+def walk_runs(kb: KernelBuilder, sequences: Sequences, visitor: RunVisitor) -> None:
+    """Emit, at ``kb``'s point, this core's walk over the runs of ``sequences``, calling
     ``visitor`` for each run (the module docstring shows the loop nest)."""
-    _Walk(kb, tables, visitor).emit()
+    _Walk(kb, sequences, visitor).emit()

@@ -198,36 +198,40 @@ class NormTiles(RunTiles):
         kb = self.kb
         token_bytes = stream.token_bytes
         run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
-
-        def tile(at: SSAValue, size: SSAValue, dst: SSAValue, carried: Slots) -> Slots:
-            zero, one = kb.const(0), kb.const(1)
-            slot = self.tile_slot(carried)
-            kb.insert(
-                LoadOp(
-                    gm=run.cache,
-                    gm_offset=at,
-                    ub=self.buffers[TILE_BUFFER],
-                    slot=slot,
-                    ub_offset=zero,
-                    n_burst=one,
-                    burst_len=size,
-                    gm_gap=zero,
-                    ub_gap=zero,
-                )
-            )
-            self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
-            return self.next_slots(carried)
-
         if self._single_tile(stream):
-            return tile(src, run_bytes, kb.mul(run.token, token_bytes, "dst"), slots)
+            dst = kb.mul(run.token, token_bytes, "dst")
+            return self._tile(run, src, run_bytes, dst, slots)
         src_end = kb.add(src, run_bytes, "src_end")
         distance = kb.sub(kb.mul(run.token, token_bytes), src, "dst_minus_src")
 
         def tile_body(at: SSAValue, carried: Slots) -> Slots:
             size = kb.minu(kb.sub(src_end, at), stream.tile_bytes, "bytes")
-            return tile(at, size, kb.add(at, distance, "dst"), carried)
+            return self._tile(run, at, size, kb.add(at, distance, "dst"), carried)
 
         return kb.for_(src, src_end, stream.tile_bytes, slots, tile_body, "src_at")
+
+    def _tile(
+        self, run: CopyRunOp, src: SSAValue, size: SSAValue, dst: SSAValue, slots: Slots
+    ) -> Slots:
+        """``size`` bytes from cache byte ``src`` to output byte ``dst``: CopyIn, CopyOut."""
+        kb = self.kb
+        zero, one = kb.const(0), kb.const(1)
+        slot = self.tile_slot(slots)
+        kb.insert(
+            LoadOp(
+                gm=run.cache,
+                gm_offset=src,
+                ub=self.buffers[TILE_BUFFER],
+                slot=slot,
+                ub_offset=zero,
+                n_burst=one,
+                burst_len=size,
+                gm_gap=zero,
+                ub_gap=zero,
+            )
+        )
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
+        return self.next_slots(slots)
 
 
 class NzTiles(RunTiles):

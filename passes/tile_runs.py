@@ -161,21 +161,25 @@ class TileZeroRun(RewritePattern):
         rewriter.erase(op)
 
 
+def _check_one_plan(run: CopyRunOp, first: CopyRunOp) -> None:
+    """``run`` can share the plan of ``first``: a static block size, the same layout."""
+    if run.block_size is None:
+        fail_at(run, f"ascend-tile-runs needs a static block size, got {run.cache.type}")
+    if run.mode != first.mode or run.block_size != first.block_size:
+        fail_at(
+            run,
+            f"ascend-tile-runs needs one layout and block size per kernel: this run is "
+            f"{run.mode} with blocks of {run.block_size}, the first {first.mode} with blocks "
+            f"of {first.block_size}",
+        )
+
+
 def _stream_token_bytes(copies: list[CopyRunOp], zeros: list[ZeroRunOp]) -> dict[SSAValue, int]:
     """The streams of a kernel's runs (their token-major tensors, in order) and their
-    token sizes, checked to share the first run's static layout and block size."""
+    token sizes, checked to share one plan."""
     streams: dict[SSAValue, int] = {}
     for op in copies:
-        first = copies[0]
-        if op.block_size is None:
-            fail_at(op, f"ascend-tile-runs needs a static block size, got {op.cache.type}")
-        if op.mode != first.mode or op.block_size != first.block_size:
-            fail_at(
-                op,
-                f"ascend-tile-runs needs one layout and block size per kernel: this run is "
-                f"{op.mode} with blocks of {op.block_size}, the first {first.mode} with blocks "
-                f"of {first.block_size}",
-            )
+        _check_one_plan(op, copies[0])
         size = token_bytes(op.tokens)
         if size is None:
             fail_at(op, f"ascend-tile-runs needs a static token size, got {op.tokens.type}")

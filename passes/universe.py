@@ -25,12 +25,6 @@ def _tile_runs() -> type[ModulePass]:
     return TileRunsPass
 
 
-def _hoist_constants() -> type[ModulePass]:
-    from passes.hoist_constants import HoistConstantsPass
-
-    return HoistConstantsPass
-
-
 def _distribute_tokens() -> type[ModulePass]:
     from passes.distribute_tokens import DistributeTokensPass
 
@@ -58,7 +52,6 @@ def _pakv_to_ascend() -> type[ModulePass]:
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-pakv-to-ascend": _convert_pakv_to_ascend,
     "ascend-tile-runs": _tile_runs,
-    "ascend-hoist-constants": _hoist_constants,
     "ascend-distribute-tokens": _distribute_tokens,
     "ascend-plan-ub": _plan_ub,
     "ascend-insert-sync": _insert_sync,

@@ -17,6 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from lowered_cases import DeviceCase, build, device_call, run_and_compare
 from xdsl.context import Context
+from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     FileLineColLoc,
@@ -26,6 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.dialects.func import FuncOp
+from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
@@ -258,6 +260,77 @@ def test_dtype_the_soc_does_not_take_is_rejected_at_lowering():
     module = build_gather_module(device_call(build(case)).signature)
     with pytest.raises(PassFailedException, match="fp32 is not supported on Ascend910B"):
         PakvToAscendPipeline(soc="Ascend910B").apply(Context(), module)
+
+
+_IDENTITIES: dict[type[arith.SignlessIntegerBinaryOperation], tuple[int, ...]] = {
+    arith.AddiOp: (0,),
+    arith.SubiOp: (0,),
+    arith.XOrIOp: (0,),
+    arith.MuliOp: (0, 1),
+    arith.DivUIOp: (1,),
+    arith.CeilDivUIOp: (1,),
+    arith.RemUIOp: (1,),
+}
+"""Right operands that make an op pointless: ``x + 0``, ``x * 1``, ``x * 0``, ``x % 1``..."""
+
+
+def _pass_through(op: Operation) -> bool:
+    """Whether an scf op carries a value that never changes (or runs an empty else)."""
+    match op:
+        case scf.IfOp() if op.false_region.blocks:
+            then_yield, else_yield = (region.block.last_op for region in op.regions)
+            assert isinstance(then_yield, scf.YieldOp) and isinstance(else_yield, scf.YieldOp)
+            pairs = zip(then_yield.arguments, else_yield.arguments, strict=True)
+            empty_else = not op.results and else_yield is op.false_region.block.first_op
+            return any(a is b for a, b in pairs) or empty_else
+        case scf.ForOp():
+            body = op.body.block
+            assert isinstance(body.last_op, scf.YieldOp)
+            return any(a is b for a, b in zip(body.last_op.arguments, body.args[1:], strict=True))
+        case scf.WhileOp():
+            before, after = op.before_region.block, op.after_region.block
+            assert isinstance(before.last_op, scf.ConditionOp)
+            assert isinstance(after.last_op, scf.YieldOp)
+            forwarded, yielded = before.last_op.args, after.last_op.arguments
+            return any(
+                forwarded[i] is before.args[i] and yielded[i] is after.args[i]
+                for i in range(len(before.args))
+            )
+        case _:
+            return False
+
+
+@pytest.mark.parametrize(
+    ("case", "tile_bytes"),
+    [
+        (DeviceCase(block_size=1, offsets=True), 0),
+        (DeviceCase(block_size=16, offsets=True, cumsum=True), 64),
+        (DeviceCase(mode="PA_NZ", key_token=(3,), block_size=1), 0),
+        (DeviceCase(mode="PA_NZ", key_token=(3,), value_token=(2,), block_size=16), 96),
+        (DeviceCase(mode="PA_NZ", key_token=(4608,), value_token=(2,), block_size=4), 0),
+        (DeviceCase(mode="PA_NZ", key_token=(4096,), block_size=2, soc="Ascend310B"), 0),
+    ],
+    ids=["norm-bs1", "norm-tiles", "nz-bs1", "nz-one-token-tiles", "nz-split-tokens", "nz-4096"],
+)
+def test_lowered_kernel_executes_nothing_for_nothing(case: DeviceCase, tile_bytes: int):
+    """The tile loops are built with ``x + 0`` and friends and the walk threads a cursor
+    that one-slot plans do not use; after the pipeline none of it is left: every constant
+    sits once at the top of the kernel, no arithmetic has a pointless or constant
+    operand pair, and no loop or branch carries a value that never changes."""
+    module = lowered(case, tile_bytes=tile_bytes)
+    kernel = next(op for op in module.walk() if isinstance(op, FuncOp))
+    entry = kernel.body.block
+    constants = [op for op in kernel.body.walk() if isinstance(op, arith.ConstantOp)]
+    assert all(op.parent_block() is entry for op in constants)
+    assert len({(op.value, op.result.type) for op in constants}) == len(constants)
+    for op in kernel.body.walk():
+        if isinstance(op, arith.SignlessIntegerBinaryOperation):
+            lhs, rhs = constant_value(op.lhs), constant_value(op.rhs)
+            assert lhs is None or rhs is None, f"{op.name} of two constants"
+            assert rhs not in _IDENTITIES.get(type(op), ()), f"{op.name} by {rhs}"
+            if isinstance(op, arith.AddiOp | arith.MuliOp):
+                assert lhs not in _IDENTITIES[type(op)], f"{lhs} {op.name}"
+        assert not _pass_through(op), f"{op.name} carries a value that never changes"
 
 
 # ---------------------------------------------------------------------------- where failures point
