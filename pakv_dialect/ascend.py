@@ -27,12 +27,22 @@ then). Every wait consumes exactly one earlier set of the same (P, Q, e). The
 interpreter checks the model: a UB range read on one pipe while its last writer on
 another pipe is not yet covered by a wait is reported, and so is a write over a range
 that another pipe may still be reading.
+
+Runs, and this core's share
+---------------------------
+Three ops are intermediate forms of the lowering that neither the interpreter nor the
+AscendC target runs: ``ascend.core_tokens`` (this core's share of the tokens, until
+``ascend-distribute-tokens`` computes it) and the run level, ``ascend.copy_run`` (a run
+of tokens in one cache block, copied between the cache and the token-major tensor) and
+``ascend.zero_run`` (a run of zero tokens), until ``ascend-tile-runs`` expands them
+into tiles of the ops above.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from math import prod
 
 from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import (
@@ -69,6 +79,8 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
 
 UB_ALIGN = 32
@@ -85,7 +97,7 @@ SOC_ATTR = "ascend.soc"
 
 NOTE_ATTR = "ascend.note"
 """Optional string attribute on an op of a lowered kernel: a short note on the stage the
-op begins (this core's rows, the sequence walk, a tile loop...), which the AscendC
+op begins (this core's tokens, the sequence walk, a tile loop...), which the AscendC
 target prints as a comment above it. Nothing else reads it."""
 
 
@@ -581,18 +593,18 @@ class WaitFlagOp(_FlagOp):
 
 
 @irdl_op_definition
-class CoreRowsOp(IRDLOperation):
-    """The output rows ``[begin, end)`` this core copies: an intermediate op.
+class CoreTokensOp(IRDLOperation):
+    """The output tokens ``[token_begin, token_end)`` this core copies: an intermediate op.
 
     ``convert-pakv-to-ascend`` emits it where the kernel needs its share of the work,
     so the lowering does not fix how work is split; ``ascend-distribute-tokens``
     replaces it by ``balanced_range(split_tokens, used_cores, get_block_idx)``
-    (``pakv_dialect.tiling``). Before that pass it means "all rows
+    (``pakv_dialect.tiling``). Before that pass it means "all tokens
     ``[0, split_tokens)``", as if one core ran the kernel. It never reaches the
     interpreter or the AscendC printer.
     """
 
-    name = "ascend.core_rows"
+    name = "ascend.core_tokens"
     begin = result_def(IndexType)
     end = result_def(IndexType)
     traits = traits_def(Pure())
@@ -600,6 +612,174 @@ class CoreRowsOp(IRDLOperation):
 
     def __init__(self):
         super().__init__(result_types=[IndexType(), IndexType()])
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+def token_bytes(tokens: SSAValue) -> int | None:
+    """Bytes of one token of a token-major GM tensor ``[num_tokens, ...]``: the product
+    of its inner dimensions times the element size; None when one of them is dynamic."""
+    ty = tokens.type
+    assert isinstance(ty, MemRefType)
+    kind = kv_kind_of_type(ty.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+    inner: tuple[int, ...] = ty.get_shape()[1:]
+    if kind is None or any(dim < 0 for dim in inner):
+        return None
+    return prod(inner) * kind.size
+
+
+def _check_tokens(what: str, tokens: SSAValue) -> MemRefType:
+    """A token-major GM tensor of a KV element type, ``[num_tokens, ...]``."""
+    _check_space(f"{what} tokens", tokens, AddressSpace.gm)
+    ty = tokens.type
+    assert isinstance(ty, MemRefType)
+    element = ty.get_element_type()  # pyright: ignore[reportUnknownVariableType]
+    if kv_kind_of_type(element) is None:  # pyright: ignore[reportUnknownArgumentType]
+        raise VerifyException(f"{what} element type must be a KV element type, got {element}")
+    if ty.get_num_dims() < 1:
+        raise VerifyException(f"{what} tokens must have a token dimension, got {ty}")
+    return ty  # pyright: ignore[reportUnknownVariableType]
+
+
+@irdl_op_definition
+class CopyRunOp(IRDLOperation):
+    """Move one *run*: ``count`` consecutive tokens of one cache block, one stream.
+
+    Token ``i < count`` of the run is token ``block_pos + i`` of cache block ``blk``
+    and token ``token + i`` of the token-major tensor ``tokens``. The run-level form
+    of the lowering: ``convert-pakv-to-ascend`` walks the sequences and emits one
+    ``copy_run`` per run and stream (keys, values); ``ascend-tile-runs`` expands each
+    into tile loops of DMAs for its ``layout`` (``Norm``: ``cache`` is
+    ``[num_blocks, block_size, heads, head_size]``, ``tokens`` is ``[num_tokens, heads,
+    head_size]``; ``PA_NZ``: ``cache`` is ``[num_blocks, H / ea, block_size, ea]`` with
+    32-byte rows, ``tokens`` is ``[num_tokens, H]``). The layout is a property because
+    the shapes alone do not always tell (a Norm cache with 32-byte heads has the shape
+    of an NZ one). ``count`` is at most the block size, ``blk`` is in range: the walk
+    sends other runs to ``ascend.zero_run``.
+
+    Runs are ordered, and a tile expansion may carry state from one run to the next
+    (the load slot of the next tile, when the load buffer has several): ``cursor`` is
+    that state before the run and ``next_cursor`` after it. Code above the tiling
+    treats it as opaque: it starts at 0 and is threaded through in run order; the
+    expansion gives it a meaning or drops it.
+
+    Today every run gathers (cache -> tokens). Room is left for the two later users:
+    a scatter (tokens -> cache) is the same op with a direction property, and a
+    per-element compute stage (dequantisation between a tile's load and its store)
+    hangs off the run and is applied by the layout's tile expansion.
+    """
+
+    name = "ascend.copy_run"
+    layout = prop_def(CacheModeAttr)
+    cache = operand_def(MemRefType)
+    blk = operand_def(IndexType)
+    block_pos = operand_def(IndexType)
+    tokens = operand_def(MemRefType)
+    token = operand_def(IndexType)
+    count = operand_def(IndexType)
+    cursor = operand_def(IndexType)
+    next_cursor = result_def(IndexType)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    assembly_format = (
+        "$layout $cache `[` $blk `,` $block_pos `]` `->` $tokens `[` $token `]` "
+        "`count` `(` $count `)` `cursor` `(` $cursor `)` attr-dict "
+        "`:` type($cache) `->` type($tokens)"
+    )
+
+    def __init__(
+        self,
+        layout: CacheMode,
+        *,
+        cache: SSAValue,
+        blk: SSAValue,
+        block_pos: SSAValue,
+        tokens: SSAValue,
+        token: SSAValue,
+        count: SSAValue,
+        cursor: SSAValue,
+    ):
+        super().__init__(
+            operands=[cache, blk, block_pos, tokens, token, count, cursor],
+            properties={"layout": CacheModeAttr(layout)},
+            result_types=[IndexType()],
+        )
+
+    @property
+    def mode(self) -> CacheMode:
+        return self.layout.data
+
+    @property
+    def cache_type(self) -> MemRefType:
+        ty = self.cache.type
+        assert isinstance(ty, MemRefType)
+        return ty  # pyright: ignore[reportUnknownVariableType]
+
+    @property
+    def block_size(self) -> int | None:
+        """Tokens per cache block (dimension 1 in Norm, 2 in PA_NZ); None if dynamic."""
+        shape = self.cache_type.get_shape()
+        size = shape[1] if self.mode == CacheMode.Norm else shape[2]
+        return None if size < 0 else size
+
+    def verify_(self) -> None:
+        _check_space("copy_run cache", self.cache, AddressSpace.gm)
+        tokens = _check_tokens("copy_run", self.tokens)
+        cache = self.cache_type
+        if cache.get_element_type() != tokens.get_element_type():
+            raise VerifyException(
+                f"copy_run cache and tokens must have one element type, got "
+                f"{cache.get_element_type()} and {tokens.get_element_type()}"
+            )
+        norm = self.mode == CacheMode.Norm
+        ranks = (4, 3) if norm else (4, 2)
+        if (cache.get_num_dims(), tokens.get_num_dims()) != ranks:
+            raise VerifyException(
+                f"a {self.mode} copy_run needs a rank-{ranks[0]} cache and rank-{ranks[1]} "
+                f"tokens, got {cache} and {tokens}"
+            )
+        shape, token_shape = cache.get_shape(), tokens.get_shape()
+        if norm:
+            pairs = list(zip(shape[2:], token_shape[1:], strict=True))
+            expected = f"[{', '.join(str(d) for d in shape[2:])}]"
+        else:
+            kind = kv_kind_of_type(cache.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+            assert kind is not None  # _check_tokens checked the shared element type
+            if shape[3] >= 0 and shape[3] * kind.size != NZ_ROW_BYTES:
+                raise VerifyException(
+                    f"a PA_NZ cache row must hold {NZ_ROW_BYTES} bytes, got {shape[3]} "
+                    f"elements of {kind.size} byte(s)"
+                )
+            row = shape[1] * shape[3] if shape[1] >= 0 and shape[3] >= 0 else -1
+            pairs = [(row, token_shape[1])]
+            expected = f"H = {shape[1]} x {shape[3]}"
+        if any(a >= 0 and b >= 0 and a != b for a, b in pairs):
+            raise VerifyException(
+                f"copy_run tokens {tokens} do not hold the cache's tokens ({expected})"
+            )
+
+
+@irdl_op_definition
+class ZeroRunOp(IRDLOperation):
+    """Write ``count`` zero tokens into the token-major ``tokens`` from token ``token`` on.
+
+    The run-level form of the tokens that have no valid block (a column past the table,
+    a block id out of range): nothing is read. ``ascend-tile-runs`` expands it into
+    zero fills and stores in chunks.
+    """
+
+    name = "ascend.zero_run"
+    tokens = operand_def(MemRefType)
+    token = operand_def(IndexType)
+    count = operand_def(IndexType)
+    traits = traits_def(MemoryWriteEffect())
+    assembly_format = "$tokens `[` $token `]` `count` `(` $count `)` attr-dict `:` type($tokens)"
+
+    def __init__(self, *, tokens: SSAValue, token: SSAValue, count: SSAValue):
+        super().__init__(operands=[tokens, token, count])
+
+    def verify_(self) -> None:
+        _check_tokens("zero_run", self.tokens)
 
 
 ASCEND = Dialect(
@@ -616,7 +796,9 @@ ASCEND = Dialect(
         FillZeroOp,
         SetFlagOp,
         WaitFlagOp,
-        CoreRowsOp,
+        CoreTokensOp,
+        CopyRunOp,
+        ZeroRunOp,
     ],
     [AddressSpaceAttr, PipeAttr],
 )

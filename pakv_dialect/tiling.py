@@ -5,9 +5,9 @@ code) and a lowered kernel, which reads each field with ``ascend.get_tiling "<fi
 One compiled kernel serves every shape its dynamic dimensions admit, because every
 runtime size reaches it here and nothing is baked in.
 
-Work is split over cores by **output rows** (tokens), never by batch: core ``b`` of
-``used_cores`` owns rows ``balanced_range(split_tokens, used_cores, b)``, so a
-sequence 1000x longer than the rest is shared by all cores. The lowering's
+Work is split over cores by **tokens** (the rows of keyRef/valueRef), never by batch:
+core ``b`` of ``used_cores`` owns tokens ``balanced_range(split_tokens, used_cores, b)``,
+so a sequence 1000x longer than the rest is shared by all cores. The lowering's
 ``ascend-distribute-tokens`` pass emits exactly this arithmetic.
 """
 
@@ -27,9 +27,9 @@ class GatherTiling:
     table_width: int
     """max_blocks_per_seq (block_tables dim 1): columns past it give zeros."""
     num_tokens: int
-    """Rows of key_out / value_out: no core writes at or past this row."""
+    """Tokens of key_out / value_out (their dim 0): no core writes at or past this one."""
     split_tokens: int
-    """Rows the cores share: min(total tokens, num_tokens)."""
+    """Tokens the cores share: min(total tokens, num_tokens)."""
     used_cores: int
     """Cores launched (AscendC blockDim): min(SoC vector cores, split_tokens)."""
 
@@ -41,10 +41,10 @@ TILING_FIELDS: tuple[str, ...] = tuple(GatherTiling.__dataclass_fields__)
 
 
 def balanced_range(total: int, parts: int, index: int) -> tuple[int, int]:
-    """Rows ``[begin, end)`` of part ``index`` when ``total`` rows are cut in ``parts``.
+    """Tokens ``[begin, end)`` of part ``index`` when ``total`` tokens are cut in ``parts``.
 
-    The first ``total % parts`` parts get one row more than the others, so no two
-    parts differ by more than one row.
+    The first ``total % parts`` parts get one token more than the others, so no two
+    parts differ by more than one token.
     """
     base, extra = divmod(total, parts)
     begin = index * base + min(index, extra)

@@ -1,68 +1,44 @@
-"""``convert-pakv-to-ascend``: lower ``pakv.gather`` to tiled DMA loops on one vector core.
+"""``convert-pakv-to-ascend``: lower ``pakv.gather`` to this core's walk over runs.
 
 The function holding the op becomes a device kernel: it gets ``ascend.kernel`` and
 ``ascend.soc``, its memref arguments move to ``#ascend.address_space<gm>``, and the op
-is replaced by scf loops over ascend ops (``passes/gather_lowering.py`` shows the loop
-nest). Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar
-reads only, so one kernel serves every batch, table width, block count and token count;
-block size and head dimensions are static and baked in.
+is replaced by the walk over this core's tokens (``passes/run_walk.py`` shows the loop
+nest), which leaves one run-level op per run and stream. How a run's bytes move is the
+next pass's business (``ascend-tile-runs``); this one decides what moves.
 
 What is chosen, and why
 -----------------------
-* **Work unit = run.** A core walks the sequences overlapping its output rows and,
-  inside each, the *runs*: consecutive tokens that share one cache block. A run needs
-  one table read and one range check, then moves as few, as large DMAs as the UB
-  allows. The core's rows come from ``ascend.core_rows``, which
+* **Work unit = run.** A core walks the sequences overlapping its tokens and, inside
+  each, the *runs*: consecutive tokens that share one cache block. A run needs one
+  table read and one range check, then moves as few, as large DMAs as the UB allows.
+  The core's tokens come from ``ascend.core_tokens``, which
   ``ascend-distribute-tokens`` turns into the balanced split over cores.
-* **Norm.** A run is one contiguous byte range in the cache and in the output. It is
-  cut into tiles of one UB slot each (``passes/tile_plan.py``: ``(UB - 4 KiB zero
-  buffer) / slots``, 96256 bytes with two slots on a 192 KiB UB); each tile is one
-  burst in and one burst out, padded like DataCopyPad when not 32-byte aligned. Tiles
-  ignore token boundaries, so any token size (up to the 144 KiB limit) works.
-* **PA_NZ.** A tile of ``k`` tokens is loaded group-major: ``H / ea`` bursts of
-  ``k * 32`` bytes with a GM gap of ``(block_size - k) * 32`` (GM bursts ``k`` times
-  longer than the vendor's 32-byte per-token copies; loads above 4095 bursts are
-  split), transposed by 32-byte blocks into a token-major buffer (``ascend.
-  transpose_blocks``), and stored as one contiguous burst of ``k * H`` elements. The
-  token-major buffer is the second half of double buffering: once tile ``n`` is
-  transposed out of the group-major buffer, tile ``n + 1`` loads (MTE2) while tile
-  ``n`` is stored (MTE3). So with the default two slots the UB is cut in two halves, one
-  group-major slot and one token-major slot (``passes/tile_plan.py`` says why not four
-  quarters: more, smaller tiles cost the load-bound MTE2 pipe a burst set-up per row
-  group each), and a run is cut into nearly equal tiles so that no short load waits
-  behind a long store. A token larger than a slot is cut by row groups too. When a
-  whole block fits even a third of the UB, a run is one tile and no loop is emitted,
-  and the group-major buffer takes a second slot of that size.
-* **Keys, then values.** The two streams are tiled separately (their token sizes and,
-  in PA_NZ, dtypes differ) and share the buffers; every tile loads into the next slot
-  of the load buffer (``slot = tile counter % slots``, carried through the loops when
-  there are several), so the load of tile ``n + 1`` overlaps the store of tile ``n``
-  once ``ascend-insert-sync`` adds flags.
+* **Keys, then values.** A valid run becomes two ``ascend.copy_run`` ops, one per
+  stream (their token sizes and, in PA_NZ, dtypes differ), noted ``Keys`` and
+  ``Values``; the tile expansion adds how it cuts them. The runs' cursor is threaded
+  from run to run in this order (``ascend.copy_run`` says what it is for).
 * **Bad data stays memory-safe** (``runtime/golden.py`` documents the semantics): a
   negative length copies nothing, a negative offset zeroes its sequence, a column past
-  the table or a block id outside ``[0, num_blocks)`` gives zero tokens (``fill_zero``
-  + store, the cache is never read), and no row at or past ``num_tokens`` is written.
-  Zero runs cost a fill and a store per chunk; the normal path costs per tile.
-* **Cheap per tile.** Constants are hoisted, run-level values are computed before the
-  tile loop, and arithmetic on known values folds while building: a Norm tile executes
-  7 ops (plus 4 flag ops after ``ascend-insert-sync``), a PA_NZ tile 13 (plus 8).
+  the table or a block id outside ``[0, num_blocks)`` gives zero tokens
+  (``ascend.zero_run``: the cache is never read), and no token at or past
+  ``num_tokens`` is written.
 
-Options (:class:`TilingOptions`, shared with the ``pakv-to-ascend`` pipeline): ``soc``
-(SoC table row: UB capacity, supported dtypes), ``slots`` (tile slots in UB, 2 =
-double buffering: Norm's tile buffer has them all, PA_NZ gives one to the token-major
-buffer and the rest to the group-major one), ``tile_bytes`` (force the slot size, for
-tests; 0 derives it from the UB).
+Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar reads
+only, so one kernel serves every batch, table width, block count and token count;
+block size and head dimensions are static and baked in.
+
+Option: ``soc`` (the SoC table row whose support table the op must pass; it is
+recorded on the kernel as ``ascend.soc`` for the passes after this one).
 """
 
 from __future__ import annotations
 
-from abc import ABC
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, UnitAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
-from xdsl.ir import BlockArgument
+from xdsl.ir import BlockArgument, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -70,16 +46,23 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
-from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import VerifyException
 
-from pakv_dialect.ascend import GM, KERNEL_ATTR, SOC_ATTR, AddressSpace, memory_space_of
-from pakv_dialect.pakv import GatherOp
-from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
+from pakv_dialect.ascend import (
+    GM,
+    KERNEL_ATTR,
+    NOTE_ATTR,
+    SOC_ATTR,
+    AddressSpace,
+    CopyRunOp,
+    ZeroRunOp,
+    memory_space_of,
+)
+from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.soc import DEFAULT_SOC, SocError
 from passes.diagnostics import fail_at
-from passes.gather_lowering import GatherLowering
 from passes.kernel_builder import KernelBuilder
-from passes.tile_plan import TilePlan, TilePlanError, plan_tiles
+from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
 
 
 def _kernel_function(op: GatherOp) -> FuncOp:
@@ -111,27 +94,54 @@ def _to_gm(func: FuncOp, rewriter: PatternRewriter) -> None:
         func.replace_argument_type(arg, gm_type, rewriter)
 
 
+@dataclass(frozen=True)
+class Stream:
+    """Keys or values: the cache and the token-major output of one kind of token."""
+
+    name: str
+    """``Keys`` or ``Values``: the note on its runs."""
+    cache: SSAValue
+    out: SSAValue
+
+
+@dataclass(frozen=True)
+class GatherRuns(RunVisitor):
+    """The gather's runs: copy a valid run from the cache, zero an invalid one."""
+
+    layout: CacheMode
+    streams: tuple[Stream, ...]
+
+    def valid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
+        for stream in self.streams:
+            copy = kb.insert(
+                CopyRunOp(
+                    self.layout,
+                    cache=stream.cache,
+                    blk=run.blk,
+                    block_pos=run.block_pos,
+                    tokens=stream.out,
+                    token=run.token,
+                    count=run.count,
+                    cursor=cursor,
+                ),
+                cursor.name_hint,
+            )
+            copy.attributes[NOTE_ATTR] = StringAttr(stream.name)
+            cursor = copy.next_cursor
+        return cursor
+
+    def invalid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
+        with kb.stage(
+            "No valid block (column past the table or bad block id): write zeros, read nothing."
+        ):
+            for stream in self.streams:
+                kb.insert(ZeroRunOp(tokens=stream.out, token=run.token, count=run.count))
+        return cursor
+
+
 @dataclass
 class LowerGatherPattern(RewritePattern):
     soc: str
-    slots: int
-    tile_bytes: int
-
-    def _plan(self, op: GatherOp, ub_bytes: int) -> TilePlan:
-        key_kind, value_kind = op.kv_kinds()
-        key_h, value_h = op.token_elements()
-        try:
-            return plan_tiles(
-                op.mode,
-                block_size=op.block_size(),
-                key_token_bytes=key_h * key_kind.size,
-                value_token_bytes=value_h * value_kind.size,
-                ub_bytes=ub_bytes,
-                slots=self.slots,
-                tile_bytes=self.tile_bytes,
-            )
-        except TilePlanError as e:
-            fail_at(op, f"cannot tile pakv.gather for {self.soc}: {e}")
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GatherOp, rewriter: PatternRewriter) -> None:
@@ -141,41 +151,37 @@ class LowerGatherPattern(RewritePattern):
                 op, f"pakv.gather requires SoC {op.soc.data}, but the lowering targets {self.soc}"
             )
         try:
-            soc = soc_info(self.soc)
             op.verify_soc(self.soc)
         except (SocError, VerifyException) as e:
             fail_at(op, str(e))
-        plan = self._plan(op, soc.ub_usable_bytes)
 
         _to_gm(func, rewriter)
         func.attributes[KERNEL_ATTR] = UnitAttr()
         func.attributes[SOC_ATTR] = StringAttr(self.soc)
 
-        kernel = KernelBuilder(func.body.block, InsertPoint.before(op), op.location)
-        GatherLowering(op, plan, kernel).emit()
+        sequences = Sequences(
+            op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
+        )
+        streams = (
+            Stream("Keys", op.key_cache, op.key_out),
+            Stream("Values", op.value_cache, op.value_out),
+        )
+        kb = KernelBuilder(rewriter, func.body.block, op.location)
+        walk_runs(kb, sequences, GatherRuns(op.mode, streams))
         rewriter.erase(op)
 
 
 @dataclass(frozen=True)
-class TilingOptions(ModulePass, ABC):
-    """How the lowering cuts the work: the options of ``convert-pakv-to-ascend`` and of
-    the ``pakv-to-ascend`` pipeline, which passes them on."""
-
-    soc: str = DEFAULT_SOC
-    """The SoC table row: UB capacity, supported dtypes."""
-    slots: int = 2
-    """Tile slots in UB (PA_NZ: at least 2, one of them token-major): 2 overlaps the
-    load of tile n + 1 with the store of tile n."""
-    tile_bytes: int = 0
-    """Force the slot size (a multiple of 32); 0 derives it from the SoC's UB."""
-
-
-@dataclass(frozen=True)
-class ConvertPakvToAscendPass(TilingOptions):
-    """Lower every ``pakv.gather`` into a tiled DMA kernel for one vector core."""
+class ConvertPakvToAscendPass(ModulePass):
+    """Lower every ``pakv.gather`` into this core's walk over runs (``ascend.copy_run``,
+    ``ascend.zero_run``), in a kernel function for ``soc``."""
 
     name = "convert-pakv-to-ascend"
 
+    soc: str = DEFAULT_SOC
+    """The SoC table row: the op's dtypes and formats must be supported there."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        pattern = LowerGatherPattern(self.soc, self.slots, self.tile_bytes)
-        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(LowerGatherPattern(self.soc), apply_recursively=False).rewrite_module(
+            op
+        )

@@ -1,6 +1,6 @@
-"""``ascend-distribute-tokens``: give each vector core a balanced share of output rows.
+"""``ascend-distribute-tokens``: give each vector core a balanced share of output tokens.
 
-The lowering leaves ``ascend.core_rows`` where a kernel asks which rows it copies.
+The lowering leaves ``ascend.core_tokens`` where a kernel asks which tokens it copies.
 This pass answers with ``pakv_dialect.tiling.balanced_range(split_tokens, used_cores,
 block_idx)``, emitted op for op (:func:`emit_balanced_range`):
 
@@ -9,12 +9,12 @@ block_idx)``, emitted op for op (:func:`emit_balanced_range`):
     end   = begin + base + (block_idx < extra ? 1 : 0)
           = (block_idx + 1) * base + min(block_idx + 1, extra)   (the next core's begin)
 
-Splitting by **rows** (tokens), not by sequences, is what keeps cores balanced when
-one sequence is 1000x longer than the rest: every core gets ``split_tokens /
-used_cores`` rows, give or take one, wherever the sequence boundaries fall, so bytes
-moved per core differ by at most one token's worth. A core walks only the sequences
-up to its last row and copies only the runs that overlap its rows; a core whose
-range is empty skips the walk entirely (the ``scf.if`` the lowering put around it).
+Splitting by **tokens**, not by sequences, is what keeps cores balanced when one
+sequence is 1000x longer than the rest: every core gets ``split_tokens / used_cores``
+tokens, give or take one, wherever the sequence boundaries fall, so bytes moved per
+core differ by at most one token's worth. A core walks only the sequences up to its
+last token and copies only the runs that overlap its tokens; a core whose range is
+empty skips the walk entirely (the ``scf.if`` the lowering put around it).
 ``split_tokens`` and ``used_cores`` are tiling fields the host computes per launch
 (``gather_tiling``), so the split adapts to every call without recompiling.
 """
@@ -34,9 +34,8 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
-from xdsl.rewriter import InsertPoint
 
-from pakv_dialect.ascend import KERNEL_ATTR, NOTE_ATTR, CoreRowsOp, GetBlockIdxOp, GetTilingOp
+from pakv_dialect.ascend import KERNEL_ATTR, NOTE_ATTR, CoreTokensOp, GetBlockIdxOp, GetTilingOp
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 
@@ -47,25 +46,25 @@ def emit_balanced_range(
     """``balanced_range(total, parts, index)`` of ``pakv_dialect.tiling``, as ops."""
     base = kb.divu(total, parts, "base")
     extra = kb.remu(total, parts, "extra")
-    begin = kb.add(kb.mul(index, base), kb.minu(index, extra), "row_begin")
+    begin = kb.add(kb.mul(index, base), kb.minu(index, extra), "token_begin")
     # end = begin + base + (index < extra ? 1 : 0), which is the next part's begin.
     following = kb.add(index, 1)
-    end = kb.add(kb.mul(following, base), kb.minu(following, extra), "row_end")
+    end = kb.add(kb.mul(following, base), kb.minu(following, extra), "token_end")
     return begin, end
 
 
 @dataclass
-class DistributeRowsPattern(RewritePattern):
+class DistributeTokensPattern(RewritePattern):
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: CoreRowsOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: CoreTokensOp, rewriter: PatternRewriter) -> None:
         func = op.parent_op()
         while func is not None and not isinstance(func, FuncOp):
             func = func.parent_op()
         if func is None or KERNEL_ATTR not in func.attributes:
-            fail_at(op, f"ascend.core_rows must sit inside a function marked {KERNEL_ATTR}")
-        kb = KernelBuilder(func.body.block, InsertPoint.before(op), op.location)
+            fail_at(op, f"ascend.core_tokens must sit inside a function marked {KERNEL_ATTR}")
+        kb = KernelBuilder(rewriter, func.body.block, op.location)
         core_op = kb.insert(GetBlockIdxOp(), "core")
-        if NOTE_ATTR in op.attributes:  # the note on this core's rows heads their code
+        if NOTE_ATTR in op.attributes:  # the note on this core's tokens heads their code
             core_op.attributes[NOTE_ATTR] = op.attributes[NOTE_ATTR]
         core = core_op.result
         total = kb.insert(GetTilingOp("split_tokens"), "split_tokens").result
@@ -76,9 +75,9 @@ class DistributeRowsPattern(RewritePattern):
 
 @dataclass(frozen=True)
 class DistributeTokensPass(ModulePass):
-    """Replace ``ascend.core_rows`` by this core's balanced share of output rows."""
+    """Replace ``ascend.core_tokens`` by this core's balanced share of output tokens."""
 
     name = "ascend-distribute-tokens"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(DistributeRowsPattern(), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(DistributeTokensPattern(), apply_recursively=False).rewrite_module(op)

@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
@@ -64,6 +65,7 @@ from pakv_dialect.ascend import (
     UbRole,
     UbSlotUse,
     WaitFlagOp,
+    constant_value,
     ub_slot_uses,
 )
 from passes.diagnostics import fail_at
@@ -201,8 +203,14 @@ class _KernelSync:
     # ------------------------------------------------------------------ rewriting
 
     def _event(self, buffer: SyncedBuffer, slot: SSAValue, before: Operation) -> SSAValue:
-        """Event ``base + slot``: the slot itself for a buffer first on its pipe pair."""
-        kb = KernelBuilder(self.func.body.block, InsertPoint.before(before), before.location)
+        """Event ``base + slot``: the slot itself for a buffer first on its pipe pair, a
+        number for a fixed slot (this pass runs after the pipeline's canonicalize)."""
+        if buffer.base == 0:
+            return slot
+        kb = KernelBuilder.before(before, self.func.body.block)
+        fixed = constant_value(slot)
+        if fixed is not None:
+            return kb.const(buffer.base + fixed)
         return kb.add(slot, buffer.base, "event")
 
     def _bracket(self, block: Block) -> None:
@@ -247,8 +255,8 @@ class _KernelSync:
         assert terminator is not None and allocs
         # The flags belong to the buffers: they take the location of the op that made them.
         where = allocs[-1].location
-        prologue = KernelBuilder(entry, InsertPoint.after(allocs[-1]), where)
-        epilogue = KernelBuilder(entry, InsertPoint.before(terminator), where)
+        prologue = KernelBuilder(Builder(InsertPoint.after(allocs[-1])), entry, where)
+        epilogue = KernelBuilder(Builder(InsertPoint.before(terminator)), entry, where)
         for buffer in self.buffers.values():
             for slot in range(buffer.alloc.slots):
                 event = prologue.const(buffer.base + slot)

@@ -1,28 +1,28 @@
-"""A small IR builder for kernel bodies: index arithmetic, scf loops, hoisted constants.
+"""Index arithmetic and scf loops at a ``Builder``'s insertion point, for kernel bodies.
 
-The lowering writes loops the way one reads them (``kb.for_(lb, ub, step, carried,
-body)``, ``kb.mul(blk, block_bytes)``) instead of threading xDSL ``Builder`` insertion
-points by hand. Two things keep the executed op count small, which is what the
-interpreter pays for:
+The lowering patterns build through their ``PatternRewriter`` (a ``Builder``), and
+write loops the way one reads them (``kb.for_(lb, ub, step, carried, body)``,
+``kb.mul(blk, block_bytes)``) instead of moving insertion points by hand. What the
+helpers add to a plain ``Builder``:
 
-* constants are created once, at the start of the kernel body, whatever loop asks;
-* arithmetic on known values folds while building (``x * 1``, ``x + 0``, ``2 * 3``), so
-  a layout parameter that happens to be 1 costs nothing at run time.
-
-All values are ``index`` unless an op says otherwise; arithmetic helpers accept Python
-ints for constants.
-
-Like an MLIR rewriter, the builder gives every op it creates the location of the op
-being lowered, so a later diagnostic (a UB plan that does not fit, say) points at the
-source line that asked for it. ``stage(note)`` marks the first op of a stage of the
-kernel with ``ascend.note``, which the AscendC target prints as a comment.
+* index constants are created once, at the top of the kernel's entry block, whatever
+  loop asks for them: the interpreter pays per executed op, and ``ascend-insert-sync``
+  recognises a slot by its SSA value;
+* arithmetic on two Python ints is Python arithmetic (a layout parameter times a byte
+  size); any other operation becomes an op, even ``x * 1`` or ``x + 0``: stock
+  ``canonicalize``, which ``pakv-to-ascend`` runs after the tiling, folds those;
+* every op created gets ``location``, that of the op being lowered, so a later
+  diagnostic (a UB plan that does not fit, say) points at the source line that asked
+  for it;
+* ``stage(note)`` marks the first op of a stage of the kernel with ``ascend.note``,
+  which the AscendC target prints as a comment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, scf
@@ -30,10 +30,10 @@ from xdsl.dialects.builtin import IndexType, IntegerAttr, LocationAttr, StringAt
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
-from pakv_dialect.ascend import NOTE_ATTR, constant_value
+from pakv_dialect.ascend import NOTE_ATTR
 
 Value = SSAValue | int
-"""An index value, or a Python int that becomes a hoisted constant."""
+"""An index value, or a Python int that becomes a hoisted constant where an op needs it."""
 
 OpT = TypeVar("OpT", bound=Operation)
 
@@ -41,21 +41,19 @@ _INDEX = IndexType()
 
 
 class KernelBuilder:
-    """Builds ops at a current point; index constants live at the top of ``entry``.
+    """Builds ops at ``builder``'s insertion point; index constants live at the top of
+    ``entry``, the kernel function's entry block.
 
-    ``entry`` is the kernel function's entry block. Constants already at its top are
-    reused, new ones are added after them, so a later pass shares the lowering's
-    ``%c0``/``%c1`` instead of making its own. Ops go to ``at`` (default: the end of
-    ``entry``), or into the block of the innermost ``at_end``/region helper. Every op
-    created gets ``location`` (when given): that of the op the builder replaces.
+    Constants already at the top of ``entry`` are reused and new ones added after them,
+    so every pass shares the kernel's ``%c0``/``%c1``. ``builder`` is usually the
+    rewriter of the pattern being applied (its insertion point is before the matched
+    op); the region helpers move it into the blocks they build and back.
     """
 
-    def __init__(
-        self, entry: Block, at: InsertPoint | None = None, location: LocationAttr | None = None
-    ):
+    def __init__(self, builder: Builder, entry: Block, location: LocationAttr | None = None):
+        self.builder = builder
         self.entry = entry
         self.location = location
-        self._builder = Builder(at or InsertPoint.at_end(entry))
         self._constants: dict[int, SSAValue] = {}
         self._last_constant: Operation | None = None
         for op in entry.ops:
@@ -66,12 +64,17 @@ class KernelBuilder:
                 self._constants.setdefault(value.value.data, op.result)
             self._last_constant = op
 
+    @classmethod
+    def before(cls, op: Operation, entry: Block) -> KernelBuilder:
+        """A builder at ``op``, giving what it builds ``op``'s location."""
+        return cls(Builder(InsertPoint.before(op)), entry, op.location)
+
     # ------------------------------------------------------------------ placement
 
     def insert(self, op: OpT, name: str | None = None) -> OpT:
         """Insert ``op`` at the current point; ``name`` hints its first result's name."""
         self._locate(op)
-        self._builder.insert(op)
+        self.builder.insert(op)
         if name is not None and op.results:
             op.results[0].name_hint = name
         return op
@@ -81,13 +84,17 @@ class KernelBuilder:
             op.location = self.location
 
     @contextmanager
-    def stage(self, note: str) -> Iterator[None]:
+    def stage(self, note: str | None) -> Iterator[None]:
         """Build one stage of the kernel inside the ``with``; its first op (constants
-        aside) carries ``note`` as ``ascend.note``, a comment in the printed kernel.
+        aside) carries ``note`` as ``ascend.note``, a comment in the printed kernel
+        (nothing when ``note`` is None).
 
         The first op must not be an ``arith.cmpi``: its custom syntax drops attributes.
         """
-        point = self._builder.insertion_point
+        if note is None:
+            yield
+            return
+        point = self.builder.insertion_point
         end = point.insert_before
         previous = end.prev_op if end is not None else point.block.last_op
         yield
@@ -101,12 +108,12 @@ class KernelBuilder:
     @contextmanager
     def at_end(self, block: Block) -> Iterator[None]:
         """Build at the end of ``block`` inside the ``with``."""
-        saved = self._builder.insertion_point
-        self._builder.insertion_point = InsertPoint.at_end(block)
+        saved = self.builder.insertion_point
+        self.builder.insertion_point = InsertPoint.at_end(block)
         try:
             yield
         finally:
-            self._builder.insertion_point = saved
+            self.builder.insertion_point = saved
 
     def const(self, value: int) -> SSAValue:
         """The index constant ``value``, created once at the top of ``entry``."""
@@ -121,7 +128,7 @@ class KernelBuilder:
             if self._last_constant is None
             else InsertPoint.after(self._last_constant)
         )
-        self._builder.insert(op, point)
+        self.builder.insert(op, point)
         self._last_constant = op
         self._constants[value] = op.result
         return op.result
@@ -131,71 +138,68 @@ class KernelBuilder:
 
     # ------------------------------------------------------------------ arithmetic
 
-    @staticmethod
-    def known(value: Value) -> int | None:
-        """The integer behind ``value`` when it is known while building."""
-        return value if isinstance(value, int) else constant_value(value)
-
     def _binary(
         self,
         op_type: type[arith.SignlessIntegerBinaryOperation],
         lhs: Value,
         rhs: Value,
-        fold: Callable[[int, int], int] | None,
         name: str | None,
     ) -> SSAValue:
-        left, right = self.known(lhs), self.known(rhs)
-        if fold is not None and left is not None and right is not None:
-            return self.const(fold(left, right))
         return self.insert(op_type(self.value(lhs), self.value(rhs)), name).result
 
-    def add(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        if self.known(rhs) == 0:
-            return self.value(lhs)
-        if self.known(lhs) == 0:
-            return self.value(rhs)
-        return self._binary(arith.AddiOp, lhs, rhs, lambda a, b: a + b, name)
+    @overload
+    def add(self, lhs: int, rhs: int, name: str | None = None) -> int: ...
+    @overload
+    def add(self, lhs: SSAValue, rhs: Value, name: str | None = None) -> SSAValue: ...
+    @overload
+    def add(self, lhs: Value, rhs: SSAValue, name: str | None = None) -> SSAValue: ...
+    def add(self, lhs: Value, rhs: Value, name: str | None = None) -> Value:
+        if isinstance(lhs, int) and isinstance(rhs, int):
+            return lhs + rhs
+        return self._binary(arith.AddiOp, lhs, rhs, name)
 
-    def sub(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        if self.known(rhs) == 0:
-            return self.value(lhs)
-        return self._binary(arith.SubiOp, lhs, rhs, lambda a, b: a - b, name)
+    @overload
+    def sub(self, lhs: int, rhs: int, name: str | None = None) -> int: ...
+    @overload
+    def sub(self, lhs: SSAValue, rhs: Value, name: str | None = None) -> SSAValue: ...
+    @overload
+    def sub(self, lhs: Value, rhs: SSAValue, name: str | None = None) -> SSAValue: ...
+    def sub(self, lhs: Value, rhs: Value, name: str | None = None) -> Value:
+        if isinstance(lhs, int) and isinstance(rhs, int):
+            return lhs - rhs
+        return self._binary(arith.SubiOp, lhs, rhs, name)
 
-    def mul(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        if 0 in (self.known(lhs), self.known(rhs)):
-            return self.const(0)
-        if self.known(rhs) == 1:
-            return self.value(lhs)
-        if self.known(lhs) == 1:
-            return self.value(rhs)
-        return self._binary(arith.MuliOp, lhs, rhs, lambda a, b: a * b, name)
+    @overload
+    def mul(self, lhs: int, rhs: int, name: str | None = None) -> int: ...
+    @overload
+    def mul(self, lhs: SSAValue, rhs: Value, name: str | None = None) -> SSAValue: ...
+    @overload
+    def mul(self, lhs: Value, rhs: SSAValue, name: str | None = None) -> SSAValue: ...
+    def mul(self, lhs: Value, rhs: Value, name: str | None = None) -> Value:
+        if isinstance(lhs, int) and isinstance(rhs, int):
+            return lhs * rhs
+        return self._binary(arith.MuliOp, lhs, rhs, name)
 
     def divu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        if self.known(rhs) == 1:
-            return self.value(lhs)
-        return self._binary(arith.DivUIOp, lhs, rhs, None, name)
+        return self._binary(arith.DivUIOp, lhs, rhs, name)
 
     def ceildivu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        if self.known(rhs) == 1:
-            return self.value(lhs)
-        return self._binary(arith.CeilDivUIOp, lhs, rhs, None, name)
+        return self._binary(arith.CeilDivUIOp, lhs, rhs, name)
 
     def remu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        if self.known(rhs) == 1:
-            return self.const(0)
-        return self._binary(arith.RemUIOp, lhs, rhs, None, name)
+        return self._binary(arith.RemUIOp, lhs, rhs, name)
 
     def minu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        return self._binary(arith.MinUIOp, lhs, rhs, None, name)
+        return self._binary(arith.MinUIOp, lhs, rhs, name)
 
     def maxu(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        return self._binary(arith.MaxUIOp, lhs, rhs, None, name)
+        return self._binary(arith.MaxUIOp, lhs, rhs, name)
 
     def maxs(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        return self._binary(arith.MaxSIOp, lhs, rhs, None, name)
+        return self._binary(arith.MaxSIOp, lhs, rhs, name)
 
     def xor(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
-        return self._binary(arith.XOrIOp, lhs, rhs, None, name)
+        return self._binary(arith.XOrIOp, lhs, rhs, name)
 
     def ult(self, lhs: Value, rhs: Value, name: str | None = None) -> SSAValue:
         return self.insert(arith.CmpiOp(self.value(lhs), self.value(rhs), "ult"), name).result

@@ -2,10 +2,18 @@
 
 ``xdsl-opt file.mlir -p 'pakv-to-ascend{soc=Ascend910B}'`` runs, in order:
 
-1. ``convert-pakv-to-ascend`` - tile loops for one core (checks the SoC support table);
-2. ``ascend-distribute-tokens`` - each core's balanced share of output rows;
-3. ``ascend-plan-ub`` - buffer offsets inside the SoC's UB, or a located rejection;
-4. ``ascend-insert-sync`` - the set_flag/wait_flag pairs of double buffering.
+1. ``convert-pakv-to-ascend{soc}`` - the walk over this core's runs (checks the SoC
+   support table), one ``ascend.copy_run``/``ascend.zero_run`` per run and stream;
+2. ``ascend-tile-runs{soc slots tile_bytes}`` - the UB buffers and the tile loops of
+   every run, per cache layout;
+3. ``canonicalize`` - stock xDSL: folds the ``x * 1``, ``x + 0`` and constant
+   arithmetic the tile loops are built with. The constants it makes in place are the
+   results of folds whose users fold too, so they die with them: the kernel's
+   constants stay at its top, one per value, where ``KernelBuilder`` put them
+   (``tests/test_passes.py`` holds the pipeline to that);
+4. ``ascend-distribute-tokens`` - each core's balanced share of output tokens;
+5. ``ascend-plan-ub{soc}`` - buffer offsets inside the SoC's UB, or a located rejection;
+6. ``ascend-insert-sync`` - the set_flag/wait_flag pairs of double buffering.
 
 The result is what the interpreter runs and the AscendC target prints.
 """
@@ -15,13 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
+from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
+from xdsl.transforms.canonicalize import CanonicalizePass
 
-from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass, TilingOptions
+from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass
 from passes.distribute_tokens import DistributeTokensPass
 from passes.insert_sync import InsertSyncPass
 from passes.plan_ub import PlanUbPass
+from passes.tile_runs import TileRunsPass, TilingOptions
 
 
 @dataclass(frozen=True)
@@ -32,11 +43,16 @@ class PakvToAscendPipeline(TilingOptions):
 
     def passes(self) -> tuple[ModulePass, ...]:
         return (
-            ConvertPakvToAscendPass(soc=self.soc, slots=self.slots, tile_bytes=self.tile_bytes),
+            ConvertPakvToAscendPass(soc=self.soc),
+            TileRunsPass(soc=self.soc, slots=self.slots, tile_bytes=self.tile_bytes),
+            CanonicalizePass(),
             DistributeTokensPass(),
             PlanUbPass(soc=self.soc),
             InsertSyncPass(),
         )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if ctx.get_optional_dialect(Arith.name) is None:
+            ctx = ctx.clone()  # canonicalize materialises folded constants with arith
+            ctx.load_dialect(Arith)
         PassPipeline(self.passes()).apply(ctx, op)

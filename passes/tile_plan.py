@@ -1,6 +1,6 @@
 """How big a tile is: the UB budget of one vector core, cut into tiles (pure arithmetic).
 
-``convert-pakv-to-ascend`` asks this module how to cut the work and creates one
+``ascend-tile-runs`` asks this module how to cut the runs and creates one
 ``ascend.ub_alloc`` per :class:`BufferPlan`; ``ascend-plan-ub`` then places those
 buffers and rejects a plan that does not fit. Keeping the arithmetic here, free of IR,
 makes it testable on its own and keeps the lowering about loops.
@@ -27,7 +27,7 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     Why not more slots of smaller tiles: a load moves ``groups`` bursts (one per row
     group), a store one, so MTE2 is the busy pipe and every tile costs it ``groups``
     burst set-ups; the store of tile ``n``, which the transpose of tile ``n + 1`` waits
-    for, is shorter than the load of tile ``n + 1`` (``run_copies.NzCopier`` cuts runs
+    for, is shorter than the load of tile ``n + 1`` (``tile_loops.NzTiles`` cuts runs
     into nearly equal tiles to keep it so). More slots only buy smaller tiles. The SPEC
     section 6 shape example (144 and 128 row groups, block 128) on Ascend910B, by
     ``runtime/tool/timeline.py``'s cost model: one group-major + one token-major slot of
@@ -35,7 +35,7 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     48 KiB (the token-major buffer double-buffered too), 1741 loads, 222 us (on
     Ascend910_95: 148, 154 and 167 us).
     The one exception: when a whole block already fits a tile of ``UB / (slots + 1)``
-    (both streams), every run is one tile whatever the slot size, so the group-major
+    (every stream), every run is one tile whatever the slot size, so the group-major
     buffer takes ``slots`` slots of that size instead: the tiles are the same, and with
     the spare slot the load of tile ``n + 1`` waits for the store of tile ``n - 2``, not
     of tile ``n - 1`` (those tiles are whole runs, whose sizes vary with the sequences).
@@ -48,14 +48,16 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     load bursts (``tile_tokens * 32`` bytes) and the store bursts (``tile_groups * 32``
     bytes) long; the op count per byte is the same for any shape.
 
-Key and value are separate streams (their token sizes, and in PA_NZ their dtypes, may
-differ) sharing the same buffers: a tile of either kind takes the next slot of the
-buffer the loads write (:attr:`TilePlan.load_slots`). ``slots`` is how many tiles the
-UB is cut into (2: double buffering; PA_NZ may add the spare slot above).
+The runs of a kernel come in streams, one per token-major tensor (keys and values:
+their token sizes, and in PA_NZ their dtypes, may differ), which share the same
+buffers: a tile of any stream takes the next slot of the buffer the loads write
+(:attr:`TilePlan.load_slots`). ``slots`` is how many tiles the UB is cut into (2:
+double buffering; PA_NZ may add the spare slot above).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isqrt
 
@@ -81,7 +83,7 @@ class TilePlanError(ValueError):
 
 @dataclass(frozen=True)
 class StreamPlan:
-    """How the tiles of one stream (keys or values) are cut."""
+    """How the tiles of one stream (e.g. keys or values) are cut."""
 
     token_bytes: int
     """Bytes of one token in the output (``H * element size``)."""
@@ -117,8 +119,8 @@ class BufferPlan:
 class TilePlan:
     mode: CacheMode
     block_size: int
-    key: StreamPlan
-    value: StreamPlan
+    streams: tuple[StreamPlan, ...]
+    """One per stream, in the order of ``plan_tiles``'s ``token_bytes``."""
     buffers: tuple[BufferPlan, ...]
 
     @property
@@ -161,71 +163,67 @@ def plan_tiles(
     mode: CacheMode,
     *,
     block_size: int,
-    key_token_bytes: int,
-    value_token_bytes: int,
+    token_bytes: Sequence[int],
     ub_bytes: int,
     slots: int = 2,
     tile_bytes: int = 0,
 ) -> TilePlan:
-    """Cut one core's UB (``ub_bytes`` usable) into tiles; see the module docstring.
+    """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
+    ``token_bytes`` each; see the module docstring.
 
     ``tile_bytes`` (a multiple of 32), when not 0, replaces the slot size derived from
     the UB: tests use it to force tiny tiles, or a plan that ``ascend-plan-ub`` rejects.
     """
+    if not token_bytes:
+        raise TilePlanError("there is no stream to tile")
     if slots < 1:
         raise TilePlanError(f"slots must be at least 1, got {slots}")
     if tile_bytes < 0 or tile_bytes % UB_ALIGN:
         raise TilePlanError(
             f"tile-bytes must be a non-negative multiple of {UB_ALIGN}, got {tile_bytes}"
         )
-    largest_run = align_up(block_size * max(key_token_bytes, value_token_bytes))
+    largest_run = align_up(block_size * max(token_bytes))
+    streams: tuple[StreamPlan, ...]
     if mode == CacheMode.Norm:
         zero_bytes = min(ZERO_CHUNK_BYTES, largest_run)
         slot = tile_bytes or min(_align_down((ub_bytes - zero_bytes) // slots), largest_run)
         if slot < UB_ALIGN:
             raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
-        key = StreamPlan(key_token_bytes, slot)
-        value = StreamPlan(value_token_bytes, slot)
+        streams = tuple(StreamPlan(size, slot) for size in token_bytes)
         buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
     else:
-        key, value, group_slots = _nz_split(
-            block_size, key_token_bytes, value_token_bytes, ub_bytes, slots, tile_bytes
-        )
-        used = max(key.tile_bytes, value.tile_bytes)
+        streams, group_slots = _nz_split(block_size, token_bytes, ub_bytes, slots, tile_bytes)
+        used = max(stream.tile_bytes for stream in streams)
         buffers = (
             BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
             BufferPlan(TOKEN_MAJOR_BUFFER, 1, used),
         )
-    return TilePlan(mode, block_size, key, value, buffers)
+    return TilePlan(mode, block_size, streams, buffers)
 
 
 def _nz_split(
     block_size: int,
-    key_token_bytes: int,
-    value_token_bytes: int,
+    token_bytes: Sequence[int],
     ub_bytes: int,
     slots: int,
     tile_bytes: int,
-) -> tuple[StreamPlan, StreamPlan, int]:
-    """PA_NZ: the key and value tiles and the group-major slot count (module docstring)."""
+) -> tuple[tuple[StreamPlan, ...], int]:
+    """PA_NZ: the tiles of each stream and the group-major slot count (module docstring)."""
     if slots < 2:
         raise TilePlanError(
             f"PA_NZ needs at least 2 slots (a group-major one to load, the token-major "
             f"one to store), got {slots}"
         )
 
-    def streams(slot: int) -> tuple[StreamPlan, StreamPlan]:
-        return (
-            _nz_stream(key_token_bytes, block_size, slot),
-            _nz_stream(value_token_bytes, block_size, slot),
-        )
+    def streams(slot: int) -> tuple[StreamPlan, ...]:
+        return tuple(_nz_stream(size, block_size, slot) for size in token_bytes)
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:
         narrow = streams(narrow_slot)
         if all(s.tile_tokens >= block_size and not s.splits_tokens for s in narrow):
-            return *narrow, slots  # every run is one tile either way: take the spare slot
+            return narrow, slots  # every run is one tile either way: take the spare slot
     slot = tile_bytes or _align_down(ub_bytes // slots)
     if slot < NZ_ROW_BYTES:
         raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
-    return *streams(slot), slots - 1
+    return streams(slot), slots - 1

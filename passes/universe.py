@@ -19,6 +19,12 @@ def _convert_pakv_to_ascend() -> type[ModulePass]:
     return ConvertPakvToAscendPass
 
 
+def _tile_runs() -> type[ModulePass]:
+    from passes.tile_runs import TileRunsPass
+
+    return TileRunsPass
+
+
 def _distribute_tokens() -> type[ModulePass]:
     from passes.distribute_tokens import DistributeTokensPass
 
@@ -45,6 +51,7 @@ def _pakv_to_ascend() -> type[ModulePass]:
 
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "convert-pakv-to-ascend": _convert_pakv_to_ascend,
+    "ascend-tile-runs": _tile_runs,
     "ascend-distribute-tokens": _distribute_tokens,
     "ascend-plan-ub": _plan_ub,
     "ascend-insert-sync": _insert_sync,

@@ -30,9 +30,11 @@ import pytest
 from gather_cases import GatherCase, c_example, shape_example
 from lowered_cases import DeviceCase, build, device_call, expected_outputs
 from xdsl.parser import Parser
+from xdsl.passes import PassPipeline
 
 from pakv_dialect.soc import soc_info
 from pakv_dialect.tiling import gather_tiling
+from passes.universe import PASSES
 from runtime.ascendc.host_build import (
     GmArgument,
     HostBuilds,
@@ -45,7 +47,7 @@ from runtime.ascendc.host_build import (
 from runtime.ascendc.plan import AscendCEmitError
 from runtime.ascendc.printer import emit_ascendc
 from runtime.host.lowered import lower, lowering_context
-from runtime.ir_builder import KERNEL_NAME
+from runtime.ir_builder import KERNEL_NAME, build_gather_module
 
 COMPILER = find_compiler()
 needs_compiler = pytest.mark.skipif(
@@ -229,6 +231,23 @@ def test_no_data_copy_pad_soc_rejects_unaligned_tokens_with_a_clear_error():
     case = build(DeviceCase(soc="Ascend910", key_dtype="fp16", key_token=(1, 5)))
     with pytest.raises(AscendCEmitError, match="Ascend910 has no DataCopyPad"):
         printed_kernel(case)
+
+
+@pytest.mark.parametrize(
+    ("passes", "missing"),
+    [
+        ("ascend-distribute-tokens", "ascend-tile-runs"),
+        ("ascend-tile-runs,ascend-plan-ub", "ascend-distribute-tokens"),
+    ],
+)
+def test_a_kernel_short_of_the_pipeline_names_the_pass_it_misses(passes: str, missing: str):
+    """Run ops and this core's share are the lowering's intermediate forms: printing a
+    kernel that still holds one is an error that names the pass to run."""
+    module = build_gather_module(device_call(build(DeviceCase(soc="Ascend910B"))).signature)
+    spec = f"convert-pakv-to-ascend{{soc=Ascend910B}},{passes}"
+    PassPipeline.parse_spec(PASSES, spec).apply(lowering_context(), module)
+    with pytest.raises(AscendCEmitError, match=f"run {missing} before -t ascendc"):
+        emit_ascendc(module)
 
 
 Edit = Callable[[str], str]

@@ -17,6 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from lowered_cases import DeviceCase, build, device_call, run_and_compare
 from xdsl.context import Context
+from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     FileLineColLoc,
@@ -26,6 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
 )
 from xdsl.dialects.func import FuncOp
+from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
@@ -33,10 +35,12 @@ from pakv_dialect.ascend import (
     MAX_BURSTS,
     NOTE_ATTR,
     UB_ALIGN,
-    CoreRowsOp,
+    CopyRunOp,
+    CoreTokensOp,
     LoadOp,
     StoreOp,
     UbAllocOp,
+    ZeroRunOp,
     constant_value,
 )
 from pakv_dialect.pakv import CacheMode
@@ -75,8 +79,7 @@ def test_norm_plan_of_the_shape_example_fills_the_910b_ub():
     plan = plan_tiles(
         CacheMode.Norm,
         block_size=128,
-        key_token_bytes=16 * 144 * 2,
-        value_token_bytes=16 * 128 * 2,
+        token_bytes=(16 * 144 * 2, 16 * 128 * 2),
         ub_bytes=192 * KIB,
     )
     assert plan.buffer(TILE_BUFFER).slots == 2
@@ -89,8 +92,7 @@ def _nz_plan(block_size: int, key_token_bytes: int, value_token_bytes: int, **op
     return plan_tiles(
         CacheMode.PA_NZ,
         block_size=block_size,
-        key_token_bytes=key_token_bytes,
-        value_token_bytes=value_token_bytes,
+        token_bytes=(key_token_bytes, value_token_bytes),
         ub_bytes=192 * KIB,
         **options,  # pyright: ignore[reportArgumentType]
     )
@@ -99,8 +101,9 @@ def _nz_plan(block_size: int, key_token_bytes: int, value_token_bytes: int, **op
 def test_nz_plan_of_the_shape_example_halves_the_ub_into_whole_token_tiles():
     """One group-major and one token-major slot of 96 KiB: 21 key / 24 value tokens."""
     plan = _nz_plan(128, 2304 * 2, 2048 * 2)
-    assert (plan.key.groups, plan.key.tile_groups, plan.key.tile_tokens) == (144, 144, 21)
-    assert (plan.value.groups, plan.value.tile_groups, plan.value.tile_tokens) == (128, 128, 24)
+    key, value = plan.streams
+    assert (key.groups, key.tile_groups, key.tile_tokens) == (144, 144, 21)
+    assert (value.groups, value.tile_groups, value.tile_tokens) == (128, 128, 24)
     assert plan.buffer(GROUP_MAJOR_BUFFER).slots == 1
     assert plan.buffer(TOKEN_MAJOR_BUFFER).slots == 1
     assert plan.buffer(TOKEN_MAJOR_BUFFER).slot_bytes == 24 * 4096
@@ -111,17 +114,17 @@ def test_nz_plan_of_the_shape_example_halves_the_ub_into_whole_token_tiles():
 def test_nz_plan_takes_a_spare_group_major_slot_only_when_a_third_holds_a_block():
     # MLA-like: a 16-token block is 18 KiB, so every run is one tile in any case.
     spare = _nz_plan(16, 576 * 2, 512 * 2)
-    assert spare.key.tile_tokens == spare.value.tile_tokens == 16
+    assert [stream.tile_tokens for stream in spare.streams] == [16, 16]
     assert spare.buffer(GROUP_MAJOR_BUFFER).slots == 2
     assert spare.buffer(GROUP_MAJOR_BUFFER).slot_bytes == 16 * 576 * 2
     assert spare.buffer(TOKEN_MAJOR_BUFFER).slots == 1
     # A 72 KiB block fits half the UB but not a third: the tiles take the halves.
     halves = _nz_plan(16, 2304 * 2, 2048 * 2)
-    assert halves.key.tile_tokens == 16
+    assert halves.streams[0].tile_tokens == 16
     assert halves.buffer(GROUP_MAJOR_BUFFER).slots == 1
     # Three slots: two group-major plus the token-major one, in thirds (the old default).
     thirds = _nz_plan(128, 2304 * 2, 2048 * 2, slots=3)
-    assert (thirds.key.tile_tokens, thirds.value.tile_tokens) == (14, 16)
+    assert [stream.tile_tokens for stream in thirds.streams] == [14, 16]
     assert thirds.buffer(GROUP_MAJOR_BUFFER).slots == 2
     assert thirds.buffer(TOKEN_MAJOR_BUFFER).slot_bytes == 64 * KIB
 
@@ -135,14 +138,14 @@ def test_nz_token_larger_than_a_slot_is_split_by_row_groups():
     plan = plan_tiles(
         CacheMode.PA_NZ,
         block_size=128,
-        key_token_bytes=147456,  # the operator's per-token limit
-        value_token_bytes=64,
+        token_bytes=(147456, 64),  # the operator's per-token limit, and a small token
         ub_bytes=192 * KIB,
     )
-    assert plan.key.splits_tokens
-    assert plan.key.tile_tokens > 1, "bursts longer than one 32-byte row"
-    assert plan.key.tile_bytes <= plan.buffer(GROUP_MAJOR_BUFFER).slot_bytes
-    assert not plan.value.splits_tokens
+    key, value = plan.streams
+    assert key.splits_tokens
+    assert key.tile_tokens > 1, "bursts longer than one 32-byte row"
+    assert key.tile_bytes <= plan.buffer(GROUP_MAJOR_BUFFER).slot_bytes
+    assert not value.splits_tokens
 
 
 @pytest.mark.parametrize(
@@ -154,8 +157,7 @@ def test_plan_rejects_bad_options(options: dict[str, int], message: str):
         plan_tiles(
             CacheMode.Norm,
             block_size=16,
-            key_token_bytes=64,
-            value_token_bytes=64,
+            token_bytes=(64, 64),
             ub_bytes=192 * KIB,
             **options,  # pyright: ignore[reportArgumentType]
         )
@@ -179,8 +181,7 @@ def test_derived_plans_fit_the_ub(
     plan = plan_tiles(
         mode,
         block_size=block_size,
-        key_token_bytes=key_rows * row,
-        value_token_bytes=value_rows * row,
+        token_bytes=(key_rows * row, value_rows * row),
         ub_bytes=soc.ub_usable_bytes,
         slots=slots,
     )
@@ -191,8 +192,8 @@ def test_derived_plans_fit_the_ub(
         assert plan.buffer(TOKEN_MAJOR_BUFFER).slots == 1
         assert plan.load_slots in (slots - 1, slots)
         if plan.load_slots == slots:  # the spare slot: only when runs are single tiles
-            assert all(s.tile_tokens == block_size for s in (plan.key, plan.value))
-    for stream in (plan.key, plan.value):
+            assert all(s.tile_tokens == block_size for s in plan.streams)
+    for stream in plan.streams:
         if mode == CacheMode.PA_NZ:
             assert 1 <= stream.tile_tokens <= block_size
             assert 1 <= stream.tile_groups <= stream.groups
@@ -210,7 +211,7 @@ def test_derived_plans_fit_the_ub(
 def test_pipeline_leaves_a_planned_kernel_with_dynamic_sizes():
     module = lowered(DeviceCase(mode="PA_NZ", offsets=True, cumsum=True, key_token=(3,)))
     ops = list(module.walk())
-    assert not any(isinstance(op, CoreRowsOp) for op in ops)
+    assert not any(isinstance(op, CoreTokensOp | CopyRunOp | ZeroRunOp) for op in ops)
     assert not any(op.name == "pakv.gather" for op in ops)
     allocs = [op for op in ops if isinstance(op, UbAllocOp)]
     assert allocs and all(alloc.planned_offset is not None for alloc in allocs)
@@ -259,6 +260,77 @@ def test_dtype_the_soc_does_not_take_is_rejected_at_lowering():
     module = build_gather_module(device_call(build(case)).signature)
     with pytest.raises(PassFailedException, match="fp32 is not supported on Ascend910B"):
         PakvToAscendPipeline(soc="Ascend910B").apply(Context(), module)
+
+
+_IDENTITIES: dict[type[arith.SignlessIntegerBinaryOperation], tuple[int, ...]] = {
+    arith.AddiOp: (0,),
+    arith.SubiOp: (0,),
+    arith.XOrIOp: (0,),
+    arith.MuliOp: (0, 1),
+    arith.DivUIOp: (1,),
+    arith.CeilDivUIOp: (1,),
+    arith.RemUIOp: (1,),
+}
+"""Right operands that make an op pointless: ``x + 0``, ``x * 1``, ``x * 0``, ``x % 1``..."""
+
+
+def _pass_through(op: Operation) -> bool:
+    """Whether an scf op carries a value that never changes (or runs an empty else)."""
+    match op:
+        case scf.IfOp() if op.false_region.blocks:
+            then_yield, else_yield = (region.block.last_op for region in op.regions)
+            assert isinstance(then_yield, scf.YieldOp) and isinstance(else_yield, scf.YieldOp)
+            pairs = zip(then_yield.arguments, else_yield.arguments, strict=True)
+            empty_else = not op.results and else_yield is op.false_region.block.first_op
+            return any(a is b for a, b in pairs) or empty_else
+        case scf.ForOp():
+            body = op.body.block
+            assert isinstance(body.last_op, scf.YieldOp)
+            return any(a is b for a, b in zip(body.last_op.arguments, body.args[1:], strict=True))
+        case scf.WhileOp():
+            before, after = op.before_region.block, op.after_region.block
+            assert isinstance(before.last_op, scf.ConditionOp)
+            assert isinstance(after.last_op, scf.YieldOp)
+            forwarded, yielded = before.last_op.args, after.last_op.arguments
+            return any(
+                forwarded[i] is before.args[i] and yielded[i] is after.args[i]
+                for i in range(len(before.args))
+            )
+        case _:
+            return False
+
+
+@pytest.mark.parametrize(
+    ("case", "tile_bytes"),
+    [
+        (DeviceCase(block_size=1, offsets=True), 0),
+        (DeviceCase(block_size=16, offsets=True, cumsum=True), 64),
+        (DeviceCase(mode="PA_NZ", key_token=(3,), block_size=1), 0),
+        (DeviceCase(mode="PA_NZ", key_token=(3,), value_token=(2,), block_size=16), 96),
+        (DeviceCase(mode="PA_NZ", key_token=(4608,), value_token=(2,), block_size=4), 0),
+        (DeviceCase(mode="PA_NZ", key_token=(4096,), block_size=2, soc="Ascend310B"), 0),
+    ],
+    ids=["norm-bs1", "norm-tiles", "nz-bs1", "nz-one-token-tiles", "nz-split-tokens", "nz-4096"],
+)
+def test_lowered_kernel_executes_nothing_for_nothing(case: DeviceCase, tile_bytes: int):
+    """The tile loops are built with ``x + 0`` and friends and the walk threads a cursor
+    that one-slot plans do not use; after the pipeline none of it is left: every constant
+    sits once at the top of the kernel, no arithmetic has a pointless or constant
+    operand pair, and no loop or branch carries a value that never changes."""
+    module = lowered(case, tile_bytes=tile_bytes)
+    kernel = next(op for op in module.walk() if isinstance(op, FuncOp))
+    entry = kernel.body.block
+    constants = [op for op in kernel.body.walk() if isinstance(op, arith.ConstantOp)]
+    assert all(op.parent_block() is entry for op in constants)
+    assert len({(op.value, op.result.type) for op in constants}) == len(constants)
+    for op in kernel.body.walk():
+        if isinstance(op, arith.SignlessIntegerBinaryOperation):
+            lhs, rhs = constant_value(op.lhs), constant_value(op.rhs)
+            assert lhs is None or rhs is None, f"{op.name} of two constants"
+            assert rhs not in _IDENTITIES.get(type(op), ()), f"{op.name} by {rhs}"
+            if isinstance(op, arith.AddiOp | arith.MuliOp):
+                assert lhs not in _IDENTITIES[type(op)], f"{lhs} {op.name}"
+        assert not _pass_through(op), f"{op.name} carries a value that never changes"
 
 
 # ---------------------------------------------------------------------------- where failures point
@@ -325,10 +397,12 @@ def test_stage_notes_head_their_stages(mode: str):
         if isinstance(note, StringAttr):
             notes.setdefault(op.name, []).append(note.data)
     assert notes["ascend.get_block_idx"] == [
-        "This core's output rows: its balanced share, never past num_tokens."
+        "This core's tokens: its balanced share, never past num_tokens."
     ]
-    assert notes["scf.while"] == ["Walk the sequences in output order, up to this core's last row."]
-    assert "ascend.core_rows" not in notes  # ascend-distribute-tokens replaced it
+    assert notes["scf.while"] == [
+        "Walk the sequences in token order, up to this core's last token."
+    ]
+    assert "ascend.core_tokens" not in notes  # ascend-distribute-tokens replaced it
     texts = [text for texts in notes.values() for text in texts]
     for stage in ("Keys: tiles of up to", "Values: tiles of up to", "No valid block", "This seq"):
         assert sum(text.startswith(stage) for text in texts) == 1, stage
@@ -425,7 +499,7 @@ def test_one_kernel_serves_every_runtime_size():
     assert len(kernels) == 1
 
 
-def test_rows_are_balanced_when_one_sequence_is_1000x_longer():
+def test_tokens_are_balanced_when_one_sequence_is_1000x_longer():
     """Each core stores the same bytes, within one token, however skewed the batch."""
     case = build(DeviceCase(lens=(3, 3000, 2, 3, 1), block_size=16, key_token=(1, 16)))
     run = run_and_compare(case)

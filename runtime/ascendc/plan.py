@@ -220,8 +220,10 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
                 plan.events[kind] = max(plan.events.get(kind, 0), bound + 1)
                 if plan.events[kind] > MAX_EVENT_IDS:
                     raise emit_error(op, f"{kind} needs more than {MAX_EVENT_IDS} event ids")
-            case ascend.CoreRowsOp():
+            case ascend.CoreTokensOp():
                 raise emit_error(op, "run ascend-distribute-tokens before -t ascendc")
+            case ascend.CopyRunOp() | ascend.ZeroRunOp():
+                raise emit_error(op, "run ascend-tile-runs before -t ascendc")
             case _:
                 pass
     return plan

@@ -71,3 +71,23 @@ func.func @repeated_effects(%src: memref<64xi8, #ascend.address_space<gm>>, %dst
 // CHECK-NEXT:    ascend.wait_flag[MTE2, MTE3, %c0]
 // CHECK-NEXT:    ascend.store
 // CHECK-NEXT:    %n1 = ascend.load_scalar
+
+// -----
+
+// Runs are effects too: two equal copy runs (a run gathered twice) and two equal zero
+// runs all stay, in order.
+func.func @runs(%kc: memref<?x16x2x16xf16, #ascend.address_space<gm>>, %ko: memref<?x2x16xf16, #ascend.address_space<gm>>, %i: index) {
+  %a = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x16xf16, #ascend.address_space<gm>> -> memref<?x2x16xf16, #ascend.address_space<gm>>
+  %b = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x16xf16, #ascend.address_space<gm>> -> memref<?x2x16xf16, #ascend.address_space<gm>>
+  ascend.zero_run %ko[%i] count(%i) : memref<?x2x16xf16, #ascend.address_space<gm>>
+  ascend.zero_run %ko[%i] count(%i) : memref<?x2x16xf16, #ascend.address_space<gm>>
+  "test.op"(%a, %b) : (index, index) -> ()
+  func.return
+}
+
+// CHECK-LABEL: func.func @runs
+// CHECK-NEXT:    %a = ascend.copy_run Norm
+// CHECK-NEXT:    %b = ascend.copy_run Norm
+// CHECK-NEXT:    ascend.zero_run
+// CHECK-NEXT:    ascend.zero_run
+// CHECK-NEXT:    "test.op"(%a, %b)

@@ -44,3 +44,21 @@ func.func @transpose(%in: memref<2x4096xi8, #ascend.address_space<ub>>, %out: me
 }
 
 // CHECK: ascend.transpose_blocks %in[%s] -> %out[%s] blocks(%r x %c)
+
+// -----
+
+// The run level: this core's tokens, a run copied from a cache block (threading the
+// runs' cursor), a run of zeros.
+func.func @runs(%kc: memref<?x4x16x16xf16, #ascend.address_space<gm>>, %ko: memref<?x64xf16, #ascend.address_space<gm>>, %blk: index, %pos: index, %count: index, %slot: index) attributes {ascend.kernel} {
+  %begin, %end = ascend.core_tokens
+  %next = ascend.copy_run PA_NZ %kc[%blk, %pos] -> %ko[%begin] count(%count) cursor(%slot) {ascend.note = "Keys"} : memref<?x4x16x16xf16, #ascend.address_space<gm>> -> memref<?x64xf16, #ascend.address_space<gm>>
+  ascend.zero_run %ko[%end] count(%count) : memref<?x64xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK:       %begin, %end = ascend.core_tokens
+// CHECK-NEXT:  %next = ascend.copy_run PA_NZ %kc[%blk, %pos] -> %ko[%begin] count(%count) cursor(%slot) {ascend.note = "Keys"} : memref<?x4x16x16xf16, #ascend.address_space<gm>> -> memref<?x64xf16, #ascend.address_space<gm>>
+// CHECK-NEXT:  ascend.zero_run %ko[%end] count(%count) : memref<?x64xf16, #ascend.address_space<gm>>
+
+// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %begin, %count, %slot) <{layout = #pakv<cache_mode PA_NZ>}> {ascend.note = "Keys"} : (memref<?x4x16x16xf16, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index) -> index
+// CHECK-GENERIC: "ascend.zero_run"(%ko, %end, %count) : (memref<?x64xf16, #ascend.address_space<gm>>, index, index) -> ()

@@ -2,7 +2,8 @@
 
 // One case per rule of the ascend dialect's verifiers: UB buffers 32-byte aligned and
 // inside the kernel SoC's UB, burst counts within the hardware's 4095, UB gaps and
-// offsets in 32-byte units, memrefs in the right address space, distinct pipes.
+// offsets in 32-byte units, memrefs in the right address space, distinct pipes, runs
+// between GM tensors that hold the same tokens in the shapes their layout names.
 
 // A UB slot is a whole number of 32-byte blocks.
 func.func @k() {
@@ -125,3 +126,101 @@ func.func @k(%bt: memref<?x?xi32, #ascend.address_space<gm>>, %i: index) {
 }
 
 // CHECK: {{^}}load_scalar needs 2 indices, got 1
+
+// -----
+
+// A run moves tokens between two GM tensors.
+func.func @k(%kc: memref<?x16x2x8xf16>, %ko: memref<?x2x8xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16> -> memref<?x2x8xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run cache must be a memref in #ascend.address_space<gm>, got memref<?x16x2x8xf16>
+
+// -----
+
+func.func @k(%kc: memref<?x16x2x8xf16, #ascend.address_space<gm>>, %ko: memref<?x2x8xf16>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, #ascend.address_space<gm>> -> memref<?x2x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}copy_run tokens must be a memref in #ascend.address_space<gm>, got memref<?x2x8xf16>
+
+// -----
+
+// Runs move KV tokens: their element type is one the operator takes.
+func.func @k(%kc: memref<?x16x2x8xf64, #ascend.address_space<gm>>, %ko: memref<?x2x8xf64, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf64, #ascend.address_space<gm>> -> memref<?x2x8xf64, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run element type must be a KV element type, got f64
+
+// -----
+
+// A run copies bits: the cache and the tokens hold the same element type.
+func.func @k(%kc: memref<?x16x2x8xf16, #ascend.address_space<gm>>, %ko: memref<?x2x8xbf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, #ascend.address_space<gm>> -> memref<?x2x8xbf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run cache and tokens must have one element type, got f16 and bf16
+
+// -----
+
+// The layout fixes the ranks: PA_NZ tokens are [num_tokens, H].
+func.func @k(%kc: memref<?x2x16x16xf16, #ascend.address_space<gm>>, %ko: memref<?x2x16xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run PA_NZ %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x2x16x16xf16, #ascend.address_space<gm>> -> memref<?x2x16xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}a PA_NZ copy_run needs a rank-4 cache and rank-2 tokens, got memref<?x2x16x16xf16, #ascend.address_space<gm>> and memref<?x2x16xf16, #ascend.address_space<gm>>
+
+// -----
+
+// A PA_NZ cache row is 32 bytes: a Norm-shaped cache with 8-element heads is not one.
+func.func @k(%kc: memref<?x2x16x8xf16, #ascend.address_space<gm>>, %ko: memref<?x16xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run PA_NZ %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x2x16x8xf16, #ascend.address_space<gm>> -> memref<?x16xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}a PA_NZ cache row must hold 32 bytes, got 8 elements of 2 byte(s)
+
+// -----
+
+// The tokens hold what a cache token holds.
+func.func @k(%kc: memref<?x16x2x8xf16, #ascend.address_space<gm>>, %ko: memref<?x2x16xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, #ascend.address_space<gm>> -> memref<?x2x16xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run tokens memref<?x2x16xf16, #ascend.address_space<gm>> do not hold the cache's tokens ([2, 8])
+
+// -----
+
+func.func @k(%kc: memref<?x2x16x16xf16, #ascend.address_space<gm>>, %ko: memref<?x48xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run PA_NZ %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x2x16x16xf16, #ascend.address_space<gm>> -> memref<?x48xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run tokens memref<?x48xf16, #ascend.address_space<gm>> do not hold the cache's tokens (H = 2 x 16)
+
+// -----
+
+// A zero run writes GM tokens.
+func.func @k(%ko: memref<?x2x8xf16>, %i: index) {
+  ascend.zero_run %ko[%i] count(%i) : memref<?x2x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}zero_run tokens must be a memref in #ascend.address_space<gm>, got memref<?x2x8xf16>
+
+// -----
+
+// Tokens are indexed by their first dimension.
+func.func @k(%ko: memref<f16, #ascend.address_space<gm>>, %i: index) {
+  ascend.zero_run %ko[%i] count(%i) : memref<f16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}zero_run tokens must have a token dimension, got memref<f16, #ascend.address_space<gm>>

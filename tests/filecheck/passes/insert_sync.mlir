@@ -169,6 +169,29 @@ func.func @shared_pair(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memr
 
 // -----
 
+// A fixed slot has a fixed event: the second one-slot buffer on a pipe pair uses event 1.
+func.func @shared_pair_fixed_slots(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, #ascend.address_space<gm>>) attributes {ascend.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %a = ascend.ub_alloc "a" : memref<1x32xi8, #ascend.address_space<ub>>
+  %b = ascend.ub_alloc "b" : memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %a[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.store %a[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %b[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.store %b[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK-LABEL: func.func @shared_pair_fixed_slots(
+// CHECK-NOT:     arith.addi
+// CHECK:         ascend.wait_flag[MTE3, MTE2, %c1]
+// CHECK-NEXT:    ascend.load %src[%c0] -> %b[%c0, %c0]
+// CHECK-NEXT:    ascend.set_flag[MTE2, MTE3, %c1]
+// CHECK-NOT:     arith.addi
+
+// -----
+
 // A kernel that already holds flags is left as it is.
 func.func @already_synchronised(%c0: index) attributes {ascend.kernel} {
   ascend.set_flag[MTE3, MTE2, %c0]

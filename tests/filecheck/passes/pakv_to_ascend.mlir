@@ -10,7 +10,7 @@ func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<
   func.return
 }
 
-// The whole pipeline: a kernel with placed buffers, its rows from the balanced split,
+// The whole pipeline: a kernel with placed buffers, its tokens from the balanced split,
 // and flags around every tile. Two 96256-byte slots + a 4096-byte zero buffer fill
 // the 192 KiB UB exactly; a 128-token key run (589824 bytes) takes 7 tiles.
 // CHECK-LABEL: func.func @seed_norm(
@@ -27,9 +27,9 @@ func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<
 // CHECK-NEXT:    %core = ascend.get_block_idx
 // CHECK-NEXT:    %split_tokens = ascend.get_tiling "split_tokens"
 // CHECK-NEXT:    %used_cores = ascend.get_tiling "used_cores"
-// CHECK:         %row_end_1 = arith.minui %row_end, %num_tokens : index
-// CHECK-NEXT:    %has_rows = arith.cmpi ult, %row_begin, %row_end_1 : index
-// CHECK-NEXT:    scf.if %has_rows {
+// CHECK:         %write_end = arith.minui %token_end, %num_tokens : index
+// CHECK-NEXT:    %has_tokens = arith.cmpi ult, %token_begin, %write_end : index
+// CHECK-NEXT:    scf.if %has_tokens {
 // CHECK:               scf.for %src_at = %src to %src_end step %c96256 iter_args(%slot_7 = %slot_4) -> (index) {
 // CHECK-NEXT:            %[[REST:.*]] = arith.subi %src_end, %src_at : index
 // CHECK-NEXT:            %bytes = arith.minui %[[REST]], %c96256 : index
@@ -56,7 +56,9 @@ func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<
 // CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]
 // CHECK-NEXT:    func.return
 // CHECK-NOT:     pakv.gather
-// CHECK-NOT:     ascend.core_rows
+// CHECK-NOT:     ascend.core_tokens
+// CHECK-NOT:     ascend.copy_run
+// CHECK-NOT:     ascend.zero_run
 
 // Like an MLIR rewriter, the lowering gives every op it makes the location of the
 // pakv.gather it replaces, so a later failure (a buffer that does not fit) points at
@@ -97,8 +99,8 @@ func.func @seed_nz(%key_cache: memref<?x144x128x16xf16>, %value_cache: memref<?x
 // CHECK:               %tiles = arith.ceildivui %count, %c21 : index
 // CHECK-NEXT:          %[[EVEN:.*]] = arith.ceildivui %count, %tiles : index
 // CHECK-NEXT:          %tile_tokens = arith.minui %[[EVEN]], %c21 : index
-// CHECK-NEXT:          scf.for %token = %c0 to %count step %tile_tokens {
-// CHECK-NEXT:            %[[REST:.*]] = arith.subi %count, %token : index
+// CHECK-NEXT:          scf.for %tile_pos = %c0 to %count step %tile_tokens {
+// CHECK-NEXT:            %[[REST:.*]] = arith.subi %count, %tile_pos : index
 // CHECK-NEXT:            %tokens = arith.minui %[[REST]], %tile_tokens : index
 // CHECK-NEXT:            %burst = arith.muli %tokens, %c32 : index
 // CHECK-NEXT:            %gap = arith.subi %c4096, %burst : index
@@ -117,7 +119,7 @@ func.func @seed_nz(%key_cache: memref<?x144x128x16xf16>, %value_cache: memref<?x
 // CHECK-NEXT:            ascend.set_flag[MTE3, V, %c0]
 // CHECK-NEXT:          }
 // CHECK:               %tiles_1 = arith.ceildivui %count, %c24 : index
-// CHECK:               scf.for %token_1 = %c0 to %count step %tile_tokens_1 {
+// CHECK:               scf.for %tile_pos_1 = %c0 to %count step %tile_tokens_1 {
 // CHECK:                 ascend.load %value_cache[%tile_src_1] -> %group_major[%c0, %c0] bursts(%c128 x %burst_1) gaps(%gap_1, %c0)
 // CHECK:         ascend.wait_flag[V, MTE2, %c0]
 // CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]

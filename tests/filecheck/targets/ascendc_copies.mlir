@@ -127,9 +127,9 @@ func.func @nz_halves(%kc: memref<?x144x128x16xf16>, %vc: memref<?x128x128x16xf16
 // CHECK:           const uint64_t tiles = (count + 27 - 1) / 27;
 // CHECK-NEXT:      const uint64_t even = (count + tiles - 1) / tiles;
 // CHECK-NEXT:      const uint64_t tileTokens = even < 27 ? even : 27;
-// CHECK-NEXT:      for (uint64_t token = 0; token < count; token += tileTokens) {
+// CHECK-NEXT:      for (uint64_t tilePos = 0; tilePos < count; tilePos += tileTokens) {
 // CHECK-NEXT:          const uint64_t tokens =
-// CHECK-NEXT:              count - token < tileTokens ? count - token : tileTokens;
+// CHECK-NEXT:              count - tilePos < tileTokens ? count - tilePos : tileTokens;
 // CHECK:               WaitFlag<HardEvent::V_MTE2>(vToMte2Events_[0]);
 // CHECK-NEXT:          CopyInBurstsAligned(groupMajor_, kcGm_, tileSrc, 144, burst, gap,
 // CHECK:               TransposeBlocks(tokenMajor_, groupMajor_, 144, tokens);
