@@ -607,3 +607,66 @@ def test_negative_offset() -> None:
     assert_rejected(
         c_case(seq_offset=[2, -2, 2, 2]), ["seqOffset[1]", "expected an offset >= 0", "got -2"]
     )
+
+
+# --- 161002: every data rule again, data-driven --------------------------------------
+
+
+def plant(rule: str, case: GatherCase, rng: np.random.Generator) -> tuple[GatherCase, list[str]]:
+    """``case`` with one violation of ``rule`` at a random place, and what the message
+    must say about it (the place and the value)."""
+    lens = case.seq_lens.astype(np.int64)
+    used = np.flatnonzero(np.diff(lens) if case.cumsum else lens)
+    i = int(rng.choice(used))
+    block_size = case.key_cache.shape[1]
+    assert case.seq_offset is not None
+    seq_lens, tables, offsets = case.seq_lens.copy(), case.block_tables.copy(), case.seq_offset
+    if rule == "negative length":
+        value = -int(rng.integers(1, 100))
+        seq_lens[i] = value
+        fragments = [f"seqLens[{i}]: expected a length >= 0, got {value}"]
+    elif rule == "cumsum start":
+        seq_lens = seq_lens + int(rng.integers(1, 5))
+        fragments = ["seqLens[0]: expected 0", f"got {seq_lens[0]}"]
+    elif rule == "cumsum decreasing":
+        seq_lens[i + 1] = seq_lens[i] - int(rng.integers(1, 5))
+        fragments = [f"seqLens[{i + 1}]: expected >= seqLens[{i}] = {seq_lens[i]}"]
+    elif rule == "negative offset":
+        offsets = offsets.copy()
+        offsets[i] = -int(rng.integers(1, 1000))
+        fragments = [f"seqOffset[{i}]: expected an offset >= 0, got {offsets[i]}"]
+    elif rule == "block id":
+        col = int(offsets[i]) // block_size
+        tables[i, col] = int(rng.choice([-1, case.key_cache.shape[0], 2**31 - 1]))
+        fragments = [f"blockTables[{i}, {col}]: expected a block id in [0, ", f"{tables[i, col]}"]
+    elif rule == "column":
+        tables = tables[:, : int(offsets[i]) // block_size].copy()  # its first column is gone
+        fragments = ["blockTables dim 1 (max_blocks_per_seq)", "needs column"]
+    else:  # "total": one sequence longer than the rows left for it
+        rows = case.key_ref.shape[0]
+        seq_lens[i] += rows - case.total + int(rng.integers(1, 4))
+        total = replace(case, seq_lens=seq_lens).total
+        fragments = ["keyRef dim 0 (num_tokens)", f"total length {total}, got {rows}"]
+    return replace(case, seq_lens=seq_lens, block_tables=tables, seq_offset=offsets), fragments
+
+
+DATA_RULES = [
+    "negative length", "cumsum start", "cumsum decreasing", "negative offset", "block id",
+    "column", "total",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("rule", DATA_RULES)
+def test_data_rules_on_random_calls(rule: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    cumsum = rule.startswith("cumsum")
+    case = random_case(rng, with_offset=True, cumsum=cumsum, soc="Ascend910B")
+    # Every sequence starts two columns further in (so "column" can cut its first one).
+    assert case.seq_offset is not None
+    case.seq_offset = case.seq_offset + 2 * case.key_cache.shape[1]
+    skipped = np.zeros((case.block_tables.shape[0], 2), case.block_tables.dtype)
+    case.block_tables = np.concatenate([skipped, case.block_tables], axis=1)
+    gather_pa_kv_cache(*replace(case, key_ref=case.key_ref.copy()).args(), **case.kwargs())
+    bad, fragments = plant(rule, case, rng)
+    assert_rejected(bad, fragments)

@@ -283,7 +283,7 @@ def bad_data_case(
     and huge lengths, cumsums that start anywhere and go down, ids out of range, columns
     past the table, negative and huge offsets, totals past num_tokens."""
     kind, storage = kv_kind(dtype), index_kind(index).storage
-    info = np.iinfo(storage)
+    info = np.iinfo(np.int64 if index == "int64" else np.int32)
     num_blocks, batch, width = (int(n) for n in rng.integers(1, 5, size=3))
     lens = rng.integers(-2 * block_size, 3 * block_size + 2, size=batch)
     if cumsum:
