@@ -28,6 +28,7 @@ from runtime import (
     Tensor,
     gather_pa_kv_cache,
 )
+from runtime.host.checks import share_bytes
 
 Args = Sequence[object]
 KEY_CACHE, VALUE_CACHE, BLOCK_TABLES, SEQ_LENS, KEY_REF, VALUE_REF, SEQ_OFFSET = range(7)
@@ -670,3 +671,42 @@ def test_data_rules_on_random_calls(rule: str, seed: int) -> None:
     gather_pa_kv_cache(*replace(case, key_ref=case.key_ref.copy()).args(), **case.kwargs())
     bad, fragments = plant(rule, case, rng)
     assert_rejected(bad, fragments)
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("index", range(7), ids=PARAMETERS)
+def test_tensor_kind_rules_for_every_parameter(index: int, seed: int) -> None:
+    """Data-driven twin of the single kind tests above: a non-contiguous view of any
+    parameter, and a read-only output, are refused by name."""
+    rng = np.random.default_rng(seed)
+    mode = str(rng.choice(["Norm", "PA_NZ"]))
+    case = random_case(rng, cache_mode=mode, with_offset=True, soc="Ascend910B")
+    while min(case.block_tables.shape[0], case.key_ref.shape[0]) < 2:  # a view can skip rows
+        case = random_case(rng, cache_mode=mode, with_offset=True, soc="Ascend910B")
+    array = case.args()[index]
+    assert isinstance(array, np.ndarray)
+    strided = np.repeat(array, 2, axis=0)[::2]  # the same values, every other row of a buffer
+    assert not strided.flags.c_contiguous
+    assert_rejected(case, [PARAMETERS[index], "C-contiguous"], args=with_arg(case, index, strided))
+    if index in (KEY_REF, VALUE_REF):
+        frozen = array.copy()
+        frozen.setflags(write=False)
+        assert_rejected(case, [PARAMETERS[index], "writable"], args=with_arg(case, index, frozen))
+
+
+def test_share_bytes_is_numpys_exact_answer() -> None:
+    """Random views of one buffer, contiguous or strided: share_bytes agrees with the
+    exact ``np.shares_memory`` (not with the bounds-only ``np.may_share_memory``)."""
+    rng = np.random.default_rng(0)
+    buffer = np.zeros(4096, np.uint8)
+    disagreements_with_bounds = 0
+    for _ in range(300):
+        views = []
+        for _ in range(2):
+            start, length = (int(x) for x in rng.integers(0, 2048, size=2))
+            step = int(rng.choice([1, 1, 2, 3]))
+            views.append(buffer[start : start + length + 1 : step].view(np.uint8))
+        a, b = views
+        assert share_bytes(a, b) == np.shares_memory(a, b)
+        disagreements_with_bounds += np.may_share_memory(a, b) != np.shares_memory(a, b)
+    assert disagreements_with_bounds > 0  # the strided cases did test exactness

@@ -256,20 +256,34 @@ def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operan
     return _Operand(role, array, kind)
 
 
+def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether some byte belongs to both arrays (``np.shares_memory``'s exact answer).
+
+    The bounds test decides most pairs at once; for two C-contiguous arrays it is
+    exact too (each covers its bounds densely), so numpy's exact solver, whose work can
+    grow with the strides, runs only for other layouts.
+    """
+    if not np.may_share_memory(a, b):
+        return False
+    if a.flags.c_contiguous and b.flags.c_contiguous:
+        return True
+    return bool(np.shares_memory(a, b))
+
+
 def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
     """No output shares a byte with another tensor of the call (numpy's exact test).
 
     The outputs are written while every other tensor is read, so an overlap makes the
     result depend on the order of the copies (and the executors disagree). Two
-    disjoint views of one buffer are fine; ``np.shares_memory`` tells them apart
-    exactly, not by bounds. Inputs may share memory with each other: they are only read.
+    disjoint views of one buffer are fine: :func:`share_bytes` tells them apart
+    exactly. Inputs may share memory with each other: they are only read.
     """
     for out_role in OUTPUT_ROLES:
         out = operands[out_role].array
         for role, other in operands.items():
             if role == out_role or (out_role, role) == ("value_out", "key_out"):
                 continue  # itself, or the pair already tested from keyRef's side
-            if np.shares_memory(out, other.array):
+            if share_bytes(out, other.array):
                 raise invalid(
                     f"{API_NAMES[out_role]} and {API_NAMES[role]} share memory: expected an "
                     "output that overlaps no other tensor of the call (it is written while "
