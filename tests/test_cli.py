@@ -30,7 +30,7 @@ from runtime.tool.program import CompiledProgram, Phases, compile_program, run_p
 from runtime.tool.progress import TerminalReporter
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec
 from runtime.tool.sources import LocatingParser, from_spec, read_file
-from runtime.tool.workload import gather_call
+from runtime.tool.workload import DEFAULT_SIZES, gather_call
 
 SEED_FILE = REPO_ROOT / "examples" / "seed_example.mlir"
 """SPEC section 6's shape example; it names soc = "Ascend910B"."""
@@ -509,6 +509,9 @@ def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     ):  # fmt: skip
         assert re.search(rf"{flag} [^-]*\({value}[;)]", text), flag
     assert f"cacheMode ({defaults.mode})" in text and f"({defaults.dtype})" in text
+    # A FILE's dynamic sizes default to the same numbers (runtime.tool.workload).
+    fixed = (defaults.batch, defaults.num_blocks, defaults.table_width)
+    assert (DEFAULT_SIZES.batch, DEFAULT_SIZES.num_blocks, DEFAULT_SIZES.table_width) == fixed
     assert "--tile-bytes N force the UB slot size: a multiple of 32 (default 0: the largest" in text
     assert "--save DIR" in text
 
@@ -592,6 +595,25 @@ def test_a_long_step_redraws_its_line() -> None:
 def test_no_progress_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run_cli(["run", "--example", "seed-hand"], capsys)
     assert (status, err) == (0, "")
+
+
+def test_an_output_that_is_another_operand_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to compile, then crash at run time or emit a kernel that reads block ids
+    from the buffer it writes."""
+    memref = "memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32>"
+    path = tmp_path / "alias.mlir"
+    path.write_text(
+        "func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>,"
+        " %sl: memref<2xi32>, %ko: memref<6x1x8xf16>) {\n"
+        "  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %ko)"
+        f" : {memref} -> memref<6x1x8xf16>, memref<6x1x8xf16>\n"
+        "  func.return\n}\n"
+    )
+    for argv in (["compile", str(path), "-o", str(tmp_path / "o")], ["run", str(path)]):
+        status, out, err = run_cli(argv, capsys)
+        assert_one_line_error(status, out, err, f"{path}:2:3: error: key_out is the same value")
 
 
 # --------------------------------------------------------------------------- pakv-opt

@@ -54,7 +54,6 @@ from runtime.tool.sources import GatherSource, InputError, from_spec, read_file
 from runtime.tool.timeline import estimated_trace_bytes, schedule, write_chrome_trace
 from runtime.tool.units import rate, size_text
 from runtime.tool.workload import (
-    DEFAULT_SIZES,
     Inputs,
     WorkloadError,
     gather_call,
@@ -162,7 +161,6 @@ def _source_options() -> _Parser:
         "num_tokens": f"keyRef / valueRef rows ({_DEFAULTS.num_tokens}; for a FILE's dynamic "
         "rows: the total of random lengths)",
     }
-    assert DEFAULT_SIZES.batch == _DEFAULTS.batch  # a FILE's dynamic sizes default alike
     for name in SIZE_FLAGS:
         sizes.add_argument(_flag(name), type=int, metavar="N", help=size_help[name])
     lowering = parser.add_argument_group("lowering")

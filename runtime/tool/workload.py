@@ -270,7 +270,7 @@ def random_inputs(
                 unfilled = (
                     f"the block table addresses only {addressable} tokens ({batch} sequences "
                     f"x {width} columns x {block_size} tokens per block"
-                    f"{', less the columns seqOffset skips' if offsets is not None else ''}): "
+                    f"{', less the columns seqOffset skips' if first_col.any() else ''}): "
                     f"the lengths fill {addressable} of the {sizes.num_tokens} rows, the rest "
                     "stay as they were (raise --table-width or --batch to fill them)"
                 )
