@@ -230,11 +230,42 @@ class GatherOp(IRDLOperation):
             2 if self.mode == CacheMode.PA_NZ else 1
         ]
 
+    def operands_by_role(self) -> tuple[tuple[str, SSAValue], ...]:
+        """Every operand present, named by its role, in operand order."""
+        roles = (
+            ("key_cache", self.key_cache), ("value_cache", self.value_cache),
+            ("block_tables", self.block_tables), ("seq_lens", self.seq_lens),
+            ("seq_offset", self.seq_offset), ("key_out", self.key_out),
+            ("value_out", self.value_out),
+        )  # fmt: skip
+        return tuple((role, value) for role, value in roles if value is not None)
+
     def verify_(self) -> None:
+        self.verify_distinct_outputs()
         self.verify_layout()
         self.verify_positive_layout()
         if self.soc is not None:
             self.verify_soc(self.soc.data)
+
+    def verify_distinct_outputs(self) -> None:
+        """An output must be a buffer of its own: not another operand, not the other output.
+
+        The op writes ``key_out``/``value_out`` while it reads the other operands, so an
+        output that is also an input (or both outputs one buffer) has no meaning: the
+        kernel would read block ids or tokens from bytes it has already overwritten.
+        The IR can only see the same SSA value; the host runtime checks real memory
+        overlap (``runtime.host.checks``).
+        """
+        roles = self.operands_by_role()
+        for out_role in ("key_out", "value_out"):
+            out = getattr(self, out_role)
+            for role, value in roles:
+                if role != out_role and value is out:
+                    raise VerifyException(
+                        f"{out_role} is the same value as {role}: an output of pakv.gather "
+                        "must be a buffer of its own (it is written while the other operands "
+                        "are read)"
+                    )
 
     def verify_layout(self) -> None:
         """Every static rule of SPEC section 3 except that layout dimensions be positive.

@@ -10,22 +10,32 @@ Device semantics on data the host would reject
 ----------------------------------------------
 The host API rejects bad data before anything runs (``runtime.host.checks``), but the
 device kernel must stay memory-safe when those checks are skipped, and the lowered
-kernel must produce exactly what this function produces. On any data:
+kernel must produce exactly what this function produces. This is what the kernel
+computes (``passes/gather_lowering.py``: 64-bit index arithmetic, lengths and offsets
+sign-extended from the index dtype), for any data:
 
-* ``len_i = max(raw_len_i, 0)`` where ``raw_len_i`` is ``seq_lens[i]``, or
-  ``seq_lens[i + 1] - seq_lens[i]`` when cumsum. A negative length copies nothing.
-* ``start_i = len_0 + ... + len_(i-1)``. On valid data this is SPEC's ``start_i``
-  (for cumsum, ``seq_lens[i]`` since ``seq_lens[0] == 0``).
+* ``len_i = max(raw_len_i, 0)`` where ``raw_len_i`` is ``seq_lens[i]``, or, when cumsum,
+  ``seq_lens[i + 1] - seq_lens[i]`` computed in 64-bit two's complement (it wraps, as
+  the kernel's ``arith.subi`` on ``index`` does). A negative length copies nothing.
+* ``start_i = len_0 + ... + len_(i-1)``, exactly. The kernel adds in 64 bits too, but it
+  compares unsigned and stops at its last row (below ``num_tokens``), so no start it
+  uses ever wraps: the exact sum is what it computes. On valid data this is SPEC's
+  ``start_i`` (for cumsum, ``seq_lens[i]`` since ``seq_lens[0] == 0``).
 * A negative ``seq_offset[i]`` makes every token of sequence ``i`` zero.
 * A table column ``>= max_blocks_per_seq``, or a block id outside ``[0, num_blocks)``,
   gives a zero-filled token (never an out-of-bounds read).
 * Rows at or past ``num_tokens`` (``key_out``'s dim 0) are never written: a sequence
   running past the end is truncated there. Rows past ``total`` are left untouched.
+
+Any ``seq_lens`` the kernel takes, this function takes: lengths whose sum passes
+``2**63`` (int64 ``[2**62, 2**62, 2]``) are summed exactly, never through numpy's
+wrapping ``cumsum``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import accumulate
 
 import numpy as np
 
@@ -41,10 +51,18 @@ def raw_bits(array: np.ndarray) -> np.ndarray:
 
 
 def sequence_lengths(seq_lens: np.ndarray, *, cumsum: bool) -> IntArray:
-    """``len_i`` of every sequence, negative raw lengths clamped to 0 (device semantics)."""
+    """``len_i`` of every sequence, negative raw lengths clamped to 0 (device semantics).
+
+    The cumsum differences are int64 arithmetic, which wraps like the kernel's.
+    """
     lens = seq_lens.astype(np.int64)
     raw = np.diff(lens) if cumsum else lens
     return np.maximum(raw, 0)
+
+
+def total_length(seq_lens: np.ndarray, *, cumsum: bool) -> int:
+    """``total``, the sum of every ``len_i``: exact (a Python int), however large."""
+    return sum(sequence_lengths(seq_lens, cumsum=cumsum).tolist())
 
 
 def golden_gather(
@@ -68,20 +86,21 @@ def golden_gather(
     block_dim = 2 if mode == CacheMode.PA_NZ else 1
     block_size = key_cache.shape[block_dim]
     num_blocks = key_cache.shape[0]
-    batch, table_width = block_tables.shape
+    table_width = block_tables.shape[1]
     num_tokens = key_out.shape[0]
-    lens = sequence_lengths(seq_lens, cumsum=cumsum)
-    starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
+    lens: list[int] = sequence_lengths(seq_lens, cumsum=cumsum).tolist()
+    starts = accumulate(lens, initial=0)  # exact Python ints: no int64 wrap-around
     offsets = None if seq_offset is None else seq_offset.astype(np.int64)
 
     pairs = [
         (raw_bits(key_cache), raw_bits(key_out)),
         (raw_bits(value_cache), raw_bits(value_out)),
     ]
-    for i in range(batch):
-        start = int(starts[i])
-        count = min(int(lens[i]), num_tokens - start)
-        if count <= 0:
+    for i, (start, length) in enumerate(zip(starts, lens, strict=False)):  # batch of them
+        if start >= num_tokens:
+            break  # lengths are >= 0: every later sequence starts here or further on
+        count = min(length, num_tokens - start)
+        if count == 0:
             continue
         token = np.arange(count, dtype=np.int64)
         # Clamped to the width: any column at or past it reads zeros, and the clamp

@@ -86,12 +86,8 @@ def build_checked_module(
 
 
 def gather_operands(op: GatherOp) -> dict[str, SSAValue]:
-    """The op's operands by role (``OPERAND_ROLES`` order); an absent seq_offset is left out.
-
-    The op's operand fields are named after the roles.
-    """
-    operands = {role: getattr(op, role) for role in OPERAND_ROLES}
-    return {role: value for role, value in operands.items() if value is not None}
+    """The op's operands by role (``OPERAND_ROLES`` order); an absent seq_offset is left out."""
+    return dict(op.operands_by_role())
 
 
 class GatherBindingError(ValueError):

@@ -24,7 +24,7 @@ from pakv_dialect.dtypes import (
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, TensorFormat, soc_info
 from runtime.call import CACHE_ROLES, OUTPUT_ROLES
-from runtime.golden import golden_outputs, sequence_lengths
+from runtime.golden import golden_outputs, total_length
 from runtime.host.checks import expected_format
 from runtime.host.tensor import Tensor, TensorLike
 from runtime.tool import workload
@@ -104,8 +104,8 @@ class GatherCase:
 
     @property
     def total(self) -> int:
-        """The lengths' total (device semantics: a negative length counts 0)."""
-        return int(sequence_lengths(self.seq_lens, cumsum=self.cumsum).sum())
+        """The lengths' total (device semantics: a negative length counts 0; exact)."""
+        return total_length(self.seq_lens, cumsum=self.cumsum)
 
     def inputs(self) -> Inputs:
         """The arrays by operand role (the case's own arrays, not copies)."""
@@ -270,11 +270,38 @@ def case_of(
 
 
 def c_example() -> GatherCase:
-    """SPEC section 6, the original's C example: keyRef must become all ones."""
+    """SPEC section 6, the original's C example, its caches numbered element by element
+    (``runtime.tool.shape_spec``): :func:`c_example_expected` says what keyRef becomes."""
     example = EXAMPLES["seed-hand"]
     assert example.data is not None
     spec = example.spec
     return case_of(example.data(), cache_mode=spec.mode, cumsum=spec.cumsum, soc=spec.soc)
+
+
+def c_example_expected(column_blocks: tuple[int, int] = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
+    """keyRef and valueRef of :func:`c_example`, worked out by hand from SPEC section 6.
+
+    block_size is 2 and every seqOffset is 2, so token ``j`` (0, 1, 2) of each of the 4
+    sequences reads table column ``2 // 2 + j // 2`` = 1, 1, 2, slot ``j % 2``, and lands
+    in row ``3 * i + j``. ``column_blocks`` are the block ids in columns 1 and 2 (the
+    document's table is all ones). Key element ``[blk, slot, head, dim]`` holds its flat
+    index ``128 * blk + 64 * slot + 2 * head + dim``; a value element holds
+    ``256 * blk + 128 * slot + 4 * head + dim``.
+    """
+    blocks = [column_blocks[j // 2] for j in range(3)]  # token j reads column 1 + j // 2
+    key = [128 * blocks[j] + 64 * (j % 2) + np.arange(64) for _ in range(4) for j in range(3)]
+    value = [256 * blocks[j] + 128 * (j % 2) + np.arange(128) for _ in range(4) for j in range(3)]
+    return (
+        np.array(key, np.float16).reshape(12, 32, 2),
+        np.array(value, np.float16).reshape(12, 32, 4),
+    )
+
+
+def assert_c_example_result(case: GatherCase, column_blocks: tuple[int, int] = (1, 1)) -> None:
+    """``case`` (a :func:`c_example` after a call) holds exactly :func:`c_example_expected`."""
+    key, value = c_example_expected(column_blocks)
+    np.testing.assert_array_equal(case.key_ref, key)
+    np.testing.assert_array_equal(case.value_ref, value)
 
 
 def shape_example(rng: np.random.Generator, mode: str = CacheMode.Norm.value) -> GatherCase:

@@ -16,7 +16,7 @@ from gather_cases import GatherCase, case_of, expected_outputs, index_kind, kv_k
 
 from pakv_dialect.pakv import CacheMode
 from runtime.call import GatherCall
-from runtime.golden import sequence_lengths
+from runtime.golden import total_length
 from runtime.host.lowered import LoweredRun, run_lowered
 
 BAD_DATA = ("columns", "block_ids", "negative_len", "negative_offset", "huge_offset")
@@ -103,7 +103,7 @@ def build(case: DeviceCase) -> GatherCase:
         seq_lens = signed_lens
     index = index_kind(case.index_dtype).storage
     seq_lens = seq_lens.astype(index)
-    total = int(sequence_lengths(seq_lens, cumsum=case.cumsum).sum())
+    total = total_length(seq_lens, cumsum=case.cumsum)
     num_tokens = max(total + case.extra_rows, 0)
 
     key_cache, key_row = _cache(rng, case, case.key_dtype, case.key_token, num_blocks)
@@ -129,23 +129,22 @@ def build(case: DeviceCase) -> GatherCase:
 def device_call(case: GatherCase) -> GatherCall:
     """``case`` as an executor's ``GatherCall``, skipping every host check.
 
-    ``total_tokens`` follows the golden's device semantics (negative lengths count 0).
+    ``total_tokens`` follows the golden's device semantics (negative lengths count 0,
+    the sum is exact however large).
     """
-    lens = sequence_lengths(case.seq_lens, cumsum=case.cumsum)
     return GatherCall.wrap(
         case.inputs(),
         case.kinds(),
         cache_mode=CacheMode(case.cache_mode),
         cumsum=case.cumsum,
         soc=case.soc,
-        total_tokens=int(lens.sum()),
+        total_tokens=total_length(case.seq_lens, cumsum=case.cumsum),
     )
 
 
 def payload_bytes(case: GatherCase) -> int:
     """Bytes the call copies into the outputs (rows below num_tokens, keys + values)."""
-    lens = sequence_lengths(case.seq_lens, cumsum=case.cumsum)
-    rows = min(int(lens.sum()), case.key_ref.shape[0])
+    rows = min(total_length(case.seq_lens, cumsum=case.cumsum), case.key_ref.shape[0])
     key_row = case.key_ref[0:1].nbytes if case.key_ref.shape[0] else 0
     value_row = case.value_ref[0:1].nbytes if case.value_ref.shape[0] else 0
     return rows * (key_row + value_row)

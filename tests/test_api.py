@@ -9,6 +9,7 @@ import pytest
 from gather_cases import (
     ALL_DTYPES,
     GatherCase,
+    assert_c_example_result,
     c_example,
     golden_bytes,
     mixed_case,
@@ -19,6 +20,8 @@ from gather_cases import (
 import runtime
 from runtime.call import GatherCall
 from runtime.host import executors
+from runtime.host.errors import ACLNN_ERR_INNER
+from runtime.host.launch import written_bytes
 
 EXECUTOR_NAMES = sorted(executors.EXECUTORS)
 
@@ -28,11 +31,10 @@ def call_api(case: GatherCase, executor: str | None = None) -> None:
 
 
 @pytest.mark.parametrize("executor", EXECUTOR_NAMES)
-def test_c_example_writes_all_ones(executor: str) -> None:
+def test_c_example_writes_what_spec_section_6_works_out(executor: str) -> None:
     case = c_example()
     call_api(case, executor=executor)
-    assert (case.key_ref == 1).all()
-    assert (case.value_ref == 1).all()
+    assert_c_example_result(case)
 
 
 def test_shape_example_matches_golden(rng: np.random.Generator) -> None:
@@ -86,6 +88,54 @@ def test_default_executor_is_read_at_call_time(
     assert (call.batch, call.table_width) == case.block_tables.shape
     assert call.key_out.bytes.base is not None  # a view of the caller's array, not a copy
     assert np.shares_memory(call.key_out.bytes, case.key_ref)
+
+
+def failing_executor(writes: int, seed: int = 0) -> executors.Executor:
+    """An executor that scribbles on ``writes`` random bytes of the rows a call may write
+    (of both outputs), then fails: what a kernel fault halfway through would leave."""
+
+    def run(call: GatherCall) -> None:
+        rng = np.random.default_rng(seed)
+        for tensor, count in written_bytes(call):
+            where = rng.integers(0, count, size=writes)
+            tensor.bytes[where] = ~tensor.bytes[where]
+        raise RuntimeError("planted failure")
+
+    return run
+
+
+@pytest.mark.parametrize("writes", [0, 1, 1000])
+def test_a_failing_executor_leaves_the_outputs_untouched(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, writes: int
+) -> None:
+    monkeypatch.setitem(executors.EXECUTORS, "failing", failing_executor(writes, writes))
+    case = random_case(rng, cache_mode="PA_NZ", with_offset=True)
+    before = case.output_bytes()
+    with pytest.raises(runtime.AclnnError) as info:
+        call_api(case, executor="failing")
+    error = info.value
+    assert error.status == ACLNN_ERR_INNER == 561000
+    for fragment in ("internal error", "executor 'failing'", "RuntimeError: planted failure"):
+        assert fragment in error.message
+    assert "keyRef and valueRef are unchanged" in error.message
+    assert isinstance(error.__cause__, RuntimeError)  # the traceback is there to debug
+    assert case.output_bytes() == before
+
+
+def test_an_interrupted_executor_leaves_the_outputs_untouched(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(call: GatherCall) -> None:
+        for tensor, count in written_bytes(call):
+            tensor.bytes[:count] = 0
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(executors.EXECUTORS, "interrupted", interrupted)
+    case = random_case(rng)
+    before = case.output_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        call_api(case, executor="interrupted")
+    assert case.output_bytes() == before
 
 
 def test_unknown_executor_is_a_value_error_and_writes_nothing(rng: np.random.Generator) -> None:

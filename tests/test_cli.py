@@ -7,25 +7,30 @@ script in a subprocess to check what a user's terminal shows: one line, no trace
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
+from gather_cases import c_example_expected
+from xdsl.xdsl_opt_main import xDSLOptMain
 
 from pakv_dialect import ascend
 from runtime.call import API_NAMES, GatherCall
 from runtime.host.lowered import LoweredRun, lowering_context
 from runtime.interpreter.machine import LOAD, STORE
-from runtime.tool import cli
-from runtime.tool.program import CompiledProgram, compile_program, run_program
-from runtime.tool.shape_spec import EXAMPLES
+from runtime.tool import cli, opt
+from runtime.tool.program import CompiledProgram, Phases, compile_program, run_program
+from runtime.tool.progress import TerminalReporter
+from runtime.tool.shape_spec import EXAMPLES, ShapeSpec
 from runtime.tool.sources import LocatingParser, from_spec, read_file
-from runtime.tool.workload import gather_call
+from runtime.tool.workload import DEFAULT_SIZES, gather_call
 
 SEED_FILE = REPO_ROOT / "examples" / "seed_example.mlir"
 """SPEC section 6's shape example; it names soc = "Ascend910B"."""
@@ -112,7 +117,7 @@ def test_run_of_the_seed_example_reports_its_numbers(capsys: pytest.CaptureFixtu
     assert f"{moved / 1e6:.2f} MB moved" in stdout
 
 
-def test_the_c_example_fills_key_ref_with_ones() -> None:
+def test_the_c_example_writes_what_spec_section_6_works_out() -> None:
     example = EXAMPLES["seed-hand"]
     assert example.data is not None
     source = from_spec(example.spec, "example seed-hand", "seed-hand")
@@ -121,7 +126,9 @@ def test_the_c_example_fills_key_ref_with_ones() -> None:
     call = gather_call(inputs, source.operands, "Ascend910B")
     assert call is not None
     run_program(program, call)
-    assert (inputs["key_out"] == 1).all() and (inputs["value_out"] == 1).all()
+    expected_key, expected_value = c_example_expected()
+    np.testing.assert_array_equal(inputs["key_out"], expected_key)
+    np.testing.assert_array_equal(inputs["value_out"], expected_value)
 
 
 def test_run_with_shape_flags_and_dynamic_sizes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -197,7 +204,7 @@ def test_explain_reads_the_plan_from_the_ir_and_the_trace(
             rf"{row}\s+{alloc.slots} x {alloc.slot_bytes}\s+{alloc.purpose.data}", stdout
         )
     args = cli.build_parser().parse_args(argv)
-    inputs = cli.make_inputs(args, source, None, cli.Phases())
+    inputs = cli.make_inputs(args, source, None, cli.Phases(), "Ascend910_95")
     call = gather_call(inputs, source.operands, "Ascend910_95")
     assert call is not None
     table = run_program(program, call).trace.table()
@@ -352,3 +359,380 @@ def test_parse_error_in_the_console_script(bad_files: dict[str, Path]) -> None:
     assert done.returncode == cli.EXIT_INPUT
     assert done.stderr.startswith(f"{path}:{op_line(path)}:")
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def test_a_negative_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(["run", "--mode", "Norm", "--seed", "-1"], capsys)
+    assert_one_line_error(status, out, err, "--seed", "expected an integer >= 0, got -1")
+
+
+@pytest.mark.parametrize("command", ["compile", "run", "explain"])
+def test_a_command_needs_an_op(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No FILE, --example or shape flag: an error, not a silently compiled default."""
+    status, out, err = run_cli([command], capsys)
+    assert_one_line_error(status, out, err, f"no op to {command}", "FILE", "--example")
+
+
+def save_example_data(directory: Path, **replaced: np.ndarray) -> None:
+    data = EXAMPLES["seed-hand"].data
+    assert data is not None
+    for role, array in {**data(), **replaced}.items():
+        np.save(directory / f"{role}.npy", array)
+
+
+def test_an_empty_npy_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    save_example_data(tmp_path)
+    (tmp_path / "seq_lens.npy").write_bytes(b"")
+    status, out, err = run_cli(["run", "--example", "seed-hand", "--data", str(tmp_path)], capsys)
+    assert_one_line_error(status, out, err, "seq_lens.npy", "not a readable .npy file", "empty")
+
+
+def test_two_files_for_one_operand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    save_example_data(tmp_path)
+    (tmp_path / "keyCache.npy").write_bytes((tmp_path / "key_cache.npy").read_bytes())
+    status, out, err = run_cli(["run", "--example", "seed-hand", "--data", str(tmp_path)], capsys)
+    assert_one_line_error(status, out, err, "key_cache.npy and keyCache.npy", "keep one")
+
+
+def test_huge_lengths_in_data_files_are_161002_not_an_allocation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No output files, dynamic num_tokens: the outputs would be sized by the lengths'
+    total (2**40 rows); the host checks refuse the lengths before anything is allocated."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "key_cache.npy", rng.random((32, 16, 2, 32)).astype(np.float16))
+    np.save(tmp_path / "value_cache.npy", rng.random((32, 16, 2, 32)).astype(np.float16))
+    np.save(tmp_path / "block_tables.npy", np.ones((4, 8), np.int64))
+    np.save(tmp_path / "seq_lens.npy", np.array([2**40, 3, 3, 3], np.int64))
+    argv = ["run", "--dynamic", "--index-dtype", "int64", "--soc", "Ascend910_95"]
+    status, out, err = run_cli([*argv, "--data", str(tmp_path)], capsys)
+    assert_one_line_error(status, out, err, "161002", "blockTables dim 1", "sequence 0")
+
+
+def test_a_num_tokens_no_host_can_hold(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(["run", "--mode", "Norm", "--num-tokens", str(10**12)], capsys)
+    assert_one_line_error(
+        status, out, err, "--num-tokens 1000000000000", "would need 512.00 TB", "keyRef 128.00 TB"
+    )
+
+
+def test_unfilled_rows_are_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(["run", "--mode", "Norm", "--num-tokens", "1000"], capsys)
+    assert status == 0 and out.startswith("PASS") and "512 of 1000 rows" in out
+    assert err.startswith("pakv: warning: the block table addresses only 512 tokens")
+    assert "4 sequences x 8 columns x 16 tokens per block" in err and len(err.splitlines()) == 1
+
+
+def test_an_mlir_file_with_a_byte_order_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bom.mlir"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + (REPO_ROOT / "examples" / "seed_hand_example.mlir").read_bytes()
+    )
+    status, out, err = run_cli(["run", str(path)], capsys)
+    assert (status, err) == (0, "") and out.startswith("PASS")
+    line = op_line(REPO_ROOT / "examples" / "seed_hand_example.mlir")
+    assert f"({path}:{line}:3)" in out  # the mark is no column of line 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needles"),
+    [
+        ("@pakv_gather", "@class", ["@class cannot be the AscendC kernel's name", "keyword"]),
+        ("@pakv_gather", '@"weird name!"', ['@"weird name!"', "not a C++ identifier"]),
+        ("%key_out", "%int", ["argument %int", "C++ parameter 'int'", "keyword"]),
+        ("%key_out", "%tiling", ["C++ parameter 'tiling'", "declares itself"]),
+        ("%key_out", "%value.out", ["%value.out", "both print as the C++ parameter 'valueOut'"]),
+    ],
+    ids=["keyword", "no identifier", "argument keyword", "printer's own name", "collision"],
+)
+def test_names_that_cannot_be_cpp_are_refused_at_the_function(
+    old: str, new: str, needles: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (REPO_ROOT / "examples" / "seed_hand_example.mlir").read_text()
+    path = tmp_path / "names.mlir"
+    path.write_text(source.replace(old, new))
+    status, out, err = run_cli(["compile", str(path), "-o", str(tmp_path / "out")], capsys)
+    func_line = next(i for i, text in enumerate(source.splitlines(), 1) if "func.func" in text)
+    assert_one_line_error(status, out, err, f"{path}:{func_line}:1: error:", *needles)
+    assert not (tmp_path / "out").exists()
+
+
+def test_valid_unusual_names_compile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = (REPO_ROOT / "examples" / "seed_hand_example.mlir").read_text()
+    path = tmp_path / "ok.mlir"
+    path.write_text(source.replace("@pakv_gather", "@gather_v2").replace("%key_out", "%kOut"))
+    status, _, err = run_cli(["compile", str(path), "-o", str(tmp_path / "out")], capsys)
+    assert (status, err) == (0, "")
+    assert "void gather_v2(GM_ADDR keyCache" in (tmp_path / "out" / "gather_v2.cpp").read_text()
+
+
+def test_trace_of_an_empty_call_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "t.json"
+    argv = ["run", "--dynamic", "--num-tokens", "0", "--trace", str(trace)]
+    status, out, err = run_cli(argv, capsys)
+    assert (status, err) == (0, "")
+    assert f"trace    {trace} not written: an empty call launches no kernel" in out
+    assert not trace.exists()
+
+
+def test_a_large_trace_is_announced_before_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "TRACE_WARN_BYTES", 1000)
+    trace = tmp_path / "t.json"
+    status, out, err = run_cli(["run", "--example", "seed-hand", "--trace", str(trace)], capsys)
+    assert status == 0 and trace.exists()
+    events = int(re.findall(r"(\d+) events", out)[0])
+    assert err.startswith(f"pakv: warning: --trace {trace}: the trace will be about")
+    assert f"({events} events)" in err  # the estimate counts what is then written
+    size = trace.stat().st_size
+    estimate = float(re.findall(r"about (\d+) B", err)[0])
+    assert 0.5 * size < estimate < 2 * size
+
+
+def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = ShapeSpec()
+    for flag, value in (
+        ("--block-size N", defaults.block_size), ("--heads N", defaults.heads),
+        ("--head-size N", defaults.head_size), ("--batch N", defaults.batch),
+        ("--num-blocks N", defaults.num_blocks), ("--table-width N", defaults.table_width),
+        ("--num-tokens N", defaults.num_tokens),
+    ):  # fmt: skip
+        assert re.search(rf"{flag} [^-]*\({value}[;)]", text), flag
+    assert f"cacheMode ({defaults.mode})" in text and f"({defaults.dtype})" in text
+    # A FILE's dynamic sizes default to the same numbers (runtime.tool.workload).
+    fixed = (defaults.batch, defaults.num_blocks, defaults.table_width)
+    assert (DEFAULT_SIZES.batch, DEFAULT_SIZES.num_blocks, DEFAULT_SIZES.table_width) == fixed
+    assert "--tile-bytes N force the UB slot size: a multiple of 32 (default 0: the largest" in text
+    assert "--save DIR" in text
+
+
+def test_tile_bytes_zero_is_the_default_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    outputs = []
+    for extra in ([], ["--tile-bytes", "0"]):
+        status, out, _ = run_cli(["explain", "--example", "seed-hand", *extra], capsys)
+        assert status == 0
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+
+
+def test_save_writes_every_output_by_its_argument_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (REPO_ROOT / "examples" / "seed_hand_example.mlir").read_text()
+    path = tmp_path / "named.mlir"
+    path.write_text(source.replace("%key_out", "%kr").replace("%value_out", "%vr"))
+    data = tmp_path / "data"
+    data.mkdir()
+    save_example_data(data)
+    saved = tmp_path / "saved" / "deeper"
+    status, out, err = run_cli(
+        ["run", str(path), "--data", str(data), "--save", str(saved)], capsys
+    )
+    assert (status, err) == (0, "")
+    assert sorted(p.name for p in saved.iterdir()) == ["kr.npy", "vr.npy"]
+    assert f"saved    {saved / 'kr.npy'}, {saved / 'vr.npy'}" in out
+    expected_key, expected_value = c_example_expected()
+    np.testing.assert_array_equal(np.load(saved / "kr.npy"), expected_key)
+    np.testing.assert_array_equal(np.load(saved / "vr.npy"), expected_value)
+
+
+def test_save_names_the_roles_for_flag_built_ops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, _ = run_cli(["run", "--example", "seed-hand", "--save", str(tmp_path)], capsys)
+    assert status == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key_out.npy", "value_out.npy"]
+
+
+def test_save_into_a_file_fails_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "file"
+    target.write_text("")
+    status, out, err = run_cli(["run", "--example", "seed-hand", "--save", str(target)], capsys)
+    assert_one_line_error(status, out, err, f"--save {target}: exists and is not a directory")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_live_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(["run", "--example", "seed-hand"]) == 0
+    shown = terminal.getvalue()
+    assert "\r\x1b[Kpakv: running 12 core(s) in the interpreter ... 0.0 s" in shown
+    assert re.search(r"pakv: running 12 core\(s\) in the interpreter: \d+\.\d\d s\n", shown)
+    assert capsys.readouterr().out.startswith("PASS")  # results stay on stdout
+
+
+def test_a_long_step_redraws_its_line() -> None:
+    terminal = FakeTerminal()
+    phases = Phases(TerminalReporter(terminal, "pakv", interval=0.02))
+    with phases.step("slow", "waiting"):
+        time.sleep(0.15)
+        phases.warn("a warning in the middle")
+    shown = terminal.getvalue()
+    assert shown.count("pakv: waiting ... ") >= 4  # redrawn while it ran
+    assert "\r\x1b[Kpakv: warning: a warning in the middle\n" in shown
+    assert re.search(r"pakv: waiting: 0\.1\d s\n$", shown)
+
+
+def test_no_progress_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_cli(["run", "--example", "seed-hand"], capsys)
+    assert (status, err) == (0, "")
+
+
+def test_an_output_that_is_another_operand_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to compile, then crash at run time or emit a kernel that reads block ids
+    from the buffer it writes."""
+    memref = "memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32>"
+    path = tmp_path / "alias.mlir"
+    path.write_text(
+        "func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>,"
+        " %sl: memref<2xi32>, %ko: memref<6x1x8xf16>) {\n"
+        "  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %ko)"
+        f" : {memref} -> memref<6x1x8xf16>, memref<6x1x8xf16>\n"
+        "  func.return\n}\n"
+    )
+    for argv in (["compile", str(path), "-o", str(tmp_path / "o")], ["run", str(path)]):
+        status, out, err = run_cli(argv, capsys)
+        assert_one_line_error(status, out, err, f"{path}:2:3: error: key_out is the same value")
+
+
+# --------------------------------------------------------------------------- pakv-opt
+
+
+def run_opt(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = opt.main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def broken_files(tmp_path: Path) -> dict[str, Path]:
+    hand = (REPO_ROOT / "examples" / "seed_hand_example.mlir").read_text()
+    verify = hand.replace(
+        "memref<4xi32>, memref<4xi32> ->", "memref<5xi32>, memref<4xi32> ->"
+    ).replace("%seq_lens: memref<4xi32>", "%seq_lens: memref<5xi32>")
+    files = {
+        "verify": verify,
+        "parse": hand.replace("pakv.gather Norm", "pakv.gather Normal"),
+        "name": hand.replace("@pakv_gather", "@class"),
+        "split": hand + "// -----\n" + verify,  # the error is on the second chunk's op
+    }
+    paths = {}
+    for name, text in files.items():
+        paths[name] = tmp_path / f"{name}.mlir"
+        paths[name].write_text(text)
+    return paths
+
+
+LOWER = "pakv-to-ascend{soc=Ascend910B}"
+
+
+@pytest.mark.parametrize(
+    ("case", "extra", "where", "needles"),
+    [
+        ("verify", [], "op", ["seq_lens dim 0 must be batch = 4, got 5"]),
+        ("parse", [], "op", ["Expected `Norm`, or `PA_NZ`"]),
+        (
+            "name",
+            ["-p", LOWER, "-t", "ascendc"],
+            "func",
+            ["@class cannot be the AscendC kernel's name"],
+        ),
+        ("split", ["--split-input-file"], "second", ["seq_lens dim 0 must be batch = 4, got 5"]),
+    ],
+)
+def test_pakv_opt_prints_one_located_line(
+    broken_files: dict[str, Path],
+    case: str,
+    extra: list[str],
+    where: str,
+    needles: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = broken_files[case]
+    status, out, err = run_opt([str(path), *extra], capsys)
+    lines = path.read_text().splitlines()
+    if where == "func":
+        line, column = next(i for i, t in enumerate(lines, 1) if "func.func" in t), 1
+    else:
+        ops = [i for i, t in enumerate(lines, 1) if "pakv.gather" in t]
+        line = ops[-1] if where == "second" else ops[0]
+        column = lines[line - 1].index("Normal") + 1 if case == "parse" else 3
+    assert status == opt.EXIT_INPUT
+    assert out == ("" if case != "split" else out.split("// -----\n")[0] + "// -----\n")
+    assert err.startswith(f"{path}:{line}:{column}: error: "), err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for needle in needles:
+        assert needle in err
+
+
+def test_pakv_opt_locates_pass_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    path = REPO_ROOT / "examples" / "seed_hand_example.mlir"
+    status, out, err = run_opt(
+        [str(path), "-p", "pakv-to-ascend{soc=Ascend910B tile-bytes=40}"], capsys
+    )
+    assert (status, out) == (opt.EXIT_INPUT, "")
+    assert (
+        err == f"{path}:{op_line(path)}:3: error: cannot tile pakv.gather for Ascend910B: "
+        "tile-bytes must be a non-negative multiple of 32, got 40\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["no_such.mlir"], "cannot read no_such.mlir"),
+        ([str(SEED_FILE), "-p", "no-such-pass"], "Unrecognized passes: ['no-such-pass']"),
+        ([str(SEED_FILE), "-p", "pakv-to-ascend{soc="], "Unknown argument value"),
+    ],
+)
+def test_pakv_opt_bad_command_lines(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_opt(argv, capsys)
+    assert (status, out) == (opt.EXIT_INPUT, "")
+    assert err.startswith("pakv-opt: error: ") and needle in err and len(err.splitlines()) == 1
+
+
+def test_pakv_opt_is_xdsl_opt_otherwise(capsys: pytest.CaptureFixture[str]) -> None:
+    """Same output as stock xdsl-opt for a good input, and --verify-diagnostics unchanged."""
+    path = REPO_ROOT / "examples" / "seed_hand_example.mlir"
+    status, out, err = run_opt([str(path), "-p", LOWER, "-t", "ascendc"], capsys)
+    assert (status, err) == (0, "")
+    xDSLOptMain(args=[str(path), "-p", LOWER, "-t", "ascendc"]).run()  # stock xdsl-opt
+    assert out == capsys.readouterr().out
+    verifier = REPO_ROOT / "tests" / "filecheck" / "dialects" / "pakv_verifier.mlir"
+    status, out, _ = run_opt([str(verifier), "--split-input-file", "--verify-diagnostics"], capsys)
+    assert status == 0 and "key_out is the same value as value_out" in out
+
+
+def test_the_pakv_opt_console_script(broken_files: dict[str, Path]) -> None:
+    script = Path(sys.executable).parent / "pakv-opt"
+    if not script.exists():
+        pytest.skip("pakv-opt is not installed in this environment (pip install -e .)")
+    done = subprocess.run(
+        [str(script), str(broken_files["verify"])], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == opt.EXIT_INPUT
+    assert done.stdout == "" and len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr and "seq_lens dim 0" in done.stderr

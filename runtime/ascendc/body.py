@@ -30,6 +30,7 @@ from xdsl.traits import is_side_effect_free
 
 from pakv_dialect import ascend
 from runtime.ascendc.facts import constant_of
+from runtime.ascendc.identifiers import RESERVED
 from runtime.ascendc.plan import (
     AscendCEmitError,
     GmParam,
@@ -50,16 +51,6 @@ MAX_INLINE = 60
 """Longest expression inlined into its single use rather than named."""
 
 LINE_WIDTH = 100
-
-_CPP_KEYWORDS = frozenset(
-    {
-        "auto", "bool", "break", "case", "char", "class", "const", "continue", "default",
-        "delete", "do", "double", "else", "enum", "float", "for", "if", "int", "long",
-        "new", "register", "return", "short", "signed", "sizeof", "static", "struct",
-        "switch", "template", "this", "union", "unsigned", "void", "volatile", "while",
-        "half", "tiling", "op", "id",
-    }
-)  # fmt: skip
 
 
 def cpp_type(ty: Attribute) -> str:
@@ -234,7 +225,7 @@ class AscendCPrintContext:
 
     def fresh(self, hint: str) -> str:
         base = camel(hint)
-        if base in _CPP_KEYWORDS:
+        if base in RESERVED:
             base += "Value"
         name, counter = base, 1
         while name in self.taken:

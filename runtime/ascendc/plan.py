@@ -22,6 +22,7 @@ from pakv_dialect import ascend
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.soc import SocInfo, soc_info
 from runtime.ascendc.facts import KernelFacts, constant_of
+from runtime.ascendc.identifiers import check_printed_names
 
 MAX_EVENT_IDS = 8
 """Event ids per ``HardEvent`` kind (SetFlag/WaitFlag take ids 0..7)."""
@@ -199,6 +200,7 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
         KernelFacts(kernel),
         {a: _gm_param(a) for a in kernel.body.block.args},
     )
+    check_printed_names(kernel, [t.param for t in plan.gm.values()])
     facts = plan.facts
     for op in kernel.body.walk():
         match op:

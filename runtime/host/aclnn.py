@@ -9,10 +9,15 @@
     message = aclGetRecentErrMsg()
 
 Phase one runs every check (``runtime.host.checks``, shared with ``gather_pa_kv_cache``)
-and returns an executor holding the verified call; phase two runs it. Errors are
-statuses, never exceptions, and the last message is kept for ``aclGetRecentErrMsg``.
-What the C API takes from the device context (the SoC) and the choice of executor are
-keyword-only extras. Like an aclOpExecutor, an executor runs once.
+and returns an executor holding the checked tensors; phase two launches it on the data
+as it is *then*, as the device would: the data rules run again and the sizes (the total
+length, the tiling) are taken from the data at launch, so every executor sees the same
+call. Phase one still runs the data rules too, to report bad data as early as the C API
+can. Errors are statuses, never exceptions (an executor that fails is
+``ACLNN_ERR_INNER``, 561000, with the outputs left as they were), and the last message
+is kept for ``aclGetRecentErrMsg``. What the C API takes from the device context (the
+SoC) and the choice of executor are keyword-only extras. Like an aclOpExecutor, an
+executor runs once.
 """
 
 from __future__ import annotations
@@ -20,15 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pakv_dialect.soc import DEFAULT_SOC
-from runtime.call import GatherCall
 from runtime.host import executors
-from runtime.host.checks import check_call
+from runtime.host.checks import CheckedCall, check_parameters
 from runtime.host.errors import (
+    ACLNN_ERR_INNER,
     ACLNN_ERR_PARAM_INVALID,
     ACLNN_ERR_PARAM_NULLPTR,
     ACLNN_SUCCESS,
     AclnnError,
 )
+from runtime.host.launch import launch
 from runtime.host.tensor import TensorLike
 
 _recent_error = ""
@@ -45,12 +51,25 @@ def _fail(error: AclnnError) -> int:
     return error.status
 
 
+def _internal(error: Exception) -> int:
+    """A status for an exception that no check foresaw: never let it out of a C API."""
+    detail = " ".join(str(error).split()) or "no message"
+    return _fail(
+        AclnnError(
+            ACLNN_ERR_INNER,
+            f"internal error: {type(error).__name__}: {detail} (a bug of PAKV, not of the "
+            "call's parameters)",
+        )
+    )
+
+
 @dataclass
 class AclOpExecutor:
-    """What phase one hands to phase two: the verified call, or None when empty."""
+    """What phase one hands to phase two: the checked tensors and the chosen executor."""
 
-    call: GatherCall | None
+    checked: CheckedCall
     executor: executors.Executor
+    executor_name: str
     used: bool = False
 
 
@@ -75,7 +94,7 @@ def aclnnGatherPaKvCacheGetWorkspaceSize(
     """
     try:
         run = executors.executor_named(executor)
-        call = check_call(
+        checked = check_parameters(
             keyCache,
             valueCache,
             blockTables,
@@ -87,11 +106,15 @@ def aclnnGatherPaKvCacheGetWorkspaceSize(
             is_seq_lens_cumsum=isSeqLensCumsum,
             soc=soc,
         )
+        checked.at_launch()  # bad data is reported now already; phase two checks again
     except AclnnError as e:
         return _fail(e), 0, None
     except ValueError as e:
         return _fail(AclnnError(ACLNN_ERR_PARAM_INVALID, str(e))), 0, None
-    return ACLNN_SUCCESS, 0, AclOpExecutor(call, run)
+    except Exception as e:
+        return _internal(e), 0, None
+    name = executors.DEFAULT_EXECUTOR if executor is None else executor
+    return ACLNN_SUCCESS, 0, AclOpExecutor(checked, run, name)
 
 
 def aclnnGatherPaKvCache(
@@ -100,10 +123,11 @@ def aclnnGatherPaKvCache(
     executor: AclOpExecutor | None,
     stream: object,
 ) -> int:
-    """Phase two: run the executor from phase one; returns a status.
+    """Phase two: launch the executor from phase one on the data as it is now.
 
-    ``workspace`` and ``stream`` are accepted for fidelity and unused: the host runs
-    synchronously and needs no workspace.
+    The data rules run again (161002 if the data went bad since phase one; nothing is
+    written) and the sizes come from the data now. ``workspace`` and ``stream`` are
+    accepted for fidelity and unused: the host runs synchronously and needs no workspace.
     """
     del workspace, workspaceSize, stream
     if executor is None:
@@ -122,6 +146,12 @@ def aclnnGatherPaKvCache(
             )
         )
     executor.used = True
-    if executor.call is not None:
-        executor.executor(executor.call)
+    try:
+        call = executor.checked.at_launch()
+        if call is not None:
+            launch(call, executor.executor, executor.executor_name)
+    except AclnnError as e:
+        return _fail(e)
+    except Exception as e:
+        return _internal(e)
     return ACLNN_SUCCESS

@@ -1,7 +1,8 @@
 """The Pythonic host API: ``gather_pa_kv_cache``, one call that checks, then runs.
 
-The same two steps back the aclnn mirror (``runtime.host.aclnn``): ``checks.check_call``
-validates everything before anything is written, then a named executor runs the call.
+The same steps back the aclnn mirror (``runtime.host.aclnn``): ``runtime.host.checks``
+validates everything before anything is written, then ``runtime.host.launch`` runs the
+call on a named executor, putting the outputs back if that executor fails.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pakv_dialect.soc import DEFAULT_SOC
 from runtime.host import executors
 from runtime.host.checks import check_call
+from runtime.host.launch import launch
 from runtime.host.tensor import TensorLike
 
 
@@ -33,7 +35,10 @@ def gather_pa_kv_cache(
     entry of ``runtime.host.executors.EXECUTORS``; None uses ``DEFAULT_EXECUTOR``.
 
     Raises ``AclnnError`` (status 161001 or 161002, SPEC section 3) before writing
-    anything; empty calls succeed and write nothing. ValueError: unknown executor.
+    anything; empty calls succeed and write nothing. An executor that fails on a
+    checked call is an internal error (``AclnnError`` with status 561000,
+    ``ACLNN_ERR_INNER``): the outputs are put back as they were. ValueError: unknown
+    executor.
     """
     run = executors.executor_named(executor)
     call = check_call(
@@ -49,4 +54,4 @@ def gather_pa_kv_cache(
         soc=soc,
     )
     if call is not None:
-        run(call)
+        launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)

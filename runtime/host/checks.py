@@ -1,20 +1,25 @@
 """Every check of SPEC section 3, run before anything is written.
 
-One entry point, ``check_call``, turns the raw parameters of one call into a validated
-``GatherCall`` (or None when the call is empty and must write nothing), or raises
-``AclnnError``. The order follows the aclnn convention:
+Two steps, because the two-phase aclnn API (``runtime.host.aclnn``) runs them at
+different times: :func:`check_parameters` judges everything that does not read the
+data (the tensors, shapes, dtypes, attributes) and returns a :class:`CheckedCall`;
+:meth:`CheckedCall.at_launch` judges the data as it is at that moment and returns the
+``GatherCall`` executors run (or None when the call is empty and must write nothing).
+``check_call`` does both, for the Pythonic API. Either raises ``AclnnError``. The order
+follows the aclnn convention:
 
 1. 161001: a required tensor is None.
 2. 161002, what the IR cannot express: the cacheMode string, the SoC, each tensor's
-   kind (array, contiguity, writability of outputs), dtype (must be in the dtype table)
-   and storage format (ND / FRACTAL_NZ per SPEC section 4).
+   kind (:func:`acceptable_array`, contiguity, writability of outputs), dtype (must be
+   in the dtype table) and storage format (ND / FRACTAL_NZ per SPEC section 4), and
+   that no output shares memory with another tensor (:func:`_check_no_overlap`).
 3. 161002, static rules: the call's exact shapes and dtypes are built into a static
    ``pakv.gather`` and the dialect's verifier judges them. The verifier is the one
    place those rules live; its message is only renamed to the operator's parameter
    names (``key_out`` -> ``keyRef``).
 4. Empty calls (a cache or output with no elements) stop here and succeed.
-5. 161002, data rules, vectorised over the index tensors (never per token). A call
-   whose lengths total 0 is empty and succeeds.
+5. 161002, data rules (:func:`check_data`), vectorised over the index tensors (never
+   per token). A call whose lengths total 0 is empty and succeeds.
 """
 
 from __future__ import annotations
@@ -75,7 +80,81 @@ def check_call(
     is_seq_lens_cumsum: object,
     soc: object,
 ) -> GatherCall | None:
-    """Validate one call (SPEC section 3). None: the call is empty and writes nothing."""
+    """Validate one call (SPEC section 3) now. None: the call is empty and writes nothing."""
+    return check_parameters(
+        key_cache,
+        value_cache,
+        block_tables,
+        seq_lens,
+        key_ref,
+        value_ref,
+        seq_offset,
+        cache_mode=cache_mode,
+        is_seq_lens_cumsum=is_seq_lens_cumsum,
+        soc=soc,
+    ).at_launch()
+
+
+@dataclass(frozen=True)
+class CheckedCall:
+    """A call whose parameters passed every check that does not read their data.
+
+    ``arrays`` are this object's own views of the caller's arrays: the same memory,
+    with the shape, dtype and flags they had when checked. Like an ``aclTensor``
+    (which fixes a tensor's description in phase one of the aclnn API), they do not
+    change if the caller later reshapes or retypes an array object in place; the data
+    itself stays the caller's and is read afresh by every :meth:`at_launch`.
+    """
+
+    arrays: Mapping[str, np.ndarray]
+    """Operand role -> array (storage dtype); seq_offset only when given."""
+    kinds: Mapping[str, ElementKind]
+    mode: CacheMode
+    cumsum: bool
+    soc: SocInfo
+    empty: bool
+    """A cache or output has no elements: the call succeeds and writes nothing."""
+
+    def at_launch(self) -> GatherCall | None:
+        """The data rules on the data as it is now, and the sizes it gives.
+
+        Returns the call executors run, or None when there is nothing to copy (an
+        empty tensor, or lengths that total 0). Raises ``AclnnError`` (161002).
+        """
+        if self.empty:
+            return None
+        total = check_data(
+            self.arrays,
+            mode=self.mode,
+            cumsum=self.cumsum,
+            num_tokens=self.arrays["key_out"].shape[0],
+        )
+        if total == 0:
+            return None
+        return GatherCall.wrap(
+            self.arrays,
+            self.kinds,
+            cache_mode=self.mode,
+            cumsum=self.cumsum,
+            soc=self.soc.name,
+            total_tokens=total,
+        )
+
+
+def check_parameters(
+    key_cache: object,
+    value_cache: object,
+    block_tables: object,
+    seq_lens: object,
+    key_ref: object,
+    value_ref: object,
+    seq_offset: object = None,
+    *,
+    cache_mode: object,
+    is_seq_lens_cumsum: object,
+    soc: object,
+) -> CheckedCall:
+    """Steps 1 to 4 of the module docstring: everything but the data rules."""
     given = {
         "key_cache": key_cache,
         "value_cache": value_cache,
@@ -98,21 +177,17 @@ def check_call(
         for role, value in given.items()
         if value is not None
     }
+    _check_no_overlap(operands)
 
     empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
     _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty)
-    if empty:
-        return None
-    total = _check_data(operands, mode=mode, cumsum=cumsum)
-    if total == 0:
-        return None
-    return GatherCall.wrap(
-        {role: op.array for role, op in operands.items()},
-        {role: op.kind for role, op in operands.items()},
-        cache_mode=mode,
+    return CheckedCall(
+        arrays={role: op.array for role, op in operands.items()},
+        kinds={role: op.kind for role, op in operands.items()},
+        mode=mode,
         cumsum=cumsum,
-        soc=chip.name,
-        total_tokens=total,
+        soc=chip,
+        empty=empty,
     )
 
 
@@ -145,15 +220,33 @@ def _kind_names(kinds: tuple[ElementKind, ...]) -> str:
     return ", ".join(kind.name for kind in kinds)
 
 
+def acceptable_array(name: str, value: object) -> np.ndarray:
+    """The one definition of what the host takes as a tensor's array, or a 161002.
+
+    An exact ``np.ndarray`` is taken as it is. A subclass (``np.matrix``,
+    ``np.memmap``, ...) is taken as a plain ndarray view of the same bytes, shape and
+    dtype, so no subclass rule (``np.matrix`` stays 2-D under indexing) can reach an
+    executor. A masked array is refused: its mask is meaning that a byte copy would
+    silently drop. The result is always a new view, so later in-place changes of the
+    caller's array object (``a.shape = ...``) do not change what was checked.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise invalid(
+            f"{name}: expected a plain numpy array, got a masked array (a copy of its bytes "
+            "would ignore the mask; pass .filled(...) or .data)"
+        )
+    if not isinstance(value, np.ndarray):
+        raise invalid(
+            f"{name}: expected a numpy array or runtime.Tensor, got {type(value).__name__}"
+        )
+    return value.view(np.ndarray)
+
+
 def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operand:
     """The array, element kind and format behind one parameter, or a 161002."""
     name = API_NAMES[role]
     tensor = value if isinstance(value, Tensor) else None
-    array: object = value if tensor is None else tensor.data
-    if not isinstance(array, np.ndarray):
-        raise invalid(
-            f"{name}: expected a numpy array or runtime.Tensor, got {type(array).__name__}"
-        )
+    array = acceptable_array(name, value if tensor is None else tensor.data)
     if not array.flags.c_contiguous:
         raise invalid(f"{name}: expected a C-contiguous array, got a non-contiguous view")
     if role in OUTPUT_ROLES and not array.flags.writeable:
@@ -163,7 +256,43 @@ def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operan
     return _Operand(role, array, kind)
 
 
-def _element_kind(role: str, dtype_name: str | None, array: np.ndarray) -> ElementKind:
+def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether some byte belongs to both arrays (``np.shares_memory``'s exact answer).
+
+    The bounds test decides most pairs at once; for two C-contiguous arrays it is
+    exact too (each covers its bounds densely), so numpy's exact solver, whose work can
+    grow with the strides, runs only for other layouts.
+    """
+    if not np.may_share_memory(a, b):
+        return False
+    if a.flags.c_contiguous and b.flags.c_contiguous:
+        return True
+    return bool(np.shares_memory(a, b))
+
+
+def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
+    """No output shares a byte with another tensor of the call (numpy's exact test).
+
+    The outputs are written while every other tensor is read, so an overlap makes the
+    result depend on the order of the copies (and the executors disagree). Two
+    disjoint views of one buffer are fine: :func:`share_bytes` tells them apart
+    exactly. Inputs may share memory with each other: they are only read.
+    """
+    for out_role in OUTPUT_ROLES:
+        out = operands[out_role].array
+        for role, other in operands.items():
+            if role == out_role or (out_role, role) == ("value_out", "key_out"):
+                continue  # itself, or the pair already tested from keyRef's side
+            if share_bytes(out, other.array):
+                raise invalid(
+                    f"{API_NAMES[out_role]} and {API_NAMES[role]} share memory: expected an "
+                    "output that overlaps no other tensor of the call (it is written while "
+                    "the others are read), got overlapping buffers"
+                )
+
+
+def _element_kind(role: str, dtype_name: object, array: np.ndarray) -> ElementKind:
+    """The element kind of a parameter: named by ``Tensor.dtype``, else read off numpy's."""
     name = API_NAMES[role]
     is_index = role in INDEX_ROLES
     table = INDEX_ELEMENT_KINDS if is_index else KV_ELEMENT_KINDS
@@ -175,7 +304,10 @@ def _element_kind(role: str, dtype_name: str | None, array: np.ndarray) -> Eleme
                 f"{name} dtype: expected one of {_kind_names(table)}{hint}, got {array.dtype}"
             )
         return kind
-    kind = index_kind_named(dtype_name) if is_index else kv_kind_named(dtype_name)
+    if not isinstance(dtype_name, str):
+        kind = None
+    else:
+        kind = index_kind_named(dtype_name) if is_index else kv_kind_named(dtype_name)
     if kind is None:
         raise invalid(f"{name} dtype: expected one of {_kind_names(table)}, got {dtype_name!r}")
     if array.dtype != kind.storage:
@@ -191,10 +323,10 @@ def expected_format(role: str, mode: CacheMode, soc: SocInfo) -> TensorFormat:
     return TensorFormat.FRACTAL_NZ if nz else TensorFormat.ND
 
 
-def _check_format(role: str, given: str, mode: CacheMode, soc: SocInfo) -> None:
+def _check_format(role: str, given: object, mode: CacheMode, soc: SocInfo) -> None:
     name = API_NAMES[role]
     formats = [f.value for f in TensorFormat]
-    if given not in formats:
+    if not isinstance(given, str) or given not in formats:
         raise invalid(f"{name} format: expected one of {formats}, got {given!r}")
     expected = expected_format(role, mode, soc)
     if given != expected.value:
@@ -268,27 +400,33 @@ def _lengths(seq_lens: np.ndarray, *, cumsum: bool) -> np.ndarray:
     return np.diff(seq_lens)
 
 
-def _check_data(operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bool) -> int:
-    """SPEC section 3's data rules, vectorised; returns the total length."""
-    tables = operands["block_tables"].array.astype(np.int64)
-    lens = _lengths(operands["seq_lens"].array.astype(np.int64), cumsum=cumsum)
+def check_data(
+    arrays: Mapping[str, np.ndarray], *, mode: CacheMode, cumsum: bool, num_tokens: int | None
+) -> int:
+    """SPEC section 3's data rules, vectorised; returns the total length (exact).
+
+    ``arrays`` are a statically valid call's arrays by role (the outputs are not read).
+    ``num_tokens`` is keyRef's dim 0; None skips the one rule that needs it, for a
+    tool that sizes the outputs from the total and must know the data is sane first.
+    """
+    tables = arrays["block_tables"].astype(np.int64)
+    lens = _lengths(arrays["seq_lens"].astype(np.int64), cumsum=cumsum)
     total = sum(lens.tolist())  # exact: Python ints cannot overflow
     if total == 0:
         return 0
-    num_tokens = operands["key_out"].array.shape[0]
-    if total > num_tokens:
+    if num_tokens is not None and total > num_tokens:
         raise invalid(
             f"keyRef dim 0 (num_tokens): expected at least the total length {total}, "
             f"got {num_tokens}"
         )
 
     batch, width = tables.shape
-    block_size = operands["key_cache"].array.shape[2 if mode == CacheMode.PA_NZ else 1]
-    offset = operands.get("seq_offset")
+    block_size = arrays["key_cache"].shape[2 if mode == CacheMode.PA_NZ else 1]
+    offset = arrays.get("seq_offset")
     if offset is None:
         first_col = np.zeros(batch, dtype=np.int64)
     else:
-        offsets = offset.array.astype(np.int64)
+        offsets = offset.astype(np.int64)
         if (offsets < 0).any():
             i = _first(offsets < 0)
             raise invalid(f"seqOffset[{i}]: expected an offset >= 0, got {offsets[i]}")
@@ -305,7 +443,7 @@ def _check_data(operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bo
             f"(seqOffset // block_size + (length - 1) // block_size), expected < {width}"
         )
 
-    num_blocks = operands["key_cache"].array.shape[0]
+    num_blocks = arrays["key_cache"].shape[0]
     cols = np.arange(width, dtype=np.int64)
     referenced = (
         used[:, None] & (cols >= first_col[:, None]) & (cols <= (first_col + span)[:, None])

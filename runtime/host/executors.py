@@ -59,12 +59,10 @@ DEFAULT_EXECUTOR = "lowered"
 """The executor the API uses when none is named (read at call time)."""
 
 
-def executor_named(name: str | None) -> Executor:
-    """The executor called ``name`` (None: the current default); ValueError if unknown."""
+def executor_named(name: object) -> Executor:
+    """The executor called ``name`` (None: the current default); ValueError if unknown
+    (any name that is not a string naming one, an unhashable one included)."""
     chosen = DEFAULT_EXECUTOR if name is None else name
-    try:
-        return EXECUTORS[chosen]
-    except KeyError:
-        raise ValueError(
-            f"unknown executor {chosen!r}: expected one of {', '.join(EXECUTORS)}"
-        ) from None
+    if not isinstance(chosen, str) or chosen not in EXECUTORS:
+        raise ValueError(f"unknown executor {chosen!r}: expected one of {', '.join(EXECUTORS)}")
+    return EXECUTORS[chosen]

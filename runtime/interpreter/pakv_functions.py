@@ -5,12 +5,21 @@ arrays, so the op writes straight into them and nothing is packed per element. T
 same memory model serves the interpreter of the lowered ``ascend`` program: its
 functions register on the same ``Interpreter`` through ``run_function``'s
 ``functions`` argument, beside ``PakvFunctions`` and xDSL's own ``FuncFunctions``.
+
+``pakv.gather`` has an implementation of its own here, deliberately unlike
+``runtime.golden`` (which copies each sequence with one fancy-indexing expression on
+typed arrays): it walks each sequence *run by run* (the tokens that share one cache
+block) and copies each run with one basic slice of byte views, the way the lowered
+kernel thinks about the data. The two share no code, so a test that compares them
+checks the semantics (SPEC section 2, and the device semantics on bad data that
+``runtime.golden``'s docstring defines), not one function against itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import (
     Interpreter,
@@ -21,15 +30,97 @@ from xdsl.interpreter import (
 )
 from xdsl.interpreters.func import FuncFunctions
 
-from pakv_dialect.pakv import GatherOp
-from runtime.golden import golden_gather
+from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, GatherOp
 from runtime.ir_builder import KERNEL_NAME
 from runtime.memory import GmTensor
+
+_INDEX_BITS = 64
+"""The kernel's index arithmetic is 64-bit two's complement."""
+
+
+def _index(value: int) -> int:
+    """``value`` wrapped to a signed 64-bit integer, as the kernel's ``index`` ops wrap."""
+    half = 1 << (_INDEX_BITS - 1)
+    return (value + half) % (1 << _INDEX_BITS) - half
+
+
+def _token_views(cache: GmTensor, out: GmTensor, mode: CacheMode) -> tuple[np.ndarray, np.ndarray]:
+    """Byte views ``[block, slot, token bytes]`` of a cache and ``[row, token bytes]`` of its
+    output (PA_NZ: ``[block, row group, slot, 32]`` and ``[row, row group, 32]``)."""
+    num_blocks, *layout = cache.shape
+    rows = out.shape[0]
+    if mode == CacheMode.PA_NZ:
+        groups, block_size, _ = layout
+        return (
+            cache.bytes.reshape(num_blocks, groups, block_size, NZ_ROW_BYTES),
+            out.bytes.reshape(rows, groups, NZ_ROW_BYTES),
+        )
+    block_size, heads, head_size = layout
+    token_bytes = heads * head_size * cache.kind.size
+    return (
+        cache.bytes.reshape(num_blocks, block_size, token_bytes),
+        out.bytes.reshape(rows, token_bytes),
+    )
+
+
+def interpret_gather(
+    op: GatherOp,
+    key_cache: GmTensor,
+    value_cache: GmTensor,
+    block_tables: GmTensor,
+    seq_lens: GmTensor,
+    seq_offset: GmTensor | None,
+    key_out: GmTensor,
+    value_out: GmTensor,
+) -> None:
+    """``op`` on GM tensors: each sequence's rows, one block run at a time.
+
+    For sequence ``i`` the rows ``[start, start + len)`` (cut at ``num_tokens``) are
+    filled run by run; a run is copied from its block, or zeroed when its table column
+    is past the table, its block id out of range, or the sequence's offset negative.
+    """
+    nz = op.mode == CacheMode.PA_NZ
+    num_blocks = key_cache.shape[0]
+    block_size = key_cache.shape[2 if nz else 1]
+    batch, width = block_tables.shape
+    num_tokens = key_out.shape[0]
+    tables = block_tables.typed()
+    lens: list[int] = seq_lens.typed().tolist()
+    offsets: list[int] | None = None if seq_offset is None else seq_offset.typed().tolist()
+    streams = [
+        _token_views(key_cache, key_out, op.mode),
+        _token_views(value_cache, value_out, op.mode),
+    ]
+
+    start = 0
+    for seq in range(batch):
+        if start >= num_tokens:
+            break
+        raw = _index(lens[seq + 1] - lens[seq]) if op.is_cumsum else lens[seq]
+        length = max(raw, 0)
+        end = min(start + length, num_tokens)
+        offset = 0 if offsets is None else offsets[seq]
+        first_col = width if offset < 0 else offset // block_size
+        done = 0  # tokens of this sequence already placed
+        while start + done < end:
+            col, slot = first_col + done // block_size, done % block_size
+            count = min(block_size - slot, end - start - done)
+            block = int(tables[seq, col]) if col < width else -1
+            rows = slice(start + done, start + done + count)
+            for blocks, out_rows in streams:
+                if not 0 <= block < num_blocks:
+                    out_rows[rows] = 0
+                elif nz:  # [row group, slot, 32] -> [row, row group, 32]
+                    out_rows[rows] = blocks[block, :, slot : slot + count].transpose(1, 0, 2)
+                else:
+                    out_rows[rows] = blocks[block, slot : slot + count]
+            done += count
+        start += length
 
 
 @register_impls
 class PakvFunctions(InterpreterFunctions):
-    """``pakv.gather`` on GM tensors: the golden semantics, read off the op."""
+    """``pakv.gather`` on GM tensors, by :func:`interpret_gather`."""
 
     @impl(GatherOp)
     def run_gather(
@@ -43,16 +134,8 @@ class PakvFunctions(InterpreterFunctions):
         key_cache, value_cache, block_tables, seq_lens = tensors[:4]
         seq_offset = tensors[4] if op.seq_offset is not None else None
         key_out, value_out = tensors[-2:]
-        golden_gather(
-            key_cache.typed(),
-            value_cache.typed(),
-            block_tables.typed(),
-            seq_lens.typed(),
-            key_out.typed(),
-            value_out.typed(),
-            None if seq_offset is None else seq_offset.typed(),
-            cache_mode=op.mode,
-            cumsum=op.is_cumsum,
+        interpret_gather(
+            op, key_cache, value_cache, block_tables, seq_lens, seq_offset, key_out, value_out
         )
         return ()
 

@@ -3,16 +3,18 @@
 ::
 
     pakv compile FILE.mlir [--soc S] [-o DIR]     verify, lower, write AscendC + lowered IR
-    pakv run FILE.mlir [--soc S] [--seed N | --data DIR] [--trace OUT.json]
+    pakv run FILE.mlir [--soc S] [--seed N | --data DIR] [--trace OUT.json] [--save DIR]
                                                  run the lowered kernel, check the golden
     pakv explain FILE.mlir [--soc S]              the plan: UB map, tiles, core split, DMAs
 
 Instead of a file, ``--example seed`` (the original document's shape example) or
-``--example seed-hand`` (its hand-checkable C example), or shape flags alone
-(``--mode PA_NZ --dtype bf16 --heads 4 --head-size 64 ...``), describe the op; flags
-given with ``--example`` override the preset. Every problem a user can cause is one
-line on stderr (``file:line:col: error: ...`` when the IR has a location) and a
-non-zero exit status, never a traceback: see :data:`EXIT_CODES`.
+``--example seed-hand`` (its hand-checkable C example), or shape flags
+(``--mode PA_NZ --dtype bf16 --heads 4 --head-size 64 ...``, the rest defaulted)
+describe the op; one of the three is required. Flags given with ``--example`` override
+the preset. Every problem a user can cause is one line on stderr
+(``file:line:col: error: ...`` when the IR has a location) and exit status 2, never a
+traceback: see :data:`EXIT_CODES`. Warnings (``pakv: warning: ...``) go to stderr too.
+On a terminal the running step shows live on stderr.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ import numpy as np
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SOCS, SocError, soc_info
-from runtime.call import RunSizes
+from runtime.call import OUTPUT_ROLES, RunSizes
 from runtime.golden import golden_outputs
 from runtime.host.errors import AclnnError
 from runtime.host.lowered import LoweredRun
 from runtime.interpreter.fast_path import KernelCompileError
 from runtime.interpreter.machine import LOAD, STORE, MachineFault
-from runtime.tool.explain import build_report, rate, render, size_text, trace_counts, ub_buffers
+from runtime.tool.explain import build_report, render, trace_counts, ub_buffers
 from runtime.tool.program import (
     CompiledProgram,
     GoldenCheck,
@@ -45,11 +47,12 @@ from runtime.tool.program import (
     compile_program,
     emit_sources,
     run_program,
-    stderr_reporter,
 )
+from runtime.tool.progress import reporter_for
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
 from runtime.tool.sources import GatherSource, InputError, from_spec, read_file
-from runtime.tool.timeline import schedule, write_chrome_trace
+from runtime.tool.timeline import estimated_trace_bytes, schedule, write_chrome_trace
+from runtime.tool.units import rate, size_text
 from runtime.tool.workload import (
     Inputs,
     WorkloadError,
@@ -92,6 +95,21 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _seed(text: str) -> int:
+    """``--seed``: numpy's generators take seeds >= 0."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {seed}")
+    return seed
+
+
+_DEFAULTS = ShapeSpec()
+"""What a shape flag that is not given means (without --example)."""
+
+
 def _source_options() -> _Parser:
     parser = _Parser(add_help=False)
     parser.add_argument("file", nargs="?", type=Path, help="an MLIR file with one pakv.gather")
@@ -101,23 +119,50 @@ def _source_options() -> _Parser:
         help="target SoC (default: the op's soc attribute, else Ascend910B); one of "
         + ", ".join(SOCS),
     )  # fmt: skip
-    shape = parser.add_argument_group("shape flags (without FILE; override --example)")
-    shape.add_argument("--mode", choices=[m.value for m in CacheMode])
+    shape = parser.add_argument_group(
+        "shape flags (without FILE; override --example; defaults in parentheses)"
+    )
+    shape.add_argument(
+        "--mode", choices=[m.value for m in CacheMode], help=f"cacheMode ({_DEFAULTS.mode})"
+    )
     kv_names = [k.name for k in KV_ELEMENT_KINDS]
-    shape.add_argument("--dtype", choices=kv_names, metavar="DTYPE", help="key (and value) dtype")
-    shape.add_argument("--value-dtype", choices=kv_names, metavar="DTYPE")
-    shape.add_argument("--index-dtype", choices=[k.name for k in INDEX_ELEMENT_KINDS])
-    for name in ("block_size", "heads", "head_size", "value_head_size"):
-        shape.add_argument(_flag(name), type=int, metavar="N")
+    shape.add_argument(
+        "--dtype", choices=kv_names, metavar="DTYPE",
+        help=f"key (and value) dtype ({_DEFAULTS.dtype}); one of {', '.join(kv_names)}",
+    )  # fmt: skip
+    shape.add_argument(
+        "--value-dtype", choices=kv_names, metavar="DTYPE", help="value dtype (--dtype's)"
+    )
+    shape.add_argument(
+        "--index-dtype", choices=[k.name for k in INDEX_ELEMENT_KINDS],
+        help=f"blockTables / seqLens / seqOffset dtype ({_DEFAULTS.index_dtype})",
+    )  # fmt: skip
+    shape_help = {
+        "block_size": f"tokens per cache block ({_DEFAULTS.block_size})",
+        "heads": f"heads per token ({_DEFAULTS.heads})",
+        "head_size": f"key elements per head ({_DEFAULTS.head_size})",
+        "value_head_size": "value elements per head (--head-size's)",
+    }
+    for name, text in shape_help.items():
+        shape.add_argument(_flag(name), type=int, metavar="N", help=text)
     shape.add_argument("--cumsum", action="store_true", default=None, help="cumulative seqLens")
     shape.add_argument("--offsets", action="store_true", default=None, help="with seqOffset")
     shape.add_argument(
         "--dynamic", action="store_true", default=None,
         help="leave num_blocks, batch, table width and num_tokens dynamic (?)",
     )  # fmt: skip
-    sizes = parser.add_argument_group("sizes (shape flags, or a FILE's dynamic dimensions)")
+    sizes = parser.add_argument_group(
+        "sizes (shape flags, or a FILE's dynamic dimensions; defaults in parentheses)"
+    )
+    size_help = {
+        "batch": f"sequences ({_DEFAULTS.batch})",
+        "num_blocks": f"blocks in each cache ({_DEFAULTS.num_blocks})",
+        "table_width": f"blockTables columns, max_blocks_per_seq ({_DEFAULTS.table_width})",
+        "num_tokens": f"keyRef / valueRef rows ({_DEFAULTS.num_tokens}; for a FILE's dynamic "
+        "rows: the total of random lengths)",
+    }
     for name in SIZE_FLAGS:
-        sizes.add_argument(_flag(name), type=int, metavar="N")
+        sizes.add_argument(_flag(name), type=int, metavar="N", help=size_help[name])
     lowering = parser.add_argument_group("lowering")
     lowering.add_argument(
         "--slots",
@@ -126,10 +171,14 @@ def _source_options() -> _Parser:
         help="UB tile slots (default 2: Norm double-buffers its tile; PA_NZ needs at least 2)",
     )
     lowering.add_argument(
-        "--tile-bytes", type=int, metavar="N", help="force the UB slot size (multiple of 32)"
-    )
+        "--tile-bytes", type=int, metavar="N",
+        help="force the UB slot size: a multiple of 32 (default 0: the largest the UB allows)",
+    )  # fmt: skip
     out = parser.add_argument_group("output")
-    out.add_argument("--progress", action="store_true", help="report each step on stderr")
+    out.add_argument(
+        "--progress", action="store_true",
+        help="report each step on stderr (on a terminal it shows live anyway)",
+    )  # fmt: skip
     out.add_argument("--quiet", action="store_true", help="no progress, even on a terminal")
     out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     return parser
@@ -138,7 +187,9 @@ def _source_options() -> _Parser:
 def _data_options() -> _Parser:
     parser = _Parser(add_help=False)
     data = parser.add_argument_group("data")
-    data.add_argument("--seed", type=int, default=0, help="random data seed (default 0)")
+    data.add_argument(
+        "--seed", type=_seed, default=0, metavar="N", help="random data seed, >= 0 (default 0)"
+    )
     data.add_argument(
         "--data", type=Path, metavar="DIR",
         help="read <role>.npy (key_cache.npy, ... or keyCache.npy, ...) instead",
@@ -156,9 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
         "compile", parents=[source], help="verify, lower and emit AscendC", epilog=epilog
     )
     compile_.add_argument("-o", "--output", type=Path, metavar="DIR", help="output directory")
-    commands.add_parser(
+    run = commands.add_parser(
         "run", parents=[source, data], help="run in the interpreter, check", epilog=epilog
     )
+    run.add_argument(
+        "--save", type=Path, metavar="DIR",
+        help="write each output operand to DIR/<its argument name>.npy after the run",
+    )  # fmt: skip
     commands.add_parser(
         "explain", parents=[source, data], help="the plan in words and numbers", epilog=epilog
     )
@@ -201,6 +256,12 @@ def load_source(args: argparse.Namespace) -> tuple[GatherSource, ShapeSpec | Non
             flags = ", ".join(_flag(name) for name in shape)
             raise UsageError(f"{PROG}: error: {flags}: FILE fixes the op's types; drop the flag")
         return read_file(args.file), None
+    if args.example is None and not _given(args, (*SHAPE_FLAGS, *SIZE_FLAGS)):
+        raise UsageError(
+            f"{PROG}: error: no op to {args.command}: give an MLIR FILE, --example "
+            f"{{{','.join(sorted(EXAMPLES))}}}, or shape flags (--mode, --dtype, --heads, "
+            f"...; see {PROG} {args.command} --help)"
+        )
     spec, name, stem = _spec_from_flags(args)
     return from_spec(spec, name, stem), spec
 
@@ -224,7 +285,11 @@ def pipeline_options(args: argparse.Namespace) -> str:
 
 
 def make_inputs(
-    args: argparse.Namespace, source: GatherSource, spec: ShapeSpec | None, phases: Phases
+    args: argparse.Namespace,
+    source: GatherSource,
+    spec: ShapeSpec | None,
+    phases: Phases,
+    soc: str,
 ) -> Inputs:
     """The data of one launch: --data files, the example's own data, or random data.
 
@@ -233,7 +298,7 @@ def make_inputs(
     operands = source.operands
     with phases.step("data", "preparing data"):
         if args.data is not None:
-            return load_inputs(args.data, operands)
+            return load_inputs(args.data, operands, soc)
         example = EXAMPLES.get(args.example or "")
         if example is not None and example.data is not None and spec is not None:
             if replace(spec, soc=example.spec.soc) == example.spec:
@@ -243,7 +308,12 @@ def make_inputs(
         else:
             chosen = RunSizes(args.batch, args.num_blocks, args.table_width, args.num_tokens)
         sizes = resolve_sizes(operands, chosen)
-        return random_inputs(operands, sizes, np.random.default_rng(args.seed))
+        flags = [
+            f"{_flag(n)} {getattr(args, n)}" for n in SIZE_FLAGS if getattr(args, n) is not None
+        ]
+        what = ", ".join(flags) or f"the sizes of {source.name}"
+        rng = np.random.default_rng(args.seed)
+        return random_inputs(operands, sizes, rng, warn=phases.warn, what=what)
 
 
 def _times(seconds: dict[str, float]) -> str:
@@ -322,8 +392,8 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     if args.trace is not None and not args.trace.parent.is_dir():
         raise InputError(f"--trace {args.trace}: no directory {args.trace.parent} to write it in")
     program, spec = _prepare(args, phases)
-    inputs = make_inputs(args, program.source, spec, phases)
     try:
+        inputs = make_inputs(args, program.source, spec, phases, program.soc)
         call = gather_call(inputs, program.source.operands, program.soc)
     except AclnnError as e:
         where = f"--data {args.data}" if args.data is not None else "generated data"
@@ -340,13 +410,27 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     return Outcome(program, run, inputs, check, 0 if call is None else call.total_tokens, batch)
 
 
+TRACE_WARN_BYTES = 256 * 10**6
+"""A trace estimated above this size is announced before it is written."""
+
+
 def _write_trace(
-    args: argparse.Namespace, program: CompiledProgram, run: LoweredRun, phases: Phases
+    args: argparse.Namespace, program: CompiledProgram, run: LoweredRun | None, phases: Phases
 ) -> None:
-    soc = soc_info(program.soc)
     path: Path = args.trace
+    if run is None:
+        print(f"  trace    {path} not written: an empty call launches no kernel, nothing to trace")
+        return
+    soc = soc_info(program.soc)
+    timeline = schedule(run.trace, soc)
+    estimate = estimated_trace_bytes(timeline)
+    if estimate > TRACE_WARN_BYTES:
+        phases.warn(
+            f"--trace {path}: the trace will be about {size_text(estimate)} "
+            f"({timeline.rows.size} events): writing it takes a while and as much memory "
+            "again, and trace viewers may refuse a file this large (trace fewer tokens)"
+        )
     with phases.step("trace", f"writing the Chrome trace {path}"):
-        timeline = schedule(run.trace, soc)
         try:
             events = write_chrome_trace(path, timeline, soc)
         except OSError as e:
@@ -384,14 +468,37 @@ def _print_statistics(outcome: Outcome, run: LoweredRun, seconds: dict[str, floa
         )
 
 
+def _check_save_directory(directory: Path | None) -> None:
+    """Refuse ``--save`` before the run when it cannot be a directory."""
+    if directory is not None and directory.exists() and not directory.is_dir():
+        raise InputError(f"--save {directory}: exists and is not a directory")
+
+
+def _save_outputs(directory: Path, outcome: Outcome) -> None:
+    """Each output operand as ``DIR/<argument name>.npy``, in its storage dtype
+    (HiFloat8 as uint8), whether the run passed or not."""
+    names = outcome.program.source.argument_names
+    paths = {role: directory / f"{names[role]}.npy" for role in OUTPUT_ROLES}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for role, path in paths.items():
+            np.save(path, outcome.inputs[role], allow_pickle=False)
+    except OSError as e:
+        raise InputError(f"--save {directory}: cannot write ({e.strerror})") from None
+    print(f"  saved    {', '.join(str(path) for path in paths.values())}")
+
+
 def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
+    _check_save_directory(args.save)
     outcome = _run(args, phases)
     print(outcome.title())
     run = outcome.run
     if run is not None:
         _print_statistics(outcome, run, {**outcome.program.source.seconds, **phases.seconds})
-        if args.trace is not None:
-            _write_trace(args, outcome.program, run, phases)
+    if args.trace is not None:
+        _write_trace(args, outcome.program, run, phases)
+    if args.save is not None:
+        _save_outputs(args.save, outcome)
     return EXIT_OK if outcome.check.passed else EXIT_FAIL
 
 
@@ -401,6 +508,8 @@ def cmd_explain(args: argparse.Namespace, phases: Phases) -> int:
     if run is None:
         print(outcome.title())
         print("  no launch: an empty call needs no kernel (choose sizes with tokens to copy)")
+        if args.trace is not None:
+            _write_trace(args, program, run, phases)
         return EXIT_OK if outcome.check.passed else EXIT_FAIL
     timeline = schedule(run.trace, soc_info(program.soc))
     print(render(build_report(program, run, timeline)))
@@ -424,9 +533,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-        show = args.progress or (sys.stderr.isatty() and not args.quiet)
-        phases = Phases(stderr_reporter(PROG) if show else None)
-        return COMMANDS[args.command](args, phases)
+        reporter = reporter_for(sys.stderr, PROG, progress=args.progress, quiet=args.quiet)
+        return COMMANDS[args.command](args, Phases(reporter, prog=PROG))
     except UsageError as e:
         _error(str(e))
         return EXIT_INPUT

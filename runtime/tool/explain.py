@@ -27,6 +27,7 @@ from runtime.host.lowered import LoweredRun
 from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
 from runtime.tool.program import CompiledProgram
 from runtime.tool.timeline import Timeline
+from runtime.tool.units import rate, size_text
 from runtime.tool.workload import GatherOperands
 
 
@@ -250,16 +251,6 @@ def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) 
 
 
 # --------------------------------------------------------------------------- text
-
-
-def size_text(count: int) -> str:
-    """A byte count as bytes, or as MB from 100 kB up."""
-    return f"{count / 1e6:.2f} MB" if count >= 100_000 else f"{count} B"
-
-
-def rate(bytes_per_ns: float) -> str:
-    """A bandwidth given in bytes per nanosecond (= GB/s), in GB/s or TB/s."""
-    return f"{bytes_per_ns / 1e3:.2f} TB/s" if bytes_per_ns >= 1e3 else f"{bytes_per_ns:.1f} GB/s"
 
 
 def _layout_line(operands: GatherOperands) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -24,6 +24,7 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
+from runtime.ascendc.identifiers import UnprintableNameError
 from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, GatherCall
 from runtime.host.checks import verifier_message
@@ -31,34 +32,41 @@ from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, comp
 from runtime.interpreter.ascend_functions import kernel_function
 from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.machine import AscendMachine, OpSite
+from runtime.tool.progress import StepReporter
 from runtime.tool.sources import GatherSource, InputError, location_of
 from runtime.tool.workload import Inputs
 
 
 @dataclass
 class Phases:
-    """Times the named steps of a command; tells ``report`` as each starts and ends."""
+    """Times the named steps of a command; tells ``reporter`` as each starts and ends."""
 
-    report: Callable[[str], None] | None = None
+    reporter: StepReporter | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    prog: str = "pakv"
 
     @contextmanager
     def step(self, name: str, doing: str) -> Iterator[None]:
-        if self.report:
-            self.report(f"{doing} ...")
+        if self.reporter:
+            self.reporter.started(doing)
         start = time.perf_counter()
-        yield
-        elapsed = time.perf_counter() - start
-        self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
-        if self.report:
-            self.report(f"{doing}: {elapsed:.2f} s")
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            elapsed = time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            if self.reporter:
+                self.reporter.finished(doing, elapsed, failed)
 
-
-def stderr_reporter(prog: str = "pakv") -> Callable[[str], None]:
-    def report(line: str) -> None:
-        print(f"{prog}: {line}", file=sys.stderr, flush=True)
-
-    return report
+    def warn(self, message: str) -> None:
+        """``prog: warning: message`` on stderr, shown even without progress reports."""
+        line = f"warning: {' '.join(message.split())}"
+        if self.reporter:
+            self.reporter.note(line)
+        else:
+            print(f"{self.prog}: {line}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -122,6 +130,8 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
     with phases.step("emit", "emitting AscendC"):
         try:
             return emit_ascendc_kernels(program.module)
+        except UnprintableNameError as e:  # at the function that carries the name
+            raise InputError(str(e), location_of(e.op) or program.source.where()) from None
         except DiagnosticException as e:
             raise InputError(str(e).splitlines()[0], program.source.where()) from None
 

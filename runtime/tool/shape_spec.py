@@ -78,10 +78,16 @@ class Example:
 
 
 def _c_example_data() -> Inputs:
-    """SPEC section 6's C example data: every token reads block 1, all ones."""
+    """SPEC section 6's C example: its shapes, block tables, lengths and offsets.
+
+    The document fills the caches with ones, which no wrong block, slot or head could
+    reveal; here every cache element holds its own flat index (exact in fp16, all below
+    2048), so a token read from the wrong place shows as wrong values. Every token
+    still reads block 1 (the table is all ones), slot ``j % 2``.
+    """
     return {
-        "key_cache": np.ones((2, 2, 32, 2), np.float16),
-        "value_cache": np.ones((2, 2, 32, 4), np.float16),
+        "key_cache": np.arange(2 * 2 * 32 * 2, dtype=np.float16).reshape(2, 2, 32, 2),
+        "value_cache": np.arange(2 * 2 * 32 * 4, dtype=np.float16).reshape(2, 2, 32, 4),
         "block_tables": np.ones((4, 6), np.int32),
         "seq_lens": np.full(4, 3, np.int32),
         "seq_offset": np.full(4, 2, np.int32),
@@ -103,7 +109,7 @@ EXAMPLES: dict[str, Example] = {
             block_size=2, heads=32, head_size=2, value_head_size=4, offsets=True,
             batch=4, num_blocks=2, table_width=6, num_tokens=12,
         ),
-        "SPEC section 6 C example: keyCache [2,2,32,2] all ones, seqOffset [2,2,2,2]",
+        "SPEC section 6 C example: keyCache [2,2,32,2], seqOffset [2,2,2,2], caches numbered",
         _c_example_data,
     ),
 }  # fmt: skip

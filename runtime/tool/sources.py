@@ -47,13 +47,19 @@ class InputError(Exception):
 
 
 class LocatingParser(Parser):
-    """xDSL's parser, giving every op it parses its ``file:line:col`` location."""
+    """xDSL's parser, giving every op it parses its ``file:line:col`` location.
+
+    ``line_offset`` is added to every line: a chunk of a ``--split-input-file`` input
+    is parsed alone, but its locations name the lines of the whole file.
+    """
+
+    line_offset: int = 0
 
     def parse_operation(self) -> Operation:
         start = self.pos
         op = super().parse_operation()
         if isinstance(op.location, UnknownLoc):
-            where = Span(start, start, self.lexer.input).get_location()
+            where = Span(start, start, self.lexer.input, self.line_offset).get_location()
             op.location = FileLineColLoc(
                 StringAttr(where.file), IntAttr(where.line), IntAttr(where.col)
             )
@@ -70,7 +76,7 @@ def location_of(op: Operation | None) -> str | None:
     return None
 
 
-def _failing_op(module: ModuleOp) -> Operation | None:
+def failing_op(module: ModuleOp) -> Operation | None:
     """The first op whose own verifier fails, in the order ``module.verify()`` runs them."""
     for op in module.walk(region_first=True):
         try:
@@ -85,7 +91,7 @@ def verify_located(module: ModuleOp, fallback: str | None = None) -> None:
     try:
         module.verify()
     except VerifyException as e:
-        where = location_of(_failing_op(module)) or fallback
+        where = location_of(failing_op(module)) or fallback
         raise InputError(verifier_message(e), where) from None
 
 
@@ -103,6 +109,9 @@ class GatherSource:
     operands: GatherOperands
     argument_of: dict[str, int]
     """Operand role -> index of the kernel argument that carries it."""
+    argument_names: dict[str, str]
+    """Operand role -> the name of that argument (``%kr`` -> ``kr``; the role's name
+    when the argument has none)."""
     location: str | None
     """The op's ``file:line:col`` (None when built from flags)."""
     seconds: dict[str, float]
@@ -149,15 +158,23 @@ def _bind(module: ModuleOp, name: str, stem: str, seconds: dict[str, float]) -> 
         gather=binding.op,
         operands=GatherOperands.of(binding.op),
         argument_of=dict(binding.argument_of),
+        argument_names={
+            role: binding.func.body.block.args[index].name_hint or role
+            for role, index in binding.argument_of.items()
+        },
         location=location_of(binding.op),
         seconds=seconds,
     )
 
 
 def read_file(path: Path) -> GatherSource:
-    """Parse and verify an MLIR file; InputError names the file and line on failure."""
+    """Parse and verify an MLIR file; InputError names the file and line on failure.
+
+    The text is UTF-8; a byte-order mark at its start (some Windows editors write one)
+    is read as what it is, not as the first character of the program.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"cannot read {path}: no such file") from None
     except IsADirectoryError:

@@ -15,13 +15,20 @@ module makes that data:
 * :func:`load_inputs` reads ``<role>.npy`` (or the operator's parameter name, e.g.
   ``keyCache.npy``) from a directory instead, and checks it against the op's types.
 
+Nothing is allocated before :func:`check_memory` has compared what the data needs
+(its operands, plus the golden reference's copies of the outputs) with the memory this
+host has available: ``--num-tokens 10**12`` is a one-line error naming the flag and
+the bytes, never a ``MemoryError`` (or the kernel's OOM killer) halfway through.
+
 :func:`gather_call` then runs the host checks of SPEC section 3 (``runtime.host.checks``)
 on either, so bad data files fail exactly as they would at the API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +39,11 @@ from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import soc_info
 from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
-from runtime.golden import sequence_lengths
-from runtime.host.checks import check_call, expected_format
+from runtime.golden import total_length
+from runtime.host.checks import check_data, check_parameters, expected_format
 from runtime.host.tensor import Tensor
 from runtime.ir_builder import gather_operands
+from runtime.tool.units import size_text
 
 DYNAMIC = DYNAMIC_INDEX
 """How :class:`GatherOperands` spells a dynamic dimension (xDSL's ``?``)."""
@@ -146,6 +154,54 @@ def concrete_shape(
     return tuple(want if size == DYNAMIC else size for size, want in zip(shape, fill, strict=True))
 
 
+SIZE_FLAGS: dict[str, str] = {
+    "key_cache": "--num-blocks",
+    "value_cache": "--num-blocks",
+    "block_tables": "--batch x --table-width",
+    "seq_lens": "--batch",
+    "seq_offset": "--batch",
+    "key_out": "--num-tokens",
+    "value_out": "--num-tokens",
+}
+"""The flag that sizes each operand's first dimension (what to lower when it is too big)."""
+
+
+def available_memory() -> int | None:
+    """Bytes this host can still give a process (``MemAvailable``), else its physical
+    memory; None when neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_memory(
+    shapes: Mapping[str, tuple[int, ...]], kinds: Mapping[str, ElementKind], what: str
+) -> None:
+    """WorkloadError unless this host can hold arrays of ``shapes`` (by operand role)
+    plus a golden copy of each output; ``what`` says where the sizes came from."""
+    nbytes = {role: math.prod(shape) * kinds[role].size for role, shape in shapes.items()}
+    needed = sum(nbytes.values()) + sum(nbytes.get(role, 0) for role in OUTPUT_ROLES)
+    available = available_memory()
+    if available is None or needed <= available:
+        return
+    largest = sorted(nbytes, key=nbytes.__getitem__, reverse=True)[:2]
+    parts = " and ".join(f"{API_NAMES[role]} {size_text(nbytes[role])}" for role in largest)
+    flags = " and ".join(dict.fromkeys(SIZE_FLAGS[role] for role in largest))
+    raise WorkloadError(
+        f"{what}: the data would need {size_text(needed)} ({parts} the largest, sized by "
+        f"{flags}; the outputs count twice, as the golden reference fills copies), more "
+        f"than the {size_text(available)} of memory this host has available"
+    )
+
+
 def random_bits(rng: np.random.Generator, kind: ElementKind, shape: tuple[int, ...]) -> np.ndarray:
     """Uniformly random bit patterns seen as ``kind``'s storage dtype (NaNs, -0.0, ...)."""
     unsigned = np.dtype(f"u{kind.size}")
@@ -179,11 +235,15 @@ def random_inputs(
     rng: np.random.Generator,
     *,
     lens: np.ndarray | None = None,
+    warn: Callable[[str], None] | None = None,
+    what: str = "the sizes",
 ) -> Inputs:
     """Valid random data for ``operands`` at ``sizes`` (see the module docstring).
 
     ``lens`` fixes the per-sequence lengths (their count is the batch); otherwise
-    they are random, filling ``sizes.num_tokens`` rows when it is set.
+    they are random, filling ``sizes.num_tokens`` rows when it is set, or as many as
+    the table can address (``warn`` is told when that leaves rows unfilled). ``what``
+    names the sizes' origin in a WorkloadError (``--num-tokens 1000``).
     """
     assert sizes.batch is not None and sizes.num_blocks is not None
     assert sizes.table_width is not None
@@ -200,11 +260,21 @@ def random_inputs(
         first_col = rng.integers(0, max(1, width // 4), size=batch)
         offsets = first_col * block_size + rng.integers(0, block_size, size=batch)
     capacity = (width - first_col) * block_size
+    unfilled = None
     if lens is None:
         if sizes.num_tokens is None:
             lens = rng.integers(1, capacity + 1)
         else:
-            lens = fill_lengths(rng, min(sizes.num_tokens, int(capacity.sum())), capacity)
+            addressable = int(capacity.sum())
+            if addressable < sizes.num_tokens:
+                unfilled = (
+                    f"the block table addresses only {addressable} tokens ({batch} sequences "
+                    f"x {width} columns x {block_size} tokens per block"
+                    f"{', less the columns seqOffset skips' if first_col.any() else ''}): "
+                    f"the lengths fill {addressable} of the {sizes.num_tokens} rows, the rest "
+                    "stay as they were (raise --table-width or --batch to fill them)"
+                )
+            lens = fill_lengths(rng, min(sizes.num_tokens, addressable), capacity)
     lens = lens.astype(np.int64)
     if (lens > capacity).any():
         i = int(np.flatnonzero(lens > capacity)[0])
@@ -221,6 +291,9 @@ def random_inputs(
     def shape(role: str) -> tuple[int, ...]:
         return concrete_shape(operands.shapes[role], final, role, operands.cumsum)
 
+    check_memory({role: shape(role) for role in operands.shapes}, operands.kinds, what)
+    if unfilled is not None and warn is not None:
+        warn(unfilled)
     index = operands.kinds["block_tables"].storage
     seq_lens = np.concatenate(([0], np.cumsum(lens))) if operands.cumsum else lens
     inputs: Inputs = {
@@ -237,18 +310,33 @@ def random_inputs(
 
 
 def _data_file(directory: Path, role: str) -> Path | None:
-    for name in (role, API_NAMES[role]):
-        path = directory / f"{name}.npy"
-        if path.is_file():
-            return path
-    return None
+    """The one file holding ``role`` (``<role>.npy`` or ``<apiName>.npy``), or None."""
+    found = [directory / f"{name}.npy" for name in (role, API_NAMES[role])]
+    found = [path for path in found if path.is_file()]
+    if len(found) > 1:
+        raise WorkloadError(
+            f"--data {directory}: both {found[0].name} and {found[1].name} hold {role}; "
+            "keep one of them"
+        )
+    return found[0] if found else None
 
 
-def load_inputs(directory: Path, operands: GatherOperands) -> Inputs:
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except EOFError:
+        raise WorkloadError(f"{path}: not a readable .npy file (it is empty)") from None
+    except (OSError, ValueError) as e:
+        raise WorkloadError(f"{path}: not a readable .npy file ({e})") from None
+
+
+def load_inputs(directory: Path, operands: GatherOperands, soc: str) -> Inputs:
     """``<role>.npy`` files (or ``<apiName>.npy``) from ``directory``, checked against the op.
 
     The outputs are optional: missing ones start as zeros with as many rows as the
-    lengths total (or the IR's static ``num_tokens``).
+    lengths total (or the IR's static ``num_tokens``), once the host's data checks
+    passed on the inputs (AclnnError otherwise: lengths of ``2**40`` are a 161002, not
+    an attempt to allocate them) and :func:`check_memory` agreed.
     """
     if not directory.is_dir():
         raise WorkloadError(f"--data {directory}: not a directory")
@@ -262,10 +350,7 @@ def load_inputs(directory: Path, operands: GatherOperands) -> Inputs:
                 f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) "
                 "that the op's operands need"
             )
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise WorkloadError(f"{path}: not a readable .npy file ({e})") from None
+        array = _read_npy(path)
         kind = operands.kinds[role]
         if array.dtype != kind.storage:
             raise WorkloadError(
@@ -281,44 +366,83 @@ def load_inputs(directory: Path, operands: GatherOperands) -> Inputs:
                 f"{'x'.join(map(str, array.shape))}"
             )
         inputs[role] = np.ascontiguousarray(array)
-    for role in OUTPUT_ROLES:
-        if role not in inputs:
-            inputs[role] = _zero_output(operands, inputs, role)
+    missing = [role for role in OUTPUT_ROLES if role not in inputs]
+    if missing:
+        shapes = _output_shapes(operands, inputs, soc)
+        check_memory(
+            {**{r: a.shape for r, a in inputs.items()}, **{r: shapes[r] for r in missing}},
+            operands.kinds,
+            f"--data {directory}",
+        )
+        for role in missing:
+            inputs[role] = np.zeros(shapes[role], dtype=operands.kinds[role].storage)
     return inputs
 
 
-def _zero_output(operands: GatherOperands, inputs: Inputs, role: str) -> np.ndarray:
-    shape = operands.shapes[role]
-    rows = shape[0]
-    if rows == DYNAMIC:
-        rows = int(sequence_lengths(inputs["seq_lens"], cumsum=operands.cumsum).sum())
-    return np.zeros((rows, *shape[1:]), dtype=operands.kinds[role].storage)
+def _output_shapes(
+    operands: GatherOperands, inputs: Inputs, soc: str
+) -> dict[str, tuple[int, ...]]:
+    """Both outputs' shapes: as many rows as a given output (or the IR) fixes, else
+    rows enough for the lengths' total.
+
+    That total is taken only from data the host checks accept, judged with one-row
+    stand-ins for the outputs, so nothing large is allocated for bad lengths.
+    """
+
+    def rows_of(role: str, rows: int) -> tuple[int, ...]:
+        return (rows, *operands.shapes[role][1:])
+
+    fixed = [inputs[r].shape[0] for r in OUTPUT_ROLES if r in inputs]
+    fixed += [operands.shapes[r][0] for r in OUTPUT_ROLES if operands.shapes[r][0] != DYNAMIC]
+    if fixed:
+        return {role: rows_of(role, fixed[0]) for role in OUTPUT_ROLES}
+    stand_ins = {
+        role: np.zeros(rows_of(role, 1), operands.kinds[role].storage) for role in OUTPUT_ROLES
+    }
+    checked = check_parameters(
+        **_tensor_args({**inputs, **stand_ins}, operands, soc),
+        cache_mode=operands.mode.value,
+        is_seq_lens_cumsum=operands.cumsum,
+        soc=soc,
+    )
+    if checked.empty:  # nothing will be copied: the rows only have to exist
+        total = total_length(inputs["seq_lens"], cumsum=operands.cumsum)
+    else:
+        total = check_data(
+            checked.arrays, mode=operands.mode, cumsum=operands.cumsum, num_tokens=None
+        )
+    return {role: rows_of(role, total) for role in OUTPUT_ROLES}
+
+
+def _tensor_args(inputs: Inputs, operands: GatherOperands, soc: str) -> dict[str, Tensor | None]:
+    """``inputs`` as the host API's keyword arguments: caches as FRACTAL_NZ on SoCs that
+    tell the formats apart in PA_NZ mode, every dtype by name (HiFloat8 included)."""
+    chip = soc_info(soc)
+    parameters = {
+        "key_cache": "key_cache", "value_cache": "value_cache", "block_tables": "block_tables",
+        "seq_lens": "seq_lens", "key_out": "key_ref", "value_out": "value_ref",
+        "seq_offset": "seq_offset",
+    }  # fmt: skip
+    return {
+        parameter: None
+        if role not in inputs
+        else Tensor(
+            inputs[role],
+            dtype=operands.kinds[role].name,
+            format=expected_format(role, operands.mode, chip).value,
+        )
+        for role, parameter in parameters.items()
+    }
 
 
 def gather_call(inputs: Inputs, operands: GatherOperands, soc: str) -> GatherCall | None:
     """The host checks of SPEC section 3 on ``inputs``; None: an empty call.
 
-    Caches are passed as FRACTAL_NZ on SoCs that tell the formats apart in PA_NZ mode,
-    HiFloat8 by name. AclnnError: the data breaks a rule (the message says which).
+    AclnnError: the data breaks a rule (the message says which).
     """
-    chip = soc_info(soc)
-    args = {
-        role: Tensor(
-            array,
-            dtype=operands.kinds[role].name,
-            format=expected_format(role, operands.mode, chip).value,
-        )
-        for role, array in inputs.items()
-    }
-    return check_call(
-        args.get("key_cache"),
-        args.get("value_cache"),
-        args.get("block_tables"),
-        args.get("seq_lens"),
-        args.get("key_out"),
-        args.get("value_out"),
-        args.get("seq_offset"),
+    return check_parameters(
+        **_tensor_args(inputs, operands, soc),
         cache_mode=operands.mode.value,
         is_seq_lens_cumsum=operands.cumsum,
         soc=soc,
-    )
+    ).at_launch()

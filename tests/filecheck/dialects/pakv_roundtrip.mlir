@@ -81,15 +81,15 @@ func.func @hifloat8(%kc: memref<?x2x8x32x!pakv.hifloat8>, %vc: memref<?x2x8x32x!
 // -----
 
 // Every Ascend910_95 element type in Norm (the verifier accepts each).
-func.func @dtypes(%u8: memref<1x4x1x8xui8>, %u8o: memref<4x1x8xui8>, %i16: memref<1x4x1x8xi16>, %i16o: memref<4x1x8xi16>, %u16: memref<1x4x1x8xui16>, %u16o: memref<4x1x8xui16>, %i32: memref<1x4x1x8xi32>, %i32o: memref<4x1x8xi32>, %u32: memref<1x4x1x8xui32>, %u32o: memref<4x1x8xui32>, %f32: memref<1x4x1x8xf32>, %f32o: memref<4x1x8xf32>, %e5: memref<1x4x1x8xf8E5M2>, %e5o: memref<4x1x8xf8E5M2>, %e4: memref<1x4x1x8xf8E4M3FN>, %e4o: memref<4x1x8xf8E4M3FN>, %bt: memref<1x1xi64>, %sl: memref<1xi64>) {
-  pakv.gather Norm caches(%u8, %u8) tables(%bt) lens(%sl) into(%u8o, %u8o) {soc = "Ascend910_95"} : memref<1x4x1x8xui8>, memref<1x4x1x8xui8>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xui8>, memref<4x1x8xui8>
-  pakv.gather Norm caches(%i16, %i16) tables(%bt) lens(%sl) into(%i16o, %i16o) {soc = "Ascend910_95"} : memref<1x4x1x8xi16>, memref<1x4x1x8xi16>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xi16>, memref<4x1x8xi16>
-  pakv.gather Norm caches(%u16, %u16) tables(%bt) lens(%sl) into(%u16o, %u16o) {soc = "Ascend910_95"} : memref<1x4x1x8xui16>, memref<1x4x1x8xui16>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xui16>, memref<4x1x8xui16>
-  pakv.gather Norm caches(%i32, %i32) tables(%bt) lens(%sl) into(%i32o, %i32o) {soc = "Ascend910_95"} : memref<1x4x1x8xi32>, memref<1x4x1x8xi32>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xi32>, memref<4x1x8xi32>
-  pakv.gather Norm caches(%u32, %u32) tables(%bt) lens(%sl) into(%u32o, %u32o) {soc = "Ascend910_95"} : memref<1x4x1x8xui32>, memref<1x4x1x8xui32>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xui32>, memref<4x1x8xui32>
-  pakv.gather Norm caches(%f32, %f32) tables(%bt) lens(%sl) into(%f32o, %f32o) {soc = "Ascend910_95"} : memref<1x4x1x8xf32>, memref<1x4x1x8xf32>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xf32>, memref<4x1x8xf32>
-  pakv.gather Norm caches(%e5, %e5) tables(%bt) lens(%sl) into(%e5o, %e5o) {soc = "Ascend910_95"} : memref<1x4x1x8xf8E5M2>, memref<1x4x1x8xf8E5M2>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xf8E5M2>, memref<4x1x8xf8E5M2>
-  pakv.gather Norm caches(%e4, %e4) tables(%bt) lens(%sl) into(%e4o, %e4o) {soc = "Ascend910_95"} : memref<1x4x1x8xf8E4M3FN>, memref<1x4x1x8xf8E4M3FN>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xf8E4M3FN>, memref<4x1x8xf8E4M3FN>
+func.func @dtypes(%u8: memref<1x4x1x8xui8>, %u8o: memref<4x1x8xui8>, %u8v: memref<4x1x8xui8>, %i16: memref<1x4x1x8xi16>, %i16o: memref<4x1x8xi16>, %i16v: memref<4x1x8xi16>, %u16: memref<1x4x1x8xui16>, %u16o: memref<4x1x8xui16>, %u16v: memref<4x1x8xui16>, %i32: memref<1x4x1x8xi32>, %i32o: memref<4x1x8xi32>, %i32v: memref<4x1x8xi32>, %u32: memref<1x4x1x8xui32>, %u32o: memref<4x1x8xui32>, %u32v: memref<4x1x8xui32>, %f32: memref<1x4x1x8xf32>, %f32o: memref<4x1x8xf32>, %f32v: memref<4x1x8xf32>, %e5: memref<1x4x1x8xf8E5M2>, %e5o: memref<4x1x8xf8E5M2>, %e5v: memref<4x1x8xf8E5M2>, %e4: memref<1x4x1x8xf8E4M3FN>, %e4o: memref<4x1x8xf8E4M3FN>, %e4v: memref<4x1x8xf8E4M3FN>, %bt: memref<1x1xi64>, %sl: memref<1xi64>) {
+  pakv.gather Norm caches(%u8, %u8) tables(%bt) lens(%sl) into(%u8o, %u8v) {soc = "Ascend910_95"} : memref<1x4x1x8xui8>, memref<1x4x1x8xui8>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xui8>, memref<4x1x8xui8>
+  pakv.gather Norm caches(%i16, %i16) tables(%bt) lens(%sl) into(%i16o, %i16v) {soc = "Ascend910_95"} : memref<1x4x1x8xi16>, memref<1x4x1x8xi16>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xi16>, memref<4x1x8xi16>
+  pakv.gather Norm caches(%u16, %u16) tables(%bt) lens(%sl) into(%u16o, %u16v) {soc = "Ascend910_95"} : memref<1x4x1x8xui16>, memref<1x4x1x8xui16>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xui16>, memref<4x1x8xui16>
+  pakv.gather Norm caches(%i32, %i32) tables(%bt) lens(%sl) into(%i32o, %i32v) {soc = "Ascend910_95"} : memref<1x4x1x8xi32>, memref<1x4x1x8xi32>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xi32>, memref<4x1x8xi32>
+  pakv.gather Norm caches(%u32, %u32) tables(%bt) lens(%sl) into(%u32o, %u32v) {soc = "Ascend910_95"} : memref<1x4x1x8xui32>, memref<1x4x1x8xui32>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xui32>, memref<4x1x8xui32>
+  pakv.gather Norm caches(%f32, %f32) tables(%bt) lens(%sl) into(%f32o, %f32v) {soc = "Ascend910_95"} : memref<1x4x1x8xf32>, memref<1x4x1x8xf32>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xf32>, memref<4x1x8xf32>
+  pakv.gather Norm caches(%e5, %e5) tables(%bt) lens(%sl) into(%e5o, %e5v) {soc = "Ascend910_95"} : memref<1x4x1x8xf8E5M2>, memref<1x4x1x8xf8E5M2>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xf8E5M2>, memref<4x1x8xf8E5M2>
+  pakv.gather Norm caches(%e4, %e4) tables(%bt) lens(%sl) into(%e4o, %e4v) {soc = "Ascend910_95"} : memref<1x4x1x8xf8E4M3FN>, memref<1x4x1x8xf8E4M3FN>, memref<1x1xi64>, memref<1xi64> -> memref<4x1x8xf8E4M3FN>, memref<4x1x8xf8E4M3FN>
   func.return
 }
 

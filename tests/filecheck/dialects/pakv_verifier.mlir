@@ -3,6 +3,26 @@
 // One case per static rule of the pakv.gather verifier (SPEC section 3), each with
 // its exact message: the operand, the dimension, what was expected, what was given.
 
+// Outputs are buffers of their own: both outputs one value.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %ko) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out is the same value as value_out: an output of pakv.gather must be a buffer of its own (it is written while the other operands are read)
+
+// -----
+
+// Outputs are buffers of their own: an output that is also an input (whatever its type).
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %bt) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<2x3xi32>
+  func.return
+}
+
+// CHECK: {{^}}value_out is the same value as block_tables: an output of pakv.gather must be a buffer of its own (it is written while the other operands are read)
+
+// -----
+
 // Ranks: caches are 4-D.
 func.func @f(%kc: memref<2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
   pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
