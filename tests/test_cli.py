@@ -693,7 +693,8 @@ def test_pakv_opt_locates_pass_failures(capsys: pytest.CaptureFixture[str]) -> N
     )
     assert (status, out) == (opt.EXIT_INPUT, "")
     assert (
-        err == f"{path}:{op_line(path)}:3: error: cannot tile the runs of @pakv_gather for Ascend910B: "
+        err
+        == f"{path}:{op_line(path)}:3: error: cannot tile the runs of @pakv_gather for Ascend910B: "
         "tile-bytes must be a non-negative multiple of 32, got 40\n"
     )
 
