@@ -231,7 +231,7 @@ def _constant_bursts(module: ModuleOp) -> list[int]:
 def test_loads_above_4095_bursts_are_split():
     """4096 row groups per token fit a slot of the 256 KiB UB cut in halves (PA_NZ's split)."""
     case = DeviceCase(
-        mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310B"
+        mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310P"
     )
     bursts = _constant_bursts(lowered(case))
     assert 4095 in bursts and 1 in bursts

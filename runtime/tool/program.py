@@ -24,6 +24,8 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
+from runtime.ascendc.host_build import HostUnit, build_host_kernel
+from runtime.ascendc.plan import AscendCEmitError
 from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, GatherCall
 from runtime.host.checks import verifier_message
@@ -122,6 +124,9 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
     with phases.step("emit", "emitting AscendC"):
         try:
             return emit_ascendc_kernels(program.module)
+        except AscendCEmitError as e:
+            where = (location_of(e.op) if e.op else None) or program.source.where()
+            raise InputError(str(e).splitlines()[0], where) from None
         except DiagnosticException as e:
             raise InputError(str(e).splitlines()[0], program.source.where()) from None
 
@@ -138,6 +143,24 @@ def run_program(program: CompiledProgram, call: GatherCall) -> LoweredRun:
     ops = program.compiled.run(machine, args)
     kernel = LoweredKernel(call.signature, program.module, program.compiled)
     return LoweredRun(kernel, tiling, machine.trace, ops)
+
+
+def run_program_on_host(
+    program: CompiledProgram, call: GatherCall, phases: Phases | None = None
+) -> dict[str, int]:
+    """Run the program's emitted AscendC unit, built for the host, on every core the
+    tiling uses (``runtime.ascendc.host_build``); the outputs are written in place.
+    Returns the tiling the unit's host code computed."""
+    phases = phases or Phases()
+    kernel_name = program.kernel.sym_name.data
+    source = emit_sources(program, phases)[kernel_name]
+    with phases.step("g++", "compiling the AscendC kernel for the host (cached on disk)"):
+        kernel = build_host_kernel(HostUnit(source, kernel_name, program.soc))
+    by_role = {role: tensor.bytes for role, tensor in call.operands().items()}
+    argument_of = program.source.argument_of
+    tensors = [by_role[role] for role in sorted(argument_of, key=argument_of.__getitem__)]
+    with phases.step("run", f"running {call.tiling().used_cores} core(s) natively"):
+        return kernel.run_call(call, tensors)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p convert-pakv-to-ascend | filecheck %s
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{tile-bytes=64}' | filecheck %s --check-prefix=TINY
-// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{soc=Ascend310B}' | filecheck %s --check-prefix=SPLIT
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{soc=Ascend310P}' | filecheck %s --check-prefix=SPLIT
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{soc=Ascend310}' | filecheck %s --check-prefix=NO-SOC
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics -p 'convert-pakv-to-ascend{slots=1}' | filecheck %s --check-prefix=ONE-SLOT
 
@@ -188,7 +188,7 @@ func.func @nz_wide(%kc: memref<?x4096x2x16xf16>, %vc: memref<?x1x2x16xf16>, %bt:
 }
 
 // SPLIT-LABEL: func.func @nz_wide(
-// SPLIT-SAME:    ascend.soc = "Ascend310B"
+// SPLIT-SAME:    ascend.soc = "Ascend310P"
 // SPLIT:         %group_major = ascend.ub_alloc "group_major" : memref<1x131072xi8, #ascend.address_space<ub>>
 // SPLIT-NEXT:    %token_major = ascend.ub_alloc "token_major" : memref<1x131072xi8, #ascend.address_space<ub>>
 // SPLIT:         ascend.load %kc[%tile_src] -> %group_major[%c0, %c0] bursts(%c4095 x %c32) gaps(%c32, %c0)

@@ -1,41 +1,73 @@
 // A host stand-in for the subset of AscendC that pakv's ascendc target prints.
 //
-// Written by the pakv project from the public AscendC API documentation (asc-devkit
-// docs: DataCopy, DataCopyPad, DataCopyParams, DataCopyExtParams, SetFlag/WaitFlag,
-// AllocEventID, TPipe, TBuf::GetWithOffset, GlobalTensor, LocalTensor, Duplicate,
-// GetBlockIdx); nothing is taken from vendor headers. It runs a kernel on the CPU, one
-// core after another, with each call's documented semantics, and stops with a message
-// on the first broken hardware rule:
+// Written by the pakv project from the public AscendC API documentation and headers
+// (mirror-cann/asc-devkit: DataCopy, DataCopyPad, DataCopyParams, DataCopyExtParams,
+// SetFlag/WaitFlag, AllocEventID, TPipe::InitBuffer, TBuf::GetWithOffset, GlobalTensor,
+// LocalTensor, Duplicate, GetBlockIdx, KERNEL_TASK_TYPE_DEFAULT); nothing is copied from
+// vendor headers. It runs a kernel on the CPU, one core after another, with each call's
+// documented semantics, and throws host::RuleBroken (caught at the C boundary of
+// host_entry.h) on the first broken hardware rule:
 //   * the Unified Buffer of the configured SoC: capacity, 32-byte aligned addresses;
-//   * blockCount in [1, 4095]; DataCopyPad blockLen in [1, 2097151] bytes;
+//   * every DMA parameter has the width and unit of its AscendC field and is refused,
+//     never truncated, when it does not fit (DataCopyParams: uint16 counted in 32-byte
+//     blocks; DataCopyExtParams: uint16 blockCount, uint32 blockLen in bytes, uint32
+//     strides in bytes on GM and in 32-byte blocks on UB); blockCount <= 4095;
+//     DataCopyPad blockLen <= 2097151 bytes (the intrinsic's 21-bit lenBurst);
+//   * integer parameters narrower than the value passed (DataCopy's uint32_t count,
+//     LocalTensor::operator[]'s uint32_t offset) refuse values they would truncate;
 //   * DataCopy by element count silently rounds the length down to 32 bytes, as the
 //     hardware does, so a DataCopy chosen for an unaligned length gives wrong bytes;
 //   * the pad bytes DataCopyPad adds in UB hold none of the burst's data (here: 0xA5),
 //     so a kernel that stores padding gives wrong bytes too;
 //   * every GM access lies inside the tensor its GlobalTensor was bound to;
 //   * no two cores write the same GM bytes (each output row has one owner);
-//   * event flags: at most 8 ids per HardEvent kind, only allocated ids, a WaitFlag
+//   * event flags: the SoC's id budget per HardEvent, only allocated ids, a WaitFlag
 //     needs an earlier SetFlag (else the core would hang), flags never stack (the
-//     lowered program's contract), every flag waited and every id released by the end.
+//     lowered program's contract), every flag waited and every id released by the end;
+//   * the SoC's capabilities: its kernel type (KERNEL_TASK_TYPE_DEFAULT), and APIs it
+//     lacks fail to compile, naming the API and the SoC.
+// It is no stricter than the real API: zero-length copies are no-ops and
+// TPipe::InitBuffer rounds its length up to 32 bytes.
+//
+// GM addresses are volatile-qualified here (`__gm__`): a GM pointer never converts to a
+// host pointer without a diagnostic (reinterpret_cast cannot drop the qualifier), and a
+// kernel launch takes host-side device addresses (uint8_t*), as the asc-devkit launch
+// examples pass them, never __gm__ pointers.
+//
 // Pipes are not modelled as concurrent: hazards between pipes are checked by the
 // interpreter of the lowered program, whose flags this kernel carries one for one.
+//
+// The SoC is configured by macros (runtime/ascendc/host_build.py derives them from
+// pakv_dialect/soc.py, the one table of SoC facts):
+//   ASCENDC_HOST_SOC           its name, for messages ("Ascend910B")
+//   ASCENDC_HOST_UB_BYTES      UB bytes a kernel may use (AscendC's TOTAL_UB_SIZE)
+//   ASCENDC_HOST_EVENT_IDS     event ids per HardEvent
+//   ASCENDC_HOST_KERNEL_TYPE   the KERNEL_TASK_TYPE_DEFAULT value the SoC runs a vector
+//                              kernel with; undefined where the SoC has no kernel type
+//   ASCENDC_HOST_NO_<API>      an API the SoC lacks: KERNEL_TYPE, SET_WAIT_FLAG,
+//                              ALLOC_EVENT_ID, DATA_COPY_PAD, UB_TO_UB_DATA_COPY
 #ifndef PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 #define PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
+
+#if !defined(ASCENDC_HOST_SOC) || !defined(ASCENDC_HOST_UB_BYTES) || !defined(ASCENDC_HOST_EVENT_IDS)
+#error "configure the SoC: ASCENDC_HOST_SOC, ASCENDC_HOST_UB_BYTES, ASCENDC_HOST_EVENT_IDS"
+#endif
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #define __global__
 #define __aicore__
-#define __gm__
+#define __gm__ volatile
 #define GM_ADDR __gm__ uint8_t*
 
 // Storage-only element types: the gather moves their bits and never computes on them.
@@ -55,6 +87,13 @@ struct hifloat8_t {
     uint8_t bits;
 };
 
+// KERNEL_TASK_TYPE_DEFAULT's values, in the documented order.
+enum KernelMetaType {
+    KERNEL_TYPE_AIV_ONLY, KERNEL_TYPE_AIC_ONLY, KERNEL_TYPE_MIX_AIV_1_0, KERNEL_TYPE_MIX_AIC_1_0,
+    KERNEL_TYPE_MIX_AIC_1_1, KERNEL_TYPE_MIX_AIC_1_2, KERNEL_TYPE_AICORE, KERNEL_TYPE_VECTORCORE,
+    KERNEL_TYPE_MIX_AICORE, KERNEL_TYPE_MIX_VECTOR_CORE, KERNEL_TYPE_MAX
+};
+
 namespace AscendC {
 
 // ------------------------------------------------------------------ the simulated core
@@ -63,14 +102,26 @@ namespace host {
 constexpr int64_t kBlock = 32;
 constexpr int64_t kMaxBlockCount = 4095;
 constexpr int64_t kMaxPadBlockLen = 2097151;
-constexpr int kEventIds = 8;
+constexpr int kEventIds = ASCENDC_HOST_EVENT_IDS;
+constexpr int64_t kUbBytes = ASCENDC_HOST_UB_BYTES;
 constexpr uint8_t kGarbage = 0xA5;
 
+// A hardware rule the kernel broke; host_entry.h turns it into a status and a message.
+struct RuleBroken : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A false that depends on a template parameter: static_assert fires only when used.
+template <typename T>
+struct Absent : std::false_type {};
+template <auto V>
+struct AbsentValue : std::false_type {};
+
 struct Core {
-    int64_t ubCapacity = 0;
     std::vector<uint8_t> ub;
     int64_t blockIdx = 0;
     int64_t blockNum = 0;
+    int kernelType = -1;  // declared by KERNEL_TASK_TYPE_DEFAULT in this core's run
     std::map<std::pair<int, int>, int> flags;      // (HardEvent, id) -> pending sets
     std::map<std::pair<int, int>, bool> allocated;  // (HardEvent, id) -> taken
     std::vector<std::pair<const uint8_t*, const uint8_t*>> gm;  // registered tensors
@@ -82,17 +133,16 @@ struct Core {
     std::vector<Write> writes;  // every GM range written, by which core
 };
 
+// One simulated device per host thread: concurrent launches do not share state.
 inline Core& State()
 {
-    static Core core;
+    static thread_local Core core;
     return core;
 }
 
 [[noreturn]] inline void Error(const std::string& message)
 {
-    std::fprintf(stderr, "ascendc-host: core %lld: %s\n", static_cast<long long>(State().blockIdx),
-        message.c_str());
-    std::exit(3);
+    throw RuleBroken("core " + std::to_string(State().blockIdx) + ": " + message);
 }
 
 inline void Check(bool ok, const std::string& message)
@@ -102,9 +152,60 @@ inline void Check(bool ok, const std::string& message)
     }
 }
 
+// `value` as the parameter type T of an API: refused, not truncated, when it does not fit.
+template <typename T, typename U>
+T Narrow(U value, const char* what)
+{
+    static_assert(std::is_integral<U>::value, "an integer is expected");
+    bool fits = static_cast<uint64_t>(value) <= std::numeric_limits<T>::max();
+    if constexpr (std::is_signed<U>::value) {
+        fits = fits && value >= 0;
+    }
+    if (!fits) {
+        Error(std::string(what) + " = " + std::to_string(value) + " does not fit its " +
+              std::to_string(8 * sizeof(T)) + "-bit unsigned type (the hardware would see " +
+              std::to_string(static_cast<T>(value)) + ")");
+    }
+    return static_cast<T>(value);
+}
+
+// A field of a DMA parameter struct: assigning a value it cannot hold is refused.
+template <typename T>
+class Field {
+public:
+    constexpr Field(const char* name, T initial) : name_(name), value_(initial) {}
+    Field(const Field&) = default;
+    Field& operator=(const Field&) = default;
+
+    template <typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+    Field& operator=(U value)
+    {
+        value_ = Narrow<T>(value, name_);
+        return *this;
+    }
+
+    operator T() const { return value_; }
+
+private:
+    const char* name_;
+    T value_;
+};
+
 inline void RegisterGm(const uint8_t* begin, int64_t bytes)
 {
     State().gm.emplace_back(begin, begin + bytes);
+}
+
+inline void UnregisterGm(const uint8_t* begin)
+{
+    auto& gm = State().gm;
+    gm.erase(std::remove_if(gm.begin(), gm.end(), [&](const auto& t) { return t.first == begin; }),
+        gm.end());
+}
+
+inline void ClearGm()
+{
+    State().gm.clear();
 }
 
 // The registered tensor that holds `address`: a GlobalTensor is bound to it for life.
@@ -157,10 +258,10 @@ inline void CheckDisjointWrites()
 inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
 {
     Core& core = State();
-    Check(address >= 0 && bytes >= 0 && address + bytes <= core.ubCapacity,
+    Check(address >= 0 && bytes >= 0 && address + bytes <= kUbBytes,
         std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
-            std::to_string(address + bytes) + ") outside the " + std::to_string(core.ubCapacity) +
-            "-byte UB");
+            std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
+            "-byte UB of " ASCENDC_HOST_SOC);
     return core.ub.data() + address;
 }
 
@@ -175,7 +276,8 @@ inline void StartCore(int64_t blockIdx, int64_t blockNum)
     Core& core = State();
     core.blockIdx = blockIdx;
     core.blockNum = blockNum;
-    core.ub.assign(static_cast<size_t>(core.ubCapacity), kGarbage);
+    core.kernelType = -1;
+    core.ub.assign(static_cast<size_t>(kUbBytes), kGarbage);
     core.flags.clear();
     core.allocated.clear();
 }
@@ -190,9 +292,16 @@ inline void FinishCore()
         Check(!id.second, "event id " + std::to_string(id.first.second) + " of HardEvent " +
                               std::to_string(id.first.first) + " never released");
     }
+#ifdef ASCENDC_HOST_KERNEL_TYPE
+    // The documentation: Ascend 950 and the inference series do not infer a kernel type.
+    Check(State().kernelType == ASCENDC_HOST_KERNEL_TYPE,
+        std::string("the kernel must declare KERNEL_TASK_TYPE_DEFAULT(") +
+            std::to_string(ASCENDC_HOST_KERNEL_TYPE) + ") on " ASCENDC_HOST_SOC ", it declared " +
+            (State().kernelType < 0 ? std::string("none") : std::to_string(State().kernelType)));
+#endif
 }
 
-// Runs `kernel` on every core in turn (the role of ICPU_RUN_KF in CPU debug builds).
+// Runs `kernel` on every core in turn: what a launch does on the device.
 template <typename Kernel>
 void RunOnEveryCore(int64_t blockDim, Kernel&& kernel)
 {
@@ -205,10 +314,48 @@ void RunOnEveryCore(int64_t blockDim, Kernel&& kernel)
     CheckDisjointWrites();
 }
 
+inline void DeclareKernelType(KernelMetaType type)
+{
+    State().kernelType = static_cast<int>(type);
+}
+
+// kernel<<<blockDim, l2ctrl, stream>>>(args...): host_build.py rewrites the launch
+// chevrons, the one piece of the printed unit g++ cannot parse, into this call (as the
+// AscendC compiler lowers them to a runtime launch).
+template <typename... Params>
+struct Launch {
+    void (*kernel)(Params...);
+    uint32_t blockDim;
+
+    template <typename... Args>
+    void operator()(Args... args) const
+    {
+        static_assert(sizeof...(Args) == sizeof...(Params), "the launch passes the wrong arguments");
+        static_assert(!(std::is_volatile<std::remove_pointer_t<Args>>::value || ...),
+            "a kernel is launched with host-side device addresses (uint8_t*), not __gm__ pointers");
+        RunOnEveryCore(blockDim, [&]() { kernel(args...); });
+    }
+};
+
+template <typename... Params>
+Launch<Params...> MakeLaunch(void (*kernel)(Params...), uint32_t blockDim, void* l2ctrl, void* stream)
+{
+    Check(l2ctrl == nullptr, "launch: the l2ctrl argument must be nullptr");
+    Check(stream != nullptr, "launch: no stream");
+    return {kernel, blockDim};
+}
+
 }  // namespace host
 
-#define ICPU_RUN_KF(func, blockDim, ...) \
-    AscendC::host::RunOnEveryCore((blockDim), [&]() { func(__VA_ARGS__); })
+#define ASCENDC_HOST_LAUNCH(kernel, blockDim, l2ctrl, stream) \
+    ::AscendC::host::MakeLaunch(kernel, blockDim, l2ctrl, stream)
+
+#ifdef ASCENDC_HOST_NO_KERNEL_TYPE
+#define KERNEL_TASK_TYPE_DEFAULT(value) \
+    static_assert(sizeof(value) == 0, "KERNEL_TASK_TYPE_DEFAULT is not supported on " ASCENDC_HOST_SOC)
+#else
+#define KERNEL_TASK_TYPE_DEFAULT(value) ::AscendC::host::DeclareKernelType(value)
+#endif
 
 inline int64_t GetBlockIdx()
 {
@@ -229,13 +376,15 @@ public:
     LocalTensor() = default;
     LocalTensor(int64_t address, int64_t size) : address_(address), size_(size) {}
 
-    // Element `offset` onwards, as a tensor (the view starts there).
-    LocalTensor operator[](int64_t offset) const
+    // Element `offset` onwards, as a tensor. The API takes a uint32_t offset: a wider
+    // value is refused here rather than truncated.
+    template <typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+    LocalTensor operator[](U offset) const
     {
-        host::Check(offset >= 0 && offset <= size_, "LocalTensor offset " + std::to_string(offset) +
-                                                        " past its " + std::to_string(size_) +
-                                                        " elements");
-        return LocalTensor(address_ + offset * static_cast<int64_t>(sizeof(T)), size_ - offset);
+        const uint32_t at = host::Narrow<uint32_t>(offset, "LocalTensor::operator[] offset");
+        host::Check(at <= size_, "LocalTensor offset " + std::to_string(at) + " past its " +
+                                     std::to_string(size_) + " elements");
+        return LocalTensor(address_ + at * static_cast<int64_t>(sizeof(T)), size_ - at);
     }
 
     template <typename U>
@@ -259,7 +408,7 @@ public:
     void SetGlobalBuffer(__gm__ T* buffer)
     {
         base_ = buffer;
-        tensor_ = host::TensorAt(buffer, "GlobalTensor::SetGlobalBuffer");
+        tensor_ = host::TensorAt(Host(buffer), "GlobalTensor::SetGlobalBuffer");
     }
 
     GlobalTensor operator[](uint64_t offset) const
@@ -271,13 +420,19 @@ public:
 
     T GetValue(uint64_t offset) const
     {
-        Check(base_ + offset, static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
+        Check(Host(base_ + offset), static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
         T value;
-        std::memcpy(&value, base_ + offset, sizeof(T));
+        std::memcpy(&value, Host(base_ + offset), sizeof(T));
         return value;
     }
 
     __gm__ T* GetPhyAddr() const { return base_; }
+
+    // Stand-in only: the GM bytes at `address` as host memory (the device's DMA engines).
+    static uint8_t* Host(__gm__ T* address)
+    {
+        return reinterpret_cast<uint8_t*>(const_cast<T*>(address));
+    }
 
     // Stand-in only: stops the kernel when [address, address + bytes) leaves the tensor.
     void Check(const void* address, int64_t bytes, const char* what) const
@@ -293,20 +448,16 @@ private:
 template <TPosition Position>
 class TBuf {
 public:
+    // Not const, as in AscendC: taking a view is an operation on the buffer.
     template <typename T>
-    LocalTensor<T> GetWithOffset(uint32_t size, uint32_t bufOffset) const
+    LocalTensor<T> GetWithOffset(uint32_t size, uint32_t bufOffset)
     {
         host::CheckAligned(static_cast<int64_t>(bufOffset), "TBuf::GetWithOffset");
-        host::Check(static_cast<int64_t>(size * sizeof(T) + bufOffset) <= bytes_,
-            "TBuf::GetWithOffset: " + std::to_string(size * sizeof(T)) + " bytes at offset " +
+        const int64_t bytes = static_cast<int64_t>(size) * static_cast<int64_t>(sizeof(T));
+        host::Check(bytes + bufOffset <= bytes_,
+            "TBuf::GetWithOffset: " + std::to_string(bytes) + " bytes at offset " +
                 std::to_string(bufOffset) + " past the " + std::to_string(bytes_) + "-byte buffer");
         return LocalTensor<T>(address_ + bufOffset, size);
-    }
-
-    template <typename T>
-    LocalTensor<T> Get() const
-    {
-        return LocalTensor<T>(address_, bytes_ / static_cast<int64_t>(sizeof(T)));
     }
 
     int64_t address_ = -1;
@@ -324,12 +475,11 @@ using TEventID = int8_t;
 
 class TPipe {
 public:
+    // The length is rounded up to 32 bytes, as AscendC does.
     template <TPosition Position>
     void InitBuffer(TBuf<Position>& buf, uint32_t len)
     {
-        const int64_t bytes = static_cast<int64_t>(len);
-        host::Check(bytes % host::kBlock == 0,
-            "TPipe::InitBuffer: " + std::to_string(bytes) + " bytes is not a multiple of 32");
+        const int64_t bytes = (static_cast<int64_t>(len) + host::kBlock - 1) / host::kBlock * host::kBlock;
         host::Ub(next_, bytes, "TPipe::InitBuffer");
         buf.address_ = next_;
         buf.bytes_ = bytes;
@@ -339,6 +489,9 @@ public:
     template <HardEvent Event>
     TEventID AllocEventID()
     {
+#ifdef ASCENDC_HOST_NO_ALLOC_EVENT_ID
+        static_assert(host::AbsentValue<Event>::value, "TPipe::AllocEventID is not supported on " ASCENDC_HOST_SOC);
+#endif
         for (int id = 0; id < host::kEventIds; ++id) {
             bool& taken = host::State().allocated[{static_cast<int>(Event), id}];
             if (!taken) {
@@ -346,8 +499,8 @@ public:
                 return static_cast<TEventID>(id);
             }
         }
-        host::Error("AllocEventID: all 8 ids of HardEvent " +
-                    std::to_string(static_cast<int>(Event)) + " are taken");
+        host::Error("AllocEventID: all " + std::to_string(host::kEventIds) + " ids of HardEvent " +
+                    std::to_string(static_cast<int>(Event)) + " are taken on " ASCENDC_HOST_SOC);
     }
 
     template <HardEvent Event>
@@ -368,10 +521,16 @@ namespace host {
 template <HardEvent Event>
 std::pair<int, int> FlagKey(int32_t eventID)
 {
+#ifdef ASCENDC_HOST_NO_SET_WAIT_FLAG
+    static_assert(AbsentValue<Event>::value, "SetFlag/WaitFlag is not supported on " ASCENDC_HOST_SOC);
+#endif
     const std::pair<int, int> key{static_cast<int>(Event), eventID};
-    Check(eventID >= 0 && eventID < kEventIds && State().allocated[key],
+    Check(eventID >= 0 && eventID < kEventIds,
         "event id " + std::to_string(eventID) + " of HardEvent " +
-            std::to_string(static_cast<int>(Event)) + " was not allocated");
+            std::to_string(static_cast<int>(Event)) + " outside the " + std::to_string(kEventIds) +
+            " ids of " ASCENDC_HOST_SOC);
+    Check(State().allocated[key], "event id " + std::to_string(eventID) + " of HardEvent " +
+                                      std::to_string(static_cast<int>(Event)) + " was not allocated");
     return key;
 }
 }  // namespace host
@@ -396,19 +555,21 @@ void WaitFlag(int32_t eventID)
 }
 
 // ------------------------------------------------------------------ data movement
+// Lengths and strides in 32-byte blocks, each field 16 bits wide.
 struct DataCopyParams {
-    uint16_t blockCount = 0;
-    uint16_t blockLen = 0;   // 32-byte blocks
-    uint16_t srcStride = 0;  // 32-byte blocks
-    uint16_t dstStride = 0;  // 32-byte blocks
+    host::Field<uint16_t> blockCount{"DataCopyParams.blockCount", 1};
+    host::Field<uint16_t> blockLen{"DataCopyParams.blockLen", 0};
+    host::Field<uint16_t> srcStride{"DataCopyParams.srcStride", 0};
+    host::Field<uint16_t> dstStride{"DataCopyParams.dstStride", 0};
 };
 
+// blockLen in bytes; a stride in bytes on the GM side, in 32-byte blocks on the UB side.
 struct DataCopyExtParams {
-    uint16_t blockCount = 0;
-    uint32_t blockLen = 0;   // bytes
-    uint32_t srcStride = 0;  // bytes on GM, 32-byte blocks on UB
-    uint32_t dstStride = 0;  // bytes on GM, 32-byte blocks on UB
-    uint32_t rsv = 0;
+    host::Field<uint16_t> blockCount{"DataCopyExtParams.blockCount", 1};
+    host::Field<uint32_t> blockLen{"DataCopyExtParams.blockLen", 0};
+    host::Field<uint32_t> srcStride{"DataCopyExtParams.srcStride", 0};
+    host::Field<uint32_t> dstStride{"DataCopyExtParams.dstStride", 0};
+    host::Field<uint32_t> rsv{"DataCopyExtParams.rsv", 0};
 };
 
 template <typename T>
@@ -422,8 +583,8 @@ struct DataCopyPadExtParams {
 namespace host {
 inline void CheckBlockCount(int64_t count, const char* what)
 {
-    Check(count >= 1 && count <= kMaxBlockCount,
-        std::string(what) + ": blockCount " + std::to_string(count) + " outside [1, 4095]");
+    Check(count <= kMaxBlockCount,
+        std::string(what) + ": blockCount " + std::to_string(count) + " outside [0, 4095]");
 }
 
 inline int64_t AlignUp(int64_t bytes)
@@ -439,6 +600,7 @@ struct BurstLayout {
     int64_t srcPitch;
     int64_t dstPitch;
 
+    bool Empty() const { return count == 0 || len == 0; }
     int64_t SrcSpan() const { return (count - 1) * srcPitch + len; }
     int64_t DstSpan() const { return (count - 1) * dstPitch + len; }
 };
@@ -447,8 +609,9 @@ struct BurstLayout {
 inline BurstLayout BlockBursts(const DataCopyParams& params, const char* what)
 {
     CheckBlockCount(params.blockCount, what);
-    const int64_t len = params.blockLen * kBlock;
-    return {params.blockCount, len, len + params.srcStride * kBlock, len + params.dstStride * kBlock};
+    const int64_t len = static_cast<int64_t>(params.blockLen) * kBlock;
+    return {params.blockCount, len, len + static_cast<int64_t>(params.srcStride) * kBlock,
+        len + static_cast<int64_t>(params.dstStride) * kBlock};
 }
 
 inline void Bursts(uint8_t* dst, const uint8_t* src, const BurstLayout& bursts)
@@ -466,32 +629,44 @@ inline void RecordBursts(const uint8_t* gm, const BurstLayout& bursts)
         RecordWrite(gm + b * bursts.dstPitch, bursts.len);
     }
 }
+
+template <typename T, typename U>
+int64_t CountBytes(U count, const char* what)
+{
+    return static_cast<int64_t>(Narrow<uint32_t>(count, what)) * static_cast<int64_t>(sizeof(T));
+}
 }  // namespace host
 
-// GM -> UB, `count` elements; the hardware moves whole 32-byte blocks, so a length that is
-// not a multiple of 32 bytes is silently rounded down.
-template <typename T>
-void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, uint32_t count)
+// GM -> UB, `count` elements (a uint32_t); the hardware moves whole 32-byte blocks, so a
+// length that is not a multiple of 32 bytes is silently rounded down.
+template <typename T, typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, U count)
 {
-    const int64_t bytes = static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(T));
-    const int64_t moved = bytes / host::kBlock * host::kBlock;
+    const int64_t moved = host::CountBytes<T>(count, "DataCopy count") / host::kBlock * host::kBlock;
+    if (moved == 0) {
+        return;
+    }
     host::CheckAligned(dst.Address(), "DataCopy GM->UB");
     uint8_t* ub = host::Ub(dst.Address(), moved, "DataCopy GM->UB");
-    src.Check(src.GetPhyAddr(), moved, "DataCopy GM->UB");
-    std::memcpy(ub, src.GetPhyAddr(), static_cast<size_t>(moved));
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
+    src.Check(gm, moved, "DataCopy GM->UB");
+    std::memcpy(ub, gm, static_cast<size_t>(moved));
 }
 
 // UB -> GM, `count` elements, rounded down to whole 32-byte blocks like GM -> UB.
-template <typename T>
-void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, uint32_t count)
+template <typename T, typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, U count)
 {
-    const int64_t bytes = static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(T));
-    const int64_t moved = bytes / host::kBlock * host::kBlock;
+    const int64_t moved = host::CountBytes<T>(count, "DataCopy count") / host::kBlock * host::kBlock;
+    if (moved == 0) {
+        return;
+    }
     host::CheckAligned(src.Address(), "DataCopy UB->GM");
     const uint8_t* ub = host::Ub(src.Address(), moved, "DataCopy UB->GM");
-    dst.Check(dst.GetPhyAddr(), moved, "DataCopy UB->GM");
-    std::memcpy(dst.GetPhyAddr(), ub, static_cast<size_t>(moved));
-    host::RecordWrite(reinterpret_cast<const uint8_t*>(dst.GetPhyAddr()), moved);
+    uint8_t* gm = GlobalTensor<T>::Host(dst.GetPhyAddr());
+    dst.Check(gm, moved, "DataCopy UB->GM");
+    std::memcpy(gm, ub, static_cast<size_t>(moved));
+    host::RecordWrite(gm, moved);
 }
 
 // GM -> UB in blockCount bursts; length and both strides in 32-byte blocks.
@@ -499,8 +674,11 @@ template <typename T>
 void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataCopyParams& params)
 {
     const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy GM->UB");
+    if (bursts.Empty()) {
+        return;
+    }
     host::CheckAligned(dst.Address(), "DataCopy GM->UB");
-    auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
     src.Check(gm, bursts.SrcSpan(), "DataCopy GM->UB");
     host::Bursts(host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy GM->UB"), gm, bursts);
 }
@@ -510,8 +688,11 @@ template <typename T>
 void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
 {
     const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->GM");
+    if (bursts.Empty()) {
+        return;
+    }
     host::CheckAligned(src.Address(), "DataCopy UB->GM");
-    auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
+    uint8_t* gm = GlobalTensor<T>::Host(dst.GetPhyAddr());
     dst.Check(gm, bursts.DstSpan(), "DataCopy UB->GM");
     host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->GM"), bursts);
     host::RecordBursts(gm, bursts);
@@ -521,7 +702,13 @@ void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataC
 template <typename T>
 void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
 {
+#ifdef ASCENDC_HOST_NO_UB_TO_UB_DATA_COPY
+    static_assert(host::Absent<T>::value, "DataCopy (UB -> UB) is not supported on " ASCENDC_HOST_SOC);
+#endif
     const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->UB");
+    if (bursts.Empty()) {
+        return;
+    }
     host::CheckAligned(src.Address(), "DataCopy UB->UB");
     host::CheckAligned(dst.Address(), "DataCopy UB->UB");
     const uint8_t* from = host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->UB");
@@ -537,17 +724,24 @@ template <typename T>
 void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
     const DataCopyExtParams& params, const DataCopyPadExtParams<T>& padParams)
 {
+#ifdef ASCENDC_HOST_NO_DATA_COPY_PAD
+    static_assert(host::Absent<T>::value, "DataCopyPad is not supported on " ASCENDC_HOST_SOC);
+#endif
     host::CheckBlockCount(params.blockCount, "DataCopyPad GM->UB");
+    const int64_t len = static_cast<uint32_t>(params.blockLen);
+    if (params.blockCount == 0 || len == 0) {
+        return;
+    }
     host::CheckAligned(dst.Address(), "DataCopyPad GM->UB");
     host::Check(!padParams.isPad, "DataCopyPad GM->UB: padding values are not modelled");
-    const int64_t len = params.blockLen;
-    host::Check(len >= 1 && len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
+    host::Check(len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
         "DataCopyPad GM->UB: blockLen " + std::to_string(len) + " bytes is out of range or not a "
         "whole number of elements");
     const int64_t padded = host::AlignUp(len);
-    const host::BurstLayout bursts{params.blockCount, len, len + params.srcStride,
-        padded + static_cast<int64_t>(params.dstStride) * host::kBlock};
-    auto* gm = reinterpret_cast<const uint8_t*>(src.GetPhyAddr());
+    const host::BurstLayout bursts{params.blockCount, len,
+        len + static_cast<int64_t>(static_cast<uint32_t>(params.srcStride)),
+        padded + static_cast<int64_t>(static_cast<uint32_t>(params.dstStride)) * host::kBlock};
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
     src.Check(gm, bursts.SrcSpan(), "DataCopyPad GM->UB");
     uint8_t* ub = host::Ub(dst.Address(), bursts.DstSpan() - len + padded, "DataCopyPad GM->UB");
     for (int64_t b = 0; b < bursts.count; ++b) {
@@ -561,15 +755,21 @@ void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
 template <typename T>
 void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyExtParams& params)
 {
+#ifdef ASCENDC_HOST_NO_DATA_COPY_PAD
+    static_assert(host::Absent<T>::value, "DataCopyPad is not supported on " ASCENDC_HOST_SOC);
+#endif
     host::CheckBlockCount(params.blockCount, "DataCopyPad UB->GM");
+    const int64_t len = static_cast<uint32_t>(params.blockLen);
+    if (params.blockCount == 0 || len == 0) {
+        return;
+    }
     host::CheckAligned(src.Address(), "DataCopyPad UB->GM");
-    const int64_t len = params.blockLen;
-    host::Check(len >= 1 && len <= host::kMaxPadBlockLen,
+    host::Check(len <= host::kMaxPadBlockLen,
         "DataCopyPad UB->GM: blockLen " + std::to_string(len) + " bytes is out of range");
     const host::BurstLayout bursts{params.blockCount, len,
-        host::AlignUp(len) + static_cast<int64_t>(params.srcStride) * host::kBlock,
-        len + params.dstStride};
-    auto* gm = reinterpret_cast<uint8_t*>(dst.GetPhyAddr());
+        host::AlignUp(len) + static_cast<int64_t>(static_cast<uint32_t>(params.srcStride)) * host::kBlock,
+        len + static_cast<int64_t>(static_cast<uint32_t>(params.dstStride))};
+    uint8_t* gm = GlobalTensor<T>::Host(dst.GetPhyAddr());
     dst.Check(gm, bursts.DstSpan(), "DataCopyPad UB->GM");
     host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopyPad UB->GM"), bursts);
     host::RecordBursts(gm, bursts);
