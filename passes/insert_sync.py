@@ -57,7 +57,6 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
-    function_soc,
     NOTE_ATTR,
     Pipe,
     SetFlagOp,
@@ -65,6 +64,7 @@ from pakv_dialect.ascend import (
     UbRole,
     UbSlotUse,
     WaitFlagOp,
+    function_soc,
     ub_slot_uses,
 )
 from pakv_dialect.soc import SOCS

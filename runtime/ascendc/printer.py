@@ -309,9 +309,7 @@ def _print_entry(out: AscendCPrintContext, plan: KernelPlan) -> None:
     with out.function(header) as body:
         kernel_type = plan.soc.kernel_type
         if kernel_type is not None:
-            body.print(
-                f"// Vector work only: {plan.soc.name} is told the kernel type (pakv_dialect/soc.py)."
-            )
+            body.print(f"// The kernel type {plan.soc.name} runs it as (SocInfo.kernel_type).")
             body.print(f"KERNEL_TASK_TYPE_DEFAULT({kernel_type});")
         body.print(f"{plan.class_name} op;")
         body.print(f"op.Init({_gm_args(plan)}, tiling);")

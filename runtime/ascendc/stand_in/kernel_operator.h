@@ -67,6 +67,9 @@
 
 #define __global__
 #define __aicore__
+// The stand-in's API functions are compiled once per library, not inlined into every
+// printed unit's helpers: a unit then costs a fraction of a second to compile.
+#define ASCENDC_HOST_API __attribute__((noinline))
 #define __gm__ volatile
 #define GM_ADDR __gm__ uint8_t*
 
@@ -145,12 +148,14 @@ inline Core& State()
     throw RuleBroken("core " + std::to_string(State().blockIdx) + ": " + message);
 }
 
-inline void Check(bool ok, const std::string& message)
-{
-    if (!ok) {
-        Error(message);
-    }
-}
+// Checks a rule; the message is built only when the rule is broken (the common path
+// costs a comparison, so the host executor stays fast).
+#define ASCENDC_HOST_CHECK(ok, message)           \
+    do {                                          \
+        if (!(ok)) {                              \
+            ::AscendC::host::Error(message);      \
+        }                                         \
+    } while (0)
 
 // `value` as the parameter type T of an API: refused, not truncated, when it does not fit.
 template <typename T, typename U>
@@ -258,7 +263,7 @@ inline void CheckDisjointWrites()
 inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
 {
     Core& core = State();
-    Check(address >= 0 && bytes >= 0 && address + bytes <= kUbBytes,
+    ASCENDC_HOST_CHECK(address >= 0 && bytes >= 0 && address + bytes <= kUbBytes,
         std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
             std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
             "-byte UB of " ASCENDC_HOST_SOC);
@@ -267,7 +272,7 @@ inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
 
 inline void CheckAligned(int64_t address, const char* what)
 {
-    Check(address % kBlock == 0,
+    ASCENDC_HOST_CHECK(address % kBlock == 0,
         std::string(what) + ": UB address " + std::to_string(address) + " is not 32-byte aligned");
 }
 
@@ -285,16 +290,16 @@ inline void StartCore(int64_t blockIdx, int64_t blockNum)
 inline void FinishCore()
 {
     for (const auto& flag : State().flags) {
-        Check(flag.second == 0, "flag (HardEvent " + std::to_string(flag.first.first) + ", id " +
+        ASCENDC_HOST_CHECK(flag.second == 0, "flag (HardEvent " + std::to_string(flag.first.first) + ", id " +
                                     std::to_string(flag.first.second) + ") still set at kernel end");
     }
     for (const auto& id : State().allocated) {
-        Check(!id.second, "event id " + std::to_string(id.first.second) + " of HardEvent " +
+        ASCENDC_HOST_CHECK(!id.second, "event id " + std::to_string(id.first.second) + " of HardEvent " +
                               std::to_string(id.first.first) + " never released");
     }
 #ifdef ASCENDC_HOST_KERNEL_TYPE
     // The documentation: Ascend 950 and the inference series do not infer a kernel type.
-    Check(State().kernelType == ASCENDC_HOST_KERNEL_TYPE,
+    ASCENDC_HOST_CHECK(State().kernelType == ASCENDC_HOST_KERNEL_TYPE,
         std::string("the kernel must declare KERNEL_TASK_TYPE_DEFAULT(") +
             std::to_string(ASCENDC_HOST_KERNEL_TYPE) + ") on " ASCENDC_HOST_SOC ", it declared " +
             (State().kernelType < 0 ? std::string("none") : std::to_string(State().kernelType)));
@@ -340,8 +345,8 @@ struct Launch {
 template <typename... Params>
 Launch<Params...> MakeLaunch(void (*kernel)(Params...), uint32_t blockDim, void* l2ctrl, void* stream)
 {
-    Check(l2ctrl == nullptr, "launch: the l2ctrl argument must be nullptr");
-    Check(stream != nullptr, "launch: no stream");
+    ASCENDC_HOST_CHECK(l2ctrl == nullptr, "launch: the l2ctrl argument must be nullptr");
+    ASCENDC_HOST_CHECK(stream != nullptr, "launch: no stream");
     return {kernel, blockDim};
 }
 
@@ -382,7 +387,7 @@ public:
     LocalTensor operator[](U offset) const
     {
         const uint32_t at = host::Narrow<uint32_t>(offset, "LocalTensor::operator[] offset");
-        host::Check(at <= size_, "LocalTensor offset " + std::to_string(at) + " past its " +
+        ASCENDC_HOST_CHECK(at <= size_, "LocalTensor offset " + std::to_string(at) + " past its " +
                                      std::to_string(size_) + " elements");
         return LocalTensor(address_ + at * static_cast<int64_t>(sizeof(T)), size_ - at);
     }
@@ -418,7 +423,7 @@ public:
         return view;
     }
 
-    T GetValue(uint64_t offset) const
+    ASCENDC_HOST_API T GetValue(uint64_t offset) const
     {
         Check(Host(base_ + offset), static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
         T value;
@@ -454,7 +459,7 @@ public:
     {
         host::CheckAligned(static_cast<int64_t>(bufOffset), "TBuf::GetWithOffset");
         const int64_t bytes = static_cast<int64_t>(size) * static_cast<int64_t>(sizeof(T));
-        host::Check(bytes + bufOffset <= bytes_,
+        ASCENDC_HOST_CHECK(bytes + bufOffset <= bytes_,
             "TBuf::GetWithOffset: " + std::to_string(bytes) + " bytes at offset " +
                 std::to_string(bufOffset) + " past the " + std::to_string(bytes_) + "-byte buffer");
         return LocalTensor<T>(address_ + bufOffset, size);
@@ -508,8 +513,8 @@ public:
     {
         const std::pair<int, int> key{static_cast<int>(Event), id};
         bool& taken = host::State().allocated[key];
-        host::Check(taken, "ReleaseEventID of an id that is not allocated");
-        host::Check(host::State().flags[key] == 0, "ReleaseEventID of a flag still set");
+        ASCENDC_HOST_CHECK(taken, "ReleaseEventID of an id that is not allocated");
+        ASCENDC_HOST_CHECK(host::State().flags[key] == 0, "ReleaseEventID of a flag still set");
         taken = false;
     }
 
@@ -525,30 +530,30 @@ std::pair<int, int> FlagKey(int32_t eventID)
     static_assert(AbsentValue<Event>::value, "SetFlag/WaitFlag is not supported on " ASCENDC_HOST_SOC);
 #endif
     const std::pair<int, int> key{static_cast<int>(Event), eventID};
-    Check(eventID >= 0 && eventID < kEventIds,
+    ASCENDC_HOST_CHECK(eventID >= 0 && eventID < kEventIds,
         "event id " + std::to_string(eventID) + " of HardEvent " +
             std::to_string(static_cast<int>(Event)) + " outside the " + std::to_string(kEventIds) +
             " ids of " ASCENDC_HOST_SOC);
-    Check(State().allocated[key], "event id " + std::to_string(eventID) + " of HardEvent " +
+    ASCENDC_HOST_CHECK(State().allocated[key], "event id " + std::to_string(eventID) + " of HardEvent " +
                                       std::to_string(static_cast<int>(Event)) + " was not allocated");
     return key;
 }
 }  // namespace host
 
 template <HardEvent Event>
-void SetFlag(int32_t eventID)
+ASCENDC_HOST_API void SetFlag(int32_t eventID)
 {
     int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
-    host::Check(pending == 0, "SetFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
+    ASCENDC_HOST_CHECK(pending == 0, "SetFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
                                   " id " + std::to_string(eventID) + " that is still set");
     pending = 1;
 }
 
 template <HardEvent Event>
-void WaitFlag(int32_t eventID)
+ASCENDC_HOST_API void WaitFlag(int32_t eventID)
 {
     int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
-    host::Check(pending == 1, "WaitFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
+    ASCENDC_HOST_CHECK(pending == 1, "WaitFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
                                   " id " + std::to_string(eventID) +
                                   " with no SetFlag before it: the core would hang");
     pending = 0;
@@ -583,7 +588,7 @@ struct DataCopyPadExtParams {
 namespace host {
 inline void CheckBlockCount(int64_t count, const char* what)
 {
-    Check(count <= kMaxBlockCount,
+    ASCENDC_HOST_CHECK(count <= kMaxBlockCount,
         std::string(what) + ": blockCount " + std::to_string(count) + " outside [0, 4095]");
 }
 
@@ -640,7 +645,7 @@ int64_t CountBytes(U count, const char* what)
 // GM -> UB, `count` elements (a uint32_t); the hardware moves whole 32-byte blocks, so a
 // length that is not a multiple of 32 bytes is silently rounded down.
 template <typename T, typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
-void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, U count)
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, U count)
 {
     const int64_t moved = host::CountBytes<T>(count, "DataCopy count") / host::kBlock * host::kBlock;
     if (moved == 0) {
@@ -655,7 +660,7 @@ void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, U count)
 
 // UB -> GM, `count` elements, rounded down to whole 32-byte blocks like GM -> UB.
 template <typename T, typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
-void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, U count)
+ASCENDC_HOST_API void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, U count)
 {
     const int64_t moved = host::CountBytes<T>(count, "DataCopy count") / host::kBlock * host::kBlock;
     if (moved == 0) {
@@ -671,7 +676,7 @@ void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, U count)
 
 // GM -> UB in blockCount bursts; length and both strides in 32-byte blocks.
 template <typename T>
-void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataCopyParams& params)
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataCopyParams& params)
 {
     const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy GM->UB");
     if (bursts.Empty()) {
@@ -685,7 +690,7 @@ void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataC
 
 // UB -> GM in blockCount bursts; length and both strides in 32-byte blocks.
 template <typename T>
-void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
+ASCENDC_HOST_API void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
 {
     const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->GM");
     if (bursts.Empty()) {
@@ -700,7 +705,7 @@ void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataC
 
 // UB -> UB (vector pipe) in blockCount bursts; length and strides in 32-byte blocks.
 template <typename T>
-void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
 {
 #ifdef ASCENDC_HOST_NO_UB_TO_UB_DATA_COPY
     static_assert(host::Absent<T>::value, "DataCopy (UB -> UB) is not supported on " ASCENDC_HOST_SOC);
@@ -712,16 +717,21 @@ void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCo
     host::CheckAligned(src.Address(), "DataCopy UB->UB");
     host::CheckAligned(dst.Address(), "DataCopy UB->UB");
     const uint8_t* from = host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->UB");
+    uint8_t* to = host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy UB->UB");
+    if (to + bursts.DstSpan() <= from || from + bursts.SrcSpan() <= to) {
+        host::Bursts(to, from, bursts);
+        return;
+    }
+    // Overlapping ranges: every burst reads the source as it was before the copy.
     std::vector<uint8_t> staged(from, from + bursts.SrcSpan());
-    host::Bursts(host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy UB->UB"), staged.data(),
-        bursts);
+    host::Bursts(to, staged.data(), bursts);
 }
 
 // GM -> UB, any byte length: burst b is blockLen bytes from src + b * (blockLen + srcStride)
 // to dst + b * (blockLen rounded up to 32 + dstStride * 32). The pad bytes of each UB block
 // hold no data (here: garbage).
 template <typename T>
-void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
+ASCENDC_HOST_API void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
     const DataCopyExtParams& params, const DataCopyPadExtParams<T>& padParams)
 {
 #ifdef ASCENDC_HOST_NO_DATA_COPY_PAD
@@ -733,8 +743,8 @@ void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
         return;
     }
     host::CheckAligned(dst.Address(), "DataCopyPad GM->UB");
-    host::Check(!padParams.isPad, "DataCopyPad GM->UB: padding values are not modelled");
-    host::Check(len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
+    ASCENDC_HOST_CHECK(!padParams.isPad, "DataCopyPad GM->UB: padding values are not modelled");
+    ASCENDC_HOST_CHECK(len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
         "DataCopyPad GM->UB: blockLen " + std::to_string(len) + " bytes is out of range or not a "
         "whole number of elements");
     const int64_t padded = host::AlignUp(len);
@@ -753,7 +763,7 @@ void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
 // UB -> GM, any byte length: burst b is blockLen bytes from src + b * (blockLen rounded up
 // to 32 + srcStride * 32) to dst + b * (blockLen + dstStride); pad bytes are not written.
 template <typename T>
-void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyExtParams& params)
+ASCENDC_HOST_API void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyExtParams& params)
 {
 #ifdef ASCENDC_HOST_NO_DATA_COPY_PAD
     static_assert(host::Absent<T>::value, "DataCopyPad is not supported on " ASCENDC_HOST_SOC);
@@ -764,7 +774,7 @@ void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const Da
         return;
     }
     host::CheckAligned(src.Address(), "DataCopyPad UB->GM");
-    host::Check(len <= host::kMaxPadBlockLen,
+    ASCENDC_HOST_CHECK(len <= host::kMaxPadBlockLen,
         "DataCopyPad UB->GM: blockLen " + std::to_string(len) + " bytes is out of range");
     const host::BurstLayout bursts{params.blockCount, len,
         host::AlignUp(len) + static_cast<int64_t>(static_cast<uint32_t>(params.srcStride)) * host::kBlock,
@@ -777,10 +787,10 @@ void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const Da
 
 // ------------------------------------------------------------------ vector fill
 template <typename T>
-void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, const int32_t& count)
+ASCENDC_HOST_API void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, const int32_t& count)
 {
     host::CheckAligned(dst.Address(), "Duplicate");
-    host::Check(count >= 0 && count <= dst.GetSize(), "Duplicate: count " +
+    ASCENDC_HOST_CHECK(count >= 0 && count <= dst.GetSize(), "Duplicate: count " +
         std::to_string(count) + " past the tensor's " + std::to_string(dst.GetSize()) + " elements");
     uint8_t* ub = host::Ub(dst.Address(), count * static_cast<int64_t>(sizeof(T)), "Duplicate");
     for (int32_t i = 0; i < count; ++i) {

@@ -75,7 +75,7 @@ func.func @pakv_gather(%key_cache: memref<?x2x32x2xf16>, %value_cache: memref<?x
 // CHECK-NEXT:      GM_ADDR blockTables, GM_ADDR seqLens, GM_ADDR seqOffset, GM_ADDR keyOut, GM_ADDR valueOut,
 // CHECK-NEXT:      GM_ADDR /* workspace */, GM_ADDR tiling)
 // CHECK-NEXT:  {
-// CHECK-NEXT:      // Vector work only: Ascend910B is told the kernel type (pakv_dialect/soc.py).
+// CHECK-NEXT:      // The kernel type Ascend910B runs it as (SocInfo.kernel_type).
 // CHECK-NEXT:      KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
 // CHECK-NEXT:      KernelPakvGather op;
 // CHECK-NEXT:      op.Init(keyCache, valueCache, blockTables, seqLens, seqOffset, keyOut, valueOut, tiling);
