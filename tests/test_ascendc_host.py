@@ -25,6 +25,7 @@ the unit's own tiling function and launcher run it on every core
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 import threading
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import host_compiler
 import numpy as np
 import pytest
 from gather_cases import GatherCase, c_example, kv_kind, shape_example
@@ -834,3 +836,17 @@ def test_pakv_run_names_the_missing_compiler(
     )
     err = capsys.readouterr().err
     assert status == 2 and "'no-such-compiler-here' is not on PATH" in err, err
+
+
+def test_ci_turns_a_missing_compiler_from_a_skip_into_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without g++ the host tests skip, saying why; under CI=true they run (and fail)."""
+    monkeypatch.setenv(host_build.COMPILER_ENV, "no-such-compiler-here")
+    try:
+        for ci, skips in (("", True), ("true", False)):
+            monkeypatch.setenv("CI", ci)
+            assert importlib.reload(host_compiler).needs_compiler.args[0] is skips
+    finally:
+        monkeypatch.undo()
+        importlib.reload(host_compiler)

@@ -24,7 +24,7 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
-from runtime.ascendc.host_build import HostUnit, build_host_kernel
+from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.plan import AscendCEmitError
 from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, GatherCall
@@ -145,22 +145,33 @@ def run_program(program: CompiledProgram, call: GatherCall) -> LoweredRun:
     return LoweredRun(kernel, tiling, machine.trace, ops)
 
 
-def run_program_on_host(
-    program: CompiledProgram, call: GatherCall, phases: Phases | None = None
-) -> dict[str, int]:
-    """Run the program's emitted AscendC unit, built for the host, on every core the
-    tiling uses (``runtime.ascendc.host_build``); the outputs are written in place.
-    Returns the tiling the unit's host code computed."""
+def host_kernel(program: CompiledProgram, phases: Phases | None = None) -> HostKernel:
+    """The program's emitted AscendC unit, compiled for the host against the stand-in
+    (``runtime.ascendc.host_build``: once per source, cached on disk)."""
     phases = phases or Phases()
     kernel_name = program.kernel.sym_name.data
     source = emit_sources(program, phases)[kernel_name]
     with phases.step("g++", "compiling the AscendC kernel for the host (cached on disk)"):
-        kernel = build_host_kernel(HostUnit(source, kernel_name, program.soc))
+        return build_host_kernel(HostUnit(source, kernel_name, program.soc))
+
+
+def kernel_arguments(program: CompiledProgram, call: GatherCall) -> list[np.ndarray]:
+    """The call's GM tensors (byte views of the caller's arrays) in the order of the
+    kernel's arguments, which the source's function fixes."""
     by_role = {role: tensor.bytes for role, tensor in call.operands().items()}
     argument_of = program.source.argument_of
-    tensors = [by_role[role] for role in sorted(argument_of, key=argument_of.__getitem__)]
+    return [by_role[role] for role in sorted(argument_of, key=argument_of.__getitem__)]
+
+
+def run_program_on_host(
+    program: CompiledProgram, call: GatherCall, phases: Phases | None = None
+) -> dict[str, int]:
+    """Run the program's emitted AscendC on every core the tiling uses, natively; the
+    outputs are written in place. Returns the tiling the unit's host code computed."""
+    phases = phases or Phases()
+    kernel = host_kernel(program, phases)
     with phases.step("run", f"running {call.tiling().used_cores} core(s) natively"):
-        return kernel.run_call(call, tensors)
+        return kernel.run_call(call, kernel_arguments(program, call))
 
 
 @dataclass(frozen=True)

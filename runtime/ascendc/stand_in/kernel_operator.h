@@ -108,6 +108,7 @@ constexpr int64_t kMaxPadBlockLen = 2097151;
 constexpr int kEventIds = ASCENDC_HOST_EVENT_IDS;
 constexpr int64_t kUbBytes = ASCENDC_HOST_UB_BYTES;
 constexpr uint8_t kGarbage = 0xA5;
+constexpr int64_t kUbPage = 4096;
 
 // A hardware rule the kernel broke; host_entry.h turns it into a status and a message.
 struct RuleBroken : std::runtime_error {
@@ -122,6 +123,7 @@ struct AbsentValue : std::false_type {};
 
 struct Core {
     std::vector<uint8_t> ub;
+    std::vector<bool> ubTouched;  // per kUbPage bytes of UB: may the current core have changed it
     int64_t blockIdx = 0;
     int64_t blockNum = 0;
     int kernelType = -1;  // declared by KERNEL_TASK_TYPE_DEFAULT in this core's run
@@ -260,6 +262,15 @@ inline void CheckDisjointWrites()
     }
 }
 
+inline void CheckUb(int64_t address, int64_t bytes, const char* what)
+{
+    ASCENDC_HOST_CHECK(address >= 0 && bytes >= 0 && address + bytes <= kUbBytes,
+        std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
+            std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
+            "-byte UB of " ASCENDC_HOST_SOC);
+}
+
+// UB bytes a call reads or writes (marked touched: the next core gets them refilled).
 inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
 {
     Core& core = State();
@@ -267,6 +278,9 @@ inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
         std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
             std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
             "-byte UB of " ASCENDC_HOST_SOC);
+    for (int64_t page = address / kUbPage; page * kUbPage < address + bytes; ++page) {
+        core.ubTouched[static_cast<size_t>(page)] = true;
+    }
     return core.ub.data() + address;
 }
 
@@ -282,7 +296,20 @@ inline void StartCore(int64_t blockIdx, int64_t blockNum)
     core.blockIdx = blockIdx;
     core.blockNum = blockNum;
     core.kernelType = -1;
-    core.ub.assign(static_cast<size_t>(kUbBytes), kGarbage);
+    // Every core starts with a UB of garbage; refilling only the pages the last core
+    // touched keeps a launch on many cores cheap.
+    if (core.ub.size() != static_cast<size_t>(kUbBytes)) {
+        core.ub.assign(static_cast<size_t>(kUbBytes), kGarbage);
+        core.ubTouched.assign(static_cast<size_t>((kUbBytes + kUbPage - 1) / kUbPage), false);
+    }
+    for (size_t page = 0; page < core.ubTouched.size(); ++page) {
+        if (core.ubTouched[page]) {
+            const int64_t begin = static_cast<int64_t>(page) * kUbPage;
+            std::fill(core.ub.begin() + begin, core.ub.begin() + std::min(begin + kUbPage, kUbBytes),
+                kGarbage);
+            core.ubTouched[page] = false;
+        }
+    }
     core.flags.clear();
     core.allocated.clear();
 }
@@ -485,7 +512,7 @@ public:
     void InitBuffer(TBuf<Position>& buf, uint32_t len)
     {
         const int64_t bytes = (static_cast<int64_t>(len) + host::kBlock - 1) / host::kBlock * host::kBlock;
-        host::Ub(next_, bytes, "TPipe::InitBuffer");
+        host::CheckUb(next_, bytes, "TPipe::InitBuffer");
         buf.address_ = next_;
         buf.bytes_ = bytes;
         next_ += bytes;
