@@ -314,7 +314,9 @@ def build_host_kernels(units: Sequence[HostUnit], jobs: int | None = None) -> li
     batches: list[list[HostUnit]] = []
     for soc in sorted({u.soc for u in missing}):
         same = [u for u in missing if u.soc == soc]
-        batches += [same[i : i + UNITS_PER_LIBRARY] for i in range(0, len(same), UNITS_PER_LIBRARY)]
+        libraries = -(-len(same) // UNITS_PER_LIBRARY)
+        size = -(-len(same) // libraries)  # as even as the library count allows
+        batches += [same[i : i + size] for i in range(0, len(same), size)]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(batches) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         built = list(pool.map(lambda batch: _build_library(batch, compiler), batches))

@@ -123,6 +123,9 @@ class CopyForm(Enum):
     """Any byte lengths; GM gaps in bytes, UB gaps in 32-byte blocks."""
 
 
+UB_BLOCK = ascend.UB_ALIGN
+
+
 @dataclass(frozen=True)
 class DmaField:
     """An AscendC DMA parameter as the hardware sees it: its width and unit."""
@@ -143,8 +146,6 @@ class DmaField:
         unit = "32-byte blocks" if self.unit == UB_BLOCK else "bytes"
         return f"{self.name} (uint{self.bits} in {unit}: at most {self.max_bytes} bytes)"
 
-
-UB_BLOCK = ascend.UB_ALIGN
 
 FORM_FIELDS: dict[CopyForm, dict[str, DmaField]] = {
     # DataCopy's count parameter is a uint32_t of elements: one byte each at the least.
@@ -198,6 +199,19 @@ def _field(form: CopyForm, role: str, to_ub: bool) -> DmaField:
     return replace(field, name=field.name.format(gm=gm, ub=ub))
 
 
+def _misfit(
+    form: CopyForm, values: dict[str, SSAValue], to_ub: bool, facts: KernelFacts
+) -> str | None:
+    """Why ``form`` cannot carry ``values`` (the first that does not provably fit)."""
+    for role, value in values.items():
+        field = _field(form, role, to_ub)
+        if not facts.fits(value, field.max_bytes):
+            upper = facts.upper_bound(value)
+            bound = "unbounded" if upper is None else f"up to {upper} bytes"
+            return f"the {_WHAT[role]} ({bound}) does not provably fit {field.describe()}"
+    return None
+
+
 def copy_variant(
     op: ascend.LoadOp | ascend.StoreOp, soc: SocInfo, facts: KernelFacts
 ) -> CopyVariant:
@@ -228,20 +242,10 @@ def copy_variant(
         )
     misfits: list[str] = []
     for form in forms:
-        misfit = next(
-            (
-                (role, field)
-                for role, value in values.items()
-                if not facts.fits(value, (field := _field(form, role, to_ub)).max_bytes)
-            ),
-            None,
-        )
+        misfit = _misfit(form, values, to_ub, facts)
         if misfit is None:
             return CopyVariant(to_ub, single, form)
-        role, field = misfit
-        upper = facts.upper_bound(values[role])
-        bound = "unbounded" if upper is None else f"up to {upper} bytes"
-        misfits.append(f"the {_WHAT[role]} ({bound}) does not provably fit {field.describe()}")
+        misfits.append(misfit)
     pad = "" if soc.has_data_copy_pad else f"; {soc.name} has no DataCopyPad"
     raise emit_error(op, f"no AscendC copy form fits: {'; '.join(misfits)}{pad}")
 
@@ -330,9 +334,10 @@ def _require_transpose_fits(op: ascend.TransposeBlocksOp, facts: KernelFacts) ->
     if rows is not None and cols is not None and rows * cols <= UINT16_MAX:
         if min(rows, cols) <= 1 or max(rows, cols) <= ascend.MAX_BURSTS:
             return
+    sides = " x ".join("unbounded" if side is None else str(side) for side in (rows, cols))
     raise emit_error(
         op,
-        f"a transpose of up to {rows} x {cols} blocks does not provably fit DataCopyParams "
+        f"a transpose of up to {sides} blocks does not provably fit DataCopyParams "
         f"(blockCount at most {ascend.MAX_BURSTS}, blockLen at most {UINT16_MAX} blocks)",
     )
 

@@ -249,3 +249,31 @@ func.func @no_flags(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes
 }
 
 // CHECK: ascend.set_flag: Ascend310B has no SetFlag/WaitFlag, TPipe::AllocEventID (AscendC API docs): the ascendc target cannot print event flags for it; the lowered kernel still runs in the interpreter
+
+// -----
+
+// TransposeBlocks puts the sides in uint16 DataCopyParams fields: they must be bounded.
+func.func @unbounded_transpose(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %n = ascend.get_tiling "num_tokens"
+  %a = ascend.ub_alloc "a" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  %b = ascend.ub_alloc "b" at 64 : memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.transpose_blocks %a[%c0] -> %b[%c0] blocks(%c2 x %n) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.transpose_blocks: a transpose of up to 2 x unbounded blocks does not provably fit DataCopyParams (blockCount at most 4095, blockLen at most 65535 blocks)
+
+// -----
+
+// ZeroFill passes the length as Duplicate's int32_t count: it must be bounded.
+func.func @unbounded_fill(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %n = ascend.get_tiling "num_tokens"
+  %a = ascend.ub_alloc "a" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.fill_zero %a[%c0] bytes(%n) : memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.fill_zero: a zero fill length (unbounded) is not provably at most 2147483616
