@@ -28,7 +28,7 @@ enum Status : int {
     kOk = 0,
     kInterface = 2,     // the caller passed the wrong number of sizes or tensors
     kRuleBroken = 3,    // the kernel broke a hardware rule
-    kRuntimeError = 4,  // an aclrt* call failed
+    kRuntimeError = 4,  // an aclrt* call failed, or the host runtime threw
 };
 
 inline int Fail(int status, const std::string& message, char* error, size_t errorBytes)
@@ -103,6 +103,8 @@ int Entry(Tiling (*computeTiling)(Sizes...),
             std::index_sequence_for<Sizes...>{}, std::index_sequence_for<Addresses...>{});
     } catch (const AscendC::host::RuleBroken& broken) {
         return Fail(kRuleBroken, broken.what(), error, errorBytes);
+    } catch (const std::exception& failure) {  // nothing may unwind into the caller
+        return Fail(kRuntimeError, failure.what(), error, errorBytes);
     }
 }
 
