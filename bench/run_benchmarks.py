@@ -7,6 +7,9 @@ For each case (shapes below), in one process and one run:
 * **interpreter**: the lowered kernel on the compiled fast path
   (``runtime.tool.program.run_program``: every core's ascend program, one numpy copy per
   DMA, every DMA and flag checked by the machine model).
+* **host**: the emitted AscendC kernel compiled natively against the host stand-in
+  (the ``ascendc-host`` executor: ``runtime.tool.program.host_kernel``, every core, every
+  DMA and flag checked by the stand-in); "n/a" without a C++ compiler.
 * **copy**: ``np.copyto`` of one array the size of the outputs into another: moving
   the payload once, this host's physical floor for any gather.
 
@@ -41,11 +44,19 @@ import xdsl
 
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, soc_info
+from runtime.ascendc.host_build import find_compiler
 from runtime.call import OUTPUT_ROLES
 from runtime.golden import golden_outputs
 from runtime.interpreter.machine import STORE
 from runtime.tool.explain import trace_counts
-from runtime.tool.program import Phases, compile_program, emit_sources, run_program
+from runtime.tool.program import (
+    Phases,
+    compile_program,
+    emit_sources,
+    host_kernel,
+    kernel_arguments,
+    run_program,
+)
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, build_module, even_lengths, signature
 from runtime.tool.sources import from_spec, parse_text
 from runtime.tool.timeline import schedule
@@ -225,6 +236,8 @@ class Row:
     inputs_outputs: int
     numpy_s: float
     interp_s: float
+    host_s: float | None
+    """The emitted AscendC on the host; None without a C++ compiler."""
     copy_s: float
     compile: CompileTimes
     peak: int
@@ -265,6 +278,14 @@ def bench_case(case: Case) -> Row:
     for role in OUTPUT_ROLES:
         if inputs[role].tobytes() != expected[role].tobytes():
             raise SystemExit(f"{case.name}: the numpy gather's {role} differs from the golden")
+    host = None
+    if find_compiler() is not None:
+        kernel, tensors = host_kernel(program), kernel_arguments(program, call)
+        host = partial(kernel.run_call, call, tensors)
+        host()
+        for role in OUTPUT_ROLES:
+            if inputs[role].tobytes() != expected[role].tobytes():
+                raise SystemExit(f"{case.name}: the host kernel's {role} differs from the golden")
 
     payload = inputs["key_out"][: call.total_tokens].nbytes
     payload += inputs["value_out"][: call.total_tokens].nbytes
@@ -274,6 +295,7 @@ def bench_case(case: Case) -> Row:
     print(f"  {case.name}: timing ...", file=sys.stderr, flush=True)
     numpy_s = median_seconds(case.repeats, lambda: numpy_gather(inputs, operands))
     interp_s = median_seconds(case.repeats, lambda: run_program(program, call))
+    host_s = None if host is None else median_seconds(case.repeats, host)
     copy_s = median_seconds(case.repeats, lambda: np.copyto(target_bytes, source_bytes))
 
     tracemalloc.start()
@@ -291,6 +313,7 @@ def bench_case(case: Case) -> Row:
         inputs_outputs=sum(array.nbytes for array in inputs.values()),
         numpy_s=numpy_s,
         interp_s=interp_s,
+        host_s=host_s,
         copy_s=copy_s,
         compile=compile,
         peak=peak,
@@ -360,23 +383,28 @@ def render(
         "## Time (median of repeats, one run)",
         "",
         "numpy = vectorised numpy gather; interp = lowered kernel in the interpreter "
-        "(fast path, all cores, every DMA checked); copy = `np.copyto` of the payload "
+        "(fast path, all cores, every DMA checked); host = the emitted AscendC compiled "
+        "natively against the stand-in (`ascendc-host` executor, every core, every DMA "
+        "checked); copy = `np.copyto` of the payload "
         "(the bytes written to keyRef + valueRef): this host's floor. model us = the "
         "kernel's device time by the cost model of `runtime/tool/timeline.py` (bandwidth "
         "share per core + per-burst overhead; an estimate, not a measurement). core "
         "balance = most / fewest bytes one core stores (1.000 = even split).",
         "",
-        "| case | tokens | payload MB | numpy ms | interp ms | copy ms | interp/numpy "
-        "| interp/copy | numpy/copy | cores | core balance | loads | stores | executed ops "
-        "| model us |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | tokens | payload MB | numpy ms | interp ms | host ms | copy ms "
+        "| interp/numpy | host/numpy | interp/copy | numpy/copy | cores | core balance "
+        "| loads | stores | executed ops | model us |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        host_ms, host_ratio = "n/a", "n/a"
+        if r.host_s is not None:
+            host_ms, host_ratio = _ms(r.host_s), f"{r.host_s / r.numpy_s:.2f}"
         lines.append(
             f"| {r.case.name} | {r.tokens} | {_mb(r.payload)} | {_ms(r.numpy_s)} | "
-            f"{_ms(r.interp_s)} | {_ms(r.copy_s)} | {r.interp_s / r.numpy_s:.2f} | "
-            f"{r.interp_s / r.copy_s:.1f} | {r.numpy_s / r.copy_s:.1f} | {r.cores} | "
-            f"{r.balance:.3f} | "
+            f"{_ms(r.interp_s)} | {host_ms} | {_ms(r.copy_s)} | {r.interp_s / r.numpy_s:.2f} | "
+            f"{host_ratio} | {r.interp_s / r.copy_s:.1f} | {r.numpy_s / r.copy_s:.1f} | "
+            f"{r.cores} | {r.balance:.3f} | "
             f"{r.loads} | {r.stores} | {r.ops} | {r.model_us:.1f} |"
         )
     lines += [

@@ -1,8 +1,31 @@
 """SPEC section 4 as data: which chips run the operator, with what, on what hardware.
 
-The verifier, the host API, the lowering (UB capacity, core count) and the cost model
-all read this one table. Hardware figures are public approximations: the lowering and
-any cost model take them as parameters, never as measured truth.
+The verifier, the host API, the lowering (UB capacity, core count, event ids), the
+AscendC printer (kernel type, the APIs it may emit) and the cost model all read this
+one table. Every number carries its source beside it. Sources, cited by short name:
+
+* ``SPEC §4``: ``../shared/spec/SPEC.md`` section 4 (support table, public figures).
+* ``constants.h``: mirror-cann/asc-devkit ``impl/basic_api/utils/kernel_utils_constants.h``,
+  the ``__NPU_ARCH__`` branches of ``TOTAL_UB_SIZE`` and ``TMP_UB_OFFSET``.
+* ``arch table``: CANN 8.5.0 Ascend C guide, "SIMD BuiltIn关键字和API"
+  (hiascend.com ``atlas_ascendc_10_00044``) and ``GetCurNpuArch``
+  (``atlasascendc_api_07_00199``): Atlas A2/A3 = 2201, 200I/500 A2 = 3002, inference
+  series = 2002, training series = 1001, Ascend 950 = 3510.
+* ``SetFlag doc``: "SetFlag/WaitFlag(ISASI)" (hiascend.com ``atlasascendc_api_07_0270``,
+  CANN 9.0.0 beta): eventID 0-3 on the training series, 0-7 elsewhere; not supported on
+  Atlas 200I/500 A2 nor on the inference series' Vector Core.
+* ``AllocEventID doc``: hiascend.com ``atlasascendc_api_07_0114``: not on 200I/500 A2.
+* ``kernel type doc``: "设置Kernel类型" (hiascend.com ``atlasascendc_api_07_0218``, CANN
+  8.5.0; asc-devkit ``docs/zh/api/SIMD-API/基础API/Kernel-Tiling/设置Kernel类型.md``):
+  supported on Ascend 950, A3, A2 and the inference series' AI Core; not on 200I/500 A2
+  nor the training series. CANN 8.0.RC2's page (``atlasascendc_api_07_0212``):
+  ``KERNEL_TYPE_AIV_ONLY`` is for A2 and not for the inference series' AI Core, where
+  ``KERNEL_TYPE_AICORE`` starts AI Cores only. The vendor's own kernels declare
+  ``KERNEL_TYPE_AIV_ONLY`` (ops-transformer ``attention/gather_pa_kv_cache/op_kernel/
+  gather_pa_kv_cache.cpp`` for A2/A3, ``gather_pa_kv_cache_apt.cpp`` for Ascend 950).
+* ``DataCopyPad doc``: "DataCopyPad(ISASI)" (hiascend.com ``atlasascendc_api_07_0265``):
+  A2, A3, 200I/500 A2 and Ascend 950; not the inference nor the training series.
+* ``VENDOR``: ``../shared/spec/VENDOR_KERNELS.md`` (CANN platform figures quoted there).
 """
 
 from __future__ import annotations
@@ -20,6 +43,16 @@ class TensorFormat(StrEnum):
     FRACTAL_NZ = "FRACTAL_NZ"
 
 
+class AscendCApi(StrEnum):
+    """AscendC APIs the printer emits whose support differs between SoCs."""
+
+    KERNEL_TYPE = "KERNEL_TASK_TYPE_DEFAULT"
+    SET_WAIT_FLAG = "SetFlag/WaitFlag"
+    ALLOC_EVENT_ID = "TPipe::AllocEventID"
+    DATA_COPY_PAD = "DataCopyPad"
+    UB_TO_UB_DATA_COPY = "DataCopy (UB -> UB)"
+
+
 _LEGACY_KV = frozenset({"int8", "fp16", "bf16"})
 _ALL_KV = frozenset(
     {
@@ -27,11 +60,12 @@ _ALL_KV = frozenset(
         "fp16", "bf16", "fp32", "hifloat8", "fp8_e5m2", "fp8_e4m3fn",
     }
 )  # fmt: skip
+_EVERY_API = frozenset(AscendCApi)
 
 
 @dataclass(frozen=True)
 class SocInfo:
-    """One row of SPEC section 4."""
+    """One row of SPEC section 4, with the AscendC facts the printer needs."""
 
     name: str
     product: str
@@ -40,16 +74,29 @@ class SocInfo:
     index_dtypes: frozenset[str]
     formats: frozenset[TensorFormat]
     ub_bytes: int
-    """Unified Buffer per vector core."""
+    """Unified Buffer per vector core (SPEC §4)."""
     ub_usable_bytes: int
-    """What a kernel may plan into (the rest is reserved by the runtime)."""
+    """What a kernel may plan into: AscendC's ``TOTAL_UB_SIZE`` for the SoC's arch."""
     vector_cores: int
     """Vector cores a kernel is launched on (one representative variant)."""
     hbm_bytes_per_s: float
-    has_data_copy_pad: bool = True
-    """Whether AscendC offers ``DataCopyPad`` (byte-length DMA) here. Its documented
-    support table lists Atlas A2/A3, 200I/500 A2 and Ascend 950, not the Atlas training
-    and inference series: on those, only 32-byte multiples can be copied."""
+    npu_arch: int | None = None
+    """AscendC's ``__NPU_ARCH__`` (arch table); None where unknown."""
+    scratch_ub_offset: int | None = None
+    """``TMP_UB_OFFSET`` (constants.h): from here to ``ub_usable_bytes`` is the scratch
+    area of library APIs that stage masks or temporaries (level-0 vector masks, Brcb,
+    CreateVecIndex...). None of the APIs the printer emits uses it (DataCopy,
+    DataCopyPad, SetFlag/WaitFlag are single intrinsics; ``Duplicate(dst, value,
+    count)`` in asc-devkit ``impl/basic_api/dav_c100`` and ``dav_m200`` sets a mask
+    register and calls ``vector_dup``), so plans may cover it; a printer change that
+    emits such an API must plan below this offset."""
+    event_ids: int = 8
+    """Event ids per ``HardEvent`` (SetFlag doc): the sync pass's budget per pipe pair."""
+    kernel_type: str | None = None
+    """The ``KERNEL_TASK_TYPE_DEFAULT`` value the kernel declares (kernel type doc);
+    None where the SoC does not support the declaration."""
+    ascendc_apis: frozenset[AscendCApi] = _EVERY_API
+    """The AscendC APIs of :class:`AscendCApi` this SoC offers."""
 
     def supports_kv_dtype(self, kind: ElementKind) -> bool:
         return kind.name in self.kv_dtypes
@@ -62,6 +109,16 @@ class SocInfo:
         """Whether a PA_NZ cache must carry FRACTAL_NZ (and a Norm cache ND)."""
         return TensorFormat.FRACTAL_NZ in self.formats
 
+    @property
+    def has_data_copy_pad(self) -> bool:
+        """Whether AscendC offers ``DataCopyPad`` (byte-length DMA) here; without it
+        only 32-byte multiples can be copied."""
+        return AscendCApi.DATA_COPY_PAD in self.ascendc_apis
+
+    def missing_apis(self, needed: frozenset[AscendCApi]) -> list[AscendCApi]:
+        """The APIs of ``needed`` this SoC lacks, in a stable order."""
+        return sorted(needed - self.ascendc_apis)
+
 
 KIB = 1024
 
@@ -69,39 +126,103 @@ SOCS: dict[str, SocInfo] = {
     soc.name: soc
     for soc in (
         SocInfo(
-            "Ascend910_95", "Ascend 950 (PR/DT)", True, _ALL_KV,
-            frozenset({"int32", "int64"}),
-            frozenset({TensorFormat.ND, TensorFormat.FRACTAL_NZ}),
-            256 * KIB, 248 * KIB, 64, 1.6e12,
+            name="Ascend910_95", product="Ascend 950 (PR/DT)", supported=True,  # SPEC §4
+            kv_dtypes=_ALL_KV, index_dtypes=frozenset({"int32", "int64"}),  # SPEC §4
+            formats=frozenset({TensorFormat.ND, TensorFormat.FRACTAL_NZ}),  # SPEC §4
+            ub_bytes=256 * KIB,  # SPEC §4
+            ub_usable_bytes=248 * KIB,  # constants.h arch 3510: TOTAL_UB_SIZE; SPEC §4
+            vector_cores=64,  # VENDOR: 950PR, 64 vector cores (SPEC §4: 56 to 72)
+            hbm_bytes_per_s=1.6e12,  # SPEC §4: 1.6 to 4 TB/s by variant; VENDOR: 1.6
+            npu_arch=3510,  # arch table
+            scratch_ub_offset=248 * KIB,  # constants.h arch 3510: TMP_UB_OFFSET (none)
+            event_ids=8,  # SetFlag doc: 0-7
+            kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor _apt.cpp
         ),
         SocInfo(
-            "Ascend910_93", "Atlas A3 training / inference", True, _LEGACY_KV,
-            frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            192 * KIB, 192 * KIB, 48, 1.6e12,
+            name="Ascend910_93", product="Atlas A3 training / inference", supported=True,
+            kv_dtypes=_LEGACY_KV, index_dtypes=frozenset({"int32"}),  # SPEC §4
+            formats=frozenset({TensorFormat.ND}),  # SPEC §4
+            ub_bytes=192 * KIB,  # SPEC §4
+            ub_usable_bytes=192 * KIB,  # constants.h arch 2201: TOTAL_UB_SIZE
+            vector_cores=48,  # SPEC §4: 40 or 48 per die
+            hbm_bytes_per_s=1.6e12,  # SPEC §4: about 1.6 TB/s per die
+            npu_arch=2201,  # arch table
+            # constants.h arch 2201: TMP_UB_OFFSET 184 KiB. Plans cover [184, 192) KiB
+            # as the vendor's A2/A3 kernel does (40 + 148 KiB of TBufs,
+            # op_kernel/gather_pa_kv_cache_nz.h): no emitted API uses the scratch.
+            scratch_ub_offset=184 * KIB,
+            event_ids=8,  # SetFlag doc: 0-7
+            kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
         ),
         SocInfo(
-            "Ascend910B", "Atlas A2 training, 800I A2, A200I A2 Box", True, _LEGACY_KV,
-            frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            192 * KIB, 192 * KIB, 40, 1.6e12,
+            name="Ascend910B", product="Atlas A2 training, 800I A2, A200I A2 Box",
+            supported=True,  # SPEC §4
+            kv_dtypes=_LEGACY_KV, index_dtypes=frozenset({"int32"}),  # SPEC §4
+            formats=frozenset({TensorFormat.ND}),  # SPEC §4
+            ub_bytes=192 * KIB,  # SPEC §4; VENDOR: 192 KB UB
+            ub_usable_bytes=192 * KIB,  # constants.h arch 2201: TOTAL_UB_SIZE
+            vector_cores=40,  # SPEC §4: 40 or 48 (VENDOR: 910B2 has 48)
+            hbm_bytes_per_s=1.6e12,  # SPEC §4; VENDOR: 1.6 TB/s
+            npu_arch=2201,  # arch table
+            scratch_ub_offset=184 * KIB,  # constants.h arch 2201 (see Ascend910_93)
+            event_ids=8,  # SetFlag doc: 0-7
+            kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
         ),
         SocInfo(
-            "Ascend310B", "Atlas 200I/500 A2 inference", True, _LEGACY_KV,
-            frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            256 * KIB, 256 * KIB, 1, 0.05e12,
+            name="Ascend310B", product="Atlas 200I/500 A2 inference", supported=True,
+            kv_dtypes=_LEGACY_KV, index_dtypes=frozenset({"int32"}),  # SPEC §4
+            formats=frozenset({TensorFormat.ND}),  # SPEC §4
+            ub_bytes=256 * KIB,  # SPEC §4
+            ub_usable_bytes=248 * KIB,  # constants.h arch 3002: TOTAL_UB_SIZE
+            vector_cores=1,  # SPEC §4
+            hbm_bytes_per_s=0.05e12,  # SPEC §4
+            npu_arch=3002,  # arch table
+            scratch_ub_offset=248 * KIB,  # constants.h arch 3002: TMP_UB_OFFSET (none)
+            event_ids=8,  # SetFlag doc (TQueSync form): 0-7
+            kernel_type=None,  # kernel type doc: not supported
+            ascendc_apis=_EVERY_API
+            - {
+                AscendCApi.KERNEL_TYPE,  # kernel type doc
+                AscendCApi.SET_WAIT_FLAG,  # SetFlag doc
+                AscendCApi.ALLOC_EVENT_ID,  # AllocEventID doc
+                # Issue 9's review of the docs; not confirmed in a page read here.
+                AscendCApi.UB_TO_UB_DATA_COPY,
+            },
         ),
         SocInfo(
-            "Ascend310P", "Atlas inference series", True, _LEGACY_KV,
-            frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            256 * KIB, 256 * KIB, 8, 0.2e12, has_data_copy_pad=False,
+            name="Ascend310P", product="Atlas inference series", supported=True,  # SPEC §4
+            kv_dtypes=_LEGACY_KV, index_dtypes=frozenset({"int32"}),  # SPEC §4
+            formats=frozenset({TensorFormat.ND}),  # SPEC §4
+            ub_bytes=256 * KIB,  # SPEC §4
+            ub_usable_bytes=256 * KIB,  # constants.h arch 2002: TOTAL_UB_SIZE
+            vector_cores=8,  # SPEC §4: 8 AI cores (+7 vector cores)
+            hbm_bytes_per_s=0.2e12,  # SPEC §4
+            npu_arch=2002,  # arch table
+            scratch_ub_offset=248 * KIB,  # constants.h arch 2002: TMP_UB_OFFSET
+            event_ids=8,  # SetFlag doc: AI Core 0-7
+            kernel_type="KERNEL_TYPE_AICORE",  # kernel type doc (8.0.RC2): AI Cores only
+            ascendc_apis=_EVERY_API - {AscendCApi.DATA_COPY_PAD},  # DataCopyPad doc
         ),
         SocInfo(
-            "Ascend910", "Atlas training series", True, _LEGACY_KV,
-            frozenset({"int32"}), frozenset({TensorFormat.ND}),
-            256 * KIB, 256 * KIB, 32, 1.2e12, has_data_copy_pad=False,
+            name="Ascend910", product="Atlas training series", supported=True,  # SPEC §4
+            kv_dtypes=_LEGACY_KV, index_dtypes=frozenset({"int32"}),  # SPEC §4
+            formats=frozenset({TensorFormat.ND}),  # SPEC §4
+            ub_bytes=256 * KIB,  # SPEC §4
+            ub_usable_bytes=256 * KIB,  # constants.h arch 1001: TOTAL_UB_SIZE
+            vector_cores=32,  # SPEC §4: 30 to 32 AI cores
+            hbm_bytes_per_s=1.2e12,  # SPEC §4
+            npu_arch=1001,  # arch table
+            scratch_ub_offset=248 * KIB,  # constants.h arch 1001: TMP_UB_OFFSET
+            event_ids=4,  # SetFlag doc: training series 0-3
+            kernel_type=None,  # kernel type doc: not supported
+            ascendc_apis=_EVERY_API
+            - {AscendCApi.KERNEL_TYPE, AscendCApi.DATA_COPY_PAD},  # kernel type, Pad docs
         ),
         SocInfo(
-            "Ascend310", "Atlas 200/300/500 inference", False, frozenset(),
-            frozenset(), frozenset(), 256 * KIB, 256 * KIB, 2, 0.05e12,
+            name="Ascend310", product="Atlas 200/300/500 inference", supported=False,
+            kv_dtypes=frozenset(), index_dtypes=frozenset(), formats=frozenset(),  # SPEC §4
+            ub_bytes=256 * KIB, ub_usable_bytes=256 * KIB,  # unsourced: never planned
+            vector_cores=2, hbm_bytes_per_s=0.05e12,  # unsourced: never launched
         ),
     )
 }  # fmt: skip

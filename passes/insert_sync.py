@@ -24,8 +24,8 @@ Scheme
   writer, base + s]`` marks every slot free; before ``func.return``,
   ``wait_flag[reader, writer, base + s]`` waits for every slot's last reader.
 * **Events.** Buffers sharing a pipe pair get consecutive event ranges
-  (``base`` = slots of the earlier buffers on that pair); at most 8 per pair, as
-  AscendC has EVENT_ID0..7.
+  (``base`` = slots of the earlier buffers on that pair), within the event-id budget of
+  the kernel's SoC (``SocInfo.event_ids``: 8, or 4 on Ascend910).
 
 Why it is balanced, checkably: the lowering writes each tile as straight-line code in
 one block (write the slot, then read it), so the pass requires, per block and per
@@ -66,13 +66,22 @@ from pakv_dialect.ascend import (
     UbSlotUse,
     WaitFlagOp,
     constant_value,
+    function_soc,
     ub_slot_uses,
 )
+from pakv_dialect.soc import SOCS
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 
 MAX_EVENTS = 8
-"""Event ids per pipe pair (AscendC EVENT_ID0..EVENT_ID7)."""
+"""Event ids per pipe pair for a kernel that names no SoC (AscendC EVENT_ID0..7); a
+kernel's ``ascend.soc`` gives its own budget (``SocInfo.event_ids``)."""
+
+
+def event_budget(func: FuncOp) -> int:
+    """Event ids per pipe pair on the kernel's SoC."""
+    soc = SOCS.get(function_soc(func) or "")
+    return MAX_EVENTS if soc is None else soc.event_ids
 
 
 @dataclass
@@ -134,15 +143,16 @@ class _KernelSync:
 
     def _assign_events(self) -> None:
         used: dict[frozenset[Pipe], int] = {}
+        budget = event_budget(self.func)
         for buffer in self.buffers.values():
             pair = frozenset((buffer.writer, buffer.reader))
             buffer.base = used.get(pair, 0)
             used[pair] = buffer.base + buffer.alloc.slots
-            if used[pair] > MAX_EVENTS:
+            if used[pair] > budget:
                 fail_at(
                     buffer.alloc,
                     f"buffer {buffer.name} needs events up to {used[pair] - 1} on "
-                    f"{buffer.writer}/{buffer.reader}, past the {MAX_EVENTS} event ids",
+                    f"{buffer.writer}/{buffer.reader}, past the {budget} event ids",
                 )
 
     def _touched(self, op: Operation) -> set[SSAValue]:

@@ -232,7 +232,7 @@ def _constant_bursts(module: ModuleOp) -> list[int]:
 def test_loads_above_4095_bursts_are_split():
     """4096 row groups per token fit a slot of the 256 KiB UB cut in halves (PA_NZ's split)."""
     case = DeviceCase(
-        mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310B"
+        mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310P"
     )
     bursts = _constant_bursts(lowered(case))
     assert 4095 in bursts and 1 in bursts
@@ -507,3 +507,12 @@ def test_tokens_are_balanced_when_one_sequence_is_1000x_longer():
     token_bytes = case.key_ref[0:1].nbytes + case.value_ref[0:1].nbytes
     assert run.cores == SOCS["Ascend910_95"].vector_cores
     assert int(stored.max() - stored.min()) <= token_bytes
+
+
+def test_the_sync_pass_keeps_to_the_socs_event_ids():
+    """Ascend910 has event ids 0-3 (pakv_dialect/soc.py): five tile slots on one pipe
+    pair need ids 0-4, a located error there and fine on an 8-id SoC."""
+    case = DeviceCase(key_token=(1, 16), block_size=128, lens=(300,))
+    lowered(case.with_(soc="Ascend910B"), slots=5)
+    with pytest.raises(PassFailedAt, match="needs events up to 4 on MTE2/MTE3, past the 4 event"):
+        lowered(case.with_(soc="Ascend910"), slots=5)

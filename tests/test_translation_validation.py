@@ -145,7 +145,7 @@ SOC_CASES = [
             ("Ascend910B", "fp16"),  # 192 KiB UB, 40 cores
             ("Ascend910_93", "bf16"),  # 192 KiB UB
             ("Ascend310P", "int8"),  # 256 KiB UB, 8 cores
-            ("Ascend310B", "fp16"),  # 256 KiB UB, 1 core
+            ("Ascend310B", "fp16"),  # 248 KiB usable UB, 1 core
             ("Ascend910", "bf16"),  # 256 KiB UB, 32 cores
             ("Ascend910_95", "fp8_e4m3fn"),  # 248 KiB usable, 64 cores
         )

@@ -29,15 +29,14 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.traits import is_side_effect_free
 
 from pakv_dialect import ascend
+from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import constant_of
 from runtime.ascendc.identifiers import RESERVED
 from runtime.ascendc.plan import (
-    AscendCEmitError,
     GmParam,
     KernelPlan,
     camel,
     copy_variant,
-    emit_error,
     events_member,
     hard_event,
 )

@@ -157,6 +157,7 @@ class KernelFacts:
     def __init__(self, function: func.FuncOp):
         self._facts: dict[SSAValue, Fact] = {}
         self._rounds: dict[SSAValue, int] = {}
+        self._block_guards: dict[Block, list[tuple[SSAValue, SSAValue, bool]]] = {}
         for _ in range(4 * WIDEN_AFTER):
             self._changed = False
             for op in function.body.walk():
@@ -204,28 +205,44 @@ class KernelFacts:
         known = [self._facts[s] for s in sources if s is not None and s in self._facts]
         self._set(value, join(known) if known else UNKNOWN)
 
-    def _operand_fact(self, op: Operation, value: SSAValue) -> Fact:
-        """``value``'s fact where ``op`` runs: inside ``if (x < y)`` with ``y`` a
+    def _guards(self, op: Operation) -> list[tuple[SSAValue, SSAValue, bool]]:
+        """The ``x < y`` guarantees of the ``scf.if`` true-regions enclosing ``op``
+        (structural, so computed once per block)."""
+        block = op.parent_block()
+        if block is None:
+            return []
+        cached = self._block_guards.get(block)
+        if cached is not None:
+            return cached
+        guards: list[tuple[SSAValue, SSAValue, bool]] = []
+        region = block.parent
+        owner = None if region is None else region.parent_op()
+        if owner is not None:
+            if isinstance(owner, scf.IfOp) and region is owner.true_region:
+                guards += _guarantees(owner.cond)
+            guards += self._guards(owner)
+        self._block_guards[block] = guards
+        return guards
+
+    def _operand_fact(self, value: SSAValue, guards: list[tuple[SSAValue, SSAValue, bool]]) -> Fact:
+        """``value``'s fact where ``guards`` hold: inside ``if (x < y)`` with ``y`` a
         non-negative bound, ``x`` is below it (so non-negative too)."""
         fact = self.fact(value)
-        node: Operation = op
-        while (region := node.parent_region()) is not None and (
-            owner := region.parent_op()
-        ) is not None:
-            if isinstance(owner, scf.IfOp) and region is owner.true_region:
-                for x, y, strict in _guarantees(owner.cond):
-                    bound = self.fact(y)
-                    if x is value and bound.non_negative:
-                        limit = None if bound.upper is None else bound.upper - int(strict)
-                        upper = fact.upper if limit is None else limit
-                        if fact.upper is not None and fact.non_negative:
-                            upper = min(fact.upper, upper) if upper is not None else fact.upper
-                        fact = Fact(fact.multiple, True, upper)
-            node = owner
+        for x, y, strict in guards:
+            if x is not value:
+                continue
+            bound = self.fact(y)
+            if bound.non_negative:
+                limit = None if bound.upper is None else bound.upper - int(strict)
+                upper = fact.upper if limit is None else limit
+                if fact.upper is not None and fact.non_negative:
+                    upper = min(fact.upper, upper) if upper is not None else fact.upper
+                fact = Fact(fact.multiple, True, upper)
         return fact
 
     def _visit(self, op: Operation) -> None:
-        facts = [self._operand_fact(op, v) for v in op.operands]
+        guards = self._guards(op)
+        facts = [self._operand_fact(v, guards) for v in op.operands]
         match op:
             case arith.ConstantOp():
                 constant = constant_of(op.result)

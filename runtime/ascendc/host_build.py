@@ -1,38 +1,79 @@
-"""Compile a printed AscendC kernel against the host stand-in and run it on numpy data.
+"""Compile printed AscendC units against the host stand-in and run them on numpy data.
 
-There is no CANN toolkit on the development machines, so the printed kernels are
-proven on the CPU: ``tests/ascendc_host/kernel_operator.h`` implements the AscendC
-subset the printer uses with its documented semantics and hardware checks, and
-``tests/ascendc_host/harness_main.cpp`` drives one kernel. Each distinct kernel
-source is compiled once (``HostBuilds`` caches by content); each run exchanges
-tensors with the binary through raw byte files, so data moves bit for bit.
+There is no CANN toolkit on the development machines, so the printed kernels run on
+the CPU: ``stand_in/kernel_operator.h`` implements the AscendC subset the printer uses
+with its documented semantics and hardware checks, ``stand_in/acl/acl.h`` the runtime
+calls of the printed host code, and ``stand_in/host_entry.h`` the C entry that Python
+calls. A unit's own host code runs: ``ComputeGatherTiling`` computes the tiling and the
+launcher (``Launch<Kernel>``) copies it to device memory and launches the kernel on
+every core. The only rewrite is the one piece of syntax g++ cannot parse, the launch
+chevrons ``kernel<<<blockDim, l2ctrl, stream>>>(...)``, which become a call of the
+stand-in's launch (as the AscendC compiler lowers them to a runtime launch).
+
+Units are compiled into shared libraries (``g++ -shared -fPIC``), several per compiler
+run when many are built at once (each in its own namespace, with its own C entry), and
+cached on disk under :func:`cache_dir`, keyed by a hash of the sources, the SoC's
+configuration, the compiler, its flags and the stand-in: a unit is compiled once per
+machine, and concurrent builds cannot corrupt the cache (each library is written to a
+temporary file and renamed into place). Libraries are loaded with ``ctypes``; a run
+passes numpy buffers by pointer, so outputs are written in place with no copy, no file
+and no process per call.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import inspect
+import os
+import re
+import shlex
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from threading import Lock
 
 import numpy as np
 
-from pakv_dialect.soc import soc_info
+from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
 from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
+from runtime.ascendc.plan import pascal
 from runtime.call import GatherCall
 
-STAND_IN_DIR = Path(__file__).resolve().parents[2] / "tests" / "ascendc_host"
-"""The stand-in ``kernel_operator.h`` and the harness ``main``."""
+STAND_IN_DIR = Path(__file__).resolve().parent / "stand_in"
+"""The stand-in headers (package data)."""
 
-CXX_FLAGS = ("-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-DASCENDC_CPU_DEBUG")
-"""The printed unit must compile warning-free; -O1 keeps builds around a second."""
+CXX_FLAGS = ("-std=c++17", "-Og", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC")
+"""The printed unit must compile warning-free. -Og runs as fast as -O1 here (the time
+goes to memmove) and compiles in half the time."""
 
-HARDWARE_RULE_STATUS = 3
-"""Exit status of the harness when the kernel broke a hardware rule."""
+COMPILER_ENV = "CXX"
+"""Names the C++ compiler (default ``g++``)."""
+
+CACHE_ENV = "PAKV_CACHE_DIR"
+"""Overrides where compiled kernels are cached."""
+
+TILING_FUNCTION = "ComputeGatherTiling"
+"""The printed unit's host tiling function (``runtime.ascendc.printer``)."""
+
+UNITS_PER_LIBRARY = 16
+"""Units compiled by one compiler run when many are built at once: each adds a fraction
+of a second to a run that costs about two seconds for the headers alone."""
+
+RULE_BROKEN = 3
+"""Status of the C entry when the kernel broke a hardware rule (``host_entry.h``)."""
+
+_LAUNCH = re.compile(r"\b(\w+)<<<(.*?)>>>\(")
+_ERROR_BYTES = 2048
+
+
+class HostCompilerMissing(RuntimeError):
+    """No C++ compiler: the emitted kernel cannot be built on this machine."""
 
 
 class HostBuildError(RuntimeError):
@@ -40,126 +81,252 @@ class HostBuildError(RuntimeError):
 
 
 class HostRunError(RuntimeError):
-    """The kernel broke a hardware rule (or the harness failed); the message says which."""
+    """The kernel broke a hardware rule (or the call was malformed); the message says which."""
 
 
 def find_compiler() -> str | None:
-    """The C++ compiler the host check uses, or None when the machine has none."""
-    return shutil.which("g++")
+    """The C++ compiler the host build uses (``$CXX``, else ``g++``), or None."""
+    return shutil.which(os.environ.get(COMPILER_ENV) or "g++")
+
+
+def require_compiler() -> str:
+    compiler = find_compiler()
+    if compiler is None:
+        wanted = os.environ.get(COMPILER_ENV) or "g++"
+        raise HostCompilerMissing(
+            f"the AscendC host build needs a C++17 compiler, and {wanted!r} is not on PATH: "
+            "install one (Debian: apt-get install g++) or name it in $CXX"
+        )
+    return compiler
+
+
+def cache_dir() -> Path:
+    """Where compiled kernels live: ``$PAKV_CACHE_DIR``, else ``$XDG_CACHE_HOME/pakv``,
+    else ``~/.cache/pakv`` (each with an ``ascendc-host`` subdirectory)."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit) / "ascendc-host"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pakv" / "ascendc-host"
+
+
+def soc_flags(soc: SocInfo) -> list[str]:
+    """The stand-in's configuration for ``soc``, from the one SoC table."""
+    flags = [
+        f'-DASCENDC_HOST_SOC="{soc.name}"',
+        f"-DASCENDC_HOST_UB_BYTES={soc.ub_usable_bytes}",
+        f"-DASCENDC_HOST_EVENT_IDS={soc.event_ids}",
+    ]
+    if soc.npu_arch is not None:
+        flags.append(f"-D__NPU_ARCH__={soc.npu_arch}")
+    if soc.kernel_type is not None:
+        flags.append(f"-DASCENDC_HOST_KERNEL_TYPE={soc.kernel_type}")
+    flags += [f"-DASCENDC_HOST_NO_{api.name}" for api in soc.missing_apis(frozenset(AscendCApi))]
+    return flags
+
+
+def host_translation(source: str) -> str:
+    """``source`` with its launch chevrons as calls of the stand-in's launch."""
+    return _LAUNCH.sub(r"ASCENDC_HOST_LAUNCH(\1, \2)(", source)
 
 
 @dataclass(frozen=True)
-class HostKernel:
-    """One compiled kernel: the harness binary with the printed unit built in."""
+class HostUnit:
+    """One printed translation unit to build: its text, its kernel entry, its SoC."""
 
-    binary: Path
+    source: str
     entry: str
+    """The kernel's name: its ``extern "C"`` entry, and ``Launch<Entry>`` its launcher."""
+    soc: str
+
+    @property
+    def digest(self) -> str:
+        text = f"{self.entry}\n{self.soc}\n{self.source}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    @property
+    def symbol(self) -> str:
+        return f"pakv_run_{self.digest}"
 
 
-@dataclass(frozen=True)
-class GmArgument:
-    """One kernel argument for a run: its array and whether the kernel writes it."""
+class HostKernel:
+    """One compiled unit in a loaded library: ``run`` launches it on host buffers."""
 
-    array: np.ndarray
-    output: bool = False
+    def __init__(self, library: ctypes.CDLL, unit: HostUnit):
+        self.unit = unit
+        self.soc = soc_info(unit.soc)
+        self._run = getattr(library, unit.symbol)
+        self._run.restype = ctypes.c_int
+        self._run.argtypes = [
+            ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
+        ]  # fmt: skip
 
+    def run(self, tensors: Sequence[np.ndarray], shape: Sequence[int]) -> dict[str, int]:
+        """Launch on every core the tiling uses; outputs are written into ``tensors``.
 
-def _source_key(source: str, entry: str) -> str:
-    return hashlib.sha256(f"{entry}\n{source}".encode()).hexdigest()[:16]
+        ``tensors`` follow the kernel's GM parameters (C-contiguous, any dtype); ``shape``
+        the parameters of the unit's ``ComputeGatherTiling``. Returns the tiling the
+        unit's host code computed. Raises HostRunError when a hardware rule broke.
+        """
+        for index, tensor in enumerate(tensors):
+            if not tensor.flags.c_contiguous:
+                raise ValueError(f"GM tensor {index} must be C-contiguous")
+        count = len(tensors)
+        addresses = (ctypes.c_void_p * count)(*(t.ctypes.data for t in tensors))
+        sizes = (ctypes.c_uint64 * count)(*(t.nbytes for t in tensors))
+        sizes_in = (ctypes.c_uint64 * len(shape))(*shape)
+        tiling = (ctypes.c_uint64 * len(TILING_FIELDS))()
+        error = ctypes.create_string_buffer(_ERROR_BYTES)
+        status = self._run(
+            sizes_in, len(shape), addresses, sizes, count, tiling, len(TILING_FIELDS), error,
+            _ERROR_BYTES,
+        )  # fmt: skip
+        if status != 0:
+            message = error.value.decode(errors="replace")
+            what = "broke a hardware rule" if status == RULE_BROKEN else f"failed ({status})"
+            raise HostRunError(
+                f"AscendC kernel {self.unit.entry} on {self.soc.name} {what}: {message}"
+            )
+        return dict(zip(TILING_FIELDS, tiling, strict=True))
 
+    def run_call(
+        self, call: GatherCall, tensors: Sequence[np.ndarray] | None = None
+    ) -> dict[str, int]:
+        """Run one call; its outputs are written in place.
 
-@dataclass
-class HostBuilds:
-    """Builds kernels under ``root``, one compiler run per distinct (source, entry)."""
-
-    root: Path
-    compiler: str
-    _built: dict[str, HostKernel] = field(default_factory=dict[str, HostKernel])
-
-    def build(self, source: str, entry: str) -> HostKernel:
-        key = _source_key(source, entry)
-        if key in self._built:
-            return self._built[key]
-        directory = self.root / key
-        directory.mkdir(parents=True, exist_ok=True)
-        unit = directory / "kernel.cpp"
-        unit.write_text(source)
-        binary = directory / "harness"
-        command = [
-            self.compiler,
-            *CXX_FLAGS,
-            f"-I{STAND_IN_DIR}",
-            f'-DPAKV_KERNEL_SOURCE="{unit}"',
-            f"-DPAKV_KERNEL_ENTRY={entry}",
-            str(STAND_IN_DIR / "harness_main.cpp"),
-            "-o",
-            str(binary),
+        ``tensors`` are the kernel's GM arguments in its parameter order (default: the
+        call's operands in ``OPERAND_ROLES`` order). The unit's host code computes the
+        tiling from the runtime sizes ``GatherCall.tiling`` passes to ``gather_tiling``;
+        the result is returned.
+        """
+        sizes = {"vector_cores": self.soc.vector_cores}
+        shape = [
+            sizes[name] if name in sizes else getattr(call, name)
+            for name in inspect.signature(gather_tiling).parameters
         ]
+        if tensors is None:
+            tensors = [t.bytes for t in call.arguments()]
+        return self.run(tensors, shape)
+
+
+@cache
+def _compiler_identity(compiler: str) -> str:
+    done = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False)
+    return f"{compiler}\n{done.stdout}"
+
+
+@cache
+def _stand_in_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STAND_IN_DIR.rglob("*.h")):
+        digest.update(path.relative_to(STAND_IN_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _library_source(units: Sequence[HostUnit], unit_files: Sequence[Path]) -> str:
+    lines = [
+        "// Generated by runtime/ascendc/host_build.py: printed AscendC units and their C entries.",
+        '#include "host_entry.h"',
+    ]
+    for unit, path in zip(units, unit_files, strict=True):
+        space = f"unit_{unit.digest}"
+        lines += [
+            f"namespace {space} {{",
+            f"#define {unit.entry} {unit.entry}_{unit.digest}",
+            f'#include "{path.name}"',
+            f"#undef {unit.entry}",
+            f"}}  // namespace {space}",
+            f"PAKV_HOST_ENTRY({unit.symbol}, {space}::{TILING_FUNCTION}, "
+            f"{space}::Launch{pascal(unit.entry)})",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_loaded: dict[str, HostKernel] = {}
+_loaded_lock = Lock()
+
+
+def _compile(units: Sequence[HostUnit], compiler: str, library: Path | None) -> None:
+    """Compile ``units`` (one SoC) into ``library``, atomically; None: check only (the
+    compiler's front end runs, no code is generated)."""
+    flags = [*CXX_FLAGS, *soc_flags(soc_info(units[0].soc)), f"-I{STAND_IN_DIR}"]
+    directory = cache_dir() if library is None else library.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".build-") as scratch:
+        workdir = Path(scratch)
+        unit_files = [workdir / f"unit_{u.digest}.cpp" for u in units]
+        for unit, path in zip(units, unit_files, strict=True):
+            path.write_text(host_translation(unit.source))
+        main = workdir / "library.cpp"
+        main.write_text(_library_source(units, unit_files))
+        output = workdir / "library.so"
+        target = ["-fsyntax-only"] if library is None else ["-o", str(output)]
+        command = [compiler, *flags, str(main), *target]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise HostBuildError(f"{' '.join(command)}\n{done.stderr}")
-        kernel = HostKernel(binary, entry)
-        self._built[key] = kernel
-        return kernel
-
-    def build_all(self, units: Iterable[tuple[str, str]], jobs: int = 2) -> list[HostKernel]:
-        """Build several (source, entry) units in parallel; results in input order."""
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(lambda unit: self.build(*unit), units))
+            raise HostBuildError(f"{shlex.join(command)}\n{done.stderr}")
+        if library is not None:
+            os.replace(output, library)
 
 
-def run_host_kernel(
-    kernel: HostKernel,
-    arguments: Sequence[GmArgument],
-    shape: Sequence[int],
-    ub_bytes: int,
-    workdir: Path,
-) -> dict[str, int]:
-    """Run ``kernel`` on every core; output arrays are overwritten in place.
+def check_compiles(unit: HostUnit) -> None:
+    """Compile ``unit`` for its SoC without generating code; HostBuildError when the
+    compiler rejects it (an API the SoC lacks, a GM pointer used as a host one...)."""
+    _compile([unit], require_compiler(), None)
 
-    ``arguments`` follow the entry's GM parameters; ``shape`` the parameters of the
-    unit's ``ComputeGatherTiling``. Returns the tiling the unit's host code computed.
+
+def _library_path(units: Sequence[HostUnit], compiler: str) -> Path:
+    soc = soc_info(units[0].soc)
+    key = hashlib.sha256(
+        "\n".join(
+            [
+                _compiler_identity(compiler),
+                *CXX_FLAGS,
+                *soc_flags(soc),
+                _stand_in_digest(),
+                *sorted(u.digest for u in units),
+            ]
+        ).encode()
+    ).hexdigest()[:32]
+    return cache_dir() / f"{soc.name}-{key}.so"
+
+
+def _build_library(units: Sequence[HostUnit], compiler: str) -> list[HostKernel]:
+    library = _library_path(units, compiler)
+    if not library.exists():
+        _compile(units, compiler, library)
+    loaded = ctypes.CDLL(str(library))
+    return [HostKernel(loaded, unit) for unit in units]
+
+
+def build_host_kernels(units: Sequence[HostUnit], jobs: int | None = None) -> list[HostKernel]:
+    """Every unit compiled (or taken from the cache) and loaded; results in input order.
+
+    Units not loaded yet are grouped by SoC into libraries of up to
+    ``UNITS_PER_LIBRARY``, compiled by ``jobs`` compiler runs at a time.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    lines = [f"ub_bytes {ub_bytes}", "shape " + " ".join(str(v) for v in shape)]
-    files: list[Path] = []
-    for index, argument in enumerate(arguments):
-        path = workdir / f"gm{index}.bin"
-        data = np.ascontiguousarray(argument.array).reshape(-1).view(np.uint8)
-        path.write_bytes(data.tobytes())
-        files.append(path)
-        lines.append(f"gm {'out' if argument.output else 'in'} {data.size} {path}")
-    manifest = workdir / "manifest.txt"
-    manifest.write_text("\n".join(lines) + "\n")
-    done = subprocess.run(
-        [str(kernel.binary), str(manifest)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise HostRunError(done.stderr.strip() or f"harness exited with {done.returncode}")
-    for argument, path in zip(arguments, files, strict=True):
-        if argument.output:
-            raw = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-            argument.array.reshape(-1).view(np.uint8)[:] = raw
-    words = done.stdout.split()
-    if not words or words[0] != "tiling" or len(words) != len(TILING_FIELDS) + 1:
-        raise HostRunError(f"unexpected harness output: {done.stdout!r}")
-    return dict(zip(TILING_FIELDS, map(int, words[1:]), strict=True))
+    compiler = require_compiler()
+    with _loaded_lock:
+        missing = list({u.digest: u for u in units if u.digest not in _loaded}.values())
+    batches: list[list[HostUnit]] = []
+    for soc in sorted({u.soc for u in missing}):
+        same = [u for u in missing if u.soc == soc]
+        libraries = -(-len(same) // UNITS_PER_LIBRARY)
+        size = -(-len(same) // libraries)  # as even as the library count allows
+        batches += [same[i : i + size] for i in range(0, len(same), size)]
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(batches) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        built = list(pool.map(lambda batch: _build_library(batch, compiler), batches))
+    with _loaded_lock:
+        for kernels in built:
+            for kernel in kernels:
+                _loaded[kernel.unit.digest] = kernel
+        return [_loaded[u.digest] for u in units]
 
 
-def run_call_on_host(kernel: HostKernel, call: GatherCall, workdir: Path) -> dict[str, int]:
-    """Run one call's operands through ``kernel``; its outputs are written in place.
-
-    The host side of the printed unit computes the tiling from the same runtime sizes
-    ``GatherCall.tiling`` passes to ``gather_tiling``; the result is returned for checks.
-    """
-    soc = soc_info(call.signature.soc)
-    outputs = (call.key_out, call.value_out)
-    arguments = [
-        GmArgument(t.bytes, output=any(t is out for out in outputs)) for t in call.arguments()
-    ]
-    sizes = {"vector_cores": soc.vector_cores}
-    shape = [
-        sizes[name] if name in sizes else getattr(call, name)
-        for name in inspect.signature(gather_tiling).parameters
-    ]
-    return run_host_kernel(kernel, arguments, shape, soc.ub_usable_bytes, workdir)
+def build_host_kernel(unit: HostUnit) -> HostKernel:
+    """One unit, compiled (or taken from the cache) and loaded."""
+    return build_host_kernels([unit])[0]

@@ -18,7 +18,8 @@ import re
 from collections.abc import Sequence
 
 from xdsl.dialects import func
-from xdsl.utils.exceptions import DiagnosticException
+
+from runtime.ascendc.errors import AscendCEmitError
 
 CPP_KEYWORDS = frozenset(
     """
@@ -48,14 +49,6 @@ RESERVED = CPP_KEYWORDS | PRINTER_NAMES
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-class UnprintableNameError(DiagnosticException):
-    """A name in the IR that the printed kernel cannot use; ``op`` is where it is written."""
-
-    def __init__(self, op: func.FuncOp, message: str):
-        super().__init__(message)
-        self.op = op
-
-
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be an identifier of the printed kernel, or None if it can."""
     if not _IDENTIFIER.match(name):
@@ -71,29 +64,30 @@ def name_problem(name: str) -> str | None:
 
 def check_printed_names(kernel: func.FuncOp, parameters: Sequence[str]) -> None:
     """The kernel's symbol and its arguments' C++ names (``parameters``, in argument
-    order) are usable and distinct; raises :class:`UnprintableNameError` otherwise."""
+    order) are usable and distinct; raises :class:`AscendCEmitError`
+    located at the function otherwise."""
     symbol = kernel.sym_name.data
     problem = name_problem(symbol)
     if problem is not None:
-        raise UnprintableNameError(
-            kernel,
+        raise AscendCEmitError(
             f'@{_quoted(symbol)} cannot be the AscendC kernel\'s name (its extern "C" entry '
             f"point): {problem}; rename the function",
+            kernel,
         )
     seen: dict[str, int] = {}
     for index, (arg, name) in enumerate(zip(kernel.body.block.args, parameters, strict=True)):
         where = f"argument %{arg.name_hint or index} of @{symbol}"
         problem = name_problem(name)
         if problem is not None:
-            raise UnprintableNameError(
-                kernel, f"{where} prints as the C++ parameter '{name}': {problem}; rename it"
+            raise AscendCEmitError(
+                f"{where} prints as the C++ parameter '{name}': {problem}; rename it", kernel
             )
         if name in seen:
             other = kernel.body.block.args[seen[name]]
-            raise UnprintableNameError(
-                kernel,
+            raise AscendCEmitError(
                 f"{where} and argument %{other.name_hint or seen[name]} both print as the C++ "
                 f"parameter '{name}'; rename one of them",
+                kernel,
             )
         seen[name] = index
 

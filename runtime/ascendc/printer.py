@@ -14,8 +14,12 @@
   only when used, with ``DataCopy`` or ``DataCopyPad`` as ``runtime.ascendc.plan``
   decides;
 * the ``extern "C" __global__ __aicore__`` entry (GM addresses, workspace, tiling);
-* the host side: ``ComputeGatherTiling`` (``gather_tiling``'s split) and a launcher
-  using ``<<<blockDim, nullptr, stream>>>``, outside ``ASCENDC_CPU_DEBUG`` builds.
+* ``KERNEL_TASK_TYPE_DEFAULT`` in the entry where the SoC has a kernel type
+  (``SocInfo.kernel_type``: vector-only on A2/A3/950, AI Core on 310P, none elsewhere);
+* the host side: ``ComputeGatherTiling`` (``gather_tiling``'s split) and a launcher in
+  the asc-devkit examples' form (host ``uint8_t*`` device addresses, ``aclrtStream``,
+  ``<<<blockDim, nullptr, stream>>>``), outside ``ASCENDC_CPU_DEBUG`` builds. The host
+  build compiles and runs it against the stand-in ``acl/acl.h``.
 
 The layout follows xDSL's CSL target (``print_to_csl``): one print context, units
 separated by ``// -----`` when a module holds several kernels.
@@ -36,8 +40,8 @@ from xdsl.utils.target import Target
 from pakv_dialect import ascend
 from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
 from runtime.ascendc.body import AscendCPrintContext, events_by_count
+from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.plan import (
-    AscendCEmitError,
     KernelPlan,
     camel,
     events_member,
@@ -56,8 +60,15 @@ TILING_RULES = {
 the same name. (Sizes are unsigned here, so ``max(0, ...)`` has nothing to clamp.)"""
 
 
+FITS_NOTE = "// Every value fits its field unconverted: runtime.ascendc.plan proved it per call."
+
+
 def _copy_helper(helper: str, splits: bool) -> str:
-    """The C++ of one copy helper (``ascendc_plan.CopyVariant``); ``splits``: chunk bursts."""
+    """The C++ of one copy helper (``ascendc_plan.CopyVariant``); ``splits``: chunk bursts.
+
+    Values go into the AscendC fields without casts: the plan chose the helper only for
+    calls whose values provably fit (``runtime.ascendc.plan.FORM_FIELDS``).
+    """
     to_ub = helper.startswith("CopyIn")
     aligned = helper.endswith("Aligned")
     local, global_ = "ub.ReinterpretCast<T>()", "gm[gmByte / sizeof(T)]"
@@ -72,7 +83,7 @@ def _copy_helper(helper: str, splits: bool) -> str:
     if "Bursts" not in helper:
         if aligned:
             doc = f"// {stage}: one burst of `bytes` bytes, a multiple of 32 (DataCopy)."
-            body = f"    DataCopy({dst}, {src}, static_cast<uint32_t>(bytes / sizeof(T)));"
+            body = f"    {FITS_NOTE}\n    DataCopy({dst}, {src}, bytes / sizeof(T));"
         else:
             doc = (
                 f"// {stage}: one burst of `bytes` bytes, any length (DataCopyPad pads\n"
@@ -80,8 +91,9 @@ def _copy_helper(helper: str, splits: bool) -> str:
             )
             body = (
                 "    DataCopyExtParams params;\n"
+                f"    {FITS_NOTE}\n"
                 "    params.blockCount = 1;\n"
-                "    params.blockLen = static_cast<uint32_t>(bytes);\n"
+                "    params.blockLen = bytes;\n"
                 f"    DataCopyPad({dst}, {src}, params{pad});"
             )
         header = f"__aicore__ inline void {helper}({params}, uint64_t bytes)"
@@ -92,20 +104,21 @@ def _copy_helper(helper: str, splits: bool) -> str:
         "// bytes into UB."
     )
     if aligned:
-        doc += " Every length is a multiple of 32: DataCopy counts 32-byte blocks."
-        struct, width, api = "DataCopyParams", "uint16_t", "DataCopy"
+        doc += " Every length is a multiple of 32: DataCopyParams counts 32-byte blocks."
+        struct, api = "DataCopyParams", "DataCopy"
         length, gm_gap = "burstBytes / UB_BLOCK_BYTES", "gmGapBytes / UB_BLOCK_BYTES"
     else:
         doc += "\n// DataCopyPad: burst length and GM gap in bytes, UB gap in 32-byte blocks."
-        struct, width, api = "DataCopyExtParams", "uint32_t", "DataCopyPad"
+        struct, api = "DataCopyExtParams", "DataCopyPad"
         length, gm_gap = "burstBytes", "gmGapBytes"
     ub_gap = "ubGapBytes / UB_BLOCK_BYTES"
     src_gap, dst_gap = (gm_gap, ub_gap) if to_ub else (ub_gap, gm_gap)
     lines = [
         f"    {struct} params;",
-        f"    params.blockLen = static_cast<{width}>({length});",
-        f"    params.srcStride = static_cast<{width}>({src_gap});",
-        f"    params.dstStride = static_cast<{width}>({dst_gap});",
+        f"    {FITS_NOTE}",
+        f"    params.blockLen = {length};",
+        f"    params.srcStride = {src_gap};",
+        f"    params.dstStride = {dst_gap};",
     ]
     if splits:
         local_at = "ub[first * ubPitch].ReinterpretCast<T>()"
@@ -117,14 +130,13 @@ def _copy_helper(helper: str, splits: bool) -> str:
             "    const uint64_t ubPitch = ubBurst * UB_BLOCK_BYTES + ubGapBytes;",
             "    for (uint64_t first = 0; first < nBurst; first += MAX_BURSTS) {",
             "        const uint64_t left = nBurst - first;",
-            "        const uint64_t count = left < MAX_BURSTS ? left : MAX_BURSTS;",
-            "        params.blockCount = static_cast<uint16_t>(count);",
+            "        params.blockCount = left < MAX_BURSTS ? left : MAX_BURSTS;",
             f"        {api}({dst_at}, {src_at}, params{pad});",
             "    }",
         ]
     else:
         lines += [
-            "    params.blockCount = static_cast<uint16_t>(nBurst);",
+            "    params.blockCount = nBurst;",
             f"    {api}({dst}, {src}, params{pad});",
         ]
     header = (
@@ -138,8 +150,8 @@ TRANSPOSE_BLOCKS = """\
 // Compute (V): the 32-byte block (r, c) of a rows x cols tile moves to (c, r), turning
 // a group-major PA_NZ tile token-major. A 1 x n or n x 1 tile is its own transpose (one
 // contiguous copy); otherwise one UB->UB DataCopy per line of the shorter side, its
-// blocks written a longer side apart. The tile fits the UB (rows * cols <= 7936 blocks),
-// so with both sides >= 2 the longer one stays below 4095 bursts.
+// blocks written a longer side apart. Both sides are at most 4095 (runtime.ascendc.plan
+// proved it), so every value fits its uint16 DataCopyParams field unconverted.
 __aicore__ inline void TransposeBlocks(const LocalTensor<uint8_t>& dst,
     const LocalTensor<uint8_t>& src, uint64_t rows, uint64_t cols)
 {
@@ -147,20 +159,20 @@ __aicore__ inline void TransposeBlocks(const LocalTensor<uint8_t>& dst,
     params.blockLen = 1;
     if (rows == 1 || cols == 1) {
         params.blockCount = 1;
-        params.blockLen = static_cast<uint16_t>(rows * cols);
+        params.blockLen = rows * cols;
         DataCopy(dst, src, params);
         return;
     }
     if (rows <= cols) {
-        params.blockCount = static_cast<uint16_t>(cols);
-        params.dstStride = static_cast<uint16_t>(rows - 1);
+        params.blockCount = cols;
+        params.dstStride = rows - 1;
         for (uint64_t r = 0; r < rows; ++r) {
             DataCopy(dst[r * UB_BLOCK_BYTES], src[r * cols * UB_BLOCK_BYTES], params);
         }
         return;
     }
-    params.blockCount = static_cast<uint16_t>(rows);
-    params.srcStride = static_cast<uint16_t>(cols - 1);
+    params.blockCount = rows;
+    params.srcStride = cols - 1;
     for (uint64_t c = 0; c < cols; ++c) {
         DataCopy(dst[c * rows * UB_BLOCK_BYTES], src[c * UB_BLOCK_BYTES], params);
     }
@@ -170,6 +182,7 @@ __aicore__ inline void TransposeBlocks(const LocalTensor<uint8_t>& dst,
 ZERO_FILL = """\
 // Compute (V): zero the first `bytes` bytes (rounded up to 32) of a UB slot, for tokens
 // whose table column or block id is out of range: nothing is read from GM for them.
+// `bytes` is below 2^31 (runtime.ascendc.plan proved it): the count fits Duplicate's int32_t.
 __aicore__ inline void ZeroFill(const LocalTensor<uint8_t>& ub, uint64_t bytes)
 {
     const uint64_t blocks = (bytes + UB_BLOCK_BYTES - 1) / UB_BLOCK_BYTES;
@@ -294,6 +307,10 @@ def _print_entry(out: AscendCPrintContext, plan: KernelPlan) -> None:
         "GM_ADDR /* workspace */, GM_ADDR tiling)"
     )
     with out.function(header) as body:
+        kernel_type = plan.soc.kernel_type
+        if kernel_type is not None:
+            body.print(f"// The kernel type {plan.soc.name} runs it as (SocInfo.kernel_type).")
+            body.print(f"KERNEL_TASK_TYPE_DEFAULT({kernel_type});")
         body.print(f"{plan.class_name} op;")
         body.print(f"op.Init({_gm_args(plan)}, tiling);")
         body.print("op.Process();")
@@ -315,19 +332,29 @@ def _print_host(out: AscendCPrintContext, plan: KernelPlan) -> None:
         body.print("return tiling;")
     out.print()
     out.print("#ifndef ASCENDC_CPU_DEBUG")
-    out.print("// Launch on `stream` with blockDim = usedCores; tilingDevice holds a copy of")
-    out.print("// `tiling` in device memory. An empty call (no rows to copy) launches nothing.")
+    out.print("// Launch on `stream` with blockDim = usedCores, as the asc-devkit examples do: the")
+    out.print("// arguments are device memory addresses on the host side (uint8_t*); tilingDevice")
+    out.print(f"// holds sizeof({TILING_STRUCT}) bytes of device memory and receives `tiling`.")
+    out.print("// An empty call (no rows to copy) launches nothing.")
+    host_params = ", ".join(f"uint8_t* {t.param}" for t in plan.gm.values())
     header = (
-        f"inline void Launch{pascal(plan.name)}(const {TILING_STRUCT}& tiling, "
-        f"GM_ADDR tilingDevice, aclrtStream stream, {_gm_params(plan)})"
+        f"inline aclError Launch{pascal(plan.name)}(const {TILING_STRUCT}& tiling, "
+        f"uint8_t* tilingDevice, aclrtStream stream, {host_params})"
     )
     with out.function(header) as body:
         with body.descend("if (tiling.usedCores == 0)") as branch:
-            branch.print("return;")
+            branch.print("return ACL_SUCCESS;")
+        body.print(
+            f"const aclError copied = aclrtMemcpy(tilingDevice, sizeof({TILING_STRUCT}), &tiling, "
+            f"sizeof({TILING_STRUCT}), ACL_MEMCPY_HOST_TO_DEVICE);"
+        )
+        with body.descend("if (copied != ACL_SUCCESS)") as branch:
+            branch.print("return copied;")
         body.print(
             f"{plan.name}<<<static_cast<uint32_t>(tiling.usedCores), nullptr, stream>>>("
             f"{_gm_args(plan)}, nullptr, tilingDevice);"
         )
+        body.print("return ACL_SUCCESS;")
     out.print("#endif")
 
 

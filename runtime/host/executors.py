@@ -13,11 +13,13 @@ from functools import lru_cache
 
 from xdsl.dialects.builtin import ModuleOp
 
+from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
+from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import GatherCall, GatherSignature
 from runtime.golden import golden_gather
-from runtime.host.lowered import run_lowered_call
+from runtime.host.lowered import lower, run_lowered_call
 from runtime.interpreter.pakv_functions import run_function
-from runtime.ir_builder import build_gather_module
+from runtime.ir_builder import KERNEL_NAME, build_gather_module
 
 Executor = Callable[[GatherCall], None]
 
@@ -48,10 +50,29 @@ def run_high_level_interpreter(call: GatherCall) -> None:
     run_function(high_level_module(call.signature), call.arguments())
 
 
+@lru_cache(maxsize=64)
+def ascendc_host_kernel(signature: GatherSignature) -> HostKernel:
+    """The signature's emitted AscendC unit, built for the host (cached on disk by
+    ``runtime.ascendc.host_build``, in memory here)."""
+    source = emit_ascendc_kernels(lower(signature))[KERNEL_NAME]
+    return build_host_kernel(HostUnit(source, KERNEL_NAME, signature.soc))
+
+
+def run_ascendc_host(call: GatherCall) -> None:
+    """The emitted AscendC kernel, compiled natively against the host stand-in and run on
+    every core: the same source that goes to the device, checked by the stand-in's rules.
+
+    Raises ``HostCompilerMissing`` without a C++ compiler, ``AscendCEmitError`` when the
+    target cannot print the kernel for the SoC, ``HostRunError`` when it breaks a rule.
+    """
+    ascendc_host_kernel(call.signature).run_call(call)
+
+
 EXECUTORS: dict[str, Executor] = {
     "reference": run_golden,
     "interpreter": run_high_level_interpreter,
     "lowered": run_lowered_call,
+    "ascendc-host": run_ascendc_host,
 }
 """Executors by name; other modules add theirs (e.g. ``"lowered"``)."""
 

@@ -4,7 +4,7 @@
 
     pakv compile FILE.mlir [--soc S] [-o DIR]     verify, lower, write AscendC + lowered IR
     pakv run FILE.mlir [--soc S] [--seed N | --data DIR] [--trace OUT.json] [--save DIR]
-                                                 run the lowered kernel, check the golden
+             [--executor lowered|ascendc-host]   run the kernel, check the golden
     pakv explain FILE.mlir [--soc S]              the plan: UB map, tiles, core split, DMAs
 
 Instead of a file, ``--example seed`` (the original document's shape example) or
@@ -32,6 +32,7 @@ import numpy as np
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SOCS, SocError, soc_info
+from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, HostRunError
 from runtime.call import OUTPUT_ROLES, RunSizes
 from runtime.golden import golden_outputs
 from runtime.host.errors import AclnnError
@@ -47,6 +48,7 @@ from runtime.tool.program import (
     compile_program,
     emit_sources,
     run_program,
+    run_program_on_host,
 )
 from runtime.tool.progress import reporter_for
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
@@ -78,6 +80,8 @@ SHAPE_FLAGS = (
 )  # fmt: skip
 """ShapeSpec fields that only make sense without a FILE (the file fixes the types)."""
 SIZE_FLAGS = ("batch", "num_blocks", "table_width", "num_tokens")
+RUN_EXECUTORS = ("lowered", "ascendc-host")
+"""``pakv run --executor``: the interpreter of the lowered kernel, or the emitted AscendC."""
 
 
 class UsageError(Exception):
@@ -208,11 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compile_.add_argument("-o", "--output", type=Path, metavar="DIR", help="output directory")
     run = commands.add_parser(
-        "run", parents=[source, data], help="run in the interpreter, check", epilog=epilog
+        "run", parents=[source, data], help="run the kernel, check", epilog=epilog
     )
     run.add_argument(
         "--save", type=Path, metavar="DIR",
         help="write each output operand to DIR/<its argument name>.npy after the run",
+    )  # fmt: skip
+    run.add_argument(
+        "--executor", choices=RUN_EXECUTORS, default=RUN_EXECUTORS[0],
+        help="lowered: the interpreter of the lowered kernel (default); ascendc-host: the "
+        "emitted AscendC compiled natively against the host stand-in (needs g++)",
     )  # fmt: skip
     commands.add_parser(
         "explain", parents=[source, data], help="the plan in words and numbers", epilog=epilog
@@ -375,6 +384,8 @@ class Outcome:
     check: GoldenCheck
     total_tokens: int
     batch: int
+    host_tiling: dict[str, int] | None = None
+    """The tiling of a run by the emitted AscendC on the host (``--executor ascendc-host``)."""
 
     def title(self) -> str:
         source = self.program.source
@@ -382,6 +393,8 @@ class Outcome:
         if not self.check.passed:
             diffs = ", ".join(f"{r} {n} row(s)" for r, n in self.check.differing_rows.items())
             return f"FAIL  {where}: outputs differ from the golden reference: {diffs}"
+        if self.host_tiling is not None:
+            return f"PASS  {where}: the emitted AscendC wrote the golden reference's bytes"
         if self.run is None:
             return f"PASS  {where}: empty call, nothing to copy and nothing written"
         return f"PASS  {where}: keyRef and valueRef equal the golden reference bit for bit"
@@ -401,13 +414,16 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     with phases.step("golden", "running the golden reference"):
         operands = program.source.operands
         expected = golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
-    run = None
-    if call is not None:
+    run, host_tiling = None, None
+    if call is not None and getattr(args, "executor", "lowered") == "ascendc-host":
+        host_tiling = run_program_on_host(program, call, phases)
+    elif call is not None:
         with phases.step("run", f"running {call.tiling().used_cores} core(s) in the interpreter"):
             run = run_program(program, call)
     check = compare_outputs(inputs, expected)
     batch = inputs["block_tables"].shape[0]
-    return Outcome(program, run, inputs, check, 0 if call is None else call.total_tokens, batch)
+    total = 0 if call is None else call.total_tokens
+    return Outcome(program, run, inputs, check, total, batch, host_tiling)
 
 
 TRACE_WARN_BYTES = 256 * 10**6
@@ -490,8 +506,17 @@ def _save_outputs(directory: Path, outcome: Outcome) -> None:
 
 def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
     _check_save_directory(args.save)
+    if args.executor == "ascendc-host" and args.trace is not None:
+        raise UsageError(f"{PROG}: error: --trace needs --executor lowered (the interpreter)")
     outcome = _run(args, phases)
     print(outcome.title())
+    if outcome.host_tiling is not None:
+        tiling = outcome.host_tiling
+        print(
+            f"  host     {tiling['split_tokens']} rows on {tiling['used_cores']} core(s), the "
+            "unit's own tiling and launcher, checked by the AscendC stand-in"
+        )
+        print(f"  time     {_times({**outcome.program.source.seconds, **phases.seconds})}")
     run = outcome.run
     if run is not None:
         _print_statistics(outcome, run, {**outcome.program.source.seconds, **phases.seconds})
@@ -544,7 +569,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ShapeSpecError, WorkloadError) as e:
         _error(f"{PROG}: error: {' '.join(str(e).split())}")
         return EXIT_INPUT
-    except (MachineFault, KernelCompileError) as e:
+    except HostCompilerMissing as e:
+        _error(f"{PROG}: error: --executor ascendc-host: {e}")
+        return EXIT_INPUT
+    except (MachineFault, KernelCompileError, HostRunError, HostBuildError) as e:
         _error(f"{PROG}: error: kernel fault: {' '.join(str(e).split())}")
         return EXIT_FAULT
     except BrokenPipeError:  # `pakv ... | head`: stop quietly, as Unix tools do

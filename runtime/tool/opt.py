@@ -33,7 +33,7 @@ from xdsl.utils.exceptions import (
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from passes.diagnostics import PassFailedAt
-from runtime.ascendc.identifiers import UnprintableNameError
+from runtime.ascendc.errors import AscendCEmitError
 from runtime.host.checks import verifier_message
 from runtime.tool.sources import LocatingParser, failing_op, location_of
 
@@ -103,7 +103,7 @@ class PakvOptMain(xDSLOptMain):
             return f"{error.span.get_location()}: error: {error.msg}"
         op: Operation | None = None
         message = " ".join(str(error).split("\n\n")[0].split())
-        if isinstance(error, PassFailedAt | UnprintableNameError):
+        if isinstance(error, PassFailedAt | AscendCEmitError):
             op = error.op
         elif isinstance(error, VerifyException) and self._module is not None:
             op = failing_op(self._module)

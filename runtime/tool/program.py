@@ -24,7 +24,8 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
-from runtime.ascendc.identifiers import UnprintableNameError
+from runtime.ascendc.errors import AscendCEmitError
+from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, GatherCall
 from runtime.host.checks import verifier_message
@@ -130,8 +131,9 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
     with phases.step("emit", "emitting AscendC"):
         try:
             return emit_ascendc_kernels(program.module)
-        except UnprintableNameError as e:  # at the function that carries the name
-            raise InputError(str(e), location_of(e.op) or program.source.where()) from None
+        except AscendCEmitError as e:  # at the op (or function) it names
+            where = (location_of(e.op) if e.op else None) or program.source.where()
+            raise InputError(str(e).splitlines()[0], where) from None
         except DiagnosticException as e:
             raise InputError(str(e).splitlines()[0], program.source.where()) from None
 
@@ -148,6 +150,35 @@ def run_program(program: CompiledProgram, call: GatherCall) -> LoweredRun:
     ops = program.compiled.run(machine, args)
     kernel = LoweredKernel(call.signature, program.module, program.compiled)
     return LoweredRun(kernel, tiling, machine.trace, ops)
+
+
+def host_kernel(program: CompiledProgram, phases: Phases | None = None) -> HostKernel:
+    """The program's emitted AscendC unit, compiled for the host against the stand-in
+    (``runtime.ascendc.host_build``: once per source, cached on disk)."""
+    phases = phases or Phases()
+    kernel_name = program.kernel.sym_name.data
+    source = emit_sources(program, phases)[kernel_name]
+    with phases.step("g++", "compiling the AscendC kernel for the host (cached on disk)"):
+        return build_host_kernel(HostUnit(source, kernel_name, program.soc))
+
+
+def kernel_arguments(program: CompiledProgram, call: GatherCall) -> list[np.ndarray]:
+    """The call's GM tensors (byte views of the caller's arrays) in the order of the
+    kernel's arguments, which the source's function fixes."""
+    by_role = {role: tensor.bytes for role, tensor in call.operands().items()}
+    argument_of = program.source.argument_of
+    return [by_role[role] for role in sorted(argument_of, key=argument_of.__getitem__)]
+
+
+def run_program_on_host(
+    program: CompiledProgram, call: GatherCall, phases: Phases | None = None
+) -> dict[str, int]:
+    """Run the program's emitted AscendC on every core the tiling uses, natively; the
+    outputs are written in place. Returns the tiling the unit's host code computed."""
+    phases = phases or Phases()
+    kernel = host_kernel(program, phases)
+    with phases.step("run", f"running {call.tiling().used_cores} core(s) natively"):
+        return kernel.run_call(call, kernel_arguments(program, call))
 
 
 @dataclass(frozen=True)

@@ -172,9 +172,9 @@ func.func @nz(%kc: memref<?x4x16x16xf16, #gm>, %ko: memref<?x64xf16, #gm>, %n: i
 
 #gm = #ascend.address_space<gm>
 
-// 4096 row groups per key token (128 KiB). On Ascend310B's 256 KiB UB, cut in halves,
+// 4096 row groups per key token (128 KiB). On Ascend310P's 256 KiB UB, cut in halves,
 // the whole token fits a tile, and its 4096 bursts take two loads (4095 + 1).
-func.func @nz_wide(%kc: memref<?x4096x2x16xf16, #gm>, %ko: memref<?x65536xf16, #gm>, %blk: index, %pos: index, %token: index, %count: index, %slot: index) attributes {ascend.kernel, ascend.soc = "Ascend310B"} {
+func.func @nz_wide(%kc: memref<?x4096x2x16xf16, #gm>, %ko: memref<?x65536xf16, #gm>, %blk: index, %pos: index, %token: index, %count: index, %slot: index) attributes {ascend.kernel, ascend.soc = "Ascend310P"} {
   %next = ascend.copy_run PA_NZ %kc[%blk, %pos] -> %ko[%token] count(%count) cursor(%slot) : memref<?x4096x2x16xf16, #gm> -> memref<?x65536xf16, #gm>
   "test.op"(%next) : (index) -> ()
   func.return

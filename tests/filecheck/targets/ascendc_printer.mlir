@@ -54,24 +54,24 @@ func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref
 // CHECK-NEXT:          uint64_t ubGapBytes)
 // CHECK-NEXT:      {
 // CHECK-NEXT:          DataCopyExtParams params;
-// CHECK-NEXT:          params.blockLen = static_cast<uint32_t>(burstBytes);
-// CHECK-NEXT:          params.srcStride = static_cast<uint32_t>(gmGapBytes);
-// CHECK-NEXT:          params.dstStride = static_cast<uint32_t>(ubGapBytes / UB_BLOCK_BYTES);
+// CHECK-NEXT:          // Every value fits its field unconverted: runtime.ascendc.plan proved it per call.
+// CHECK-NEXT:          params.blockLen = burstBytes;
+// CHECK-NEXT:          params.srcStride = gmGapBytes;
+// CHECK-NEXT:          params.dstStride = ubGapBytes / UB_BLOCK_BYTES;
 // CHECK-NEXT:          // One instruction carries at most MAX_BURSTS bursts: issue them in chunks.
 // CHECK-NEXT:          const uint64_t ubBurst = (burstBytes + UB_BLOCK_BYTES - 1) / UB_BLOCK_BYTES;
 // CHECK-NEXT:          const uint64_t ubPitch = ubBurst * UB_BLOCK_BYTES + ubGapBytes;
 // CHECK-NEXT:          for (uint64_t first = 0; first < nBurst; first += MAX_BURSTS) {
 // CHECK-NEXT:              const uint64_t left = nBurst - first;
-// CHECK-NEXT:              const uint64_t count = left < MAX_BURSTS ? left : MAX_BURSTS;
-// CHECK-NEXT:              params.blockCount = static_cast<uint16_t>(count);
+// CHECK-NEXT:              params.blockCount = left < MAX_BURSTS ? left : MAX_BURSTS;
 // CHECK-NEXT:              DataCopyPad(ub[first * ubPitch].ReinterpretCast<T>(),
 // CHECK-NEXT:                  gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)], params,
 // CHECK-NEXT:                  DataCopyPadExtParams<T>{});
 // CHECK-NEXT:          }
 // CHECK-NEXT:      }
 // CHECK:           __aicore__ inline void CopyOutBursts(const GlobalTensor<T>& gm, uint64_t gmByte,
-// CHECK:               params.srcStride = static_cast<uint32_t>(ubGapBytes / UB_BLOCK_BYTES);
-// CHECK-NEXT:          params.dstStride = static_cast<uint32_t>(gmGapBytes);
+// CHECK:               params.srcStride = ubGapBytes / UB_BLOCK_BYTES;
+// CHECK-NEXT:          params.dstStride = gmGapBytes;
 // CHECK:                   DataCopyPad(gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)],
 // CHECK-NEXT:                  ub[first * ubPitch].ReinterpretCast<T>(), params);
 // CHECK:           GlobalTensor<int8_t> srcGm_;
@@ -153,3 +153,127 @@ func.func @not_a_kernel(%src: memref<?x40xi8>) {
 }
 
 // CHECK: no function marked ascend.kernel: run pakv-to-ascend before -t ascendc
+
+// -----
+
+// A GM gap of 65537 32-byte blocks (a PA_NZ row stride with block_size 65537) does not
+// fit DataCopyParams' uint16 srcStride: the aligned load takes the DataCopyPad form,
+// whose GM stride is a uint32 byte count. Nothing is cast into a field it may not fit.
+func.func @wide_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %row = arith.constant 2097184 : index
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  %gap = arith.subi %row, %c32 : index
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK:       CopyInBursts(rows_, srcGm_, 0, 2, 32, gap, 0);
+// CHECK:       __aicore__ inline void CopyInBursts(
+// CHECK:           DataCopyExtParams params;
+// CHECK:           params.srcStride = gmGapBytes;
+// CHECK-NOT:   static_cast<uint16_t>
+
+// -----
+
+// The same load where the gap still fits: DataCopyParams, in 32-byte blocks.
+func.func @narrow_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %row = arith.constant 2097120 : index
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  %gap = arith.subi %row, %c32 : index
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK:       CopyInBurstsAligned(rows_, srcGm_, 0, 2, 32, gap, 0);
+// CHECK:           DataCopyParams params;
+// CHECK:           params.srcStride = gmGapBytes / UB_BLOCK_BYTES;
+
+// -----
+
+// Ascend910 has no DataCopyPad, and the wide gap fits no DataCopyParams field: refused.
+func.func @wide_gap_no_pad(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %row = arith.constant 2097184 : index
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  %gap = arith.subi %row, %c32 : index
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.load: no AscendC copy form fits: the GM gap (up to 2097184 bytes) does not provably fit DataCopyParams.srcStride (uint16 in 32-byte blocks: at most 2097120 bytes); Ascend910 has no DataCopyPad
+
+// -----
+
+// A gap the facts cannot bound fits no field at all.
+func.func @unbounded_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %n = ascend.get_tiling "num_blocks"
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  %gap = arith.muli %n, %c32 : index
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.load: no AscendC copy form fits: the GM gap (unbounded) does not provably fit DataCopyParams.srcStride (uint16 in 32-byte blocks: at most 2097120 bytes); the GM gap (unbounded) does not provably fit DataCopyExtParams.srcStride (uint32 in bytes: at most 4294967295 bytes)
+
+// -----
+
+// Ascend910 has event ids 0-3 only.
+func.func @five_events(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
+  %c4 = arith.constant 4 : index
+  ascend.set_flag[MTE2, MTE3, %c4]
+  ascend.wait_flag[MTE2, MTE3, %c4]
+  func.return
+}
+
+// CHECK: ascend.set_flag: MTE2_MTE3 needs more than the 4 event ids of Ascend910
+
+// -----
+
+// Ascend310B has neither SetFlag/WaitFlag nor AllocEventID: a synchronised kernel is refused.
+func.func @no_flags(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend310B"} {
+  %c0 = arith.constant 0 : index
+  ascend.set_flag[MTE2, MTE3, %c0]
+  ascend.wait_flag[MTE2, MTE3, %c0]
+  func.return
+}
+
+// CHECK: ascend.set_flag: Ascend310B has no SetFlag/WaitFlag, TPipe::AllocEventID (AscendC API docs): the ascendc target cannot print event flags for it; the lowered kernel still runs in the interpreter
+
+// -----
+
+// TransposeBlocks puts the sides in uint16 DataCopyParams fields: they must be bounded.
+func.func @unbounded_transpose(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %n = ascend.get_tiling "num_tokens"
+  %a = ascend.ub_alloc "a" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  %b = ascend.ub_alloc "b" at 64 : memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.transpose_blocks %a[%c0] -> %b[%c0] blocks(%c2 x %n) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.transpose_blocks: a transpose of up to 2 x unbounded blocks does not provably fit DataCopyParams (blockCount at most 4095, blockLen at most 65535 blocks)
+
+// -----
+
+// ZeroFill passes the length as Duplicate's int32_t count: it must be bounded.
+func.func @unbounded_fill(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %n = ascend.get_tiling "num_tokens"
+  %a = ascend.ub_alloc "a" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.fill_zero %a[%c0] bytes(%n) : memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.fill_zero: a zero fill length (unbounded) is not provably at most 2147483616

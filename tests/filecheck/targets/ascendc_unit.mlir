@@ -59,8 +59,8 @@ func.func @pakv_gather(%key_cache: memref<?x2x32x2xf16>, %value_cache: memref<?x
 // CHECK:           __aicore__ inline void CopyInAligned(const LocalTensor<uint8_t>& ub, const GlobalTensor<T>& gm,
 // CHECK-NEXT:          uint64_t gmByte, uint64_t bytes)
 // CHECK-NEXT:      {
-// CHECK-NEXT:          DataCopy(ub.ReinterpretCast<T>(), gm[gmByte / sizeof(T)],
-// CHECK-NEXT:              static_cast<uint32_t>(bytes / sizeof(T)));
+// CHECK-NEXT:          // Every value fits its field unconverted: runtime.ascendc.plan proved it per call.
+// CHECK-NEXT:          DataCopy(ub.ReinterpretCast<T>(), gm[gmByte / sizeof(T)], bytes / sizeof(T));
 // CHECK-NEXT:      }
 // CHECK:           __aicore__ inline void ZeroFill(const LocalTensor<uint8_t>& ub, uint64_t bytes)
 // CHECK:               Duplicate(ub.ReinterpretCast<uint16_t>(), static_cast<uint16_t>(0), halfWords);
@@ -75,6 +75,8 @@ func.func @pakv_gather(%key_cache: memref<?x2x32x2xf16>, %value_cache: memref<?x
 // CHECK-NEXT:      GM_ADDR blockTables, GM_ADDR seqLens, GM_ADDR seqOffset, GM_ADDR keyOut, GM_ADDR valueOut,
 // CHECK-NEXT:      GM_ADDR /* workspace */, GM_ADDR tiling)
 // CHECK-NEXT:  {
+// CHECK-NEXT:      // The kernel type Ascend910B runs it as (SocInfo.kernel_type).
+// CHECK-NEXT:      KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
 // CHECK-NEXT:      KernelPakvGather op;
 // CHECK-NEXT:      op.Init(keyCache, valueCache, blockTables, seqLens, seqOffset, keyOut, valueOut, tiling);
 // CHECK-NEXT:      op.Process();
@@ -84,9 +86,14 @@ func.func @pakv_gather(%key_cache: memref<?x2x32x2xf16>, %value_cache: memref<?x
 // CHECK-NEXT:      uint64_t numTokens, uint64_t totalTokens, uint64_t vectorCores)
 // CHECK:           tiling.splitTokens = std::min(totalTokens, numTokens);
 // CHECK-NEXT:      tiling.usedCores = std::min(vectorCores, tiling.splitTokens);
+// The launcher in the asc-devkit examples' form: host-side uint8_t* device addresses.
 // CHECK:       #ifndef ASCENDC_CPU_DEBUG
-// CHECK:       inline void LaunchPakvGather(const GatherTilingData& tiling, GM_ADDR tilingDevice,
-// CHECK-NEXT:      aclrtStream stream,
+// CHECK:       inline aclError LaunchPakvGather(const GatherTilingData& tiling, uint8_t* tilingDevice,
+// CHECK-NEXT:      aclrtStream stream, uint8_t* keyCache, uint8_t* valueCache, uint8_t* blockTables,
+// CHECK-NEXT:      uint8_t* seqLens, uint8_t* seqOffset, uint8_t* keyOut, uint8_t* valueOut)
+// CHECK:           const aclError copied = aclrtMemcpy(tilingDevice, sizeof(GatherTilingData), &tiling,
+// CHECK-NEXT:          sizeof(GatherTilingData), ACL_MEMCPY_HOST_TO_DEVICE);
 // CHECK:           pakv_gather<<<static_cast<uint32_t>(tiling.usedCores), nullptr, stream>>>(keyCache, valueCache,
 // CHECK-NEXT:          blockTables, seqLens, seqOffset, keyOut, valueOut, nullptr, tilingDevice);
+// CHECK-NEXT:      return ACL_SUCCESS;
 // CHECK:       #endif

@@ -1,0 +1,830 @@
+// A host stand-in for the subset of AscendC that pakv's ascendc target prints.
+//
+// Written by the pakv project from the public AscendC API documentation and headers
+// (mirror-cann/asc-devkit: DataCopy, DataCopyPad, DataCopyParams, DataCopyExtParams,
+// SetFlag/WaitFlag, AllocEventID, TPipe::InitBuffer, TBuf::GetWithOffset, GlobalTensor,
+// LocalTensor, Duplicate, GetBlockIdx, KERNEL_TASK_TYPE_DEFAULT); nothing is copied from
+// vendor headers. It runs a kernel on the CPU, one core after another, with each call's
+// documented semantics, and throws host::RuleBroken (caught at the C boundary of
+// host_entry.h) on the first broken hardware rule:
+//   * the Unified Buffer of the configured SoC: capacity, 32-byte aligned addresses;
+//   * every DMA parameter has the width and unit of its AscendC field and is refused,
+//     never truncated, when it does not fit (DataCopyParams: uint16 counted in 32-byte
+//     blocks; DataCopyExtParams: uint16 blockCount, uint32 blockLen in bytes, uint32
+//     strides in bytes on GM and in 32-byte blocks on UB); blockCount <= 4095;
+//     DataCopyPad blockLen <= 2097151 bytes (the intrinsic's 21-bit lenBurst);
+//   * integer parameters narrower than the value passed (DataCopy's uint32_t count,
+//     LocalTensor::operator[]'s uint32_t offset) refuse values they would truncate;
+//   * DataCopy by element count silently rounds the length down to 32 bytes, as the
+//     hardware does, so a DataCopy chosen for an unaligned length gives wrong bytes;
+//   * the pad bytes DataCopyPad adds in UB hold none of the burst's data (here: 0xA5),
+//     so a kernel that stores padding gives wrong bytes too;
+//   * every GM access lies inside the tensor its GlobalTensor was bound to;
+//   * no two cores write the same GM bytes (each output row has one owner);
+//   * event flags: the SoC's id budget per HardEvent, only allocated ids, a WaitFlag
+//     needs an earlier SetFlag (else the core would hang), flags never stack (the
+//     lowered program's contract), every flag waited and every id released by the end;
+//   * the SoC's capabilities: its kernel type (KERNEL_TASK_TYPE_DEFAULT), and APIs it
+//     lacks fail to compile, naming the API and the SoC.
+// It is no stricter than the real API: zero-length copies are no-ops and
+// TPipe::InitBuffer rounds its length up to 32 bytes.
+//
+// GM addresses are volatile-qualified here (`__gm__`): a GM pointer never converts to a
+// host pointer without a diagnostic (reinterpret_cast cannot drop the qualifier), and a
+// kernel launch takes host-side device addresses (uint8_t*), as the asc-devkit launch
+// examples pass them, never __gm__ pointers.
+//
+// Pipes are not modelled as concurrent: hazards between pipes are checked by the
+// interpreter of the lowered program, whose flags this kernel carries one for one.
+//
+// The SoC is configured by macros (runtime/ascendc/host_build.py derives them from
+// pakv_dialect/soc.py, the one table of SoC facts):
+//   ASCENDC_HOST_SOC           its name, for messages ("Ascend910B")
+//   ASCENDC_HOST_UB_BYTES      UB bytes a kernel may use (AscendC's TOTAL_UB_SIZE)
+//   ASCENDC_HOST_EVENT_IDS     event ids per HardEvent
+//   ASCENDC_HOST_KERNEL_TYPE   the KERNEL_TASK_TYPE_DEFAULT value the SoC runs a vector
+//                              kernel with; undefined where the SoC has no kernel type
+//   ASCENDC_HOST_NO_<API>      an API the SoC lacks: KERNEL_TYPE, SET_WAIT_FLAG,
+//                              ALLOC_EVENT_ID, DATA_COPY_PAD, UB_TO_UB_DATA_COPY
+#ifndef PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
+#define PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
+
+#if !defined(ASCENDC_HOST_SOC) || !defined(ASCENDC_HOST_UB_BYTES) || !defined(ASCENDC_HOST_EVENT_IDS)
+#error "configure the SoC: ASCENDC_HOST_SOC, ASCENDC_HOST_UB_BYTES, ASCENDC_HOST_EVENT_IDS"
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#define __global__
+#define __aicore__
+// The stand-in's API functions are compiled once per library, not inlined into every
+// printed unit's helpers: a unit then costs a fraction of a second to compile.
+#define ASCENDC_HOST_API __attribute__((noinline))
+#define __gm__ volatile
+#define GM_ADDR __gm__ uint8_t*
+
+// Storage-only element types: the gather moves their bits and never computes on them.
+struct half {
+    uint16_t bits;
+};
+struct bfloat16_t {
+    uint16_t bits;
+};
+struct fp8_e5m2_t {
+    uint8_t bits;
+};
+struct fp8_e4m3fn_t {
+    uint8_t bits;
+};
+struct hifloat8_t {
+    uint8_t bits;
+};
+
+// KERNEL_TASK_TYPE_DEFAULT's values, in the documented order.
+enum KernelMetaType {
+    KERNEL_TYPE_AIV_ONLY, KERNEL_TYPE_AIC_ONLY, KERNEL_TYPE_MIX_AIV_1_0, KERNEL_TYPE_MIX_AIC_1_0,
+    KERNEL_TYPE_MIX_AIC_1_1, KERNEL_TYPE_MIX_AIC_1_2, KERNEL_TYPE_AICORE, KERNEL_TYPE_VECTORCORE,
+    KERNEL_TYPE_MIX_AICORE, KERNEL_TYPE_MIX_VECTOR_CORE, KERNEL_TYPE_MAX
+};
+
+namespace AscendC {
+
+// ------------------------------------------------------------------ the simulated core
+namespace host {
+
+constexpr int64_t kBlock = 32;
+constexpr int64_t kMaxBlockCount = 4095;
+constexpr int64_t kMaxPadBlockLen = 2097151;
+constexpr int kEventIds = ASCENDC_HOST_EVENT_IDS;
+constexpr int64_t kUbBytes = ASCENDC_HOST_UB_BYTES;
+constexpr uint8_t kGarbage = 0xA5;
+constexpr int64_t kUbPage = 4096;
+
+// A hardware rule the kernel broke; host_entry.h turns it into a status and a message.
+struct RuleBroken : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A false that depends on a template parameter: static_assert fires only when used.
+template <typename T>
+struct Absent : std::false_type {};
+template <auto V>
+struct AbsentValue : std::false_type {};
+
+struct Core {
+    std::vector<uint8_t> ub;
+    std::vector<bool> ubTouched;  // per kUbPage bytes of UB: may the current core have changed it
+    int64_t blockIdx = 0;
+    int64_t blockNum = 0;
+    int kernelType = -1;  // declared by KERNEL_TASK_TYPE_DEFAULT in this core's run
+    std::map<std::pair<int, int>, int> flags;      // (HardEvent, id) -> pending sets
+    std::map<std::pair<int, int>, bool> allocated;  // (HardEvent, id) -> taken
+    std::vector<std::pair<const uint8_t*, const uint8_t*>> gm;  // registered tensors
+    struct Write {
+        const uint8_t* begin;
+        const uint8_t* end;
+        int64_t core;
+    };
+    std::vector<Write> writes;  // every GM range written, by which core
+};
+
+// One simulated device per host thread: concurrent launches do not share state.
+inline Core& State()
+{
+    static thread_local Core core;
+    return core;
+}
+
+[[noreturn]] inline void Error(const std::string& message)
+{
+    throw RuleBroken("core " + std::to_string(State().blockIdx) + ": " + message);
+}
+
+// Checks a rule; the message is built only when the rule is broken (the common path
+// costs a comparison, so the host executor stays fast).
+#define ASCENDC_HOST_CHECK(ok, message)           \
+    do {                                          \
+        if (!(ok)) {                              \
+            ::AscendC::host::Error(message);      \
+        }                                         \
+    } while (0)
+
+// `value` as the parameter type T of an API: refused, not truncated, when it does not fit.
+template <typename T, typename U>
+T Narrow(U value, const char* what)
+{
+    static_assert(std::is_integral<U>::value, "an integer is expected");
+    bool fits = static_cast<uint64_t>(value) <= std::numeric_limits<T>::max();
+    if constexpr (std::is_signed<U>::value) {
+        fits = fits && value >= 0;
+    }
+    if (!fits) {
+        Error(std::string(what) + " = " + std::to_string(value) + " does not fit its " +
+              std::to_string(8 * sizeof(T)) + "-bit unsigned type (the hardware would see " +
+              std::to_string(static_cast<T>(value)) + ")");
+    }
+    return static_cast<T>(value);
+}
+
+// A field of a DMA parameter struct: assigning a value it cannot hold is refused.
+template <typename T>
+class Field {
+public:
+    constexpr Field(const char* name, T initial) : name_(name), value_(initial) {}
+    Field(const Field&) = default;
+    Field& operator=(const Field&) = default;
+
+    template <typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+    Field& operator=(U value)
+    {
+        value_ = Narrow<T>(value, name_);
+        return *this;
+    }
+
+    operator T() const { return value_; }
+
+private:
+    const char* name_;
+    T value_;
+};
+
+inline void RegisterGm(const uint8_t* begin, int64_t bytes)
+{
+    State().gm.emplace_back(begin, begin + bytes);
+}
+
+inline void UnregisterGm(const uint8_t* begin)
+{
+    auto& gm = State().gm;
+    gm.erase(std::remove_if(gm.begin(), gm.end(), [&](const auto& t) { return t.first == begin; }),
+        gm.end());
+}
+
+inline void ClearGm()
+{
+    State().gm.clear();
+}
+
+// The registered tensor that holds `address`: a GlobalTensor is bound to it for life.
+inline std::pair<const uint8_t*, const uint8_t*> TensorAt(const void* address, const char* what)
+{
+    const auto* at = static_cast<const uint8_t*>(address);
+    for (const auto& tensor : State().gm) {
+        if (at == tensor.first || (at > tensor.first && at < tensor.second)) {
+            return tensor;
+        }
+    }
+    Error(std::string(what) + ": address is in no GM tensor");
+}
+
+// Every GM access stays inside the tensor its GlobalTensor was bound to.
+inline void CheckGm(const std::pair<const uint8_t*, const uint8_t*>& tensor, const void* address,
+    int64_t bytes, const char* what)
+{
+    const auto* begin = static_cast<const uint8_t*>(address);
+    if (begin < tensor.first || begin + bytes > tensor.second) {
+        Error(std::string(what) + ": GM access of " + std::to_string(bytes) + " bytes at offset " +
+              std::to_string(begin - tensor.first) + " outside its " +
+              std::to_string(tensor.second - tensor.first) + "-byte tensor");
+    }
+}
+
+inline void RecordWrite(const uint8_t* begin, int64_t bytes)
+{
+    State().writes.push_back({begin, begin + bytes, State().blockIdx});
+}
+
+// After every core ran: no byte of GM was written by two cores.
+inline void CheckDisjointWrites()
+{
+    std::vector<Core::Write> writes = State().writes;
+    std::sort(writes.begin(), writes.end(),
+        [](const Core::Write& a, const Core::Write& b) { return a.begin < b.begin; });
+    const Core::Write* reach = nullptr;  // the write reaching furthest so far
+    for (const Core::Write& write : writes) {
+        if (reach != nullptr && write.begin < reach->end && write.core != reach->core) {
+            State().blockIdx = write.core;
+            Error("GM bytes written by core " + std::to_string(reach->core) + " are written again");
+        }
+        if (reach == nullptr || write.end > reach->end) {
+            reach = &write;
+        }
+    }
+}
+
+inline void CheckUb(int64_t address, int64_t bytes, const char* what)
+{
+    ASCENDC_HOST_CHECK(address >= 0 && bytes >= 0 && address + bytes <= kUbBytes,
+        std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
+            std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
+            "-byte UB of " ASCENDC_HOST_SOC);
+}
+
+// UB bytes a call reads or writes (marked touched: the next core gets them refilled).
+inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
+{
+    Core& core = State();
+    ASCENDC_HOST_CHECK(address >= 0 && bytes >= 0 && address + bytes <= kUbBytes,
+        std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
+            std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
+            "-byte UB of " ASCENDC_HOST_SOC);
+    for (int64_t page = address / kUbPage; page * kUbPage < address + bytes; ++page) {
+        core.ubTouched[static_cast<size_t>(page)] = true;
+    }
+    return core.ub.data() + address;
+}
+
+inline void CheckAligned(int64_t address, const char* what)
+{
+    ASCENDC_HOST_CHECK(address % kBlock == 0,
+        std::string(what) + ": UB address " + std::to_string(address) + " is not 32-byte aligned");
+}
+
+inline void StartCore(int64_t blockIdx, int64_t blockNum)
+{
+    Core& core = State();
+    core.blockIdx = blockIdx;
+    core.blockNum = blockNum;
+    core.kernelType = -1;
+    // Every core starts with a UB of garbage; refilling only the pages the last core
+    // touched keeps a launch on many cores cheap.
+    if (core.ub.size() != static_cast<size_t>(kUbBytes)) {
+        core.ub.assign(static_cast<size_t>(kUbBytes), kGarbage);
+        core.ubTouched.assign(static_cast<size_t>((kUbBytes + kUbPage - 1) / kUbPage), false);
+    }
+    for (size_t page = 0; page < core.ubTouched.size(); ++page) {
+        if (core.ubTouched[page]) {
+            const int64_t begin = static_cast<int64_t>(page) * kUbPage;
+            std::fill(core.ub.begin() + begin, core.ub.begin() + std::min(begin + kUbPage, kUbBytes),
+                kGarbage);
+            core.ubTouched[page] = false;
+        }
+    }
+    core.flags.clear();
+    core.allocated.clear();
+}
+
+inline void FinishCore()
+{
+    for (const auto& flag : State().flags) {
+        ASCENDC_HOST_CHECK(flag.second == 0, "flag (HardEvent " + std::to_string(flag.first.first) + ", id " +
+                                    std::to_string(flag.first.second) + ") still set at kernel end");
+    }
+    for (const auto& id : State().allocated) {
+        ASCENDC_HOST_CHECK(!id.second, "event id " + std::to_string(id.first.second) + " of HardEvent " +
+                              std::to_string(id.first.first) + " never released");
+    }
+#ifdef ASCENDC_HOST_KERNEL_TYPE
+    // The documentation: Ascend 950 and the inference series do not infer a kernel type.
+    ASCENDC_HOST_CHECK(State().kernelType == ASCENDC_HOST_KERNEL_TYPE,
+        std::string("the kernel must declare KERNEL_TASK_TYPE_DEFAULT(") +
+            std::to_string(ASCENDC_HOST_KERNEL_TYPE) + ") on " ASCENDC_HOST_SOC ", it declared " +
+            (State().kernelType < 0 ? std::string("none") : std::to_string(State().kernelType)));
+#endif
+}
+
+// Runs `kernel` on every core in turn: what a launch does on the device.
+template <typename Kernel>
+void RunOnEveryCore(int64_t blockDim, Kernel&& kernel)
+{
+    State().writes.clear();
+    for (int64_t idx = 0; idx < blockDim; ++idx) {
+        StartCore(idx, blockDim);
+        kernel();
+        FinishCore();
+    }
+    CheckDisjointWrites();
+}
+
+inline void DeclareKernelType(KernelMetaType type)
+{
+    State().kernelType = static_cast<int>(type);
+}
+
+// kernel<<<blockDim, l2ctrl, stream>>>(args...): host_build.py rewrites the launch
+// chevrons, the one piece of the printed unit g++ cannot parse, into this call (as the
+// AscendC compiler lowers them to a runtime launch).
+template <typename... Params>
+struct Launch {
+    void (*kernel)(Params...);
+    uint32_t blockDim;
+
+    template <typename... Args>
+    void operator()(Args... args) const
+    {
+        static_assert(sizeof...(Args) == sizeof...(Params), "the launch passes the wrong arguments");
+        static_assert(!(std::is_volatile<std::remove_pointer_t<Args>>::value || ...),
+            "a kernel is launched with host-side device addresses (uint8_t*), not __gm__ pointers");
+        RunOnEveryCore(blockDim, [&]() { kernel(args...); });
+    }
+};
+
+template <typename... Params>
+Launch<Params...> MakeLaunch(void (*kernel)(Params...), uint32_t blockDim, void* l2ctrl, void* stream)
+{
+    ASCENDC_HOST_CHECK(l2ctrl == nullptr, "launch: the l2ctrl argument must be nullptr");
+    ASCENDC_HOST_CHECK(stream != nullptr, "launch: no stream");
+    return {kernel, blockDim};
+}
+
+}  // namespace host
+
+#define ASCENDC_HOST_LAUNCH(kernel, blockDim, l2ctrl, stream) \
+    ::AscendC::host::MakeLaunch(kernel, blockDim, l2ctrl, stream)
+
+#ifdef ASCENDC_HOST_NO_KERNEL_TYPE
+#define KERNEL_TASK_TYPE_DEFAULT(value) \
+    static_assert(sizeof(value) == 0, "KERNEL_TASK_TYPE_DEFAULT is not supported on " ASCENDC_HOST_SOC)
+#else
+#define KERNEL_TASK_TYPE_DEFAULT(value) ::AscendC::host::DeclareKernelType(value)
+#endif
+
+inline int64_t GetBlockIdx()
+{
+    return host::State().blockIdx;
+}
+
+inline int64_t GetBlockNum()
+{
+    return host::State().blockNum;
+}
+
+// ------------------------------------------------------------------ tensors
+enum class TPosition : uint8_t { GM, VECIN, VECOUT, VECCALC };
+
+template <typename T>
+class LocalTensor {
+public:
+    LocalTensor() = default;
+    LocalTensor(int64_t address, int64_t size) : address_(address), size_(size) {}
+
+    // Element `offset` onwards, as a tensor. The API takes a uint32_t offset: a wider
+    // value is refused here rather than truncated.
+    template <typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+    LocalTensor operator[](U offset) const
+    {
+        const uint32_t at = host::Narrow<uint32_t>(offset, "LocalTensor::operator[] offset");
+        ASCENDC_HOST_CHECK(at <= size_, "LocalTensor offset " + std::to_string(at) + " past its " +
+                                     std::to_string(size_) + " elements");
+        return LocalTensor(address_ + at * static_cast<int64_t>(sizeof(T)), size_ - at);
+    }
+
+    template <typename U>
+    LocalTensor<U> ReinterpretCast() const
+    {
+        const int64_t bytes = size_ * static_cast<int64_t>(sizeof(T));
+        return LocalTensor<U>(address_, bytes / static_cast<int64_t>(sizeof(U)));
+    }
+
+    int64_t GetSize() const { return size_; }
+    int64_t Address() const { return address_; }
+
+private:
+    int64_t address_ = 0;  // UB byte address
+    int64_t size_ = 0;     // elements
+};
+
+template <typename T>
+class GlobalTensor {
+public:
+    void SetGlobalBuffer(__gm__ T* buffer)
+    {
+        base_ = buffer;
+        tensor_ = host::TensorAt(Host(buffer), "GlobalTensor::SetGlobalBuffer");
+    }
+
+    GlobalTensor operator[](uint64_t offset) const
+    {
+        GlobalTensor view = *this;
+        view.base_ = base_ + offset;
+        return view;
+    }
+
+    ASCENDC_HOST_API T GetValue(uint64_t offset) const
+    {
+        Check(Host(base_ + offset), static_cast<int64_t>(sizeof(T)), "GlobalTensor::GetValue");
+        T value;
+        std::memcpy(&value, Host(base_ + offset), sizeof(T));
+        return value;
+    }
+
+    __gm__ T* GetPhyAddr() const { return base_; }
+
+    // Stand-in only: the GM bytes at `address` as host memory (the device's DMA engines).
+    static uint8_t* Host(__gm__ T* address)
+    {
+        return reinterpret_cast<uint8_t*>(const_cast<T*>(address));
+    }
+
+    // Stand-in only: stops the kernel when [address, address + bytes) leaves the tensor.
+    void Check(const void* address, int64_t bytes, const char* what) const
+    {
+        host::CheckGm(tensor_, address, bytes, what);
+    }
+
+private:
+    __gm__ T* base_ = nullptr;
+    std::pair<const uint8_t*, const uint8_t*> tensor_{nullptr, nullptr};
+};
+
+template <TPosition Position>
+class TBuf {
+public:
+    // Not const, as in AscendC: taking a view is an operation on the buffer.
+    template <typename T>
+    LocalTensor<T> GetWithOffset(uint32_t size, uint32_t bufOffset)
+    {
+        host::CheckAligned(static_cast<int64_t>(bufOffset), "TBuf::GetWithOffset");
+        const int64_t bytes = static_cast<int64_t>(size) * static_cast<int64_t>(sizeof(T));
+        ASCENDC_HOST_CHECK(bytes + bufOffset <= bytes_,
+            "TBuf::GetWithOffset: " + std::to_string(bytes) + " bytes at offset " +
+                std::to_string(bufOffset) + " past the " + std::to_string(bytes_) + "-byte buffer");
+        return LocalTensor<T>(address_ + bufOffset, size);
+    }
+
+    int64_t address_ = -1;
+    int64_t bytes_ = 0;
+};
+
+// ------------------------------------------------------------------ synchronisation
+enum class HardEvent : uint8_t {
+    MTE2_MTE1, MTE1_MTE2, MTE1_M, M_MTE1, MTE2_V, V_MTE2, MTE3_V, V_MTE3, M_V, V_M, V_V,
+    MTE3_MTE1, MTE1_MTE3, MTE1_V, MTE2_M, M_MTE2, V_MTE1, M_FIX, FIX_M, MTE3_MTE2, MTE2_MTE3,
+    S_V, V_S, S_MTE2, MTE2_S, S_MTE3, MTE3_S, MTE2_FIX, FIX_MTE2, FIX_S, M_S, FIX_MTE3,
+};
+
+using TEventID = int8_t;
+
+class TPipe {
+public:
+    // The length is rounded up to 32 bytes, as AscendC does.
+    template <TPosition Position>
+    void InitBuffer(TBuf<Position>& buf, uint32_t len)
+    {
+        const int64_t bytes = (static_cast<int64_t>(len) + host::kBlock - 1) / host::kBlock * host::kBlock;
+        host::CheckUb(next_, bytes, "TPipe::InitBuffer");
+        buf.address_ = next_;
+        buf.bytes_ = bytes;
+        next_ += bytes;
+    }
+
+    template <HardEvent Event>
+    TEventID AllocEventID()
+    {
+#ifdef ASCENDC_HOST_NO_ALLOC_EVENT_ID
+        static_assert(host::AbsentValue<Event>::value, "TPipe::AllocEventID is not supported on " ASCENDC_HOST_SOC);
+#endif
+        for (int id = 0; id < host::kEventIds; ++id) {
+            bool& taken = host::State().allocated[{static_cast<int>(Event), id}];
+            if (!taken) {
+                taken = true;
+                return static_cast<TEventID>(id);
+            }
+        }
+        host::Error("AllocEventID: all " + std::to_string(host::kEventIds) + " ids of HardEvent " +
+                    std::to_string(static_cast<int>(Event)) + " are taken on " ASCENDC_HOST_SOC);
+    }
+
+    template <HardEvent Event>
+    void ReleaseEventID(TEventID id)
+    {
+        const std::pair<int, int> key{static_cast<int>(Event), id};
+        bool& taken = host::State().allocated[key];
+        ASCENDC_HOST_CHECK(taken, "ReleaseEventID of an id that is not allocated");
+        ASCENDC_HOST_CHECK(host::State().flags[key] == 0, "ReleaseEventID of a flag still set");
+        taken = false;
+    }
+
+private:
+    int64_t next_ = 0;
+};
+
+namespace host {
+template <HardEvent Event>
+std::pair<int, int> FlagKey(int32_t eventID)
+{
+#ifdef ASCENDC_HOST_NO_SET_WAIT_FLAG
+    static_assert(AbsentValue<Event>::value, "SetFlag/WaitFlag is not supported on " ASCENDC_HOST_SOC);
+#endif
+    const std::pair<int, int> key{static_cast<int>(Event), eventID};
+    ASCENDC_HOST_CHECK(eventID >= 0 && eventID < kEventIds,
+        "event id " + std::to_string(eventID) + " of HardEvent " +
+            std::to_string(static_cast<int>(Event)) + " outside the " + std::to_string(kEventIds) +
+            " ids of " ASCENDC_HOST_SOC);
+    ASCENDC_HOST_CHECK(State().allocated[key], "event id " + std::to_string(eventID) + " of HardEvent " +
+                                      std::to_string(static_cast<int>(Event)) + " was not allocated");
+    return key;
+}
+}  // namespace host
+
+template <HardEvent Event>
+ASCENDC_HOST_API void SetFlag(int32_t eventID)
+{
+    int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
+    ASCENDC_HOST_CHECK(pending == 0, "SetFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
+                                  " id " + std::to_string(eventID) + " that is still set");
+    pending = 1;
+}
+
+template <HardEvent Event>
+ASCENDC_HOST_API void WaitFlag(int32_t eventID)
+{
+    int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
+    ASCENDC_HOST_CHECK(pending == 1, "WaitFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
+                                  " id " + std::to_string(eventID) +
+                                  " with no SetFlag before it: the core would hang");
+    pending = 0;
+}
+
+// ------------------------------------------------------------------ data movement
+// Lengths and strides in 32-byte blocks, each field 16 bits wide.
+struct DataCopyParams {
+    host::Field<uint16_t> blockCount{"DataCopyParams.blockCount", 1};
+    host::Field<uint16_t> blockLen{"DataCopyParams.blockLen", 0};
+    host::Field<uint16_t> srcStride{"DataCopyParams.srcStride", 0};
+    host::Field<uint16_t> dstStride{"DataCopyParams.dstStride", 0};
+};
+
+// blockLen in bytes; a stride in bytes on the GM side, in 32-byte blocks on the UB side.
+struct DataCopyExtParams {
+    host::Field<uint16_t> blockCount{"DataCopyExtParams.blockCount", 1};
+    host::Field<uint32_t> blockLen{"DataCopyExtParams.blockLen", 0};
+    host::Field<uint32_t> srcStride{"DataCopyExtParams.srcStride", 0};
+    host::Field<uint32_t> dstStride{"DataCopyExtParams.dstStride", 0};
+    host::Field<uint32_t> rsv{"DataCopyExtParams.rsv", 0};
+};
+
+template <typename T>
+struct DataCopyPadExtParams {
+    bool isPad = false;
+    uint8_t leftPadding = 0;
+    uint8_t rightPadding = 0;
+    T paddingValue{};
+};
+
+namespace host {
+inline void CheckBlockCount(int64_t count, const char* what)
+{
+    ASCENDC_HOST_CHECK(count <= kMaxBlockCount,
+        std::string(what) + ": blockCount " + std::to_string(count) + " outside [0, 4095]");
+}
+
+inline int64_t AlignUp(int64_t bytes)
+{
+    return (bytes + kBlock - 1) / kBlock * kBlock;
+}
+
+// `count` bursts of `len` bytes: burst b starts b * srcPitch bytes into the source and
+// b * dstPitch bytes into the destination. Every strided copy below is one of these.
+struct BurstLayout {
+    int64_t count;
+    int64_t len;
+    int64_t srcPitch;
+    int64_t dstPitch;
+
+    bool Empty() const { return count == 0 || len == 0; }
+    int64_t SrcSpan() const { return (count - 1) * srcPitch + len; }
+    int64_t DstSpan() const { return (count - 1) * dstPitch + len; }
+};
+
+// DataCopyParams' bursts: length and both strides in 32-byte blocks.
+inline BurstLayout BlockBursts(const DataCopyParams& params, const char* what)
+{
+    CheckBlockCount(params.blockCount, what);
+    const int64_t len = static_cast<int64_t>(params.blockLen) * kBlock;
+    return {params.blockCount, len, len + static_cast<int64_t>(params.srcStride) * kBlock,
+        len + static_cast<int64_t>(params.dstStride) * kBlock};
+}
+
+inline void Bursts(uint8_t* dst, const uint8_t* src, const BurstLayout& bursts)
+{
+    for (int64_t b = 0; b < bursts.count; ++b) {
+        std::memmove(dst + b * bursts.dstPitch, src + b * bursts.srcPitch,
+            static_cast<size_t>(bursts.len));
+    }
+}
+
+// The GM bytes a copy to GM wrote (each core's writes are checked for overlaps).
+inline void RecordBursts(const uint8_t* gm, const BurstLayout& bursts)
+{
+    for (int64_t b = 0; b < bursts.count; ++b) {
+        RecordWrite(gm + b * bursts.dstPitch, bursts.len);
+    }
+}
+
+template <typename T, typename U>
+int64_t CountBytes(U count, const char* what)
+{
+    return static_cast<int64_t>(Narrow<uint32_t>(count, what)) * static_cast<int64_t>(sizeof(T));
+}
+}  // namespace host
+
+// GM -> UB, `count` elements (a uint32_t); the hardware moves whole 32-byte blocks, so a
+// length that is not a multiple of 32 bytes is silently rounded down.
+template <typename T, typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, U count)
+{
+    const int64_t moved = host::CountBytes<T>(count, "DataCopy count") / host::kBlock * host::kBlock;
+    if (moved == 0) {
+        return;
+    }
+    host::CheckAligned(dst.Address(), "DataCopy GM->UB");
+    uint8_t* ub = host::Ub(dst.Address(), moved, "DataCopy GM->UB");
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
+    src.Check(gm, moved, "DataCopy GM->UB");
+    std::memcpy(ub, gm, static_cast<size_t>(moved));
+}
+
+// UB -> GM, `count` elements, rounded down to whole 32-byte blocks like GM -> UB.
+template <typename T, typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+ASCENDC_HOST_API void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, U count)
+{
+    const int64_t moved = host::CountBytes<T>(count, "DataCopy count") / host::kBlock * host::kBlock;
+    if (moved == 0) {
+        return;
+    }
+    host::CheckAligned(src.Address(), "DataCopy UB->GM");
+    const uint8_t* ub = host::Ub(src.Address(), moved, "DataCopy UB->GM");
+    uint8_t* gm = GlobalTensor<T>::Host(dst.GetPhyAddr());
+    dst.Check(gm, moved, "DataCopy UB->GM");
+    std::memcpy(gm, ub, static_cast<size_t>(moved));
+    host::RecordWrite(gm, moved);
+}
+
+// GM -> UB in blockCount bursts; length and both strides in 32-byte blocks.
+template <typename T>
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const DataCopyParams& params)
+{
+    const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy GM->UB");
+    if (bursts.Empty()) {
+        return;
+    }
+    host::CheckAligned(dst.Address(), "DataCopy GM->UB");
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
+    src.Check(gm, bursts.SrcSpan(), "DataCopy GM->UB");
+    host::Bursts(host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy GM->UB"), gm, bursts);
+}
+
+// UB -> GM in blockCount bursts; length and both strides in 32-byte blocks.
+template <typename T>
+ASCENDC_HOST_API void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
+{
+    const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->GM");
+    if (bursts.Empty()) {
+        return;
+    }
+    host::CheckAligned(src.Address(), "DataCopy UB->GM");
+    uint8_t* gm = GlobalTensor<T>::Host(dst.GetPhyAddr());
+    dst.Check(gm, bursts.DstSpan(), "DataCopy UB->GM");
+    host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->GM"), bursts);
+    host::RecordBursts(gm, bursts);
+}
+
+// UB -> UB (vector pipe) in blockCount bursts; length and strides in 32-byte blocks.
+template <typename T>
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyParams& params)
+{
+#ifdef ASCENDC_HOST_NO_UB_TO_UB_DATA_COPY
+    static_assert(host::Absent<T>::value, "DataCopy (UB -> UB) is not supported on " ASCENDC_HOST_SOC);
+#endif
+    const host::BurstLayout bursts = host::BlockBursts(params, "DataCopy UB->UB");
+    if (bursts.Empty()) {
+        return;
+    }
+    host::CheckAligned(src.Address(), "DataCopy UB->UB");
+    host::CheckAligned(dst.Address(), "DataCopy UB->UB");
+    const uint8_t* from = host::Ub(src.Address(), bursts.SrcSpan(), "DataCopy UB->UB");
+    uint8_t* to = host::Ub(dst.Address(), bursts.DstSpan(), "DataCopy UB->UB");
+    if (to + bursts.DstSpan() <= from || from + bursts.SrcSpan() <= to) {
+        host::Bursts(to, from, bursts);
+        return;
+    }
+    // Overlapping ranges: every burst reads the source as it was before the copy.
+    std::vector<uint8_t> staged(from, from + bursts.SrcSpan());
+    host::Bursts(to, staged.data(), bursts);
+}
+
+// GM -> UB, any byte length: burst b is blockLen bytes from src + b * (blockLen + srcStride)
+// to dst + b * (blockLen rounded up to 32 + dstStride * 32). The pad bytes of each UB block
+// hold no data (here: garbage).
+template <typename T>
+ASCENDC_HOST_API void DataCopyPad(const LocalTensor<T>& dst, const GlobalTensor<T>& src,
+    const DataCopyExtParams& params, const DataCopyPadExtParams<T>& padParams)
+{
+#ifdef ASCENDC_HOST_NO_DATA_COPY_PAD
+    static_assert(host::Absent<T>::value, "DataCopyPad is not supported on " ASCENDC_HOST_SOC);
+#endif
+    host::CheckBlockCount(params.blockCount, "DataCopyPad GM->UB");
+    const int64_t len = static_cast<uint32_t>(params.blockLen);
+    if (params.blockCount == 0 || len == 0) {
+        return;
+    }
+    host::CheckAligned(dst.Address(), "DataCopyPad GM->UB");
+    ASCENDC_HOST_CHECK(!padParams.isPad, "DataCopyPad GM->UB: padding values are not modelled");
+    ASCENDC_HOST_CHECK(len <= host::kMaxPadBlockLen && len % static_cast<int64_t>(sizeof(T)) == 0,
+        "DataCopyPad GM->UB: blockLen " + std::to_string(len) + " bytes is out of range or not a "
+        "whole number of elements");
+    const int64_t padded = host::AlignUp(len);
+    const host::BurstLayout bursts{params.blockCount, len,
+        len + static_cast<int64_t>(static_cast<uint32_t>(params.srcStride)),
+        padded + static_cast<int64_t>(static_cast<uint32_t>(params.dstStride)) * host::kBlock};
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
+    src.Check(gm, bursts.SrcSpan(), "DataCopyPad GM->UB");
+    uint8_t* ub = host::Ub(dst.Address(), bursts.DstSpan() - len + padded, "DataCopyPad GM->UB");
+    for (int64_t b = 0; b < bursts.count; ++b) {
+        std::memset(ub + b * bursts.dstPitch, host::kGarbage, static_cast<size_t>(padded));
+    }
+    host::Bursts(ub, gm, bursts);
+}
+
+// UB -> GM, any byte length: burst b is blockLen bytes from src + b * (blockLen rounded up
+// to 32 + srcStride * 32) to dst + b * (blockLen + dstStride); pad bytes are not written.
+template <typename T>
+ASCENDC_HOST_API void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<T>& src, const DataCopyExtParams& params)
+{
+#ifdef ASCENDC_HOST_NO_DATA_COPY_PAD
+    static_assert(host::Absent<T>::value, "DataCopyPad is not supported on " ASCENDC_HOST_SOC);
+#endif
+    host::CheckBlockCount(params.blockCount, "DataCopyPad UB->GM");
+    const int64_t len = static_cast<uint32_t>(params.blockLen);
+    if (params.blockCount == 0 || len == 0) {
+        return;
+    }
+    host::CheckAligned(src.Address(), "DataCopyPad UB->GM");
+    ASCENDC_HOST_CHECK(len <= host::kMaxPadBlockLen,
+        "DataCopyPad UB->GM: blockLen " + std::to_string(len) + " bytes is out of range");
+    const host::BurstLayout bursts{params.blockCount, len,
+        host::AlignUp(len) + static_cast<int64_t>(static_cast<uint32_t>(params.srcStride)) * host::kBlock,
+        len + static_cast<int64_t>(static_cast<uint32_t>(params.dstStride))};
+    uint8_t* gm = GlobalTensor<T>::Host(dst.GetPhyAddr());
+    dst.Check(gm, bursts.DstSpan(), "DataCopyPad UB->GM");
+    host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopyPad UB->GM"), bursts);
+    host::RecordBursts(gm, bursts);
+}
+
+// ------------------------------------------------------------------ vector fill
+template <typename T>
+ASCENDC_HOST_API void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, const int32_t& count)
+{
+    host::CheckAligned(dst.Address(), "Duplicate");
+    ASCENDC_HOST_CHECK(count >= 0 && count <= dst.GetSize(), "Duplicate: count " +
+        std::to_string(count) + " past the tensor's " + std::to_string(dst.GetSize()) + " elements");
+    uint8_t* ub = host::Ub(dst.Address(), count * static_cast<int64_t>(sizeof(T)), "Duplicate");
+    for (int32_t i = 0; i < count; ++i) {
+        std::memcpy(ub + i * sizeof(T), &scalarValue, sizeof(T));
+    }
+}
+
+}  // namespace AscendC
+
+#endif  // PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
