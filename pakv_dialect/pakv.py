@@ -18,9 +18,10 @@ from xdsl.dialects.builtin import (
     UnitAttr,
 )
 from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Attribute, Dialect, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, Dialect, Region, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
+    AttrSizedRegionSegments,
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_attr_definition,
@@ -28,7 +29,10 @@ from xdsl.irdl import (
     operand_def,
     opt_operand_def,
     opt_prop_def,
+    opt_region_def,
     prop_def,
+    region_def,
+    var_operand_def,
 )
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
@@ -38,6 +42,14 @@ from pakv_dialect.dtypes import (
     ElementKind,
     index_kind_of_type,
     kv_kind_of_type,
+)
+from pakv_dialect.elementwise import (
+    ElementwiseProgram,
+    ExtFOp,
+    YieldOp,
+    check_body,
+    check_params,
+    hardware_casts,
 )
 from pakv_dialect.hifloat8 import HiFloat8Type
 from pakv_dialect.soc import SocError, soc_info
@@ -150,22 +162,38 @@ class GatherOp(IRDLOperation):
     seq_offset = opt_operand_def(MemRefType)
     key_out = operand_def(MemRefType)
     value_out = operand_def(MemRefType)
+    key_params = var_operand_def(MemRefType)
+    """The tensors ``key_map`` reads besides the element (scales, offsets)."""
+    value_params = var_operand_def(MemRefType)
+
+    key_map = opt_region_def("single_block")
+    """When present, the per-element body applied to every gathered key before it is
+    stored (``pakv_dialect.elementwise``): ``key_out`` holds its results."""
+    value_map = opt_region_def("single_block")
 
     cache_mode = prop_def(CacheModeAttr)
     seq_lens_cumsum = opt_prop_def(UnitAttr)
     soc = opt_prop_def(StringAttr)
     """When present, the SoC the op must run on; its support table is checked too."""
 
-    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    irdl_options = (
+        AttrSizedOperandSegments(as_property=True),
+        AttrSizedRegionSegments(as_property=True),
+        ParsePropInAttrDict(),
+    )
 
     assembly_format = (
         "$cache_mode (`cumsum` $seq_lens_cumsum^)? "
         "`caches` `(` $key_cache `,` $value_cache `)` "
         "`tables` `(` $block_tables `)` `lens` `(` $seq_lens `)` "
         "(`offsets` `(` $seq_offset^ `)`)? "
-        "`into` `(` $key_out `,` $value_out `)` attr-dict "
+        "`into` `(` $key_out `,` $value_out `)` "
+        "(`key_params` `(` $key_params^ `:` type($key_params) `)`)? "
+        "(`value_params` `(` $value_params^ `:` type($value_params) `)`)? "
+        "attr-dict "
         "`:` type($key_cache) `,` type($value_cache) `,` type($block_tables) `,` "
-        "type($seq_lens) (`,` type($seq_offset)^)? `->` type($key_out) `,` type($value_out)"
+        "type($seq_lens) (`,` type($seq_offset)^)? `->` type($key_out) `,` type($value_out) "
+        "(`key_map` $key_map^)? (`value_map` $value_map^)?"
     )
 
     def __init__(
@@ -180,6 +208,11 @@ class GatherOp(IRDLOperation):
         cache_mode: CacheMode,
         seq_lens_cumsum: bool = False,
         soc: str | None = None,
+        *,
+        key_params: Sequence[SSAValue] = (),
+        value_params: Sequence[SSAValue] = (),
+        key_map: Region | None = None,
+        value_map: Region | None = None,
     ):
         properties: dict[str, Attribute] = {"cache_mode": CacheModeAttr(cache_mode)}
         if seq_lens_cumsum:
@@ -188,9 +221,16 @@ class GatherOp(IRDLOperation):
             properties["soc"] = StringAttr(soc)
         offsets: Sequence[SSAValue] = [] if seq_offset is None else [seq_offset]
         super().__init__(
-            operands=[key_cache, value_cache, block_tables, seq_lens, offsets, key_out, value_out],
+            operands=[
+                key_cache, value_cache, block_tables, seq_lens, offsets, key_out, value_out,
+                key_params, value_params,
+            ],
             properties=properties,
-        )
+            regions=[
+                [] if key_map is None else [key_map],
+                [] if value_map is None else [value_map],
+            ],
+        )  # fmt: skip
 
     @property
     def mode(self) -> CacheMode:
@@ -231,14 +271,43 @@ class GatherOp(IRDLOperation):
         ]
 
     def operands_by_role(self) -> tuple[tuple[str, SSAValue], ...]:
-        """Every operand present, named by its role, in operand order."""
+        """Every operand present, named by its role, in operand order (the parameters of
+        a stream's map are ``key_param_0``, ``key_param_1``, ...)."""
         roles = (
             ("key_cache", self.key_cache), ("value_cache", self.value_cache),
             ("block_tables", self.block_tables), ("seq_lens", self.seq_lens),
             ("seq_offset", self.seq_offset), ("key_out", self.key_out),
             ("value_out", self.value_out),
+            *((f"key_param_{i}", v) for i, v in enumerate(self.key_params)),
+            *((f"value_param_{i}", v) for i, v in enumerate(self.value_params)),
         )  # fmt: skip
         return tuple((role, value) for role, value in roles if value is not None)
+
+    def stream_map(self, stream: str) -> tuple[Region | None, Sequence[SSAValue]]:
+        """The body and parameters of ``stream`` (``key`` or ``value``)."""
+        if stream == "key":
+            return self.key_map, self.key_params
+        return self.value_map, self.value_params
+
+    def stream_program(self, stream: str) -> ElementwiseProgram | None:
+        """What ``stream``'s map computes (valid after verification); None: no map."""
+        region, params = self.stream_map(stream)
+        if region is None:
+            return None
+        cache = self.key_cache if stream == "key" else self.value_cache
+        out = self.key_out if stream == "key" else self.value_out
+        return check_body(
+            f"{stream}_map",
+            region.block,
+            self.memref_type(cache).get_element_type(),
+            self.memref_type(out).get_element_type(),
+            len(params),
+        )
+
+    @property
+    def is_fused(self) -> bool:
+        """Whether a consumer is fused into either stream."""
+        return self.key_map is not None or self.value_map is not None
 
     def verify_(self) -> None:
         self.verify_distinct_outputs()
@@ -322,7 +391,8 @@ class GatherOp(IRDLOperation):
         for name, out, cache_name, cache in (
             ("key_out", ko, "key_cache", kc), ("value_out", vo, "value_cache", vc)
         ):  # fmt: skip
-            if out.get_element_type() != cache.get_element_type():
+            region, _ = self.stream_map(name.removesuffix("_out"))
+            if region is None and out.get_element_type() != cache.get_element_type():
                 raise VerifyException(
                     f"{name} element type must equal {cache_name}'s "
                     f"{cache.get_element_type()}, got {out.get_element_type()}"
@@ -370,6 +440,23 @@ class GatherOp(IRDLOperation):
         key_h, value_h = self.token_elements()
         c.token_limit("key_cache", key_h, key_kind)
         c.token_limit("value_cache", value_h, value_kind)
+        self.verify_maps()
+
+    def verify_maps(self) -> None:
+        """Each stream's map: its parameters' shapes and its body (SPEC section 7),
+        against the stream's cache and output element types. A stream without a map
+        takes no parameters."""
+        for stream in ("key", "value"):
+            region, params = self.stream_map(stream)
+            if region is None:
+                if params:
+                    raise VerifyException(
+                        f"{stream}_params are the parameters of {stream}_map, which is absent"
+                    )
+                continue
+            out = self.memref_type(self.key_out if stream == "key" else self.value_out)
+            check_params(f"{stream}_map", params, out.get_shape()[1:])
+            self.stream_program(stream)
 
     def verify_positive_layout(self) -> None:
         """A static layout dimension of 0 can never describe a token.
@@ -403,6 +490,71 @@ class GatherOp(IRDLOperation):
                 f"block_tables element type {index_kind.name} is not supported on {soc.name} "
                 f"(supported: {', '.join(sorted(soc.index_dtypes))})"
             )
+        for stream in ("key", "value"):
+            program = self.stream_program(stream)
+            if program is not None:
+                try:
+                    hardware_casts(program, soc)
+                except VerifyException as e:
+                    raise VerifyException(f"{stream}_map: {e}") from e
 
 
-PAKV = Dialect("pakv", [GatherOp], [CacheModeAttr, HiFloat8Type])
+@irdl_op_definition
+class MapOp(IRDLOperation):
+    """Apply a per-element body to a token-major tensor: the consumer of a gather that
+    was not fused into it.
+
+    ``target[t, ...] = body(source[t, ...], params[...])`` for every token ``t``; each
+    parameter is one f32 per tensor (0-d) or one per channel (the token's inner dims).
+    ``pakv-fuse-consumers`` raises an elementwise ``linalg.generic`` to this op and
+    folds it into the producing ``pakv.gather`` when it can; when it cannot (or with
+    ``fuse=false``), ``pakv-to-ascend`` lowers it to a kernel of its own that loads a
+    tile, computes and stores, split by tokens over the cores.
+    """
+
+    name = "pakv.map"
+    source = operand_def(MemRefType)
+    params = var_operand_def(MemRefType)
+    target = operand_def(MemRefType)
+    body = region_def("single_block")
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = (
+        "`ins` `(` $source `:` type($source) `)` "
+        "(`params` `(` $params^ `:` type($params) `)`)? "
+        "`outs` `(` $target `:` type($target) `)` $body attr-dict"
+    )
+
+    def __init__(
+        self, source: SSAValue, params: Sequence[SSAValue], target: SSAValue, body: Region
+    ):
+        super().__init__(operands=[source, params, target], regions=[body])
+
+    def program(self) -> ElementwiseProgram:
+        """What the body computes (valid after verification)."""
+        return check_body(
+            "pakv.map",
+            self.body.block,
+            GatherOp.memref_type(self.source).get_element_type(),
+            GatherOp.memref_type(self.target).get_element_type(),
+            len(self.params),
+        )
+
+    def verify_(self) -> None:
+        source = _Checker.memref("source", self.source)
+        target = _Checker.memref("target", self.target)
+        if source.get_num_dims() < 2 or source.get_num_dims() != target.get_num_dims():
+            raise VerifyException(
+                f"pakv.map maps a token-major tensor [num_tokens, ...] onto one of the same "
+                f"rank, got {source} and {target}"
+            )
+        for dim, (a, b) in enumerate(zip(source.get_shape(), target.get_shape(), strict=True)):
+            _Checker.equal("target", dim, "as source", a, b)
+            if dim and a == DYNAMIC_INDEX:
+                raise VerifyException(f"source dim {dim} (a token's inner dim) must be static")
+        if self.source is self.target:
+            raise VerifyException("pakv.map writes a tensor of its own, not its source")
+        check_params("pakv.map", self.params, source.get_shape()[1:])
+        self.program()
+
+
+PAKV = Dialect("pakv", [GatherOp, MapOp, YieldOp, ExtFOp], [CacheModeAttr, HiFloat8Type])
