@@ -40,6 +40,7 @@ into tiles of the ops above.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from math import prod
@@ -47,6 +48,7 @@ from math import prod
 from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import (
     I64,
+    Float32Type,
     IndexType,
     IntegerAttr,
     IntegerType,
@@ -55,14 +57,16 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.func import FuncOp
 from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, Dialect, Operation, Region, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
+    opt_region_def,
     prop_def,
+    region_def,
     result_def,
     traits_def,
     var_operand_def,
@@ -80,6 +84,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
 from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.elementwise import ElementwiseProgram, check_body, check_params
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
 
@@ -381,7 +386,8 @@ class LoadScalarOp(IRDLOperation):
     traits = traits_def(OnPipe(Pipe.S), MemoryReadEffect())
     source = operand_def(MemRefType)
     indices = var_operand_def(IndexType)
-    result = result_def(IntegerType)
+    result = result_def(IntegerType | Float32Type)
+    """An index tensor's element, or a fused consumer's per-tensor f32 parameter."""
     assembly_format = "$source `[` $indices `]` attr-dict `:` type($source) `->` type($result)"
 
     def __init__(self, source: SSAValue, indices: list[SSAValue]):
@@ -555,6 +561,223 @@ class FillZeroOp(IRDLOperation):
         _check_space("fill_zero target", self.target, AddressSpace.ub)
 
 
+# ------------------------------------------------------------------- compute stage
+#
+# A fused consumer's body runs as vector instructions on whole UB tiles, one per body
+# op (``passes/compute_stage.py`` emits them): a conversion, or float32 arithmetic with
+# a per-tensor scalar or a per-channel vector. Each operand is a UB position (buffer,
+# slot, byte offset inside the slot, 32-byte aligned like every vector operand), each
+# count is in elements. All run on the vector pipe; source and target may be one range
+# (in place) for the arithmetic, never for a conversion (AscendC forbids overlapping
+# operands of different widths).
+
+
+class CastMode(StrEnum):
+    """The AscendC ``RoundMode`` of an ``ascend.vcast`` (``SocInfo.casts``)."""
+
+    CAST_NONE = "CAST_NONE"
+    CAST_RINT = "CAST_RINT"
+
+
+@irdl_attr_definition
+class CastModeAttr(EnumAttribute[CastMode], SpacedOpaqueSyntaxAttribute):
+    """``#ascend<cast_mode CAST_RINT>``."""
+
+    name = "ascend.cast_mode"
+
+
+class VectorKind(StrEnum):
+    """The float32 arithmetic of ``ascend.vscalar`` and ``ascend.vrows``."""
+
+    add = "add"
+    sub = "sub"
+    mul = "mul"
+
+
+@irdl_attr_definition
+class VectorKindAttr(EnumAttribute[VectorKind], SpacedOpaqueSyntaxAttribute):
+    """``#ascend<vector_kind mul>``."""
+
+    name = "ascend.vector_kind"
+
+
+def _check_vector_operands(op: IRDLOperation, *names: str) -> None:
+    for name in names:
+        _check_space(f"{op.name} {name}", getattr(op, name), AddressSpace.ub)
+    for name in ("source_offset", "target_offset", "vector_offset"):
+        if hasattr(op, name):
+            constant = constant_value(getattr(op, name))
+            if constant is not None and constant % UB_ALIGN:
+                raise VerifyException(
+                    f"{op.name} {name} must be a multiple of {UB_ALIGN} bytes, got {constant}"
+                )
+
+
+@irdl_op_definition
+class VCastOp(IRDLOperation):
+    """Convert ``count`` elements from ``from_type`` to ``to_type`` (AscendC ``Cast``
+    with ``mode``): exact, or rounded to nearest even (SPEC section 7)."""
+
+    name = "ascend.vcast"
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(reads=(("source", "source_slot"),), writes=(("target", "target_slot"),)),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    source_offset = operand_def(IndexType)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    target_offset = operand_def(IndexType)
+    count = operand_def(IndexType)
+    from_type = prop_def(Attribute)
+    to_type = prop_def(Attribute)
+    mode = prop_def(CastModeAttr)
+    assembly_format = (
+        "$mode $source `[` $source_slot `,` $source_offset `]` `:` $from_type `->` "
+        "$target `[` $target_slot `,` $target_offset `]` `:` $to_type "
+        "`count` `(` $count `)` attr-dict `:` type($source) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        source: tuple[SSAValue, SSAValue, SSAValue],
+        target: tuple[SSAValue, SSAValue, SSAValue],
+        count: SSAValue,
+        from_type: Attribute,
+        to_type: Attribute,
+        mode: CastMode,
+    ):
+        super().__init__(
+            operands=[*source, *target, count],
+            properties={"from_type": from_type, "to_type": to_type, "mode": CastModeAttr(mode)},
+        )
+
+    def verify_(self) -> None:
+        _check_vector_operands(self, "source", "target")
+        for what, ty in (("from", self.from_type), ("to", self.to_type)):
+            if kv_kind_of_type(ty) is None:
+                raise VerifyException(f"ascend.vcast {what}_type must be an element type, got {ty}")
+        if self.from_type == self.to_type:
+            raise VerifyException(
+                "ascend.vcast converts between two types (AscendC Cast of float to float "
+                "rounds to an integer)"
+            )
+
+
+@irdl_op_definition
+class VScalarOp(IRDLOperation):
+    """``target = source <kind> scalar`` on ``count`` float32 elements (AscendC ``Adds``
+    / ``Muls``; ``sub`` is ``Adds`` of the negated scalar: IEEE-754 defines ``x - s``
+    as ``x + (-s)``, so only the sign of a NaN that the scalar itself is may differ)."""
+
+    name = "ascend.vscalar"
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(reads=(("source", "source_slot"),), writes=(("target", "target_slot"),)),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
+    kind = prop_def(VectorKindAttr)
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    source_offset = operand_def(IndexType)
+    scalar = operand_def(Float32Type)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    target_offset = operand_def(IndexType)
+    count = operand_def(IndexType)
+    assembly_format = (
+        "$kind $source `[` $source_slot `,` $source_offset `]` `,` $scalar `->` "
+        "$target `[` $target_slot `,` $target_offset `]` `count` `(` $count `)` attr-dict "
+        "`:` type($source) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        kind: VectorKind,
+        source: tuple[SSAValue, SSAValue, SSAValue],
+        scalar: SSAValue,
+        target: tuple[SSAValue, SSAValue, SSAValue],
+        count: SSAValue,
+    ):
+        super().__init__(
+            operands=[*source, scalar, *target, count],
+            properties={"kind": VectorKindAttr(kind)},
+        )
+
+    def verify_(self) -> None:
+        _check_vector_operands(self, "source", "target")
+
+
+@irdl_op_definition
+class VRowsOp(IRDLOperation):
+    """``target[r, c] = source[r, c] <kind> vector[c]`` for ``rows`` rows of ``cols``
+    float32 elements, ``pitch`` elements apart: a per-channel parameter broadcast over a
+    tile's tokens (AscendC ``Add`` / ``Sub`` / ``Mul``, one call per row)."""
+
+    name = "ascend.vrows"
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(
+            reads=(("source", "source_slot"), ("vector", "vector_slot")),
+            writes=(("target", "target_slot"),),
+        ),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
+    kind = prop_def(VectorKindAttr)
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    source_offset = operand_def(IndexType)
+    vector = operand_def(MemRefType)
+    vector_slot = operand_def(IndexType)
+    vector_offset = operand_def(IndexType)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    target_offset = operand_def(IndexType)
+    rows = operand_def(IndexType)
+    cols = operand_def(IndexType)
+    pitch = operand_def(IndexType)
+    assembly_format = (
+        "$kind $source `[` $source_slot `,` $source_offset `]` `,` "
+        "$vector `[` $vector_slot `,` $vector_offset `]` `->` "
+        "$target `[` $target_slot `,` $target_offset `]` "
+        "`rows` `(` $rows `x` $cols `,` `pitch` $pitch `)` attr-dict "
+        "`:` type($source) `,` type($vector) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        kind: VectorKind,
+        source: tuple[SSAValue, SSAValue, SSAValue],
+        vector: tuple[SSAValue, SSAValue, SSAValue],
+        target: tuple[SSAValue, SSAValue, SSAValue],
+        rows: SSAValue,
+        cols: SSAValue,
+        pitch: SSAValue,
+    ):
+        super().__init__(
+            operands=[*source, *vector, *target, rows, cols, pitch],
+            properties={"kind": VectorKindAttr(kind)},
+        )
+
+    def verify_(self) -> None:
+        _check_vector_operands(self, "source", "vector", "target")
+        pitch = constant_value(self.pitch)
+        if pitch is not None and (pitch * 4) % UB_ALIGN:
+            raise VerifyException(
+                f"ascend.vrows rows start 32-byte aligned: pitch * 4 must be a multiple of "
+                f"{UB_ALIGN}, got pitch {pitch}"
+            )
+
+
+VECTOR_OPS: tuple[type[IRDLOperation], ...] = (VCastOp, VScalarOp, VRowsOp)
+"""The compute stage's instructions."""
+
+
 class _FlagOp(IRDLOperation):
     """A flag orders the memory accesses of two pipes: declared as reading and writing
     memory, so no transformation moves an access across it or removes it."""
@@ -664,10 +887,12 @@ class CopyRunOp(IRDLOperation):
     treats it as opaque: it starts at 0 and is threaded through in run order; the
     expansion gives it a meaning or drops it.
 
-    Today every run gathers (cache -> tokens). Room is left for the two later users:
-    a scatter (tokens -> cache) is the same op with a direction property, and a
-    per-element compute stage (dequantisation between a tile's load and its store)
-    hangs off the run and is applied by the layout's tile expansion.
+    Today every run gathers (cache -> tokens); a scatter (tokens -> cache) would be the
+    same op with a direction property. A fused consumer (SPEC section 7) hangs off the
+    run: ``map`` is the stream's per-element body (``pakv_dialect.elementwise``) and
+    ``params`` the GM tensors it reads, and the tile expansion runs it between each
+    tile's load and its store (``passes/compute_stage.py``); ``tokens`` then holds the
+    body's results.
     """
 
     name = "ascend.copy_run"
@@ -679,12 +904,15 @@ class CopyRunOp(IRDLOperation):
     token = operand_def(IndexType)
     count = operand_def(IndexType)
     cursor = operand_def(IndexType)
+    params = var_operand_def(MemRefType)
     next_cursor = result_def(IndexType)
+    map = opt_region_def("single_block")
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
     assembly_format = (
         "$layout $cache `[` $blk `,` $block_pos `]` `->` $tokens `[` $token `]` "
-        "`count` `(` $count `)` `cursor` `(` $cursor `)` attr-dict "
-        "`:` type($cache) `->` type($tokens)"
+        "`count` `(` $count `)` `cursor` `(` $cursor `)` "
+        "(`params` `(` $params^ `:` type($params) `)`)? attr-dict "
+        "`:` type($cache) `->` type($tokens) (`map` $map^)?"
     )
 
     def __init__(
@@ -698,16 +926,23 @@ class CopyRunOp(IRDLOperation):
         token: SSAValue,
         count: SSAValue,
         cursor: SSAValue,
+        params: Sequence[SSAValue] = (),
+        map: Region | None = None,
     ):
         super().__init__(
-            operands=[cache, blk, block_pos, tokens, token, count, cursor],
+            operands=[cache, blk, block_pos, tokens, token, count, cursor, params],
             properties={"layout": CacheModeAttr(layout)},
             result_types=[IndexType()],
+            regions=[[] if map is None else [map]],
         )
 
     @property
     def mode(self) -> CacheMode:
         return self.layout.data
+
+    @property
+    def target_tokens(self) -> SSAValue:
+        return self.tokens
 
     @property
     def cache_type(self) -> MemRefType:
@@ -726,7 +961,11 @@ class CopyRunOp(IRDLOperation):
         _check_space("copy_run cache", self.cache, AddressSpace.gm)
         tokens = _check_tokens("copy_run", self.tokens)
         cache = self.cache_type
-        if cache.get_element_type() != tokens.get_element_type():
+        if self.map is not None:
+            check_map("copy_run", self.map, cache, tokens, self.params)
+        elif self.params:
+            raise VerifyException("copy_run params are the map's, and there is no map")
+        elif cache.get_element_type() != tokens.get_element_type():
             raise VerifyException(
                 f"copy_run cache and tokens must have one element type, got "
                 f"{cache.get_element_type()} and {tokens.get_element_type()}"
@@ -757,6 +996,97 @@ class CopyRunOp(IRDLOperation):
             raise VerifyException(
                 f"copy_run tokens {tokens} do not hold the cache's tokens ({expected})"
             )
+
+
+def check_map(
+    what: str, body: Region, source: MemRefType, target: MemRefType, params: Sequence[SSAValue]
+) -> ElementwiseProgram:
+    """A run's map: a body from ``source``'s to ``target``'s element type, with GM
+    parameters per tensor or per channel of ``target``'s tokens."""
+    for value in params:
+        _check_space(f"{what} parameter", value, AddressSpace.gm)
+    check_params(what, params, target.get_shape()[1:])
+    return check_body(
+        f"{what} map",
+        body.block,
+        source.get_element_type(),
+        target.get_element_type(),
+        len(params),
+    )
+
+
+def run_program(op: CopyRunOp | MapRunOp) -> ElementwiseProgram | None:
+    """What a run's map computes (valid after verification); None: a plain copy."""
+    if op.map is None:
+        return None
+    source = op.cache if isinstance(op, CopyRunOp) else op.source
+    return check_map(op.name, op.map, _memref(source), _memref(op.target_tokens), op.params)
+
+
+def _memref(value: SSAValue) -> MemRefType:
+    ty = value.type
+    assert isinstance(ty, MemRefType)
+    return ty  # pyright: ignore[reportUnknownVariableType]
+
+
+@irdl_op_definition
+class MapRunOp(IRDLOperation):
+    """Apply ``map`` to ``count`` tokens of a token-major tensor: tokens ``token ..
+    token + count - 1`` of ``source`` become the same tokens of ``tokens``.
+
+    The run-level form of an unfused consumer's kernel (``pakv.map``): each core
+    emits one for its share of the tokens, and ``ascend-tile-runs`` cuts it into tiles
+    that are loaded, computed (``passes/compute_stage.py``) and stored exactly as a
+    fused gather's tiles are. ``cursor`` is the next tile's load slot, as for
+    ``ascend.copy_run``.
+    """
+
+    name = "ascend.map_run"
+    source = operand_def(MemRefType)
+    tokens = operand_def(MemRefType)
+    token = operand_def(IndexType)
+    count = operand_def(IndexType)
+    cursor = operand_def(IndexType)
+    params = var_operand_def(MemRefType)
+    next_cursor = result_def(IndexType)
+    map = region_def("single_block")
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    assembly_format = (
+        "$source `[` $token `]` `->` $tokens `count` `(` $count `)` `cursor` `(` $cursor `)` "
+        "(`params` `(` $params^ `:` type($params) `)`)? attr-dict "
+        "`:` type($source) `->` type($tokens) `map` $map"
+    )
+
+    def __init__(
+        self,
+        *,
+        source: SSAValue,
+        tokens: SSAValue,
+        token: SSAValue,
+        count: SSAValue,
+        cursor: SSAValue,
+        params: Sequence[SSAValue],
+        map: Region,
+    ):
+        super().__init__(
+            operands=[source, tokens, token, count, cursor, params],
+            result_types=[IndexType()],
+            regions=[map],
+        )
+
+    @property
+    def target_tokens(self) -> SSAValue:
+        return self.tokens
+
+    def verify_(self) -> None:
+        _check_space("map_run source", self.source, AddressSpace.gm)
+        tokens = _check_tokens("map_run", self.tokens)
+        source = _memref(self.source)
+        if source.get_shape()[1:] != tokens.get_shape()[1:]:
+            raise VerifyException(
+                f"map_run source {source} and tokens {tokens} must have the same tokens"
+            )
+        check_map("map_run", self.map, source, tokens, self.params)
 
 
 @irdl_op_definition
@@ -798,7 +1128,9 @@ ASCEND = Dialect(
         WaitFlagOp,
         CoreTokensOp,
         CopyRunOp,
+        MapRunOp,
         ZeroRunOp,
+        *VECTOR_OPS,
     ],
-    [AddressSpaceAttr, PipeAttr],
+    [AddressSpaceAttr, PipeAttr, CastModeAttr, VectorKindAttr],
 )

@@ -49,7 +49,7 @@ from pakv_dialect.dtypes import (
 from pakv_dialect.hifloat8 import HiFloat8Type
 from pakv_dialect.soc import SocInfo
 
-BODY_PARENTS = ("pakv.gather", "pakv.map")
+BODY_PARENTS = ("pakv.gather", "pakv.map", "ascend.copy_run", "ascend.map_run")
 """The ops whose regions are bodies (the scatter's will join them)."""
 
 

@@ -33,14 +33,16 @@ recorded on the kernel as ``ascend.soc`` for the passes after this one).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, UnitAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
-from xdsl.ir import BlockArgument, SSAValue
+from xdsl.ir import BlockArgument, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -55,32 +57,45 @@ from pakv_dialect.ascend import (
     SOC_ATTR,
     AddressSpace,
     CopyRunOp,
+    CoreTokensOp,
+    GetTilingOp,
+    MapRunOp,
     ZeroRunOp,
     memory_space_of,
 )
-from pakv_dialect.pakv import CacheMode, GatherOp
-from pakv_dialect.soc import DEFAULT_SOC, SocError
+from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.elementwise import hardware_casts
+from pakv_dialect.pakv import CacheMode, GatherOp, MapOp
+from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
 
 
-def _kernel_function(op: GatherOp) -> FuncOp:
-    """The function ``op`` turns into a kernel; it must hold nothing else."""
+def _kernel_function(op: GatherOp | MapOp) -> FuncOp:
+    """The function ``op`` turns into a kernel; it must hold nothing else
+    (``pakv-outline-kernels`` makes one such function per op of a program)."""
     func = op.parent_op()
     if not isinstance(func, FuncOp) or op.parent_block() is not func.body.block:
-        fail_at(op, "pakv.gather must sit directly in the body of a func.func")
+        fail_at(op, f"{op.name} must sit directly in the body of a func.func")
     for value in op.operands:
         if not isinstance(value, BlockArgument) or value.block is not func.body.block:
-            fail_at(op, f"pakv.gather operands must be arguments of @{func.sym_name.data}")
+            fail_at(op, f"{op.name} operands must be arguments of @{func.sym_name.data}")
     for other in func.body.block.ops:
         if other is not op and not (isinstance(other, ReturnOp) and not other.arguments):
             fail_at(
                 other,
                 f"@{func.sym_name.data} becomes a device kernel: it may hold only "
-                f"pakv.gather and an empty func.return, found {other.name}",
+                f"{op.name} and an empty func.return, found {other.name}",
             )
     return func
+
+
+def _make_kernel(func: FuncOp, soc: str, rewriter: PatternRewriter) -> None:
+    """Mark ``func`` as a kernel for ``soc``, its memref arguments in GM."""
+    _to_gm(func, rewriter)
+    func.attributes[KERNEL_ATTR] = UnitAttr()
+    func.attributes[SOC_ATTR] = StringAttr(soc)
 
 
 def _to_gm(func: FuncOp, rewriter: PatternRewriter) -> None:
@@ -96,12 +111,15 @@ def _to_gm(func: FuncOp, rewriter: PatternRewriter) -> None:
 
 @dataclass(frozen=True)
 class Stream:
-    """Keys or values: the cache and the token-major output of one kind of token."""
+    """Keys or values: the cache and the token-major output of one kind of token, and
+    the consumer fused into it (its body and parameters), if any."""
 
     name: str
     """``Keys`` or ``Values``: the note on its runs."""
     cache: SSAValue
     out: SSAValue
+    map: Region | None = None
+    params: Sequence[SSAValue] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +141,8 @@ class GatherRuns(RunVisitor):
                     token=run.token,
                     count=run.count,
                     cursor=cursor,
+                    params=stream.params,
+                    map=None if stream.map is None else stream.map.clone(),
                 ),
                 cursor.name_hint,
             )
@@ -155,26 +175,71 @@ class LowerGatherPattern(RewritePattern):
         except (SocError, VerifyException) as e:
             fail_at(op, str(e))
 
-        _to_gm(func, rewriter)
-        func.attributes[KERNEL_ATTR] = UnitAttr()
-        func.attributes[SOC_ATTR] = StringAttr(self.soc)
+        _make_kernel(func, self.soc, rewriter)
 
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
         streams = (
-            Stream("Keys", op.key_cache, op.key_out),
-            Stream("Values", op.value_cache, op.value_out),
+            Stream("Keys", op.key_cache, op.key_out, op.key_map, op.key_params),
+            Stream("Values", op.value_cache, op.value_out, op.value_map, op.value_params),
         )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
         walk_runs(kb, sequences, GatherRuns(op.mode, streams))
         rewriter.erase(op)
 
 
+@dataclass
+class LowerMapPattern(RewritePattern):
+    """An unfused consumer's kernel: this core's share of the tokens, one
+    ``ascend.map_run`` (split over the cores like the gather's tokens; every row of the
+    tensor is computed, as the ``linalg.generic`` it came from did)."""
+
+    soc: str
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        func = _kernel_function(op)
+        try:
+            soc = soc_info(self.soc)
+            program = op.program()
+            hardware_casts(program, soc)
+            for name, value in (("source", op.source), ("target", op.target)):
+                kind = kv_kind_of_type(op.memref_type(value).get_element_type())
+                if kind is None or not soc.supports_kv_dtype(kind):
+                    raise VerifyException(
+                        f"pakv.map {name} element type is not supported on {soc.name}"
+                    )
+        except (SocError, VerifyException) as e:
+            fail_at(op, str(e))
+        _make_kernel(func, self.soc, rewriter)
+        kb = KernelBuilder(rewriter, func.body.block, op.location)
+        num_tokens = kb.insert(GetTilingOp("num_tokens"), "num_tokens").result
+        with kb.stage("This core's tokens: its balanced share of the tensor's rows."):
+            share = kb.insert(CoreTokensOp())
+        share.begin.name_hint, share.end.name_hint = "token_begin", "token_end"
+        end = kb.minu(share.end, num_tokens, "write_end")
+
+        def run() -> list[SSAValue]:
+            count = kb.sub(end, share.begin, "count")
+            with kb.stage("The consumer's tokens: CopyIn, Compute, CopyOut, tile by tile."):
+                kb.insert(
+                    MapRunOp(
+                        source=op.source, tokens=op.target, token=share.begin, count=count,
+                        cursor=kb.const(0), params=list(op.params), map=op.body.clone(),
+                    )
+                )  # fmt: skip
+            return []
+
+        kb.if_(kb.ult(share.begin, end, "has_tokens"), [], run)
+        rewriter.erase(op)
+
+
 @dataclass(frozen=True)
 class ConvertPakvToAscendPass(ModulePass):
     """Lower every ``pakv.gather`` into this core's walk over runs (``ascend.copy_run``,
-    ``ascend.zero_run``), in a kernel function for ``soc``."""
+    ``ascend.zero_run``), and every unfused consumer (``pakv.map``) into this core's
+    ``ascend.map_run``, each in a kernel function for ``soc``."""
 
     name = "convert-pakv-to-ascend"
 
@@ -182,6 +247,7 @@ class ConvertPakvToAscendPass(ModulePass):
     """The SoC table row: the op's dtypes and formats must be supported there."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(LowerGatherPattern(self.soc), apply_recursively=False).rewrite_module(
-            op
+        patterns = GreedyRewritePatternApplier(
+            [LowerGatherPattern(self.soc), LowerMapPattern(self.soc)]
         )
+        PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)

@@ -41,6 +41,11 @@ PA_NZ the token-major buffer is the second buffer: with one group-major slot, th
 of tile ``n + 1`` waits for the transpose of tile ``n`` (which frees the slot), and
 only that transpose waits for the store of tile ``n - 1``.
 A kernel that already holds flags is left as it is.
+
+Buffers loaded once (a compute kernel's per-channel parameters: every write of the
+buffer sits in the kernel's entry block, before the walk) are not rings: they get one
+``set_flag[writer, reader, e]`` / ``wait_flag`` pair right after their last write, and
+their reads need no flags at all (nothing writes them again).
 """
 
 from __future__ import annotations
@@ -111,9 +116,12 @@ class _KernelSync:
 
     func: FuncOp
     buffers: dict[SSAValue, SyncedBuffer] = field(default_factory=dict[SSAValue, SyncedBuffer])
+    preloaded: dict[SSAValue, Operation] = field(default_factory=dict[SSAValue, Operation])
+    """Buffers written only in the entry block, by their last write (module docstring)."""
 
     def __post_init__(self) -> None:
         self._find_roles()
+        self._find_preloaded()
         self._assign_events()
 
     # ------------------------------------------------------------------ analysis
@@ -141,6 +149,17 @@ class _KernelSync:
                 assert isinstance(buffer.owner, UbAllocOp)
                 self.buffers[buffer] = SyncedBuffer(buffer.owner, writer, reader)
 
+    def _find_preloaded(self) -> None:
+        entry = self.func.body.block
+        writes: dict[SSAValue, list[Operation]] = {}
+        for op in self.func.walk():
+            for access in ub_slot_uses(op):
+                if access.role == UbRole.WRITE and access.buffer in self.buffers:
+                    writes.setdefault(access.buffer, []).append(op)
+        for buffer, ops in writes.items():
+            if all(op.parent_block() is entry for op in ops):
+                self.preloaded[buffer] = max(ops, key=entry.get_operation_index)
+
     def _assign_events(self) -> None:
         used: dict[frozenset[Pipe], int] = {}
         budget = event_budget(self.func)
@@ -155,14 +174,18 @@ class _KernelSync:
                     f"{buffer.writer}/{buffer.reader}, past the {budget} event ids",
                 )
 
+    def _ringed(self, buffer: SSAValue) -> bool:
+        """Whether ``buffer``'s slots take turns (synced, and not preloaded)."""
+        return buffer in self.buffers and buffer not in self.preloaded
+
     def _touched(self, op: Operation) -> set[SSAValue]:
-        """Synced buffers accessed anywhere inside ``op``'s regions."""
+        """Ring buffers accessed anywhere inside ``op``'s regions."""
         return {
             access.buffer
             for region in op.regions
             for inner in region.walk()
             for access in ub_slot_uses(inner)
-            if access.buffer in self.buffers
+            if self._ringed(access.buffer)
         }
 
     def _groups(self, block: Block) -> Iterator[tuple[UbSlotUse, _Group]]:
@@ -187,7 +210,7 @@ class _KernelSync:
                 for key in [key for key in open_groups if key[0] == buffer]:
                     yield from close(key, op)
             for access in ub_slot_uses(op):
-                if access.buffer not in self.buffers:
+                if not self._ringed(access.buffer):
                     continue
                 key = (access.buffer, access.slot)
                 current = open_groups.get(key)
@@ -267,11 +290,19 @@ class _KernelSync:
         where = allocs[-1].location
         prologue = KernelBuilder(Builder(InsertPoint.after(allocs[-1])), entry, where)
         epilogue = KernelBuilder(Builder(InsertPoint.before(terminator)), entry, where)
-        for buffer in self.buffers.values():
+        for value, buffer in self.buffers.items():
+            if value in self.preloaded:
+                continue
             for slot in range(buffer.alloc.slots):
                 event = prologue.const(buffer.base + slot)
                 prologue.insert(SetFlagOp(buffer.reader, buffer.writer, event))
                 epilogue.insert(WaitFlagOp(buffer.reader, buffer.writer, event))
+        for value, last in self.preloaded.items():
+            buffer = self.buffers[value]
+            after = KernelBuilder(Builder(InsertPoint.after(last)), entry, last.location)
+            event = after.const(buffer.base)
+            after.insert(SetFlagOp(buffer.writer, buffer.reader, event))
+            after.insert(WaitFlagOp(buffer.writer, buffer.reader, event))
 
     def run(self) -> None:
         if not self.buffers:

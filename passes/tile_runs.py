@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from xdsl.builder import Builder
@@ -51,7 +51,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp
-from xdsl.ir import Block, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -61,23 +61,40 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 from xdsl.rewriter import InsertPoint
+from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
     CopyRunOp,
+    LoadOp,
+    LoadScalarOp,
+    MapRunOp,
     UbAllocOp,
     ZeroRunOp,
+    align_up,
     function_soc,
+    run_program,
     token_bytes,
 )
+from pakv_dialect.dtypes import kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
+from pakv_dialect.soc import DEFAULT_SOC, SocError, SocInfo, soc_info
+from passes.compute_stage import ParamValue, StreamCompute, UbPosition, stream_compute
+from passes.compute_tiles import NormComputeTiles, compute_tiles
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.loop_carried import drop_invariant_carried_values
 from passes.tile_loops import TILES, RunTiles
-from passes.tile_plan import StreamPlan, TilePlan, TilePlanError, plan_tiles
+from passes.tile_plan import (
+    PARAMS_BUFFER,
+    ComputeStream,
+    StreamPlan,
+    TilePlan,
+    TilePlanError,
+    plan_compute_tiles,
+    plan_tiles,
+)
 
 
 @dataclass(frozen=True)
@@ -97,18 +114,29 @@ class TilingOptions(ModulePass, ABC):
 @dataclass(frozen=True)
 class KernelTiling:
     """One kernel's tile plan, its UB buffers (by purpose) and the plan of each stream
-    (by its token-major tensor)."""
+    (by its token-major tensor); in a compute kernel, each stream's Compute stage and
+    the kernel's parameters as the stages read them."""
 
     entry: Block
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     streams: Mapping[SSAValue, StreamPlan]
+    computes: Mapping[SSAValue, StreamCompute] = field(
+        default_factory=dict[SSAValue, StreamCompute]
+    )
+    params: Mapping[SSAValue, ParamValue] = field(default_factory=dict[SSAValue, ParamValue])
 
     def tiles(self, kb: KernelBuilder) -> RunTiles:
+        if self.plan.compute:
+            return compute_tiles(kb, self.plan, self.buffers, self.computes, self.params)
         return TILES[self.plan.mode](kb, self.plan, self.buffers)
 
 
-def _stage_note(run: CopyRunOp, tiles: str) -> str:
+def _stage_note_of(run: CopyRunOp | MapRunOp, tiles: str) -> str:
+    return _stage_note(run, tiles)
+
+
+def _stage_note(run: CopyRunOp | MapRunOp, tiles: str) -> str:
     """The run's note (what it copies), then what its tiles are."""
     note = run.attributes.get(NOTE_ATTR)
     if isinstance(note, StringAttr):
@@ -144,6 +172,23 @@ class TileNzCopyRun(_TileCopyRun):
     (``tile_loops.NzTiles``)."""
 
     layout = CacheMode.PA_NZ
+
+
+@dataclass(frozen=True)
+class TileMapRun(RewritePattern):
+    """An unfused consumer's run: compute tiles of its tokens (``NormComputeTiles.map``)."""
+
+    tiling: KernelTiling
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapRunOp, rewriter: PatternRewriter) -> None:
+        kb = KernelBuilder(rewriter, self.tiling.entry, op.location)
+        tiles = self.tiling.tiles(kb)
+        assert isinstance(tiles, NormComputeTiles)
+        stream = self.tiling.streams[op.tokens]
+        with kb.stage(_stage_note_of(op, tiles.copy_note(stream))):
+            cursor = tiles.map(op, stream)
+        rewriter.replace(op, [], [cursor])
 
 
 @dataclass(frozen=True)
@@ -194,34 +239,19 @@ def _stream_token_bytes(copies: list[CopyRunOp], zeros: list[ZeroRunOp]) -> dict
     return streams
 
 
-def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
-    """Plan the runs of ``func`` and create its UB buffers; None when it has no runs."""
-    copies = [op for op in func.walk() if isinstance(op, CopyRunOp)]
-    zeros = [op for op in func.walk() if isinstance(op, ZeroRunOp)]
-    streams = _stream_token_bytes(copies, zeros)
-    if not streams:
-        return None
-    first = copies[0]
-    block_size = first.block_size
-    assert block_size is not None  # _stream_token_bytes checked it
-
+def _kernel_soc(func: FuncOp, options: TilingOptions) -> SocInfo:
     soc = function_soc(func) or options.soc
     try:
-        ub_bytes = soc_info(soc).ub_usable_bytes
+        return soc_info(soc)
     except SocError as e:
         fail_at(func, str(e))
-    try:
-        plan = plan_tiles(
-            first.mode,
-            block_size=block_size,
-            token_bytes=list(streams.values()),
-            ub_bytes=ub_bytes,
-            slots=options.slots,
-            tile_bytes=options.tile_bytes,
-        )
-    except TilePlanError as e:
-        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc}: {e}")
 
+
+def _allocate(
+    func: FuncOp, plan: TilePlan, where: Operation
+) -> tuple[Builder, dict[str, SSAValue]]:
+    """One ``ub_alloc`` per buffer of ``plan`` at the top of ``func`` (after its
+    constants), located at ``where``; the builder stays after them."""
     entry = func.body.block
     after_constants = next((op for op in entry.ops if not isinstance(op, arith.ConstantOp)), None)
     builder = Builder(
@@ -230,10 +260,155 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
     buffers: dict[str, SSAValue] = {}
     for buffer in plan.buffers:
         alloc = UbAllocOp(buffer.purpose, buffer.slots, buffer.slot_bytes)
-        alloc.location = first.location
+        alloc.location = where.location
         alloc.buffer.name_hint = buffer.purpose
         buffers[buffer.purpose] = builder.insert(alloc).buffer
-    return KernelTiling(entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)))
+    return builder, buffers
+
+
+def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
+    """Plan the runs of ``func`` and create its UB buffers; None when it has no runs."""
+    copies = [op for op in func.walk() if isinstance(op, CopyRunOp)]
+    maps = [op for op in func.walk() if isinstance(op, MapRunOp)]
+    zeros = [op for op in func.walk() if isinstance(op, ZeroRunOp)]
+    if maps or any(op.map is not None for op in copies):
+        return _compute_tiling(func, options, copies, maps, zeros)
+    streams = _stream_token_bytes(copies, zeros)
+    if not streams:
+        return None
+    first = copies[0]
+    block_size = first.block_size
+    assert block_size is not None  # _stream_token_bytes checked it
+
+    soc = _kernel_soc(func, options)
+    try:
+        plan = plan_tiles(
+            first.mode,
+            block_size=block_size,
+            token_bytes=list(streams.values()),
+            ub_bytes=soc.ub_usable_bytes,
+            slots=options.slots,
+            tile_bytes=options.tile_bytes,
+        )
+    except TilePlanError as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
+    _, buffers = _allocate(func, plan, first)
+    return KernelTiling(
+        func.body.block, plan, buffers, dict(zip(streams, plan.streams, strict=True))
+    )
+
+
+def _compute_tiling(
+    func: FuncOp,
+    options: TilingOptions,
+    copies: list[CopyRunOp],
+    maps: list[MapRunOp],
+    zeros: list[ZeroRunOp],
+) -> KernelTiling:
+    """A compute kernel's plan: each stream's Compute stage on the kernel's SoC, tiles
+    of whole tokens, and the parameters read once at the top of the kernel (per-tensor
+    ones as scalars, per-channel ones into the ``params`` buffer)."""
+    soc = _kernel_soc(func, options)
+    runs: list[CopyRunOp | MapRunOp] = [*copies, *maps]
+    first = runs[0]
+    if copies and maps:
+        fail_at(maps[0], "ascend-tile-runs plans a gather's runs or a consumer's, not both")
+    for op in copies:
+        _check_one_plan(op, copies[0])
+    computes: dict[SSAValue, StreamCompute] = {}
+    for op in runs:
+        source = op.cache if isinstance(op, CopyRunOp) else op.source
+        kind = kv_kind_of_type(source.type.get_element_type())  # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType, reportUnknownMemberType]
+        assert kind is not None
+        try:
+            compute = stream_compute(run_program(op), kind, list(op.params), soc)
+        except VerifyException as e:
+            fail_at(op, f"{op.name}: {e}")
+        known = computes.setdefault(op.tokens, compute)
+        if known != compute:
+            fail_at(op, "ascend-tile-runs needs one computation per output tensor")
+    for op in zeros:
+        if op.tokens not in computes:
+            fail_at(op, "ascend-tile-runs computes a zero run by the plan of the runs into its "
+                    "tokens: none here")  # fmt: skip
+    vectors = _vector_params(runs)
+    streams = [
+        ComputeStream(
+            (token_bytes(tokens) or 0) // compute.result.size,
+            compute.source.size,
+            compute.result.size,
+            compute.intermediates,
+        )
+        for tokens, compute in computes.items()
+    ]
+    mode = copies[0].mode if copies else CacheMode.Norm
+    try:
+        plan = plan_compute_tiles(
+            mode,
+            block_size=copies[0].block_size if copies else None,
+            streams=streams,
+            ub_bytes=soc.ub_usable_bytes,
+            slots=options.slots,
+            tile_bytes=options.tile_bytes,
+            param_bytes=sum(align_up(size) for size in vectors.values()),
+        )
+    except TilePlanError as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
+    builder, buffers = _allocate(func, plan, first)
+    params = _load_params(func, builder, buffers, runs, vectors, first)
+    return KernelTiling(
+        func.body.block, plan, buffers, dict(zip(computes, plan.streams, strict=True)),
+        computes, params,
+    )  # fmt: skip
+
+
+def _vector_params(runs: list[CopyRunOp | MapRunOp]) -> dict[SSAValue, int]:
+    """The per-channel parameters of the runs, each once, with their bytes."""
+    vectors: dict[SSAValue, int] = {}
+    for op in runs:
+        for value in op.params:
+            shape = value.type.get_shape()  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+            if shape:
+                elements = 1
+                for dim in shape:  # pyright: ignore[reportUnknownVariableType]
+                    elements *= dim  # pyright: ignore[reportUnknownVariableType]
+                vectors.setdefault(value, 4 * elements)  # pyright: ignore[reportUnknownArgumentType]
+    return vectors
+
+
+def _load_params(
+    func: FuncOp,
+    builder: Builder,
+    buffers: Mapping[str, SSAValue],
+    runs: list[CopyRunOp | MapRunOp],
+    vectors: Mapping[SSAValue, int],
+    where: Operation,
+) -> dict[SSAValue, ParamValue]:
+    """Read every parameter once, after the UB buffers: a per-tensor one as an f32
+    scalar (S pipe), a per-channel one into the ``params`` buffer (MTE2)."""
+    kb = KernelBuilder(builder, func.body.block, where.location)
+    params: dict[SSAValue, ParamValue] = {}
+    offset = 0
+    with kb.stage("The consumers' parameters, read once per core."):
+        for op in runs:
+            for value in op.params:
+                if value in params:
+                    continue
+                if value not in vectors:
+                    scalar = kb.insert(LoadScalarOp(value, []), f"{value.name_hint or 'param'}")
+                    params[value] = scalar.result
+                    continue
+                zero = kb.const(0)
+                kb.insert(
+                    LoadOp(
+                        gm=value, gm_offset=zero, ub=buffers[PARAMS_BUFFER], slot=zero,
+                        ub_offset=kb.const(offset), n_burst=kb.const(1),
+                        burst_len=kb.const(vectors[value]), gm_gap=zero, ub_gap=zero,
+                    )
+                )  # fmt: skip
+                params[value] = UbPosition(buffers[PARAMS_BUFFER], 0, offset)
+                offset += align_up(vectors[value])
+    return params
 
 
 def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
@@ -244,9 +419,13 @@ def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
     patterns: list[RewritePattern] = [
         TileNormCopyRun(tiling),
         TileNzCopyRun(tiling),
+        TileMapRun(tiling),
         TileZeroRun(tiling),
     ]
-    walker = PatternRewriteWalker(GreedyRewritePatternApplier(patterns), apply_recursively=False)
+    # A compute kernel's parameters are read at its top before any run uses them: the
+    # walker's dead-code elimination must not take them for dead.
+    applier = GreedyRewritePatternApplier(patterns, dce_enabled=not tiling.plan.compute)
+    walker = PatternRewriteWalker(applier, apply_recursively=False)
     walker.rewrite_region(func.body)
     if tiling.plan.load_slots == 1:
         drop_invariant_carried_values(func.body)  # the cursors forwarded unchanged
