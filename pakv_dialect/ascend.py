@@ -48,6 +48,7 @@ from math import prod
 from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import (
     I64,
+    ArrayAttr,
     Float32Type,
     IndexType,
     IntegerAttr,
@@ -99,6 +100,36 @@ KERNEL_ATTR = "ascend.kernel"
 
 SOC_ATTR = "ascend.soc"
 """String attribute on a kernel function: the SoC it was compiled for."""
+
+LAUNCH_ATTR = "ascend.launch"
+"""String attribute on a kernel function: how the host sizes its launch
+(:class:`LaunchKind`)."""
+
+ROLES_ATTR = "ascend.roles"
+"""Array attribute on a kernel function: the role of each of its arguments (the
+``pakv.gather`` operand roles, or ``source``, ``param_<i>``, ``target`` of a consumer)."""
+
+
+class LaunchKind(StrEnum):
+    """How a kernel's tiling is computed from its arguments (``runtime`` launches)."""
+
+    gather = "gather"
+    """``GatherTiling`` of the gather's tensors, the total from ``seq_lens``."""
+    gather_cumsum = "gather_cumsum"
+    """The same, ``seq_lens`` holding running totals."""
+    map = "map"
+    """Every row of the consumer's tensor: ``num_tokens`` = total = its dim 0."""
+
+
+def kernel_launch(func: FuncOp) -> tuple[LaunchKind, tuple[str, ...]] | None:
+    """How ``func`` is launched and its arguments' roles, when the lowering said."""
+    kind = func.attributes.get(LAUNCH_ATTR)
+    roles = func.attributes.get(ROLES_ATTR)
+    if not isinstance(kind, StringAttr) or not isinstance(roles, ArrayAttr):
+        return None
+    names = tuple(r.data for r in roles.data if isinstance(r, StringAttr))
+    return LaunchKind(kind.data), names
+
 
 NOTE_ATTR = "ascend.note"
 """Optional string attribute on an op of a lowered kernel: a short note on the stage the

@@ -37,7 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr, UnitAttr
+from xdsl.dialects import memref
+from xdsl.dialects.builtin import ArrayAttr, MemRefType, ModuleOp, StringAttr, UnitAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import BlockArgument, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -48,17 +49,21 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.rewriter import Rewriter
 from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.ascend import (
     GM,
     KERNEL_ATTR,
+    LAUNCH_ATTR,
     NOTE_ATTR,
+    ROLES_ATTR,
     SOC_ATTR,
     AddressSpace,
     CopyRunOp,
     CoreTokensOp,
     GetTilingOp,
+    LaunchKind,
     MapRunOp,
     ZeroRunOp,
     memory_space_of,
@@ -69,6 +74,7 @@ from pakv_dialect.pakv import CacheMode, GatherOp, MapOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
+from passes.outline_kernels import HOST_ATTR
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
 
 
@@ -91,21 +97,26 @@ def _kernel_function(op: GatherOp | MapOp) -> FuncOp:
     return func
 
 
-def _make_kernel(func: FuncOp, soc: str, rewriter: PatternRewriter) -> None:
-    """Mark ``func`` as a kernel for ``soc``, its memref arguments in GM."""
+def _make_kernel(
+    func: FuncOp, soc: str, rewriter: PatternRewriter, launch: LaunchKind, roles: list[str]
+) -> None:
+    """Mark ``func`` as a kernel for ``soc``, its memref arguments in GM, with how the
+    host launches it and its arguments' roles (``ascend.kernel_launch``)."""
     _to_gm(func, rewriter)
     func.attributes[KERNEL_ATTR] = UnitAttr()
     func.attributes[SOC_ATTR] = StringAttr(soc)
+    func.attributes[LAUNCH_ATTR] = StringAttr(launch.value)
+    func.attributes[ROLES_ATTR] = ArrayAttr([StringAttr(role) for role in roles])
 
 
-def _to_gm(func: FuncOp, rewriter: PatternRewriter) -> None:
+def _to_gm(func: FuncOp, rewriter: PatternRewriter | Rewriter) -> None:
     """Retype the memref arguments of ``func`` to ``#ascend.address_space<gm>``."""
     for arg in func.args:
         ty = arg.type
         if not isinstance(ty, MemRefType) or memory_space_of(ty) == AddressSpace.gm:
             continue
-        memref: MemRefType = ty  # pyright: ignore[reportUnknownVariableType]
-        gm_type = MemRefType(memref.element_type, memref.shape, memref.layout, GM)
+        old: MemRefType = ty  # pyright: ignore[reportUnknownVariableType]
+        gm_type = MemRefType(old.element_type, old.shape, old.layout, GM)
         func.replace_argument_type(arg, gm_type, rewriter)
 
 
@@ -175,7 +186,9 @@ class LowerGatherPattern(RewritePattern):
         except (SocError, VerifyException) as e:
             fail_at(op, str(e))
 
-        _make_kernel(func, self.soc, rewriter)
+        roles = {value: role for role, value in op.operands_by_role()}
+        launch = LaunchKind.gather_cumsum if op.is_cumsum else LaunchKind.gather
+        _make_kernel(func, self.soc, rewriter, launch, [roles[arg] for arg in func.args])
 
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
@@ -205,14 +218,16 @@ class LowerMapPattern(RewritePattern):
             program = op.program()
             hardware_casts(program, soc)
             for name, value in (("source", op.source), ("target", op.target)):
-                kind = kv_kind_of_type(op.memref_type(value).get_element_type())
+                kind = kv_kind_of_type(GatherOp.memref_type(value).get_element_type())
                 if kind is None or not soc.supports_kv_dtype(kind):
                     raise VerifyException(
                         f"pakv.map {name} element type is not supported on {soc.name}"
                     )
         except (SocError, VerifyException) as e:
             fail_at(op, str(e))
-        _make_kernel(func, self.soc, rewriter)
+        roles = {op.source: "source", op.target: "target"}
+        roles |= {value: f"param_{i}" for i, value in enumerate(op.params)}
+        _make_kernel(func, self.soc, rewriter, LaunchKind.map, [roles[arg] for arg in func.args])
         kb = KernelBuilder(rewriter, func.body.block, op.location)
         num_tokens = kb.insert(GetTilingOp("num_tokens"), "num_tokens").result
         with kb.stage("This core's tokens: its balanced share of the tensor's rows."):
@@ -251,3 +266,19 @@ class ConvertPakvToAscendPass(ModulePass):
             [LowerGatherPattern(self.soc), LowerMapPattern(self.soc)]
         )
         PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)
+        for func in op.ops:
+            if isinstance(func, FuncOp) and HOST_ATTR in func.attributes:
+                _host_to_gm(func)
+
+
+def _host_to_gm(func: FuncOp) -> None:
+    """A program that launches kernels (``pakv-outline-kernels``): its memrefs, the
+    arguments and the buffers it allocates, are GM tensors too, as the kernels take
+    them."""
+    rewriter = Rewriter()
+    _to_gm(func, rewriter)
+    for alloc in func.walk():
+        if isinstance(alloc, memref.AllocOp) and memory_space_of(alloc.memref.type) is None:
+            ty: MemRefType = alloc.memref.type  # pyright: ignore[reportAssignmentType]
+            gm = MemRefType(ty.element_type, ty.shape, ty.layout, GM)
+            rewriter.replace_value_with_new_type(alloc.memref, gm)

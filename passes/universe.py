@@ -25,6 +25,12 @@ def _fuse_consumers() -> type[ModulePass]:
     return FuseConsumersPass
 
 
+def _outline_kernels() -> type[ModulePass]:
+    from passes.outline_kernels import OutlineKernelsPass
+
+    return OutlineKernelsPass
+
+
 def _tile_runs() -> type[ModulePass]:
     from passes.tile_runs import TileRunsPass
 
@@ -57,6 +63,7 @@ def _pakv_to_ascend() -> type[ModulePass]:
 
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "pakv-fuse-consumers": _fuse_consumers,
+    "pakv-outline-kernels": _outline_kernels,
     "convert-pakv-to-ascend": _convert_pakv_to_ascend,
     "ascend-tile-runs": _tile_runs,
     "ascend-distribute-tokens": _distribute_tokens,
