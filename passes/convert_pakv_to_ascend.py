@@ -263,7 +263,7 @@ class ConvertPakvToAscendPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         patterns = GreedyRewritePatternApplier(
-            [LowerGatherPattern(self.soc), LowerMapPattern(self.soc)]
+            [LowerGatherPattern(self.soc), LowerMapPattern(self.soc)], dce_enabled=False
         )
         PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)
         for func in op.ops:

@@ -150,15 +150,20 @@ class _KernelSync:
                 self.buffers[buffer] = SyncedBuffer(buffer.owner, writer, reader)
 
     def _find_preloaded(self) -> None:
+        """Buffers written only in the entry block and read only inside its regions."""
         entry = self.func.body.block
-        writes: dict[SSAValue, list[Operation]] = {}
+        accesses: dict[SSAValue, dict[UbRole, list[Operation]]] = {}
         for op in self.func.walk():
             for access in ub_slot_uses(op):
-                if access.role == UbRole.WRITE and access.buffer in self.buffers:
-                    writes.setdefault(access.buffer, []).append(op)
-        for buffer, ops in writes.items():
-            if all(op.parent_block() is entry for op in ops):
-                self.preloaded[buffer] = max(ops, key=entry.get_operation_index)
+                if access.buffer in self.buffers:
+                    roles = accesses.setdefault(access.buffer, {UbRole.WRITE: [], UbRole.READ: []})
+                    roles[access.role].append(op)
+        for buffer, roles in accesses.items():
+            writes, reads = roles[UbRole.WRITE], roles[UbRole.READ]
+            if all(op.parent_block() is entry for op in writes) and not any(
+                op.parent_block() is entry for op in reads
+            ):
+                self.preloaded[buffer] = max(writes, key=entry.get_operation_index)
 
     def _assign_events(self) -> None:
         used: dict[frozenset[Pipe], int] = {}

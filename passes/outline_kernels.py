@@ -29,19 +29,21 @@ HOST_ATTR = "pakv.host"
 """Unit attribute on a program whose kernels were outlined: host code, run op by op."""
 
 
-def _is_kernel(func: FuncOp, op: GatherOp | MapOp) -> bool:
-    """``func`` holds ``op`` on its arguments and nothing but an empty return."""
-    ops = list(func.body.block.ops)
-    only = len(ops) == 2 and ops[0] is op and isinstance(ops[1], ReturnOp)
-    return only and all(
-        isinstance(v, BlockArgument) and v.block is func.body.block for v in op.operands
+def _is_program(func: FuncOp, ops: list[GatherOp | MapOp]) -> bool:
+    """``func`` runs several pakv ops, or one on buffers it makes: a program of kernels.
+    (A single op on the arguments is a kernel already; anything else beside it is
+    ``convert-pakv-to-ascend``'s to report.)"""
+    return len(ops) > 1 or any(
+        not (isinstance(v, BlockArgument) and v.block is func.body.block)
+        for op in ops
+        for v in op.operands
     )
 
 
 def outline_function(func: FuncOp, module: ModuleOp) -> None:
     """Move each pakv op of ``func`` into its own kernel function (module docstring)."""
     ops = [op for op in func.body.block.ops if isinstance(op, GatherOp | MapOp)]
-    if not ops or (len(ops) == 1 and _is_kernel(func, ops[0])):
+    if not _is_program(func, ops):
         return
     for index, op in enumerate(ops):
         kind = "gather" if isinstance(op, GatherOp) else "map"
