@@ -166,7 +166,7 @@ class ComputeStage:
         *,
         rows: Value,
         cols: Value,
-        pitch: int,
+        pitch: Value,
         channel0: Value,
     ) -> None:
         """Compute ``rows`` rows of ``cols`` elements (``pitch`` elements apart, every
@@ -221,7 +221,7 @@ class ComputeStage:
                         self._operands(target),
                         kb.value(rows),
                         kb.value(cols),
-                        kb.const(pitch),
+                        kb.value(pitch),
                     )
                 )
             else:

@@ -119,7 +119,8 @@ def run_body(
 ) -> np.ndarray:
     """Evaluate a per-element body once on whole arrays (``element`` and its parameters,
     broadcastable to it); returns the yielded array."""
-    (result,) = interpreter.run_ssacfg_region(body, (element, *params), "body")
+    with np.errstate(over="ignore", invalid="ignore"):  # +-inf and NaN are results too
+        (result,) = interpreter.run_ssacfg_region(body, (element, *params), "body")
     return np.broadcast_to(result, element.shape)
 
 
@@ -163,9 +164,10 @@ class ArrayLinalgFunctions(InterpreterFunctions):
         # The body's last argument (the output's element) is unused: pass the target.
         values = [_parameter(p) for p in params]
         if source.typed().size:
-            result = interpreter.run_ssacfg_region(
-                body, (source.typed(), *values, target.typed()), "linalg.generic"
-            )
+            with np.errstate(over="ignore", invalid="ignore"):  # +-inf and NaN are results too
+                result = interpreter.run_ssacfg_region(
+                    body, (source.typed(), *values, target.typed()), "linalg.generic"
+                )
             target.typed()[...] = np.broadcast_to(result[0], target.shape)
         return ()
 

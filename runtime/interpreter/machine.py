@@ -872,10 +872,11 @@ class AscendMachine:
         dst = self._floats(site, "vscalar target", target, target_slot, target_offset, count)
         self._vector_sync(site, ((source, source_slot),), target, target_slot)
         value = np.float32(scalar)
-        if kind == "mul":
-            np.multiply(src, value, out=dst)
-        else:
-            np.add(src, -value if kind == "sub" else value, out=dst)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if kind == "mul":
+                np.multiply(src, value, out=dst)
+            else:
+                np.add(src, -value if kind == "sub" else value, out=dst)
         self._vector_row(site, target_slot, count, 4 * count)
 
     def vrows(
@@ -912,5 +913,6 @@ class AscendMachine:
         self._vector_sync(site, ((source, source_slot), (vector, vector_slot)), target, target_slot)
         ufunc = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[kind]
         out = dst.reshape(rows, pitch)[:, :cols]
-        ufunc(src.reshape(rows, pitch)[:, :cols], vec, out=out)
+        with np.errstate(over="ignore", invalid="ignore"):
+            ufunc(src.reshape(rows, pitch)[:, :cols], vec, out=out)
         self._vector_row(site, target_slot, rows * cols, 4 * rows * cols)
