@@ -9,7 +9,8 @@ The package is split into wings by concern, each importing only the ones below i
     runtime.ascendc      the `ascendc` target and the host build of emitted kernels
     runtime.call, .golden, .ir_builder, .memory   shared by every wing
 
-``gather_pa_kv_cache`` is the Pythonic call; ``runtime.aclnn`` mirrors the two-phase C
+``gather_pa_kv_cache`` is the Pythonic call (``gather_dequant_pa_kv_cache`` the same with
+SPEC section 7's dequantisation fused in); ``runtime.aclnn`` mirrors the two-phase C
 API. The public names below load lazily (PEP 562): importing ``runtime`` or one wing
 does not drag in the others, so ``xdsl-opt -t ascendc`` never loads the host API.
 """
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from runtime.call import GatherCall, GatherSignature
     from runtime.golden import golden_gather
     from runtime.host import aclnn
-    from runtime.host.api import gather_pa_kv_cache
+    from runtime.host.api import gather_dequant_pa_kv_cache, gather_pa_kv_cache
     from runtime.host.errors import (
         ACLNN_ERR_PARAM_INVALID,
         ACLNN_ERR_PARAM_NULLPTR,
@@ -44,6 +45,7 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
     "Tensor": ("runtime.host.tensor", "Tensor"),
     "TensorLike": ("runtime.host.tensor", "TensorLike"),
     "aclnn": ("runtime.host.aclnn", None),
+    "gather_dequant_pa_kv_cache": ("runtime.host.api", "gather_dequant_pa_kv_cache"),
     "gather_pa_kv_cache": ("runtime.host.api", "gather_pa_kv_cache"),
     "golden_gather": ("runtime.golden", "golden_gather"),
 }
@@ -60,6 +62,7 @@ __all__ = [
     "Tensor",
     "TensorLike",
     "aclnn",
+    "gather_dequant_pa_kv_cache",
     "gather_pa_kv_cache",
     "golden_gather",
 ]

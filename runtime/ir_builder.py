@@ -269,10 +269,12 @@ def build_checked_module(
     cache_mode: CacheMode,
     cumsum: bool,
     soc: str,
+    maps: Mapping[str, DequantSpec] | None = None,
 ) -> ModuleOp:
-    """The static module of one concrete call: each role's (element type, exact shape)."""
+    """The static module of one concrete call: each role's (element type, exact shape),
+    with the call's consumers (``maps``) when it dequantises."""
     types = {role: MemRefType(element, shape) for role, (element, shape) in operands.items()}
-    return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc)
+    return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc, maps=maps)
 
 
 def gather_operands(op: GatherOp) -> dict[str, SSAValue]:

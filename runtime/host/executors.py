@@ -15,8 +15,8 @@ from xdsl.dialects.builtin import ModuleOp
 
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import GatherCall, GatherSignature
-from runtime.golden import golden_gather
+from runtime.call import OUTPUT_ROLES, GatherCall, GatherSignature
+from runtime.golden import golden_dequant_outputs, golden_gather
 from runtime.host.lowered import lower, run_lowered_call
 from runtime.interpreter.pakv_functions import run_function
 from runtime.ir_builder import KERNEL_NAME, build_gather_module
@@ -25,7 +25,23 @@ Executor = Callable[[GatherCall], None]
 
 
 def run_golden(call: GatherCall) -> None:
-    """The golden reference on the call's typed views."""
+    """The golden reference on the call's typed views (SPEC section 7's formula after
+    the gather when the call dequantises)."""
+    maps = {
+        stream: spec
+        for stream in ("key", "value")
+        if (spec := call.signature.stream_map(stream)) is not None
+    }
+    if maps:
+        operands = call.operands()
+        arrays = {role: tensor.typed() for role, tensor in operands.items()}
+        kinds = {role: tensor.kind for role, tensor in operands.items()}
+        expected = golden_dequant_outputs(
+            arrays, kinds, maps, cache_mode=call.signature.cache_mode, cumsum=call.signature.cumsum
+        )
+        for role in OUTPUT_ROLES:
+            arrays[role][...] = expected[role]
+        return
     golden_gather(
         call.key_cache.typed(),
         call.value_cache.typed(),
