@@ -72,7 +72,7 @@ class DequantSpec:
     @property
     def params(self) -> tuple[tuple[str, Broadcast], ...]:
         """The parameters in operand order: (``scale`` | ``offset``, its reach)."""
-        found = (("scale", self.scale), ("offset", self.offset))
+        found: list[tuple[str, Broadcast | None]] = [("scale", self.scale), ("offset", self.offset)]
         return tuple((name, reach) for name, reach in found if reach is not None)
 
     @property
@@ -84,6 +84,16 @@ def stream_of(role: str) -> str:
     """``key`` or ``value``: the stream an operand role belongs to (caches, outputs and
     parameters)."""
     return "key" if role.startswith("key_") else "value"
+
+
+def argument_name(role: str, spec: DequantSpec | None) -> str:
+    """The IR argument name of an operand role: the role itself, a parameter by meaning
+    (``key_scale``, ``value_offset``; ``spec`` is its stream's consumer). The printed
+    kernel's C++ parameters are named after these."""
+    if "_param_" not in role:
+        return role
+    assert spec is not None, role
+    return f"{stream_of(role)}_{spec.params[int(role.rsplit('_', 1)[1])][0]}"
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,11 @@ class GatherSignature:
         spec = self.stream_map(stream_of(role))
         assert spec is not None, role
         return spec.params[int(role.rsplit("_", 1)[1])][1]
+
+    def argument_name(self, role: str) -> str:
+        """The name of ``role``'s function argument in the IR built for the signature
+        (:func:`argument_name`)."""
+        return argument_name(role, self.stream_map(stream_of(role)))
 
     def layout_dims(self, role: str) -> tuple[int, ...]:
         """The dims of ``role`` that the signature fixes: those after its ``size_dims``."""

@@ -40,6 +40,8 @@ from runtime.call import (
     DequantSpec,
     GatherSignature,
     RunSizes,
+    argument_name,
+    stream_of,
 )
 
 KERNEL_NAME = "pakv_gather"
@@ -110,14 +112,14 @@ def gather_module(
     func = FuncOp(KERNEL_NAME, ([operand_types[r] for r in roles], []))
     args: dict[str, BlockArgument] = {}
     for role, arg in zip(roles, func.body.block.args, strict=True):
-        arg.name_hint = role
+        arg.name_hint = argument_name(role, maps.get(stream_of(role)))
         args[role] = arg
 
     def stream(name: str) -> tuple[list[SSAValue], Region | None]:
         spec = maps.get(name)
         if spec is None:
             return [], None
-        params = [args[f"{name}_param_{i}"] for i in range(len(spec.params))]
+        params: list[SSAValue] = [args[f"{name}_param_{i}"] for i in range(len(spec.params))]
         cache = operand_types[f"{name}_cache"].get_element_type()
         return params, dequant_body(_kind_of(cache), spec)
 
@@ -195,7 +197,7 @@ def build_unfused_module(
     func = FuncOp(name, ([types[r] for r in roles], []))
     args = dict(zip(roles, func.body.block.args, strict=True))
     for role, arg in args.items():
-        arg.name_hint = role
+        arg.name_hint = signature.argument_name(role)
     block = func.body.block
     intermediates: dict[str, SSAValue] = {}
     frees: list[Operation] = []
@@ -229,7 +231,7 @@ def build_unfused_module(
         stream = out_role.removesuffix("_out")
         spec = signature.stream_map(stream)
         if spec is not None:
-            params = [args[f"{stream}_param_{i}"] for i in range(len(spec.params))]
+            params: list[SSAValue] = [args[f"{stream}_param_{i}"] for i in range(len(spec.params))]
             block.add_op(_linalg_consumer(intermediates[out_role], params, args[out_role], spec))
     block.add_ops([*frees, ReturnOp()])
     return ModuleOp([func])

@@ -15,17 +15,20 @@ NaN, +-inf, -0.0, subnormals and results that overflow fp16.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from fusion_cases import (
     FusionCase,
     differing_rows,
+    lowered_program,
     make_data,
     run_lowered,
     run_reference,
     untouched_past_total,
 )
+from host_compiler import needs_compiler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,8 +36,11 @@ from pakv_dialect.casts import cast_path, holds
 from pakv_dialect.dtypes import DEQUANT_SOURCE_KINDS, kv_kind_named
 from pakv_dialect.hifloat8 import HIFLOAT8_TO_FLOAT32, decode_hifloat8
 from pakv_dialect.soc import SOCS, CastRound, soc_info
+from runtime.ascendc.host_build import HostKernel, HostRunError, HostUnit, build_host_kernels
+from runtime.ascendc.plan import FLAG_APIS
 from runtime.call import DequantSpec
 from runtime.golden import golden_dequant_outputs
+from runtime.host.executors import host_units, run_host_program
 
 OUTPUTS = ("fp16", "bf16", "fp32")
 SPECS: tuple[tuple[str | None, str | None], ...] = (
@@ -190,6 +196,115 @@ def test_fused_equals_unfused_property(case: FusionCase, seed: int):
     fused, _ = run_lowered(data)
     assert differing_rows(data, fused, run_reference(data)) == {"key_out": 0, "value_out": 0}
     assert untouched_past_total(data, fused)
+
+
+# --------------------------------------------------------------------------- AscendC
+
+EMITTING_SOCS = {
+    name for name, soc in SOCS.items() if soc.supported and not soc.missing_apis(FLAG_APIS)
+}
+HOST_PROGRAMS: list[tuple[FusionCase, bool]] = [
+    *((GRID[i], True) for i in (1, 5, 9, 13, 17, 18, 26, 39, 40, 47, 49)),
+    *((GRID[i], False) for i in (12, 36)),
+]
+"""Programs whose printed AscendC runs on the host stand-in: a spread of the grid fused
+(every emitting SoC, both layouts), the odd cases, and unfused programs (a gather kernel
+and consumer kernels, launched in order)."""
+
+
+def _units(case: FusionCase, fuse: bool) -> dict[str, HostUnit]:
+    return host_units(lowered_program(case, fuse).module, case.soc)
+
+
+BROKEN_CASE = FusionCase(
+    "Norm", "int8", "int8", DequantSpec("fp16", "channel"), None, soc="Ascend910B"
+)
+"""The kernel the broken units are edited from (its Cast path: int8 -> half -> float)."""
+
+
+def _broken(edit: tuple[str, str]) -> HostUnit:
+    (unit,) = _units(BROKEN_CASE, True).values()
+    source, edits = re.subn(edit[0], edit[1], unit.source, count=1)
+    assert edits == 1, edit[0]
+    return HostUnit(source, unit.entry, unit.soc)
+
+
+BROKEN: dict[str, tuple[tuple[str, str], str]] = {
+    "a round mode the SoC's Cast lacks": (
+        (r"(CastTile<half, int8_t>\([^;]*?)CAST_NONE", r"\1CAST_RINT"),
+        "Cast from int8 to fp16 with RoundMode::CAST_RINT is not in the AscendC Cast table "
+        "of Ascend910B",
+    ),
+    "a pair the SoC's Cast lacks": (
+        (r"CastTile<half, int8_t>", "CastTile<float, int8_t>"),
+        "Cast from int8 to fp32 with RoundMode::CAST_NONE is not in the AscendC Cast table "
+        "of Ascend910B",
+    ),
+    "a cast onto its own source": (
+        (r"(CastTile<half, int8_t>\()\s*\w+\[[^\]]*\],\s*(\w+\[[^\]]*\])", r"\1\2, \2"),
+        "Cast: operands",
+    ),
+    "a per-channel row past its vector": ((r"(MulRows\([^;]*?params_)", r"\1[32]"), "Mul: count"),
+}
+"""Printed kernels broken on purpose, one rule each, and what the stand-in must say."""
+
+
+@pytest.fixture(scope="module")
+def host_kernels() -> dict[str, HostKernel]:
+    """Every program's units and the broken ones, built up front (several per compiler
+    run, cached on disk), by digest."""
+    units = [u for case, fuse in HOST_PROGRAMS for u in _units(case, fuse).values()]
+    units += [_broken(edit) for edit, _ in BROKEN.values()]
+    return {kernel.unit.digest: kernel for kernel in build_host_kernels(units)}
+
+
+@needs_compiler
+@pytest.mark.parametrize(
+    ("case", "fuse"),
+    HOST_PROGRAMS,
+    ids=[f"{c} {'fused' if f else 'unfused'}" for c, f in HOST_PROGRAMS],
+)
+def test_printed_ascendc_writes_the_unfused_programs_bytes(
+    case: FusionCase, fuse: bool, host_kernels: dict[str, HostKernel]
+):
+    data = make_data(case, seed=len(str(case)))
+    arrays = data.copy()
+    units = _units(case, fuse)
+    launches = run_host_program(
+        lowered_program(case, fuse).module, data.tensors(arrays), soc_info(case.soc),
+        {name: host_kernels[unit.digest] for name, unit in units.items()},
+    )  # fmt: skip
+    assert len(launches) == len(units) == (1 if fuse else 1 + len(_maps(case)))
+    assert differing_rows(data, arrays, run_reference(data)) == {"key_out": 0, "value_out": 0}
+    if fuse:
+        assert untouched_past_total(data, arrays)
+
+
+def test_host_programs_cover_what_they_claim():
+    assert {case.soc for case, _ in HOST_PROGRAMS} == EMITTING_SOCS
+    assert {case.mode for case, _ in HOST_PROGRAMS} == {"Norm", "PA_NZ"}
+    assert {fuse for _, fuse in HOST_PROGRAMS} == {True, False}
+    sources = {c.key_dtype for c, _ in HOST_PROGRAMS} | {c.value_dtype for c, _ in HOST_PROGRAMS}
+    assert sources == set(DEQUANT_SOURCE_KINDS)
+
+
+@needs_compiler
+@pytest.mark.parametrize("name", BROKEN)
+def test_the_stand_in_refuses_a_broken_compute_stage(
+    name: str, host_kernels: dict[str, HostKernel]
+):
+    edit, message = BROKEN[name]
+    unit = _broken(edit)
+    data = make_data(BROKEN_CASE, seed=5)
+    arrays = data.copy()
+    module = lowered_program(BROKEN_CASE).module
+    with pytest.raises(HostRunError, match=re.escape(message)):
+        run_host_program(
+            module,
+            data.tensors(arrays),
+            soc_info(unit.soc),
+            {unit.entry: host_kernels[unit.digest]},
+        )
 
 
 # --------------------------------------------------------------------------- HiFloat8

@@ -11,6 +11,8 @@ nearly equal tiles) overlaps loads with stores on the modelled timeline.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -353,7 +355,7 @@ def _located_module(*, stray: bool) -> ModuleOp:
     return Parser(lowering_context(), text).parse_module()
 
 
-def _failure(module: ModuleOp, **options: int) -> PassFailedAt:
+def _failure(module: ModuleOp, **options: Any) -> PassFailedAt:
     with pytest.raises(PassFailedAt) as failure:
         PakvToAscendPipeline(soc="Ascend910B", **options).apply(lowering_context(), module)
     return failure.value

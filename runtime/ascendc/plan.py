@@ -30,6 +30,7 @@ from xdsl.ir import BlockArgument, Operation, SSAValue
 from pakv_dialect import ascend
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
+from runtime.ascendc.compute import plan_vector_op
 from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import KernelFacts, constant_of
 from runtime.ascendc.identifiers import check_printed_names
@@ -254,6 +255,8 @@ class KernelPlan:
     """Copy helper name -> whether it must split bursts above MAX_BURSTS."""
     transposes: bool = False
     zero_fills: bool = False
+    compute_helpers: set[str] = field(default_factory=set[str])
+    """The Compute stage's helpers the kernel prints through (``runtime.ascendc.compute``)."""
 
     @property
     def name(self) -> str:
@@ -369,9 +372,11 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
                     raise emit_error(
                         op, f"{kind} needs more than the {soc.event_ids} event ids of {soc.name}"
                     )
+            case ascend.VCastOp() | ascend.VScalarOp() | ascend.VRowsOp():
+                plan.compute_helpers.add(plan_vector_op(op, soc, facts))
             case ascend.CoreTokensOp():
                 raise emit_error(op, "run ascend-distribute-tokens before -t ascendc")
-            case ascend.CopyRunOp() | ascend.ZeroRunOp():
+            case ascend.CopyRunOp() | ascend.MapRunOp() | ascend.ZeroRunOp():
                 raise emit_error(op, "run ascend-tile-runs before -t ascendc")
             case _:
                 pass

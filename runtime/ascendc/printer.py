@@ -40,6 +40,7 @@ from xdsl.utils.target import Target
 from pakv_dialect import ascend
 from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
 from runtime.ascendc.body import AscendCPrintContext, events_by_count
+from runtime.ascendc.compute import helper_texts
 from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.plan import (
     KernelPlan,
@@ -204,10 +205,17 @@ def _print_prologue(out: AscendCPrintContext, plan: KernelPlan) -> None:
     out.print(
         f"// AscendC kernel {plan.name} for {plan.soc.name}: pakv's ascendc target printed it"
     )
-    out.print(
-        "// from the lowered pakv.gather (pakv-to-ascend). It gathers the paged key and value"
-    )
-    out.print("// caches into contiguous token-major outputs; each core copies its share of rows.")
+    if plan.compute_helpers:
+        out.print("// from the lowered pakv program (pakv-to-ascend). Each core loads its share of")
+        out.print("// rows tile by tile, computes the consumer's body on them (the Compute stage)")
+        out.print("// and stores the results.")
+    else:
+        out.print(
+            "// from the lowered pakv.gather (pakv-to-ascend). It gathers the paged key and value"
+        )
+        out.print(
+            "// caches into contiguous token-major outputs; each core copies its share of rows."
+        )
     out.print('#include "kernel_operator.h"')
     out.print("#ifndef ASCENDC_CPU_DEBUG")
     out.print('#include "acl/acl.h"')
@@ -284,6 +292,7 @@ def _print_class(out: AscendCPrintContext, plan: KernelPlan) -> None:
     helpers = [_copy_helper(name, splits) for name, splits in sorted(plan.copies.items())]
     helpers += [TRANSPOSE_BLOCKS] if plan.transposes else []
     helpers += [ZERO_FILL] if plan.zero_fills else []
+    helpers += helper_texts(plan.compute_helpers)
     for helper in helpers:
         member.print(helper)
     member.print("TPipe pipe_;")

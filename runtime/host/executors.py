@@ -8,18 +8,24 @@ lowered kernel) can make it the default by assigning it here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
 
+from pakv_dialect.soc import SocInfo
+from pakv_dialect.tiling import gather_tiling
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, GatherCall, GatherSignature
 from runtime.golden import golden_dequant_outputs, golden_gather
 from runtime.host.lowered import lower, run_lowered_call
 from runtime.interpreter.pakv_functions import run_function
+from runtime.interpreter.sequence import launch_sizes, run_program
 from runtime.ir_builder import KERNEL_NAME, build_gather_module
+from runtime.memory import GmTensor
 
 Executor = Callable[[GatherCall], None]
 
@@ -72,6 +78,30 @@ def ascendc_host_kernel(signature: GatherSignature) -> HostKernel:
     ``runtime.ascendc.host_build``, in memory here)."""
     source = emit_ascendc_kernels(lower(signature))[KERNEL_NAME]
     return build_host_kernel(HostUnit(source, KERNEL_NAME, signature.soc))
+
+
+def host_units(module: ModuleOp, soc: str) -> dict[str, HostUnit]:
+    """Every kernel of a lowered ``module`` as a unit to build for the host, by name."""
+    return {
+        name: HostUnit(source, name, soc) for name, source in emit_ascendc_kernels(module).items()
+    }
+
+
+def run_host_program(
+    module: ModuleOp, args: Sequence[GmTensor], soc: SocInfo, kernels: Mapping[str, HostKernel]
+) -> list[dict[str, int]]:
+    """A lowered program (``runtime.interpreter.sequence.run_program``: one fused kernel,
+    or host code calling a gather kernel then consumer kernels) with every kernel run as
+    its AscendC unit on the stand-in; ``kernels`` are the built :func:`host_units`.
+    Returns each launch's tiling as its host code computed it."""
+    parameters = list(inspect.signature(gather_tiling).parameters)
+
+    def launch(kernel: FuncOp, tensors: list[GmTensor]) -> dict[str, int]:
+        sizes = launch_sizes(kernel, tensors, soc)
+        host = kernels[kernel.sym_name.data]
+        return host.run([t.bytes for t in tensors], [sizes[p] for p in parameters])
+
+    return run_program(module, args, launch)
 
 
 def run_ascendc_host(call: GatherCall) -> None:

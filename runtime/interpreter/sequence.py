@@ -1,21 +1,23 @@
-"""Run a lowered program of several kernels: its host code op by op, each kernel on
-the vector cores of an :class:`~runtime.interpreter.machine.AscendMachine`.
+"""Run a lowered program of several kernels: its host code op by op, each kernel
+through a launcher (:func:`run_program`): on the vector cores of an
+:class:`~runtime.interpreter.machine.AscendMachine` (:func:`run_lowered_program`), or
+as its printed AscendC unit on the host stand-in (``runtime.host``, which may use both).
 
 ``pakv-to-ascend`` leaves a fused program as one kernel, and an unfused one (a gather
 into buffers the program allocates, then consumers: ``fuse=false``, or a consumer that
 could not be fused) as host code that allocates the intermediates and calls one
-kernel per op (``pakv-outline-kernels``). :func:`run_lowered_program` runs either:
+kernel per op (``pakv-outline-kernels``). :func:`run_program` runs either:
 ``memref.alloc`` makes a GM buffer (``0xA5`` bytes: nobody may read what was not
 written), ``memref.dim`` measures one, ``func.call`` launches a kernel with the
 tiling its arguments give (``ascend.kernel_launch``: a gather's from its tables and
-lengths, a consumer's from its rows), each on a fresh machine in program order.
+lengths, a consumer's from its rows: :func:`launch_sizes`), in program order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from xdsl.dialects import arith, memref
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp
@@ -31,13 +33,17 @@ from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.machine import AscendMachine, MachineTrace
 from runtime.memory import GmTensor
 
+T = TypeVar("T")
+
 
 class ProgramError(ValueError):
     """The lowered module is not a program this runner knows how to run."""
 
 
-def launch_tiling(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> GatherTiling:
-    """The tiling of one launch of kernel ``func`` on ``args`` (``ascend.kernel_launch``)."""
+def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[str, int]:
+    """The sizes ``gather_tiling`` takes for one launch of kernel ``func`` on ``args``
+    (``ascend.kernel_launch``: a gather's from its tables and lengths, a consumer's from
+    its rows); the AscendC host code computes its tiling from the same sizes."""
     launch = kernel_launch(func)
     if launch is None:
         raise ProgramError(f"@{func.sym_name.data} does not say how it is launched")
@@ -45,20 +51,26 @@ def launch_tiling(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> Gathe
     tensors = dict(zip(roles, args, strict=True))
     if kind == LaunchKind.map:
         rows = tensors["source"].shape[0]
-        return gather_tiling(
-            batch=0, num_blocks=0, table_width=0, num_tokens=rows, total_tokens=rows,
-            vector_cores=soc.vector_cores,
-        )  # fmt: skip
+        return {
+            "batch": 0, "num_blocks": 0, "table_width": 0, "num_tokens": rows,
+            "total_tokens": rows, "vector_cores": soc.vector_cores,
+        }  # fmt: skip
     tables = tensors["block_tables"]
-    total = total_length(tensors["seq_lens"].typed(), cumsum=kind == LaunchKind.gather_cumsum)
-    return gather_tiling(
-        batch=tables.shape[0],
-        num_blocks=tensors["key_cache"].shape[0],
-        table_width=tables.shape[1],
-        num_tokens=tensors["key_out"].shape[0],
-        total_tokens=total,
-        vector_cores=soc.vector_cores,
-    )
+    return {
+        "batch": tables.shape[0],
+        "num_blocks": tensors["key_cache"].shape[0],
+        "table_width": tables.shape[1],
+        "num_tokens": tensors["key_out"].shape[0],
+        "total_tokens": total_length(
+            tensors["seq_lens"].typed(), cumsum=kind == LaunchKind.gather_cumsum
+        ),
+        "vector_cores": soc.vector_cores,
+    }
+
+
+def launch_tiling(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> GatherTiling:
+    """The tiling of one launch of kernel ``func`` on ``args`` (:func:`launch_sizes`)."""
+    return gather_tiling(**launch_sizes(func, args, soc))
 
 
 @dataclass(frozen=True)
@@ -92,19 +104,18 @@ def kernels_of(module: ModuleOp) -> dict[str, FuncOp]:
     }
 
 
-def run_lowered_program(
-    module: ModuleOp,
-    args: Sequence[GmTensor],
-    soc: SocInfo,
-    compiled: Mapping[str, CompiledKernel],
-) -> list[KernelLaunch]:
+Launcher = Callable[[FuncOp, list[GmTensor]], T]
+"""Runs one kernel on its GM arguments (the machine model, or the printed AscendC unit
+on the host stand-in) and says what it did."""
+
+
+def run_program(module: ModuleOp, args: Sequence[GmTensor], launch: Launcher[T]) -> list[T]:
     """Run the program of ``module`` on ``args`` (its entry function's arguments, in
-    order); ``compiled`` holds each kernel's fast path by name. Returns the launches."""
+    order), each kernel through ``launch``; returns what the launches returned."""
     entry = entry_function(module)
-    launches: list[KernelLaunch] = []
     if KERNEL_ATTR in entry.attributes:
-        launches.append(_launch(entry, list(args), soc, compiled))
-        return launches
+        return [launch(entry, list(args))]
+    launches: list[T] = []
     values: dict[SSAValue, Any] = dict(zip(entry.body.block.args, args, strict=True))
     kernels = kernels_of(module)
     for op in entry.body.block.ops:
@@ -122,10 +133,25 @@ def run_lowered_program(
                 kernel = kernels.get(op.callee.root_reference.data)
                 if kernel is None:
                     raise ProgramError(f"{op.callee} is not a kernel of the module")
-                launches.append(_launch(kernel, [values[v] for v in op.arguments], soc, compiled))
+                launches.append(launch(kernel, [values[v] for v in op.arguments]))
             case _:
                 raise ProgramError(f"the host code of a program may not hold {op.name}")
     return launches
+
+
+def run_lowered_program(
+    module: ModuleOp,
+    args: Sequence[GmTensor],
+    soc: SocInfo,
+    compiled: Mapping[str, CompiledKernel],
+) -> list[KernelLaunch]:
+    """:func:`run_program` on the machine model: ``compiled`` holds each kernel's fast
+    path by name, each launch runs on a fresh machine."""
+
+    def launch(kernel: FuncOp, tensors: list[GmTensor]) -> KernelLaunch:
+        return _launch(kernel, tensors, soc, compiled)
+
+    return run_program(module, args, launch)
 
 
 def _launch(
