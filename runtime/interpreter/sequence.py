@@ -82,6 +82,10 @@ class KernelLaunch:
     trace: MachineTrace
     executed_ops: int
 
+    @property
+    def cores(self) -> int:
+        return self.tiling.used_cores
+
 
 def entry_function(module: ModuleOp) -> FuncOp:
     """The function a program run starts at: the one that is not called by another (a

@@ -16,7 +16,8 @@ Cost model (:class:`CostModel`; every number is a parameter, not a measurement)
   double-buffered steady state both pipes are busy, so each runs at half the core's
   share. The modelled traffic therefore never exceeds the HBM roofline; a pipe that
   runs alone is modelled pessimistically (it could take the whole share).
-* A vector op (``transpose_blocks``, ``fill_zero``) moves its bytes through the vector
+* A vector op (``transpose_blocks``, ``fill_zero``, a Compute-stage ``vcast`` /
+  ``vscalar`` / ``vrows`` by the bytes it writes) moves its bytes through the vector
   unit at ``vector_bytes_per_ns``; a scalar GM read (``load_scalar``) takes
   ``scalar_read_ns``.
 
@@ -54,6 +55,7 @@ from runtime.interpreter.machine import (
     STORE,
     TRACE_KINDS,
     TRANSPOSE,
+    VECTOR,
     WAIT_FLAG,
     MachineTrace,
 )
@@ -77,7 +79,7 @@ class CostModel:
     burst_overhead_ns: float = 20.0
     """Fixed cost of one DMA burst (descriptor and GM transaction set-up)."""
     vector_bytes_per_ns: float = 256.0
-    """Vector unit throughput for block transposes and zero fills."""
+    """Vector unit throughput for block transposes, zero fills and Compute-stage ops."""
     scalar_read_ns: float = 100.0
     """Latency of one scalar read from GM (a block-table or length entry)."""
 
@@ -121,7 +123,12 @@ def _durations(table: np.ndarray, model: CostModel, bytes_per_ns: float) -> np.n
     transposed = table["n_burst"] * table["burst_len"] * UB_ALIGN / model.vector_bytes_per_ns
     zeroed = table["burst_len"] / model.vector_bytes_per_ns
     return np.select(
-        [np.isin(kind, (LOAD, STORE)), kind == TRANSPOSE, kind == FILL_ZERO, kind == LOAD_SCALAR],
+        [
+            np.isin(kind, (LOAD, STORE)),
+            kind == TRANSPOSE,
+            np.isin(kind, (FILL_ZERO, VECTOR)),
+            kind == LOAD_SCALAR,
+        ],
         [dma, transposed, zeroed, np.full(kind.shape, model.scalar_read_ns)],
         default=0.0,
     )
@@ -194,6 +201,9 @@ def _event_args(row: np.ndarray, tensors: tuple[str, ...]) -> dict[str, Any]:
         args.update(rows=int(row["n_burst"]), cols=int(row["burst_len"]), slot=int(row["slot"]))
     elif kind == FILL_ZERO:
         args.update(bytes=int(row["burst_len"]), slot=int(row["slot"]))
+    elif kind == VECTOR:
+        elements, nbytes = int(row["n_burst"]), int(row["burst_len"])
+        args.update(elements=elements, bytes=nbytes, slot=int(row["slot"]))
     elif kind == LOAD_SCALAR:
         args.update(tensor=tensors[int(row["tensor"])], gm_offset=int(row["gm_offset"]))
     return args
