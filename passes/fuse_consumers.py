@@ -30,8 +30,9 @@ The pass does it in two steps, each a function of its own:
    the ops that only computed its size.
 
 When a consumer cannot be fused the IR is left as it was and the consumer says why in
-a ``pakv.not_fused`` string attribute (xDSL has no remark channel; ``pakv compile``
-and ``pakv-opt`` print it); with ``strict=true`` it is a located error instead. A
+a ``pakv.not_fused`` string attribute (xDSL has no remark channel: the attribute shows
+in the printed IR, and ``pakv compile / run / explain`` report it as an error at the
+consumer's line); with ``strict=true`` it is a located error instead. A
 consumer is not fused when its body or indexing is not one the target runs, when
 anything else reads the intermediate, when its output or parameters are defined after
 the gather or used between the gather and it (the fused op writes the output at the
