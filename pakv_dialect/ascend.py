@@ -79,15 +79,14 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm, DmaFormAttr, value_words
+from pakv_dialect.dma import MAX_BURSTS as MAX_BURSTS
 from pakv_dialect.dtypes import kv_kind_of_type
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
 
 UB_ALIGN = 32
 """UB addresses and sizes are multiples of 32 bytes (one "block")."""
-
-MAX_BURSTS = 4095
-"""The most bursts (DataCopyParams.blockCount) one copy instruction can carry."""
 
 KERNEL_ATTR = "ascend.kernel"
 """Unit attribute marking a function as a device kernel."""
@@ -183,12 +182,6 @@ def _check_space(what: str, value: SSAValue, space: AddressSpace) -> None:
         raise VerifyException(
             f"{what} must be a memref in #ascend.address_space<{space}>, got {value.type}"
         )
-
-
-def _check_constant_bursts(n_burst: SSAValue) -> None:
-    count = constant_value(n_burst)
-    if count is not None and not 1 <= count <= MAX_BURSTS:
-        raise VerifyException(f"burst count must be in [1, {MAX_BURSTS}], got {count}")
 
 
 @dataclass(frozen=True)
@@ -413,6 +406,10 @@ class _DmaOp(IRDLOperation):
     UB side: burst ``b`` starts at ``ub_offset + b * (align32(burst_len) + ub_gap)``
     bytes inside slot ``slot``; a burst whose length is not a multiple of 32 bytes is
     padded up to 32 in UB (DataCopyPad), so ``ub_gap`` must be a multiple of 32.
+
+    ``form`` (``pakv_dialect.dma``) says which AscendC parameter fields the values go
+    into; each value must fit its field (width and unit). The verifier checks the
+    values that are constants; the machine model checks the others when they run.
     """
 
     gm = operand_def(MemRefType)
@@ -424,6 +421,7 @@ class _DmaOp(IRDLOperation):
     burst_len = operand_def(IndexType)
     gm_gap = operand_def(IndexType)
     ub_gap = operand_def(IndexType)
+    form = prop_def(DmaFormAttr)
 
     def __init__(
         self,
@@ -437,20 +435,34 @@ class _DmaOp(IRDLOperation):
         burst_len: SSAValue,
         gm_gap: SSAValue,
         ub_gap: SSAValue,
+        form: DmaForm,
     ):
         super().__init__(
-            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap]
+            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap],
+            properties={"form": DmaFormAttr(form)},
         )
+
+    @property
+    def dma_form(self) -> DmaForm:
+        return self.form.data
 
     def verify_(self) -> None:
         _check_space(f"{self.name} GM operand", self.gm, AddressSpace.gm)
         _check_space(f"{self.name} UB operand", self.ub, AddressSpace.ub)
-        _check_constant_bursts(self.n_burst)
-        for what, value in (("ub_gap", self.ub_gap), ("ub_offset", self.ub_offset)):
-            constant = constant_value(value)
-            if constant is not None and constant % UB_ALIGN:
+        offset = constant_value(self.ub_offset)
+        if offset is not None and offset % UB_ALIGN:
+            raise VerifyException(
+                f"{self.name} ub_offset must be a multiple of {UB_ALIGN} bytes, got {offset}"
+            )
+        spec = DMA_FORMS[self.dma_form]
+        to_ub = isinstance(self, LoadOp)
+        for name in DMA_VALUES:
+            constant = constant_value(getattr(self, name))
+            if constant is not None and not spec.fields[name].holds(constant):
+                field = spec.fields[name]
                 raise VerifyException(
-                    f"{self.name} {what} must be a multiple of {UB_ALIGN} bytes, got {constant}"
+                    f"{self.name} {value_words(name)} {constant} does not fit "
+                    f"{field.describe(to_ub)} of the {spec.form} form"
                 )
 
 
@@ -466,7 +478,7 @@ class LoadOp(_DmaOp):
     assembly_format = (
         "$gm `[` $gm_offset `]` `->` $ub `[` $slot `,` $ub_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $gm_gap `,` $ub_gap `)` "
-        "attr-dict `:` type($gm) `->` type($ub)"
+        "`as` $form attr-dict `:` type($gm) `->` type($ub)"
     )
 
 
@@ -482,7 +494,7 @@ class StoreOp(_DmaOp):
     assembly_format = (
         "$ub `[` $slot `,` $ub_offset `]` `->` $gm `[` $gm_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $ub_gap `,` $gm_gap `)` "
-        "attr-dict `:` type($ub) `->` type($gm)"
+        "`as` $form attr-dict `:` type($ub) `->` type($gm)"
     )
 
 
@@ -800,5 +812,5 @@ ASCEND = Dialect(
         CopyRunOp,
         ZeroRunOp,
     ],
-    [AddressSpaceAttr, PipeAttr],
+    [AddressSpaceAttr, PipeAttr, DmaFormAttr],
 )

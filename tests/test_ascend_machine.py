@@ -73,7 +73,7 @@ def test_strided_load_and_store_move_exactly_the_bursts():
     gm_src, gm_dst = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 2, 512, 64)
     # 5 bursts of 40 bytes, 7 bytes apart in GM; padded to 64 in UB plus a 32-byte gap.
-    machine.dma(SITE, LOAD, gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
+    machine.dma(SITE, LOAD, "bytes", gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
     slot = machine.ub[64 + 512 : 64 + 1024]
     for b in range(5):
         ub_at = 32 + b * 96
@@ -82,7 +82,7 @@ def test_strided_load_and_store_move_exactly_the_bursts():
     # Store the same bursts contiguously (gm gap 0) at byte 100.
     machine.set_flag(SITE, 2, 3, 0)
     machine.wait_flag(SITE, 2, 3, 0)
-    machine.dma(SITE, STORE, gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
+    machine.dma(SITE, STORE, "bytes", gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
     expected = np.concatenate([src[11 + b * 47 : 11 + b * 47 + 40] for b in range(5)])
     assert (dst[100:300] == expected).all()
     assert not dst[:100].any() and not dst[300:].any()

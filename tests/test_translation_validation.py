@@ -170,3 +170,15 @@ def test_shape_example_of_the_original_document(mode: str):
     case = shape_example(np.random.default_rng(6), mode)
     run = run_and_compare(case)
     assert run.tiling.split_tokens == 8931
+
+
+HUGE_BLOCK = DeviceCase(
+    mode="PA_NZ", key_dtype="int8", key_token=(2,), value_token=(3,), block_size=65537, lens=(5, 2)
+)
+"""Issue 9: the PA_NZ load's GM gap (up to 65536 rows of 32 bytes) fits no
+DataCopyParams field: the bytes form where the SoC has DataCopyPad, else one-group loads."""
+
+
+@pytest.mark.parametrize("soc", ["Ascend910B", "Ascend910_95", "Ascend910"])
+def test_blocks_whose_gaps_no_uint16_field_holds(soc: str):
+    run_and_compare(build(HUGE_BLOCK.with_(soc=soc)))

@@ -11,10 +11,10 @@ func.func @tile(%kc: memref<?x128x16x144xf16, #ascend.address_space<gm>>, %bt: m
   %buf = ascend.ub_alloc "key tile" at 0 : memref<2x96256xi8, #ascend.address_space<ub>>
   %v = ascend.load_scalar %bt[%c0, %c1] : memref<?x?xi32, #ascend.address_space<gm>> -> i32
   ascend.wait_flag[MTE3, MTE2, %c0]
-  ascend.load %kc[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c4608) gaps(%c0, %c0) : memref<?x128x16x144xf16, #ascend.address_space<gm>> -> memref<2x96256xi8, #ascend.address_space<ub>>
+  ascend.load %kc[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c4608) gaps(%c0, %c0) as blocks : memref<?x128x16x144xf16, #ascend.address_space<gm>> -> memref<2x96256xi8, #ascend.address_space<ub>>
   ascend.set_flag[MTE2, MTE3, %c0]
   ascend.wait_flag[MTE2, MTE3, %c0]
-  ascend.store %buf[%c0, %c0] -> %ko[%c0] bursts(%c1 x %c4608) gaps(%c0, %c0) : memref<2x96256xi8, #ascend.address_space<ub>> -> memref<?x16x144xf16, #ascend.address_space<gm>>
+  ascend.store %buf[%c0, %c0] -> %ko[%c0] bursts(%c1 x %c4608) gaps(%c0, %c0) as blocks : memref<2x96256xi8, #ascend.address_space<ub>> -> memref<?x16x144xf16, #ascend.address_space<gm>>
   ascend.set_flag[MTE3, MTE2, %c0]
   ascend.fill_zero %buf[%c1] bytes(%c4608) : memref<2x96256xi8, #ascend.address_space<ub>>
   func.return
