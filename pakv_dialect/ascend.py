@@ -61,14 +61,13 @@ from xdsl.irdl import (
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     result_def,
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser
-from xdsl.printer import Printer
 from xdsl.traits import (
     MemoryAllocEffect,
     MemoryReadEffect,
@@ -82,6 +81,12 @@ from xdsl.utils.str_enum import StrEnum
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm, DmaFormAttr, value_words
 from pakv_dialect.dma import MAX_BURSTS as MAX_BURSTS
 from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.layouts import GM as GM
+from pakv_dialect.layouts import UB as UB
+from pakv_dialect.layouts import AddressSpace as AddressSpace
+from pakv_dialect.layouts import AddressSpaceAttr as AddressSpaceAttr
+from pakv_dialect.layouts import block_stride, cache_layout_error
+from pakv_dialect.layouts import memory_space_of as memory_space_of
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
 
@@ -104,31 +109,6 @@ def align_up(size: int, alignment: int = UB_ALIGN) -> int:
     return -(-size // alignment) * alignment
 
 
-class AddressSpace(StrEnum):
-    gm = "gm"
-    ub = "ub"
-
-
-@irdl_attr_definition
-class AddressSpaceAttr(EnumAttribute[AddressSpace]):
-    """``#ascend.address_space<gm>`` or ``#ascend.address_space<ub>``."""
-
-    name = "ascend.address_space"
-
-    def print_parameter(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            super().print_parameter(printer)
-
-    @classmethod
-    def parse_parameter(cls, parser: AttrParser) -> AddressSpace:
-        with parser.in_angle_brackets():
-            return super().parse_parameter(parser)
-
-
-GM = AddressSpaceAttr(AddressSpace.gm)
-UB = AddressSpaceAttr(AddressSpace.ub)
-
-
 class Pipe(StrEnum):
     """The hardware pipes of a vector core that an op can occupy."""
 
@@ -144,12 +124,6 @@ class PipeAttr(EnumAttribute[Pipe], SpacedOpaqueSyntaxAttribute):
     (``ascend.set_flag[MTE2, MTE3, %e]``)."""
 
     name = "ascend.pipe"
-
-
-def memory_space_of(ty: Attribute) -> AddressSpace | None:
-    if isinstance(ty, MemRefType) and isinstance(ty.memory_space, AddressSpaceAttr):
-        return ty.memory_space.data
-    return None
 
 
 def ub_buffer_type(slots: int, slot_bytes: int) -> MemRefType:
@@ -670,6 +644,11 @@ class CopyRunOp(IRDLOperation):
     of an NZ one). ``count`` is at most the block size, ``blk`` is in range: the walk
     sends other runs to ``ascend.zero_run``.
 
+    The cache may be a strided view (SPEC section 9, ``pakv_dialect.layouts``): its
+    blocks lie ``block_stride`` elements apart, dense inside. A static stride is in the
+    cache's type; a dynamic one (``strided<[?, ...]>``) is the ``block_stride`` operand,
+    in bytes (the kernel reads it from its tiling).
+
     Runs are ordered, and a tile expansion may carry state from one run to the next
     (the load slot of the next tile, when the load buffer has several): ``cursor`` is
     that state before the run and ``next_cursor`` after it. Code above the tiling
@@ -691,12 +670,13 @@ class CopyRunOp(IRDLOperation):
     token = operand_def(IndexType)
     count = operand_def(IndexType)
     cursor = operand_def(IndexType)
+    block_stride = opt_operand_def(IndexType)
     next_cursor = result_def(IndexType)
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
     assembly_format = (
-        "$layout $cache `[` $blk `,` $block_pos `]` `->` $tokens `[` $token `]` "
-        "`count` `(` $count `)` `cursor` `(` $cursor `)` attr-dict "
-        "`:` type($cache) `->` type($tokens)"
+        "$layout $cache `[` $blk `,` $block_pos `]` (`stride` `(` $block_stride^ `)`)? "
+        "`->` $tokens `[` $token `]` `count` `(` $count `)` `cursor` `(` $cursor `)` "
+        "attr-dict `:` type($cache) `->` type($tokens)"
     )
 
     def __init__(
@@ -710,12 +690,16 @@ class CopyRunOp(IRDLOperation):
         token: SSAValue,
         count: SSAValue,
         cursor: SSAValue,
+        block_stride: SSAValue | None = None,
     ):
         super().__init__(
-            operands=[cache, blk, block_pos, tokens, token, count, cursor],
+            operands=[
+                cache, blk, block_pos, tokens, token, count, cursor,
+                [] if block_stride is None else [block_stride],
+            ],
             properties={"layout": CacheModeAttr(layout)},
             result_types=[IndexType()],
-        )
+        )  # fmt: skip
 
     @property
     def mode(self) -> CacheMode:
@@ -734,6 +718,16 @@ class CopyRunOp(IRDLOperation):
         size = shape[1] if self.mode == CacheMode.Norm else shape[2]
         return None if size < 0 else size
 
+    @property
+    def static_block_stride(self) -> int | None:
+        """Bytes from one cache block to the next when the type says (None: ``?``)."""
+        stride = block_stride(self.cache_type)
+        if stride is None:
+            return None
+        kind = kv_kind_of_type(self.cache_type.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+        assert kind is not None  # the verifier checked the element type
+        return stride * kind.size
+
     def verify_(self) -> None:
         _check_space("copy_run cache", self.cache, AddressSpace.gm)
         tokens = _check_tokens("copy_run", self.tokens)
@@ -742,6 +736,17 @@ class CopyRunOp(IRDLOperation):
             raise VerifyException(
                 f"copy_run cache and tokens must have one element type, got "
                 f"{cache.get_element_type()} and {tokens.get_element_type()}"
+            )
+        kind = kv_kind_of_type(cache.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+        assert kind is not None  # _check_tokens checked the shared element type
+        error = cache_layout_error("copy_run cache", cache, kind.size)
+        if error is not None:
+            raise VerifyException(error)
+        dynamic = block_stride(cache) is None
+        if dynamic != (self.block_stride is not None):
+            raise VerifyException(
+                "copy_run needs a stride(...) operand exactly when its cache's dim 0 stride "
+                f"is dynamic, got {cache} {'without' if dynamic else 'with'} one"
             )
         norm = self.mode == CacheMode.Norm
         ranks = (4, 3) if norm else (4, 2)

@@ -16,7 +16,9 @@ store once ``ascend-insert-sync`` adds the flags. With a load buffer of one slot
 loads into slot 0 and the cursor passes through untouched.
 
 Per tile only a handful of ops run; everything that depends on the run alone (GM byte
-offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
+offsets, burst gaps) is computed once before its tile loop. A run starts
+``blk * block_stride`` bytes into its cache: a whole block apart for a dense cache, the
+cache's first-axis stride for a strided view (``RunTiles.block_stride``). GM offsets, lengths and
 gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
 
 Every DMA says its form (``pakv_dialect.dma``): the ``blocks`` form where its lengths
@@ -82,9 +84,10 @@ class RunTiles(ABC):
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         """The tiles of ``run`` (of ``stream``); returns the cursor after them."""
         kb = self.kb
-        block_bytes = self.plan.block_size * stream.token_bytes
         src = kb.add(
-            kb.mul(run.blk, block_bytes), kb.mul(run.block_pos, self.token_stride(stream)), "src"
+            kb.mul(run.blk, self.block_stride(run)),
+            kb.mul(run.block_pos, self.token_stride(stream)),
+            "src",
         )
         slots: Slots = [run.cursor] if self.plan.load_slots > 1 else []
         slots = self.copy_tiles(run, stream, src, slots)
@@ -131,6 +134,16 @@ class RunTiles(ABC):
         """The one-slot buffer zero chunks are filled in (written on V, read on MTE3)."""
 
     # ------------------------------------------------------------------ shared pieces
+
+    @staticmethod
+    def block_stride(run: CopyRunOp) -> Value:
+        """Bytes from one cache block to the next (SPEC section 9): the block itself for
+        a dense cache, the stride of a strided one (the run's operand when dynamic)."""
+        static = run.static_block_stride
+        if static is not None:
+            return static
+        assert run.block_stride is not None  # the copy_run verifier checked it
+        return run.block_stride
 
     def form(self, *, aligned: bool, **bounds: int) -> DmaForm:
         """The form of a DMA whose values are at most ``bounds`` (``pick_form``). One

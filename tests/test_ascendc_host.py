@@ -10,8 +10,9 @@ the unit's own tiling function and launcher run it on every core
 
 * ``RANDOM_GRID``: seeded random kernels over every SoC that emits AscendC, both
   modes, every dtype each SoC takes, int32/int64 indices, cumsum, offsets and odd block
-  sizes, each run on several data sets (lengths, truncation, repeated blocks, and data
-  the host would reject: bad columns, block ids, lengths, offsets). Kernels are built
+  sizes, each run on several data sets (lengths, truncation, repeated blocks, dense and
+  strided caches, and data the host would reject: bad columns, block ids, lengths,
+  offsets). Kernels are built
   several per compiler run (``UNITS_PER_LIBRARY``), in parallel, and cached on disk.
 * ``NAMED``: the cases a printer mistake would show on: Norm tokens whose byte length is
   an odd multiple of 16 (DataCopy would round them down), a PA_NZ load of 4096 row
@@ -41,7 +42,7 @@ import numpy as np
 import pytest
 from gather_cases import GatherCase, assert_c_example_result, c_example, kv_kind, shape_example
 from host_compiler import needs_compiler
-from lowered_cases import DeviceCase, build, device_call, expected_outputs
+from lowered_cases import CACHE_VIEWS, DeviceCase, build, device_call, expected_outputs
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.passes import PassPipeline
@@ -169,6 +170,7 @@ def _random_kernel(rng: np.random.Generator, index: int) -> GridKernel:
                 repeated_blocks=bool(rng.random() < 0.2),
                 bad=str(rng.choice(faults)) if data == 2 else None,
                 seed=int(rng.integers(1 << 30)),
+                view=CACHE_VIEWS[data],  # dense, then strided caches (SPEC section 9)
             )
         )
     label = f"r{index:02d}-{soc.name}-{mode}-{key}{'-' + value if value else ''}-bs{block_size}"
@@ -264,6 +266,7 @@ def test_the_random_grid_covers_what_it_claims():
     assert {c.cumsum for c in kernels} == {True, False} == {c.offsets for c in kernels}
     assert {c.block_size % 2 for c in kernels} == {0, 1}
     assert {c.bad for c in kernels} >= {None, "columns", "block_ids", "negative_len"}
+    assert {c.view for c in kernels} == set(CACHE_VIEWS)
     assert len({unit.digest for unit in _grid_units()}) == len(GRID)
 
 

@@ -177,12 +177,11 @@ class GmRef:
 
     @staticmethod
     def of(index: int, tensor: GmTensor) -> GmRef:
-        strides: list[int] = []
-        step = 1
-        for dim in reversed(tensor.shape):
-            strides.append(step)
-            step *= dim
-        dims = tuple(zip(tensor.shape, reversed(strides), strict=True))
+        """``tensor`` as a kernel argument; a strided cache is seen as the strided view
+        (SPEC section 9): its bytes span its real extent, its dims its real strides."""
+        size = tensor.kind.size
+        strides = [stride // size for stride in tensor.byte_strides()]
+        dims = tuple(zip(tensor.shape, strides, strict=True))
         flat = tensor.bytes.view(tensor.kind.storage)
         return GmRef(index, tensor, flat, dims, flat.itemsize, tensor.bytes.data, tensor.nbytes)
 

@@ -215,12 +215,19 @@ inline void ClearGm()
     State().gm.clear();
 }
 
-// The registered tensor that holds `address`: a GlobalTensor is bound to it for life.
+// The registered tensor that holds `address`: a GlobalTensor is bound to it for life. The
+// tensor starting there comes first: strided views of one buffer (keys and values
+// interleaved) span overlapping ranges, and each is bound by its own start.
 inline std::pair<const uint8_t*, const uint8_t*> TensorAt(const void* address, const char* what)
 {
     const auto* at = static_cast<const uint8_t*>(address);
     for (const auto& tensor : State().gm) {
-        if (at == tensor.first || (at > tensor.first && at < tensor.second)) {
+        if (at == tensor.first) {
+            return tensor;
+        }
+    }
+    for (const auto& tensor : State().gm) {
+        if (at > tensor.first && at < tensor.second) {
             return tensor;
         }
     }

@@ -62,3 +62,15 @@ func.func @runs(%kc: memref<?x4x16x16xf16, #ascend.address_space<gm>>, %ko: memr
 
 // CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %begin, %count, %slot) <{layout = #pakv<cache_mode PA_NZ>}> {ascend.note = "Keys"} : (memref<?x4x16x16xf16, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index) -> index
 // CHECK-GENERIC: "ascend.zero_run"(%ko, %end, %count) : (memref<?x64xf16, #ascend.address_space<gm>>, index, index) -> ()
+
+// -----
+
+// A run over a strided cache: the block stride (bytes) as an operand when the type
+// leaves it dynamic.
+func.func @strided_run(%kc: memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>>, %ko: memref<?x64xf16, #ascend.address_space<gm>>, %blk: index, %pos: index, %count: index, %slot: index, %stride: index) attributes {ascend.kernel} {
+  %next = ascend.copy_run PA_NZ %kc[%blk, %pos] stride(%stride) -> %ko[%pos] count(%count) cursor(%slot) : memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>> -> memref<?x64xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK:       %next = ascend.copy_run PA_NZ %kc[%blk, %pos] stride(%stride) -> %ko[%pos] count(%count) cursor(%slot) : memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>> -> memref<?x64xf16, #ascend.address_space<gm>>
+// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %pos, %count, %slot, %stride) <{layout = #pakv<cache_mode PA_NZ>}> : (memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index, index) -> index

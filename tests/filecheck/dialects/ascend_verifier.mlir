@@ -312,3 +312,23 @@ func.func @k(%ko: memref<f16, #ascend.address_space<gm>>, %i: index) {
 }
 
 // CHECK: {{^}}zero_run tokens must have a token dimension, got memref<f16, #ascend.address_space<gm>>
+
+// -----
+
+// A run whose cache's block stride is dynamic takes it as its stride operand (bytes).
+func.func @k(%kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>>, %ko: memref<?x2x8xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>> -> memref<?x2x8xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run needs a stride(...) operand exactly when its cache's dim 0 stride is dynamic, got memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>> without one
+
+// -----
+
+// A run reads a cache in place only when its inner dims are dense.
+func.func @k(%kc: memref<?x16x2x8xf16, strided<[512, 32, 8, 1]>, #ascend.address_space<gm>>, %ko: memref<?x2x8xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, strided<[512, 32, 8, 1]>, #ascend.address_space<gm>> -> memref<?x2x8xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run cache layout must keep every dim but the first (num_blocks) dense: expected strided<[s, 16, 8, 1]> (s static or ?), got strided<[512, 32, 8, 1]>

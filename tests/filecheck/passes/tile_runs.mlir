@@ -264,6 +264,31 @@ func.func @nz_huge_block_no_pad(%kc: memref<?x2x65537x32xi8, #gm>, %ko: memref<?
 
 #gm = #ascend.address_space<gm>
 
+// Strided caches (SPEC section 9): a run starts blk * block_stride bytes into its cache.
+// The keys' stride is the run's operand (from the tiling); the values' is the type's
+// 1024 elements of fp16, 2048 bytes. Each block is dense inside, so the tiles are those
+// of a dense cache.
+func.func @strided(%kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #gm>, %vc: memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>, #gm>, %ko: memref<?x2x8xf16, #gm>, %vo: memref<?x1x6xf16, #gm>, %blk: index, %pos: index, %token: index, %count: index, %slot: index, %stride: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %keys = ascend.copy_run Norm %kc[%blk, %pos] stride(%stride) -> %ko[%token] count(%count) cursor(%slot) {ascend.note = "Keys"} : memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #gm> -> memref<?x2x8xf16, #gm>
+  %values = ascend.copy_run Norm %vc[%blk, %pos] -> %vo[%token] count(%count) cursor(%keys) {ascend.note = "Values"} : memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>, #gm> -> memref<?x1x6xf16, #gm>
+  "test.op"(%values) : (index) -> ()
+  func.return
+}
+
+// CHECK-LABEL: func.func @strided(
+// CHECK:         %[[KBLK:.*]] = arith.muli %blk, %stride {ascend.note = "Keys: {{.*}}"} : index
+// CHECK-NEXT:    %[[KPOS:.*]] = arith.muli %pos, %c32 : index
+// CHECK-NEXT:    %src = arith.addi %[[KBLK]], %[[KPOS]] : index
+// CHECK:         ascend.load %kc[%src] -> %tile[%slot, %c0] bursts(%c1 x %run_bytes) gaps(%c0, %c0) as blocks :
+// CHECK:         %[[VBLK:.*]] = arith.muli %blk, %c2048 {ascend.note = "Values: {{.*}}"} : index
+// CHECK-NEXT:    %[[VPOS:.*]] = arith.muli %pos, %c12 : index
+// CHECK-NEXT:    %src_1 = arith.addi %[[VBLK]], %[[VPOS]] : index
+// CHECK:         ascend.load %vc[%src_1] -> %tile[%next_slot, %c0] bursts(%c1 x %run_bytes_1) gaps(%c0, %c0) as bytes :
+
+// -----
+
+#gm = #ascend.address_space<gm>
+
 // A kernel's runs share one plan: one layout and one block size.
 func.func @mixed(%kc: memref<?x16x2x16xf16, #gm>, %ko: memref<?x2x16xf16, #gm>, %nc: memref<?x2x16x16xf16, #gm>, %no: memref<?x32xf16, #gm>, %i: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
   %a = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x16xf16, #gm> -> memref<?x2x16xf16, #gm>
