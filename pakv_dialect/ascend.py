@@ -15,6 +15,11 @@ Memory model
   a byte ``offset`` that the UB planning pass assigns. Several slots are how a buffer is
   multi-buffered: tile ``n`` uses slot ``n % slots``.
 * A UB byte range is addressed as (buffer, slot, byte offset inside the slot).
+* Each DMA names its instruction form (``as blocks``: DataCopy with DataCopyParams;
+  ``as bytes``: DataCopyPad with DataCopyExtParams), whose parameter fields every value
+  must fit in width and unit (``pakv_dialect.dma``: the one table of those fields).
+* A GM memref may be a strided view along its first axis (a cache, SPEC section 9:
+  ``pakv_dialect.layouts``); GM byte offsets count from its first element.
 
 Pipes and synchronisation
 -------------------------
