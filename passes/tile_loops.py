@@ -16,10 +16,11 @@ store once ``ascend-insert-sync`` adds the flags. With a load buffer of one slot
 loads into slot 0 and the cursor passes through untouched.
 
 Per tile only a handful of ops run; everything that depends on the run alone (GM byte
-offsets, burst gaps) is computed once before its tile loop. A run starts
-``blk * block_stride`` bytes into its cache: a whole block apart for a dense cache, the
-cache's first-axis stride for a strided view (``RunTiles.block_stride``). GM offsets, lengths and
-gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
+offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
+gaps are in bytes, as ``ascend.load``/``ascend.store`` take them. A run starts
+``blk * block_stride`` bytes into its cache: blocks are a whole block apart in a dense
+cache, the cache's first-axis stride apart in a strided view (SPEC section 9,
+``RunTiles.block_stride``); inside a block the layout is dense either way.
 
 Every DMA says its form (``pakv_dialect.dma``): the ``blocks`` form where its lengths
 are 32-byte multiples and every value's bound (from the plan: a tile is at most a UB
@@ -149,8 +150,8 @@ class RunTiles(ABC):
         """The form of a DMA whose values are at most ``bounds`` (``pick_form``). One
         always fits: the plan bounds lengths by a UB slot and cuts PA_NZ loads whose
         GM gap no form holds into one-burst loads (``tile_plan.nz_load_gap_fits``)."""
-        chip = self.soc
-        form = pick_form(aligned=aligned, bounds=bounds, data_copy_pad=chip.has_data_copy_pad)
+        pad = self.soc.has_data_copy_pad
+        form = pick_form(aligned=aligned, bounds=bounds, data_copy_pad=pad)
         assert form is not None, f"no DMA form holds {bounds}: the tile plan bounds them"
         return form
 
