@@ -13,6 +13,10 @@ What is chosen, and why
   table read and one range check, then moves as few, as large DMAs as the UB allows.
   The core's tokens come from ``ascend.core_tokens``, which
   ``ascend-distribute-tokens`` turns into the balanced split over cores.
+* **Caches read in place.** A cache may be a strided view (SPEC section 9): its
+  blocks ``block_stride`` apart. A static stride stays in its type; a dynamic one is
+  read from the tiling (``key_block_stride``/``value_block_stride``, bytes) and handed
+  to its runs.
 * **Keys, then values.** A valid run becomes two ``ascend.copy_run`` ops, one per
   stream (their token sizes and, in PA_NZ, dtypes differ), noted ``Keys`` and
   ``Values``; the tile expansion adds how it cuts them. The runs' cursor is threaded
@@ -55,11 +59,14 @@ from pakv_dialect.ascend import (
     SOC_ATTR,
     AddressSpace,
     CopyRunOp,
+    GetTilingOp,
     ZeroRunOp,
     memory_space_of,
 )
+from pakv_dialect.layouts import block_stride
 from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError
+from pakv_dialect.tiling import BLOCK_STRIDE_FIELDS
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
@@ -102,6 +109,9 @@ class Stream:
     """``Keys`` or ``Values``: the note on its runs."""
     cache: SSAValue
     out: SSAValue
+    block_stride: SSAValue | None = None
+    """Bytes between the cache's blocks when its type leaves them dynamic (a tiling
+    field); None when the type says them."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,7 @@ class GatherRuns(RunVisitor):
                     token=run.token,
                     count=run.count,
                     cursor=cursor,
+                    block_stride=stream.block_stride,
                 ),
                 cursor.name_hint,
             )
@@ -137,6 +148,16 @@ class GatherRuns(RunVisitor):
             for stream in self.streams:
                 kb.insert(ZeroRunOp(tokens=stream.out, token=run.token, count=run.count))
         return cursor
+
+
+def _block_stride(kb: KernelBuilder, role: str, cache: SSAValue) -> SSAValue | None:
+    """The cache's block stride in bytes from the tiling, when its type says ``?``."""
+    ty = cache.type
+    assert isinstance(ty, MemRefType)
+    if block_stride(ty) is not None:
+        return None
+    field = BLOCK_STRIDE_FIELDS[role]
+    return kb.insert(GetTilingOp(field), field).result
 
 
 @dataclass
@@ -162,11 +183,14 @@ class LowerGatherPattern(RewritePattern):
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
-        streams = (
-            Stream("Keys", op.key_cache, op.key_out),
-            Stream("Values", op.value_cache, op.value_out),
-        )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream("Keys", op.key_cache, op.key_out, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Values", op.value_cache, op.value_out,
+                _block_stride(kb, "value_cache", op.value_cache),
+            ),
+        )  # fmt: skip
         walk_runs(kb, sequences, GatherRuns(op.mode, streams))
         rewriter.erase(op)
 

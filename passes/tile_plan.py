@@ -48,6 +48,12 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     load bursts (``tile_tokens * 32`` bytes) and the store bursts (``tile_groups * 32``
     bytes) long; the op count per byte is the same for any shape.
 
+    The load of several row groups has a GM gap of up to a row group less one row
+    (``(block_size - 1) * 32`` bytes). Where no DMA form of the SoC can say it (more
+    than 65536 rows per block without ``DataCopyPad``: :func:`nz_load_gap_fits`), every
+    tile takes one row group (``tile_groups`` 1): its load is one burst with no gap, its
+    store ``tile_tokens`` bursts of 32 bytes.
+
 The runs of a kernel come in streams, one per token-major tensor (keys and values:
 their token sizes, and in PA_NZ their dtypes, may differ), which share the same
 buffers: a tile of any stream takes the next slot of the buffer the loads write
@@ -62,6 +68,7 @@ from dataclasses import dataclass
 from math import isqrt
 
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, align_up
+from pakv_dialect.dma import pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 
 ZERO_CHUNK_BYTES = 4096
@@ -141,10 +148,22 @@ def _align_down(size: int) -> int:
     return size // UB_ALIGN * UB_ALIGN
 
 
-def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int) -> StreamPlan:
+def nz_load_gap_fits(block_size: int, *, data_copy_pad: bool) -> bool:
+    """Whether a PA_NZ load of several row groups can say its GM gap (up to a row group
+    less one row, ``(block_size - 1) * 32`` bytes) in a DMA form the SoC has
+    (``pakv_dialect.dma``). When it cannot, every tile takes one row group: its load is
+    one burst, with no gap to say."""
+    gap = (block_size - 1) * NZ_ROW_BYTES
+    return pick_form(aligned=True, bounds={"gm_gap": gap}, data_copy_pad=data_copy_pad) is not None
+
+
+def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int, one_group: bool) -> StreamPlan:
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
-    if groups <= blocks:
+    if one_group:
+        tokens = min(block_size, blocks, MAX_BURSTS)
+        tile_groups = 1
+    elif groups <= blocks:
         tokens = min(block_size, blocks // groups, MAX_BURSTS)
         tile_groups = groups
     else:
@@ -167,12 +186,14 @@ def plan_tiles(
     ub_bytes: int,
     slots: int = 2,
     tile_bytes: int = 0,
+    data_copy_pad: bool = True,
 ) -> TilePlan:
     """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
     ``token_bytes`` each; see the module docstring.
 
     ``tile_bytes`` (a multiple of 32), when not 0, replaces the slot size derived from
     the UB: tests use it to force tiny tiles, or a plan that ``ascend-plan-ub`` rejects.
+    ``data_copy_pad``: the SoC has ``DataCopyPad`` (its DMA forms: ``nz_load_gap_fits``).
     """
     if not token_bytes:
         raise TilePlanError("there is no stream to tile")
@@ -192,7 +213,10 @@ def plan_tiles(
         streams = tuple(StreamPlan(size, slot) for size in token_bytes)
         buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
     else:
-        streams, group_slots = _nz_split(block_size, token_bytes, ub_bytes, slots, tile_bytes)
+        one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
+        streams, group_slots = _nz_split(
+            block_size, token_bytes, ub_bytes, slots, tile_bytes, one_group
+        )
         used = max(stream.tile_bytes for stream in streams)
         buffers = (
             BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
@@ -207,6 +231,7 @@ def _nz_split(
     ub_bytes: int,
     slots: int,
     tile_bytes: int,
+    one_group: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
     """PA_NZ: the tiles of each stream and the group-major slot count (module docstring)."""
     if slots < 2:
@@ -216,7 +241,7 @@ def _nz_split(
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(_nz_stream(size, block_size, slot) for size in token_bytes)
+        return tuple(_nz_stream(size, block_size, slot, one_group) for size in token_bytes)
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:

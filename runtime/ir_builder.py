@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import MemRefType, ModuleOp
+from xdsl.dialects.builtin import MemRefType, ModuleOp, NoneAttr, StridedLayoutAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
+from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp
-from runtime.call import DYNAMIC_SIZES, OPERAND_ROLES, GatherSignature, RunSizes
+from runtime.call import CACHE_ROLES, DYNAMIC_SIZES, OPERAND_ROLES, GatherSignature, RunSizes
 
 KERNEL_NAME = "pakv_gather"
 """The symbol of the function holding the op."""
@@ -62,26 +63,37 @@ def gather_module(
 def build_gather_module(signature: GatherSignature, sizes: RunSizes = DYNAMIC_SIZES) -> ModuleOp:
     """The module of ``signature``; every size that ``sizes`` leaves None stays ``?``.
 
-    Without sizes this is the form that is compiled and cached per signature.
+    Without sizes this is the form that is compiled and cached per signature. Where
+    num_blocks is left to run time, so is where the blocks lie: the caches are
+    ``strided<[?, inner dense strides]>`` (SPEC section 9), their block strides read
+    from the tiling, so one kernel serves dense caches and strided views alike.
     """
-    types = {
-        role: MemRefType(signature.element(role).ir_type, shape)
-        for role, shape in signature.operand_shapes(sizes).items()
-    }
+    types: dict[str, MemRefType] = {}
+    for role, shape in signature.operand_shapes(sizes).items():
+        layout: StridedLayoutAttr | NoneAttr = NoneAttr()
+        if role in CACHE_ROLES and sizes.num_blocks is None:
+            layout = StridedLayoutAttr([None, *dense_strides(shape)[1:]])
+        types[role] = MemRefType(signature.element(role).ir_type, shape, layout)
     return gather_module(
         types, cache_mode=signature.cache_mode, cumsum=signature.cumsum, soc=signature.soc
     )
 
 
 def build_checked_module(
-    operands: Mapping[str, tuple[Attribute, tuple[int, ...]]],
+    operands: Mapping[str, tuple[Attribute, tuple[int, ...], tuple[int, ...] | None]],
     *,
     cache_mode: CacheMode,
     cumsum: bool,
     soc: str,
 ) -> ModuleOp:
-    """The static module of one concrete call: each role's (element type, exact shape)."""
-    types = {role: MemRefType(element, shape) for role, (element, shape) in operands.items()}
+    """The static module of one concrete call: each role's (element type, exact shape,
+    element strides or None when dense)."""
+    types = {
+        role: MemRefType(
+            element, shape, NoneAttr() if strides is None else StridedLayoutAttr(strides)
+        )
+        for role, (element, shape, strides) in operands.items()
+    }
     return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc)
 
 
