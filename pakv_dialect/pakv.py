@@ -4,7 +4,9 @@
 destination-passing style over memrefs; the passes in ``passes/`` decide *how* the
 vector cores move the bytes. Its verifier enforces every rule of SPEC section 3 that
 the IR can see statically (ranks, dimensions, dtypes, NZ rows, the per-token limit,
-and SoC support when the op names a SoC); data-dependent rules are the host runtime's.
+and SoC support when the op names a SoC) and the memory rules of SPEC section 9
+(operands in global memory, dense but for a cache's first-axis stride:
+``pakv_dialect.layouts``); data-dependent rules are the host runtime's.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pakv_dialect.elementwise import (
     hardware_casts,
 )
 from pakv_dialect.hifloat8 import HiFloat8Type
+from pakv_dialect.layouts import cache_layout_error, dense_layout_error, global_memory_error
 from pakv_dialect.soc import SocError, soc_info
 
 MAX_TOKEN_BYTES = 147456
@@ -133,6 +136,12 @@ class _Checker:
                 f"{name}: one token is {elements} x {kind.size} = {token_bytes} bytes, "
                 f"above the operator's limit of {MAX_TOKEN_BYTES} bytes"
             )
+
+    @staticmethod
+    def fail_if(message: str | None) -> None:
+        """Raise ``message`` (a rule's own words) when there is one."""
+        if message is not None:
+            raise VerifyException(message)
 
     @staticmethod
     def positive(name: str, ty: MemRefType, dim: int, what: str) -> None:
@@ -361,6 +370,13 @@ class GatherOp(IRDLOperation):
             c.rank(name, ty, rank)
         if so is not None:
             c.rank("seq_offset", so, 1)
+        named = {
+            "key_cache": kc, "value_cache": vc, "block_tables": bt, "seq_lens": sl,
+            "seq_offset": so, "key_out": ko, "value_out": vo,
+        }  # fmt: skip
+        for name, ty in named.items():
+            if ty is not None:
+                c.fail_if(global_memory_error(name, ty))
 
         # Batch: seq_lens has batch (or batch + 1 when cumsum) entries, seq_offset batch.
         batch = bt.get_shape()[0]
@@ -402,6 +418,12 @@ class GatherOp(IRDLOperation):
                 f"value_cache element type must equal key_cache's {key_kind.ir_type} in "
                 f"Norm mode, got {value_kind.ir_type}"
             )
+        # Layouts (SPEC section 9): dense, but for the stride of a cache's first axis.
+        c.fail_if(cache_layout_error("key_cache", kc, key_kind.size))
+        c.fail_if(cache_layout_error("value_cache", vc, value_kind.size))
+        for name, ty in named.items():
+            if ty is not None and name not in ("key_cache", "value_cache"):
+                c.fail_if(dense_layout_error(name, ty))
         index_kind = index_kind_of_type(bt.get_element_type())
         if index_kind is None:
             raise VerifyException(

@@ -21,6 +21,10 @@ store of tile ``n``.
 * Zero tokens (a column past the table, a bad block id): the tile is zero-filled in
   the first work slot and computed like a loaded one, since the unfused program
   applies its consumer to the zeros the gather wrote.
+
+Every DMA takes its form as the copy tiles' do (``RunTiles.form``): the ``blocks`` form
+when its lengths and gaps are 32-byte multiples, else ``bytes``; a run starts
+``RunTiles.block_stride`` bytes per block into a (possibly strided) cache.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from pakv_dialect.ascend import (
     ZeroRunOp,
     align_up,
 )
+from pakv_dialect.dma import BLOCK_BYTES, MAX_BURSTS, DmaForm
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
+from pakv_dialect.soc import SocInfo
 from passes.compute_stage import ComputeStage, ParamValue, StreamCompute, UbPosition
 from passes.kernel_builder import KernelBuilder, Value
 from passes.tile_loops import NzTiles, RunTiles, Slots
@@ -60,6 +66,7 @@ class _ComputeTiles:
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     store: Callable[..., None]
+    form: Callable[..., DmaForm]
 
     def _setup(
         self, computes: Mapping[SSAValue, StreamCompute], params: Mapping[SSAValue, ParamValue]
@@ -101,22 +108,39 @@ class _ComputeTiles:
         """CopyOut: ``rows`` rows of ``cols`` elements from the output slot."""
         kb = self.kb
         h, _, out = self.sizes(tokens)
+        slot_bytes = self.plan.buffer(OUTPUT_BUFFER).slot_bytes
+        aligned = (h * out) % BLOCK_BYTES == 0
         if not split and pitch == h:
-            self.store(OUTPUT_BUFFER, kb.value(slot), tokens, dst, 1, kb.mul(rows, h * out))
+            form = self.form(aligned=aligned, burst_len=slot_bytes)
+            length = kb.mul(rows, h * out)
+            self.store(OUTPUT_BUFFER, kb.value(slot), tokens, dst, 1, length, form=form)
             return
         if not split:  # padded rows: one burst per token, the padding skipped in UB
             assert isinstance(pitch, int)
             gap = pitch * out - align_up(h * out)
-            self.store_bursts(tokens, slot, dst, rows, h * out, 0, gap)
+            self.store_bursts(tokens, slot, dst, rows, h * out, 0, gap, aligned=aligned)
             return
         length = kb.mul(cols, out)
-        self.store_bursts(tokens, slot, dst, rows, length, kb.sub(h * out, length), 0)
+        self.store_bursts(
+            tokens, slot, dst, rows, length, kb.sub(h * out, length), 0, aligned=aligned
+        )
 
     def store_bursts(
         self, tokens: SSAValue, slot: Value, dst: Value, rows: Value, length: Value,
-        gm_gap: Value, ub_gap: int,
+        gm_gap: Value, ub_gap: int, *, aligned: bool,
     ) -> None:  # fmt: skip
+        """CopyOut of ``rows`` bursts; ``aligned``: every length and gap is a multiple
+        of 32 bytes (a chunk of channels is, when the token is: the plan cuts tokens
+        at 32-element multiples)."""
         kb = self.kb
+        h, _, out = self.sizes(tokens)
+        form = self.form(
+            aligned=aligned and ub_gap % BLOCK_BYTES == 0,
+            n_burst=MAX_BURSTS,
+            burst_len=self.plan.buffer(OUTPUT_BUFFER).slot_bytes,
+            gm_gap=h * out,
+            ub_gap=ub_gap,
+        )
         kb.insert(
             StoreOp(
                 gm=tokens,
@@ -128,6 +152,7 @@ class _ComputeTiles:
                 burst_len=kb.value(length),
                 gm_gap=kb.value(gm_gap),
                 ub_gap=kb.const(ub_gap),
+                form=form,
             )
         )
 
@@ -182,10 +207,11 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
         kb: KernelBuilder,
         plan: TilePlan,
         buffers: Mapping[str, SSAValue],
+        soc: SocInfo,
         computes: Mapping[SSAValue, StreamCompute],
         params: Mapping[SSAValue, ParamValue],
     ):
-        RunTiles.__init__(self, kb, plan, buffers)
+        RunTiles.__init__(self, kb, plan, buffers, soc)
         self._setup(computes, params)
 
     def zero_buffer(self) -> str:
@@ -202,7 +228,7 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
         h, in_size, _ = self.sizes(run.tokens)
         token_in = h * in_size
         src = kb.add(
-            kb.mul(run.blk, self.plan.block_size * token_in), kb.mul(run.block_pos, token_in), "src"
+            kb.mul(run.blk, self.block_stride(run)), kb.mul(run.block_pos, token_in), "src"
         )
         return self._run(run.cache, src, run.tokens, run.token, run.count, stream, run.cursor, True)
 
@@ -286,10 +312,17 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
             )
         else:
             bursts, length, ub_gap = kb.value(rows), kb.value(kb.mul(cols, in_size)), 0
+        form = self.form(
+            aligned=(h * in_size) % BLOCK_BYTES == 0 and ub_gap % BLOCK_BYTES == 0,
+            n_burst=MAX_BURSTS,
+            burst_len=self.plan.buffer(INPUT_BUFFER).slot_bytes,
+            ub_gap=ub_gap,
+        )
         kb.insert(
             LoadOp(
                 gm=source, gm_offset=kb.value(src), ub=load, slot=slot, ub_offset=zero,
                 n_burst=bursts, burst_len=length, gm_gap=zero, ub_gap=kb.const(ub_gap),
+                form=form,
             )
         )  # fmt: skip
         self.stage(tokens).emit(
@@ -309,10 +342,11 @@ class NzComputeTiles(_ComputeTiles, NzTiles):
         kb: KernelBuilder,
         plan: TilePlan,
         buffers: Mapping[str, SSAValue],
+        soc: SocInfo,
         computes: Mapping[SSAValue, StreamCompute],
         params: Mapping[SSAValue, ParamValue],
     ):
-        NzTiles.__init__(self, kb, plan, buffers)
+        NzTiles.__init__(self, kb, plan, buffers, soc)
         self._setup(computes, params)
 
     def zero_buffer(self) -> str:
@@ -323,11 +357,8 @@ class NzComputeTiles(_ComputeTiles, NzTiles):
 
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         kb = self.kb
-        h, in_size, _ = self.sizes(run.tokens)
         src = kb.add(
-            kb.mul(run.blk, self.plan.block_size * h * in_size),
-            kb.mul(run.block_pos, NZ_ROW_BYTES),
-            "src",
+            kb.mul(run.blk, self.block_stride(run)), kb.mul(run.block_pos, NZ_ROW_BYTES), "src"
         )
         slots: Slots = [run.cursor] if self.plan.load_slots > 1 else []
         slots = self.copy_tiles(run, stream, src, slots)
@@ -361,7 +392,7 @@ class NzComputeTiles(_ComputeTiles, NzTiles):
         def chunk(group: Value, groups: Value, carried: Slots, split: bool) -> Slots:
             slot = self.tile_slot(carried)
             chunk_src = kb.add(tile_src, kb.mul(group, row_stride)) if split else tile_src
-            self._load_groups(run, chunk_src, slot, groups, burst, gap)
+            self._load_groups(run, stream, chunk_src, slot, groups, burst, gap)
             work = self.buffers[WORK_BUFFER]
             zero = kb.const(0)
             kb.insert(
@@ -394,9 +425,10 @@ def compute_tiles(
     kb: KernelBuilder,
     plan: TilePlan,
     buffers: Mapping[str, SSAValue],
+    soc: SocInfo,
     computes: Mapping[SSAValue, StreamCompute],
     params: Mapping[SSAValue, ParamValue],
 ) -> RunTiles:
-    """The compute tile expansion of ``plan``'s layout."""
+    """The compute tile expansion of ``plan``'s layout, in ``soc``'s DMA forms."""
     cls = NzComputeTiles if plan.mode == CacheMode.PA_NZ else NormComputeTiles
-    return cls(kb, plan, buffers, computes, params)
+    return cls(kb, plan, buffers, soc, computes, params)

@@ -13,6 +13,10 @@ What is chosen, and why
   table read and one range check, then moves as few, as large DMAs as the UB allows.
   The core's tokens come from ``ascend.core_tokens``, which
   ``ascend-distribute-tokens`` turns into the balanced split over cores.
+* **Caches read in place.** A cache may be a strided view (SPEC section 9): its
+  blocks ``block_stride`` apart. A static stride stays in its type; a dynamic one is
+  read from the tiling (``key_block_stride``/``value_block_stride``, bytes) and handed
+  to its runs.
 * **Keys, then values.** A valid run becomes two ``ascend.copy_run`` ops, one per
   stream (their token sizes and, in PA_NZ, dtypes differ), noted ``Keys`` and
   ``Values``; the tile expansion adds how it cuts them. The runs' cursor is threaded
@@ -69,8 +73,10 @@ from pakv_dialect.ascend import (
     memory_space_of,
 )
 from pakv_dialect.elementwise import hardware_casts
+from pakv_dialect.layouts import block_stride
 from pakv_dialect.pakv import CacheMode, GatherOp, MapOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
+from pakv_dialect.tiling import BLOCK_STRIDE_FIELDS
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.outline_kernels import HOST_ATTR
@@ -128,6 +134,9 @@ class Stream:
     """``Keys`` or ``Values``: the note on its runs."""
     cache: SSAValue
     out: SSAValue
+    block_stride: SSAValue | None = None
+    """Bytes between the cache's blocks when its type leaves them dynamic (a tiling
+    field); None when the type says them."""
     map: Region | None = None
     params: Sequence[SSAValue] = ()
 
@@ -151,6 +160,7 @@ class GatherRuns(RunVisitor):
                     token=run.token,
                     count=run.count,
                     cursor=cursor,
+                    block_stride=stream.block_stride,
                     params=stream.params,
                     map=None if stream.map is None else stream.map.clone(),
                 ),
@@ -167,6 +177,16 @@ class GatherRuns(RunVisitor):
             for stream in self.streams:
                 kb.insert(ZeroRunOp(tokens=stream.out, token=run.token, count=run.count))
         return cursor
+
+
+def _block_stride(kb: KernelBuilder, role: str, cache: SSAValue) -> SSAValue | None:
+    """The cache's block stride in bytes from the tiling, when its type says ``?``."""
+    ty = cache.type
+    assert isinstance(ty, MemRefType)
+    if block_stride(ty) is not None:
+        return None
+    field = BLOCK_STRIDE_FIELDS[role]
+    return kb.insert(GetTilingOp(field), field).result
 
 
 @dataclass
@@ -192,11 +212,17 @@ class LowerGatherPattern(RewritePattern):
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
-        streams = (
-            Stream("Keys", op.key_cache, op.key_out, op.key_map, op.key_params),
-            Stream("Values", op.value_cache, op.value_out, op.value_map, op.value_params),
-        )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream(
+                "Keys", op.key_cache, op.key_out, _block_stride(kb, "key_cache", op.key_cache),
+                op.key_map, op.key_params,
+            ),
+            Stream(
+                "Values", op.value_cache, op.value_out,
+                _block_stride(kb, "value_cache", op.value_cache), op.value_map, op.value_params,
+            ),
+        )  # fmt: skip
         walk_runs(kb, sequences, GatherRuns(op.mode, streams))
         rewriter.erase(op)
 

@@ -17,7 +17,18 @@ loads into slot 0 and the cursor passes through untouched.
 
 Per tile only a handful of ops run; everything that depends on the run alone (GM byte
 offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
-gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
+gaps are in bytes, as ``ascend.load``/``ascend.store`` take them. A run starts
+``blk * block_stride`` bytes into its cache: blocks are a whole block apart in a dense
+cache, the cache's first-axis stride apart in a strided view (SPEC section 9,
+``RunTiles.block_stride``); inside a block the layout is dense either way.
+
+Every DMA says its form (``pakv_dialect.dma``): the ``blocks`` form where its lengths
+are 32-byte multiples and every value's bound (from the plan: a tile is at most a UB
+slot, a PA_NZ gap at most a block's row group) fits ``DataCopyParams``, else the
+``bytes`` form (``DataCopyPad``) where the SoC has it. A PA_NZ load whose GM gap fits
+neither (a row group of more than 65536 32-byte rows on a SoC without ``DataCopyPad``)
+is split by the plan into loads of one row group each, which have no gap at all
+(``tile_plan.nz_load_gap_fits``).
 
 Zero runs (``ascend.zero_run``: a column past the table, a block id out of range, a
 negative offset) write zeros with ``ascend.fill_zero`` + ``ascend.store`` and never
@@ -32,7 +43,6 @@ from collections.abc import Mapping, Sequence
 from xdsl.ir import SSAValue
 
 from pakv_dialect.ascend import (
-    MAX_BURSTS,
     CopyRunOp,
     FillZeroOp,
     LoadOp,
@@ -40,7 +50,9 @@ from pakv_dialect.ascend import (
     TransposeBlocksOp,
     ZeroRunOp,
 )
+from pakv_dialect.dma import BLOCK_BYTES, MAX_BURSTS, DmaForm, pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
+from pakv_dialect.soc import SocInfo
 from passes.kernel_builder import KernelBuilder, Value
 from passes.tile_plan import (
     GROUP_MAJOR_BUFFER,
@@ -58,21 +70,25 @@ nothing when the load buffer has one slot."""
 
 class RunTiles(ABC):
     """How the runs of one layout become tiles, built with ``kb`` into ``buffers``
-    (the plan's ``ub_alloc`` results by purpose)."""
+    (the plan's ``ub_alloc`` results by purpose) for ``soc`` (its DMA forms)."""
 
-    def __init__(self, kb: KernelBuilder, plan: TilePlan, buffers: Mapping[str, SSAValue]):
+    def __init__(
+        self, kb: KernelBuilder, plan: TilePlan, buffers: Mapping[str, SSAValue], soc: SocInfo
+    ):
         self.kb = kb
         self.plan = plan
         self.buffers = buffers
+        self.soc = soc
 
     # ------------------------------------------------------------------ the interface
 
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         """The tiles of ``run`` (of ``stream``); returns the cursor after them."""
         kb = self.kb
-        block_bytes = self.plan.block_size * stream.token_bytes
         src = kb.add(
-            kb.mul(run.blk, block_bytes), kb.mul(run.block_pos, self.token_stride(stream)), "src"
+            kb.mul(run.blk, self.block_stride(run)),
+            kb.mul(run.block_pos, self.token_stride(stream)),
+            "src",
         )
         slots: Slots = [run.cursor] if self.plan.load_slots > 1 else []
         slots = self.copy_tiles(run, stream, src, slots)
@@ -89,12 +105,13 @@ class RunTiles(ABC):
         chunk = self.plan.buffer(purpose).slot_bytes
         begin = kb.mul(run.token, stream.token_bytes, "zero_dst")
         end = kb.add(begin, kb.mul(run.count, stream.token_bytes), "zero_end")
+        form = self.form(aligned=stream.token_bytes % BLOCK_BYTES == 0, burst_len=chunk)
 
         def chunk_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
             only = kb.const(0)
             size = kb.minu(kb.sub(end, at), chunk, "bytes")
             kb.insert(FillZeroOp(self.buffers[purpose], only, size))
-            self.store(purpose, only, run.tokens, at, 1, size)
+            self.store(purpose, only, run.tokens, at, 1, size, form=form)
             return []
 
         kb.for_(begin, end, chunk, [], chunk_body, "dst")
@@ -119,6 +136,25 @@ class RunTiles(ABC):
 
     # ------------------------------------------------------------------ shared pieces
 
+    @staticmethod
+    def block_stride(run: CopyRunOp) -> Value:
+        """Bytes from one cache block to the next (SPEC section 9): the block itself for
+        a dense cache, the stride of a strided one (the run's operand when dynamic)."""
+        static = run.static_block_stride
+        if static is not None:
+            return static
+        assert run.block_stride is not None  # the copy_run verifier checked it
+        return run.block_stride
+
+    def form(self, *, aligned: bool, **bounds: int) -> DmaForm:
+        """The form of a DMA whose values are at most ``bounds`` (``pick_form``). One
+        always fits: the plan bounds lengths by a UB slot and cuts PA_NZ loads whose
+        GM gap no form holds into one-burst loads (``tile_plan.nz_load_gap_fits``)."""
+        pad = self.soc.has_data_copy_pad
+        form = pick_form(aligned=aligned, bounds=bounds, data_copy_pad=pad)
+        assert form is not None, f"no DMA form holds {bounds}: the tile plan bounds them"
+        return form
+
     def tile_slot(self, slots: Slots) -> SSAValue:
         """The load slot of the tile that ``slots`` is carried into."""
         return slots[0] if slots else self.kb.const(0)
@@ -141,8 +177,10 @@ class RunTiles(ABC):
         bursts: Value,
         length: Value,
         gm_gap: Value = 0,
+        *,
+        form: DmaForm,
     ) -> None:
-        """CopyOut: UB slot (from byte 0) -> GM ``out`` at byte ``offset``."""
+        """CopyOut: UB slot (from byte 0) -> GM ``out`` at byte ``offset``, in ``form``."""
         kb = self.kb
         zero = kb.const(0)
         kb.insert(
@@ -156,6 +194,7 @@ class RunTiles(ABC):
                 burst_len=kb.value(length),
                 gm_gap=kb.value(gm_gap),
                 ub_gap=zero,
+                form=form,
             )
         )
 
@@ -198,20 +237,28 @@ class NormTiles(RunTiles):
         kb = self.kb
         token_bytes = stream.token_bytes
         run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
+        # One burst of at most a slot: a 32-byte multiple when the token is one.
+        form = self.form(aligned=token_bytes % BLOCK_BYTES == 0, burst_len=stream.tile_bytes)
         if self._single_tile(stream):
             dst = kb.mul(run.token, token_bytes, "dst")
-            return self._tile(run, src, run_bytes, dst, slots)
+            return self._tile(run, src, run_bytes, dst, slots, form)
         src_end = kb.add(src, run_bytes, "src_end")
         distance = kb.sub(kb.mul(run.token, token_bytes), src, "dst_minus_src")
 
         def tile_body(at: SSAValue, carried: Slots) -> Slots:
             size = kb.minu(kb.sub(src_end, at), stream.tile_bytes, "bytes")
-            return self._tile(run, at, size, kb.add(at, distance, "dst"), carried)
+            return self._tile(run, at, size, kb.add(at, distance, "dst"), carried, form)
 
         return kb.for_(src, src_end, stream.tile_bytes, slots, tile_body, "src_at")
 
     def _tile(
-        self, run: CopyRunOp, src: SSAValue, size: SSAValue, dst: SSAValue, slots: Slots
+        self,
+        run: CopyRunOp,
+        src: SSAValue,
+        size: SSAValue,
+        dst: SSAValue,
+        slots: Slots,
+        form: DmaForm,
     ) -> Slots:
         """``size`` bytes from cache byte ``src`` to output byte ``dst``: CopyIn, CopyOut."""
         kb = self.kb
@@ -228,9 +275,10 @@ class NormTiles(RunTiles):
                 burst_len=size,
                 gm_gap=zero,
                 ub_gap=zero,
+                form=form,
             )
         )
-        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size, form=form)
         return self.next_slots(slots)
 
 
@@ -328,17 +376,26 @@ class NzTiles(RunTiles):
         tile_dst = kb.add(dst, kb.mul(first, stream.token_bytes), "tile_dst")
         if not stream.splits_tokens:
             slot = self.tile_slot(slots)
-            self._load_groups(run, tile_src, slot, stream.groups, burst, gap)
+            self._load_groups(run, stream, tile_src, slot, stream.groups, burst, gap)
             self._transpose(slot, stream.groups, tokens)
             size = kb.mul(tokens, stream.token_bytes, "bytes")
-            self.store(TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, tile_dst, 1, size)
+            form = self.form(aligned=True, burst_len=stream.tile_bytes)
+            self.store(TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, tile_dst, 1, size, form=form)
             return self.next_slots(slots)
+
+        # Each token's share of a chunk: tile_groups 32-byte rows, H bytes apart in GM.
+        chunk_form = self.form(
+            aligned=True,
+            n_burst=stream.tile_tokens,
+            burst_len=stream.tile_groups * NZ_ROW_BYTES,
+            gm_gap=stream.token_bytes - NZ_ROW_BYTES,
+        )
 
         def chunk_body(group: SSAValue, carried: Slots) -> Slots:
             chunk_slot = self.tile_slot(carried)
             groups = kb.minu(kb.sub(stream.groups, group), stream.tile_groups, "groups")
             chunk_src = kb.add(tile_src, kb.mul(group, row_stride))
-            self._load_groups(run, chunk_src, chunk_slot, groups, burst, gap)
+            self._load_groups(run, stream, chunk_src, chunk_slot, groups, burst, gap)
             self._transpose(chunk_slot, groups, tokens)
             chunk_bytes = kb.mul(groups, NZ_ROW_BYTES, "chunk_bytes")
             # Token t's share of the chunk lands H bytes after token t - 1's: the GM gap
@@ -347,7 +404,7 @@ class NzTiles(RunTiles):
             chunk_dst = kb.add(tile_dst, kb.mul(group, NZ_ROW_BYTES))
             self.store(
                 TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, chunk_dst, tokens, chunk_bytes,
-                chunk_gap,
+                chunk_gap, form=chunk_form,
             )  # fmt: skip
             return self.next_slots(carried)
 
@@ -356,16 +413,28 @@ class NzTiles(RunTiles):
     def _load_groups(
         self,
         run: CopyRunOp,
+        stream: StreamPlan,
         src: SSAValue,
         slot: SSAValue,
         groups: Value,
         burst: Value,
         gap: Value,
     ) -> None:
-        """CopyIn: ``groups`` bursts of ``burst`` bytes into UB, in loads of at most 4095
-        bursts (a count known only at run time is at most ``tile_groups``, below that)."""
+        """CopyIn: ``groups`` bursts of ``burst`` bytes, ``gap`` bytes apart in GM, into UB
+        back to back, in loads of at most 4095 bursts (a count known only at run time is
+        at most ``tile_groups``, below that).
+
+        The gap is at most a row group less one row. Where no DMA form of the SoC holds
+        that, the plan gives every tile one row group (``tile_plan.nz_load_gap_fits``):
+        the load is then one burst, and says no gap."""
         kb = self.kb
         row_stride = self.plan.block_size * NZ_ROW_BYTES
+        one_burst = stream.tile_groups == 1
+        form = self.form(
+            aligned=True,
+            burst_len=stream.tile_tokens * NZ_ROW_BYTES,
+            gm_gap=0 if one_burst else row_stride - NZ_ROW_BYTES,
+        )
         pieces: list[tuple[int, Value]] = (
             [(first, min(MAX_BURSTS, groups - first)) for first in range(0, groups, MAX_BURSTS)]
             if isinstance(groups, int)
@@ -382,8 +451,9 @@ class NzTiles(RunTiles):
                     ub_offset=kb.value(kb.mul(burst, first)),
                     n_burst=kb.value(bursts),
                     burst_len=kb.value(burst),
-                    gm_gap=kb.value(gap),
+                    gm_gap=zero if one_burst else kb.value(gap),
                     ub_gap=zero,
+                    form=form,
                 )
             )
 

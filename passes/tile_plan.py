@@ -48,6 +48,12 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     load bursts (``tile_tokens * 32`` bytes) and the store bursts (``tile_groups * 32``
     bytes) long; the op count per byte is the same for any shape.
 
+    The load of several row groups has a GM gap of up to a row group less one row
+    (``(block_size - 1) * 32`` bytes). Where no DMA form of the SoC can say it (more
+    than 65536 rows per block without ``DataCopyPad``: :func:`nz_load_gap_fits`), every
+    tile takes one row group (``tile_groups`` 1): its load is one burst with no gap, its
+    store ``tile_tokens`` bursts of 32 bytes.
+
 The runs of a kernel come in streams, one per token-major tensor (keys and values:
 their token sizes, and in PA_NZ their dtypes, may differ), which share the same
 buffers: a tile of any stream takes the next slot of the buffer the loads write
@@ -62,6 +68,7 @@ from dataclasses import dataclass
 from math import isqrt
 
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, align_up
+from pakv_dialect.dma import pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 
 ZERO_CHUNK_BYTES = 4096
@@ -170,10 +177,22 @@ def _align_down(size: int) -> int:
     return size // UB_ALIGN * UB_ALIGN
 
 
-def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int) -> StreamPlan:
+def nz_load_gap_fits(block_size: int, *, data_copy_pad: bool) -> bool:
+    """Whether a PA_NZ load of several row groups can say its GM gap (up to a row group
+    less one row, ``(block_size - 1) * 32`` bytes) in a DMA form the SoC has
+    (``pakv_dialect.dma``). When it cannot, every tile takes one row group: its load is
+    one burst, with no gap to say."""
+    gap = (block_size - 1) * NZ_ROW_BYTES
+    return pick_form(aligned=True, bounds={"gm_gap": gap}, data_copy_pad=data_copy_pad) is not None
+
+
+def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int, one_group: bool) -> StreamPlan:
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
-    if groups <= blocks:
+    if one_group:
+        tokens = min(block_size, blocks, MAX_BURSTS)
+        tile_groups = 1
+    elif groups <= blocks:
         tokens = min(block_size, blocks // groups, MAX_BURSTS)
         tile_groups = groups
     else:
@@ -196,12 +215,14 @@ def plan_tiles(
     ub_bytes: int,
     slots: int = 2,
     tile_bytes: int = 0,
+    data_copy_pad: bool = True,
 ) -> TilePlan:
     """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
     ``token_bytes`` each; see the module docstring.
 
     ``tile_bytes`` (a multiple of 32), when not 0, replaces the slot size derived from
     the UB: tests use it to force tiny tiles, or a plan that ``ascend-plan-ub`` rejects.
+    ``data_copy_pad``: the SoC has ``DataCopyPad`` (its DMA forms: ``nz_load_gap_fits``).
     """
     if not token_bytes:
         raise TilePlanError("there is no stream to tile")
@@ -221,7 +242,10 @@ def plan_tiles(
         streams = tuple(StreamPlan(size, slot) for size in token_bytes)
         buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
     else:
-        streams, group_slots = _nz_split(block_size, token_bytes, ub_bytes, slots, tile_bytes)
+        one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
+        streams, group_slots = _nz_split(
+            block_size, token_bytes, ub_bytes, slots, tile_bytes, one_group
+        )
         used = max(stream.tile_bytes for stream in streams)
         buffers = (
             BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
@@ -236,6 +260,7 @@ def _nz_split(
     ub_bytes: int,
     slots: int,
     tile_bytes: int,
+    one_group: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
     """PA_NZ: the tiles of each stream and the group-major slot count (module docstring)."""
     if slots < 2:
@@ -245,7 +270,7 @@ def _nz_split(
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(_nz_stream(size, block_size, slot) for size in token_bytes)
+        return tuple(_nz_stream(size, block_size, slot, one_group) for size in token_bytes)
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:
@@ -303,10 +328,15 @@ def _norm_compute_stream(
     )
 
 
-def _nz_compute_stream(stream: ComputeStream, elements: int, block_size: int) -> StreamPlan:
-    """The copy kernel's PA_NZ tile shape for a group-major slot of ``elements`` elements;
-    after the transpose a tile's rows are contiguous (each ``tile_groups`` 32-byte rows)."""
-    copy = _nz_stream(stream.elements * stream.in_size, block_size, elements * stream.in_size)
+def _nz_compute_stream(
+    stream: ComputeStream, elements: int, block_size: int, one_group: bool
+) -> StreamPlan:
+    """The copy kernel's PA_NZ tile shape for a group-major slot of ``elements`` elements
+    (``one_group``: :func:`nz_load_gap_fits` says no); after the transpose a tile's rows
+    are contiguous (each ``tile_groups`` 32-byte rows)."""
+    copy = _nz_stream(
+        stream.elements * stream.in_size, block_size, elements * stream.in_size, one_group
+    )
     channels = copy.tile_groups * (NZ_ROW_BYTES // stream.in_size)
     return StreamPlan(
         stream.elements * stream.out_size,
@@ -328,6 +358,7 @@ def plan_compute_tiles(
     slots: int = 2,
     tile_bytes: int = 0,
     param_bytes: int = 0,
+    data_copy_pad: bool = True,
 ) -> TilePlan:
     """Cut one core's UB for a kernel whose tiles are computed between load and store.
 
@@ -343,6 +374,7 @@ def plan_compute_tiles(
     the unfused program gives f(0) for them, not 0). ``tile_bytes`` forces the work
     slot's bytes (``E = tile_bytes / 4``), for tests. ``block_size`` None: the runs are
     a tensor's tokens, not a cache block's (an unfused consumer's kernel).
+    ``data_copy_pad``: the SoC has ``DataCopyPad`` (as in :func:`plan_tiles`).
     """
     nz = mode == CacheMode.PA_NZ
     if slots < 1:
@@ -368,7 +400,8 @@ def plan_compute_tiles(
         raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} computed tiles")
     if nz:
         assert block_size is not None
-        plans = tuple(_nz_compute_stream(s, elements, block_size) for s in streams)
+        one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
+        plans = tuple(_nz_compute_stream(s, elements, block_size, one_group) for s in streams)
     else:
         plans = tuple(_norm_compute_stream(s, elements, block_size) for s in streams)
     buffers = [

@@ -77,6 +77,7 @@ from pakv_dialect.ascend import (
     run_program,
     token_bytes,
 )
+from pakv_dialect.dma import BLOCK_BYTES, pick_form
 from pakv_dialect.dtypes import kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, SocError, SocInfo, soc_info
@@ -113,14 +114,16 @@ class TilingOptions(ModulePass, ABC):
 
 @dataclass(frozen=True)
 class KernelTiling:
-    """One kernel's tile plan, its UB buffers (by purpose) and the plan of each stream
-    (by its token-major tensor); in a compute kernel, each stream's Compute stage and
-    the kernel's parameters as the stages read them."""
+    """One kernel's tile plan, its UB buffers (by purpose), the plan of each stream
+    (by its token-major tensor) and its SoC (whose DMA forms the tiles take); in a
+    compute kernel, each stream's Compute stage and the kernel's parameters as the
+    stages read them."""
 
     entry: Block
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     streams: Mapping[SSAValue, StreamPlan]
+    soc: SocInfo
     computes: Mapping[SSAValue, StreamCompute] = field(
         default_factory=dict[SSAValue, StreamCompute]
     )
@@ -128,8 +131,8 @@ class KernelTiling:
 
     def tiles(self, kb: KernelBuilder) -> RunTiles:
         if self.plan.compute:
-            return compute_tiles(kb, self.plan, self.buffers, self.computes, self.params)
-        return TILES[self.plan.mode](kb, self.plan, self.buffers)
+            return compute_tiles(kb, self.plan, self.buffers, self.soc, self.computes, self.params)
+        return TILES[self.plan.mode](kb, self.plan, self.buffers, self.soc)
 
 
 def _stage_note_of(run: CopyRunOp | MapRunOp, tiles: str) -> str:
@@ -289,12 +292,13 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
             ub_bytes=soc.ub_usable_bytes,
             slots=options.slots,
             tile_bytes=options.tile_bytes,
+            data_copy_pad=soc.has_data_copy_pad,
         )
     except TilePlanError as e:
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
     _, buffers = _allocate(func, plan, first)
     return KernelTiling(
-        func.body.block, plan, buffers, dict(zip(streams, plan.streams, strict=True))
+        func.body.block, plan, buffers, dict(zip(streams, plan.streams, strict=True)), soc
     )
 
 
@@ -351,13 +355,14 @@ def _compute_tiling(
             slots=options.slots,
             tile_bytes=options.tile_bytes,
             param_bytes=sum(align_up(size) for size in vectors.values()),
+            data_copy_pad=soc.has_data_copy_pad,
         )
     except TilePlanError as e:
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
     builder, buffers = _allocate(func, plan, first)
-    params = _load_params(func, builder, buffers, runs, vectors, first)
+    params = _load_params(func, builder, buffers, runs, vectors, first, soc)
     return KernelTiling(
-        func.body.block, plan, buffers, dict(zip(computes, plan.streams, strict=True)),
+        func.body.block, plan, buffers, dict(zip(computes, plan.streams, strict=True)), soc,
         computes, params,
     )  # fmt: skip
 
@@ -383,9 +388,11 @@ def _load_params(
     runs: list[CopyRunOp | MapRunOp],
     vectors: Mapping[SSAValue, int],
     where: Operation,
+    soc: SocInfo,
 ) -> dict[SSAValue, ParamValue]:
     """Read every parameter once, after the UB buffers: a per-tensor one as an f32
-    scalar (S pipe), a per-channel one into the ``params`` buffer (MTE2)."""
+    scalar (S pipe), a per-channel one into the ``params`` buffer (MTE2, one burst in
+    the form its length takes: ``pakv_dialect.dma``)."""
     kb = KernelBuilder(builder, func.body.block, where.location)
     params: dict[SSAValue, ParamValue] = {}
     offset = 0
@@ -399,11 +406,17 @@ def _load_params(
                     params[value] = scalar.result
                     continue
                 zero = kb.const(0)
+                length = vectors[value]
+                form = pick_form(
+                    aligned=length % BLOCK_BYTES == 0, bounds={"burst_len": length},
+                    data_copy_pad=soc.has_data_copy_pad,
+                )  # fmt: skip
+                assert form is not None, "a vector that fits half the UB fits the bytes form"
                 kb.insert(
                     LoadOp(
                         gm=value, gm_offset=zero, ub=buffers[PARAMS_BUFFER], slot=zero,
                         ub_offset=kb.const(offset), n_burst=kb.const(1),
-                        burst_len=kb.const(vectors[value]), gm_gap=zero, ub_gap=zero,
+                        burst_len=kb.const(length), gm_gap=zero, ub_gap=zero, form=form,
                     )
                 )  # fmt: skip
                 params[value] = UbPosition(buffers[PARAMS_BUFFER], 0, offset)

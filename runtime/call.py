@@ -296,6 +296,9 @@ class GatherCall:
             role: GmTensor.wrap(API_NAMES[role], array, kinds[role])
             for role, array in arrays.items()
         }
+        for role, tensor in gm.items():
+            if tensor.block_stride is not None and role not in CACHE_ROLES:
+                raise ValueError(f"{tensor.name}: only a cache may be a strided view")
         return GatherCall(
             signature=signature,
             key_cache=gm["key_cache"],
@@ -324,6 +327,16 @@ class GatherCall:
         """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
         return tuple(self.operands().values())
 
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
     def tiling(self) -> GatherTiling:
         """The launch's tiling data on the signature's SoC (SPEC section 4 core count)."""
         return gather_tiling(
@@ -333,6 +346,8 @@ class GatherCall:
             num_tokens=self.num_tokens,
             total_tokens=self.total_tokens,
             vector_cores=soc_info(self.signature.soc).vector_cores,
+            key_block_stride=self.key_block_stride,
+            value_block_stride=self.value_block_stride,
         )
 
 

@@ -22,6 +22,8 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     MemRefType,
     ModuleOp,
+    NoneAttr,
+    StridedLayoutAttr,
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.dialects.linalg.attrs import IteratorTypeAttr
@@ -32,8 +34,10 @@ from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from pakv_dialect.dtypes import ElementKind, kv_kind_of_type
 from pakv_dialect.elementwise import ExtFOp, YieldOp
+from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp
 from runtime.call import (
+    CACHE_ROLES,
     DYNAMIC_SIZES,
     OPERAND_ROLES,
     OUTPUT_ROLES,
@@ -159,18 +163,28 @@ def _maps(signature: GatherSignature) -> dict[str, DequantSpec]:
     }
 
 
+def _operand_types(signature: GatherSignature, sizes: RunSizes) -> dict[str, MemRefType]:
+    """Every operand's memref type (:func:`build_gather_module` says the caches' layout)."""
+    types: dict[str, MemRefType] = {}
+    for role, shape in signature.operand_shapes(sizes).items():
+        layout: StridedLayoutAttr | NoneAttr = NoneAttr()
+        if role in CACHE_ROLES and sizes.num_blocks is None:
+            layout = StridedLayoutAttr([None, *dense_strides(shape)[1:]])
+        types[role] = MemRefType(signature.element(role).ir_type, shape, layout)
+    return types
+
+
 def build_gather_module(signature: GatherSignature, sizes: RunSizes = DYNAMIC_SIZES) -> ModuleOp:
     """The module of ``signature``; every size that ``sizes`` leaves None stays ``?``.
 
-    Without sizes this is the form that is compiled and cached per signature. A
+    Without sizes this is the form that is compiled and cached per signature. Where
+    num_blocks is left to run time, so is where the blocks lie: the caches are
+    ``strided<[?, inner dense strides]>`` (SPEC section 9), their block strides read
+    from the tiling, so one kernel serves dense caches and strided views alike. A
     signature with consumers gives the fused op (``key_map``/``value_map``).
     """
-    types = {
-        role: MemRefType(signature.element(role).ir_type, shape)
-        for role, shape in signature.operand_shapes(sizes).items()
-    }
     return gather_module(
-        types,
+        _operand_types(signature, sizes),
         cache_mode=signature.cache_mode,
         cumsum=signature.cumsum,
         soc=signature.soc,
@@ -189,10 +203,7 @@ def build_unfused_module(
     both take the same data. ``pakv-fuse-consumers`` turns this into
     :func:`build_gather_module`'s op.
     """
-    types = {
-        role: MemRefType(signature.element(role).ir_type, shape)
-        for role, shape in signature.operand_shapes(sizes).items()
-    }
+    types = _operand_types(signature, sizes)
     roles = list(signature.roles)
     func = FuncOp(name, ([types[r] for r in roles], []))
     args = dict(zip(roles, func.body.block.args, strict=True))
@@ -266,16 +277,22 @@ def _linalg_consumer(
 
 
 def build_checked_module(
-    operands: Mapping[str, tuple[Attribute, tuple[int, ...]]],
+    operands: Mapping[str, tuple[Attribute, tuple[int, ...], tuple[int, ...] | None]],
     *,
     cache_mode: CacheMode,
     cumsum: bool,
     soc: str,
     maps: Mapping[str, DequantSpec] | None = None,
 ) -> ModuleOp:
-    """The static module of one concrete call: each role's (element type, exact shape),
-    with the call's consumers (``maps``) when it dequantises."""
-    types = {role: MemRefType(element, shape) for role, (element, shape) in operands.items()}
+    """The static module of one concrete call: each role's (element type, exact shape,
+    element strides or None when dense), with the call's consumers (``maps``) when it
+    dequantises."""
+    types = {
+        role: MemRefType(
+            element, shape, NoneAttr() if strides is None else StridedLayoutAttr(strides)
+        )
+        for role, (element, shape, strides) in operands.items()
+    }
     return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc, maps=maps)
 
 

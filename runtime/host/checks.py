@@ -10,13 +10,16 @@ follows the aclnn convention:
 
 1. 161001: a required tensor is None.
 2. 161002, what the IR cannot express: the cacheMode string, the SoC, each tensor's
-   kind (:func:`acceptable_array`, contiguity, writability of outputs), dtype (must be
-   in the dtype table) and storage format (ND / FRACTAL_NZ per SPEC section 4), and
-   that no output shares memory with another tensor (:func:`_check_no_overlap`).
-3. 161002, static rules: the call's exact shapes and dtypes are built into a static
-   ``pakv.gather`` and the dialect's verifier judges them. The verifier is the one
-   place those rules live; its message is only renamed to the operator's parameter
-   names (``key_out`` -> ``keyRef``).
+   kind (:func:`acceptable_array`, writability of outputs, strides in whole elements),
+   dtype (must be in the dtype table) and storage format (ND / FRACTAL_NZ per SPEC
+   section 4), and that no output shares memory with another tensor
+   (:func:`_check_no_overlap`, exact for strided views too).
+3. 161002, static rules: the call's exact shapes, dtypes and layouts (a non-contiguous
+   array's strides, :func:`element_strides`) are built into a static ``pakv.gather``
+   and the dialect's verifier judges them (SPEC section 9: only a cache may be strided,
+   along its first axis, by a multiple of 32 bytes). The verifier is the one place
+   those rules live; its message is only renamed to the operator's parameter names
+   (``key_out`` -> ``keyRef``).
 4. Empty calls (a cache or output with no elements) stop here and succeed.
 5. 161002, data rules (:func:`check_data`), vectorised over the index tensors (never
    per token). A call whose lengths total 0 is empty and succeeds.
@@ -42,6 +45,7 @@ from pakv_dialect.dtypes import (
     kv_kind_named,
     kv_kind_of_numpy,
 )
+from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
 from runtime.call import (
@@ -65,11 +69,13 @@ def invalid(message: str) -> AclnnError:
 
 @dataclass(frozen=True)
 class _Operand:
-    """One resolved tensor parameter: its array, element kind and format."""
+    """One resolved tensor parameter: its array, element kind and layout."""
 
     role: str
     array: np.ndarray
     kind: ElementKind
+    strides: tuple[int, ...] | None
+    """The array's layout in the IR's terms (:func:`element_strides`)."""
 
     @property
     def api_name(self) -> str:
@@ -269,11 +275,11 @@ def resolve_dequant(
             )
         inner = tuple(out.array.shape[1:])
         reach, array = _dequant_parameter(f"{stream}Scale", scale, inner)
-        params[f"{stream}_param_0"] = _Operand(f"{stream}_param_0", array, fp32)
+        params[f"{stream}_param_0"] = _Operand(f"{stream}_param_0", array, fp32, None)
         offset_reach: Broadcast | None = None
         if offset is not None:
             offset_reach, array = _dequant_parameter(f"{stream}Offset", offset, inner)
-            params[f"{stream}_param_1"] = _Operand(f"{stream}_param_1", array, fp32)
+            params[f"{stream}_param_1"] = _Operand(f"{stream}_param_1", array, fp32, None)
         maps[stream] = DequantSpec(out.kind.name, reach, offset_reach)
     return maps, params
 
@@ -334,13 +340,36 @@ def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operan
     name = API_NAMES[role]
     tensor = value if isinstance(value, Tensor) else None
     array = acceptable_array(name, value if tensor is None else tensor.data)
-    if not array.flags.c_contiguous:
-        raise invalid(f"{name}: expected a C-contiguous array, got a non-contiguous view")
     if role in OUTPUT_ROLES and not array.flags.writeable:
         raise invalid(f"{name}: expected a writable array, got a read-only one")
     kind = _element_kind(role, None if tensor is None else tensor.dtype, array)
     _check_format(role, TensorFormat.ND.value if tensor is None else tensor.format, mode, soc)
-    return _Operand(role, array, kind)
+    return _Operand(role, array, kind, element_strides(name, array))
+
+
+def element_strides(name: str, array: np.ndarray) -> tuple[int, ...] | None:
+    """``array``'s layout as the IR says it: None for a C-contiguous array (no layout),
+    else its strides in elements, for the ``pakv.gather`` verifier to judge (only a
+    cache may be strided, and only along its first axis: SPEC section 9). A dim of
+    extent 1 takes its dense stride (numpy leaves that stride arbitrary); a stride that
+    is not a whole number of elements is a 161002 here, since no IR layout says it."""
+    if array.flags.c_contiguous:
+        return None
+    itemsize = array.dtype.itemsize
+    strides: list[int] = []
+    for extent, stride, dense in zip(
+        array.shape, array.strides, dense_strides(array.shape), strict=True
+    ):
+        if extent == 1:
+            strides.append(dense)
+            continue
+        if stride % itemsize:
+            raise invalid(
+                f"{name}: expected strides in whole {itemsize}-byte elements, got a stride of "
+                f"{stride} bytes"
+            )
+        strides.append(stride // itemsize)
+    return tuple(strides)
 
 
 def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
@@ -457,8 +486,8 @@ def _verify_static(
     An empty call skips only the rule that layout dimensions be positive (SPEC section
     3 lets an empty call succeed); every other static rule still applies.
     """
-    typed: dict[str, tuple[Attribute, tuple[int, ...]]] = {
-        role: (op.kind.ir_type, tuple(op.array.shape)) for role, op in operands.items()
+    typed: dict[str, tuple[Attribute, tuple[int, ...], tuple[int, ...] | None]] = {
+        role: (op.kind.ir_type, tuple(op.array.shape), op.strides) for role, op in operands.items()
     }
     module = build_checked_module(typed, cache_mode=mode, cumsum=cumsum, soc=soc.name, maps=maps)
     try:

@@ -53,7 +53,8 @@ def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[s
         rows = tensors["source"].shape[0]
         return {
             "batch": 0, "num_blocks": 0, "table_width": 0, "num_tokens": rows,
-            "total_tokens": rows, "vector_cores": soc.vector_cores,
+            "total_tokens": rows, "vector_cores": soc.vector_cores, "key_block_stride": 0,
+            "value_block_stride": 0,
         }  # fmt: skip
     tables = tensors["block_tables"]
     return {
@@ -65,6 +66,8 @@ def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[s
             tensors["seq_lens"].typed(), cumsum=kind == LaunchKind.gather_cumsum
         ),
         "vector_cores": soc.vector_cores,
+        "key_block_stride": tensors["key_cache"].dim0_stride,
+        "value_block_stride": tensors["value_cache"].dim0_stride,
     }
 
 

@@ -41,9 +41,18 @@ import numpy as np
 from xdsl.dialects.builtin import DYNAMIC_INDEX
 
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
+from pakv_dialect.layouts import block_stride, dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import soc_info
-from runtime.call import API_NAMES, OPERAND_ROLES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
+from runtime.call import (
+    API_NAMES,
+    CACHE_ROLES,
+    OPERAND_ROLES,
+    OUTPUT_ROLES,
+    GatherCall,
+    RunSizes,
+    size_dims,
+)
 from runtime.golden import total_length
 from runtime.host.checks import check_data, check_parameters, expected_format
 from runtime.host.tensor import Tensor
@@ -72,6 +81,9 @@ class GatherOperands:
     """Element kind of every operand role present."""
     shapes: Mapping[str, tuple[int, ...]]
     """Shape of every operand role present; ``DYNAMIC`` (-1) where it is ``?``."""
+    block_strides: Mapping[str, int | None]
+    """Each cache's dim 0 stride in elements as its type fixes it (SPEC section 9); None
+    where it is ``?`` (the data's own stride reaches the kernel through the tiling)."""
 
     @property
     def has_offset(self) -> bool:
@@ -89,13 +101,34 @@ class GatherOperands:
         kinds = {r: k for r, k in self.kinds.items() if "_param_" not in r}
         kinds |= {out: self.kinds[out.replace("_out", "_cache")] for out in OUTPUT_ROLES}
         shapes = {r: s for r, s in self.shapes.items() if "_param_" not in r}
-        return GatherOperands(self.mode, self.cumsum, self.block_size, kinds, shapes)
+        return GatherOperands(
+            self.mode, self.cumsum, self.block_size, kinds, shapes, self.block_strides
+        )
+
+    def laid_out(self, role: str, array: np.ndarray) -> np.ndarray:
+        """``array``'s values in the layout the op's type fixes for ``role``: a cache whose
+        type names a block stride other than the dense one gets a view with that
+        stride into a buffer of its own (the gaps zero); anything else is as given."""
+        stride = self.block_strides.get(role)
+        row = math.prod(array.shape[1:])
+        if stride is None or stride == row or array.shape[0] == 0:
+            return array
+        size = array.dtype.itemsize
+        buffer = np.zeros((array.shape[0] - 1) * stride + row, dtype=array.dtype)
+        view = np.lib.stride_tricks.as_strided(
+            buffer,
+            shape=array.shape,
+            strides=(stride * size, *(s * size for s in dense_strides(array.shape)[1:])),
+        )
+        view[...] = array
+        return view
 
     @staticmethod
     def of(op: GatherOp) -> GatherOperands:
         """The expectations of a verified ``op``."""
         kinds: dict[str, ElementKind] = {}
         shapes: dict[str, tuple[int, ...]] = {}
+        strides: dict[str, int | None] = {}
         for role, value in gather_operands(op).items():
             ty = op.memref_type(value)
             element = ty.get_element_type()
@@ -103,7 +136,9 @@ class GatherOperands:
             assert kind is not None, f"{role}: {element} (the verifier admits no such type)"
             kinds[role] = kind
             shapes[role] = tuple(ty.get_shape())
-        return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes)
+            if role in CACHE_ROLES:
+                strides[role] = block_stride(ty)
+        return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes, strides)
 
 
 DEFAULT_SIZES = RunSizes(batch=4, num_blocks=32, table_width=8, num_tokens=None)
@@ -315,9 +350,9 @@ def random_inputs(
         warn(unfilled)
     index = operands.kinds["block_tables"].storage
     seq_lens = np.concatenate(([0], np.cumsum(lens))) if operands.cumsum else lens
+    caches = {role: random_bits(rng, operands.kinds[role], shape(role)) for role in CACHE_ROLES}
     inputs: Inputs = {
-        "key_cache": random_bits(rng, operands.kinds["key_cache"], shape("key_cache")),
-        "value_cache": random_bits(rng, operands.kinds["value_cache"], shape("value_cache")),
+        **{role: operands.laid_out(role, array) for role, array in caches.items()},
         "block_tables": rng.integers(0, sizes.num_blocks, size=(batch, width)).astype(index),
         "seq_lens": seq_lens.astype(index),
         "key_out": random_bits(rng, operands.kinds["key_out"], shape("key_out")),
@@ -401,7 +436,7 @@ def load_inputs(
                 f"{path}: the op's {role} has shape {expected}, the file holds "
                 f"{'x'.join(map(str, array.shape))}"
             )
-        inputs[role] = np.ascontiguousarray(array)
+        inputs[role] = operands.laid_out(role, np.ascontiguousarray(array))
     missing = [role for role in OUTPUT_ROLES if role not in inputs]
     if missing:
         shapes = _output_shapes(operands, inputs, soc)
