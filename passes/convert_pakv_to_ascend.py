@@ -1,4 +1,5 @@
-"""``convert-pakv-to-ascend``: lower ``pakv.gather`` to this core's walk over runs.
+"""``convert-pakv-to-ascend``: lower ``pakv.gather`` and ``pakv.scatter`` to this core's
+walk over runs.
 
 The function holding the op becomes a device kernel: it gets ``ascend.kernel`` and
 ``ascend.soc``, its memref arguments move to ``#ascend.address_space<gm>``, and the op
@@ -23,6 +24,12 @@ What is chosen, and why
   (``ascend.zero_run``: the cache is never read), and no token at or past
   ``num_tokens`` is written.
 
+``pakv.scatter`` lowers the same way with its own walk (``passes/scatter_walk.py``):
+this core's tokens, slot by slot; a run of consecutive slots inside one block becomes
+two ``ascend.copy_run`` in the ``scatter`` direction (keys, then values); a slot outside
+the cache is skipped. Its kernel reads the scatter's tiling (``ScatterTiling``, named
+by the kernel's ``ascend.tiling`` attribute).
+
 Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar reads
 only, so one kernel serves every batch, table width, block count and token count;
 block size and head dimensions are static and baked in.
@@ -41,6 +48,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import BlockArgument, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -53,33 +61,52 @@ from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
     SOC_ATTR,
+    TILING_ATTR,
     AddressSpace,
+    CopyDirection,
     CopyRunOp,
     ZeroRunOp,
     memory_space_of,
 )
-from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, ScatterOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError
+from pakv_dialect.tiling import SCATTER_ABI
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
+from passes.scatter_walk import walk_slots
 
 
-def _kernel_function(op: GatherOp) -> FuncOp:
+def _kernel_function(op: KvOp) -> FuncOp:
     """The function ``op`` turns into a kernel; it must hold nothing else."""
     func = op.parent_op()
     if not isinstance(func, FuncOp) or op.parent_block() is not func.body.block:
-        fail_at(op, "pakv.gather must sit directly in the body of a func.func")
+        fail_at(op, f"{op.name} must sit directly in the body of a func.func")
     for value in op.operands:
         if not isinstance(value, BlockArgument) or value.block is not func.body.block:
-            fail_at(op, f"pakv.gather operands must be arguments of @{func.sym_name.data}")
+            fail_at(op, f"{op.name} operands must be arguments of @{func.sym_name.data}")
     for other in func.body.block.ops:
         if other is not op and not (isinstance(other, ReturnOp) and not other.arguments):
             fail_at(
                 other,
                 f"@{func.sym_name.data} becomes a device kernel: it may hold only "
-                f"pakv.gather and an empty func.return, found {other.name}",
+                f"{op.name} and an empty func.return, found {other.name}",
             )
+    return func
+
+
+def _start_kernel(op: KvOp, soc: str, rewriter: PatternRewriter) -> FuncOp:
+    """Check ``op`` against ``soc`` and make its function a kernel for it."""
+    func = _kernel_function(op)
+    if op.soc is not None and op.soc.data != soc:
+        fail_at(op, f"{op.name} requires SoC {op.soc.data}, but the lowering targets {soc}")
+    try:
+        op.verify_soc(soc)
+    except (SocError, VerifyException) as e:
+        fail_at(op, str(e))
+    _to_gm(func, rewriter)
+    func.attributes[KERNEL_ATTR] = UnitAttr()
+    func.attributes[SOC_ATTR] = StringAttr(soc)
     return func
 
 
@@ -96,7 +123,8 @@ def _to_gm(func: FuncOp, rewriter: PatternRewriter) -> None:
 
 @dataclass(frozen=True)
 class Stream:
-    """Keys or values: the cache and the token-major output of one kind of token."""
+    """Keys or values: the cache and the token-major tensor of one kind of token (the
+    gather's output, the scatter's input)."""
 
     name: str
     """``Keys`` or ``Values``: the note on its runs."""
@@ -110,6 +138,7 @@ class GatherRuns(RunVisitor):
 
     layout: CacheMode
     streams: tuple[Stream, ...]
+    direction: CopyDirection = CopyDirection.gather
 
     def valid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
         for stream in self.streams:
@@ -123,6 +152,7 @@ class GatherRuns(RunVisitor):
                     token=run.token,
                     count=run.count,
                     cursor=cursor,
+                    direction=self.direction,
                 ),
                 cursor.name_hint,
             )
@@ -139,26 +169,24 @@ class GatherRuns(RunVisitor):
         return cursor
 
 
+@dataclass(frozen=True)
+class ScatterRuns(GatherRuns):
+    """The scatter's runs: copy a run into the cache (``GatherRuns`` the other way). The
+    scatter's walk skips tokens whose slot is outside the cache: it has no invalid run."""
+
+    direction: CopyDirection = CopyDirection.scatter
+
+    def invalid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
+        raise AssertionError("the scatter's walk skips what it cannot place")
+
+
 @dataclass
 class LowerGatherPattern(RewritePattern):
     soc: str
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GatherOp, rewriter: PatternRewriter) -> None:
-        func = _kernel_function(op)
-        if op.soc is not None and op.soc.data != self.soc:
-            fail_at(
-                op, f"pakv.gather requires SoC {op.soc.data}, but the lowering targets {self.soc}"
-            )
-        try:
-            op.verify_soc(self.soc)
-        except (SocError, VerifyException) as e:
-            fail_at(op, str(e))
-
-        _to_gm(func, rewriter)
-        func.attributes[KERNEL_ATTR] = UnitAttr()
-        func.attributes[SOC_ATTR] = StringAttr(self.soc)
-
+        func = _start_kernel(op, self.soc, rewriter)
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
@@ -171,10 +199,27 @@ class LowerGatherPattern(RewritePattern):
         rewriter.erase(op)
 
 
+@dataclass
+class LowerScatterPattern(RewritePattern):
+    soc: str
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ScatterOp, rewriter: PatternRewriter) -> None:
+        func = _start_kernel(op, self.soc, rewriter)
+        func.attributes[TILING_ATTR] = StringAttr(SCATTER_ABI.name)
+        streams = (
+            Stream("Keys", op.key_cache, op.key),
+            Stream("Values", op.value_cache, op.value),
+        )
+        kb = KernelBuilder(rewriter, func.body.block, op.location)
+        walk_slots(kb, op.slot_mapping, op.block_size(), ScatterRuns(op.mode, streams))
+        rewriter.erase(op)
+
+
 @dataclass(frozen=True)
 class ConvertPakvToAscendPass(ModulePass):
-    """Lower every ``pakv.gather`` into this core's walk over runs (``ascend.copy_run``,
-    ``ascend.zero_run``), in a kernel function for ``soc``."""
+    """Lower every ``pakv.gather`` and ``pakv.scatter`` into this core's walk over runs
+    (``ascend.copy_run``, ``ascend.zero_run``), in a kernel function for ``soc``."""
 
     name = "convert-pakv-to-ascend"
 
@@ -182,6 +227,7 @@ class ConvertPakvToAscendPass(ModulePass):
     """The SoC table row: the op's dtypes and formats must be supported there."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(LowerGatherPattern(self.soc), apply_recursively=False).rewrite_module(
-            op
+        patterns = GreedyRewritePatternApplier(
+            [LowerGatherPattern(self.soc), LowerScatterPattern(self.soc)]
         )
+        PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)

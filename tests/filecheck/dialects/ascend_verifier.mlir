@@ -224,3 +224,13 @@ func.func @k(%ko: memref<f16, #ascend.address_space<gm>>, %i: index) {
 }
 
 // CHECK: {{^}}zero_run tokens must have a token dimension, got memref<f16, #ascend.address_space<gm>>
+
+// -----
+
+// run_length reads a 1-D integer tensor in GM.
+func.func @f(%s: memref<?x2xi32, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.run_length %s[%i] from(%i) limit(%i) : memref<?x2xi32, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}run_length source must be a 1-D tensor of integers, got memref<?x2xi32, #ascend.address_space<gm>>
