@@ -242,14 +242,23 @@ def acceptable_array(name: str, value: object) -> np.ndarray:
     return value.view(np.ndarray)
 
 
-def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operand:
-    """The array, element kind and format behind one parameter, or a 161002."""
+def _resolve(
+    role: str,
+    value: object,
+    mode: CacheMode,
+    soc: SocInfo,
+    outputs: tuple[str, ...] = OUTPUT_ROLES,
+) -> _Operand:
+    """The array, element kind and format behind one parameter, or a 161002.
+
+    ``outputs`` are the roles the call writes (the gather's outputs by default; the
+    scatter's caches), which must be writable."""
     name = API_NAMES[role]
     tensor = value if isinstance(value, Tensor) else None
     array = acceptable_array(name, value if tensor is None else tensor.data)
     if not array.flags.c_contiguous:
         raise invalid(f"{name}: expected a C-contiguous array, got a non-contiguous view")
-    if role in OUTPUT_ROLES and not array.flags.writeable:
+    if role in outputs and not array.flags.writeable:
         raise invalid(f"{name}: expected a writable array, got a read-only one")
     kind = _element_kind(role, None if tensor is None else tensor.dtype, array)
     _check_format(role, TensorFormat.ND.value if tensor is None else tensor.format, mode, soc)
@@ -270,19 +279,22 @@ def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.shares_memory(a, b))
 
 
-def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
+def _check_no_overlap(
+    operands: Mapping[str, _Operand], outputs: tuple[str, ...] = OUTPUT_ROLES
+) -> None:
     """No output shares a byte with another tensor of the call (numpy's exact test).
 
-    The outputs are written while every other tensor is read, so an overlap makes the
-    result depend on the order of the copies (and the executors disagree). Two
-    disjoint views of one buffer are fine: :func:`share_bytes` tells them apart
-    exactly. Inputs may share memory with each other: they are only read.
+    The outputs (``outputs``: the gather's by default, the scatter's caches) are written
+    while every other tensor is read, so an overlap makes the result depend on the
+    order of the copies (and the executors disagree). Two disjoint views of one buffer
+    are fine: :func:`share_bytes` tells them apart exactly. Inputs may share memory
+    with each other: they are only read.
     """
-    for out_role in OUTPUT_ROLES:
+    for index, out_role in enumerate(outputs):
         out = operands[out_role].array
         for role, other in operands.items():
-            if role == out_role or (out_role, role) == ("value_out", "key_out"):
-                continue  # itself, or the pair already tested from keyRef's side
+            if role == out_role or role in outputs[:index]:
+                continue  # itself, or a pair already tested from the earlier output's side
             if share_bytes(out, other.array):
                 raise invalid(
                     f"{API_NAMES[out_role]} and {API_NAMES[role]} share memory: expected an "
@@ -294,7 +306,7 @@ def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
 def _element_kind(role: str, dtype_name: object, array: np.ndarray) -> ElementKind:
     """The element kind of a parameter: named by ``Tensor.dtype``, else read off numpy's."""
     name = API_NAMES[role]
-    is_index = role in INDEX_ROLES
+    is_index = role in INDEX_ROLES or role == "slot_mapping"
     table = INDEX_ELEMENT_KINDS if is_index else KV_ELEMENT_KINDS
     if dtype_name is None:
         kind = index_kind_of_numpy(array.dtype) if is_index else kv_kind_of_numpy(array.dtype)
