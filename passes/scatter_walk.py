@@ -83,7 +83,7 @@ class _SlotWalk:
         def token_step(values: Sequence[SSAValue]) -> list[SSAValue]:
             token, cursor = values
             raw = kb.insert(LoadScalarOp(self.slot_mapping, [token])).result
-            slot = kb.to_index(raw, "slot")
+            slot = kb.to_index(raw, "cache_slot")
             placed = kb.if_(
                 kb.ult(slot, self.num_slots, "in_cache"),
                 [_INDEX, _INDEX],
