@@ -68,6 +68,11 @@ class GatherOperands:
     shapes: Mapping[str, tuple[int, ...]]
     """Shape of every operand role present; ``DYNAMIC`` (-1) where it is ``?``."""
 
+    token_roles = OUTPUT_ROLES
+    """The token-major tensors (the gather's outputs)."""
+    written_roles = OUTPUT_ROLES
+    """What a call writes."""
+
     @property
     def has_offset(self) -> bool:
         return "seq_offset" in self.shapes
@@ -311,7 +316,7 @@ def random_inputs(
 
 def _data_file(directory: Path, role: str) -> Path | None:
     """The one file holding ``role`` (``<role>.npy`` or ``<apiName>.npy``), or None."""
-    found = [directory / f"{name}.npy" for name in (role, API_NAMES[role])]
+    found = [directory / f"{name}.npy" for name in dict.fromkeys((role, API_NAMES[role]))]
     found = [path for path in found if path.is_file()]
     if len(found) > 1:
         raise WorkloadError(
