@@ -68,7 +68,8 @@ def test_compile_writes_kernel_source_and_lowered_ir(
     out = tmp_path / "out"
     status, stdout, stderr = run_cli(["compile", str(path), "-o", str(out)], capsys)
     assert (status, stderr) == (0, "")
-    cpp, lowered_ir = out / "pakv_gather.cpp", out / "pakv_gather.lowered.mlir"
+    kernel = read_file(path).func_name  # pakv_gather, or pakv_scatter for the scatter example
+    cpp, lowered_ir = out / f"{kernel}.cpp", out / f"{kernel}.lowered.mlir"
     assert sorted(out.iterdir()) == sorted([cpp, lowered_ir])
     source = cpp.read_text()
     assert 'extern "C" __global__ __aicore__' in source  # the device entry
@@ -123,7 +124,7 @@ def test_the_c_example_writes_what_spec_section_6_works_out() -> None:
     source = from_spec(example.spec, "example seed-hand", "seed-hand")
     program = compile_program(source, "Ascend910B")
     inputs = example.data()
-    call = gather_call(inputs, source.operands, "Ascend910B")
+    call = gather_call(inputs, source.gather_operands, "Ascend910B")
     assert call is not None
     run_program(program, call)
     expected_key, expected_value = c_example_expected()
@@ -205,7 +206,7 @@ def test_explain_reads_the_plan_from_the_ir_and_the_trace(
         )
     args = cli.build_parser().parse_args(argv)
     inputs = cli.make_inputs(args, source, None, cli.Phases(), "Ascend910_95")
-    call = gather_call(inputs, source.operands, "Ascend910_95")
+    call = gather_call(inputs, source.gather_operands, "Ascend910_95")
     assert call is not None
     table = run_program(program, call).trace.table()
     loads, stores = (int((table["kind"] == kind).sum()) for kind in (LOAD, STORE))

@@ -122,6 +122,14 @@ class GatherSource:
     """Time spent on parse and verify."""
 
     @property
+    def gather_operands(self) -> GatherOperands:
+        """The operands of a ``pakv.gather`` source (shape flags and examples always are
+        one); InputError for a ``pakv.scatter``."""
+        if not isinstance(self.operands, GatherOperands):
+            raise InputError(f"{self.name} holds a {self.op.name}, not a pakv.gather")
+        return self.operands
+
+    @property
     def soc_attribute(self) -> str | None:
         return None if self.op.soc is None else self.op.soc.data
 

@@ -242,3 +242,14 @@ func.func @scatter_int64_on_910b(%k: memref<?x1x8xf16>, %v: memref<?x1x8xf16>, %
 }
 
 // CHECK: slot_mapping element type int64 is not supported on Ascend910B (supported: int32)
+
+// -----
+
+// A scatter's kernel function holds nothing else either.
+func.func @scatter_with_other_ops(%k: memref<?x1x8xf16>, %v: memref<?x1x8xf16>, %s: memref<?xi32>, %kc: memref<?x4x1x8xf16>, %vc: memref<?x4x1x8xf16>) {
+  %zero = arith.constant 0 : index
+  pakv.scatter Norm tokens(%k, %v) slots(%s) into(%kc, %vc) : memref<?x1x8xf16>, memref<?x1x8xf16>, memref<?xi32> -> memref<?x4x1x8xf16>, memref<?x4x1x8xf16>
+  func.return
+}
+
+// CHECK: @scatter_with_other_ops becomes a device kernel: it may hold only pakv.scatter and an empty func.return, found arith.constant
