@@ -15,6 +15,11 @@ Memory model
   a byte ``offset`` that the UB planning pass assigns. Several slots are how a buffer is
   multi-buffered: tile ``n`` uses slot ``n % slots``.
 * A UB byte range is addressed as (buffer, slot, byte offset inside the slot).
+* Each DMA names its instruction form (``as blocks``: DataCopy with DataCopyParams;
+  ``as bytes``: DataCopyPad with DataCopyExtParams), whose parameter fields every value
+  must fit in width and unit (``pakv_dialect.dma``: the one table of those fields).
+* A GM memref may be a strided view along its first axis (a cache, SPEC section 9:
+  ``pakv_dialect.layouts``); GM byte offsets count from its first element.
 
 Pipes and synchronisation
 -------------------------
@@ -61,13 +66,14 @@ from xdsl.irdl import (
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     result_def,
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser, UnresolvedOperand
+from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.traits import (
     MemoryAllocEffect,
@@ -79,16 +85,21 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm, DmaFormAttr, value_words
+from pakv_dialect.dma import MAX_BURSTS as MAX_BURSTS
 from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.layouts import GM as GM
+from pakv_dialect.layouts import UB as UB
+from pakv_dialect.layouts import AddressSpace as AddressSpace
+from pakv_dialect.layouts import AddressSpaceAttr as AddressSpaceAttr
+from pakv_dialect.layouts import block_stride, cache_layout_error
+from pakv_dialect.layouts import memory_space_of as memory_space_of
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
 from pakv_dialect.tiling import GATHER_ABI, TILING_ABIS, TilingAbi
 
 UB_ALIGN = 32
 """UB addresses and sizes are multiples of 32 bytes (one "block")."""
-
-MAX_BURSTS = 4095
-"""The most bursts (DataCopyParams.blockCount) one copy instruction can carry."""
 
 KERNEL_ATTR = "ascend.kernel"
 """Unit attribute marking a function as a device kernel."""
@@ -110,31 +121,6 @@ def align_up(size: int, alignment: int = UB_ALIGN) -> int:
     return -(-size // alignment) * alignment
 
 
-class AddressSpace(StrEnum):
-    gm = "gm"
-    ub = "ub"
-
-
-@irdl_attr_definition
-class AddressSpaceAttr(EnumAttribute[AddressSpace]):
-    """``#ascend.address_space<gm>`` or ``#ascend.address_space<ub>``."""
-
-    name = "ascend.address_space"
-
-    def print_parameter(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            super().print_parameter(printer)
-
-    @classmethod
-    def parse_parameter(cls, parser: AttrParser) -> AddressSpace:
-        with parser.in_angle_brackets():
-            return super().parse_parameter(parser)
-
-
-GM = AddressSpaceAttr(AddressSpace.gm)
-UB = AddressSpaceAttr(AddressSpace.ub)
-
-
 class Pipe(StrEnum):
     """The hardware pipes of a vector core that an op can occupy."""
 
@@ -150,12 +136,6 @@ class PipeAttr(EnumAttribute[Pipe], SpacedOpaqueSyntaxAttribute):
     (``ascend.set_flag[MTE2, MTE3, %e]``)."""
 
     name = "ascend.pipe"
-
-
-def memory_space_of(ty: Attribute) -> AddressSpace | None:
-    if isinstance(ty, MemRefType) and isinstance(ty.memory_space, AddressSpaceAttr):
-        return ty.memory_space.data
-    return None
 
 
 def ub_buffer_type(slots: int, slot_bytes: int) -> MemRefType:
@@ -195,12 +175,6 @@ def _check_space(what: str, value: SSAValue, space: AddressSpace) -> None:
         raise VerifyException(
             f"{what} must be a memref in #ascend.address_space<{space}>, got {value.type}"
         )
-
-
-def _check_constant_bursts(n_burst: SSAValue) -> None:
-    count = constant_value(n_burst)
-    if count is not None and not 1 <= count <= MAX_BURSTS:
-        raise VerifyException(f"burst count must be in [1, {MAX_BURSTS}], got {count}")
 
 
 @dataclass(frozen=True)
@@ -463,6 +437,10 @@ class _DmaOp(IRDLOperation):
     UB side: burst ``b`` starts at ``ub_offset + b * (align32(burst_len) + ub_gap)``
     bytes inside slot ``slot``; a burst whose length is not a multiple of 32 bytes is
     padded up to 32 in UB (DataCopyPad), so ``ub_gap`` must be a multiple of 32.
+
+    ``form`` (``pakv_dialect.dma``) says which AscendC parameter fields the values go
+    into; each value must fit its field (width and unit). The verifier checks the
+    values that are constants; the machine model checks the others when they run.
     """
 
     gm = operand_def(MemRefType)
@@ -474,6 +452,7 @@ class _DmaOp(IRDLOperation):
     burst_len = operand_def(IndexType)
     gm_gap = operand_def(IndexType)
     ub_gap = operand_def(IndexType)
+    form = prop_def(DmaFormAttr)
 
     def __init__(
         self,
@@ -487,20 +466,34 @@ class _DmaOp(IRDLOperation):
         burst_len: SSAValue,
         gm_gap: SSAValue,
         ub_gap: SSAValue,
+        form: DmaForm,
     ):
         super().__init__(
-            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap]
+            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap],
+            properties={"form": DmaFormAttr(form)},
         )
+
+    @property
+    def dma_form(self) -> DmaForm:
+        return self.form.data
 
     def verify_(self) -> None:
         _check_space(f"{self.name} GM operand", self.gm, AddressSpace.gm)
         _check_space(f"{self.name} UB operand", self.ub, AddressSpace.ub)
-        _check_constant_bursts(self.n_burst)
-        for what, value in (("ub_gap", self.ub_gap), ("ub_offset", self.ub_offset)):
-            constant = constant_value(value)
-            if constant is not None and constant % UB_ALIGN:
+        offset = constant_value(self.ub_offset)
+        if offset is not None and offset % UB_ALIGN:
+            raise VerifyException(
+                f"{self.name} ub_offset must be a multiple of {UB_ALIGN} bytes, got {offset}"
+            )
+        spec = DMA_FORMS[self.dma_form]
+        to_ub = isinstance(self, LoadOp)
+        for name in DMA_VALUES:
+            constant = constant_value(getattr(self, name))
+            if constant is not None and not spec.fields[name].holds(constant):
+                field = spec.fields[name]
                 raise VerifyException(
-                    f"{self.name} {what} must be a multiple of {UB_ALIGN} bytes, got {constant}"
+                    f"{self.name} {value_words(name)} {constant} does not fit "
+                    f"{field.describe(to_ub)} of the {spec.form} form"
                 )
 
 
@@ -516,7 +509,7 @@ class LoadOp(_DmaOp):
     assembly_format = (
         "$gm `[` $gm_offset `]` `->` $ub `[` $slot `,` $ub_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $gm_gap `,` $ub_gap `)` "
-        "attr-dict `:` type($gm) `->` type($ub)"
+        "`as` $form attr-dict `:` type($gm) `->` type($ub)"
     )
 
 
@@ -532,7 +525,7 @@ class StoreOp(_DmaOp):
     assembly_format = (
         "$ub `[` $slot `,` $ub_offset `]` `->` $gm `[` $gm_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $ub_gap `,` $gm_gap `)` "
-        "attr-dict `:` type($ub) `->` type($gm)"
+        "`as` $form attr-dict `:` type($ub) `->` type($gm)"
     )
 
 
@@ -728,6 +721,11 @@ class CopyRunOp(IRDLOperation):
     of an NZ one). ``count`` is at most the block size, ``blk`` is in range: the walk
     sends other runs to ``ascend.zero_run``.
 
+    The cache may be a strided view (SPEC section 9, ``pakv_dialect.layouts``): its
+    blocks lie ``block_stride`` elements apart, dense inside. A static stride is in the
+    cache's type; a dynamic one (``strided<[?, ...]>``) is the ``block_stride`` operand,
+    in bytes (the kernel reads it from its tiling).
+
     Runs are ordered, and a tile expansion may carry state from one run to the next
     (the load slot of the next tile, when the load buffer has several): ``cursor`` is
     that state before the run and ``next_cursor`` after it. Code above the tiling
@@ -759,6 +757,7 @@ class CopyRunOp(IRDLOperation):
     token = operand_def(IndexType)
     count = operand_def(IndexType)
     cursor = operand_def(IndexType)
+    block_stride = opt_operand_def(IndexType)
     next_cursor = result_def(IndexType)
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
@@ -774,15 +773,19 @@ class CopyRunOp(IRDLOperation):
         count: SSAValue,
         cursor: SSAValue,
         direction: CopyDirection = CopyDirection.gather,
+        block_stride: SSAValue | None = None,
     ):
         super().__init__(
-            operands=[cache, blk, block_pos, tokens, token, count, cursor],
+            operands=[
+                cache, blk, block_pos, tokens, token, count, cursor,
+                [] if block_stride is None else [block_stride],
+            ],
             properties={
                 "layout": CacheModeAttr(layout),
                 "direction": CopyDirectionAttr(direction),
             },
             result_types=[IndexType()],
-        )
+        )  # fmt: skip
 
     @property
     def mode(self) -> CacheMode:
@@ -794,7 +797,9 @@ class CopyRunOp(IRDLOperation):
         return self.direction.data == CopyDirection.scatter
 
     def print(self, printer: Printer) -> None:
-        cache = [self.cache, "[", self.blk, ", ", self.block_pos, "]"]
+        cache: list[str | SSAValue] = [self.cache, "[", self.blk, ", ", self.block_pos, "]"]
+        if self.block_stride is not None:
+            cache += [" stride(", self.block_stride, ")"]
         tokens = [self.tokens, "[", self.token, "]"]
         source, target = (tokens, cache) if self.scatters else (cache, tokens)
         parts = [" ", self.layout.data.value, " ", *source, " -> ", *target, " count(",
@@ -813,9 +818,12 @@ class CopyRunOp(IRDLOperation):
     def parse(cls, parser: Parser) -> CopyRunOp:
         layout = parser.parse_str_enum(CacheMode)
         source = _parse_indexed(parser)
+        stride = _parse_optional_stride(parser) if len(source[1]) == 2 else None
         parser.parse_punctuation("->")
         target = _parse_indexed(parser)
         direction = CopyDirection.scatter if len(source[1]) == 1 else CopyDirection.gather
+        if direction == CopyDirection.scatter:
+            stride = _parse_optional_stride(parser)
         (cache, cache_at), (tokens, token_at) = (
             (target, source) if direction == CopyDirection.scatter else (source, target)
         )
@@ -849,6 +857,7 @@ class CopyRunOp(IRDLOperation):
             count=parser.resolve_operand(count, index),
             cursor=parser.resolve_operand(cursor, index),
             direction=direction,
+            block_stride=None if stride is None else parser.resolve_operand(stride, index),
         )
         op.attributes.update(attributes)
         return op
@@ -866,6 +875,16 @@ class CopyRunOp(IRDLOperation):
         size = shape[1] if self.mode == CacheMode.Norm else shape[2]
         return None if size < 0 else size
 
+    @property
+    def static_block_stride(self) -> int | None:
+        """Bytes from one cache block to the next when the type says (None: ``?``)."""
+        stride = block_stride(self.cache_type)
+        if stride is None:
+            return None
+        kind = kv_kind_of_type(self.cache_type.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+        assert kind is not None  # the verifier checked the element type
+        return stride * kind.size
+
     def verify_(self) -> None:
         _check_space("copy_run cache", self.cache, AddressSpace.gm)
         tokens = _check_tokens("copy_run", self.tokens)
@@ -874,6 +893,17 @@ class CopyRunOp(IRDLOperation):
             raise VerifyException(
                 f"copy_run cache and tokens must have one element type, got "
                 f"{cache.get_element_type()} and {tokens.get_element_type()}"
+            )
+        kind = kv_kind_of_type(cache.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+        assert kind is not None  # _check_tokens checked the shared element type
+        error = cache_layout_error("copy_run cache", cache, kind.size)
+        if error is not None:
+            raise VerifyException(error)
+        dynamic = block_stride(cache) is None
+        if dynamic != (self.block_stride is not None):
+            raise VerifyException(
+                "copy_run needs a stride(...) operand exactly when its cache's dim 0 stride "
+                f"is dynamic, got {cache} {'without' if dynamic else 'with'} one"
             )
         norm = self.mode == CacheMode.Norm
         ranks = (4, 3) if norm else (4, 2)
@@ -919,6 +949,13 @@ def _parse_parenthesised(parser: Parser) -> UnresolvedOperand:
     return operand
 
 
+def _parse_optional_stride(parser: Parser) -> UnresolvedOperand | None:
+    """`` stride(%s)`` after a strided cache's indices, when the stride is dynamic."""
+    if parser.parse_optional_keyword("stride") is None:
+        return None
+    return _parse_parenthesised(parser)
+
+
 @irdl_op_definition
 class ZeroRunOp(IRDLOperation):
     """Write ``count`` zero tokens into the token-major ``tokens`` from token ``token`` on.
@@ -961,5 +998,5 @@ ASCEND = Dialect(
         CopyRunOp,
         ZeroRunOp,
     ],
-    [AddressSpaceAttr, PipeAttr, CopyDirectionAttr],
+    [AddressSpaceAttr, PipeAttr, DmaFormAttr, CopyDirectionAttr],
 )

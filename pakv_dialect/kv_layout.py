@@ -28,6 +28,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
 from pakv_dialect.dtypes import KV_ELEMENT_KINDS, ElementKind, kv_kind_of_type
+from pakv_dialect.layouts import cache_layout_error, dense_layout_error, global_memory_error
 from pakv_dialect.soc import SocError, soc_info
 
 MAX_TOKEN_BYTES = 147456
@@ -210,6 +211,32 @@ def check_token_tensors(mode: CacheMode, pairs: Sequence[tuple[Named, Named]]) -
         else:
             Rules.equal(name, 1, "num_heads", shape[2], tokens.get_shape()[1])
             Rules.equal(name, 2, "head_size", shape[3], tokens.get_shape()[2])
+
+
+def check_global_memory(operands: Sequence[tuple[str, MemRefType | None]]) -> None:
+    """SPEC section 9: every operand lives in global memory (no memory space, or
+    ``#ascend.address_space<gm>``); absent optional operands are None."""
+    for name, ty in operands:
+        if ty is not None:
+            _fail_if(global_memory_error(name, ty))
+
+
+def check_layouts(
+    caches: Sequence[tuple[Named, ElementKind]], others: Sequence[tuple[str, MemRefType | None]]
+) -> None:
+    """SPEC section 9: a cache is dense but for the stride of its first axis (a multiple
+    of 32 bytes: ``pakv_dialect.layouts``); every other operand is dense."""
+    for (name, ty), kind in caches:
+        _fail_if(cache_layout_error(name, ty, kind.size))
+    for name, ty in others:
+        if ty is not None:
+            _fail_if(dense_layout_error(name, ty))
+
+
+def _fail_if(message: str | None) -> None:
+    """Raise ``message`` (a rule's own words) when there is one."""
+    if message is not None:
+        raise VerifyException(message)
 
 
 def check_positive_caches(mode: CacheMode, caches: Sequence[Named]) -> None:

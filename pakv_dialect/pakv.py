@@ -6,7 +6,9 @@ section 8), both in destination-passing style over memrefs; the passes in ``pass
 decide *how* the vector cores move the bytes. Their verifiers enforce every rule the
 IR can see statically (ranks, dimensions, dtypes, NZ rows, the per-token limit, and SoC
 support when the op names a SoC), through the rules both share
-(``pakv_dialect.kv_layout``); data-dependent rules are the host runtime's.
+(``pakv_dialect.kv_layout``), the memory rules of SPEC section 9 included (operands in
+global memory, dense but for a cache's first-axis stride: ``pakv_dialect.layouts``);
+data-dependent rules are the host runtime's.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from pakv_dialect.kv_layout import (
     cache_dim_names,
     check_caches,
     check_distinct_outputs,
+    check_global_memory,
+    check_layouts,
     check_positive_caches,
     check_soc_support,
     check_token_tensors,
@@ -207,6 +211,11 @@ class GatherOp(IRDLOperation):
             r.rank(name, ty, rank)
         if so is not None:
             r.rank("seq_offset", so, 1)
+        named = (
+            ("key_cache", kc), ("value_cache", vc), ("block_tables", bt), ("seq_lens", sl),
+            ("seq_offset", so), ("key_out", ko), ("value_out", vo),
+        )  # fmt: skip
+        check_global_memory(named)
 
         # Batch: seq_lens has batch (or batch + 1 when cumsum) entries, seq_offset batch.
         batch = bt.get_shape()[0]
@@ -220,10 +229,11 @@ class GatherOp(IRDLOperation):
             r.equal("seq_offset", 0, "batch", batch, so.get_shape()[0])
 
         caches = ("key_cache", kc), ("value_cache", vc)
-        check_caches(self.mode, *caches)
+        kinds = check_caches(self.mode, *caches)
         check_token_tensors(
             self.mode, ((("key_out", ko), caches[0]), (("value_out", vo), caches[1]))
         )
+        check_layouts(list(zip(caches, kinds, strict=True)), named[2:])
         bt_type = bt.get_element_type()
         _index_kind("block_tables", bt)
         for name, ty in (("seq_lens", sl), ("seq_offset", so)):
@@ -362,9 +372,17 @@ class ScatterOp(IRDLOperation):
             ("key_cache", kc, 4), ("value_cache", vc, 4),
         ):  # fmt: skip
             r.rank(name, ty, rank)
+        check_global_memory(
+            (("key", key), ("value", value), ("slot_mapping", slots), ("key_cache", kc),
+             ("value_cache", vc))
+        )  # fmt: skip
         caches = ("key_cache", kc), ("value_cache", vc)
-        check_caches(self.mode, *caches)
+        kinds = check_caches(self.mode, *caches)
         check_token_tensors(self.mode, ((("key", key), caches[0]), (("value", value), caches[1])))
+        check_layouts(
+            list(zip(caches, kinds, strict=True)),
+            (("key", key), ("value", value), ("slot_mapping", slots)),
+        )
         _index_kind("slot_mapping", slots)
         num_tokens = slots.get_shape()[0]
         r.equal("key", 0, "num_tokens = slot_mapping dim 0", num_tokens, key.get_shape()[0])

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
+from pakv_dialect.layouts import BLOCK_STRIDE_ALIGN
+
 
 @dataclass(frozen=True)
 class GatherTiling:
@@ -34,6 +36,11 @@ class GatherTiling:
     """Tokens the cores share: min(total tokens, num_tokens)."""
     used_cores: int
     """Cores launched (AscendC blockDim): min(SoC vector cores, split_tokens)."""
+    key_block_stride: int
+    """Bytes from one block of keyCache to the next: its dim 0 stride, which a kernel
+    whose cache type says ``strided<[?, ...]>`` reads here (SPEC section 9)."""
+    value_block_stride: int
+    """The same for valueCache."""
 
     def fields(self) -> dict[str, int]:
         return asdict(self)
@@ -41,6 +48,16 @@ class GatherTiling:
 
 TILING_FIELDS: tuple[str, ...] = tuple(GatherTiling.__dataclass_fields__)
 """The gather's fields, in the order of its tiling struct."""
+
+BLOCK_STRIDE_FIELDS: dict[str, str] = {
+    "key_cache": "key_block_stride",
+    "value_cache": "value_block_stride",
+}
+"""The tiling field holding each cache's block stride, by operand role."""
+
+FIELD_MULTIPLES: dict[str, int] = dict.fromkeys(BLOCK_STRIDE_FIELDS.values(), BLOCK_STRIDE_ALIGN)
+"""What the host guarantees a field is a multiple of (absent: nothing): a block stride
+is a multiple of 32 bytes (SPEC section 9; the host API refuses any other)."""
 
 
 def balanced_range(total: int, parts: int, index: int) -> tuple[int, int]:
@@ -62,8 +79,11 @@ def gather_tiling(
     num_tokens: int,
     total_tokens: int,
     vector_cores: int,
+    key_block_stride: int,
+    value_block_stride: int,
 ) -> GatherTiling:
-    """The tiling for one launch, from runtime shapes and the total of seqLens."""
+    """The tiling for one launch, from runtime shapes, the caches' block strides (bytes)
+    and the total of seqLens."""
     split = max(0, min(total_tokens, num_tokens))
     return GatherTiling(
         batch=batch,
@@ -72,6 +92,8 @@ def gather_tiling(
         num_tokens=num_tokens,
         split_tokens=split,
         used_cores=min(vector_cores, split),
+        key_block_stride=key_block_stride,
+        value_block_stride=value_block_stride,
     )
 
 
@@ -92,19 +114,32 @@ class ScatterTiling:
     """Tokens the cores share: all of them."""
     used_cores: int
     """Cores launched (AscendC blockDim): min(SoC vector cores, split_tokens)."""
+    key_block_stride: int
+    """Bytes from one block of key_cache to the next (as the gather's, SPEC section 9)."""
+    value_block_stride: int
 
     def fields(self) -> dict[str, int]:
         return asdict(self)
 
 
-def scatter_tiling(*, num_tokens: int, num_blocks: int, vector_cores: int) -> ScatterTiling:
-    """The tiling for one scatter launch, from runtime shapes."""
+def scatter_tiling(
+    *,
+    num_tokens: int,
+    num_blocks: int,
+    vector_cores: int,
+    key_block_stride: int,
+    value_block_stride: int,
+) -> ScatterTiling:
+    """The tiling for one scatter launch, from runtime shapes and the caches' block
+    strides (bytes)."""
     split = max(0, num_tokens)
     return ScatterTiling(
         num_tokens=num_tokens,
         num_blocks=num_blocks,
         split_tokens=split,
         used_cores=min(vector_cores, split),
+        key_block_stride=key_block_stride,
+        value_block_stride=value_block_stride,
     )
 
 

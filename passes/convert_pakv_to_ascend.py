@@ -14,6 +14,10 @@ What is chosen, and why
   table read and one range check, then moves as few, as large DMAs as the UB allows.
   The core's tokens come from ``ascend.core_tokens``, which
   ``ascend-distribute-tokens`` turns into the balanced split over cores.
+* **Caches read in place.** A cache may be a strided view (SPEC section 9): its
+  blocks ``block_stride`` apart. A static stride stays in its type; a dynamic one is
+  read from the tiling (``key_block_stride``/``value_block_stride``, bytes) and handed
+  to its runs.
 * **Keys, then values.** A valid run becomes two ``ascend.copy_run`` ops, one per
   stream (their token sizes and, in PA_NZ, dtypes differ), noted ``Keys`` and
   ``Values``; the tile expansion adds how it cuts them. The runs' cursor is threaded
@@ -65,12 +69,14 @@ from pakv_dialect.ascend import (
     AddressSpace,
     CopyDirection,
     CopyRunOp,
+    GetTilingOp,
     ZeroRunOp,
     memory_space_of,
 )
+from pakv_dialect.layouts import block_stride
 from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, ScatterOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError
-from pakv_dialect.tiling import SCATTER_ABI
+from pakv_dialect.tiling import BLOCK_STRIDE_FIELDS, SCATTER_ABI
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
@@ -130,6 +136,9 @@ class Stream:
     """``Keys`` or ``Values``: the note on its runs."""
     cache: SSAValue
     out: SSAValue
+    block_stride: SSAValue | None = None
+    """Bytes between the cache's blocks when its type leaves them dynamic (a tiling
+    field); None when the type says them."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ class GatherRuns(RunVisitor):
                     count=run.count,
                     cursor=cursor,
                     direction=self.direction,
+                    block_stride=stream.block_stride,
                 ),
                 cursor.name_hint,
             )
@@ -180,6 +190,16 @@ class ScatterRuns(GatherRuns):
         raise AssertionError("the scatter's walk skips what it cannot place")
 
 
+def _block_stride(kb: KernelBuilder, role: str, cache: SSAValue) -> SSAValue | None:
+    """The cache's block stride in bytes from the tiling, when its type says ``?``."""
+    ty = cache.type
+    assert isinstance(ty, MemRefType)
+    if block_stride(ty) is not None:
+        return None
+    field = BLOCK_STRIDE_FIELDS[role]
+    return kb.insert(GetTilingOp(field), field).result
+
+
 @dataclass
 class LowerGatherPattern(RewritePattern):
     soc: str
@@ -190,11 +210,14 @@ class LowerGatherPattern(RewritePattern):
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
-        streams = (
-            Stream("Keys", op.key_cache, op.key_out),
-            Stream("Values", op.value_cache, op.value_out),
-        )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream("Keys", op.key_cache, op.key_out, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Values", op.value_cache, op.value_out,
+                _block_stride(kb, "value_cache", op.value_cache),
+            ),
+        )  # fmt: skip
         walk_runs(kb, sequences, GatherRuns(op.mode, streams))
         rewriter.erase(op)
 
@@ -207,11 +230,14 @@ class LowerScatterPattern(RewritePattern):
     def match_and_rewrite(self, op: ScatterOp, rewriter: PatternRewriter) -> None:
         func = _start_kernel(op, self.soc, rewriter)
         func.attributes[TILING_ATTR] = StringAttr(SCATTER_ABI.name)
-        streams = (
-            Stream("Keys", op.key_cache, op.key),
-            Stream("Values", op.value_cache, op.value),
-        )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream("Keys", op.key_cache, op.key, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Values", op.value_cache, op.value,
+                _block_stride(kb, "value_cache", op.value_cache),
+            ),
+        )  # fmt: skip
         walk_slots(kb, op.slot_mapping, op.block_size(), ScatterRuns(op.mode, streams))
         rewriter.erase(op)
 

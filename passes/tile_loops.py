@@ -17,7 +17,18 @@ loads into slot 0 and the cursor passes through untouched.
 
 Per tile only a handful of ops run; everything that depends on the run alone (GM byte
 offsets, burst gaps) is computed once before its tile loop. GM offsets, lengths and
-gaps are in bytes, as ``ascend.load``/``ascend.store`` take them.
+gaps are in bytes, as ``ascend.load``/``ascend.store`` take them. A run starts
+``blk * block_stride`` bytes into its cache: blocks are a whole block apart in a dense
+cache, the cache's first-axis stride apart in a strided view (SPEC section 9,
+``RunTiles.block_stride``); inside a block the layout is dense either way.
+
+Every DMA says its form (``pakv_dialect.dma``): the ``blocks`` form where its lengths
+are 32-byte multiples and every value's bound (from the plan: a tile is at most a UB
+slot, a PA_NZ gap at most a block's row group) fits ``DataCopyParams``, else the
+``bytes`` form (``DataCopyPad``) where the SoC has it. A PA_NZ load whose GM gap fits
+neither (a row group of more than 65536 32-byte rows on a SoC without ``DataCopyPad``)
+is split by the plan into loads of one row group each, which have no gap at all
+(``tile_plan.nz_load_gap_fits``).
 
 A scatter's run (``ascend.copy_run`` in the ``scatter`` direction) is expanded by the
 same classes the other way round: what a gather stores into the token-major tensor, a
@@ -40,7 +51,6 @@ from dataclasses import dataclass
 from xdsl.ir import SSAValue
 
 from pakv_dialect.ascend import (
-    MAX_BURSTS,
     CopyDirection,
     CopyRunOp,
     FillZeroOp,
@@ -49,7 +59,9 @@ from pakv_dialect.ascend import (
     TransposeBlocksOp,
     ZeroRunOp,
 )
+from pakv_dialect.dma import BLOCK_BYTES, MAX_BURSTS, DmaForm, pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
+from pakv_dialect.soc import SocInfo
 from passes.kernel_builder import KernelBuilder, Value
 from passes.tile_plan import (
     GROUP_MAJOR_BUFFER,
@@ -67,21 +79,23 @@ nothing when the load buffer has one slot."""
 
 class RunTiles(ABC):
     """How the runs of one layout become tiles, built with ``kb`` into ``buffers``
-    (the plan's ``ub_alloc`` results by purpose)."""
+    (the plan's ``ub_alloc`` results by purpose) for ``soc`` (its DMA forms)."""
 
-    def __init__(self, kb: KernelBuilder, plan: TilePlan, buffers: Mapping[str, SSAValue]):
+    def __init__(
+        self, kb: KernelBuilder, plan: TilePlan, buffers: Mapping[str, SSAValue], soc: SocInfo
+    ):
         self.kb = kb
         self.plan = plan
         self.buffers = buffers
+        self.soc = soc
 
     # ------------------------------------------------------------------ the interface
 
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         """The tiles of ``run`` (of ``stream``); returns the cursor after them."""
         kb = self.kb
-        block_bytes = self.plan.block_size * stream.token_bytes
         cache_at = kb.add(
-            kb.mul(run.blk, block_bytes),
+            kb.mul(run.blk, self.block_stride(run)),
             kb.mul(run.block_pos, self.token_stride(stream)),
             "dst" if run.scatters else "src",
         )
@@ -100,12 +114,13 @@ class RunTiles(ABC):
         chunk = self.plan.buffer(purpose).slot_bytes
         begin = kb.mul(run.token, stream.token_bytes, "zero_dst")
         end = kb.add(begin, kb.mul(run.count, stream.token_bytes), "zero_end")
+        form = self.form(aligned=stream.token_bytes % BLOCK_BYTES == 0, burst_len=chunk)
 
         def chunk_body(at: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
             only = kb.const(0)
             size = kb.minu(kb.sub(end, at), chunk, "bytes")
             kb.insert(FillZeroOp(self.buffers[purpose], only, size))
-            self.store(purpose, only, run.tokens, at, 1, size)
+            self.store(purpose, only, run.tokens, at, 1, size, form=form)
             return []
 
         kb.for_(begin, end, chunk, [], chunk_body, "dst")
@@ -132,6 +147,25 @@ class RunTiles(ABC):
 
     # ------------------------------------------------------------------ shared pieces
 
+    @staticmethod
+    def block_stride(run: CopyRunOp) -> Value:
+        """Bytes from one cache block to the next (SPEC section 9): the block itself for
+        a dense cache, the stride of a strided one (the run's operand when dynamic)."""
+        static = run.static_block_stride
+        if static is not None:
+            return static
+        assert run.block_stride is not None  # the copy_run verifier checked it
+        return run.block_stride
+
+    def form(self, *, aligned: bool, **bounds: int) -> DmaForm:
+        """The form of a DMA whose values are at most ``bounds`` (``pick_form``). One
+        always fits: the plan bounds lengths by a UB slot and cuts PA_NZ loads whose
+        GM gap no form holds into one-burst loads (``tile_plan.nz_load_gap_fits``)."""
+        pad = self.soc.has_data_copy_pad
+        form = pick_form(aligned=aligned, bounds=bounds, data_copy_pad=pad)
+        assert form is not None, f"no DMA form holds {bounds}: the tile plan bounds them"
+        return form
+
     def tile_slot(self, slots: Slots) -> SSAValue:
         """The load slot of the tile that ``slots`` is carried into."""
         return slots[0] if slots else self.kb.const(0)
@@ -155,9 +189,12 @@ class RunTiles(ABC):
         length: Value,
         gm_gap: Value = 0,
         ub_offset: Value = 0,
+        *,
+        form: DmaForm,
     ) -> None:
-        """CopyOut: UB slot (from byte ``ub_offset``) -> GM ``out`` at byte ``offset``."""
-        self.dma(StoreOp, buffer, slot, out, offset, bursts, length, gm_gap, ub_offset)
+        """CopyOut: UB slot (from byte ``ub_offset``) -> GM ``out`` at byte ``offset``, in
+        ``form``."""
+        self.dma(StoreOp, buffer, slot, out, offset, bursts, length, gm_gap, ub_offset, form=form)
 
     def load(
         self,
@@ -169,9 +206,12 @@ class RunTiles(ABC):
         length: Value,
         gm_gap: Value = 0,
         ub_offset: Value = 0,
+        *,
+        form: DmaForm,
     ) -> None:
-        """CopyIn: GM ``source`` at byte ``offset`` -> UB slot (from byte ``ub_offset``)."""
-        self.dma(LoadOp, buffer, slot, source, offset, bursts, length, gm_gap, ub_offset)
+        """CopyIn: GM ``source`` at byte ``offset`` -> UB slot (from byte ``ub_offset``), in
+        ``form``."""
+        self.dma(LoadOp, buffer, slot, source, offset, bursts, length, gm_gap, ub_offset, form=form)
 
     def dma(
         self,
@@ -184,6 +224,8 @@ class RunTiles(ABC):
         length: Value,
         gm_gap: Value,
         ub_offset: Value,
+        *,
+        form: DmaForm,
     ) -> None:
         """One DMA of ``bursts`` bursts of ``length`` bytes between ``gm`` and a UB slot;
         in UB the bursts follow each other (no UB gap)."""
@@ -199,6 +241,7 @@ class RunTiles(ABC):
                 burst_len=kb.value(length),
                 gm_gap=kb.value(gm_gap),
                 ub_gap=kb.const(0),
+                form=form,
             )
         )
 
@@ -244,10 +287,12 @@ class NormTiles(RunTiles):
         token_bytes = stream.token_bytes
         run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
         scatters = run.scatters
+        # One burst of at most a slot: a 32-byte multiple when the token is one.
+        form = self.form(aligned=token_bytes % BLOCK_BYTES == 0, burst_len=stream.tile_bytes)
         if self._single_tile(stream):
             tokens_at = kb.mul(run.token, token_bytes, "src" if scatters else "dst")
             src, dst = (tokens_at, cache_at) if scatters else (cache_at, tokens_at)
-            return self._tile(run, src, run_bytes, dst, slots)
+            return self._tile(run, src, run_bytes, dst, slots, form)
         src = kb.mul(run.token, token_bytes, "src") if scatters else cache_at
         src_end = kb.add(src, run_bytes, "src_end")
         dst = cache_at if scatters else kb.mul(run.token, token_bytes)
@@ -255,19 +300,25 @@ class NormTiles(RunTiles):
 
         def tile_body(at: SSAValue, carried: Slots) -> Slots:
             size = kb.minu(kb.sub(src_end, at), stream.tile_bytes, "bytes")
-            return self._tile(run, at, size, kb.add(at, distance, "dst"), carried)
+            return self._tile(run, at, size, kb.add(at, distance, "dst"), carried, form)
 
         return kb.for_(src, src_end, stream.tile_bytes, slots, tile_body, "src_at")
 
     def _tile(
-        self, run: CopyRunOp, src: SSAValue, size: SSAValue, dst: SSAValue, slots: Slots
+        self,
+        run: CopyRunOp,
+        src: SSAValue,
+        size: SSAValue,
+        dst: SSAValue,
+        slots: Slots,
+        form: DmaForm,
     ) -> Slots:
         """``size`` bytes from source byte ``src`` to destination byte ``dst`` (the cache
         and the tokens, or the other way round in a scatter): CopyIn, CopyOut."""
         source, target = (run.tokens, run.cache) if run.scatters else (run.cache, run.tokens)
         slot = self.tile_slot(slots)
-        self.load(TILE_BUFFER, slot, source, src, 1, size)
-        self.store(TILE_BUFFER, slot, target, dst, 1, size)
+        self.load(TILE_BUFFER, slot, source, src, 1, size, form=form)
+        self.store(TILE_BUFFER, slot, target, dst, 1, size, form=form)
         return self.next_slots(slots)
 
 
@@ -372,20 +423,31 @@ class NzTiles(RunTiles):
         tile_tokens = kb.add(
             tokens_at, kb.mul(first, stream.token_bytes), "tile_src" if run.scatters else "tile_dst"
         )
-        groups_dma = _GroupsDma(run, burst, gap)
+        groups_dma = _GroupsDma(run, stream, burst, gap)
         if not stream.splits_tokens:
             slot = self.tile_slot(slots)
+            form = self.form(aligned=True, burst_len=stream.tile_bytes)
             if run.scatters:
                 size = kb.mul(tokens, stream.token_bytes, "bytes")
-                self.load(TOKEN_MAJOR_BUFFER, slot, run.tokens, tile_tokens, 1, size)
+                self.load(TOKEN_MAJOR_BUFFER, slot, run.tokens, tile_tokens, 1, size, form=form)
                 self._transpose(slot, tokens, stream.groups, scatters=True)
                 self._groups(groups_dma, tile_cache, kb.const(0), stream.groups)
             else:
                 self._groups(groups_dma, tile_cache, slot, stream.groups)
                 self._transpose(slot, stream.groups, tokens, scatters=False)
                 size = kb.mul(tokens, stream.token_bytes, "bytes")
-                self.store(TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, tile_tokens, 1, size)
+                self.store(
+                    TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, tile_tokens, 1, size, form=form
+                )
             return self.next_slots(slots)
+
+        # Each token's share of a chunk: tile_groups 32-byte rows, H bytes apart in GM.
+        chunk_form = self.form(
+            aligned=True,
+            n_burst=stream.tile_tokens,
+            burst_len=stream.tile_groups * NZ_ROW_BYTES,
+            gm_gap=stream.token_bytes - NZ_ROW_BYTES,
+        )
 
         def chunk_body(group: SSAValue, carried: Slots) -> Slots:
             chunk_slot = self.tile_slot(carried)
@@ -406,7 +468,7 @@ class NzTiles(RunTiles):
                 chunk_bytes, chunk_gap, chunk_tokens = token_side()
                 self.load(
                     TOKEN_MAJOR_BUFFER, chunk_slot, run.tokens, chunk_tokens, tokens, chunk_bytes,
-                    chunk_gap,
+                    chunk_gap, form=chunk_form,
                 )  # fmt: skip
                 self._transpose(chunk_slot, tokens, groups, scatters=True)
                 self._groups(groups_dma, chunk_cache, kb.const(0), groups)
@@ -416,7 +478,7 @@ class NzTiles(RunTiles):
                 chunk_bytes, chunk_gap, chunk_tokens = token_side()
                 self.store(
                     TOKEN_MAJOR_BUFFER, kb.const(0), run.tokens, chunk_tokens, tokens, chunk_bytes,
-                    chunk_gap,
+                    chunk_gap, form=chunk_form,
                 )  # fmt: skip
             return self.next_slots(carried)
 
@@ -426,9 +488,20 @@ class NzTiles(RunTiles):
         """The cache side of a tile: ``groups`` bursts of ``dma.burst`` bytes, one per row
         group, ``block_size * 32`` bytes apart in the cache and back to back in the
         group-major slot: a load (gather) or a store (scatter), in DMAs of at most 4095
-        bursts (a count known only at run time is at most ``tile_groups``, below that)."""
+        bursts (a count known only at run time is at most ``tile_groups``, below that).
+
+        The gap is at most a row group less one row. Where no DMA form of the SoC holds
+        that, the plan gives every tile one row group (``tile_plan.nz_load_gap_fits``):
+        the DMA is then one burst, and says no gap."""
+        stream = dma.stream
         kb = self.kb
         row_stride = self.plan.block_size * NZ_ROW_BYTES
+        one_burst = stream.tile_groups == 1
+        form = self.form(
+            aligned=True,
+            burst_len=stream.tile_tokens * NZ_ROW_BYTES,
+            gm_gap=0 if one_burst else row_stride - NZ_ROW_BYTES,
+        )
         pieces: list[tuple[int, Value]] = (
             [(first, min(MAX_BURSTS, groups - first)) for first in range(0, groups, MAX_BURSTS)]
             if isinstance(groups, int)
@@ -438,7 +511,8 @@ class NzTiles(RunTiles):
         for first, bursts in pieces:
             move(
                 GROUP_MAJOR_BUFFER, slot, dma.run.cache, kb.add(cache_at, first * row_stride),
-                bursts, dma.burst, dma.gap, kb.mul(dma.burst, first),
+                bursts, dma.burst, 0 if one_burst else dma.gap, kb.mul(dma.burst, first),
+                form=form,
             )  # fmt: skip
 
     def _transpose(self, slot: SSAValue, rows: Value, cols: Value, *, scatters: bool) -> None:
@@ -467,6 +541,7 @@ class _GroupsDma:
     bytes followed by a GM gap of ``gap`` bytes."""
 
     run: CopyRunOp
+    stream: StreamPlan
     burst: Value
     gap: Value
 

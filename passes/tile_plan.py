@@ -48,6 +48,12 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     load bursts (``tile_tokens * 32`` bytes) and the store bursts (``tile_groups * 32``
     bytes) long; the op count per byte is the same for any shape.
 
+    The load of several row groups has a GM gap of up to a row group less one row
+    (``(block_size - 1) * 32`` bytes). Where no DMA form of the SoC can say it (more
+    than 65536 rows per block without ``DataCopyPad``: :func:`nz_load_gap_fits`), every
+    tile takes one row group (``tile_groups`` 1): its load is one burst with no gap, its
+    store ``tile_tokens`` bursts of 32 bytes.
+
 The scatter (``ascend.copy_run`` in the ``scatter`` direction) is the same plan run
 backwards: a Norm tile loads from the tokens and stores into the cache, with no zero
 buffer (a scatter skips what it cannot place, it never writes zeros); a PA_NZ tile loads
@@ -72,6 +78,7 @@ from dataclasses import dataclass
 from math import isqrt
 
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, CopyDirection, align_up
+from pakv_dialect.dma import pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 
 ZERO_CHUNK_BYTES = 4096
@@ -172,10 +179,22 @@ def _align_down(size: int) -> int:
     return size // UB_ALIGN * UB_ALIGN
 
 
-def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int) -> StreamPlan:
+def nz_load_gap_fits(block_size: int, *, data_copy_pad: bool) -> bool:
+    """Whether a PA_NZ load of several row groups can say its GM gap (up to a row group
+    less one row, ``(block_size - 1) * 32`` bytes) in a DMA form the SoC has
+    (``pakv_dialect.dma``). When it cannot, every tile takes one row group: its load is
+    one burst, with no gap to say."""
+    gap = (block_size - 1) * NZ_ROW_BYTES
+    return pick_form(aligned=True, bounds={"gm_gap": gap}, data_copy_pad=data_copy_pad) is not None
+
+
+def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int, one_group: bool) -> StreamPlan:
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
-    if groups <= blocks:
+    if one_group:
+        tokens = min(block_size, blocks, MAX_BURSTS)
+        tile_groups = 1
+    elif groups <= blocks:
         tokens = min(block_size, blocks // groups, MAX_BURSTS)
         tile_groups = groups
     else:
@@ -199,12 +218,14 @@ def plan_tiles(
     slots: int = 2,
     tile_bytes: int = 0,
     direction: CopyDirection = CopyDirection.gather,
+    data_copy_pad: bool = True,
 ) -> TilePlan:
     """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
     ``token_bytes`` each, moved in ``direction``; see the module docstring.
 
     ``tile_bytes`` (a multiple of 32), when not 0, replaces the slot size derived from
     the UB: tests use it to force tiny tiles, or a plan that ``ascend-plan-ub`` rejects.
+    ``data_copy_pad``: the SoC has ``DataCopyPad`` (its DMA forms: ``nz_load_gap_fits``).
     """
     if not token_bytes:
         raise TilePlanError("there is no stream to tile")
@@ -227,7 +248,10 @@ def plan_tiles(
         if gather:
             buffers += (BufferPlan(ZERO_BUFFER, 1, zero_bytes),)
     else:
-        streams, load_slots = _nz_split(block_size, token_bytes, ub_bytes, slots, tile_bytes)
+        one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
+        streams, load_slots = _nz_split(
+            block_size, token_bytes, ub_bytes, slots, tile_bytes, one_group
+        )
         used = max(stream.tile_bytes for stream in streams)
         loaded, stored = (
             (GROUP_MAJOR_BUFFER, TOKEN_MAJOR_BUFFER) if gather
@@ -243,16 +267,17 @@ def _nz_split(
     ub_bytes: int,
     slots: int,
     tile_bytes: int,
+    one_group: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
     """PA_NZ: the tiles of each stream and the load buffer's slot count (module docstring)."""
     if slots < 2:
         raise TilePlanError(
-            f"PA_NZ needs at least 2 slots (a group-major one to load, the token-major "
-            f"one to store), got {slots}"
+            f"PA_NZ needs at least 2 slots (one the loads write, one the transpose writes "
+            f"for the stores), got {slots}"
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(_nz_stream(size, block_size, slot) for size in token_bytes)
+        return tuple(_nz_stream(size, block_size, slot, one_group) for size in token_bytes)
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:

@@ -77,7 +77,7 @@ from pakv_dialect.ascend import (
     token_bytes,
 )
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
+from pakv_dialect.soc import DEFAULT_SOC, SocError, SocInfo, soc_info
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.loop_carried import drop_invariant_carried_values
@@ -101,16 +101,17 @@ class TilingOptions(ModulePass, ABC):
 
 @dataclass(frozen=True)
 class KernelTiling:
-    """One kernel's tile plan, its UB buffers (by purpose) and the plan of each stream
-    (by its token-major tensor)."""
+    """One kernel's tile plan, its UB buffers (by purpose), the plan of each stream
+    (by its token-major tensor) and its SoC (whose DMA forms the tiles take)."""
 
     entry: Block
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     streams: Mapping[SSAValue, StreamPlan]
+    soc: SocInfo
 
     def tiles(self, kb: KernelBuilder) -> RunTiles:
-        return TILES[self.plan.mode](kb, self.plan, self.buffers)
+        return TILES[self.plan.mode](kb, self.plan, self.buffers, self.soc)
 
 
 def _stage_note(run: CopyRunOp, tiles: str) -> str:
@@ -219,9 +220,10 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
 
     soc = function_soc(func) or options.soc
     try:
-        ub_bytes = soc_info(soc).ub_usable_bytes
+        chip = soc_info(soc)
     except SocError as e:
         fail_at(func, str(e))
+    ub_bytes = chip.ub_usable_bytes
     try:
         plan = plan_tiles(
             first.mode,
@@ -231,6 +233,7 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
             slots=options.slots,
             tile_bytes=options.tile_bytes,
             direction=first.direction.data,
+            data_copy_pad=chip.has_data_copy_pad,
         )
     except TilePlanError as e:
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc}: {e}")
@@ -246,7 +249,7 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
         alloc.location = first.location
         alloc.buffer.name_hint = buffer.purpose
         buffers[buffer.purpose] = builder.insert(alloc).buffer
-    return KernelTiling(entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)))
+    return KernelTiling(entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)), chip)
 
 
 def tile_kernel(func: FuncOp, options: TilingOptions) -> None:

@@ -226,6 +226,9 @@ class GatherCall:
             role: GmTensor.wrap(API_NAMES[role], array, kinds[role])
             for role, array in arrays.items()
         }
+        for role, tensor in gm.items():
+            if tensor.block_stride is not None and role not in CACHE_ROLES:
+                raise ValueError(f"{tensor.name}: only a cache may be a strided view")
         return GatherCall(
             signature=signature,
             key_cache=gm["key_cache"],
@@ -251,6 +254,16 @@ class GatherCall:
         """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
         return tuple(self.operands().values())
 
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
     def tiling(self) -> GatherTiling:
         """The launch's tiling data on the signature's SoC (SPEC section 4 core count)."""
         return gather_tiling(
@@ -260,6 +273,8 @@ class GatherCall:
             num_tokens=self.num_tokens,
             total_tokens=self.total_tokens,
             vector_cores=soc_info(self.signature.soc).vector_cores,
+            key_block_stride=self.key_block_stride,
+            value_block_stride=self.value_block_stride,
         )
 
 
@@ -357,6 +372,9 @@ class ScatterCall:
             role: GmTensor.wrap(API_NAMES[role], arrays[role], kinds[role])
             for role in SCATTER_ROLES
         }
+        for role, tensor in gm.items():
+            if tensor.block_stride is not None and role not in CACHE_ROLES:
+                raise ValueError(f"{tensor.name}: only a cache may be a strided view")
         return ScatterCall(
             signature=signature,
             num_tokens=arrays["slot_mapping"].shape[0],
@@ -371,11 +389,24 @@ class ScatterCall:
     def arguments(self) -> tuple[GmTensor, ...]:
         return tuple(self.operands().values())
 
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
     def tiling(self) -> ScatterTiling:
+        """The launch's tiling data: sizes, cores and the caches' block strides."""
         return scatter_tiling(
             num_tokens=self.num_tokens,
             num_blocks=self.num_blocks,
             vector_cores=soc_info(self.signature.soc).vector_cores,
+            key_block_stride=self.key_block_stride,
+            value_block_stride=self.value_block_stride,
         )
 
 

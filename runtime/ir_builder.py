@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import MemRefType, ModuleOp
+from xdsl.dialects.builtin import MemRefType, ModuleOp, NoneAttr, StridedLayoutAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
+from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, ScatterOp
 from runtime.call import (
+    CACHE_ROLES,
     DYNAMIC_SIZES,
     OPERAND_ROLES,
     SCATTER_ROLES,
@@ -69,30 +71,54 @@ def gather_module(
     return ModuleOp([func])
 
 
+def signature_types(
+    signature: KernelSignature, shapes: Mapping[str, tuple[int, ...]], *, dynamic_blocks: bool
+) -> dict[str, MemRefType]:
+    """Each operand's memref type at ``shapes``. Where num_blocks is left to run time
+    (``dynamic_blocks``), so is where the blocks lie: the caches are ``strided<[?, inner
+    dense strides]>`` (SPEC section 9), their block strides read from the tiling, so one
+    kernel serves dense caches and strided views alike."""
+    types: dict[str, MemRefType] = {}
+    for role, shape in shapes.items():
+        layout: StridedLayoutAttr | NoneAttr = NoneAttr()
+        if role in CACHE_ROLES and dynamic_blocks:
+            layout = StridedLayoutAttr([None, *dense_strides(shape)[1:]])
+        types[role] = MemRefType(signature.element(role).ir_type, shape, layout)
+    return types
+
+
 def build_gather_module(signature: GatherSignature, sizes: RunSizes = DYNAMIC_SIZES) -> ModuleOp:
     """The module of ``signature``; every size that ``sizes`` leaves None stays ``?``.
 
     Without sizes this is the form that is compiled and cached per signature.
     """
-    types = {
-        role: MemRefType(signature.element(role).ir_type, shape)
-        for role, shape in signature.operand_shapes(sizes).items()
-    }
+    shapes = signature.operand_shapes(sizes)
+    types = signature_types(signature, shapes, dynamic_blocks=sizes.num_blocks is None)
     return gather_module(
         types, cache_mode=signature.cache_mode, cumsum=signature.cumsum, soc=signature.soc
     )
 
 
+CheckedOperands = Mapping[str, tuple[Attribute, tuple[int, ...], tuple[int, ...] | None]]
+"""One concrete call's operands by role: (element type, exact shape, element strides or
+None when dense)."""
+
+
+def checked_types(operands: CheckedOperands) -> dict[str, MemRefType]:
+    """The exact memref type of each operand of one concrete call, strides included."""
+    return {
+        role: MemRefType(
+            element, shape, NoneAttr() if strides is None else StridedLayoutAttr(strides)
+        )
+        for role, (element, shape, strides) in operands.items()
+    }
+
+
 def build_checked_module(
-    operands: Mapping[str, tuple[Attribute, tuple[int, ...]]],
-    *,
-    cache_mode: CacheMode,
-    cumsum: bool,
-    soc: str,
+    operands: CheckedOperands, *, cache_mode: CacheMode, cumsum: bool, soc: str
 ) -> ModuleOp:
-    """The static module of one concrete call: each role's (element type, exact shape)."""
-    types = {role: MemRefType(element, shape) for role, (element, shape) in operands.items()}
-    return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc)
+    """The static module of one concrete gather (:data:`CheckedOperands`)."""
+    return gather_module(checked_types(operands), cache_mode=cache_mode, cumsum=cumsum, soc=soc)
 
 
 def scatter_module(
@@ -120,11 +146,10 @@ def scatter_module(
 def build_scatter_module(
     signature: ScatterSignature, num_tokens: int | None = None, num_blocks: int | None = None
 ) -> ModuleOp:
-    """The module of a scatter signature; sizes left None stay ``?`` (the compiled form)."""
-    types = {
-        role: MemRefType(signature.element(role).ir_type, shape)
-        for role, shape in signature.operand_shapes(num_tokens, num_blocks).items()
-    }
+    """The module of a scatter signature; sizes left None stay ``?`` (the compiled form,
+    its caches strided as :func:`signature_types` says)."""
+    shapes = signature.operand_shapes(num_tokens, num_blocks)
+    types = signature_types(signature, shapes, dynamic_blocks=num_blocks is None)
     return scatter_module(types, cache_mode=signature.cache_mode, soc=signature.soc)
 
 

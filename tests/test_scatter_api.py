@@ -145,7 +145,7 @@ STATIC_CASES: list[tuple[str, StaticBreak, list[str]]] = [
     (
         "non-contiguous key",
         lambda d: {**d, "key": d["key"][::2]},
-        ["key: expected a C-contiguous array"],
+        ["key must be dense (no layout), got strided<"],
     ),
     (
         "read-only cache",

@@ -25,6 +25,7 @@ from xdsl.dialects import arith, func, scf
 from xdsl.ir import Block, Operation, SSAValue
 
 from pakv_dialect import ascend
+from pakv_dialect.tiling import FIELD_MULTIPLES
 
 WIDEN_AFTER = 8
 """Rounds after which a loop-carried bound that still grows is given up."""
@@ -43,7 +44,9 @@ class Fact:
 
 UNKNOWN = Fact(1, False, None)
 SIZE = Fact(1, True, None)
-"""A runtime size: tiling fields, core index and count."""
+"""A runtime size: tiling fields, core index and count. A tiling field the host keeps a
+multiple of something (``pakv_dialect.tiling.FIELD_MULTIPLES``: the block strides, of
+32 bytes) is known to be that multiple."""
 
 
 def constant_of(value: SSAValue) -> int | None:
@@ -254,7 +257,10 @@ class KernelFacts:
                 constant = constant_of(op.result)
                 if constant is not None:
                     self._set(op.result, Fact(abs(constant), constant >= 0, constant))
-            case ascend.GetTilingOp() | ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
+            case ascend.GetTilingOp():
+                multiple = FIELD_MULTIPLES.get(op.field.data, 1)
+                self._set(op.result, replace(SIZE, multiple=multiple))
+            case ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
                 self._set(op.results[0], SIZE)
             case ascend.RunLengthOp():
                 # At most its limit (the run stops there), never negative.

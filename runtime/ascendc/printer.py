@@ -81,11 +81,12 @@ TILING_DOC = {
 FITS_NOTE = "// Every value fits its field unconverted: runtime.ascendc.plan proved it per call."
 
 
-def _copy_helper(helper: str, splits: bool) -> str:
-    """The C++ of one copy helper (``ascendc_plan.CopyVariant``); ``splits``: chunk bursts.
+def _copy_helper(helper: str) -> str:
+    """The C++ of one copy helper (``ascendc_plan.CopyVariant``).
 
-    Values go into the AscendC fields without casts: the plan chose the helper only for
-    calls whose values provably fit (``runtime.ascendc.plan.FORM_FIELDS``).
+    Values go into the AscendC fields without casts: the plan proved, call by call, that
+    they fit the fields of the op's form (``pakv_dialect.dma.DMA_FORMS``), burst count
+    included (the lowering splits copies of more than 4095 bursts).
     """
     to_ub = helper.startswith("CopyIn")
     aligned = helper.endswith("Aligned")
@@ -138,25 +139,10 @@ def _copy_helper(helper: str, splits: bool) -> str:
         f"    params.srcStride = {src_gap};",
         f"    params.dstStride = {dst_gap};",
     ]
-    if splits:
-        local_at = "ub[first * ubPitch].ReinterpretCast<T>()"
-        global_at = "gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)]"
-        dst_at, src_at = (local_at, global_at) if to_ub else (global_at, local_at)
-        lines += [
-            "    // One instruction carries at most MAX_BURSTS bursts: issue them in chunks.",
-            "    const uint64_t ubBurst = (burstBytes + UB_BLOCK_BYTES - 1) / UB_BLOCK_BYTES;",
-            "    const uint64_t ubPitch = ubBurst * UB_BLOCK_BYTES + ubGapBytes;",
-            "    for (uint64_t first = 0; first < nBurst; first += MAX_BURSTS) {",
-            "        const uint64_t left = nBurst - first;",
-            "        params.blockCount = left < MAX_BURSTS ? left : MAX_BURSTS;",
-            f"        {api}({dst_at}, {src_at}, params{pad});",
-            "    }",
-        ]
-    else:
-        lines += [
-            "    params.blockCount = nBurst;",
-            f"    {api}({dst}, {src}, params{pad});",
-        ]
+    lines += [
+        "    params.blockCount = nBurst;",
+        f"    {api}({dst}, {src}, params{pad});",
+    ]
     header = (
         f"__aicore__ inline void {helper}({params}, uint64_t nBurst, uint64_t burstBytes, "
         "uint64_t gmGapBytes, uint64_t ubGapBytes)"
@@ -250,8 +236,6 @@ def _print_prologue(out: AscendCPrintContext, plan: KernelPlan) -> None:
     out.print(
         f"constexpr uint64_t UB_BLOCK_BYTES = {ascend.UB_ALIGN};  // UB address and size unit"
     )
-    if any(plan.copies.values()):
-        out.print(f"constexpr uint64_t MAX_BURSTS = {ascend.MAX_BURSTS};  // blockCount limit")
     out.print("// The UB plan (ascend-plan-ub): buffers of `slots` equal slots at planned offsets.")
     for ub in plan.ub.values():
         out.print(
@@ -306,7 +290,7 @@ def _print_class(out: AscendCPrintContext, plan: KernelPlan) -> None:
         body.print_block(plan.func.body.block)
     member.print()
     out.print("private:")
-    helpers = [_copy_helper(name, splits) for name, splits in sorted(plan.copies.items())]
+    helpers = [_copy_helper(name) for name in sorted(plan.copies)]
     helpers += [TRANSPOSE_BLOCKS] if plan.transposes else []
     helpers += [ZERO_FILL] if plan.zero_fills else []
     for helper in helpers:

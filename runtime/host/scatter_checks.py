@@ -2,7 +2,8 @@
 
 The gather's checks (``runtime.host.checks``) in the scatter's words, through the same
 pieces: the one definition of an acceptable array, the dtype table, the storage
-formats, the overlap rule (here the caches are the outputs: neither may share a byte
+formats, the layouts (only a cache may be a strided view, SPEC section 9, judged by the
+verifier), the overlap rule (here the caches are the outputs: neither may share a byte
 with another tensor of the call) and the ``pakv.scatter`` verifier, the one place the
 static rules live. Then the data rules, vectorised over ``slot_mapping``:
 
@@ -23,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects.builtin import MemRefType
 from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.dtypes import ElementKind
@@ -31,15 +31,15 @@ from pakv_dialect.pakv import SCATTER_OPERATOR, CacheMode, ScatterOp
 from pakv_dialect.soc import SocError, SocInfo, soc_info
 from runtime.call import API_NAMES, CACHE_ROLES, SCATTER_ROLES, ScatterCall
 from runtime.host.checks import (
-    _check_cache_mode,
-    _check_no_overlap,
-    _Operand,
-    _resolve,
+    Operand,
     api_message,
+    check_cache_mode,
+    check_no_overlap,
     invalid,
+    resolve_operand,
 )
 from runtime.host.errors import ACLNN_ERR_PARAM_NULLPTR, AclnnError
-from runtime.ir_builder import scatter_module
+from runtime.ir_builder import checked_types, scatter_module
 
 
 def _check_soc(soc: object) -> SocInfo:
@@ -95,12 +95,13 @@ def check_scatter_parameters(
             raise AclnnError(
                 ACLNN_ERR_PARAM_NULLPTR, f"{API_NAMES[role]} is null: expected a tensor, got None"
             )
-    mode = _check_cache_mode(cache_mode)
+    mode = check_cache_mode(cache_mode)
     chip = _check_soc(soc)
     operands = {
-        role: _resolve(role, tensor, mode, chip, CACHE_ROLES) for role, tensor in given.items()
+        role: resolve_operand(role, tensor, mode, chip, CACHE_ROLES)
+        for role, tensor in given.items()
     }
-    _check_no_overlap(operands, CACHE_ROLES)
+    check_no_overlap(operands, CACHE_ROLES)
     empty = any(operands[role].array.size == 0 for role in ("key", "value", *CACHE_ROLES))
     _verify_static(operands, mode=mode, soc=chip, empty=empty)
     return CheckedScatter(
@@ -129,13 +130,16 @@ def check_scatter_call(
 
 
 def _verify_static(
-    operands: Mapping[str, _Operand], *, mode: CacheMode, soc: SocInfo, empty: bool
+    operands: Mapping[str, Operand], *, mode: CacheMode, soc: SocInfo, empty: bool
 ) -> None:
     """The ``pakv.scatter`` verifier on the call's exact shapes and dtypes (an empty call
     skips only the rule that layout dimensions be positive)."""
-    types = {
-        role: MemRefType(op.kind.ir_type, tuple(op.array.shape)) for role, op in operands.items()
-    }
+    types = checked_types(
+        {
+            role: (op.kind.ir_type, tuple(op.array.shape), op.strides)
+            for role, op in operands.items()
+        }
+    )
     module = scatter_module(types, cache_mode=mode, soc=soc.name)
     try:
         if empty:

@@ -49,16 +49,17 @@ def _token_views(cache: GmTensor, out: GmTensor, mode: CacheMode) -> tuple[np.nd
     output (PA_NZ: ``[block, row group, slot, 32]`` and ``[row, row group, 32]``)."""
     num_blocks, *layout = cache.shape
     rows = out.shape[0]
+    blocks = cache.rows()  # [block, block bytes], blocks as far apart as the cache's stride
     if mode == CacheMode.PA_NZ:
         groups, block_size, _ = layout
         return (
-            cache.bytes.reshape(num_blocks, groups, block_size, NZ_ROW_BYTES),
+            blocks.reshape(num_blocks, groups, block_size, NZ_ROW_BYTES),
             out.bytes.reshape(rows, groups, NZ_ROW_BYTES),
         )
     block_size, heads, head_size = layout
     token_bytes = heads * head_size * cache.kind.size
     return (
-        cache.bytes.reshape(num_blocks, block_size, token_bytes),
+        blocks.reshape(num_blocks, block_size, token_bytes),
         out.bytes.reshape(rows, token_bytes),
     )
 

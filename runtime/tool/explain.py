@@ -96,6 +96,8 @@ class DmaSite:
     """The operand role of its GM side (key_cache, value_out, ...)."""
     buffer: str
     """The purpose of its UB buffer."""
+    form: str
+    """Its DMA form (``pakv_dialect.dma``): ``blocks`` (DataCopy) or ``bytes`` (DataCopyPad)."""
     bursts: Stat
     """Bursts per execution."""
     burst_bytes: Stat
@@ -215,6 +217,7 @@ def _sites(program: CompiledProgram, trace: MachineTrace) -> tuple[DmaSite, ...]
                 "load" if isinstance(op, ascend.LoadOp) else "store",
                 tensor,
                 purpose,
+                op.dma_form.value,
                 Stat.of(rows["n_burst"]),
                 Stat.of(rows["burst_len"]),
                 Stat.of(rows["n_burst"] * rows["burst_len"]),
@@ -387,12 +390,12 @@ def render(report: PlanReport) -> str:
     out.append(f"  bytes stored per core: {size_text(low_b)} .. {size_text(high_b)}")
     out.append("DMA sites (lowered IR op -> what it did in this launch):")
     out.append(
-        f"  {'op':>5} {'kind':5} {'tensor':12} {'buffer':12} {'runs':>7} {'bursts/run':>11} "
-        f"{'bytes/burst':>13} {'bytes':>12}"
+        f"  {'op':>5} {'kind':5} {'tensor':12} {'buffer':12} {'form':6} {'runs':>7} "
+        f"{'bursts/run':>11} {'bytes/burst':>13} {'bytes':>12}"
     )
     for s in report.sites:
         out.append(
-            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:12} {s.buffer:12} "
+            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:12} {s.buffer:12} {s.form:6} "
             f"{s.bytes.count:>7} {s.bursts.span():>11} {s.burst_bytes.span():>13} "
             f"{s.bytes.total:>12}"
         )

@@ -28,10 +28,12 @@ from runtime.tool.workload import (
     DYNAMIC,
     Inputs,
     WorkloadError,
-    _data_file,  # pyright: ignore[reportPrivateUsage]
-    _read_npy,  # pyright: ignore[reportPrivateUsage]
+    cache_block_strides,
     check_memory,
+    data_file,
+    laid_out,
     random_bits,
+    read_npy,
 )
 
 DEFAULT_TOKENS = 64
@@ -47,6 +49,8 @@ class ScatterOperands:
     kinds: Mapping[str, ElementKind]
     shapes: Mapping[str, tuple[int, ...]]
     """Shape of every operand role; ``DYNAMIC`` (-1) where it is ``?``."""
+    block_strides: Mapping[str, int | None]
+    """Each cache's dim 0 stride in elements as its type fixes it (SPEC section 9)."""
 
     token_roles = SCATTER_TOKEN_ROLES
     """The token-major tensors (the scatter's inputs)."""
@@ -64,7 +68,7 @@ class ScatterOperands:
             assert kind is not None, f"{role}: {element} (the verifier admits no such type)"
             kinds[role] = kind
             shapes[role] = tuple(ty.get_shape())
-        return ScatterOperands(op.mode, op.block_size(), kinds, shapes)
+        return ScatterOperands(op.mode, op.block_size(), kinds, shapes, cache_block_strides(op))
 
     def sizes(self, num_tokens: int | None, num_blocks: int | None) -> tuple[int, int]:
         """``(num_tokens, num_blocks)``: the IR's static ones, else the flags', else defaults.
@@ -137,7 +141,8 @@ def random_inputs(
             slots = random_slots(rng, tokens, blocks, operands.block_size)
             inputs[role] = slots.astype(operands.kinds[role].storage)
         else:
-            inputs[role] = random_bits(rng, operands.kinds[role], shapes[role])
+            bits = random_bits(rng, operands.kinds[role], shapes[role])
+            inputs[role] = laid_out(bits, operands.block_strides.get(role))
     return inputs
 
 
@@ -148,13 +153,13 @@ def load_inputs(directory: Path, operands: ScatterOperands) -> Inputs:
         raise WorkloadError(f"--data {directory}: not a directory")
     inputs: Inputs = {}
     for role, shape in operands.shapes.items():
-        path = _data_file(directory, role)
+        path = data_file(directory, role)
         if path is None:
             raise WorkloadError(
                 f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) that the "
                 "op's operands need"
             )
-        array = _read_npy(path)
+        array = read_npy(path)
         kind = operands.kinds[role]
         if array.dtype.kind == "V" and array.dtype.itemsize == kind.size:
             # numpy saves ml_dtypes (bf16, fp8) as raw bytes ("|V2"): the bits are the data.
@@ -172,7 +177,7 @@ def load_inputs(directory: Path, operands: ScatterOperands) -> Inputs:
                 f"{path}: the op's {role} has shape {expected}, the file holds "
                 f"{'x'.join(map(str, array.shape))}"
             )
-        inputs[role] = np.ascontiguousarray(array)
+        inputs[role] = laid_out(np.ascontiguousarray(array), operands.block_strides.get(role))
     return inputs
 
 

@@ -253,3 +253,21 @@ func.func @scatter_with_other_ops(%k: memref<?x1x8xf16>, %v: memref<?x1x8xf16>, 
 }
 
 // CHECK: @scatter_with_other_ops becomes a device kernel: it may hold only pakv.scatter and an empty func.return, found arith.constant
+
+// -----
+
+// Strided caches (SPEC section 9) are read in place: their layouts move to GM unchanged.
+// The keys' block stride is dynamic, so the kernel reads it from its tiling (bytes) and
+// every key run takes it; the values' static stride stays in their type.
+func.func @strided(%kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>>, %vc: memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x2x8xf16>, %vo: memref<?x1x6xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>>, memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>>, memref<?x?xi32>, memref<?xi32> -> memref<?x2x8xf16>, memref<?x1x6xf16>
+  func.return
+}
+
+// CHECK-LABEL: func.func @strided(
+// CHECK-SAME:    %kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>>
+// CHECK-SAME:    %vc: memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>, #ascend.address_space<gm>>
+// CHECK:         %key_block_stride = ascend.get_tiling "key_block_stride"
+// CHECK-NOT:     ascend.get_tiling "value_block_stride"
+// CHECK:         ascend.copy_run Norm %kc[%blk, %block_pos] stride(%key_block_stride) -> %ko[%token]
+// CHECK-NEXT:    ascend.copy_run Norm %vc[%blk, %block_pos] -> %vo[%token]

@@ -12,6 +12,8 @@
 // CHECK-NEXT:     uint64_t numBlocks;
 // CHECK-NEXT:     uint64_t splitTokens;
 // CHECK-NEXT:     uint64_t usedCores;
+// CHECK-NEXT:     uint64_t keyBlockStride;
+// CHECK-NEXT:     uint64_t valueBlockStride;
 // CHECK-NEXT: };
 // CHECK:      class KernelPakvScatter {
 // CHECK:              while (token < writeEnd) {
@@ -31,7 +33,7 @@
 // CHECK:                  } else {
 // CHECK-NEXT:                 nextToken = token + 1;
 // CHECK:      inline ScatterTilingData ComputeScatterTiling(uint64_t numTokens, uint64_t numBlocks,
-// CHECK-NEXT:     uint64_t vectorCores)
+// CHECK-NEXT:     uint64_t vectorCores, uint64_t keyBlockStride, uint64_t valueBlockStride)
 // CHECK:          tiling.splitTokens = numTokens;
 // CHECK-NEXT:     tiling.usedCores = std::min(vectorCores, tiling.splitTokens);
 // CHECK:      inline aclError LaunchPakvScatter(const ScatterTilingData& tiling, uint8_t* tilingDevice,
