@@ -38,9 +38,9 @@ Runs, and this core's share
 Three ops are intermediate forms of the lowering that neither the interpreter nor the
 AscendC target runs: ``ascend.core_tokens`` (this core's share of the tokens, until
 ``ascend-distribute-tokens`` computes it) and the run level, ``ascend.copy_run`` (a run
-of tokens in one cache block, copied between the cache and the token-major tensor) and
-``ascend.zero_run`` (a run of zero tokens), until ``ascend-tile-runs`` expands them
-into tiles of the ops above.
+of tokens in one cache block, copied between the cache and the token-major tensor, in
+the gather's direction or the scatter's) and ``ascend.zero_run`` (a run of zero
+tokens), until ``ascend-tile-runs`` expands them into tiles of the ops above.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
+from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.printer import Printer
 from xdsl.traits import (
     MemoryAllocEffect,
     MemoryReadEffect,
@@ -101,6 +103,7 @@ from pakv_dialect.layouts import block_stride, cache_layout_error
 from pakv_dialect.layouts import memory_space_of as memory_space_of
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
+from pakv_dialect.tiling import GATHER_ABI, TILING_ABIS, TilingAbi
 
 UB_ALIGN = 32
 """UB addresses and sizes are multiples of 32 bytes (one "block")."""
@@ -129,6 +132,8 @@ class LaunchKind(StrEnum):
     """The same, ``seq_lens`` holding running totals."""
     map = "map"
     """Every row of the consumer's tensor: ``num_tokens`` = total = its dim 0."""
+    scatter = "scatter"
+    """``ScatterTiling`` of the scatter's tensors: ``num_tokens`` from ``slot_mapping``."""
 
 
 def kernel_launch(func: FuncOp) -> tuple[LaunchKind, tuple[str, ...]] | None:
@@ -140,6 +145,10 @@ def kernel_launch(func: FuncOp) -> tuple[LaunchKind, tuple[str, ...]] | None:
     names = tuple(r.data for r in roles.data if isinstance(r, StringAttr))
     return LaunchKind(kind.data), names
 
+
+TILING_ATTR = "ascend.tiling"
+"""Optional string attribute on a kernel function: the name of its tiling ABI
+(``pakv_dialect.tiling.TILING_ABIS``); a kernel without it uses the gather's."""
 
 NOTE_ATTR = "ascend.note"
 """Optional string attribute on an op of a lowered kernel: a short note on the stage the
@@ -176,6 +185,13 @@ def function_soc(func: FuncOp) -> str | None:
     """The SoC a kernel function was compiled for (its ``ascend.soc``), when it says."""
     soc = func.attributes.get(SOC_ATTR)
     return soc.data if isinstance(soc, StringAttr) else None
+
+
+def kernel_tiling_abi(func: FuncOp) -> TilingAbi:
+    """The tiling ABI of a kernel function (its ``ascend.tiling``; the gather's when it
+    names none). KeyError for a name no ABI has."""
+    name = func.attributes.get(TILING_ATTR)
+    return TILING_ABIS[name.data if isinstance(name, StringAttr) else GATHER_ABI.name]
 
 
 def kernel_soc(op: Operation) -> str | None:
@@ -414,6 +430,44 @@ class LoadScalarOp(IRDLOperation):
             raise VerifyException(
                 f"load_scalar result must be {ty.get_element_type()}, got {self.result.type}"
             )
+
+
+@irdl_op_definition
+class RunLengthOp(IRDLOperation):
+    """How many elements of a 1-D GM index tensor continue a run: the largest ``k <=
+    limit`` with ``source[begin + i] == start + i`` for every ``i < k`` (the elements
+    read as signed integers, sign-extended to ``index``).
+
+    The scatter's walk asks this once per run: its tokens move as one burst as long as
+    their slots are consecutive (``runtime`` semantics: SPEC section 8). On the device it
+    is a loop of scalar reads (AscendC ``GetValue``) that stops at the first element off
+    the run; the interpreter answers with one vectorised comparison, so a run costs a
+    handful of executed ops whatever its length. ``begin + limit`` must not pass the
+    tensor's end. Runs on the scalar pipe.
+    """
+
+    name = "ascend.run_length"
+    traits = traits_def(OnPipe(Pipe.S), MemoryReadEffect())
+    source = operand_def(MemRefType)
+    begin = operand_def(IndexType)
+    start = operand_def(IndexType)
+    limit = operand_def(IndexType)
+    result = result_def(IndexType)
+    assembly_format = (
+        "$source `[` $begin `]` `from` `(` $start `)` `limit` `(` $limit `)` attr-dict "
+        "`:` type($source)"
+    )
+
+    def __init__(self, source: SSAValue, begin: SSAValue, start: SSAValue, limit: SSAValue):
+        super().__init__(operands=[source, begin, start, limit], result_types=[IndexType()])
+
+    def verify_(self) -> None:
+        _check_space("run_length source", self.source, AddressSpace.gm)
+        ty = self.source.type
+        assert isinstance(ty, MemRefType)
+        element = ty.get_element_type()  # pyright: ignore[reportUnknownVariableType]
+        if ty.get_num_dims() != 1 or not isinstance(element, IntegerType):
+            raise VerifyException(f"run_length source must be a 1-D tensor of integers, got {ty}")
 
 
 class _DmaOp(IRDLOperation):
@@ -863,6 +917,26 @@ class CoreTokensOp(IRDLOperation):
 # ------------------------------------------------------------------------------ runs
 
 
+class CopyDirection(StrEnum):
+    """Which way a run's tokens move between the paged cache and the token-major tensor."""
+
+    gather = "gather"
+    """cache -> tokens (``pakv.gather``)."""
+    scatter = "scatter"
+    """tokens -> cache (``pakv.scatter``)."""
+
+
+@irdl_attr_definition
+class CopyDirectionAttr(EnumAttribute[CopyDirection], SpacedOpaqueSyntaxAttribute):
+    """``#ascend<copy_direction scatter>`` in generic form; ``ascend.copy_run``'s custom
+    form says it with its arrow."""
+
+    name = "ascend.copy_direction"
+
+
+GATHER = CopyDirectionAttr(CopyDirection.gather)
+
+
 def token_bytes(tokens: SSAValue) -> int | None:
     """Bytes of one token of a token-major GM tensor ``[num_tokens, ...]``: the product
     of its inner dimensions times the element size; None when one of them is dynamic."""
@@ -915,16 +989,26 @@ class CopyRunOp(IRDLOperation):
     treats it as opaque: it starts at 0 and is threaded through in run order; the
     expansion gives it a meaning or drops it.
 
-    Today every run gathers (cache -> tokens); a scatter (tokens -> cache) would be the
-    same op with a direction property. A fused consumer (SPEC section 7) hangs off the
-    run: ``map`` is the stream's per-element body (``pakv_dialect.elementwise``) and
-    ``params`` the GM tensors it reads, and the tile expansion runs it between each
-    tile's load and its store (``passes/compute_stage.py``); ``tokens`` then holds the
-    body's results.
+    ``direction`` says which way the tokens move: ``gather`` (the default: cache ->
+    tokens) or ``scatter`` (tokens -> cache). The custom syntax writes it as the arrow
+    goes, from the source to the destination::
+
+        ascend.copy_run Norm %cache[%blk, %pos] -> %tokens[%token] ...   // gather
+        ascend.copy_run Norm %tokens[%token] -> %cache[%blk, %pos] ...   // scatter
+
+    One op for both directions, because a run is the same pair of byte ranges either
+    way: the tile expansion of each layout (``passes/tile_loops.py``) swaps which side
+    it loads and which it stores, and everything else (the plan, the cursor, the sync
+    scheme) is shared. A fused consumer (SPEC section 7) hangs off the run: ``map`` is
+    the stream's per-element body (``pakv_dialect.elementwise``) and ``params`` the GM
+    tensors it reads (``params(%p : types)`` after the cursor, ``map {...}`` last), and
+    the tile expansion runs it between each tile's load and its store
+    (``passes/compute_stage.py``); the run's target then holds the body's results.
     """
 
     name = "ascend.copy_run"
     layout = prop_def(CacheModeAttr)
+    direction = prop_def(CopyDirectionAttr, default_value=GATHER)
     cache = operand_def(MemRefType)
     blk = operand_def(IndexType)
     block_pos = operand_def(IndexType)
@@ -937,12 +1021,6 @@ class CopyRunOp(IRDLOperation):
     next_cursor = result_def(IndexType)
     map = opt_region_def("single_block")
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-    assembly_format = (
-        "$layout $cache `[` $blk `,` $block_pos `]` (`stride` `(` $block_stride^ `)`)? "
-        "`->` $tokens `[` $token `]` `count` `(` $count `)` `cursor` `(` $cursor `)` "
-        "(`params` `(` $params^ `:` type($params) `)`)? attr-dict "
-        "`:` type($cache) `->` type($tokens) (`map` $map^)?"
-    )
     irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
     def __init__(
@@ -956,6 +1034,7 @@ class CopyRunOp(IRDLOperation):
         token: SSAValue,
         count: SSAValue,
         cursor: SSAValue,
+        direction: CopyDirection = CopyDirection.gather,
         block_stride: SSAValue | None = None,
         params: Sequence[SSAValue] = (),
         map: Region | None = None,
@@ -965,7 +1044,10 @@ class CopyRunOp(IRDLOperation):
                 cache, blk, block_pos, tokens, token, count, cursor,
                 [] if block_stride is None else [block_stride], params,
             ],
-            properties={"layout": CacheModeAttr(layout)},
+            properties={
+                "layout": CacheModeAttr(layout),
+                "direction": CopyDirectionAttr(direction),
+            },
             result_types=[IndexType()],
             regions=[[] if map is None else [map]],
         )  # fmt: skip
@@ -977,6 +1059,90 @@ class CopyRunOp(IRDLOperation):
     @property
     def target_tokens(self) -> SSAValue:
         return self.tokens
+
+    @property
+    def scatters(self) -> bool:
+        """The run moves tokens into the cache (``pakv.scatter``)."""
+        return self.direction.data == CopyDirection.scatter
+
+    def print(self, printer: Printer) -> None:
+        cache: list[str | SSAValue] = [self.cache, "[", self.blk, ", ", self.block_pos, "]"]
+        if self.block_stride is not None:
+            cache += [" stride(", self.block_stride, ")"]
+        tokens = [self.tokens, "[", self.token, "]"]
+        source, target = (tokens, cache) if self.scatters else (cache, tokens)
+        parts = [" ", self.layout.data.value, " ", *source, " -> ", *target, " count(",
+                 self.count, ") cursor(", self.cursor, ")"]  # fmt: skip
+        for part in parts:
+            if isinstance(part, str):
+                printer.print_string(part)
+            else:
+                printer.print_operand(part)
+        if self.params:
+            printer.print_string(" params(")
+            printer.print_list(self.params, printer.print_operand)
+            printer.print_string(" : ")
+            printer.print_list((p.type for p in self.params), printer.print_attribute)
+            printer.print_string(")")
+        printer.print_op_attributes(self.attributes)
+        types = [self.tokens.type, self.cache.type]
+        printer.print_string(" : ")
+        printer.print_list(types if self.scatters else types[::-1], printer.print_attribute, " -> ")
+        if self.map is not None:
+            printer.print_string(" map ")
+            printer.print_region(self.map)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> CopyRunOp:
+        layout = parser.parse_str_enum(CacheMode)
+        source = _parse_indexed(parser)
+        stride = _parse_optional_stride(parser) if len(source[1]) == 2 else None
+        parser.parse_punctuation("->")
+        target = _parse_indexed(parser)
+        direction = CopyDirection.scatter if len(source[1]) == 1 else CopyDirection.gather
+        if direction == CopyDirection.scatter:
+            stride = _parse_optional_stride(parser)
+        (cache, cache_at), (tokens, token_at) = (
+            (target, source) if direction == CopyDirection.scatter else (source, target)
+        )
+        if len(cache_at) != 2 or len(token_at) != 1:
+            parser.raise_error(
+                "copy_run reads `%cache[%blk, %pos] -> %tokens[%token]` (gather) or "
+                "`%tokens[%token] -> %cache[%blk, %pos]` (scatter)"
+            )
+        parser.parse_keyword("count")
+        count = _parse_parenthesised(parser)
+        parser.parse_keyword("cursor")
+        cursor = _parse_parenthesised(parser)
+        params = _parse_optional_params(parser)
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        source_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        target_type = parser.parse_type()
+        cache_type, tokens_type = (
+            (target_type, source_type)
+            if direction == CopyDirection.scatter
+            else (source_type, target_type)
+        )
+        body = parser.parse_region() if parser.parse_optional_keyword("map") else None
+        index = IndexType()
+        op = cls(
+            layout,
+            cache=parser.resolve_operand(cache, cache_type),
+            blk=parser.resolve_operand(cache_at[0], index),
+            block_pos=parser.resolve_operand(cache_at[1], index),
+            tokens=parser.resolve_operand(tokens, tokens_type),
+            token=parser.resolve_operand(token_at[0], index),
+            count=parser.resolve_operand(count, index),
+            cursor=parser.resolve_operand(cursor, index),
+            direction=direction,
+            block_stride=None if stride is None else parser.resolve_operand(stride, index),
+            params=params,
+            map=body,
+        )
+        op.attributes.update(attributes)
+        return op
 
     @property
     def cache_type(self) -> MemRefType:
@@ -1144,6 +1310,45 @@ class MapRunOp(IRDLOperation):
         check_map("map_run", self.map, source, tokens, self.params)
 
 
+def _parse_indexed(parser: Parser) -> tuple[UnresolvedOperand, list[UnresolvedOperand]]:
+    """``%tensor[%a, ...]``: the tensor and its index operands."""
+    tensor = parser.parse_unresolved_operand()
+    indices = parser.parse_comma_separated_list(
+        parser.Delimiter.SQUARE, parser.parse_unresolved_operand
+    )
+    return tensor, indices
+
+
+def _parse_parenthesised(parser: Parser) -> UnresolvedOperand:
+    parser.parse_punctuation("(")
+    operand = parser.parse_unresolved_operand()
+    parser.parse_punctuation(")")
+    return operand
+
+
+def _parse_optional_params(parser: Parser) -> list[SSAValue]:
+    """`` params(%a, %b : t1, t2)``: a fused map's GM parameters, when it has any."""
+    if parser.parse_optional_keyword("params") is None:
+        return []
+    parser.parse_punctuation("(")
+    names = parser.parse_comma_separated_list(
+        parser.Delimiter.NONE, parser.parse_unresolved_operand
+    )
+    parser.parse_punctuation(":")
+    types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+    parser.parse_punctuation(")")
+    if len(names) != len(types):
+        parser.raise_error(f"{len(names)} params with {len(types)} types")
+    return [parser.resolve_operand(n, t) for n, t in zip(names, types, strict=True)]
+
+
+def _parse_optional_stride(parser: Parser) -> UnresolvedOperand | None:
+    """`` stride(%s)`` after a strided cache's indices, when the stride is dynamic."""
+    if parser.parse_optional_keyword("stride") is None:
+        return None
+    return _parse_parenthesised(parser)
+
+
 @irdl_op_definition
 class ZeroRunOp(IRDLOperation):
     """Write ``count`` zero tokens into the token-major ``tokens`` from token ``token`` on.
@@ -1175,6 +1380,7 @@ ASCEND = Dialect(
         GetTilingOp,
         UbAllocOp,
         LoadScalarOp,
+        RunLengthOp,
         LoadOp,
         StoreOp,
         TransposeBlocksOp,
@@ -1187,5 +1393,5 @@ ASCEND = Dialect(
         ZeroRunOp,
         *VECTOR_OPS,
     ],
-    [AddressSpaceAttr, PipeAttr, DmaFormAttr, CastModeAttr, VectorKindAttr],
+    [AddressSpaceAttr, PipeAttr, DmaFormAttr, CopyDirectionAttr, CastModeAttr, VectorKindAttr],
 )

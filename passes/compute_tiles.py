@@ -48,7 +48,7 @@ from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 from pakv_dialect.soc import SocInfo
 from passes.compute_stage import ComputeStage, ParamValue, StreamCompute, UbPosition
 from passes.kernel_builder import KernelBuilder, Value
-from passes.tile_loops import NzTiles, RunTiles, Slots
+from passes.tile_loops import GroupsDma, NzTiles, RunTiles, Slots
 from passes.tile_plan import (
     GROUP_MAJOR_BUFFER,
     INPUT_BUFFER,
@@ -220,7 +220,9 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
     def token_stride(self, stream: StreamPlan) -> int:
         raise NotImplementedError("compute tiles place their own bytes")
 
-    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+    def copy_tiles(
+        self, run: CopyRunOp, stream: StreamPlan, cache_at: SSAValue, slots: Slots
+    ) -> Slots:
         raise NotImplementedError("compute tiles place their own bytes")
 
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
@@ -368,8 +370,8 @@ class NzComputeTiles(_ComputeTiles, NzTiles):
         self,
         run: CopyRunOp,
         stream: StreamPlan,
-        src: SSAValue,
-        dst: SSAValue,
+        cache_at: SSAValue,
+        tokens_at: SSAValue,
         step: Value,
         first: Value,
         slots: Slots,
@@ -385,14 +387,14 @@ class NzComputeTiles(_ComputeTiles, NzTiles):
             tokens = kb.minu(kb.sub(run.count, first), step, "tokens")
         burst = kb.mul(tokens, NZ_ROW_BYTES, "burst")
         gap = kb.sub(row_stride, burst, "gap")
-        tile_src = kb.add(src, kb.mul(first, NZ_ROW_BYTES), "tile_src")
-        tile_dst = kb.add(dst, kb.mul(first, h * out), "tile_dst")
+        tile_src = kb.add(cache_at, kb.mul(first, NZ_ROW_BYTES), "tile_src")
+        tile_dst = kb.add(tokens_at, kb.mul(first, h * out), "tile_dst")
         ea = NZ_ROW_BYTES // in_size
 
         def chunk(group: Value, groups: Value, carried: Slots, split: bool) -> Slots:
             slot = self.tile_slot(carried)
             chunk_src = kb.add(tile_src, kb.mul(group, row_stride)) if split else tile_src
-            self._load_groups(run, stream, chunk_src, slot, groups, burst, gap)
+            self._groups(GroupsDma(run, stream, burst, gap), chunk_src, slot, groups)
             work = self.buffers[WORK_BUFFER]
             zero = kb.const(0)
             kb.insert(

@@ -1,4 +1,5 @@
-"""``convert-pakv-to-ascend``: lower ``pakv.gather`` to this core's walk over runs.
+"""``convert-pakv-to-ascend``: lower ``pakv.gather`` and ``pakv.scatter`` to this core's
+walk over runs.
 
 The function holding the op becomes a device kernel: it gets ``ascend.kernel`` and
 ``ascend.soc``, its memref arguments move to ``#ascend.address_space<gm>``, and the op
@@ -26,6 +27,12 @@ What is chosen, and why
   the table or a block id outside ``[0, num_blocks)`` gives zero tokens
   (``ascend.zero_run``: the cache is never read), and no token at or past
   ``num_tokens`` is written.
+
+``pakv.scatter`` lowers the same way with its own walk (``passes/scatter_walk.py``):
+this core's tokens, slot by slot; a run of consecutive slots inside one block becomes
+two ``ascend.copy_run`` in the ``scatter`` direction (keys, then values); a slot outside
+the cache is skipped. Its kernel reads the scatter's tiling (``ScatterTiling``, named
+by the kernel's ``ascend.tiling`` attribute).
 
 Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar reads
 only, so one kernel serves every batch, table width, block count and token count;
@@ -63,7 +70,9 @@ from pakv_dialect.ascend import (
     NOTE_ATTR,
     ROLES_ATTR,
     SOC_ATTR,
+    TILING_ATTR,
     AddressSpace,
+    CopyDirection,
     CopyRunOp,
     CoreTokensOp,
     GetTilingOp,
@@ -74,16 +83,17 @@ from pakv_dialect.ascend import (
 )
 from pakv_dialect.elementwise import hardware_casts
 from pakv_dialect.layouts import block_stride
-from pakv_dialect.pakv import CacheMode, GatherOp, MapOp
+from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, MapOp, ScatterOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
-from pakv_dialect.tiling import BLOCK_STRIDE_FIELDS
+from pakv_dialect.tiling import BLOCK_STRIDE_FIELDS, SCATTER_ABI
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.outline_kernels import HOST_ATTR
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
+from passes.scatter_walk import walk_slots
 
 
-def _kernel_function(op: GatherOp | MapOp) -> FuncOp:
+def _kernel_function(op: KvOp | MapOp) -> FuncOp:
     """The function ``op`` turns into a kernel; it must hold nothing else
     (``pakv-outline-kernels`` makes one such function per op of a program)."""
     func = op.parent_op()
@@ -102,14 +112,29 @@ def _kernel_function(op: GatherOp | MapOp) -> FuncOp:
     return func
 
 
-def _make_kernel(
-    func: FuncOp, soc: str, rewriter: PatternRewriter, launch: LaunchKind, roles: list[str]
-) -> None:
-    """Mark ``func`` as a kernel for ``soc``, its memref arguments in GM, with how the
-    host launches it and its arguments' roles (``ascend.kernel_launch``)."""
+def _start_kernel(op: KvOp, soc: str, rewriter: PatternRewriter) -> FuncOp:
+    """Check ``op`` against ``soc`` and make its function a kernel for it."""
+    func = _kernel_function(op)
+    if op.soc is not None and op.soc.data != soc:
+        fail_at(op, f"{op.name} requires SoC {op.soc.data}, but the lowering targets {soc}")
+    try:
+        op.verify_soc(soc)
+    except (SocError, VerifyException) as e:
+        fail_at(op, str(e))
+    _make_kernel(func, soc, rewriter)
+    return func
+
+
+def _make_kernel(func: FuncOp, soc: str, rewriter: PatternRewriter) -> None:
+    """Mark ``func`` as a kernel for ``soc``, its memref arguments in GM."""
     _to_gm(func, rewriter)
     func.attributes[KERNEL_ATTR] = UnitAttr()
     func.attributes[SOC_ATTR] = StringAttr(soc)
+
+
+def _mark_launch(func: FuncOp, launch: LaunchKind, roles: list[str]) -> None:
+    """Say how the host launches kernel ``func`` and its arguments' roles
+    (``ascend.kernel_launch``): what a program of several kernels needs to run them."""
     func.attributes[LAUNCH_ATTR] = StringAttr(launch.value)
     func.attributes[ROLES_ATTR] = ArrayAttr([StringAttr(role) for role in roles])
 
@@ -127,8 +152,9 @@ def _to_gm(func: FuncOp, rewriter: PatternRewriter | Rewriter) -> None:
 
 @dataclass(frozen=True)
 class Stream:
-    """Keys or values: the cache and the token-major output of one kind of token, and
-    the consumer fused into it (its body and parameters), if any."""
+    """Keys or values: the cache and the token-major tensor of one kind of token (the
+    gather's output, the scatter's input), and the consumer fused into it (its body and
+    parameters), if any."""
 
     name: str
     """``Keys`` or ``Values``: the note on its runs."""
@@ -147,6 +173,7 @@ class GatherRuns(RunVisitor):
 
     layout: CacheMode
     streams: tuple[Stream, ...]
+    direction: CopyDirection = CopyDirection.gather
 
     def valid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
         for stream in self.streams:
@@ -160,6 +187,7 @@ class GatherRuns(RunVisitor):
                     token=run.token,
                     count=run.count,
                     cursor=cursor,
+                    direction=self.direction,
                     block_stride=stream.block_stride,
                     params=stream.params,
                     map=None if stream.map is None else stream.map.clone(),
@@ -179,6 +207,17 @@ class GatherRuns(RunVisitor):
         return cursor
 
 
+@dataclass(frozen=True)
+class ScatterRuns(GatherRuns):
+    """The scatter's runs: copy a run into the cache (``GatherRuns`` the other way). The
+    scatter's walk skips tokens whose slot is outside the cache: it has no invalid run."""
+
+    direction: CopyDirection = CopyDirection.scatter
+
+    def invalid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
+        raise AssertionError("the scatter's walk skips what it cannot place")
+
+
 def _block_stride(kb: KernelBuilder, role: str, cache: SSAValue) -> SSAValue | None:
     """The cache's block stride in bytes from the tiling, when its type says ``?``."""
     ty = cache.type
@@ -195,19 +234,10 @@ class LowerGatherPattern(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GatherOp, rewriter: PatternRewriter) -> None:
-        func = _kernel_function(op)
-        if op.soc is not None and op.soc.data != self.soc:
-            fail_at(
-                op, f"pakv.gather requires SoC {op.soc.data}, but the lowering targets {self.soc}"
-            )
-        try:
-            op.verify_soc(self.soc)
-        except (SocError, VerifyException) as e:
-            fail_at(op, str(e))
-
+        func = _start_kernel(op, self.soc, rewriter)
         roles = {value: role for role, value in op.operands_by_role()}
         launch = LaunchKind.gather_cumsum if op.is_cumsum else LaunchKind.gather
-        _make_kernel(func, self.soc, rewriter, launch, [roles[arg] for arg in func.args])
+        _mark_launch(func, launch, [roles[arg] for arg in func.args])
 
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
@@ -244,7 +274,9 @@ class LowerMapPattern(RewritePattern):
             fail_at(op, str(e))
         roles = {op.source: "source", op.target: "target"}
         roles |= {value: f"param_{i}" for i, value in enumerate(op.params)}
-        _make_kernel(func, self.soc, rewriter, LaunchKind.map, [roles[arg] for arg in func.args])
+        arg_roles = [roles[arg] for arg in func.args]  # before the arguments move to GM
+        _make_kernel(func, self.soc, rewriter)
+        _mark_launch(func, LaunchKind.map, arg_roles)
         kb = KernelBuilder(rewriter, func.body.block, op.location)
         num_tokens = kb.insert(GetTilingOp("num_tokens"), "num_tokens").result
         with kb.stage("This core's tokens: its balanced share of the tensor's rows."):
@@ -267,11 +299,33 @@ class LowerMapPattern(RewritePattern):
         rewriter.erase(op)
 
 
+@dataclass
+class LowerScatterPattern(RewritePattern):
+    soc: str
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ScatterOp, rewriter: PatternRewriter) -> None:
+        func = _start_kernel(op, self.soc, rewriter)
+        func.attributes[TILING_ATTR] = StringAttr(SCATTER_ABI.name)
+        roles = {value: role for role, value in op.operands_by_role()}
+        _mark_launch(func, LaunchKind.scatter, [roles[arg] for arg in func.args])
+        kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream("Keys", op.key_cache, op.key, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Values", op.value_cache, op.value,
+                _block_stride(kb, "value_cache", op.value_cache),
+            ),
+        )  # fmt: skip
+        walk_slots(kb, op.slot_mapping, op.block_size(), ScatterRuns(op.mode, streams))
+        rewriter.erase(op)
+
+
 @dataclass(frozen=True)
 class ConvertPakvToAscendPass(ModulePass):
-    """Lower every ``pakv.gather`` into this core's walk over runs (``ascend.copy_run``,
-    ``ascend.zero_run``), and every unfused consumer (``pakv.map``) into this core's
-    ``ascend.map_run``, each in a kernel function for ``soc``."""
+    """Lower every ``pakv.gather`` and ``pakv.scatter`` into this core's walk over runs
+    (``ascend.copy_run``, ``ascend.zero_run``), and every unfused consumer (``pakv.map``)
+    into this core's ``ascend.map_run``, each in a kernel function for ``soc``."""
 
     name = "convert-pakv-to-ascend"
 
@@ -279,8 +333,14 @@ class ConvertPakvToAscendPass(ModulePass):
     """The SoC table row: the op's dtypes and formats must be supported there."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        # No dead-code elimination: a stray op in a kernel function is reported, not erased.
         patterns = GreedyRewritePatternApplier(
-            [LowerGatherPattern(self.soc), LowerMapPattern(self.soc)], dce_enabled=False
+            [
+                LowerGatherPattern(self.soc),
+                LowerScatterPattern(self.soc),
+                LowerMapPattern(self.soc),
+            ],
+            dce_enabled=False,
         )
         PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)
         for func in op.ops:

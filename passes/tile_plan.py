@@ -54,6 +54,16 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     tile takes one row group (``tile_groups`` 1): its load is one burst with no gap, its
     store ``tile_tokens`` bursts of 32 bytes.
 
+The scatter (``ascend.copy_run`` in the ``scatter`` direction) is the same plan run
+backwards: a Norm tile loads from the tokens and stores into the cache, with no zero
+buffer (a scatter skips what it cannot place, it never writes zeros); a PA_NZ tile loads
+its tokens token-major in one burst, the transpose makes it group-major and the store
+writes ``groups`` bursts into the block. The buffer the loads write then is the
+token-major one, so it takes the ``slots - 1`` (or ``slots``) load slots and the
+group-major one, written by the transpose and read by the store, takes one: the
+gather's schedule reversed in time, with MTE3 (``groups`` bursts per tile) the busy
+pipe instead of MTE2.
+
 The runs of a kernel come in streams, one per token-major tensor (keys and values:
 their token sizes, and in PA_NZ their dtypes, may differ), which share the same
 buffers: a tile of any stream takes the next slot of the buffer the loads write
@@ -67,7 +77,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isqrt
 
-from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, align_up
+from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, CopyDirection, align_up
 from pakv_dialect.dma import pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 
@@ -81,7 +91,10 @@ ZERO_BUFFER = "zeros"
 GROUP_MAJOR_BUFFER = "group_major"
 """PA_NZ: tiles as loaded, row group by row group (MTE2 writes, V transposes)."""
 TOKEN_MAJOR_BUFFER = "token_major"
-"""PA_NZ: one tile token by token (V transposes or zero-fills, MTE3 stores); one slot."""
+"""PA_NZ: one tile token by token (V transposes or zero-fills, MTE3 stores); one slot.
+In a scatter the roles of the two PA_NZ buffers swap: MTE2 loads token-major tiles
+(in turns over its slots), V transposes them into the one group-major slot, MTE3
+stores from there."""
 INPUT_BUFFER = "input"
 """Compute kernels, Norm: tiles as loaded (MTE2 writes, V reads)."""
 WORK_BUFFER = "work"
@@ -147,6 +160,7 @@ class TilePlan:
     streams: tuple[StreamPlan, ...]
     """One per stream, in the order of ``plan_tiles``'s ``token_bytes``."""
     buffers: tuple[BufferPlan, ...]
+    direction: CopyDirection = CopyDirection.gather
 
     @property
     def ub_bytes(self) -> int:
@@ -162,10 +176,21 @@ class TilePlan:
 
     @property
     def load_buffer(self) -> str:
-        """The buffer loads write."""
-        if self.mode == CacheMode.PA_NZ:
-            return GROUP_MAJOR_BUFFER
-        return INPUT_BUFFER if self.compute else TILE_BUFFER
+        """The buffer the loads write: the tile (Norm), else the one holding the side the
+        tiles come from (group-major in a gather, token-major in a scatter); a Norm
+        compute kernel loads its input buffer."""
+        if self.mode == CacheMode.Norm:
+            return INPUT_BUFFER if self.compute else TILE_BUFFER
+        gather = self.direction == CopyDirection.gather
+        return GROUP_MAJOR_BUFFER if gather else TOKEN_MAJOR_BUFFER
+
+    @property
+    def store_buffer(self) -> str:
+        """The buffer the stores read (PA_NZ: the transpose's target, one slot)."""
+        if self.mode == CacheMode.Norm:
+            return TILE_BUFFER
+        gather = self.direction == CopyDirection.gather
+        return TOKEN_MAJOR_BUFFER if gather else GROUP_MAJOR_BUFFER
 
     @property
     def load_slots(self) -> int:
@@ -215,10 +240,11 @@ def plan_tiles(
     ub_bytes: int,
     slots: int = 2,
     tile_bytes: int = 0,
+    direction: CopyDirection = CopyDirection.gather,
     data_copy_pad: bool = True,
 ) -> TilePlan:
     """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
-    ``token_bytes`` each; see the module docstring.
+    ``token_bytes`` each, moved in ``direction``; see the module docstring.
 
     ``tile_bytes`` (a multiple of 32), when not 0, replaces the slot size derived from
     the UB: tests use it to force tiny tiles, or a plan that ``ascend-plan-ub`` rejects.
@@ -233,25 +259,29 @@ def plan_tiles(
             f"tile-bytes must be a non-negative multiple of {UB_ALIGN}, got {tile_bytes}"
         )
     largest_run = align_up(block_size * max(token_bytes))
+    gather = direction == CopyDirection.gather
     streams: tuple[StreamPlan, ...]
     if mode == CacheMode.Norm:
-        zero_bytes = min(ZERO_CHUNK_BYTES, largest_run)
+        zero_bytes = min(ZERO_CHUNK_BYTES, largest_run) if gather else 0
         slot = tile_bytes or min(_align_down((ub_bytes - zero_bytes) // slots), largest_run)
         if slot < UB_ALIGN:
             raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
         streams = tuple(StreamPlan(size, slot) for size in token_bytes)
-        buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
+        buffers = (BufferPlan(TILE_BUFFER, slots, slot),)
+        if gather:
+            buffers += (BufferPlan(ZERO_BUFFER, 1, zero_bytes),)
     else:
         one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
-        streams, group_slots = _nz_split(
+        streams, load_slots = _nz_split(
             block_size, token_bytes, ub_bytes, slots, tile_bytes, one_group
         )
         used = max(stream.tile_bytes for stream in streams)
-        buffers = (
-            BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
-            BufferPlan(TOKEN_MAJOR_BUFFER, 1, used),
-        )
-    return TilePlan(mode, block_size, streams, buffers)
+        loaded, stored = (
+            (GROUP_MAJOR_BUFFER, TOKEN_MAJOR_BUFFER) if gather
+            else (TOKEN_MAJOR_BUFFER, GROUP_MAJOR_BUFFER)
+        )  # fmt: skip
+        buffers = (BufferPlan(loaded, load_slots, used), BufferPlan(stored, 1, used))
+    return TilePlan(mode, block_size, streams, buffers, direction)
 
 
 def _nz_split(
@@ -262,11 +292,11 @@ def _nz_split(
     tile_bytes: int,
     one_group: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
-    """PA_NZ: the tiles of each stream and the group-major slot count (module docstring)."""
+    """PA_NZ: the tiles of each stream and the load buffer's slot count (module docstring)."""
     if slots < 2:
         raise TilePlanError(
-            f"PA_NZ needs at least 2 slots (a group-major one to load, the token-major "
-            f"one to store), got {slots}"
+            f"PA_NZ needs at least 2 slots (one the loads write, one the transpose writes "
+            f"for the stores), got {slots}"
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:

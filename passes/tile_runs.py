@@ -18,6 +18,11 @@ kernel, and replaces each run op by its tile loops (``passes/tile_loops.py``):
   equal tiles; a token larger than a slot is cut by row groups too.
 * ``TileZeroRun``: zero tokens are filled and stored chunk by chunk.
 
+A scatter's runs (``ascend.copy_run`` in the ``scatter`` direction) go through the same
+two patterns, backwards: the plan gives the loads the token side's buffer and the
+layout's tiles swap their loads and stores (``passes/tile_plan.py``,
+``passes/tile_loops.py``). A kernel's runs share one direction.
+
 Each stage is noted (``ascend.note``, a comment in the printed AscendC): a run's own
 note (the stream's name) heads its tiles, followed by what one tile is.
 
@@ -210,7 +215,8 @@ class TileZeroRun(RewritePattern):
 
 
 def _check_one_plan(run: CopyRunOp, first: CopyRunOp) -> None:
-    """``run`` can share the plan of ``first``: a static block size, the same layout."""
+    """``run`` can share the plan of ``first``: a static block size, the same layout and
+    direction."""
     if run.block_size is None:
         fail_at(run, f"ascend-tile-runs needs a static block size, got {run.cache.type}")
     if run.mode != first.mode or run.block_size != first.block_size:
@@ -219,6 +225,12 @@ def _check_one_plan(run: CopyRunOp, first: CopyRunOp) -> None:
             f"ascend-tile-runs needs one layout and block size per kernel: this run is "
             f"{run.mode} with blocks of {run.block_size}, the first {first.mode} with blocks "
             f"of {first.block_size}",
+        )
+    if run.direction != first.direction:
+        fail_at(
+            run,
+            f"ascend-tile-runs needs one direction per kernel (its buffers' pipes follow "
+            f"it): this run is a {run.direction.data}, the first a {first.direction.data}",
         )
 
 
@@ -292,6 +304,7 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
             ub_bytes=soc.ub_usable_bytes,
             slots=options.slots,
             tile_bytes=options.tile_bytes,
+            direction=first.direction.data,
             data_copy_pad=soc.has_data_copy_pad,
         )
     except TilePlanError as e:

@@ -1,5 +1,11 @@
 """What one validated call is: the compile-cache key and the bundle executors receive.
 
+Two operators, one shape: ``GatherSignature``/``GatherCall`` for ``pakv.gather`` and
+``ScatterSignature``/``ScatterCall`` for ``pakv.scatter`` (SPEC section 8). Executors,
+the lowered kernel's cache and the launch take either (:data:`KernelCall`): a call
+names its operands by role, in kernel-argument order (``operands``), and computes the
+tiling of its operator's ABI (``tiling``).
+
 ``GatherSignature`` is everything a compiled kernel depends on (mode, flags, element
 types, the static layout dimensions, the SoC) and nothing it does not (num_blocks,
 batch, table width, num_tokens reach the kernel at run time): two calls with equal
@@ -19,7 +25,7 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX
 from pakv_dialect.dtypes import ElementKind, index_kind_named, kv_kind_named
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import soc_info
-from pakv_dialect.tiling import GatherTiling, gather_tiling
+from pakv_dialect.tiling import GatherTiling, ScatterTiling, gather_tiling, scatter_tiling
 from runtime.memory import GmTensor
 
 OPERAND_ROLES: tuple[str, ...] = (
@@ -51,9 +57,13 @@ API_NAMES: dict[str, str] = {
     "key_param_1": "keyOffset",
     "value_param_0": "valueScale",
     "value_param_1": "valueOffset",
+    "key": "key",
+    "value": "value",
+    "slot_mapping": "slotMapping",
 }
-"""The operator document's parameter name for each operand role (a dequantising call's
-parameters: scale first, then offset)."""
+"""The operator documents' parameter name for each operand role (the gather's, then the
+scatter's own; the caches are named alike; a dequantising call's parameters: scale
+first, then offset)."""
 
 Broadcast = Literal["tensor", "channel"]
 """A parameter's reach: one value per tensor, or one per channel (position in a token)."""
@@ -94,6 +104,12 @@ def argument_name(role: str, spec: DequantSpec | None) -> str:
         return role
     assert spec is not None, role
     return f"{stream_of(role)}_{spec.params[int(role.rsplit('_', 1)[1])][0]}"
+
+
+SCATTER_ROLES: tuple[str, ...] = ("key", "value", "slot_mapping", "key_cache", "value_cache")
+"""``pakv.scatter``'s operands in order; also its kernel function's argument order."""
+SCATTER_TOKEN_ROLES = ("key", "value")
+"""The scatter's token-major inputs (the caches are its outputs)."""
 
 
 @dataclass(frozen=True)
@@ -355,3 +371,135 @@ def _layout_of(cache: np.ndarray) -> tuple[int, int, int]:
     """A cache's dims 1..3 (dim 0, num_blocks, is a run-time size)."""
     _, a, b, c = cache.shape
     return (a, b, c)
+
+
+@dataclass(frozen=True)
+class ScatterSignature:
+    """What a compiled scatter kernel is specialised on (hashable): num_tokens and
+    num_blocks reach the kernel at run time."""
+
+    cache_mode: CacheMode
+    key_kind: str
+    """SPEC dtype name of key / keyCache."""
+    value_kind: str
+    index_kind: str
+    """SPEC dtype name of slotMapping."""
+    key_cache_dims: tuple[int, int, int]
+    """keyCache dims 1..3 (as ``GatherSignature``'s)."""
+    value_cache_dims: tuple[int, int, int]
+    soc: str
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return SCATTER_ROLES
+
+    def element(self, role: str) -> ElementKind:
+        if role == "slot_mapping":
+            kind = index_kind_named(self.index_kind)
+            assert kind is not None, self.index_kind
+            return kind
+        return _named_kv(self.key_kind if role.startswith("key") else self.value_kind)
+
+    def operand_shapes(
+        self, num_tokens: int | None = None, num_blocks: int | None = None
+    ) -> dict[str, tuple[int, ...]]:
+        """Every operand's shape (``DYNAMIC_INDEX`` for a size left None)."""
+        tokens = DYNAMIC_INDEX if num_tokens is None else num_tokens
+        blocks = DYNAMIC_INDEX if num_blocks is None else num_blocks
+        nz = self.cache_mode == CacheMode.PA_NZ
+
+        def token(cache: tuple[int, int, int]) -> tuple[int, ...]:
+            return (tokens, cache[0] * cache[2]) if nz else (tokens, *cache[1:])
+
+        return {
+            "key": token(self.key_cache_dims),
+            "value": token(self.value_cache_dims),
+            "slot_mapping": (tokens,),
+            "key_cache": (blocks, *self.key_cache_dims),
+            "value_cache": (blocks, *self.value_cache_dims),
+        }
+
+
+@dataclass(frozen=True)
+class ScatterCall:
+    """A scatter that passed every check and is not empty: what an executor runs.
+
+    Executors write ``key_cache``/``value_cache`` through the GM tensors' byte views,
+    which alias the caller's arrays.
+    """
+
+    signature: ScatterSignature
+    key: GmTensor
+    value: GmTensor
+    slot_mapping: GmTensor
+    key_cache: GmTensor
+    value_cache: GmTensor
+    num_tokens: int
+    """key / value / slotMapping dim 0."""
+    num_blocks: int
+    """keyCache dim 0."""
+
+    @staticmethod
+    def wrap(
+        arrays: Mapping[str, np.ndarray],
+        kinds: Mapping[str, ElementKind],
+        *,
+        cache_mode: CacheMode,
+        soc: str,
+    ) -> ScatterCall:
+        """The call on the caller's arrays (by role; no copy), trusted as given."""
+        signature = ScatterSignature(
+            cache_mode=cache_mode,
+            key_kind=kinds["key_cache"].name,
+            value_kind=kinds["value_cache"].name,
+            index_kind=kinds["slot_mapping"].name,
+            key_cache_dims=_layout_of(arrays["key_cache"]),
+            value_cache_dims=_layout_of(arrays["value_cache"]),
+            soc=soc,
+        )
+        gm = {
+            role: GmTensor.wrap(API_NAMES[role], arrays[role], kinds[role])
+            for role in SCATTER_ROLES
+        }
+        for role, tensor in gm.items():
+            if tensor.block_stride is not None and role not in CACHE_ROLES:
+                raise ValueError(f"{tensor.name}: only a cache may be a strided view")
+        return ScatterCall(
+            signature=signature,
+            num_tokens=arrays["slot_mapping"].shape[0],
+            num_blocks=arrays["key_cache"].shape[0],
+            **gm,
+        )
+
+    def operands(self) -> dict[str, GmTensor]:
+        """The operands by role, in kernel-argument order."""
+        return {role: getattr(self, role) for role in SCATTER_ROLES}
+
+    def arguments(self) -> tuple[GmTensor, ...]:
+        return tuple(self.operands().values())
+
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
+    def tiling(self) -> ScatterTiling:
+        """The launch's tiling data: sizes, cores and the caches' block strides."""
+        return scatter_tiling(
+            num_tokens=self.num_tokens,
+            num_blocks=self.num_blocks,
+            vector_cores=soc_info(self.signature.soc).vector_cores,
+            key_block_stride=self.key_block_stride,
+            value_block_stride=self.value_block_stride,
+        )
+
+
+KernelSignature = GatherSignature | ScatterSignature
+"""What a compiled kernel is specialised on, for either operator."""
+KernelCall = GatherCall | ScatterCall
+"""A validated call of either operator: what executors run."""

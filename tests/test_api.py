@@ -20,7 +20,7 @@ from gather_cases import (
 from host_compiler import needs_compiler
 
 import runtime
-from runtime.call import GatherCall
+from runtime.call import GatherCall, KernelCall
 from runtime.host import executors
 from runtime.host.errors import ACLNN_ERR_INNER
 from runtime.host.launch import written_bytes
@@ -102,7 +102,8 @@ def failing_executor(writes: int, seed: int = 0) -> executors.Executor:
     """An executor that scribbles on ``writes`` random bytes of the rows a call may write
     (of both outputs), then fails: what a kernel fault halfway through would leave."""
 
-    def run(call: GatherCall) -> None:
+    def run(call: KernelCall) -> None:
+        assert isinstance(call, GatherCall)
         rng = np.random.default_rng(seed)
         for tensor, count in written_bytes(call):
             where = rng.integers(0, count, size=writes)

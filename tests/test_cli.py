@@ -70,7 +70,7 @@ def test_compile_writes_kernel_source_and_lowered_ir(
     out = tmp_path / "out"
     status, stdout, stderr = run_cli(["compile", str(path), "-o", str(out)], capsys)
     assert (status, stderr) == (0, "")
-    name = read_file(path).func_name  # the kernel (and its files) are named after it
+    name = read_file(path).func_name  # the kernel and its files are named after it
     cpp, lowered_ir = out / f"{name}.cpp", out / f"{name}.lowered.mlir"
     assert sorted(out.iterdir()) == sorted([cpp, lowered_ir])
     source = cpp.read_text()
@@ -126,7 +126,7 @@ def test_the_c_example_writes_what_spec_section_6_works_out() -> None:
     source = from_spec(example.spec, "example seed-hand", "seed-hand")
     program = compile_program(source, "Ascend910B")
     inputs = example.data()
-    call = gather_call(inputs, source.operands, "Ascend910B")
+    call = gather_call(inputs, source.gather_operands, "Ascend910B")
     assert call is not None
     run_program(program, call)
     expected_key, expected_value = c_example_expected()
@@ -208,7 +208,7 @@ def test_explain_reads_the_plan_from_the_ir_and_the_trace(
         )
     args = cli.build_parser().parse_args(argv)
     inputs = cli.make_inputs(args, source, None, cli.Phases(), "Ascend910_95")
-    call = gather_call(inputs, source.operands, "Ascend910_95")
+    call = gather_call(inputs, source.gather_operands, "Ascend910_95")
     assert call is not None
     table = run_program(program, call).trace.table()
     loads, stores = (int((table["kind"] == kind).sum()) for kind in (LOAD, STORE))
@@ -782,7 +782,7 @@ def test_run_of_an_op_with_a_static_block_stride(
 def test_the_layout_the_op_names_is_the_one_the_data_gets(tmp_path: Path) -> None:
     source = tmp_path / "per_layer.mlir"
     source.write_text(STRIDED_FILE)
-    operands = read_file(source).operands
+    operands = read_file(source).gather_operands
     assert operands.block_strides == {"key_cache": 768, "value_cache": 768}
     dense = np.arange(8 * 16 * 2 * 8, dtype=np.float16).reshape(8, 16, 2, 8)
     laid = operands.laid_out("key_cache", dense)

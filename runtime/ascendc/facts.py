@@ -204,9 +204,15 @@ class KernelFacts:
         self._changed = True
 
     def _carried(self, value: SSAValue, sources: Sequence[SSAValue | None]) -> None:
-        """A loop-carried or merged value: the join of the sources computed so far."""
+        """A loop-carried or merged value: the join of the sources computed so far.
+
+        With no source computed yet the value is left unset (it reads as unknown until
+        a source is known), not set to unknown: a loop whose carried value feeds an
+        ``scf.if`` whose result feeds it back would otherwise alternate between two
+        answers, one round apart, and never settle."""
         known = [self._facts[s] for s in sources if s is not None and s in self._facts]
-        self._set(value, join(known) if known else UNKNOWN)
+        if known:
+            self._set(value, join(known))
 
     def _guards(self, op: Operation) -> list[tuple[SSAValue, SSAValue, bool]]:
         """The ``x < y`` guarantees of the ``scf.if`` true-regions enclosing ``op``
@@ -256,6 +262,9 @@ class KernelFacts:
                 self._set(op.result, replace(SIZE, multiple=multiple))
             case ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
                 self._set(op.results[0], SIZE)
+            case ascend.RunLengthOp():
+                # At most its limit (the run stops there), never negative.
+                self._set(op.result, Fact(1, True, self.fact(op.limit).upper))
             case arith.ExtUIOp():
                 self._set(op.result, replace(facts[0], non_negative=True))
             case arith.IndexCastOp() | arith.ExtSIOp():

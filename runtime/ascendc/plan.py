@@ -31,6 +31,7 @@ from pakv_dialect import ascend
 from pakv_dialect.dma import DMA_FORMS, DmaForm, value_words
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
+from pakv_dialect.tiling import GATHER_ABI, TilingAbi
 from runtime.ascendc.compute import plan_vector_op
 from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import KernelFacts, constant_of
@@ -203,6 +204,8 @@ class KernelPlan:
     ub: dict[SSAValue, UbView] = field(default_factory=dict[SSAValue, UbView])
     events: dict[str, int] = field(default_factory=dict[str, int])
     """HardEvent kind -> how many event ids of that kind the kernel uses."""
+    tiling: TilingAbi = GATHER_ABI
+    """The kernel's tiling ABI (its ``ascend.tiling``)."""
     copies: set[str] = field(default_factory=set[str])
     """The copy helpers the kernel calls (``CopyVariant.helper``)."""
     transposes: bool = False
@@ -295,6 +298,10 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
         KernelFacts(kernel),
         {a: _gm_param(a) for a in kernel.body.block.args},
     )
+    try:
+        plan.tiling = ascend.kernel_tiling_abi(kernel)
+    except KeyError as e:
+        raise AscendCEmitError(f"@{kernel.sym_name.data} names no known tiling ABI: {e}") from None
     check_printed_names(kernel, [t.param for t in plan.gm.values()])
     facts, soc = plan.facts, plan.soc
     for op in kernel.body.walk():

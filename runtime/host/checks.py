@@ -13,7 +13,7 @@ follows the aclnn convention:
    kind (:func:`acceptable_array`, writability of outputs, strides in whole elements),
    dtype (must be in the dtype table) and storage format (ND / FRACTAL_NZ per SPEC
    section 4), and that no output shares memory with another tensor
-   (:func:`_check_no_overlap`, exact for strided views too).
+   (:func:`check_no_overlap`, exact for strided views too).
 3. 161002, static rules: the call's exact shapes, dtypes and layouts (a non-contiguous
    array's strides, :func:`element_strides`) are built into a static ``pakv.gather``
    and the dialect's verifier judges them (SPEC section 9: only a cache may be strided,
@@ -68,7 +68,7 @@ def invalid(message: str) -> AclnnError:
 
 
 @dataclass(frozen=True)
-class _Operand:
+class Operand:
     """One resolved tensor parameter: its array, element kind and layout."""
 
     role: str
@@ -198,11 +198,11 @@ def check_parameters(
             raise AclnnError(
                 ACLNN_ERR_PARAM_NULLPTR, f"{API_NAMES[role]} is null: expected a tensor, got None"
             )
-    mode = _check_cache_mode(cache_mode)
+    mode = check_cache_mode(cache_mode)
     cumsum = _check_flag(is_seq_lens_cumsum)
     chip = _check_soc(soc)
     operands = {
-        role: _resolve(role, value, mode, chip)
+        role: resolve_operand(role, value, mode, chip)
         for role, value in given.items()
         if value is not None
     }
@@ -210,7 +210,7 @@ def check_parameters(
     if dequant is not None:
         maps, params = resolve_dequant(dequant, operands)
         operands |= params
-    _check_no_overlap(operands)
+    check_no_overlap(operands)
 
     empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
     _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty, maps=maps)
@@ -247,8 +247,8 @@ def _dequant_parameter(
 
 
 def resolve_dequant(
-    given: Mapping[str, object], operands: Mapping[str, _Operand]
-) -> tuple[dict[str, DequantSpec], dict[str, _Operand]]:
+    given: Mapping[str, object], operands: Mapping[str, Operand]
+) -> tuple[dict[str, DequantSpec], dict[str, Operand]]:
     """The consumers of a dequantising call and their parameters as operands.
 
     ``given`` holds ``key_scale``, ``value_scale`` (required: 161001 when None) and
@@ -259,7 +259,7 @@ def resolve_dequant(
     fp32 = kv_kind_named("fp32")
     assert fp32 is not None
     maps: dict[str, DequantSpec] = {}
-    params: dict[str, _Operand] = {}
+    params: dict[str, Operand] = {}
     for stream in ("key", "value"):
         out = operands[f"{stream}_out"]
         if out.kind.name not in FLOAT_RESULT_KINDS:
@@ -275,11 +275,11 @@ def resolve_dequant(
             )
         inner = tuple(out.array.shape[1:])
         reach, array = _dequant_parameter(f"{stream}Scale", scale, inner)
-        params[f"{stream}_param_0"] = _Operand(f"{stream}_param_0", array, fp32, None)
+        params[f"{stream}_param_0"] = Operand(f"{stream}_param_0", array, fp32, None)
         offset_reach: Broadcast | None = None
         if offset is not None:
             offset_reach, array = _dequant_parameter(f"{stream}Offset", offset, inner)
-            params[f"{stream}_param_1"] = _Operand(f"{stream}_param_1", array, fp32, None)
+            params[f"{stream}_param_1"] = Operand(f"{stream}_param_1", array, fp32, None)
         maps[stream] = DequantSpec(out.kind.name, reach, offset_reach)
     return maps, params
 
@@ -287,7 +287,7 @@ def resolve_dequant(
 # --- what the IR cannot express ---------------------------------------------------
 
 
-def _check_cache_mode(cache_mode: object) -> CacheMode:
+def check_cache_mode(cache_mode: object) -> CacheMode:
     modes = [m.value for m in CacheMode]
     if not isinstance(cache_mode, str) or cache_mode not in modes:
         raise invalid(f"cacheMode: expected exactly one of {modes}, got {cache_mode!r}")
@@ -335,16 +335,25 @@ def acceptable_array(name: str, value: object) -> np.ndarray:
     return value.view(np.ndarray)
 
 
-def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operand:
-    """The array, element kind and format behind one parameter, or a 161002."""
+def resolve_operand(
+    role: str,
+    value: object,
+    mode: CacheMode,
+    soc: SocInfo,
+    outputs: tuple[str, ...] = OUTPUT_ROLES,
+) -> Operand:
+    """The array, element kind and format behind one parameter, or a 161002.
+
+    ``outputs`` are the roles the call writes (the gather's outputs by default; the
+    scatter's caches), which must be writable."""
     name = API_NAMES[role]
     tensor = value if isinstance(value, Tensor) else None
     array = acceptable_array(name, value if tensor is None else tensor.data)
-    if role in OUTPUT_ROLES and not array.flags.writeable:
+    if role in outputs and not array.flags.writeable:
         raise invalid(f"{name}: expected a writable array, got a read-only one")
     kind = _element_kind(role, None if tensor is None else tensor.dtype, array)
     _check_format(role, TensorFormat.ND.value if tensor is None else tensor.format, mode, soc)
-    return _Operand(role, array, kind, element_strides(name, array))
+    return Operand(role, array, kind, element_strides(name, array))
 
 
 def element_strides(name: str, array: np.ndarray) -> tuple[int, ...] | None:
@@ -386,19 +395,22 @@ def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.shares_memory(a, b))
 
 
-def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
+def check_no_overlap(
+    operands: Mapping[str, Operand], outputs: tuple[str, ...] = OUTPUT_ROLES
+) -> None:
     """No output shares a byte with another tensor of the call (numpy's exact test).
 
-    The outputs are written while every other tensor is read, so an overlap makes the
-    result depend on the order of the copies (and the executors disagree). Two
-    disjoint views of one buffer are fine: :func:`share_bytes` tells them apart
-    exactly. Inputs may share memory with each other: they are only read.
+    The outputs (``outputs``: the gather's by default, the scatter's caches) are written
+    while every other tensor is read, so an overlap makes the result depend on the
+    order of the copies (and the executors disagree). Two disjoint views of one buffer
+    are fine: :func:`share_bytes` tells them apart exactly. Inputs may share memory
+    with each other: they are only read.
     """
-    for out_role in OUTPUT_ROLES:
+    for index, out_role in enumerate(outputs):
         out = operands[out_role].array
         for role, other in operands.items():
-            if role == out_role or (out_role, role) == ("value_out", "key_out"):
-                continue  # itself, or the pair already tested from keyRef's side
+            if role == out_role or role in outputs[:index]:
+                continue  # itself, or a pair already tested from the earlier output's side
             if share_bytes(out, other.array):
                 raise invalid(
                     f"{API_NAMES[out_role]} and {API_NAMES[role]} share memory: expected an "
@@ -410,7 +422,7 @@ def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
 def _element_kind(role: str, dtype_name: object, array: np.ndarray) -> ElementKind:
     """The element kind of a parameter: named by ``Tensor.dtype``, else read off numpy's."""
     name = API_NAMES[role]
-    is_index = role in INDEX_ROLES
+    is_index = role in INDEX_ROLES or role == "slot_mapping"
     table = INDEX_ELEMENT_KINDS if is_index else KV_ELEMENT_KINDS
     if dtype_name is None:
         kind = index_kind_of_numpy(array.dtype) if is_index else kv_kind_of_numpy(array.dtype)
@@ -473,7 +485,7 @@ def api_message(error: VerifyException) -> str:
 
 
 def _verify_static(
-    operands: Mapping[str, _Operand],
+    operands: Mapping[str, Operand],
     *,
     mode: CacheMode,
     cumsum: bool,

@@ -61,7 +61,7 @@ from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm
 from pakv_dialect.dtypes import convert_values, kind_named, kv_kind_of_type
 from pakv_dialect.soc import SocInfo
-from pakv_dialect.tiling import GatherTiling
+from pakv_dialect.tiling import Tiling
 from runtime.memory import GmTensor
 
 UB_POISON = 0xA5
@@ -310,6 +310,7 @@ MACHINE_METHODS: dict[type[Operation], str] = {
     ascend.GetTilingOp: "get_tiling",
     ascend.UbAllocOp: "ub_alloc",
     ascend.LoadScalarOp: "load_scalar",
+    ascend.RunLengthOp: "run_length",
     ascend.LoadOp: "dma",
     ascend.StoreOp: "dma",
     ascend.TransposeBlocksOp: "transpose_blocks",
@@ -384,12 +385,12 @@ class AscendMachine:
     def __init__(
         self,
         soc: SocInfo,
-        tiling: GatherTiling | dict[str, int],
+        tiling: Tiling | dict[str, int],
         tensors: Sequence[GmTensor],
         block_num: int,
     ):
         self.soc = soc
-        self.tiling = tiling.fields() if isinstance(tiling, GatherTiling) else dict(tiling)
+        self.tiling = dict(tiling) if isinstance(tiling, dict) else tiling.fields()
         self.gm: tuple[GmRef, ...] = tuple(GmRef.of(i, t) for i, t in enumerate(tensors))
         self.block_num = block_num
         self.capacity = soc.ub_usable_bytes
@@ -639,6 +640,35 @@ class AscendMachine:
         )
         value = ref.flat[flat]
         return value if isinstance(value, np.floating) else int(value)
+
+    def run_length(self, site: OpSite, ref: GmRef, begin: int, start: int, limit: int) -> int:
+        """``ascend.run_length``: how many of ``ref[begin], ref[begin + 1], ...`` (at most
+        ``limit``) equal ``start, start + 1, ...``, by one vectorised comparison.
+
+        The device reads the elements one by one on S until the first that breaks the
+        run; the trace records that as one scalar-read row of ``n_burst`` elements.
+        """
+        self._sites[site.ordinal] = site
+        ((size, _),) = ref.dims
+        if limit < 0 or begin < 0 or begin + limit > size:
+            raise GmOutOfBoundsError(
+                site,
+                f"run_length reads {ref.name}[{begin}:{begin + limit}], outside [0, {size})",
+                self.core,
+            )
+        if limit <= 1:  # a decode step's run: no array for one comparison
+            count = int(limit == 1 and int(ref.flat[begin]) == start)
+        else:
+            values = ref.flat[begin : begin + limit].astype(np.int64)
+            off = np.flatnonzero(values != start + np.arange(limit, dtype=np.int64))
+            count = int(off[0]) if off.size else limit
+        size = ref.itemsize
+        read = min(count + 1, limit)
+        self._rows.append(
+            (self.core, LOAD_SCALAR, S, site.ordinal, ref.index, begin * size, read, size, 0,
+             -1, -1, -1)
+        )  # fmt: skip
+        return count
 
     # ------------------------------------------------------------ DMA
 

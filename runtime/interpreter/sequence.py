@@ -24,9 +24,9 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.dialects.func import CallOp, FuncOp, ReturnOp
 from xdsl.ir import SSAValue
 
-from pakv_dialect.ascend import KERNEL_ATTR, LaunchKind, kernel_launch
+from pakv_dialect.ascend import KERNEL_ATTR, LaunchKind, kernel_launch, kernel_tiling_abi
 from pakv_dialect.soc import SocInfo
-from pakv_dialect.tiling import GatherTiling, gather_tiling
+from pakv_dialect.tiling import Tiling
 from runtime.golden import total_length
 from runtime.interpreter.array_functions import allocate
 from runtime.interpreter.fast_path import CompiledKernel
@@ -41,14 +41,23 @@ class ProgramError(ValueError):
 
 
 def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[str, int]:
-    """The sizes ``gather_tiling`` takes for one launch of kernel ``func`` on ``args``
-    (``ascend.kernel_launch``: a gather's from its tables and lengths, a consumer's from
-    its rows); the AscendC host code computes its tiling from the same sizes."""
+    """The sizes the tiling function of ``func``'s ABI takes for one launch on ``args``
+    (``ascend.kernel_launch``: a gather's from its tables and lengths, a scatter's from
+    its slots, a consumer's from its rows); the AscendC host code computes its tiling
+    from the same sizes."""
     launch = kernel_launch(func)
     if launch is None:
         raise ProgramError(f"@{func.sym_name.data} does not say how it is launched")
     kind, roles = launch
     tensors = dict(zip(roles, args, strict=True))
+    if kind == LaunchKind.scatter:
+        return {
+            "num_tokens": tensors["slot_mapping"].shape[0],
+            "num_blocks": tensors["key_cache"].shape[0],
+            "vector_cores": soc.vector_cores,
+            "key_block_stride": tensors["key_cache"].dim0_stride,
+            "value_block_stride": tensors["value_cache"].dim0_stride,
+        }
     if kind == LaunchKind.map:
         rows = tensors["source"].shape[0]
         return {
@@ -71,9 +80,10 @@ def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[s
     }
 
 
-def launch_tiling(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> GatherTiling:
-    """The tiling of one launch of kernel ``func`` on ``args`` (:func:`launch_sizes`)."""
-    return gather_tiling(**launch_sizes(func, args, soc))
+def launch_tiling(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> Tiling:
+    """The tiling of one launch of kernel ``func`` on ``args`` (:func:`launch_sizes`), by
+    the kernel's tiling ABI."""
+    return kernel_tiling_abi(func).compute(**launch_sizes(func, args, soc))
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class KernelLaunch:
     """One kernel launch of a program run: which kernel, its tiling, what it did."""
 
     kernel: str
-    tiling: GatherTiling
+    tiling: Tiling
     trace: MachineTrace
     executed_ops: int
 

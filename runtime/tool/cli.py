@@ -36,11 +36,11 @@ from typing import NoReturn
 import numpy as np
 
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
-from pakv_dialect.pakv import CacheMode
+from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import SOCS, SocError, soc_info
 from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, HostRunError
-from runtime.call import OUTPUT_ROLES, RunSizes
-from runtime.golden import golden_outputs
+from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes
+from runtime.golden import golden_caches, golden_outputs
 from runtime.host.errors import AclnnError
 from runtime.interpreter.fast_path import KernelCompileError
 from runtime.interpreter.machine import LOAD, STORE, MachineFault
@@ -58,6 +58,9 @@ from runtime.tool.program import (
     run_launches_on_host,
 )
 from runtime.tool.progress import reporter_for
+from runtime.tool.scatter_workload import ScatterOperands, scatter_call
+from runtime.tool.scatter_workload import load_inputs as load_scatter_inputs
+from runtime.tool.scatter_workload import random_inputs as random_scatter_inputs
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
 from runtime.tool.sources import GatherSource, InputError, from_spec, read_file
 from runtime.tool.timeline import estimated_trace_bytes, schedule, write_chrome_trace
@@ -321,6 +324,8 @@ def make_inputs(
     """
     operands = source.operands
     with phases.step("data", "preparing data"):
+        if isinstance(operands, ScatterOperands):
+            return _scatter_inputs(args, operands)
         if args.data is not None:
             return load_inputs(args.data, operands, soc, source.argument_names)
         example = EXAMPLES.get(args.example or "")
@@ -338,6 +343,24 @@ def make_inputs(
         what = ", ".join(flags) or f"the sizes of {source.name}"
         rng = np.random.default_rng(args.seed)
         return random_inputs(operands, sizes, rng, warn=phases.warn, what=what)
+
+
+def _scatter_inputs(args: argparse.Namespace, operands: ScatterOperands) -> Inputs:
+    """A scatter's data: --data files, or random data at --num-tokens / --num-blocks."""
+    gather_only = [_flag(n) for n in ("batch", "table_width") if getattr(args, n) is not None]
+    if gather_only:
+        raise WorkloadError(
+            f"{' and '.join(gather_only)}: size a pakv.gather's sequences; a pakv.scatter has "
+            "none (its sizes are --num-tokens and --num-blocks)"
+        )
+    if args.data is not None:
+        return load_scatter_inputs(args.data, operands)
+    sizes = [n for n in ("num_tokens", "num_blocks") if getattr(args, n) is not None]
+    what = ", ".join(f"{_flag(n)} {getattr(args, n)}" for n in sizes)
+    rng = np.random.default_rng(args.seed)
+    return random_scatter_inputs(
+        operands, args.num_tokens, args.num_blocks, rng, what or "the sizes of the scatter"
+    )
 
 
 def _times(seconds: dict[str, float]) -> str:
@@ -397,17 +420,18 @@ def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
 
 def _consumers_line(source: GatherSource) -> str:
     """What each stream's consumer computes (``key: int8 -> f16 with key_scale``)."""
+    op = source.op
+    if not isinstance(op, GatherOp):
+        return ""
     parts: list[str] = []
     for stream in ("key", "value"):
-        program = source.gather.stream_program(stream)
+        program = op.stream_program(stream)
         if program is None:
             continue
-        region, params = source.gather.stream_map(stream)
+        region, params = op.stream_map(stream)
         assert region is not None
         names = [
-            source.argument_names[role]
-            for role, value in source.gather.operands_by_role()
-            if value in params
+            source.argument_names[role] for role, value in op.operands_by_role() if value in params
         ]
         ops = ", ".join(op.name for op in region.block.ops if op.name != "pakv.yield")
         with_params = f" with {', '.join(names)}" if names else ""
@@ -446,7 +470,8 @@ class Outcome:
             return f"PASS  {where}: empty call, nothing to copy and nothing written"
         if source.has_consumers:
             return f"PASS  {where}: the outputs equal {reference}, bit for bit"
-        return f"PASS  {where}: keyRef and valueRef equal the golden reference bit for bit"
+        written = " and ".join(API_NAMES[r] for r in source.operands.written_roles)
+        return f"PASS  {where}: {written} equal the golden reference bit for bit"
 
 
 def _expected(
@@ -459,8 +484,10 @@ def _expected(
     written, run op by op, on the rows below the total; a fused kernel leaves the rows
     past it as they were, while the unfused program (--no-fuse) converts them too.
     """
+    operands = source.operands
+    if isinstance(operands, ScatterOperands):
+        return golden_caches(inputs, cache_mode=operands.mode)
     if not source.has_consumers:
-        operands = source.operands
         return golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
     if total is None:
         return {role: inputs[role].copy() for role in OUTPUT_ROLES}
@@ -479,15 +506,20 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
         raise UsageError(f"{PROG}: error: --trace traces one kernel: drop --no-fuse")
     program, spec = _prepare(args, phases)
     source = program.source
+    operands = source.operands
     try:
         inputs = make_inputs(args, source, spec, phases, program.soc)
-        call = gather_call(inputs, source.operands, program.soc)
+        if isinstance(operands, ScatterOperands):
+            call = scatter_call(inputs, operands, program.soc)
+        else:
+            call = gather_call(inputs, operands, program.soc)
     except AclnnError as e:
         where = f"--data {args.data}" if args.data is not None else "generated data"
         raise InputError(f"{where} rejected by the host checks: {e}") from None
     doing = "running the program op by op" if source.has_consumers else "running the golden"
     with phases.step("golden", f"{doing} reference"):
-        expected = _expected(args, source, inputs, None if call is None else call.total_tokens)
+        total = None if call is None else call.total_tokens if isinstance(call, GatherCall) else 0
+        expected = _expected(args, source, inputs, total)
     launches: list[KernelLaunch] = []
     host_tilings = None
     if call is not None and getattr(args, "executor", "lowered") == "ascendc-host":
@@ -496,8 +528,13 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
         with phases.step("run", f"running {call.tiling().used_cores} core(s) in the interpreter"):
             launches = run_launches(program, inputs)
     check = compare_outputs(inputs, expected)
-    batch = inputs["block_tables"].shape[0]
-    total = 0 if call is None else call.total_tokens
+    if isinstance(operands, ScatterOperands):
+        slots = inputs["slot_mapping"].astype(np.int64)
+        num_slots = inputs["key_cache"].shape[0] * operands.block_size
+        batch, total = 0, int(((slots >= 0) & (slots < num_slots)).sum())
+    else:
+        batch = inputs["block_tables"].shape[0]
+        total = call.total_tokens if isinstance(call, GatherCall) else 0
     return Outcome(program, tuple(launches), inputs, check, total, batch, host_tilings)
 
 
@@ -533,12 +570,19 @@ def _write_trace(
 
 
 def _print_statistics(outcome: Outcome, seconds: dict[str, float]) -> None:
-    rows = outcome.inputs["key_out"].shape[0]
     cores = max(launch.cores for launch in outcome.launches)
-    print(
-        f"  tokens   {outcome.total_tokens} of {rows} rows, {outcome.batch} sequences, "
-        f"{cores} core(s)"
-    )
+    if isinstance(outcome.program.source.operands, ScatterOperands):
+        tokens = outcome.inputs["slot_mapping"].shape[0]
+        print(
+            f"  tokens   {outcome.total_tokens} of {tokens} placed in the caches "
+            f"({tokens - outcome.total_tokens} skipped: padding), {cores} core(s)"
+        )
+    else:
+        rows = outcome.inputs["key_out"].shape[0]
+        print(
+            f"  tokens   {outcome.total_tokens} of {rows} rows, {outcome.batch} sequences, "
+            f"{cores} core(s)"
+        )
     makespan_ns, moved_total = 0.0, 0
     for launch in outcome.launches:
         if len(outcome.launches) > 1:
@@ -580,7 +624,8 @@ def _save_outputs(directory: Path, outcome: Outcome) -> None:
     """Each output operand as ``DIR/<argument name>.npy``, in its storage dtype
     (HiFloat8 as uint8), whether the run passed or not."""
     names = outcome.program.source.argument_names
-    paths = {role: directory / f"{names[role]}.npy" for role in OUTPUT_ROLES}
+    written = outcome.program.source.operands.written_roles
+    paths = {role: directory / f"{names[role]}.npy" for role in written}
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for role, path in paths.items():
@@ -596,9 +641,10 @@ def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
         raise UsageError(f"{PROG}: error: --trace needs --executor lowered (the interpreter)")
     outcome = _run(args, phases)
     print(outcome.title())
+    unit = "tokens" if isinstance(outcome.program.source.operands, ScatterOperands) else "rows"
     for tiling in outcome.host_tilings or ():
         print(
-            f"  host     {tiling['split_tokens']} rows on {tiling['used_cores']} core(s), the "
+            f"  host     {tiling['split_tokens']} {unit} on {tiling['used_cores']} core(s), the "
             "unit's own tiling and launcher, checked by the AscendC stand-in"
         )
     if outcome.host_tilings is not None:

@@ -30,10 +30,12 @@ from pakv_dialect.dtypes import index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
+from runtime.call import CACHE_ROLES
 from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
 from runtime.interpreter.sequence import KernelLaunch
 from runtime.tool.program import CompiledProgram
+from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.timeline import Timeline
 from runtime.tool.units import rate, size_text
 from runtime.tool.workload import GatherOperands
@@ -141,7 +143,7 @@ class PlanReport:
     kernel: str
     where: str
     soc: SocInfo
-    operands: GatherOperands
+    operands: GatherOperands | ScatterOperands
     launch: LaunchKind
     token_bytes: dict[str, int]
     """Bytes of one token of each GM tensor by role (its memref type's inner dims)."""
@@ -176,8 +178,8 @@ def trace_counts(trace: MachineTrace) -> dict[str, int]:
     return dict(zip(TRACE_KINDS, counts.tolist(), strict=True))
 
 
-def token_bytes(operands: GatherOperands, role: str) -> int:
-    """Bytes of one token of an output role (``H * element size``)."""
+def token_bytes(operands: GatherOperands | ScatterOperands, role: str) -> int:
+    """Bytes of one token of a token-major role (``H * element size``)."""
     shape = operands.shapes[role]
     return int(np.prod(shape[1:])) * operands.kinds[role].size
 
@@ -392,20 +394,25 @@ def build_report(program: CompiledProgram, run: KernelLaunch, timeline: Timeline
 # --------------------------------------------------------------------------- text
 
 
-def _layout_line(operands: GatherOperands) -> str:
+def _layout_line(operands: GatherOperands | ScatterOperands) -> str:
     key, value = operands.kinds["key_cache"].name, operands.kinds["value_cache"].name
     dtypes = key if key == value else f"{key} keys, {value} values"
+    key_tokens, value_tokens = operands.token_roles
     parts = [
         f"{operands.mode.value}",
         dtypes,
         f"block_size {operands.block_size}",
-        f"token {token_bytes(operands, 'key_out')} B (key) / "
-        f"{token_bytes(operands, 'value_out')} B (value)",
+        f"token {token_bytes(operands, key_tokens)} B (key) / "
+        f"{token_bytes(operands, value_tokens)} B (value)",
     ]
-    if operands.cumsum:
-        parts.append("cumulative seqLens")
-    if operands.has_offset:
-        parts.append("with seqOffset")
+    if isinstance(operands, ScatterOperands):
+        parts.insert(0, "scatter (tokens -> caches)")
+        parts.append(f"{operands.kinds['slot_mapping'].name} slots")
+    else:
+        if operands.cumsum:
+            parts.append("cumulative seqLens")
+        if operands.has_offset:
+            parts.append("with seqOffset")
     return ", ".join(parts)
 
 
@@ -413,21 +420,31 @@ def _what_a_tile_is(report: PlanReport) -> list[str]:
     """Tile sizes per stream, from the biggest store of each output."""
     lines: list[str] = []
     nz = report.operands.mode == CacheMode.PA_NZ and report.launch != LaunchKind.map
-    streams = [("key_out", "key_cache"), ("value_out", "value_cache")]
+    scatter = isinstance(report.operands, ScatterOperands)
+    streams = list(zip(report.operands.token_roles, CACHE_ROLES, strict=True))
     if report.launch == LaunchKind.map:
         streams = [("target", "source")]
     for role, cache in streams:
-        stores = [s for s in report.sites if s.kind == "store" and s.tensor == role]
-        loads = [s for s in report.sites if s.kind == "load" and s.tensor == cache]
-        biggest = max((s.bytes.high for s in stores), default=0)
+        written, read = (cache, role) if scatter else (role, cache)
+        stores = [s for s in report.sites if s.kind == "store" and s.tensor == written]
+        loads = [s for s in report.sites if s.kind == "load" and s.tensor == read]
+        # A tile's bytes: what leaves the UB for the tokens (gather) or enters it (scatter).
+        tiles = loads if scatter else stores
+        biggest = max((s.bytes.high for s in tiles), default=0)
         per_token = report.token_bytes.get(role, 0)
         tokens = biggest / per_token if per_token else 0.0
         name = role.removesuffix("_out")
         line = f"  {name:5}: up to {biggest} B per tile = {tokens:.4g} tokens"
-        if loads:
-            bursts = Stat.of(np.array([s.bursts.high for s in loads]))
-            burst_len = max(s.burst_bytes.high for s in loads)
-            if nz:
+        groups = stores if scatter else loads
+        if groups:
+            bursts = Stat.of(np.array([s.bursts.high for s in groups]))
+            burst_len = max(s.burst_bytes.high for s in groups)
+            if nz and scatter:
+                line += (
+                    f"; loaded as one burst, transposed, stored as {bursts.span()} bursts of "
+                    f"up to {burst_len} B (one per 32-byte row group)"
+                )
+            elif nz:
                 line += (
                     f"; loaded as {bursts.span()} bursts of up to {burst_len} B "
                     "(one per 32-byte row group), transposed, stored as one burst"
@@ -460,6 +477,11 @@ def _overlap_line(buffers: tuple[UbBufferInfo, ...] | list[UbBufferInfo]) -> str
             "of tile n + 1 overlaps the store of tile n"
         )
     return "single-buffered: each load waits for the previous store"
+
+
+SPLIT_FIELDS = ("split_tokens", "used_cores")
+"""The tiling fields of the core split (every operator's ABI has them); the others are
+the launch's sizes."""
 
 
 def render(report: PlanReport) -> str:
@@ -505,14 +527,14 @@ def render(report: PlanReport) -> str:
     out.append("Tiles:")
     out.extend(_what_a_tile_is(report))
     out.append("")
-    out.append(
-        f"This launch: batch {t['batch']}, num_blocks {t['num_blocks']}, table_width "
-        f"{t['table_width']}, num_tokens {t['num_tokens']}"
-    )
+    sizes = [f"{name} {value}" for name, value in t.items() if name not in SPLIT_FIELDS]
+    out.append(f"This launch: {', '.join(sizes)}")
     low, high = report.rows_per_core
+    unit = "tokens" if isinstance(report.operands, ScatterOperands) else "rows"
     out.append(
-        f"  core split: {t['split_tokens']} rows over {t['used_cores']} of {soc.vector_cores} "
-        f"cores, {low}..{high} rows each (balanced by rows, not by sequence)"
+        f"  core split: {t['split_tokens']} {unit} over {t['used_cores']} of "
+        f"{soc.vector_cores} cores, {low}..{high} {unit} each (balanced by {unit}, not by "
+        "sequence)"
     )
     low_b, high_b = report.bytes_per_core
     out.append(f"  bytes stored per core: {size_text(low_b)} .. {size_text(high_b)}")

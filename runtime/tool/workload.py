@@ -42,7 +42,7 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX
 
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.layouts import block_stride, dense_strides
-from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.pakv import CacheMode, GatherOp, ScatterOp
 from pakv_dialect.soc import soc_info
 from runtime.call import (
     API_NAMES,
@@ -85,6 +85,11 @@ class GatherOperands:
     """Each cache's dim 0 stride in elements as its type fixes it (SPEC section 9); None
     where it is ``?`` (the data's own stride reaches the kernel through the tiling)."""
 
+    token_roles = OUTPUT_ROLES
+    """The token-major tensors (the gather's outputs)."""
+    written_roles = OUTPUT_ROLES
+    """What a call writes."""
+
     @property
     def has_offset(self) -> bool:
         return "seq_offset" in self.shapes
@@ -106,22 +111,8 @@ class GatherOperands:
         )
 
     def laid_out(self, role: str, array: np.ndarray) -> np.ndarray:
-        """``array``'s values in the layout the op's type fixes for ``role``: a cache whose
-        type names a block stride other than the dense one gets a view with that
-        stride into a buffer of its own (the gaps zero); anything else is as given."""
-        stride = self.block_strides.get(role)
-        row = math.prod(array.shape[1:])
-        if stride is None or stride == row or array.shape[0] == 0:
-            return array
-        size = array.dtype.itemsize
-        buffer = np.zeros((array.shape[0] - 1) * stride + row, dtype=array.dtype)
-        view = np.lib.stride_tricks.as_strided(
-            buffer,
-            shape=array.shape,
-            strides=(stride * size, *(s * size for s in dense_strides(array.shape)[1:])),
-        )
-        view[...] = array
-        return view
+        """``array`` in the layout the op's type fixes for ``role`` (:func:`laid_out`)."""
+        return laid_out(array, self.block_strides.get(role))
 
     @staticmethod
     def of(op: GatherOp) -> GatherOperands:
@@ -139,6 +130,33 @@ class GatherOperands:
             if role in CACHE_ROLES:
                 strides[role] = block_stride(ty)
         return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes, strides)
+
+
+def laid_out(array: np.ndarray, stride: int | None) -> np.ndarray:
+    """``array``'s values with dim 0 ``stride`` elements apart (a cache whose type names a
+    block stride, SPEC section 9): a view with that stride into a buffer of its own, the
+    gaps zero. As given when ``stride`` is None (the type says ``?``) or dense."""
+    row = math.prod(array.shape[1:])
+    if stride is None or stride == row or array.shape[0] == 0:
+        return array
+    size = array.dtype.itemsize
+    buffer = np.zeros((array.shape[0] - 1) * stride + row, dtype=array.dtype)
+    view = np.lib.stride_tricks.as_strided(
+        buffer,
+        shape=array.shape,
+        strides=(stride * size, *(s * size for s in dense_strides(array.shape)[1:])),
+    )
+    view[...] = array
+    return view
+
+
+def cache_block_strides(op: GatherOp | ScatterOp) -> dict[str, int | None]:
+    """Each cache's dim 0 stride in elements as the op's type fixes it (None: ``?``)."""
+    return {
+        role: block_stride(op.memref_type(value))
+        for role, value in op.operands_by_role()
+        if role in CACHE_ROLES
+    }
 
 
 DEFAULT_SIZES = RunSizes(batch=4, num_blocks=32, table_width=8, num_tokens=None)
@@ -375,7 +393,7 @@ def _file_names(role: str, names: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(stems))
 
 
-def _data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | None:
+def data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | None:
     """The one file holding ``role`` (:func:`_file_names`), or None."""
     found = [directory / f"{name}.npy" for name in _file_names(role, names)]
     found = [path for path in found if path.is_file()]
@@ -387,7 +405,7 @@ def _data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | N
     return found[0] if found else None
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def read_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except EOFError:
@@ -412,7 +430,7 @@ def load_inputs(
     names = names or {}
     inputs: Inputs = {}
     for role, shape in operands.shapes.items():
-        path = _data_file(directory, role, names)
+        path = data_file(directory, role, names)
         if path is None:
             if role in OUTPUT_ROLES:
                 continue
@@ -421,7 +439,7 @@ def load_inputs(
             raise WorkloadError(
                 f"--data {directory}: missing {first}{also} that the op's operands need"
             )
-        array = _read_npy(path)
+        array = read_npy(path)
         kind = operands.kinds[role]
         if array.dtype != kind.storage:
             raise WorkloadError(

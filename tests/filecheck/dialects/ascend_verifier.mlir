@@ -315,6 +315,16 @@ func.func @k(%ko: memref<f16, #ascend.address_space<gm>>, %i: index) {
 
 // -----
 
+// run_length reads a 1-D integer tensor in GM.
+func.func @f(%s: memref<?x2xi32, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.run_length %s[%i] from(%i) limit(%i) : memref<?x2xi32, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}run_length source must be a 1-D tensor of integers, got memref<?x2xi32, #ascend.address_space<gm>>
+
+// -----
+
 // A run whose cache's block stride is dynamic takes it as its stride operand (bytes).
 func.func @k(%kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>>, %ko: memref<?x2x8xf16, #ascend.address_space<gm>>, %i: index) {
   %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>> -> memref<?x2x8xf16, #ascend.address_space<gm>>

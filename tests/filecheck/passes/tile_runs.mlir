@@ -167,7 +167,7 @@ func.func @nz(%kc: memref<?x4x16x16xf16, #gm>, %ko: memref<?x64xf16, #gm>, %n: i
 // EVEN-NEXT:        ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%c4 x %tokens)
 
 // PA_NZ needs a group-major slot to load and the token-major one to store.
-// ONE-SLOT: cannot tile the runs of @nz for Ascend910B: PA_NZ needs at least 2 slots (a group-major one to load, the token-major one to store), got 1
+// ONE-SLOT: cannot tile the runs of @nz for Ascend910B: PA_NZ needs at least 2 slots (one the loads write, one the transpose writes for the stores), got 1
 // ONE-SLOT: "ascend.copy_run"
 
 // -----
@@ -321,3 +321,83 @@ func.func @dynamic_block(%kc: memref<?x?x2x16xf16, #gm>, %ko: memref<?x2x16xf16,
 }
 
 // CHECK: ascend-tile-runs needs a static block size, got memref<?x?x2x16xf16, #ascend.address_space<gm>>
+
+// -----
+
+#gm = #ascend.address_space<gm>
+
+// A scatter's Norm run: the same tiles the other way round, loaded from the tokens and
+// stored into the block; no zero buffer (a scatter never writes zeros).
+func.func @scatter_norm(%k: memref<?x2x16xf16, #gm>, %kc: memref<?x16x2x16xf16, #gm>, %blk: index, %pos: index, %token: index, %count: index, %slot: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %next = ascend.copy_run Norm %k[%token] -> %kc[%blk, %pos] count(%count) cursor(%slot) : memref<?x2x16xf16, #gm> -> memref<?x16x2x16xf16, #gm>
+  "test.op"(%next) : (index) -> ()
+  func.return
+}
+
+// CHECK-LABEL: func.func @scatter_norm(
+// CHECK:         %tile = ascend.ub_alloc "tile" : memref<2x1024xi8, #ascend.address_space<ub>>
+// CHECK-NOT:     ascend.ub_alloc
+// CHECK:         %dst = arith.addi
+// CHECK-NEXT:    %run_bytes = arith.muli %count, %c64 : index
+// CHECK-NEXT:    %src = arith.muli %token, %c64 : index
+// CHECK-NEXT:    ascend.load %k[%src] -> %tile[%slot, %c0] bursts(%c1 x %run_bytes) gaps(%c0, %c0)
+// CHECK-NEXT:    ascend.store %tile[%slot, %c0] -> %kc[%dst] bursts(%c1 x %run_bytes) gaps(%c0, %c0)
+// CHECK-NEXT:    %next_slot = arith.xori %slot, %c1 : index
+
+// TINY-LABEL: func.func @scatter_norm(
+// TINY:         %src_end = arith.addi %src, %run_bytes : index
+// TINY-NEXT:    %dst_minus_src = arith.subi %dst, %src : index
+// TINY-NEXT:    %slot_1 = scf.for %src_at = %src to %src_end step %c64 iter_args(%slot_2 = %slot) -> (index) {
+// TINY:           ascend.load %k[%src_at] -> %tile[%slot_2, %c0] bursts(%c1 x %bytes)
+// TINY-NEXT:      ascend.store %tile[%slot_2, %c0] -> %kc[%dst_1] bursts(%c1 x %bytes)
+
+// -----
+
+#gm = #ascend.address_space<gm>
+
+// A scatter's PA_NZ run: one token-major burst in (into a token-major slot, which the
+// loads take in turns), the block transpose to group-major, then one store of 4 row
+// groups, each a burst of count x 32 bytes, block_size x 32 bytes apart in the cache.
+func.func @scatter_nz(%k: memref<?x64xf16, #gm>, %kc: memref<?x4x16x16xf16, #gm>, %blk: index, %pos: index, %token: index, %count: index, %slot: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %next = ascend.copy_run PA_NZ %k[%token] -> %kc[%blk, %pos] count(%count) cursor(%slot) : memref<?x64xf16, #gm> -> memref<?x4x16x16xf16, #gm>
+  "test.op"(%next) : (index) -> ()
+  func.return
+}
+
+// CHECK-LABEL: func.func @scatter_nz(
+// CHECK:         %token_major = ascend.ub_alloc "token_major" : memref<2x2048xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    %group_major = ascend.ub_alloc "group_major" : memref<1x2048xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    %{{.*}} = arith.muli %blk, %c2048 {ascend.note = "The run is one tile of 4 row groups, loaded token-major (MTE2) while the tile before is stored group-major (MTE3). 2 token-major slots."} : index
+// CHECK:         %burst = arith.muli %count, %c32 : index
+// CHECK-NEXT:    %gap = arith.subi %c512, %burst : index
+// CHECK:         %bytes = arith.muli %count, %c128 : index
+// CHECK-NEXT:    ascend.load %k[%tile_src] -> %token_major[%slot, %c0] bursts(%c1 x %bytes) gaps(%c0, %c0)
+// CHECK-NEXT:    ascend.transpose_blocks %token_major[%slot] -> %group_major[%c0] blocks(%count x %c4)
+// CHECK:         ascend.store %group_major[%c0, %{{.*}}] -> %kc[%{{.*}}] bursts(%c4 x %burst) gaps(%c0, %gap)
+// CHECK-NEXT:    %next_slot = arith.xori %slot, %c1 : index
+
+// TINY-LABEL: func.func @scatter_nz(
+// TINY:         scf.for %group = %c0 to %c4 step %c2 {
+// TINY:           %chunk_bytes = arith.muli %groups, %c32 : index
+// TINY:           ascend.load %k[%{{.*}}] -> %token_major[%c0, %c0] bursts(%c1 x %chunk_bytes)
+// TINY-NEXT:      ascend.transpose_blocks %token_major[%c0] -> %group_major[%c0] blocks(%c1 x %groups)
+// TINY:           ascend.store %group_major[%c0, %c0] -> %kc[%{{.*}}] bursts(%groups x %c32) gaps(%c0, %c480)
+
+// EVEN-LABEL: func.func @scatter_nz(
+// EVEN:         scf.for %tile_pos = %c0 to %count step %tile_tokens {
+// EVEN:           ascend.load %k[%tile_src] -> %token_major[%c0, %c0] bursts(%c1 x %bytes)
+// EVEN-NEXT:      ascend.transpose_blocks %token_major[%c0] -> %group_major[%c0] blocks(%tokens x %c4)
+// EVEN:           ascend.store %group_major[%c0, %{{.*}}] -> %kc[%{{.*}}] bursts(%c4 x %burst) gaps(%c0, %gap)
+
+// -----
+
+#gm = #ascend.address_space<gm>
+
+// A kernel's runs move one way: its buffers' pipes follow the direction.
+func.func @both_directions(%kc: memref<?x16x2x16xf16, #gm>, %ko: memref<?x2x16xf16, #gm>, %i: index) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %a = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x16xf16, #gm> -> memref<?x2x16xf16, #gm>
+  %b = ascend.copy_run Norm %ko[%i] -> %kc[%i, %i] count(%i) cursor(%a) : memref<?x2x16xf16, #gm> -> memref<?x16x2x16xf16, #gm>
+  func.return
+}
+
+// CHECK: ascend-tile-runs needs one direction per kernel (its buffers' pipes follow it): this run is a scatter, the first a gather
