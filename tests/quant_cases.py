@@ -25,8 +25,8 @@ from runtime.call import QuantSpec, ScatterCall, ScatterSignature
 @dataclass(frozen=True)
 class QuantCase:
     scatter: ScatterCase = field(default_factory=ScatterCase)
-    key_map: QuantSpec | None = QuantSpec("int8")
-    value_map: QuantSpec | None = QuantSpec("int8", "channel", "channel")
+    key_map: QuantSpec | None = None
+    value_map: QuantSpec | None = None
 
     def __str__(self) -> str:
         def spec(s: QuantSpec | None) -> str:
