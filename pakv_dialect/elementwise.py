@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import AnyFloat, AnyFloatConstr, FloatAttr, Float32Type, MemRefType
+from xdsl.dialects.builtin import AnyFloat, AnyFloatConstr, Float32Type, FloatAttr, MemRefType
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,

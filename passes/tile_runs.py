@@ -70,8 +70,8 @@ from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
-    CopyDirection,
     NOTE_ATTR,
+    CopyDirection,
     CopyRunOp,
     LoadOp,
     LoadScalarOp,

@@ -123,7 +123,7 @@ def _quant_ops(
     clamp_low = arith.MaximumfOp(value, bounds[0].result)
     clamp_high = arith.MinimumfOp(clamp_low.result, bounds[1].result)
     convert: Operation = (
-        arith.FPToSIOp(clamp_high.result, target.ir_type)
+        arith.FPToSIOp(clamp_high.result, target.ir_type)  # pyright: ignore[reportArgumentType]
         if target.name == "int8"
         else arith.TruncFOp(clamp_high.result, target.ir_type)
     )

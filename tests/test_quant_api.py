@@ -10,6 +10,8 @@ SPEC sections 7-8, computed here the same way.
 
 from __future__ import annotations
 
+from typing import Any
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -21,10 +23,10 @@ from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR
 FP8 = {"fp8_e4m3fn": (ml_dtypes.float8_e4m3fn, 448.0), "fp8_e5m2": (ml_dtypes.float8_e5m2, 57344.0)}
 
 
-def _quantise(x: np.ndarray, inv_scale: object, offset: object, cache: str) -> np.ndarray:
+def _quantise(x: np.ndarray, inv_scale: Any, offset: Any, cache: str) -> np.ndarray:
     """SPEC section 8, straight from its text."""
     y = (
-        x.astype(np.float32) * np.float32(inv_scale)
+        x.astype(np.float32) * np.asarray(inv_scale, np.float32)
         if np.isscalar(inv_scale)
         else (x.astype(np.float32) * np.asarray(inv_scale, np.float32).reshape(x.shape[1:]))
     )
@@ -158,18 +160,21 @@ def test_round_trip_returns_dequant_of_quant(
     cache_shape = (blocks, h // 32, bs, 32) if mode == "PA_NZ" else (blocks, bs, 2, 32)
     cache_dtype = np.int8 if cache == "int8" else FP8[cache][0]
     key, value = _tokens(rng, shape, np.float16), _tokens(rng, shape, np.float16)
-    kc, vc = (np.zeros(cache_shape, dtype=cache_dtype) for _ in "kv")
+    kc, vc = np.zeros(cache_shape, dtype=cache_dtype), np.zeros(cache_shape, dtype=cache_dtype)
     inv = rng.choice([4.0, 0.3, 11.0], size=h).astype(np.float32)
-    quant_offset = {"key_offset": 3.0, "value_offset": -1.5} if cache == "int8" else {}
+    quant_offset: dict[str, Any] = (
+        {"key_offset": 3.0, "value_offset": -1.5} if cache == "int8" else {}
+    )
     fmt = "FRACTAL_NZ" if mode == "PA_NZ" and soc == "Ascend910_95" else "ND"
-    caches = [runtime.Tensor(c, dtype=cache, format=fmt) for c in (kc, vc)]
+    key_cache = runtime.Tensor(kc, dtype=cache, format=fmt)
+    value_cache = runtime.Tensor(vc, dtype=cache, format=fmt)
     runtime.scatter_pa_kv_cache(
-        key, value, *caches, slots, cache_mode=mode, soc=soc, key_inv_scale=inv,
+        key, value, key_cache, value_cache, slots, cache_mode=mode, soc=soc, key_inv_scale=inv,
         value_inv_scale=0.7, **quant_offset,
     )  # fmt: skip
     key_out, value_out = np.zeros(shape, np.float16), np.zeros(shape, ml_dtypes.bfloat16)
     runtime.gather_dequant_pa_kv_cache(
-        *caches, tables.astype(np.int32), lens.astype(np.int32), key_out,
+        key_cache, value_cache, tables.astype(np.int32), lens.astype(np.int32), key_out,
         runtime.Tensor(value_out, dtype="bf16"), key_scale=scale, value_scale=scale * 2,
         key_offset=offset, value_offset=offset, cache_mode=mode, soc=soc,
     )  # fmt: skip

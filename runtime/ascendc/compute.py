@@ -1,9 +1,10 @@
 """The Compute stage in AscendC: the vector instructions of a fused consumer.
 
 ``ascend.vcast`` prints as ``Cast`` (through ``CastTile``: the tile's bytes reread as
-the two element types), ``ascend.vscalar`` as ``Muls`` / ``Adds`` / ``Maxs`` / ``Mins`` (a subtraction adds
-the negated scalar: AscendC has ``Subs`` on Ascend 950 only, and IEEE-754 defines
-``x - s`` as ``x + (-s)``), ``ascend.vrows`` as one ``Mul`` / ``Add`` / ``Sub`` per row
+the two element types), ``ascend.vscalar`` as ``Muls`` / ``Adds`` / ``Maxs`` / ``Mins``
+(a subtraction adds the negated scalar: AscendC has ``Subs`` on Ascend 950 only, and
+IEEE-754 defines ``x - s`` as ``x + (-s)``), ``ascend.vrows`` as one ``Mul`` / ``Add`` /
+``Sub`` per row
 against the per-channel vector. Every operand is a ``LocalTensor<uint8_t>`` position in
 a planned UB buffer, reread as ``float`` (the work tiles) or as a cast's types.
 

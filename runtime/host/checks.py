@@ -37,9 +37,9 @@ from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.dtypes import (
     FLOAT_RESULT_KINDS,
-    QUANT_RESULT_KINDS,
     INDEX_ELEMENT_KINDS,
     KV_ELEMENT_KINDS,
+    QUANT_RESULT_KINDS,
     ElementKind,
     index_kind_named,
     index_kind_of_numpy,
@@ -56,8 +56,8 @@ from runtime.call import (
     OUTPUT_ROLES,
     Broadcast,
     DequantSpec,
-    QuantSpec,
     GatherCall,
+    QuantSpec,
 )
 from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
 from runtime.host.tensor import Tensor

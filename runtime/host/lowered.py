@@ -20,10 +20,10 @@ from functools import lru_cache
 
 from xdsl.context import Context
 from xdsl.dialects.arith import Arith
-from xdsl.dialects.math import Math
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func, FuncOp
 from xdsl.dialects.linalg import Linalg
+from xdsl.dialects.math import Math
 from xdsl.dialects.memref import MemRef
 from xdsl.dialects.scf import Scf
 from xdsl.passes import PassPipeline

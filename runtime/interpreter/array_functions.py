@@ -130,16 +130,16 @@ class ArrayQuantFunctions(InterpreterFunctions):
 
     @impl(arith.MaximumfOp)
     def run_maximumf(self, interpreter: Interpreter, op: arith.MaximumfOp, args: PythonValues):
-        return (np.maximum(np.float32(args[0]) if np.isscalar(args[0]) else args[0], args[1]),)
+        return (np.maximum(np.asarray(args[0], dtype=np.float32), np.float32(args[1])),)
 
     @impl(arith.MinimumfOp)
     def run_minimumf(self, interpreter: Interpreter, op: arith.MinimumfOp, args: PythonValues):
-        return (np.minimum(np.float32(args[0]) if np.isscalar(args[0]) else args[0], args[1]),)
+        return (np.minimum(np.asarray(args[0], dtype=np.float32), np.float32(args[1])),)
 
     @impl(arith.FPToSIOp)
     def run_fptosi(self, interpreter: Interpreter, op: arith.FPToSIOp, args: PythonValues):
         target = element_kind(op.result.type)
-        info = np.iinfo(target.storage)
+        info = np.iinfo(target.storage)  # pyright: ignore[reportCallIssue, reportArgumentType]
         truncated = np.nan_to_num(np.trunc(np.asarray(args[0], dtype=np.float32)), nan=0.0)
         return (np.clip(truncated, info.min, info.max).astype(target.storage),)
 
