@@ -1,15 +1,16 @@
 """``pakv-outline-kernels``: one device kernel per ``pakv`` op of a program.
 
 A program that gathers into buffers it allocates and then consumes them (the unfused
-program of SPEC section 7, or one whose consumer could not be fused) is several
-kernels run one after another, with host code around them. This pass splits it:
-every ``pakv.gather`` and ``pakv.map`` moves into a function of its own,
-``@<program>_<i>_<gather|map>``, whose arguments are the op's operands, and the
-program calls it in its place (``func.call``). The program keeps its host code
+program of SPEC section 7, or one whose consumer could not be fused), or produces into
+buffers the tokens a scatter reads (the unfused quantisation of SPEC section 8), is
+several kernels run one after another, with host code around them. This pass splits
+it: every ``pakv.gather``, ``pakv.scatter`` and ``pakv.map`` moves into a function of
+its own, ``@<program>_<i>_<gather|scatter|map>``, whose arguments are the op's
+operands, and the program calls it in its place (``func.call``). The program keeps its host code
 (``memref.alloc`` of the intermediates, ``memref.dim``, ``memref.dealloc``) and gets
 ``pakv.host``: the runtime runs it op by op, launching each kernel on the vector
 cores, and ``convert-pakv-to-ascend`` lowers the kernels. A function that already
-is one op on its arguments (a fused gather) is left as it is: it is its own kernel.
+is one op on its arguments (a fused gather or scatter) is left as it is: it is its own kernel.
 """
 
 from __future__ import annotations
@@ -23,13 +24,20 @@ from xdsl.ir import BlockArgument, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from pakv_dialect.pakv import GatherOp, MapOp
+from pakv_dialect.pakv import GatherOp, MapOp, ScatterOp
+
+KERNEL_KINDS: dict[type[GatherOp | ScatterOp | MapOp], str] = {
+    GatherOp: "gather",
+    ScatterOp: "scatter",
+    MapOp: "map",
+}
+"""The suffix of an outlined kernel's name, by the op it holds."""
 
 HOST_ATTR = "pakv.host"
 """Unit attribute on a program whose kernels were outlined: host code, run op by op."""
 
 
-def _is_program(func: FuncOp, ops: list[GatherOp | MapOp]) -> bool:
+def _is_program(func: FuncOp, ops: list[GatherOp | ScatterOp | MapOp]) -> bool:
     """``func`` runs several pakv ops, or one on buffers it makes: a program of kernels.
     (A single op on the arguments is a kernel already; anything else beside it is
     ``convert-pakv-to-ascend``'s to report.)"""
@@ -42,11 +50,11 @@ def _is_program(func: FuncOp, ops: list[GatherOp | MapOp]) -> bool:
 
 def outline_function(func: FuncOp, module: ModuleOp) -> None:
     """Move each pakv op of ``func`` into its own kernel function (module docstring)."""
-    ops = [op for op in func.body.block.ops if isinstance(op, GatherOp | MapOp)]
+    ops = [op for op in func.body.block.ops if isinstance(op, GatherOp | ScatterOp | MapOp)]
     if not _is_program(func, ops):
         return
     for index, op in enumerate(ops):
-        kind = "gather" if isinstance(op, GatherOp) else "map"
+        kind = KERNEL_KINDS[type(op)]
         name = f"{func.sym_name.data}_{index}_{kind}"
         operands = list(op.operands)
         kernel = FuncOp(name, ([v.type for v in operands], []))
@@ -65,7 +73,8 @@ def outline_function(func: FuncOp, module: ModuleOp) -> None:
 
 @dataclass(frozen=True)
 class OutlineKernelsPass(ModulePass):
-    """Give each ``pakv.gather``/``pakv.map`` of a multi-op program a kernel function."""
+    """Give each ``pakv.gather``/``pakv.scatter``/``pakv.map`` of a multi-op program a
+    kernel function."""
 
     name = "pakv-outline-kernels"
 

@@ -36,7 +36,7 @@ from typing import NoReturn
 import numpy as np
 
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
-from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SOCS, SocError, soc_info
 from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, HostRunError
 from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes
@@ -325,7 +325,7 @@ def make_inputs(
     operands = source.operands
     with phases.step("data", "preparing data"):
         if isinstance(operands, ScatterOperands):
-            return _scatter_inputs(args, operands)
+            return _scatter_inputs(args, operands, source.argument_names)
         if args.data is not None:
             return load_inputs(args.data, operands, soc, source.argument_names)
         example = EXAMPLES.get(args.example or "")
@@ -345,8 +345,11 @@ def make_inputs(
         return random_inputs(operands, sizes, rng, warn=phases.warn, what=what)
 
 
-def _scatter_inputs(args: argparse.Namespace, operands: ScatterOperands) -> Inputs:
-    """A scatter's data: --data files, or random data at --num-tokens / --num-blocks."""
+def _scatter_inputs(
+    args: argparse.Namespace, operands: ScatterOperands, names: dict[str, str]
+) -> Inputs:
+    """A scatter's data: --data files (``names``: the arguments' names by role), or
+    random data at --num-tokens / --num-blocks."""
     gather_only = [_flag(n) for n in ("batch", "table_width") if getattr(args, n) is not None]
     if gather_only:
         raise WorkloadError(
@@ -354,7 +357,7 @@ def _scatter_inputs(args: argparse.Namespace, operands: ScatterOperands) -> Inpu
             "none (its sizes are --num-tokens and --num-blocks)"
         )
     if args.data is not None:
-        return load_scatter_inputs(args.data, operands)
+        return load_scatter_inputs(args.data, operands, names)
     sizes = [n for n in ("num_tokens", "num_blocks") if getattr(args, n) is not None]
     what = ", ".join(f"{_flag(n)} {getattr(args, n)}" for n in sizes)
     rng = np.random.default_rng(args.seed)
@@ -399,9 +402,9 @@ def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
         raise InputError(f"cannot write to {directory}: {e.strerror}") from None
 
     print(f"compiled @{source.func_name} ({source.where()}) for {program.soc}")
-    if source.has_consumers:
+    if source.has_maps:
         fused = "kept as kernels of their own (--no-fuse)" if args.no_fuse else "fused"
-        print(f"  consumers: {_consumers_line(source)}; {fused}")
+        print(f"  {source.map_role}: {_maps_line(source)}; {fused}")
     for name, compiled in program.kernels.items():
         plan = ", ".join(
             f"{b.purpose} {b.slots} x {b.slot_bytes} B at {b.offset}"
@@ -418,11 +421,10 @@ def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
     return EXIT_OK
 
 
-def _consumers_line(source: GatherSource) -> str:
-    """What each stream's consumer computes (``key: int8 -> f16 with key_scale``)."""
+def _maps_line(source: GatherSource) -> str:
+    """What each stream's consumer (gather) or producer (scatter) computes
+    (``key: arith.sitofp, arith.mulf, arith.truncf with key_scale``)."""
     op = source.op
-    if not isinstance(op, GatherOp):
-        return ""
     parts: list[str] = []
     for stream in ("key", "value"):
         program = op.stream_program(stream)
@@ -433,7 +435,9 @@ def _consumers_line(source: GatherSource) -> str:
         names = [
             source.argument_names[role] for role, value in op.operands_by_role() if value in params
         ]
-        ops = ", ".join(op.name for op in region.block.ops if op.name != "pakv.yield")
+        ops = ", ".join(
+            op.name for op in region.block.ops if op.name not in ("pakv.yield", "arith.constant")
+        )
         with_params = f" with {', '.join(names)}" if names else ""
         parts.append(f"{stream}: {ops}{with_params}")
     return "; ".join(parts)
@@ -458,19 +462,20 @@ class Outcome:
     def title(self) -> str:
         source = self.program.source
         where = f"@{source.func_name} ({source.where()}) on {self.program.soc}"
-        reference = "the program run op by op" if source.has_consumers else "the golden reference"
+        reference = "the program run op by op" if source.has_maps else "the golden reference"
         if not self.check.passed:
             diffs = ", ".join(f"{r} {n} row(s)" for r, n in self.check.differing_rows.items())
             return f"FAIL  {where}: outputs differ from {reference}: {diffs}"
-        if self.host_tilings is not None and source.has_consumers:
+        if self.host_tilings is not None and source.has_maps:
             return f"PASS  {where}: the emitted AscendC wrote what {reference} writes"
         if self.host_tilings is not None:
             return f"PASS  {where}: the emitted AscendC wrote the golden reference's bytes"
         if not self.launches:
             return f"PASS  {where}: empty call, nothing to copy and nothing written"
-        if source.has_consumers:
-            return f"PASS  {where}: the outputs equal {reference}, bit for bit"
         written = " and ".join(API_NAMES[r] for r in source.operands.written_roles)
+        if source.has_maps:  # a gather's outputs are the consumers' own, not keyRef
+            written = written if source.map_role == "producers" else "the outputs"
+            return f"PASS  {where}: {written} equal {reference}, bit for bit"
         return f"PASS  {where}: {written} equal the golden reference bit for bit"
 
 
@@ -480,14 +485,18 @@ def _expected(
     """What the outputs must hold after the run (``total``: the lengths' total; None:
     an empty call, which writes nothing).
 
-    A plain gather: the golden reference. A program with consumers: the program as
-    written, run op by op, on the rows below the total; a fused kernel leaves the rows
-    past it as they were, while the unfused program (--no-fuse) converts them too.
+    A plain gather or scatter: the golden reference. A program with consumers: the
+    program as written, run op by op, on the rows below the total; a fused kernel
+    leaves the rows past it as they were, while the unfused program (--no-fuse)
+    converts them too. A scatter with producers: the program as written, run op by op
+    (the caches are all it writes, fused or not).
     """
     operands = source.operands
     if isinstance(operands, ScatterOperands):
+        if source.has_maps:
+            return reference_outputs(source, inputs)
         return golden_caches(inputs, cache_mode=operands.mode)
-    if not source.has_consumers:
+    if not source.has_maps:
         return golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
     if total is None:
         return {role: inputs[role].copy() for role in OUTPUT_ROLES}
@@ -516,7 +525,7 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     except AclnnError as e:
         where = f"--data {args.data}" if args.data is not None else "generated data"
         raise InputError(f"{where} rejected by the host checks: {e}") from None
-    doing = "running the program op by op" if source.has_consumers else "running the golden"
+    doing = "running the program op by op" if source.has_maps else "running the golden"
     with phases.step("golden", f"{doing} reference"):
         total = None if call is None else call.total_tokens if isinstance(call, GatherCall) else 0
         expected = _expected(args, source, inputs, total)

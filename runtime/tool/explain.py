@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects.builtin import MemRefType
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import FloatAttr, MemRefType
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
@@ -236,9 +237,11 @@ def _describe(op: Operation, roles: dict[int, str]) -> tuple[str, str, str] | No
             scalar = op.scalar.owner
             name = "?"
             if isinstance(scalar, ascend.LoadScalarOp):
-                name = _gm_role(scalar.source, roles)
+                name = f"{_gm_role(scalar.source, roles)} (per tensor)"
+            elif isinstance(scalar, arith.ConstantOp) and isinstance(scalar.value, FloatAttr):
+                name = f"{scalar.value.value.data:g} (a constant)"  # a clamp's bound
             kind = op.kind.data.value
-            return "Compute", "V", f"{kind} {name} (per tensor) in {_purpose(op.target)}"
+            return "Compute", "V", f"{kind} {name} in {_purpose(op.target)}"
         case ascend.VRowsOp():
             kind = op.kind.data.value
             vector, target = _purpose(op.vector), _purpose(op.target)
@@ -369,11 +372,14 @@ def build_report(program: CompiledProgram, run: KernelLaunch, timeline: Timeline
         )
     ]
     stored = run.trace.dma_bytes(STORE, cores).tolist()
+    operands = program.source.operands
+    if len(program.kernels) > 1:  # unfused: the op's kernel moves the bodies' buffers
+        operands = operands.plain()
     return PlanReport(
         kernel=kernel.sym_name.data,
         where=program.source.where(),
         soc=soc_info(program.soc),
-        operands=program.source.operands,
+        operands=operands,
         launch=_kernel_roles(kernel)[0],
         token_bytes=_token_bytes(kernel),
         preloads=preloads,
@@ -398,6 +404,10 @@ def _layout_line(operands: GatherOperands | ScatterOperands) -> str:
     key, value = operands.kinds["key_cache"].name, operands.kinds["value_cache"].name
     dtypes = key if key == value else f"{key} keys, {value} values"
     key_tokens, value_tokens = operands.token_roles
+    tokens = [operands.kinds[role].name for role in operands.token_roles]
+    if tokens != [key, value]:  # a body fused in converts between them
+        token_dtypes = tokens[0] if tokens[0] == tokens[1] else " / ".join(tokens)
+        dtypes = f"{dtypes} caches, {token_dtypes} tokens"
     parts = [
         f"{operands.mode.value}",
         dtypes,
@@ -490,7 +500,10 @@ def render(report: PlanReport) -> str:
     out: list[str] = []
     out.append(f"Plan of @{report.kernel} ({report.where}) on {soc.name}")
     if report.launch == LaunchKind.map:
-        out.append("  op: a consumer of the gathered tokens, every row (the unfused program)")
+        if isinstance(report.operands, ScatterOperands):
+            out.append("  op: a producer of the scattered tokens, every row (the unfused program)")
+        else:
+            out.append("  op: a consumer of the gathered tokens, every row (the unfused program)")
     else:
         out.append(f"  op: {_layout_line(report.operands)}")
     out.append(

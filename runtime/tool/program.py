@@ -11,7 +11,8 @@ A lowered program is one kernel (a gather, its consumers fused in), or, with
 ``fuse=false``, host code that calls a gather kernel and a kernel per consumer:
 :func:`run_launches` and :func:`run_launches_on_host` run either on the function's
 arguments (``runtime.interpreter.sequence``), and :func:`reference_outputs` runs the
-program as written, op by op, as the reference for programs with consumers.
+program as written, op by op, as the reference for programs with consumers (of a
+gather) or producers (of a scatter).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from passes.diagnostics import PassFailedAt
 from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel, build_host_kernels
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import OUTPUT_ROLES, KernelCall
+from runtime.call import KernelCall
 from runtime.host.checks import verifier_message
 from runtime.host.executors import run_host_program
 from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
@@ -140,7 +141,7 @@ def compile_program(
     entry = entry_function(module)
     if len(entry.args) != len(source.argument_of):
         raise InputError(
-            f"@{source.func_name} has {len(entry.args)} arguments but pakv.gather uses "
+            f"@{source.func_name} has {len(entry.args)} arguments but {source.op.name} uses "
             f"{len(source.argument_of)}: a kernel takes exactly the op's operands",
             location_of(entry) or source.where(),
         )
@@ -217,9 +218,11 @@ def run_launches_on_host(
 
 
 def reference_outputs(source: GatherSource, inputs: Inputs) -> Inputs:
-    """The outputs the program as written gives on ``inputs`` (copies; ``inputs`` are
-    left alone), run op by op in xDSL's interpreter: the gather's interpreter, then
-    the consumers on whole arrays (``runtime.interpreter.array_functions``)."""
+    """What the program as written writes on ``inputs`` (copies; ``inputs`` are left
+    alone), run op by op in xDSL's interpreter: the gather's interpreter, then the
+    consumers on whole arrays (``runtime.interpreter.array_functions``); or the
+    producers, then the scatter's interpreter. Keyed by the roles the op writes (the
+    gather's outputs, the scatter's caches)."""
     arrays = {role: array.copy() for role, array in inputs.items()}
     kinds = source.operands.kinds
     args = [
@@ -227,7 +230,7 @@ def reference_outputs(source: GatherSource, inputs: Inputs) -> Inputs:
         for role in sorted(source.argument_of, key=source.argument_of.__getitem__)
     ]
     run_function(source.module, args, name=source.func_name)
-    return {role: arrays[role] for role in OUTPUT_ROLES}
+    return {role: arrays[role] for role in source.operands.written_roles}
 
 
 def host_kernel(program: CompiledProgram, phases: Phases | None = None) -> HostKernel:

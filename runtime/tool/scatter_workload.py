@@ -4,8 +4,14 @@ The scatter's counterpart of ``runtime.tool.workload`` (which it shares its piec
 with: random bits, the memory check, ``.npy`` reading): :class:`ScatterOperands` reads
 what the op expects from the op itself, :func:`random_inputs` draws a valid call (every
 slot in the cache, none twice, a few padding slots of -1 at the end as a serving
-stack's fixed-size batches have), :func:`load_inputs` reads ``<role>.npy`` files, and
-:func:`scatter_call` runs the host checks (SPEC section 8) on either.
+stack's fixed-size batches have), :func:`load_inputs` reads ``<argument name>.npy`` (or
+``<role>.npy``) files, and :func:`scatter_call` runs the host checks (SPEC section 8)
+on either.
+
+A scatter with producers fused in (SPEC section 8's quantisation: tokens of one type,
+caches of another) has more operands: the producers' inverse scales and offsets (roles
+``key_param_0``, ...), random as a gather's consumers' are
+(:meth:`~runtime.tool.workload.KvOperands.random_params`) or files, 0-d for a scalar.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode, ScatterOp
 from pakv_dialect.soc import soc_info
-from runtime.call import API_NAMES, CACHE_ROLES, SCATTER_ROLES, SCATTER_TOKEN_ROLES, ScatterCall
+from runtime.call import CACHE_ROLES, SCATTER_ROLES, SCATTER_TOKEN_ROLES, ScatterCall
 from runtime.host.checks import expected_format
 from runtime.host.scatter_checks import check_scatter_parameters
 from runtime.host.tensor import Tensor
@@ -27,11 +33,12 @@ from runtime.tool.workload import (
     DEFAULT_SIZES,
     DYNAMIC,
     Inputs,
+    KvOperands,
     WorkloadError,
     cache_block_strides,
     check_memory,
     data_file,
-    laid_out,
+    missing_file,
     operand_file,
     random_bits,
 )
@@ -41,7 +48,7 @@ DEFAULT_TOKENS = 64
 
 
 @dataclass(frozen=True)
-class ScatterOperands:
+class ScatterOperands(KvOperands):
     """What a ``pakv.scatter`` expects of its operands, read from the op's types."""
 
     mode: CacheMode
@@ -70,6 +77,15 @@ class ScatterOperands:
             shapes[role] = tuple(ty.get_shape())
         return ScatterOperands(op.mode, op.block_size(), kinds, shapes, cache_block_strides(op))
 
+    def plain(self) -> ScatterOperands:
+        """The plain scatter behind one with producers: tokens of the caches' kinds, no
+        parameters. The host checks of SPEC section 8 judge it (the producers change no
+        shape and no slot), as ``GatherOperands.plain`` does for a gather."""
+        kinds = {r: k for r, k in self.kinds.items() if "_param_" not in r}
+        kinds |= {role: self.kinds[f"{role}_cache"] for role in SCATTER_TOKEN_ROLES}
+        shapes = {r: s for r, s in self.shapes.items() if "_param_" not in r}
+        return ScatterOperands(self.mode, self.block_size, kinds, shapes, self.block_strides)
+
     def sizes(self, num_tokens: int | None, num_blocks: int | None) -> tuple[int, int]:
         """``(num_tokens, num_blocks)``: the IR's static ones, else the flags', else defaults.
 
@@ -94,10 +110,14 @@ class ScatterOperands:
         return pick("num-tokens", static_tokens, num_tokens, default_tokens), blocks
 
     def concrete(self, num_tokens: int, num_blocks: int) -> dict[str, tuple[int, ...]]:
-        """Every role's shape with its dynamic leading dimension filled in."""
+        """Every role's shape with its dynamic leading dimension filled in (the
+        parameters' shapes are static)."""
         first = {role: num_tokens for role in (*SCATTER_TOKEN_ROLES, "slot_mapping")}
         first |= {role: num_blocks for role in CACHE_ROLES}
-        return {role: (first[role], *shape[1:]) for role, shape in self.shapes.items()}
+        return {
+            role: (first[role], *shape[1:]) if role in first else shape
+            for role, shape in self.shapes.items()
+        }
 
 
 def random_slots(
@@ -142,34 +162,46 @@ def random_inputs(
             inputs[role] = slots.astype(operands.kinds[role].storage)
         else:
             bits = random_bits(rng, operands.kinds[role], shapes[role])
-            inputs[role] = laid_out(bits, operands.block_strides.get(role))
-    return inputs
+            inputs[role] = operands.laid_out(role, bits)
+    return inputs | operands.random_params(rng)
 
 
-def load_inputs(directory: Path, operands: ScatterOperands) -> Inputs:
-    """``<role>.npy`` (or ``<apiName>.npy``) for every operand, caches included (they are
-    read and written), checked against the op's types."""
+def load_inputs(
+    directory: Path, operands: ScatterOperands, names: Mapping[str, str] | None = None
+) -> Inputs:
+    """``<argument name>.npy`` (or ``<role>.npy``, ``<apiName>.npy``) for every operand,
+    caches included (they are read and written), checked against the op's types;
+    ``names`` maps roles to argument names. A per-tensor parameter is a 0-d array."""
     if not directory.is_dir():
         raise WorkloadError(f"--data {directory}: not a directory")
+    names = names or {}
     inputs: Inputs = {}
     for role, shape in operands.shapes.items():
-        path = data_file(directory, role, {})
+        path = data_file(directory, role, names)
         if path is None:
-            raise WorkloadError(
-                f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) that the "
-                "op's operands need"
-            )
+            raise missing_file(directory, role, names)
         array = operand_file(path, role, operands.kinds[role], shape)
-        inputs[role] = laid_out(array, operands.block_strides.get(role))
+        inputs[role] = operands.laid_out(role, array)
     return inputs
 
 
 def scatter_call(inputs: Inputs, operands: ScatterOperands, soc: str) -> ScatterCall | None:
     """The host checks of SPEC section 8 on ``inputs``; None: an empty call.
 
+    A scatter with producers is judged as its plain scatter (:meth:`ScatterOperands.plain`)
+    on tokens of the caches' kinds that ``np.empty`` reserves and nothing reads (as
+    ``workload.gather_call`` judges a gather with consumers): the returned call serves
+    the checks, the sizes and the tiling; the program runs on ``inputs``.
     AclnnError: the data breaks a rule (the message says which).
     """
     chip = soc_info(soc)
+    plain = operands.plain()
+    if operands.params or plain.kinds != operands.kinds:
+        inputs = {r: a for r, a in inputs.items() if "_param_" not in r} | {
+            role: np.empty(inputs[role].shape, plain.kinds[role].storage)
+            for role in SCATTER_TOKEN_ROLES
+        }
+    operands = plain
 
     def tensor(role: str) -> Tensor:
         kind = operands.kinds[role]

@@ -8,9 +8,10 @@ Whatever the source, the result is a verified module with exactly one ``pakv.gat
 (``file:line:col``, as compilers do).
 
 A program may also gather into buffers it allocates and consume them elementwise
-(``linalg.generic``, SPEC section 7: the dequantising examples). Its operands' roles
-are bound on a copy that ``pakv-fuse-consumers`` folded into one gather: every
-argument is then an operand of that op (caches, tables, lengths, the consumers'
+(``linalg.generic``, SPEC section 7: the dequantising examples), or produce the tokens
+a scatter reads elementwise (SPEC section 8: the quantising example). Its operands'
+roles are bound on a copy that ``pakv-fuse-consumers`` folded into one op: every
+argument is then an operand of that op (caches, tables, lengths, tokens, the bodies'
 parameters and outputs). The module itself stays as written: it is the reference the
 tools run op by op, and the pipeline fuses (or, ``--no-fuse``, does not fuse) it again.
 A consumer that cannot be fused is an error at its line, saying why.
@@ -134,9 +135,18 @@ class GatherSource:
     """Time spent on parse and verify."""
 
     @property
-    def has_consumers(self) -> bool:
-        """Whether the program computes on the gathered elements (SPEC section 7)."""
-        return isinstance(self.op, GatherOp) and self.op.is_fused
+    def has_maps(self) -> bool:
+        """Whether the program computes on the elements it moves: elementwise bodies
+        fused into the op's ``key_map`` / ``value_map`` (a gather's consumers, SPEC
+        section 7; a scatter's producers, SPEC section 8). Such a program's reference
+        is the program as written, run op by op."""
+        return self.op.is_fused
+
+    @property
+    def map_role(self) -> str:
+        """What the program's elementwise ops are to the op: ``consumers`` of a gather's
+        outputs, ``producers`` of a scatter's tokens."""
+        return "consumers" if isinstance(self.op, GatherOp) else "producers"
 
     @property
     def gather_operands(self) -> GatherOperands:

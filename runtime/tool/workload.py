@@ -70,8 +70,34 @@ class WorkloadError(ValueError):
     """Data that cannot be made or read for the op; the message says which and why."""
 
 
+class KvOperands:
+    """What both operators' operand expectations share (:class:`GatherOperands`,
+    ``scatter_workload.ScatterOperands``): the roles' shapes and the caches' strides,
+    and the parameters of the elementwise bodies fused into the op (a gather's
+    consumers, SPEC section 7; a scatter's producers, SPEC section 8)."""
+
+    shapes: Mapping[str, tuple[int, ...]]
+    block_strides: Mapping[str, int | None]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The bodies' parameter roles (``key_param_0``, ...), in operand order."""
+        return tuple(role for role in self.shapes if "_param_" in role)
+
+    def laid_out(self, role: str, array: np.ndarray) -> np.ndarray:
+        """``array`` in the layout the op's type fixes for ``role`` (:func:`laid_out`)."""
+        return laid_out(array, self.block_strides.get(role))
+
+    def random_params(self, rng: np.random.Generator) -> Inputs:
+        """Finite scales and offsets for the bodies' parameters: N(0, 1) in float32, of
+        their static shapes (per tensor ``()``, per channel the token's inner dims)."""
+        return {
+            role: rng.standard_normal(self.shapes[role]).astype(np.float32) for role in self.params
+        }
+
+
 @dataclass(frozen=True)
-class GatherOperands:
+class GatherOperands(KvOperands):
     """What a ``pakv.gather`` expects of its operands, read from the op's types."""
 
     mode: CacheMode
@@ -94,11 +120,6 @@ class GatherOperands:
     def has_offset(self) -> bool:
         return "seq_offset" in self.shapes
 
-    @property
-    def params(self) -> tuple[str, ...]:
-        """The consumers' parameter roles (``key_param_0``, ...), in operand order."""
-        return tuple(role for role in self.shapes if "_param_" in role)
-
     def plain(self) -> GatherOperands:
         """The plain gather behind a gather with consumers: outputs of the caches'
         kinds, no parameters. The host checks of SPEC section 3 judge it (they are
@@ -109,10 +130,6 @@ class GatherOperands:
         return GatherOperands(
             self.mode, self.cumsum, self.block_size, kinds, shapes, self.block_strides
         )
-
-    def laid_out(self, role: str, array: np.ndarray) -> np.ndarray:
-        """``array`` in the layout the op's type fixes for ``role`` (:func:`laid_out`)."""
-        return laid_out(array, self.block_strides.get(role))
 
     @staticmethod
     def of(op: GatherOp) -> GatherOperands:
@@ -234,6 +251,9 @@ SIZE_FLAGS: dict[str, str] = {
     "seq_offset": "--batch",
     "key_out": "--num-tokens",
     "value_out": "--num-tokens",
+    "key": "--num-tokens",
+    "value": "--num-tokens",
+    "slot_mapping": "--num-tokens",
 }
 """The flag that sizes each operand's first dimension (what to lower when it is too big)."""
 
@@ -378,9 +398,7 @@ def random_inputs(
     }
     if offsets is not None:
         inputs["seq_offset"] = offsets.astype(index)
-    for role in operands.params:  # finite scales and offsets: N(0, 1) in float32
-        inputs[role] = rng.standard_normal(shape(role)).astype(np.float32)
-    return inputs
+    return inputs | operands.random_params(rng)
 
 
 def _file_names(role: str, names: Mapping[str, str]) -> list[str]:
@@ -408,12 +426,14 @@ def operand_file(path: Path, role: str, kind: ElementKind, shape: Sequence[int])
     if array.ndim != len(shape) or any(
         want not in (DYNAMIC, got) for want, got in zip(shape, array.shape, strict=True)
     ):
-        expected = "x".join("?" if d == DYNAMIC else str(d) for d in shape)
+
+        def text(dims: Sequence[int]) -> str:
+            return "x".join("?" if d == DYNAMIC else str(d) for d in dims) or "() (a scalar)"
+
         raise WorkloadError(
-            f"{path}: the op's {role} has shape {expected}, the file holds "
-            f"{'x'.join(map(str, array.shape))}"
+            f"{path}: the op's {role} has shape {text(shape)}, the file holds {text(array.shape)}"
         )
-    return np.ascontiguousarray(array)
+    return np.require(array, requirements="C")  # ascontiguousarray makes a 0-d array 1-d
 
 
 def data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | None:
@@ -426,6 +446,14 @@ def data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | No
             "keep one of them"
         )
     return found[0] if found else None
+
+
+def missing_file(directory: Path, role: str, names: Mapping[str, str]) -> WorkloadError:
+    """The error for a ``--data`` directory without a file for ``role``, naming the
+    file stems it may have (:func:`_file_names`)."""
+    first, *others = (f"{stem}.npy" for stem in _file_names(role, names))
+    also = f" (or {', '.join(others)})" if others else ""
+    return WorkloadError(f"--data {directory}: missing {first}{also} that the op's operands need")
 
 
 def read_npy(path: Path) -> np.ndarray:
@@ -457,11 +485,7 @@ def load_inputs(
         if path is None:
             if role in OUTPUT_ROLES:
                 continue
-            first, *others = (f"{stem}.npy" for stem in _file_names(role, names))
-            also = f" (or {', '.join(others)})" if others else ""
-            raise WorkloadError(
-                f"--data {directory}: missing {first}{also} that the op's operands need"
-            )
+            raise missing_file(directory, role, names)
         array = operand_file(path, role, operands.kinds[role], shape)
         inputs[role] = operands.laid_out(role, array)
     missing = [role for role in OUTPUT_ROLES if role not in inputs]
