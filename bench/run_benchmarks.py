@@ -29,7 +29,10 @@ store) and unfused (``fuse=false``: the gather kernel writes the intermediate to
 a kernel per consumer reads it back), side by side on the same data: GM bytes the
 DMAs move, modelled device time (the kernels in turn), interpreter and host times, and
 a numpy gather-then-dequant. Every run's outputs are checked against the program run
-op by op first.
+op by op first. The same table has the quantising scatter (SPEC section 8) of an
+MLA-style model, a decode step (64 tokens) and a prefill (8192), fused (the producers
+in the scatter's tiles) against unfused (a map kernel per producer, then the scatter
+kernel), with a numpy quantise-then-scatter.
 
 The scatter (``pakv.scatter``, SPEC section 8) has its own table: a decode step (64
 sequences, one new token each) and a prefill step (8192 tokens) of an MLA-style model,
@@ -57,10 +60,10 @@ import xdsl
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, soc_info
 from runtime.ascendc.host_build import find_compiler
-from runtime.call import OUTPUT_ROLES, RunSizes, ScatterSignature
+from runtime.call import OUTPUT_ROLES, QuantSpec, RunSizes, ScatterSignature
 from runtime.golden import golden_caches, golden_outputs
 from runtime.interpreter.machine import LOAD, STORE
-from runtime.ir_builder import build_scatter_module
+from runtime.ir_builder import build_scatter_module, build_unfused_scatter_module
 from runtime.tool.explain import trace_counts
 from runtime.tool.program import (
     Phases,
@@ -347,36 +350,37 @@ def bench_case(case: Case) -> Row:
 # --------------------------------------------------------------------------- fusion
 
 
+NumpyBaseline = Callable[[GatherSource, Inputs], Callable[[], None]]
+"""Given a program and its data, what a numpy user writes for it (scratch arrays made
+up front): a callable that writes the program's outputs (or caches) in ``inputs``."""
+
+
 @dataclass(frozen=True)
 class FusionCase:
     name: str
     what: str
-    file: str
-    """An unfused program in examples/."""
+    source: Callable[[], GatherSource]
+    """The unfused program: an example file, or a module built for the case."""
     soc: str
-    sizes: RunSizes
-    lens: Callable[[np.random.Generator], np.ndarray]
-    offset: bool
-    """Whether the consumers subtract an offset (parameter 1) before scaling."""
+    data: Callable[[GatherSource, np.random.Generator], Inputs]
+    numpy: NumpyBaseline
     repeats: int = 5
 
 
-FUSION_CASES: tuple[FusionCase, ...] = (
-    FusionCase(
-        "C8 int8 -> fp16",
-        "vllm-ascend C8: int8 caches [blocks,128,8,128], per-channel scale and offset, fp16 "
-        "outputs (Norm, Ascend910B), 16 sequences of 1..1024 tokens",
-        "c8_dequant.mlir", "Ascend910B", RunSizes(16, 160, 8, None),
-        lambda rng: rng.integers(1, 1025, size=16), offset=True,
-    ),
-    FusionCase(
-        "MLA fp8 -> bf16",
-        "MLA latent (512) and rope (64) caches in fp8 e4m3, per-tensor scales, bf16 outputs "
-        "(PA_NZ, Ascend910_95), 32 sequences of 1..2048 tokens",
-        "mla_fp8_dequant.mlir", ASCEND910_95, RunSizes(32, 544, 16, None),
-        lambda rng: rng.integers(1, 2049, size=32), offset=False,
-    ),
-)  # fmt: skip
+def _example(file: str) -> Callable[[], GatherSource]:
+    return lambda: read_file(Path(__file__).resolve().parent.parent / "examples" / file)
+
+
+def _gather_data(
+    sizes: RunSizes, lens: Callable[[np.random.Generator], np.ndarray]
+) -> Callable[[GatherSource, np.random.Generator], Inputs]:
+    """Random data for a gather program with lengths from ``lens``: as many output rows
+    as the lengths total."""
+
+    def make(source: GatherSource, rng: np.random.Generator) -> Inputs:
+        return random_inputs(source.gather_operands, sizes, rng, lens=lens(rng))
+
+    return make
 
 
 def numpy_gather_dequant(
@@ -393,6 +397,44 @@ def numpy_gather_dequant(
             x = x - inputs[f"{stream}_param_1"]
         out = inputs[f"{stream}_out"]
         out[:total] = (x * inputs[f"{stream}_param_0"]).astype(out.dtype)
+
+
+def _numpy_gather_dequant(offset: bool) -> NumpyBaseline:
+    """:func:`numpy_gather_dequant`, its intermediates made once; ``offset``: the
+    consumers subtract parameter 1 before scaling."""
+
+    def make(source: GatherSource, inputs: Inputs) -> Callable[[], None]:
+        operands = source.gather_operands
+        plain = operands.plain()
+        gathered = {
+            role: np.empty(inputs[role].shape, plain.kinds[role].storage) for role in OUTPUT_ROLES
+        }
+        gathered |= {role: a for role, a in inputs.items() if role not in OUTPUT_ROLES}
+        return partial(numpy_gather_dequant, inputs, operands, gathered, offset)
+
+    return make
+
+
+FUSION_CASES: list[FusionCase] = [
+    FusionCase(
+        "C8 int8 -> fp16",
+        "vllm-ascend C8: int8 caches [blocks,128,8,128], per-channel scale and offset, fp16 "
+        "outputs (Norm, Ascend910B), 16 sequences of 1..1024 tokens",
+        _example("c8_dequant.mlir"), "Ascend910B",
+        _gather_data(RunSizes(16, 160, 8, None), lambda rng: rng.integers(1, 1025, size=16)),
+        _numpy_gather_dequant(offset=True),
+    ),
+    FusionCase(
+        "MLA fp8 -> bf16",
+        "MLA latent (512) and rope (64) caches in fp8 e4m3, per-tensor scales, bf16 outputs "
+        "(PA_NZ, Ascend910_95), 32 sequences of 1..2048 tokens",
+        _example("mla_fp8_dequant.mlir"), ASCEND910_95,
+        _gather_data(RunSizes(32, 544, 16, None), lambda rng: rng.integers(1, 2049, size=32)),
+        _numpy_gather_dequant(offset=False),
+    ),
+]  # fmt: skip
+"""The gather's cases; the quantising scatter's (SPEC section 8) join them below, after
+the scatter's own definitions."""
 
 
 @dataclass
@@ -416,15 +458,19 @@ class FusionRow:
     numpy_s: float
 
 
+def _check_written(case: FusionCase, source: GatherSource, inputs: Inputs, expected: Inputs,
+                   who: str) -> None:  # fmt: skip
+    for role in source.operands.written_roles:
+        if inputs[role].tobytes() != expected[role].tobytes():
+            raise SystemExit(f"{case.name} ({who}): {role} differs from the program run op by op")
+
+
 def _fusion_side(
-    case: FusionCase, source: GatherSource, inputs: Inputs, expected: Inputs, total: int,
-    options: str,
-) -> FusionSide:  # fmt: skip
+    case: FusionCase, source: GatherSource, inputs: Inputs, expected: Inputs, options: str
+) -> FusionSide:
     program = compile_program(source, case.soc, options)
     launches = run_launches(program, inputs)  # warm-up, and the correctness check
-    for role in OUTPUT_ROLES:
-        if inputs[role][:total].tobytes() != expected[role][:total].tobytes():
-            raise SystemExit(f"{case.name} ({options or 'fused'}): {role} differs")
+    _check_written(case, source, inputs, expected, options or "fused")
     gm = 0
     model_ns = 0.0
     for launch in launches:
@@ -436,51 +482,46 @@ def _fusion_side(
     host_s = None
     if find_compiler() is not None:
         run_launches_on_host(program, inputs)  # build (cached on disk) and warm up
+        _check_written(case, source, inputs, expected, f"{options or 'fused'}, host")
         host_s = median_seconds(case.repeats, lambda: run_launches_on_host(program, inputs))
     return FusionSide(len(launches), gm, model_ns / 1e3, interp_s, host_s)
 
 
 def bench_fusion(case: FusionCase) -> FusionRow:
+    """Both lowerings of ``case``'s program and its numpy baseline on the same data, each
+    checked against the program run op by op first. Every run writes the same bytes
+    (a gather's outputs, a scatter's slots), so they can share the data."""
     print(f"  {case.name}: preparing data ...", file=sys.stderr, flush=True)
-    source = read_file(Path(__file__).resolve().parent.parent / "examples" / case.file)
-    operands = source.gather_operands
-    rng = np.random.default_rng(DATA_SEED)
-    inputs = random_inputs(operands, case.sizes, rng, lens=case.lens(rng))
-    total = int(inputs["seq_lens"].astype(np.int64).sum())
+    source = case.source()
+    inputs = case.data(source, np.random.default_rng(DATA_SEED))
+    tokens = inputs[source.operands.token_roles[0]].shape[0]
     expected = reference_outputs(source, inputs)
     print(f"  {case.name}: timing ...", file=sys.stderr, flush=True)
-    fused = _fusion_side(case, source, inputs, expected, total, "")
-    unfused = _fusion_side(case, source, inputs, expected, total, "fuse=false")
-    plain = operands.plain()
-    gathered = {
-        role: np.empty(inputs[role].shape, plain.kinds[role].storage) for role in OUTPUT_ROLES
-    }
-    gathered |= {role: a for role, a in inputs.items() if role not in OUTPUT_ROLES}
-
-    def numpy_run() -> None:
-        numpy_gather_dequant(inputs, operands, gathered, case.offset)
-
+    fused = _fusion_side(case, source, inputs, expected, "")
+    unfused = _fusion_side(case, source, inputs, expected, "fuse=false")
+    numpy_run = case.numpy(source, inputs)
     numpy_run()
-    for role in OUTPUT_ROLES:
-        if inputs[role][:total].tobytes() != expected[role][:total].tobytes():
-            raise SystemExit(f"{case.name}: the numpy gather-then-dequant's {role} differs")
+    _check_written(case, source, inputs, expected, "numpy")
     numpy_s = median_seconds(case.repeats, numpy_run)
-    return FusionRow(case, total, fused, unfused, numpy_s)
+    return FusionRow(case, tokens, fused, unfused, numpy_s)
 
 
 def render_fusion(rows: list[FusionRow]) -> list[str]:
     lines = [
         "",
-        "## Fusion: dequantisation fused into the gather's tiles, against the unfused program",
+        "## Fusion: elementwise bodies fused into the op's tiles, against the unfused program",
         "",
         "The same unfused MLIR program, lowered fused (`pakv-to-ascend`: one kernel, its "
         "tiles cast and scaled between load and store) and unfused (`fuse=false`: the "
-        "gather kernel writes the intermediate to GM, one kernel per consumer reads it "
-        "back), on the same data; both checked against the program run op by op. GM MB = "
-        "bytes the DMAs move (every kernel, parameters included); model us = the kernels' "
-        "device time by the cost model, in turn; interp / host = the interpreter and the "
-        "emitted AscendC on the host stand-in; numpy = a vectorised numpy gather into an "
-        "intermediate, then the dequantisation in numpy float32.",
+        "gather kernel writes the intermediate to GM and one kernel per consumer reads it "
+        "back; or one kernel per producer writes the quantised tokens to GM and the scatter "
+        "kernel reads them back), on the same data; every run checked against the program "
+        "run op by op. GM MB = bytes the DMAs move (every kernel, parameters included); "
+        "model us = the kernels' device time by the cost model, in turn; interp / host = "
+        "the interpreter and the emitted AscendC on the host stand-in; numpy = a vectorised "
+        "numpy gather into an intermediate, then the dequantisation in numpy float32 (the "
+        "gathers), or the quantisation in numpy float32 into int8 intermediates, then a "
+        "vectorised numpy scatter (the scatters).",
         "",
     ]
     for row in rows:
@@ -489,7 +530,7 @@ def render_fusion(rows: list[FusionRow]) -> list[str]:
         "",
         "| case | tokens | kernels fused / unfused | GM MB fused | GM MB unfused | GM saved "
         "| model us fused | model us unfused | model speedup | interp ms fused "
-        "| interp ms unfused | host ms fused | host ms unfused | numpy gather+dequant ms |",
+        "| interp ms unfused | host ms fused | host ms unfused | numpy ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -532,15 +573,15 @@ class ScatterCase:
     repeats: int = 7
 
 
-def _decode_slots(rng: np.random.Generator) -> np.ndarray:
+def _decode_slots(rng: np.random.Generator, num_blocks: int = 2048) -> np.ndarray:
     """64 sequences, each appending its next token to its own current block."""
-    blocks = rng.permutation(2048)[:64]
+    blocks = rng.permutation(num_blocks)[:64]
     return blocks * 128 + rng.integers(0, 128, size=64)
 
 
-def _prefill_slots(rng: np.random.Generator) -> np.ndarray:
+def _prefill_slots(rng: np.random.Generator, num_blocks: int = 2048) -> np.ndarray:
     """4 sequences of 2048 new tokens, each filling 16 blocks handed out at random."""
-    blocks = rng.permutation(2048)[: 4 * 16].reshape(4, 16)
+    blocks = rng.permutation(num_blocks)[: 4 * 16].reshape(4, 16)
     positions = np.arange(2048)
     return np.concatenate([row[positions // 128] * 128 + positions % 128 for row in blocks])
 
@@ -570,6 +611,87 @@ def numpy_scatter(inputs: Inputs) -> None:
     for tokens, cache in (("key", "key_cache"), ("value", "value_cache")):
         rows = inputs[cache].reshape(-1, *inputs[cache].shape[2:])
         rows[slots] = inputs[tokens]
+
+
+QUANT_BLOCKS = 256
+"""Blocks in the quantising scatter's caches: room for the prefill's 64, small enough
+that the checks' copies of the int8 caches stay cheap (the kernels never touch the rest)."""
+PER_CHANNEL_INT8 = QuantSpec("int8", "channel", "channel")
+
+
+def _quant_data(
+    slots_of: Callable[[np.random.Generator, int], np.ndarray],
+) -> Callable[[GatherSource, np.random.Generator], Inputs]:
+    """A quantising scatter's data as a serving stack has it: bf16 tokens ~ N(0, 1),
+    per-channel inverse scales ``127 / max |x|`` over the step's tokens (the int8 range
+    used, nothing saturates but outliers), offsets of a few halves, slots from
+    ``slots_of``, caches of random bytes."""
+
+    def make(source: GatherSource, rng: np.random.Generator) -> Inputs:
+        operands = source.operands
+        assert isinstance(operands, ScatterOperands)
+        slots = slots_of(rng, QUANT_BLOCKS)
+        shapes = operands.concrete(slots.size, QUANT_BLOCKS)
+        inputs: Inputs = {"slot_mapping": slots.astype(operands.kinds["slot_mapping"].storage)}
+        for stream in ("key", "value"):
+            x = rng.standard_normal(shapes[stream]).astype(np.float32)
+            inputs[stream] = x.astype(operands.kinds[stream].storage)
+            cache = f"{stream}_cache"
+            bits = random_bits(rng, operands.kinds[cache], shapes[cache])
+            inputs[cache] = operands.laid_out(cache, bits)
+            absmax = np.abs(inputs[stream].astype(np.float32)).max(axis=0)
+            inputs[f"{stream}_param_0"] = (127 / np.maximum(absmax, 1e-3)).astype(np.float32)
+            offsets = rng.integers(-4, 5, size=shapes[f"{stream}_param_1"]) / 2
+            inputs[f"{stream}_param_1"] = offsets.astype(np.float32)
+        return inputs
+
+    return make
+
+
+def numpy_quantise_scatter(inputs: Inputs, quantised: Inputs) -> None:
+    """What a numpy user writes: SPEC section 8 in float32 into int8 intermediates
+    (``quantised``), then :func:`numpy_scatter` of them."""
+    for stream in ("key", "value"):
+        y = inputs[stream].astype(np.float32) * inputs[f"{stream}_param_0"]
+        y += inputs[f"{stream}_param_1"]
+        quantised[stream][...] = np.clip(np.rint(y), -128, 127)
+    numpy_scatter({**inputs, **quantised})
+
+
+def _numpy_quantise_scatter(source: GatherSource, inputs: Inputs) -> Callable[[], None]:
+    """:func:`numpy_quantise_scatter`, its intermediates made once."""
+    quantised = {s: np.empty(inputs[s].shape, np.int8) for s in ("key", "value")}
+    return partial(numpy_quantise_scatter, inputs, quantised)
+
+
+QUANT_SCATTER = replace(MLA_SCATTER, key_map=PER_CHANNEL_INT8, value_map=PER_CHANNEL_INT8)
+"""The MLA-style scatter quantising both streams to int8, per-channel inverse scale and
+offset (vllm-ascend's C8 write side)."""
+
+
+def _quant_program(name: str) -> Callable[[], GatherSource]:
+    """The unfused program (a ``linalg.generic`` producer per stream, then
+    ``pakv.scatter``) as a researcher writes it, for :data:`QUANT_SCATTER`."""
+    return lambda: parse_text(str(build_unfused_scatter_module(QUANT_SCATTER)), name, "bench")
+
+
+FUSION_CASES += [
+    FusionCase(
+        "quantise decode",
+        "MLA-style decode step quantised on the write side (SPEC section 8): 64 tokens of "
+        "576 / 512 bf16 -> int8, per-channel inverse scale and offset, into 128-token "
+        f"blocks (Norm, {DEFAULT_SOC}, {QUANT_BLOCKS}-block caches)",
+        _quant_program("quantise decode"), DEFAULT_SOC, _quant_data(_decode_slots),
+        _numpy_quantise_scatter, repeats=7,
+    ),
+    FusionCase(
+        "quantise prefill",
+        "the same for a prefill step: 8192 tokens (4 sequences x 2048, each filling 16 "
+        "random blocks)",
+        _quant_program("quantise prefill"), DEFAULT_SOC, _quant_data(_prefill_slots),
+        _numpy_quantise_scatter,
+    ),
+]  # fmt: skip
 
 
 @dataclass

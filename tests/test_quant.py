@@ -11,15 +11,18 @@ numpy. The grid: both layouts, fp16 and bf16 tokens, int8 (Ascend910B, 910_93, 3
 910_95) and fp8 e4m3fn / e5m2 (Ascend910_95) caches, per-tensor and per-channel
 inverse scales, with and without offsets, a plain stream beside a quantised one,
 tokens cut into chunks (tiny tiles), padding and out-of-range slots, on data full of
-NaN, +-inf, -0.0, overflow and exact ties.
+NaN, +-inf, -0.0, overflow and exact ties; plus a hypothesis property test over random
+layouts, SoCs, token dtypes and shapes, block sizes, slot patterns and quantisations.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from quant_cases import QuantCase, quant_arrays
-from scatter_cases import ScatterCase, assert_caches
+from scatter_cases import PATTERNS, ScatterCase, assert_caches
 
 from pakv_dialect.dtypes import SATURATION_BOUNDS
 from runtime.call import QuantSpec
@@ -86,6 +89,56 @@ def _check(case: QuantCase, options: str = "") -> None:
     golden = golden_quant_caches(data, case.kinds(), maps, cache_mode=case.scatter.cache_mode)
     assert_caches(_reference(case, data), golden)
     assert_caches(_lowered(case, data, options), golden)
+
+
+@st.composite
+def _quant_specs(draw: st.DrawFn, soc: str) -> QuantSpec | None:
+    """A stream's quantisation, or None (a plain stream): int8 with any reach of the
+    inverse scale and offset, or (Ascend910_95 only) fp8 without an offset."""
+    kinds = ["int8", "fp8_e4m3fn", "fp8_e5m2"] if soc == "Ascend910_95" else ["int8"]
+    kind = draw(st.sampled_from([None, *kinds]))
+    if kind is None:
+        return None
+    inv_scale = draw(st.sampled_from(["tensor", "channel"]))
+    offset = draw(st.sampled_from([None, "tensor", "channel"])) if kind == "int8" else None
+    return QuantSpec(kind, inv_scale, offset)  # pyright: ignore[reportArgumentType]
+
+
+@st.composite
+def _quant_cases(draw: st.DrawFn) -> tuple[QuantCase, str]:
+    """A quantising scatter of random layout, token dtype, token shape, block size, slot
+    pattern (padding and out-of-range included), SoC and quantisation per stream, and
+    the tiling options it lowers with (whole tiles, or tokens cut into small ones)."""
+    mode = draw(st.sampled_from(["Norm", "PA_NZ"]))
+    soc = draw(st.sampled_from(["Ascend910B", "Ascend910_93", "Ascend310B", "Ascend910_95"]))
+    key_map = draw(_quant_specs(soc))
+    value_map = draw(_quant_specs(soc))
+    if key_map is None and value_map is None:
+        key_map = QuantSpec("int8")
+    if mode == "PA_NZ":  # row groups of 32 int8 / fp8 elements (16 of a plain fp16 stream)
+        key_token: tuple[int, ...] = (draw(st.integers(1, 3)),)
+        value_token = (draw(st.integers(1, 3)),)
+    else:
+        key_token = (draw(st.integers(1, 2)), draw(st.integers(1, 40)))
+        value_token = key_token
+    scatter = ScatterCase(
+        mode=mode, key_dtype=draw(st.sampled_from(["fp16", "bf16"])), soc=soc,
+        block_size=draw(st.sampled_from([1, 5, 16])), num_blocks=draw(st.integers(2, 6)),
+        key_token=key_token, value_token=value_token, tokens=draw(st.integers(1, 40)),
+        pattern=draw(st.sampled_from([p for p in PATTERNS if p != "empty"])),
+        seed=draw(st.integers(0, 2**16)),
+    )  # fmt: skip
+    options = draw(st.sampled_from(["", "tile-bytes=256"]))
+    return QuantCase(scatter, key_map, value_map), options
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=_quant_cases())
+def test_fused_quantisation_property(drawn: tuple[QuantCase, str]):
+    """Random quantising scatters: the fused lowered program == the unfused program run
+    op by op == SPEC section 8 in numpy (:func:`_check`)."""
+    case, options = drawn
+    _check(case, options)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
