@@ -8,10 +8,13 @@
     pakv explain FILE.mlir [--soc S]              the plan: UB map, tiles, core split, DMAs
 
 A FILE may also be a program that gathers into buffers it allocates and then
-dequantises or casts them with ``linalg.generic`` (``examples/c8_dequant.mlir``): the
-pipeline fuses the consumers into the gather (``--no-fuse`` keeps a kernel per op),
-and ``run`` compares with the program as written, run op by op. ``--data DIR`` reads
-every argument from ``DIR/<argument name>.npy``; ``--save DIR`` writes the outputs so.
+dequantises or casts them with ``linalg.generic`` (``examples/c8_dequant.mlir``), or
+one that quantises new tokens with ``linalg.generic`` into buffers a ``pakv.scatter``
+reads (``examples/scatter_quant_example.mlir``): the pipeline fuses the consumers
+(producers) into the op (``--no-fuse`` keeps a kernel per op), and ``run`` compares
+with the program as written, run op by op. ``--data DIR`` reads every argument from
+``DIR/<argument name>.npy`` (0-d arrays for per-tensor scalars); ``--save DIR`` writes
+the outputs (a scatter's caches) so.
 
 Instead of a file, ``--example seed`` (the original document's shape example) or
 ``--example seed-hand`` (its hand-checkable C example), or shape flags
@@ -190,8 +193,8 @@ def _source_options() -> _Parser:
     )  # fmt: skip
     lowering.add_argument(
         "--no-fuse", action="store_true",
-        help="lower a program's consumers as kernels of their own, after the gather's "
-        "(default: fused into the gather's tiles)",
+        help="lower a program's consumers (producers) as kernels of their own, after the "
+        "gather's (before the scatter's) (default: fused into the op's tiles)",
     )  # fmt: skip
     out = parser.add_argument_group("output")
     out.add_argument(
