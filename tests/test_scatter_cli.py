@@ -82,6 +82,11 @@ def test_explain_describes_the_scatter_plan(capsys: pytest.CaptureFixture[str]):
     [
         (["--batch", "4"], "--batch: size a pakv.gather's sequences; a pakv.scatter has none"),
         (["--num-blocks", "-1"], "--num-blocks must be >= 0, got -1"),
+        (
+            ["--num-tokens", "10000000000000"],
+            "(key 11520.00 TB and value 10240.00 TB the largest, sized by --num-tokens",
+        ),
+        (["--num-blocks", "10000000000000"], "sized by --num-blocks; the caches count twice"),
     ],
 )
 def test_bad_flags_are_one_line_and_status_2(

@@ -154,7 +154,7 @@ def random_inputs(
     so bytes the call must leave alone are visible."""
     tokens, blocks = operands.sizes(num_tokens, num_blocks)
     shapes = operands.concrete(tokens, blocks)
-    check_memory(shapes, operands.kinds, what)
+    check_memory(shapes, operands.kinds, what, operands.written_roles)
     inputs: Inputs = {}
     for role in SCATTER_ROLES:
         if role == "slot_mapping":

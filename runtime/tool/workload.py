@@ -275,12 +275,17 @@ def available_memory() -> int | None:
 
 
 def check_memory(
-    shapes: Mapping[str, tuple[int, ...]], kinds: Mapping[str, ElementKind], what: str
+    shapes: Mapping[str, tuple[int, ...]],
+    kinds: Mapping[str, ElementKind],
+    what: str,
+    written: Sequence[str] = OUTPUT_ROLES,
 ) -> None:
     """WorkloadError unless this host can hold arrays of ``shapes`` (by operand role)
-    plus a golden copy of each output; ``what`` says where the sizes came from."""
+    plus a reference copy of each ``written`` role (a gather's outputs, a scatter's
+    caches); ``what`` says where the sizes came from."""
     nbytes = {role: math.prod(shape) * kinds[role].size for role, shape in shapes.items()}
-    needed = sum(nbytes.values()) + sum(nbytes.get(role, 0) for role in OUTPUT_ROLES)
+    needed = sum(nbytes.values()) + sum(nbytes.get(role, 0) for role in written)
+    copied = "the outputs count" if tuple(written) == OUTPUT_ROLES else "the caches count"
     available = available_memory()
     if available is None or needed <= available:
         return
@@ -289,7 +294,7 @@ def check_memory(
     flags = " and ".join(dict.fromkeys(SIZE_FLAGS[role] for role in largest))
     raise WorkloadError(
         f"{what}: the data would need {size_text(needed)} ({parts} the largest, sized by "
-        f"{flags}; the outputs count twice, as the golden reference fills copies), more "
+        f"{flags}; {copied} twice, as the reference fills copies), more "
         f"than the {size_text(available)} of memory this host has available"
     )
 
