@@ -26,6 +26,16 @@ one table. Every number carries its source beside it. Sources, cited by short na
 * ``DataCopyPad doc``: "DataCopyPad(ISASI)" (hiascend.com ``atlasascendc_api_07_0265``):
   A2, A3, 200I/500 A2 and Ascend 950; not the inference nor the training series.
 * ``VENDOR``: ``../shared/spec/VENDOR_KERNELS.md`` (CANN platform figures quoted there).
+* ``ini``: CANN ``platform_config/<SoC>.ini`` as public notes quote it (not read here: no
+  toolkit on this machine): Ascend950PR ``[VectorCoreSpec] vec_freq=1650``,
+  ``vector_core_cnt=64``, ``[VectorCoreMemoryRates] ddr_rate=16`` (bytes per cycle per
+  vector core: 64 x 16 B x 1.65 GHz = 1.69 TB/s, the HBM figure within 6%); Ascend910B1/B4
+  ``[AICoreMemoryRates] ddr_rate=32`` per AI core (24 x 32 B x 1.85 GHz = 1.42 TB/s).
+* ``align doc``: CANN 8.5.0 best practices, "Using 512-Byte Alignment for the GM Address"
+  (hiascend.com ``atlas_ascendc_best_practices_10_0014``): a single core moving data from
+  32-byte aligned GM addresses reaches, in the worst case, 70% of the bandwidth of
+  512-byte aligned ones; "takes effect only for the Atlas A2 training / inference
+  products".
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ class AscendCApi(StrEnum):
     ALLOC_EVENT_ID = "TPipe::AllocEventID"
     DATA_COPY_PAD = "DataCopyPad"
     UB_TO_UB_DATA_COPY = "DataCopy (UB -> UB)"
+    ND_DMA = "DataCopy (GM -> UB, MultiCopyParams)"
 
 
 _LEGACY_KV = frozenset({"int8", "fp16", "bf16"})
@@ -61,6 +72,10 @@ _ALL_KV = frozenset(
     }
 )  # fmt: skip
 _EVERY_API = frozenset(AscendCApi)
+_BEFORE_950_API = _EVERY_API - {AscendCApi.ND_DMA}
+"""The multi-dimensional GM -> UB copy (``MultiCopyParams``, NDDMA) is Ascend 950's: its
+structs are defined only for the 950 arch in asc-devkit's ``kernel_struct_data_copy.h``
+(``MultiCopyLoopInfo``), and the vendor uses it only in its ``arch35`` kernel."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,8 @@ class SocInfo:
     vector_cores: int
     """Vector cores a kernel is launched on (one representative variant)."""
     hbm_bytes_per_s: float
+    """HBM (GM) bandwidth of the chip, reads and writes together (SPEC §4). The cost model
+    (``runtime/tool/timeline.py``) gives each vector core an even share of it."""
     npu_arch: int | None = None
     """AscendC's ``__NPU_ARCH__`` (arch table); None where unknown."""
     scratch_ub_offset: int | None = None
@@ -95,8 +112,15 @@ class SocInfo:
     kernel_type: str | None = None
     """The ``KERNEL_TASK_TYPE_DEFAULT`` value the kernel declares (kernel type doc);
     None where the SoC does not support the declaration."""
-    ascendc_apis: frozenset[AscendCApi] = _EVERY_API
+    ascendc_apis: frozenset[AscendCApi] = _BEFORE_950_API
     """The AscendC APIs of :class:`AscendCApi` this SoC offers."""
+    vector_clock_hz: float | None = None
+    """Vector core clock (ini, VENDOR); None where no public figure was found (the cost
+    model then says which clock it assumes)."""
+    gm_unaligned_rate: float = 1.0
+    """Share of the full DMA rate a burst gets when its GM address is not 512-byte
+    aligned (align doc: 0.7 on Atlas A2, the page's worst case; 1.0, no penalty, where
+    the page says the rule does not apply)."""
 
     def supports_kv_dtype(self, kind: ElementKind) -> bool:
         return kind.name in self.kv_dtypes
@@ -137,6 +161,8 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 3510: TMP_UB_OFFSET (none)
             event_ids=8,  # SetFlag doc: 0-7
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor _apt.cpp
+            ascendc_apis=_EVERY_API,  # ND_DMA: vendor arch35 kernel, asc-devkit structs
+            vector_clock_hz=1.65e9,  # ini: Ascend950PR vec_freq=1650
         ),
         SocInfo(
             name="Ascend910_93", product="Atlas A3 training / inference", supported=True,
@@ -153,6 +179,8 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=184 * KIB,
             event_ids=8,  # SetFlag doc: 0-7
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
+            # vector_clock_hz: no public A3 figure found; gm_unaligned_rate: the align doc
+            # names A2 only, so no penalty is modelled here.
         ),
         SocInfo(
             name="Ascend910B", product="Atlas A2 training, 800I A2, A200I A2 Box",
@@ -167,6 +195,8 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=184 * KIB,  # constants.h arch 2201 (see Ascend910_93)
             event_ids=8,  # SetFlag doc: 0-7
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
+            vector_clock_hz=1.8e9,  # VENDOR: 910B2 at 1.8 GHz (CANN platform files)
+            gm_unaligned_rate=0.7,  # align doc: Atlas A2, worst case 70%
         ),
         SocInfo(
             name="Ascend310B", product="Atlas 200I/500 A2 inference", supported=True,
@@ -180,7 +210,7 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 3002: TMP_UB_OFFSET (none)
             event_ids=8,  # SetFlag doc (TQueSync form): 0-7
             kernel_type=None,  # kernel type doc: not supported
-            ascendc_apis=_EVERY_API
+            ascendc_apis=_BEFORE_950_API
             - {
                 AscendCApi.KERNEL_TYPE,  # kernel type doc
                 AscendCApi.SET_WAIT_FLAG,  # SetFlag doc
@@ -201,7 +231,7 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 2002: TMP_UB_OFFSET
             event_ids=8,  # SetFlag doc: AI Core 0-7
             kernel_type="KERNEL_TYPE_AICORE",  # kernel type doc (8.0.RC2): AI Cores only
-            ascendc_apis=_EVERY_API - {AscendCApi.DATA_COPY_PAD},  # DataCopyPad doc
+            ascendc_apis=_BEFORE_950_API - {AscendCApi.DATA_COPY_PAD},  # DataCopyPad doc
         ),
         SocInfo(
             name="Ascend910", product="Atlas training series", supported=True,  # SPEC §4
@@ -215,7 +245,7 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 1001: TMP_UB_OFFSET
             event_ids=4,  # SetFlag doc: training series 0-3
             kernel_type=None,  # kernel type doc: not supported
-            ascendc_apis=_EVERY_API
+            ascendc_apis=_BEFORE_950_API
             - {AscendCApi.KERNEL_TYPE, AscendCApi.DATA_COPY_PAD},  # kernel type, Pad docs
         ),
         SocInfo(

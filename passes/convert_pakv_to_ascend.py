@@ -27,8 +27,9 @@ Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar r
 only, so one kernel serves every batch, table width, block count and token count;
 block size and head dimensions are static and baked in.
 
-Option: ``soc`` (the SoC table row whose support table the op must pass; it is
-recorded on the kernel as ``ascend.soc`` for the passes after this one).
+Options: ``soc`` (the SoC table row whose support table the op must pass; it is
+recorded on the kernel as ``ascend.soc`` for the passes after this one) and ``split``
+(``passes/work_split.py``: ``batches`` makes a core's share whole sequences).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from pakv_dialect.soc import DEFAULT_SOC, SocError
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
+from passes.strategy import Split
 
 
 def _kernel_function(op: GatherOp) -> FuncOp:
@@ -142,6 +144,7 @@ class GatherRuns(RunVisitor):
 @dataclass
 class LowerGatherPattern(RewritePattern):
     soc: str
+    whole_sequences: bool = False
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GatherOp, rewriter: PatternRewriter) -> None:
@@ -167,7 +170,7 @@ class LowerGatherPattern(RewritePattern):
             Stream("Values", op.value_cache, op.value_out),
         )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
-        walk_runs(kb, sequences, GatherRuns(op.mode, streams))
+        walk_runs(kb, sequences, GatherRuns(op.mode, streams), self.whole_sequences)
         rewriter.erase(op)
 
 
@@ -180,8 +183,10 @@ class ConvertPakvToAscendPass(ModulePass):
 
     soc: str = DEFAULT_SOC
     """The SoC table row: the op's dtypes and formats must be supported there."""
+    split: str = Split.TOKENS.value
+    """``batches``: each core's share is whole sequences (``ascend.core_batches``);
+    ``tokens`` or ``deal``: a range of tokens (``ascend.core_tokens``)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(LowerGatherPattern(self.soc), apply_recursively=False).rewrite_module(
-            op
-        )
+        pattern = LowerGatherPattern(self.soc, self.split == Split.BATCHES.value)
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)

@@ -141,8 +141,9 @@ class RunTiles(ABC):
         bursts: Value,
         length: Value,
         gm_gap: Value = 0,
+        ub_offset: Value = 0,
     ) -> None:
-        """CopyOut: UB slot (from byte 0) -> GM ``out`` at byte ``offset``."""
+        """CopyOut: UB slot (from byte ``ub_offset``) -> GM ``out`` at byte ``offset``."""
         kb = self.kb
         zero = kb.const(0)
         kb.insert(
@@ -151,7 +152,7 @@ class RunTiles(ABC):
                 gm_offset=kb.value(offset),
                 ub=self.buffers[buffer],
                 slot=slot,
-                ub_offset=zero,
+                ub_offset=kb.value(ub_offset),
                 n_burst=kb.value(bursts),
                 burst_len=kb.value(length),
                 gm_gap=kb.value(gm_gap),
@@ -293,7 +294,7 @@ class NzTiles(RunTiles):
             # A whole block fits one tile: every run is a single tile, no loop.
             return self._tile(run, stream, src, dst, count, 0, slots)
         step: Value = most
-        if most > 1:
+        if most > 1 and not self.plan.row_align:
             # Equal tiles (the class docstring says why). ceil(count / tiles) <= most; the
             # min says so to the AscendC printer, which bounds burst counts with it.
             tiles = kb.ceildivu(count, most, "tiles")

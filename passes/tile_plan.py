@@ -122,6 +122,9 @@ class TilePlan:
     streams: tuple[StreamPlan, ...]
     """One per stream, in the order of ``plan_tiles``'s ``token_bytes``."""
     buffers: tuple[BufferPlan, ...]
+    row_align: bool = False
+    """PA_NZ: tiles are whole multiples of 16 tokens (512 bytes of a row group), so a
+    run's tiles after its first start on 512-byte GM rows; they are not cut evenly."""
 
     @property
     def ub_bytes(self) -> int:
@@ -133,19 +136,31 @@ class TilePlan:
 
     @property
     def load_slots(self) -> int:
-        """Slots of the buffer the loads write, in turn: tile ``n`` uses ``n % load_slots``."""
-        return self.buffer(TILE_BUFFER if self.mode == CacheMode.Norm else GROUP_MAJOR_BUFFER).slots
+        """Slots of the buffer the loads write, in turn: tile ``n`` uses ``n % load_slots``
+        (the group-major buffer where there is one, else the tile buffer)."""
+        loaded = GROUP_MAJOR_BUFFER if self.mode == CacheMode.PA_NZ else TILE_BUFFER
+        if all(buffer.purpose != loaded for buffer in self.buffers):
+            loaded = TILE_BUFFER
+        return self.buffer(loaded).slots
 
 
 def _align_down(size: int) -> int:
     return size // UB_ALIGN * UB_ALIGN
 
 
-def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int) -> StreamPlan:
+ROW_ALIGN_TOKENS = 16
+"""Tokens per 512 bytes of one 32-byte row group (the GM alignment of full-rate DMA)."""
+
+
+def _nz_stream(
+    token_bytes: int, block_size: int, slot_bytes: int, row_align: bool = False
+) -> StreamPlan:
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
     if groups <= blocks:
         tokens = min(block_size, blocks // groups, MAX_BURSTS)
+        if row_align and ROW_ALIGN_TOKENS <= tokens < block_size:
+            tokens = tokens // ROW_ALIGN_TOKENS * ROW_ALIGN_TOKENS
         tile_groups = groups
     else:
         tokens = min(block_size, isqrt(blocks))
@@ -167,6 +182,7 @@ def plan_tiles(
     ub_bytes: int,
     slots: int = 2,
     tile_bytes: int = 0,
+    row_align: bool = False,
 ) -> TilePlan:
     """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
     ``token_bytes`` each; see the module docstring.
@@ -192,13 +208,15 @@ def plan_tiles(
         streams = tuple(StreamPlan(size, slot) for size in token_bytes)
         buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
     else:
-        streams, group_slots = _nz_split(block_size, token_bytes, ub_bytes, slots, tile_bytes)
+        streams, group_slots = _nz_split(
+            block_size, token_bytes, ub_bytes, slots, tile_bytes, row_align
+        )
         used = max(stream.tile_bytes for stream in streams)
         buffers = (
             BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
             BufferPlan(TOKEN_MAJOR_BUFFER, 1, used),
         )
-    return TilePlan(mode, block_size, streams, buffers)
+    return TilePlan(mode, block_size, streams, buffers, row_align and mode == CacheMode.PA_NZ)
 
 
 def _nz_split(
@@ -207,6 +225,7 @@ def _nz_split(
     ub_bytes: int,
     slots: int,
     tile_bytes: int,
+    row_align: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
     """PA_NZ: the tiles of each stream and the group-major slot count (module docstring)."""
     if slots < 2:
@@ -216,7 +235,7 @@ def _nz_split(
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(_nz_stream(size, block_size, slot) for size in token_bytes)
+        return tuple(_nz_stream(size, block_size, slot, row_align) for size in token_bytes)
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:

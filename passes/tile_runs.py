@@ -49,7 +49,7 @@ from typing import ClassVar
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, SSAValue
 from xdsl.passes import ModulePass
@@ -63,8 +63,10 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 
 from pakv_dialect.ascend import (
+    CORES_ATTR,
     KERNEL_ATTR,
     NOTE_ATTR,
+    SYNC_ATTR,
     CopyRunOp,
     UbAllocOp,
     ZeroRunOp,
@@ -72,39 +74,79 @@ from pakv_dialect.ascend import (
     token_bytes,
 )
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import DEFAULT_SOC, SocError, soc_info
+from pakv_dialect.soc import DEFAULT_SOC, AscendCApi, SocError, SocInfo, soc_info
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.loop_carried import drop_invariant_carried_values
+from passes.nz_tiles import DIRECT_NZ_TILES, plan_direct_nz
+from passes.strategy import (
+    NzMethod,
+    PlanChoices,
+    PlanOptionError,
+    PlanOptions,
+    Split,
+    Strategy,
+    Sync,
+    resolve_plan,
+)
 from passes.tile_loops import TILES, RunTiles
 from passes.tile_plan import StreamPlan, TilePlan, TilePlanError, plan_tiles
+from passes.work_split import Deal, DealtNormTiles
 
 
 @dataclass(frozen=True)
 class TilingOptions(ModulePass, ABC):
     """How the runs are cut: the options of ``ascend-tile-runs`` and of the
-    ``pakv-to-ascend`` pipeline, which passes them on."""
+    ``pakv-to-ascend`` pipeline, which passes them on. ``strategy`` presets the others;
+    any of them given is put over the preset (``passes/strategy.py``)."""
 
     soc: str = DEFAULT_SOC
     """The SoC of kernels without an ``ascend.soc`` attribute: its UB capacity."""
-    slots: int = 2
-    """Tile slots in UB (PA_NZ: at least 2, one of them token-major): 2 overlaps the
-    load of tile n + 1 with the store of tile n."""
-    tile_bytes: int = 0
+    strategy: str = Strategy.PAKV.value
+    """``pakv``, or a vendor kernel as a preset: ``a2`` (older A2/A3), ``ascend950``."""
+    slots: int | None = None
+    """Tile slots in UB (PA_NZ transpose: at least 2, one of them token-major): 2
+    overlaps the load of tile n + 1 with the store of tile n."""
+    tile_bytes: int | None = None
     """Force the slot size (a multiple of 32); 0 derives it from the SoC's UB."""
+    split: str | None = None
+    """How work reaches the cores: ``tokens``, ``deal`` or ``batches``."""
+    nz: str | None = None
+    """PA_NZ method: ``transpose``, ``load3d`` (Ascend 950), ``block3d``, ``per-token``."""
+    sync: str | None = None
+    """``flags`` (per slot) or ``barrier`` (PipeBarrier<PIPE_ALL> after every copy)."""
+    cores: int | None = None
+    """Launch at most this many vector cores (0: all of the SoC's)."""
+    row_align: bool | None = None
+    """PA_NZ: tiles of whole 512-byte rows (16 tokens), not cut evenly."""
+
+    def plan_options(self) -> PlanOptions:
+        return PlanOptions(
+            self.strategy, self.split, self.slots, self.tile_bytes, self.nz, self.sync,
+            self.cores, self.row_align,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class KernelTiling:
-    """One kernel's tile plan, its UB buffers (by purpose) and the plan of each stream
-    (by its token-major tensor)."""
+    """One kernel's tile plan, its UB buffers (by purpose), the plan of each stream
+    (by its token-major tensor), and the choices behind them."""
 
     entry: Block
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     streams: Mapping[SSAValue, StreamPlan]
+    choices: PlanChoices
+    deal: Deal | None = None
+    """This core and the cores tiles are dealt over, under ``split=deal``."""
 
     def tiles(self, kb: KernelBuilder) -> RunTiles:
+        if self.plan.mode == CacheMode.PA_NZ and self.choices.nz != NzMethod.TRANSPOSE:
+            return DIRECT_NZ_TILES[self.choices.nz](kb, self.plan, self.buffers, self.deal)
+        if self.deal is not None:
+            if self.plan.mode != CacheMode.Norm:
+                raise TilePlanError("split=deal deals PA_NZ tokens with nz=per-token only")
+            return DealtNormTiles(kb, self.plan, self.buffers, self.deal)
         return TILES[self.plan.mode](kb, self.plan, self.buffers)
 
 
@@ -156,8 +198,19 @@ class TileZeroRun(RewritePattern):
     def match_and_rewrite(self, op: ZeroRunOp, rewriter: PatternRewriter) -> None:
         kb = KernelBuilder(rewriter, self.tiling.entry, op.location)
         note = op.attributes.get(NOTE_ATTR)
+        deal = self.tiling.deal
         with kb.stage(note.data if isinstance(note, StringAttr) else None):
-            self.tiling.tiles(kb).zero(op, self.tiling.streams[op.tokens])
+            tiles = self.tiling.tiles(kb)
+            stream = self.tiling.streams[op.tokens]
+            if deal is None:
+                tiles.zero(op, stream)
+            else:  # every core walks the run: the core of its first token writes it
+
+                def zero() -> list[SSAValue]:
+                    tiles.zero(op, stream)
+                    return []
+
+                kb.if_(deal.owns(kb, op.token), [], zero)
         rewriter.erase(op)
 
 
@@ -207,19 +260,17 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
 
     soc = function_soc(func) or options.soc
     try:
-        ub_bytes = soc_info(soc).ub_usable_bytes
+        soc_row = soc_info(soc)
     except SocError as e:
         fail_at(func, str(e))
+    sizes = list(streams.values())
     try:
-        plan = plan_tiles(
-            first.mode,
-            block_size=block_size,
-            token_bytes=list(streams.values()),
-            ub_bytes=ub_bytes,
-            slots=options.slots,
-            tile_bytes=options.tile_bytes,
-        )
-    except TilePlanError as e:
+        choices = resolve_plan(
+            options.plan_options(), first.mode, [block_size * t for t in sizes],
+            soc_row.ub_usable_bytes,
+        )  # fmt: skip
+        plan = _plan(choices, first.mode, block_size, sizes, soc_row)
+    except (TilePlanError, PlanOptionError) as e:
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc}: {e}")
 
     entry = func.body.block
@@ -233,7 +284,54 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
         alloc.location = first.location
         alloc.buffer.name_hint = buffer.purpose
         buffers[buffer.purpose] = builder.insert(alloc).buffer
-    return KernelTiling(entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)))
+    deal = None
+    if choices.split == Split.DEAL:
+        deal = Deal.at_entry(KernelBuilder(builder, entry, first.location))
+    _record_choices(func, choices)
+    return KernelTiling(
+        entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)), choices, deal
+    )
+
+
+def _plan(
+    choices: PlanChoices, mode: CacheMode, block_size: int, token_bytes: list[int], soc: SocInfo
+) -> TilePlan:
+    """The UB plan the choices call for (``passes/tile_plan.py``, ``passes/nz_tiles.py``)."""
+    if mode == CacheMode.PA_NZ and choices.nz != NzMethod.TRANSPOSE:
+        if choices.nz in (NzMethod.LOAD3D, NzMethod.BLOCK3D) and soc.missing_apis(
+            frozenset({AscendCApi.ND_DMA})
+        ):
+            raise TilePlanError(
+                f"nz={choices.nz.value} needs the 3-D copy ({AscendCApi.ND_DMA.value}), "
+                f"which {soc.name} does not have"
+            )
+        return plan_direct_nz(
+            choices.nz,
+            block_size=block_size,
+            token_bytes=token_bytes,
+            ub_bytes=soc.ub_usable_bytes,
+            slots=choices.slots,
+            tile_bytes=choices.tile_bytes,
+            row_align=choices.row_align,
+        )
+    return plan_tiles(
+        mode,
+        block_size=block_size,
+        token_bytes=token_bytes,
+        ub_bytes=soc.ub_usable_bytes,
+        slots=choices.slots,
+        tile_bytes=choices.tile_bytes,
+        row_align=choices.row_align,
+    )
+
+
+def _record_choices(func: FuncOp, choices: PlanChoices) -> None:
+    """What the later passes and the host read off the kernel: its sync discipline
+    (``ascend-insert-sync``) and its core limit (the launch's tiling)."""
+    if choices.sync != Sync.FLAGS:  # flags, the default, go unsaid
+        func.attributes[SYNC_ATTR] = StringAttr(choices.sync.value)
+    if choices.cores:
+        func.attributes[CORES_ATTR] = IntegerAttr(choices.cores, IndexType())
 
 
 def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
@@ -246,7 +344,10 @@ def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
         TileNzCopyRun(tiling),
         TileZeroRun(tiling),
     ]
-    walker = PatternRewriteWalker(GreedyRewritePatternApplier(patterns), apply_recursively=False)
+    # No dead-code elimination while expanding: the dealt tiles' kernel-entry values
+    # have no users until the runs after them are expanded (canonicalize cleans up).
+    applier = GreedyRewritePatternApplier(patterns, dce_enabled=False)
+    walker = PatternRewriteWalker(applier, apply_recursively=False)
     walker.rewrite_region(func.body)
     if tiling.plan.load_slots == 1:
         drop_invariant_carried_values(func.body)  # the cursors forwarded unchanged

@@ -1,0 +1,286 @@
+"""The PA_NZ methods other than PAKV's transpose: straight to token-major in UB.
+
+``NzTiles`` (``passes/tile_loops.py``) loads a tile group-major and transposes it on the
+vector pipe. The three methods here need no vector step: the load itself leaves the
+tile token-major, in one buffer written by MTE2 and read by MTE3 (``tile``, like
+Norm's), with a zero buffer beside it.
+
+* ``per-token`` (the vendor's older A2/A3 kernel, and its Ascend 950 kernel when a block
+  does not fit its chunk): one token per tile, loaded as ``H / ea`` bursts of 32 bytes
+  ``block_size * 32`` bytes apart (one row of each row group; loads of at most 4095
+  bursts), which land contiguous in UB, token-major; stored as one burst. A token
+  larger than a slot is cut by row groups. Under ``split=deal`` a run's tokens are
+  dealt by output row.
+* ``load3d`` (Ascend 950 only): a tile of ``k`` tokens is one ``ascend.load_transposed``
+  of ``H / ea`` row groups by ``k`` rows, then one store of ``k * H`` bytes. The tiles
+  of a run take turns over the buffer's slots, like Norm's.
+* ``block3d`` (the vendor's Ascend 950 kernel when a block fits its chunk): the whole
+  block, every row of it, in one ``ascend.load_transposed``; then the run's ``count``
+  tokens are stored from where they sit in it. A partial run reads the whole block,
+  as the vendor's kernel does.
+
+:func:`plan_direct_nz` cuts the UB for them: ``slots`` slots of ``(UB - zero buffer) /
+slots`` (or ``tile_bytes``), and a zero buffer of at most ``ZERO_CHUNK_BYTES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from xdsl.ir import SSAValue
+
+from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, CopyRunOp, LoadOp, LoadTransposedOp, align_up
+from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
+from passes.kernel_builder import KernelBuilder, Value
+from passes.strategy import NzMethod
+from passes.tile_loops import RunTiles, Slots
+from passes.tile_plan import (
+    ROW_ALIGN_TOKENS,
+    TILE_BUFFER,
+    ZERO_BUFFER,
+    ZERO_CHUNK_BYTES,
+    BufferPlan,
+    StreamPlan,
+    TilePlan,
+    TilePlanError,
+)
+from passes.work_split import Deal
+
+
+def _align_down(size: int, unit: int = UB_ALIGN) -> int:
+    return size // unit * unit
+
+
+def _direct_stream(
+    method: NzMethod, token_bytes: int, block_size: int, slot: int, row_align: bool
+) -> StreamPlan:
+    groups = token_bytes // NZ_ROW_BYTES
+    if method == NzMethod.PER_TOKEN:
+        tile_groups = min(groups, slot // NZ_ROW_BYTES)
+        return StreamPlan(token_bytes, tile_groups * NZ_ROW_BYTES, groups, 1, tile_groups)
+    tokens = block_size if method == NzMethod.BLOCK3D else min(block_size, slot // token_bytes)
+    if tokens < 1 or tokens * token_bytes > slot:
+        what = "a block" if method == NzMethod.BLOCK3D else "a token"
+        raise TilePlanError(
+            f"nz={method.value} needs {what} of the {token_bytes}-byte tokens to fit a "
+            f"{slot}-byte slot"
+        )
+    if row_align and method == NzMethod.LOAD3D and tokens >= ROW_ALIGN_TOKENS:
+        tokens = tokens // ROW_ALIGN_TOKENS * ROW_ALIGN_TOKENS
+    return StreamPlan(token_bytes, tokens * token_bytes, groups, tokens, groups)
+
+
+def plan_direct_nz(
+    method: NzMethod,
+    *,
+    block_size: int,
+    token_bytes: Sequence[int],
+    ub_bytes: int,
+    slots: int,
+    tile_bytes: int,
+    row_align: bool,
+) -> TilePlan:
+    """The UB plan of ``per-token``, ``load3d`` or ``block3d`` (module docstring)."""
+    if slots < 1:
+        raise TilePlanError(f"slots must be at least 1, got {slots}")
+    zero_bytes = min(ZERO_CHUNK_BYTES, align_up(block_size * max(token_bytes)))
+    slot = tile_bytes or _align_down((ub_bytes - zero_bytes) // slots)
+    if slot < NZ_ROW_BYTES:
+        raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
+    streams = tuple(
+        _direct_stream(method, size, block_size, slot, row_align) for size in token_bytes
+    )
+    used = align_up(max(stream.tile_bytes for stream in streams))
+    buffers = (BufferPlan(TILE_BUFFER, slots, used), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
+    return TilePlan(CacheMode.PA_NZ, block_size, streams, buffers)
+
+
+class _DirectNzTiles(RunTiles):
+    """Shared pieces of the methods that load token-major."""
+
+    def __init__(
+        self,
+        kb: KernelBuilder,
+        plan: TilePlan,
+        buffers: Mapping[str, SSAValue],
+        deal: Deal | None = None,
+    ):
+        super().__init__(kb, plan, buffers)
+        self.deal = deal
+
+    def zero_buffer(self) -> str:
+        return ZERO_BUFFER
+
+    def token_stride(self, stream: StreamPlan) -> int:
+        return NZ_ROW_BYTES
+
+    @property
+    def row_stride(self) -> int:
+        """Bytes from one row of a row group to the same row of the next group."""
+        return self.plan.block_size * NZ_ROW_BYTES
+
+
+class PerTokenNzTiles(_DirectNzTiles):
+    """``per-token``: one token per tile, 32-byte bursts (module docstring)."""
+
+    def copy_note(self, stream: StreamPlan) -> str:
+        groups = f"{stream.groups} bursts of 32 bytes"
+        if stream.splits_tokens:
+            groups += f", {stream.tile_groups} per tile"
+        dealt = ", tokens dealt round-robin over the cores" if self.deal else ""
+        return f"one token per tile: {groups} in (MTE2), one burst out (MTE3){dealt}."
+
+    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+        kb = self.kb
+        dst = kb.mul(run.token, stream.token_bytes, "dst")
+        first: Value = 0 if self.deal is None else self.deal.first(kb, run.token)
+        step: Value = 1 if self.deal is None else self.deal.cores
+
+        def token(index: SSAValue, carried: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            token_src = kb.add(src, kb.mul(index, NZ_ROW_BYTES), "token_src")
+            token_dst = kb.add(dst, kb.mul(index, stream.token_bytes), "token_dst")
+            if not stream.splits_tokens:
+                return self._chunk(run, stream, token_src, token_dst, stream.groups, carried)
+
+            def chunk(group: SSAValue, inner: Sequence[SSAValue]) -> Sequence[SSAValue]:
+                groups = kb.minu(kb.sub(stream.groups, group), stream.tile_groups, "groups")
+                chunk_src = kb.add(token_src, kb.mul(group, self.row_stride))
+                chunk_dst = kb.add(token_dst, kb.mul(group, NZ_ROW_BYTES))
+                return self._chunk(run, stream, chunk_src, chunk_dst, groups, inner)
+
+            return kb.for_(0, stream.groups, stream.tile_groups, carried, chunk, "group")
+
+        return kb.for_(first, run.count, step, slots, token, "token")
+
+    def _chunk(
+        self,
+        run: CopyRunOp,
+        stream: StreamPlan,
+        src: SSAValue,
+        dst: SSAValue,
+        groups: Value,
+        slots: Sequence[SSAValue],
+    ) -> Slots:
+        """``groups`` rows of one token: in as 32-byte bursts, out as one burst."""
+        kb = self.kb
+        slot = self.tile_slot(slots)
+        pieces: list[tuple[int, Value]] = (
+            [(first, min(MAX_BURSTS, groups - first)) for first in range(0, groups, MAX_BURSTS)]
+            if isinstance(groups, int)
+            else [(0, groups)]
+        )
+        zero = kb.const(0)
+        for first, bursts in pieces:
+            kb.insert(
+                LoadOp(
+                    gm=run.cache,
+                    gm_offset=kb.value(kb.add(src, first * self.row_stride)),
+                    ub=self.buffers[TILE_BUFFER],
+                    slot=slot,
+                    ub_offset=kb.const(first * NZ_ROW_BYTES),
+                    n_burst=kb.value(bursts),
+                    burst_len=kb.const(NZ_ROW_BYTES),
+                    gm_gap=kb.const(self.row_stride - NZ_ROW_BYTES),
+                    ub_gap=zero,
+                )
+            )
+        size = kb.mul(groups, NZ_ROW_BYTES, "bytes")
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
+        return self.next_slots(slots)
+
+
+class Load3dNzTiles(_DirectNzTiles):
+    """``load3d``: ``k`` tokens per tile in one 3-D copy, one store (module docstring)."""
+
+    def copy_note(self, stream: StreamPlan) -> str:
+        slots = self.plan.load_slots
+        turns = f" {slots} slots." if slots > 1 else ""
+        if stream.tile_tokens >= self.plan.block_size:
+            return f"the run is one tile: one 3-D copy to token-major (MTE2), one store.{turns}"
+        return (
+            f"tiles of up to {stream.tile_tokens} token(s): one 3-D copy of {stream.groups} "
+            f"row groups to token-major (MTE2), one store (MTE3).{turns}"
+        )
+
+    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+        kb = self.kb
+        dst = kb.mul(run.token, stream.token_bytes, "dst")
+        most = stream.tile_tokens
+        if most >= self.plan.block_size:
+            return self._tile(run, stream, src, dst, run.count, slots)
+
+        def tile(first: SSAValue, carried: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            tokens = kb.minu(kb.sub(run.count, first), most, "tokens")
+            tile_src = kb.add(src, kb.mul(first, NZ_ROW_BYTES), "tile_src")
+            tile_dst = kb.add(dst, kb.mul(first, stream.token_bytes), "tile_dst")
+            return self._tile(run, stream, tile_src, tile_dst, tokens, carried)
+
+        return kb.for_(0, run.count, most, slots, tile, "tile_pos")
+
+    def _tile(
+        self,
+        run: CopyRunOp,
+        stream: StreamPlan,
+        src: SSAValue,
+        dst: SSAValue,
+        tokens: SSAValue,
+        slots: Sequence[SSAValue],
+    ) -> Slots:
+        kb = self.kb
+        slot = self.tile_slot(slots)
+        gap = kb.sub(self.row_stride, kb.mul(tokens, NZ_ROW_BYTES), "gap")
+        kb.insert(
+            LoadTransposedOp(
+                gm=run.cache,
+                gm_offset=src,
+                ub=self.buffers[TILE_BUFFER],
+                slot=slot,
+                ub_offset=kb.const(0),
+                rows=kb.const(stream.groups),
+                cols=tokens,
+                gm_gap=gap,
+            )
+        )
+        size = kb.mul(tokens, stream.token_bytes, "bytes")
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
+        return self.next_slots(slots)
+
+
+class Block3dNzTiles(_DirectNzTiles):
+    """``block3d``: the whole block in one 3-D copy, then the run's tokens stored."""
+
+    def copy_note(self, stream: StreamPlan) -> str:
+        return (
+            "the whole block in one 3-D copy to token-major (MTE2), the run's tokens "
+            "stored from it (MTE3)."
+        )
+
+    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+        kb = self.kb
+        slot = self.tile_slot(slots)
+        block_start = kb.mul(run.blk, self.plan.block_size * stream.token_bytes, "block_src")
+        kb.insert(
+            LoadTransposedOp(
+                gm=run.cache,
+                gm_offset=block_start,
+                ub=self.buffers[TILE_BUFFER],
+                slot=slot,
+                ub_offset=kb.const(0),
+                rows=kb.const(stream.groups),
+                cols=kb.const(self.plan.block_size),
+                gm_gap=kb.const(0),
+            )
+        )
+        dst = kb.mul(run.token, stream.token_bytes, "dst")
+        size = kb.mul(run.count, stream.token_bytes, "bytes")
+        at = kb.mul(run.block_pos, stream.token_bytes, "at")
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size, ub_offset=at)
+        return self.next_slots(slots)
+
+
+DIRECT_NZ_TILES: dict[NzMethod, type[_DirectNzTiles]] = {
+    NzMethod.PER_TOKEN: PerTokenNzTiles,
+    NzMethod.LOAD3D: Load3dNzTiles,
+    NzMethod.BLOCK3D: Block3dNzTiles,
+}
+"""The tile expansion of each method of this module."""
