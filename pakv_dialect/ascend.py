@@ -173,6 +173,12 @@ def function_soc(func: FuncOp) -> str | None:
     return soc.data if isinstance(soc, StringAttr) else None
 
 
+def function_cores(func: FuncOp) -> int:
+    """The most vector cores a kernel asks to run on (its ``ascend.cores``); 0: all."""
+    cores = func.attributes.get(CORES_ATTR)
+    return cores.value.data if isinstance(cores, IntegerAttr) else 0
+
+
 def kernel_soc(op: Operation) -> str | None:
     """The SoC of the kernel function that contains ``op``, when it says."""
     func = op.parent_op()

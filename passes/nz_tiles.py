@@ -35,7 +35,6 @@ from passes.kernel_builder import KernelBuilder, Value
 from passes.strategy import NzMethod
 from passes.tile_loops import RunTiles, Slots
 from passes.tile_plan import (
-    ROW_ALIGN_TOKENS,
     TILE_BUFFER,
     ZERO_BUFFER,
     ZERO_CHUNK_BYTES,
@@ -43,6 +42,7 @@ from passes.tile_plan import (
     StreamPlan,
     TilePlan,
     TilePlanError,
+    nz_stream,
 )
 from passes.work_split import Deal
 
@@ -58,16 +58,14 @@ def _direct_stream(
     if method == NzMethod.PER_TOKEN:
         tile_groups = min(groups, slot // NZ_ROW_BYTES)
         return StreamPlan(token_bytes, tile_groups * NZ_ROW_BYTES, groups, 1, tile_groups)
-    tokens = block_size if method == NzMethod.BLOCK3D else min(block_size, slot // token_bytes)
-    if tokens < 1 or tokens * token_bytes > slot:
-        what = "a block" if method == NzMethod.BLOCK3D else "a token"
+    if method == NzMethod.LOAD3D:  # the transpose's tiles, landing token-major at once
+        return nz_stream(token_bytes, block_size, slot, row_align)
+    if block_size * token_bytes > slot:
         raise TilePlanError(
-            f"nz={method.value} needs {what} of the {token_bytes}-byte tokens to fit a "
-            f"{slot}-byte slot"
+            f"nz={method.value} needs a block of {block_size} {token_bytes}-byte tokens to "
+            f"fit a {slot}-byte slot"
         )
-    if row_align and method == NzMethod.LOAD3D and tokens >= ROW_ALIGN_TOKENS:
-        tokens = tokens // ROW_ALIGN_TOKENS * ROW_ALIGN_TOKENS
-    return StreamPlan(token_bytes, tokens * token_bytes, groups, tokens, groups)
+    return StreamPlan(token_bytes, block_size * token_bytes, groups, block_size, groups)
 
 
 def plan_direct_nz(
@@ -226,9 +224,42 @@ class Load3dNzTiles(_DirectNzTiles):
         tokens: SSAValue,
         slots: Sequence[SSAValue],
     ) -> Slots:
+        """Tokens ``[0, tokens)`` from ``src``: all their row groups, in chunks of
+        ``tile_groups`` when a token is larger than a slot (each stored as ``tokens``
+        bursts, a token apart in the output)."""
+        kb = self.kb
+        gap = kb.sub(self.row_stride, kb.mul(tokens, NZ_ROW_BYTES), "gap")
+        if not stream.splits_tokens:
+            return self._chunk(run, src, dst, stream.groups, tokens, gap, 1, 0, slots)
+
+        def chunk(group: SSAValue, carried: Sequence[SSAValue]) -> Sequence[SSAValue]:
+            groups = kb.minu(kb.sub(stream.groups, group), stream.tile_groups, "groups")
+            chunk_src = kb.add(src, kb.mul(group, self.row_stride))
+            chunk_dst = kb.add(dst, kb.mul(group, NZ_ROW_BYTES))
+            chunk_bytes = kb.mul(groups, NZ_ROW_BYTES, "chunk_bytes")
+            chunk_gap = kb.sub(stream.token_bytes, chunk_bytes, "chunk_gap")
+            return self._chunk(
+                run, chunk_src, chunk_dst, groups, tokens, gap, tokens, chunk_gap, carried
+            )
+
+        return kb.for_(0, stream.groups, stream.tile_groups, slots, chunk, "group")
+
+    def _chunk(
+        self,
+        run: CopyRunOp,
+        src: SSAValue,
+        dst: SSAValue,
+        groups: Value,
+        tokens: SSAValue,
+        gap: SSAValue,
+        stores: Value,
+        store_gap: Value,
+        slots: Sequence[SSAValue],
+    ) -> Slots:
+        """One 3-D copy of ``groups`` x ``tokens`` rows to token-major, then its store:
+        ``stores`` bursts (1: the tokens are whole, one contiguous burst)."""
         kb = self.kb
         slot = self.tile_slot(slots)
-        gap = kb.sub(self.row_stride, kb.mul(tokens, NZ_ROW_BYTES), "gap")
         kb.insert(
             LoadTransposedOp(
                 gm=run.cache,
@@ -236,13 +267,14 @@ class Load3dNzTiles(_DirectNzTiles):
                 ub=self.buffers[TILE_BUFFER],
                 slot=slot,
                 ub_offset=kb.const(0),
-                rows=kb.const(stream.groups),
+                rows=kb.value(groups),
                 cols=tokens,
                 gm_gap=gap,
             )
         )
-        size = kb.mul(tokens, stream.token_bytes, "bytes")
-        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
+        row_bytes = kb.mul(groups, NZ_ROW_BYTES)
+        length = kb.mul(tokens, row_bytes, "bytes") if stores == 1 else row_bytes
+        self.store(TILE_BUFFER, slot, run.tokens, dst, stores, length, store_gap)
         return self.next_slots(slots)
 
 

@@ -10,7 +10,7 @@ option      ``pakv``                  ``a2`` (older A2/A3)        ``ascend950``
 split       tokens, balanced          deal: every core walks     batches: whole
                                       every sequence, tiles      sequences,
                                       dealt round-robin          ceil(batch/cores) each
-slots       2 (PA_NZ: 3)              1: load, wait, store, wait 1 (its queue's 2nd
+slots       2 (PA_NZ: 4, 950: 2)      1: load, wait, store, wait 1 (its queue's 2nd
                                                                  buffer is never used
                                                                  while the 1st is: every
                                                                  store is followed by an
@@ -20,10 +20,17 @@ tile bytes  the UB's share            the whole UB (one 192 KiB  half the UB les
                                       zero buffer)               one block
 PA_NZ       transpose: group-major    per-token: H / ea bursts   block3d (the 3-D copy
             load, V block transpose,  of 32 B, a PipeBarrier     of a whole block) when
-            one store; tiles cut at   <PIPE_ALL> after every     a block fits a tile,
-            512-byte rows             copy                       else per-token
+            one store (950: load3d,   <PIPE_ALL> after every     a block fits a tile,
+            the 3-D copy of a tile);  copy                       else per-token
+            tiles on 512-byte rows
 sync        flags per slot            Norm flags, PA_NZ barrier  flags
 ==========  ========================  =========================  ======================
+
+PAKV's defaults are what ``pakv tune`` picks for the benchmark shapes (bench/RESULTS.md
+has the numbers): Norm, 2 slots of the largest tile; PA_NZ without the 3-D copy, the
+transpose with 4 slots (3 group-major) on 512-byte rows, within 1.2% of the best plan on
+every benchmark shape (3 slots wins the seed example by 1.2% and loses the skewed case
+by 4%); on Ascend 950 the 3-D copy with 2 slots, within 0.6% of the best everywhere.
 
 Every option can be given on its own (``pakv-to-ascend{strategy=pakv slots=3 nz=load3d}``),
 over the strategy's preset; :func:`resolve_plan` says what a kernel gets. The vendor
@@ -54,6 +61,7 @@ from enum import StrEnum
 
 from pakv_dialect.ascend import UB_ALIGN, align_up
 from pakv_dialect.pakv import CacheMode
+from pakv_dialect.soc import AscendCApi, SocInfo
 
 
 class Strategy(StrEnum):
@@ -123,18 +131,25 @@ def ascend950_chunk_bytes(ub_bytes: int) -> int:
 
 
 def _preset(
-    strategy: Strategy, layout: CacheMode, block_bytes: Sequence[int], ub_bytes: int
+    strategy: Strategy, layout: CacheMode, block_bytes: Sequence[int], soc: SocInfo
 ) -> PlanChoices:
     nz = layout == CacheMode.PA_NZ
+    three_d = not soc.missing_apis(frozenset({AscendCApi.ND_DMA}))
     if strategy == Strategy.PAKV:
-        return PlanChoices(strategy, Split.TOKENS, 2, 0, NzMethod.TRANSPOSE, Sync.FLAGS, 0, False)
+        if not nz:
+            return PlanChoices(
+                strategy, Split.TOKENS, 2, 0, NzMethod.TRANSPOSE, Sync.FLAGS, 0, False
+            )
+        method, slots = (NzMethod.LOAD3D, 2) if three_d else (NzMethod.TRANSPOSE, 4)
+        return PlanChoices(strategy, Split.TOKENS, slots, 0, method, Sync.FLAGS, 0, True)
     if strategy == Strategy.A2:
         return PlanChoices(
             strategy, Split.DEAL, 1, 0, NzMethod.PER_TOKEN,
             Sync.BARRIER if nz else Sync.FLAGS, 0, False,
         )  # fmt: skip
-    chunk = ascend950_chunk_bytes(ub_bytes)
-    whole_block = all(size <= chunk for size in block_bytes)
+    chunk = ascend950_chunk_bytes(soc.ub_usable_bytes)
+    # Its 3-D copy needs the 950's NDDMA: elsewhere (a port of the kernel) per token.
+    whole_block = three_d and all(size <= chunk for size in block_bytes)
     tile = chunk if nz else min(chunk, align_up(max(block_bytes)))
     return PlanChoices(
         strategy, Split.BATCHES, 1, tile,
@@ -176,13 +191,13 @@ class PlanOptions:
 
 
 def resolve_plan(
-    options: PlanOptions, layout: CacheMode, block_bytes: Sequence[int], ub_bytes: int
+    options: PlanOptions, layout: CacheMode, block_bytes: Sequence[int], soc: SocInfo
 ) -> PlanChoices:
     """The strategy's preset for a kernel of ``layout`` (blocks of ``block_bytes`` per
-    stream, ``ub_bytes`` of UB), with every option that was given put over it."""
+    stream) on ``soc``, with every option that was given put over it."""
     options.check()
     strategy = Strategy(options.strategy)
-    chosen = _preset(strategy, layout, block_bytes, ub_bytes)
+    chosen = _preset(strategy, layout, block_bytes, soc)
     overrides = {
         "split": _named(Split, "split", options.split),
         "slots": options.slots,

@@ -152,9 +152,11 @@ ROW_ALIGN_TOKENS = 16
 """Tokens per 512 bytes of one 32-byte row group (the GM alignment of full-rate DMA)."""
 
 
-def _nz_stream(
+def nz_stream(
     token_bytes: int, block_size: int, slot_bytes: int, row_align: bool = False
 ) -> StreamPlan:
+    """The tile of one PA_NZ stream in a slot of ``slot_bytes`` (module docstring):
+    whole tokens when one fits, else a square-ish share of tokens and row groups."""
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
     if groups <= blocks:
@@ -235,7 +237,7 @@ def _nz_split(
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(_nz_stream(size, block_size, slot, row_align) for size in token_bytes)
+        return tuple(nz_stream(size, block_size, slot, row_align) for size in token_bytes)
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:

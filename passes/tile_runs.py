@@ -266,8 +266,7 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
     sizes = list(streams.values())
     try:
         choices = resolve_plan(
-            options.plan_options(), first.mode, [block_size * t for t in sizes],
-            soc_row.ub_usable_bytes,
+            options.plan_options(), first.mode, [block_size * t for t in sizes], soc_row
         )  # fmt: skip
         plan = _plan(choices, first.mode, block_size, sizes, soc_row)
     except (TilePlanError, PlanOptionError) as e:

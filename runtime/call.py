@@ -110,6 +110,9 @@ class GatherSignature:
     in PA_NZ. Dim 0 (num_blocks) is a runtime size."""
     value_cache_dims: tuple[int, int, int]
     soc: str
+    options: str = ""
+    """Extra ``pakv-to-ascend`` options the kernel is lowered with (a tuned plan, what
+    ``pakv tune`` prints), space separated and normalised; "" is the default plan."""
 
     @property
     def key_element(self) -> ElementKind:
@@ -188,6 +191,7 @@ class GatherCall:
         cumsum: bool,
         soc: str,
         total_tokens: int,
+        options: str = "",
     ) -> GatherCall:
         """The call on the caller's arrays (by role; no copy), trusted as given.
 
@@ -206,6 +210,7 @@ class GatherCall:
             key_cache_dims=_layout_of(key_cache),
             value_cache_dims=_layout_of(value_cache),
             soc=soc,
+            options=options,
         )
         gm = {
             role: GmTensor.wrap(API_NAMES[role], array, kinds[role])
@@ -236,15 +241,21 @@ class GatherCall:
         """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
         return tuple(self.operands().values())
 
-    def tiling(self) -> GatherTiling:
-        """The launch's tiling data on the signature's SoC (SPEC section 4 core count)."""
+    def vector_cores(self, max_cores: int = 0) -> int:
+        """The cores a launch may use: the SoC's (SPEC section 4), at most ``max_cores``
+        when a kernel's plan asks for fewer (``ascend.cores``; 0: no limit)."""
+        cores = soc_info(self.signature.soc).vector_cores
+        return min(cores, max_cores) if max_cores > 0 else cores
+
+    def tiling(self, max_cores: int = 0) -> GatherTiling:
+        """The launch's tiling data on the signature's SoC (:meth:`vector_cores`)."""
         return gather_tiling(
             batch=self.batch,
             num_blocks=self.num_blocks,
             table_width=self.table_width,
             num_tokens=self.num_tokens,
             total_tokens=self.total_tokens,
-            vector_cores=soc_info(self.signature.soc).vector_cores,
+            vector_cores=self.vector_cores(max_cores),
         )
 
 

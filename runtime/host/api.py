@@ -27,12 +27,16 @@ def gather_pa_kv_cache(
     is_seq_lens_cumsum: bool = False,
     soc: str = DEFAULT_SOC,
     executor: str | None = None,
+    options: str = "",
 ) -> None:
     """aclnnGatherPaKvCache on host arrays: writes ``key_ref``/``value_ref`` in place.
 
     Tensors are numpy arrays (ml_dtypes for bf16/fp8) or ``runtime.Tensor`` when
     the dtype (HiFloat8) or format (FRACTAL_NZ) needs saying. ``executor`` names an
     entry of ``runtime.host.executors.EXECUTORS``; None uses ``DEFAULT_EXECUTOR``.
+    ``options`` are ``pakv-to-ascend`` options for the kernel's plan (what ``pakv tune``
+    prints, e.g. ``"nz=load3d slots=2"``); they are part of the compile-cache key, and
+    options the lowering refuses are a 161002 error.
 
     Raises ``AclnnError`` (status 161001 or 161002, SPEC section 3) before writing
     anything; empty calls succeed and write nothing. An executor that fails on a
@@ -52,6 +56,7 @@ def gather_pa_kv_cache(
         cache_mode=cache_mode,
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
+        options=options,
     )
     if call is not None:
         launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.ir import Attribute
-from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.dtypes import (
     INDEX_ELEMENT_KINDS,
@@ -43,8 +43,10 @@ from pakv_dialect.dtypes import (
 )
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
+from passes.diagnostics import PassFailedAt
 from runtime.call import API_NAMES, CACHE_ROLES, INDEX_ROLES, OUTPUT_ROLES, GatherCall
 from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
+from runtime.host.lowered import compile_signature
 from runtime.host.tensor import Tensor
 from runtime.ir_builder import build_checked_module, find_gather
 
@@ -79,6 +81,7 @@ def check_call(
     cache_mode: object,
     is_seq_lens_cumsum: object,
     soc: object,
+    options: object = "",
 ) -> GatherCall | None:
     """Validate one call (SPEC section 3) now. None: the call is empty and writes nothing."""
     return check_parameters(
@@ -92,6 +95,7 @@ def check_call(
         cache_mode=cache_mode,
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
+        options=options,
     ).at_launch()
 
 
@@ -114,6 +118,8 @@ class CheckedCall:
     soc: SocInfo
     empty: bool
     """A cache or output has no elements: the call succeeds and writes nothing."""
+    options: str = ""
+    """The lowering options the kernel is built with (``GatherSignature.options``)."""
 
     def at_launch(self) -> GatherCall | None:
         """The data rules on the data as it is now, and the sizes it gives.
@@ -138,6 +144,7 @@ class CheckedCall:
             cumsum=self.cumsum,
             soc=self.soc.name,
             total_tokens=total,
+            options=self.options,
         )
 
 
@@ -153,6 +160,7 @@ def check_parameters(
     cache_mode: object,
     is_seq_lens_cumsum: object,
     soc: object,
+    options: object = "",
 ) -> CheckedCall:
     """Steps 1 to 4 of the module docstring: everything but the data rules."""
     given = {
@@ -181,17 +189,48 @@ def check_parameters(
 
     empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
     _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty)
-    return CheckedCall(
+    checked = CheckedCall(
         arrays={role: op.array for role, op in operands.items()},
         kinds={role: op.kind for role, op in operands.items()},
         mode=mode,
         cumsum=cumsum,
         soc=chip,
         empty=empty,
+        options=_check_options(options),
     )
+    if checked.options and not empty:
+        _check_plan(checked)
+    return checked
 
 
 # --- what the IR cannot express ---------------------------------------------------
+
+
+def _check_options(options: object) -> str:
+    """The lowering options as one normalised string (``pakv-to-ascend``'s, without
+    ``soc``, which is its own parameter)."""
+    if options is None:
+        return ""
+    if not isinstance(options, str):
+        raise invalid(f"options: expected a string of pakv-to-ascend options, got {options!r}")
+    normal = " ".join(options.split())
+    if re.search(r"(^|\s)soc=", normal):
+        raise invalid("options: give the SoC with soc=, not inside options")
+    return normal
+
+
+def _check_plan(checked: CheckedCall) -> None:
+    """The kernel lowers with the call's options (cached per signature): an option
+    that names nothing, or a plan the SoC or the UB cannot hold, is the caller's."""
+    signature = GatherCall.wrap(
+        checked.arrays, checked.kinds, cache_mode=checked.mode, cumsum=checked.cumsum,
+        soc=checked.soc.name, total_tokens=0, options=checked.options,
+    ).signature  # fmt: skip
+    try:
+        compile_signature(signature, checked.options)
+    except (DiagnosticException, ValueError) as e:
+        detail = e.message if isinstance(e, PassFailedAt) else str(e).split("\n\n")[0]
+        raise invalid(f"options {checked.options!r}: {' '.join(detail.split())}") from None
 
 
 def _check_cache_mode(cache_mode: object) -> CacheMode:

@@ -24,6 +24,7 @@ from xdsl.dialects.func import Func, FuncOp
 from xdsl.dialects.scf import Scf
 from xdsl.passes import PassPipeline
 
+from pakv_dialect.ascend import function_cores
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import GatherTiling
 from pakv_dialect.universe import DIALECTS
@@ -60,10 +61,11 @@ def apply_pipeline(module: ModuleOp, soc: str, options: str = "") -> None:
     pipeline.apply(lowering_context(), module)
 
 
-def lower(signature: GatherSignature, options: str = "") -> ModuleOp:
-    """The signature's ``pakv.gather`` module after ``pakv-to-ascend``, verified."""
+def lower(signature: GatherSignature, options: str | None = None) -> ModuleOp:
+    """The signature's ``pakv.gather`` module after ``pakv-to-ascend`` with ``options``
+    (default: the signature's own), verified."""
     module = build_gather_module(signature)
-    apply_pipeline(module, signature.soc, options)
+    apply_pipeline(module, signature.soc, signature.options if options is None else options)
     module.verify()
     return module
 
@@ -116,14 +118,18 @@ def last_run() -> LoweredRun | None:
     return _last_run[0] if _last_run else None
 
 
-def run_lowered(call: GatherCall, *, options: str = "", reference: bool = False) -> LoweredRun:
+def run_lowered(
+    call: GatherCall, *, options: str | None = None, reference: bool = False
+) -> LoweredRun:
     """Run ``call`` through the lowered kernel; ``reference`` uses xDSL's interpreter.
+    ``options``: the lowering's (default: the signature's own, ``GatherSignature.options``).
 
     The call is trusted as given (host checks are the API's job): on data the host would
     reject the kernel must still stay in bounds, and the machine reports it if not.
     """
-    kernel = compile_signature(call.signature, options)
-    tiling = call.tiling()
+    chosen = call.signature.options if options is None else options
+    kernel = compile_signature(call.signature, chosen)
+    tiling = call.tiling(function_cores(kernel.compiled.function))
     machine = AscendMachine(kernel.soc, tiling, call.arguments(), block_num=tiling.used_cores)
     if reference:
         ops = run_with_xdsl(kernel.module, machine)

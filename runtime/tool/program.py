@@ -22,6 +22,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
+from pakv_dialect.ascend import function_cores
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
 from runtime.ascendc.errors import AscendCEmitError
@@ -140,7 +141,7 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
 
 def run_program(program: CompiledProgram, call: GatherCall) -> LoweredRun:
     """Run the kernel on every core the tiling uses; the outputs are written in place."""
-    tiling = call.tiling()
+    tiling = call.tiling(function_cores(program.kernel))
     machine = AscendMachine(
         soc_info(program.soc), tiling, call.arguments(), block_num=tiling.used_cores
     )

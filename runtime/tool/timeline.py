@@ -256,6 +256,13 @@ class _Channel:
 
     def place(self, ready: float, need: float) -> float:
         """Book ``need`` ns of channel time from ``ready`` on; returns when it ends."""
+        busy = self.busy
+        if not busy or ready >= busy[-1][1]:  # the usual case: after everything booked
+            if busy and ready == busy[-1][1]:
+                busy[-1] = (busy[-1][0], ready + need)
+            else:
+                busy.append((ready, ready + need))
+            return ready + need
         kept: list[tuple[float, float]] = []
         t = ready
         for begin, end in self.busy:
@@ -356,9 +363,7 @@ def schedule(trace: MachineTrace, soc: SocInfo, model: CostModel | None = None) 
         costs.duration.tolist(),
         strict=True,
     )
-    for index, (row_core, kind, pipe, peer, event, setup, transfer, duration) in enumerate(
-        columns
-    ):
+    for index, (row_core, kind, pipe, peer, event, setup, transfer, duration) in enumerate(columns):
         if row_core != core:
             core, free, issue, channel, fired = row_core, [0.0] * pipes, 0.0, _Channel(), {}
         if kind == SET_FLAG:

@@ -2,7 +2,7 @@
 //
 // Written by the pakv project from the public AscendC API documentation and headers
 // (mirror-cann/asc-devkit: DataCopy, DataCopyPad, DataCopyParams, DataCopyExtParams,
-// SetFlag/WaitFlag, AllocEventID, TPipe::InitBuffer, TBuf::GetWithOffset, GlobalTensor,
+// MultiCopyLoopInfo/MultiCopyParams (Ascend 950's NDDMA), PipeBarrier, SetFlag/WaitFlag, AllocEventID, TPipe::InitBuffer, TBuf::GetWithOffset, GlobalTensor,
 // LocalTensor, Duplicate, GetBlockIdx, KERNEL_TASK_TYPE_DEFAULT); nothing is copied from
 // vendor headers. It runs a kernel on the CPU, one core after another, with each call's
 // documented semantics, and throws host::RuleBroken (caught at the C boundary of
@@ -45,7 +45,7 @@
 //   ASCENDC_HOST_KERNEL_TYPE   the KERNEL_TASK_TYPE_DEFAULT value the SoC runs a vector
 //                              kernel with; undefined where the SoC has no kernel type
 //   ASCENDC_HOST_NO_<API>      an API the SoC lacks: KERNEL_TYPE, SET_WAIT_FLAG,
-//                              ALLOC_EVENT_ID, DATA_COPY_PAD, UB_TO_UB_DATA_COPY
+//                              ALLOC_EVENT_ID, DATA_COPY_PAD, UB_TO_UB_DATA_COPY, ND_DMA
 #ifndef PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 #define PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 
@@ -96,6 +96,9 @@ enum KernelMetaType {
     KERNEL_TYPE_MIX_AIC_1_1, KERNEL_TYPE_MIX_AIC_1_2, KERNEL_TYPE_AICORE, KERNEL_TYPE_VECTORCORE,
     KERNEL_TYPE_MIX_AICORE, KERNEL_TYPE_MIX_VECTOR_CORE, KERNEL_TYPE_MAX
 };
+
+// The pipes a PipeBarrier names (the CCE compiler's pipe_t, used unqualified).
+enum pipe_t : uint8_t { PIPE_S, PIPE_V, PIPE_M, PIPE_MTE1, PIPE_MTE2, PIPE_MTE3, PIPE_ALL };
 
 namespace AscendC {
 
@@ -586,6 +589,13 @@ ASCENDC_HOST_API void WaitFlag(int32_t eventID)
     pending = 0;
 }
 
+// Every pipe waits for every op issued before the barrier. Here every call runs to its
+// end before the next one starts: there is nothing left to wait for.
+template <pipe_t Pipe>
+ASCENDC_HOST_API void PipeBarrier()
+{
+}
+
 // ------------------------------------------------------------------ data movement
 // Lengths and strides in 32-byte blocks, each field 16 bits wide.
 struct DataCopyParams {
@@ -810,6 +820,102 @@ ASCENDC_HOST_API void DataCopyPad(const GlobalTensor<T>& dst, const LocalTensor<
     dst.Check(gm, bursts.DstSpan(), "DataCopyPad UB->GM");
     host::Bursts(gm, host::Ub(src.Address(), bursts.SrcSpan(), "DataCopyPad UB->GM"), bursts);
     host::RecordBursts(gm, bursts);
+}
+
+// ------------------------------------------------------------------ multi-dimensional copy
+// Ascend 950's GM -> UB copy of up to 5 nested loops (NDDMA, asc-devkit's
+// MultiCopyLoopInfo / MultiCopyParams): element (i0, ..., in) moves from
+// src[sum(i_k * loopSrcStride[k])] to dst[sum(i_k * loopDstStride[k])], strides and sizes
+// in elements. Padding (loopLpSize / loopRpSize, the config's pads) is not modelled and
+// must be 0.
+struct NdDmaConfig {
+    static constexpr uint16_t unsetPad = 0xffff;
+    bool isNearestValueMode = false;
+    uint16_t loopLpSize = unsetPad;
+    uint16_t loopRpSize = unsetPad;
+    bool ascOptimize = false;
+};
+using MultiCopyConfig = NdDmaConfig;
+constexpr NdDmaConfig kDefaultMultiCopyConfig = {false, NdDmaConfig::unsetPad, NdDmaConfig::unsetPad, false};
+
+namespace host {
+// One field of a MultiCopyLoopInfo array: refuses a value its width would truncate.
+template <typename T>
+class LoopField {
+public:
+    template <typename U, typename = std::enable_if_t<std::is_integral<U>::value>>
+    LoopField& operator=(U value)
+    {
+        value_ = Narrow<T>(value, "MultiCopyLoopInfo field");
+        return *this;
+    }
+    operator T() const { return value_; }
+
+private:
+    T value_ = 0;
+};
+}  // namespace host
+
+template <uint8_t dim>
+struct MultiCopyLoopInfo {
+    static_assert(dim >= 1 && dim <= 5, "MultiCopy Dims must be between 1 and 5.");
+    host::LoopField<uint64_t> loopSrcStride[dim];
+    host::LoopField<uint32_t> loopDstStride[dim];
+    host::LoopField<uint32_t> loopSize[dim];
+    host::LoopField<uint8_t> loopLpSize[dim];
+    host::LoopField<uint8_t> loopRpSize[dim];
+};
+
+template <typename T, uint8_t dim>
+struct MultiCopyParams {
+    MultiCopyLoopInfo<dim> loopInfo;
+    T constantValue;
+};
+
+template <typename T, uint8_t dim, const MultiCopyConfig& config = kDefaultMultiCopyConfig>
+ASCENDC_HOST_API void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const MultiCopyParams<T, dim>& params)
+{
+#ifdef ASCENDC_HOST_NO_ND_DMA
+    static_assert(host::Absent<T>::value, "DataCopy (GM -> UB, MultiCopyParams) is not supported on " ASCENDC_HOST_SOC);
+#endif
+    const MultiCopyLoopInfo<dim>& loops = params.loopInfo;
+    int64_t srcSpan = 1, dstSpan = 1, count = 1;
+    for (int k = 0; k < dim; ++k) {
+        ASCENDC_HOST_CHECK(loops.loopLpSize[k] == 0 && loops.loopRpSize[k] == 0,
+            "DataCopy (MultiCopyParams): padding is not modelled");
+        const int64_t size = static_cast<uint32_t>(loops.loopSize[k]);
+        if (size == 0) {
+            return;
+        }
+        count *= size;
+        srcSpan += (size - 1) * static_cast<int64_t>(static_cast<uint64_t>(loops.loopSrcStride[k]));
+        dstSpan += (size - 1) * static_cast<int64_t>(static_cast<uint32_t>(loops.loopDstStride[k]));
+    }
+    const int64_t width = static_cast<int64_t>(sizeof(T));
+    host::CheckAligned(dst.Address(), "DataCopy (MultiCopyParams)");
+    uint8_t* ub = host::Ub(dst.Address(), dstSpan * width, "DataCopy (MultiCopyParams)");
+    const uint8_t* gm = GlobalTensor<T>::Host(src.GetPhyAddr());
+    src.Check(gm, srcSpan * width, "DataCopy (MultiCopyParams)");
+    // Walk every index tuple, the last loop innermost; all of it at once when both its
+    // strides are 1.
+    const bool packed = static_cast<uint64_t>(loops.loopSrcStride[dim - 1]) == 1 &&
+                        static_cast<uint32_t>(loops.loopDstStride[dim - 1]) == 1;
+    const int64_t run = packed ? static_cast<uint32_t>(loops.loopSize[dim - 1]) : 1;
+    int64_t index[dim] = {0};
+    for (int64_t done = 0; done < count; done += run) {
+        int64_t from = 0, to = 0;
+        for (int k = 0; k < dim; ++k) {
+            from += index[k] * static_cast<int64_t>(static_cast<uint64_t>(loops.loopSrcStride[k]));
+            to += index[k] * static_cast<int64_t>(static_cast<uint32_t>(loops.loopDstStride[k]));
+        }
+        std::memmove(ub + to * width, gm + from * width, static_cast<size_t>(run * width));
+        for (int k = packed ? dim - 2 : dim - 1; k >= 0; --k) {
+            if (++index[k] < static_cast<uint32_t>(loops.loopSize[k])) {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
 }
 
 // ------------------------------------------------------------------ vector fill
