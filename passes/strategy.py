@@ -208,6 +208,11 @@ def resolve_plan(
         "row_align": options.row_align,
     }
     chosen = replace(chosen, **{k: v for k, v in overrides.items() if v is not None})
+    if chosen.nz == NzMethod.BLOCK3D and options.nz is None and chosen.tile_bytes:
+        # The Ascend 950 kernel's rule, on the tile actually chosen: a block that does
+        # not fit a tile goes token by token.
+        if any(size > chosen.tile_bytes for size in block_bytes):
+            chosen = replace(chosen, nz=NzMethod.PER_TOKEN)
     if chosen.split == Split.DEAL and chosen.slots != 1:
         raise PlanOptionError(
             f"split=deal takes one tile slot (the dealt tiles of a core are not "
