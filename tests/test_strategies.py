@@ -53,7 +53,7 @@ STRATEGY_GRID: list[tuple[str, DeviceCase]] = [
             value_dtype=None,
             key_token=(9,),
             value_token=(4,),
-        ),  # fmt: skip
+        ),
     )
     # the 3-D copies need the Ascend 950; PA_NZ methods mean nothing to Norm
     if not (("3d" in options or "per-token" in options) and case.mode == "Norm")
