@@ -22,6 +22,10 @@ emit (AscendC), on the static-shape module of the case; a second table shows it 
 num_tokens grows, for static shapes and for the dynamic module that serves them all.
 Peak memory is the most Python-and-numpy memory (``tracemalloc``) that one interpreter
 run holds beyond its inputs and outputs, against their size.
+
+The scatter (``pakv.scatter``, SPEC section 8) has its own table: a decode step (64
+sequences, one new token each) and a prefill step (8192 tokens) of an MLA-style model,
+each against a vectorised numpy scatter (one fancy-index assignment per cache).
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ import xdsl
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, soc_info
 from runtime.ascendc.host_build import find_compiler
-from runtime.call import OUTPUT_ROLES
-from runtime.golden import golden_outputs
+from runtime.call import OUTPUT_ROLES, ScatterSignature
+from runtime.golden import golden_caches, golden_outputs
 from runtime.interpreter.machine import STORE
+from runtime.ir_builder import build_scatter_module
 from runtime.tool.explain import trace_counts
 from runtime.tool.program import (
     Phases,
@@ -57,10 +62,11 @@ from runtime.tool.program import (
     kernel_arguments,
     run_program,
 )
+from runtime.tool.scatter_workload import ScatterOperands, scatter_call
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, build_module, even_lengths, signature
 from runtime.tool.sources import from_spec, parse_text
 from runtime.tool.timeline import schedule
-from runtime.tool.workload import GatherOperands, Inputs, gather_call, random_inputs
+from runtime.tool.workload import GatherOperands, Inputs, gather_call, random_bits, random_inputs
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -262,6 +268,7 @@ def bench_case(case: Case) -> Row:
     source = from_spec(case.spec, case.name, "bench")
     program = compile_program(source, case.spec.soc)
     operands = source.operands
+    assert isinstance(operands, GatherOperands)
     rng = np.random.default_rng(DATA_SEED)
     lens = case.lens(rng)
     spec = case.spec
@@ -326,6 +333,165 @@ def bench_case(case: Case) -> Row:
     )
 
 
+# --------------------------------------------------------------------------- scatter
+
+MLA_SCATTER = ScatterSignature(
+    cache_mode=CacheMode.Norm,
+    key_kind="bf16",
+    value_kind="bf16",
+    index_kind="int32",
+    key_cache_dims=(128, 1, 576),
+    value_cache_dims=(128, 1, 512),
+    soc=DEFAULT_SOC,
+)
+"""An MLA-style scatter: 576 bf16 key entries (512 latent + 64 rope), the 512-entry latent
+as value, blocks of 128 tokens (vllm-ascend's), int32 slots; compiled with dynamic sizes."""
+
+
+@dataclass(frozen=True)
+class ScatterCase:
+    name: str
+    what: str
+    slots: Callable[[np.random.Generator], np.ndarray]
+    num_blocks: int
+    repeats: int = 7
+
+
+def _decode_slots(rng: np.random.Generator) -> np.ndarray:
+    """64 sequences, each appending its next token to its own current block."""
+    blocks = rng.permutation(2048)[:64]
+    return blocks * 128 + rng.integers(0, 128, size=64)
+
+
+def _prefill_slots(rng: np.random.Generator) -> np.ndarray:
+    """4 sequences of 2048 new tokens, each filling 16 blocks handed out at random."""
+    blocks = rng.permutation(2048)[: 4 * 16].reshape(4, 16)
+    positions = np.arange(2048)
+    return np.concatenate([row[positions // 128] * 128 + positions % 128 for row in blocks])
+
+
+SCATTER_CASES: tuple[ScatterCase, ...] = (
+    ScatterCase(
+        "scatter decode",
+        "MLA-style decode step: 64 sequences, one new token each (576 / 512 bf16), into "
+        "a 2048-block cache of 128-token blocks",
+        _decode_slots,
+        2048,
+    ),
+    ScatterCase(
+        "scatter prefill",
+        "MLA-style prefill step: 8192 new tokens (4 sequences x 2048, 576 / 512 bf16) into "
+        "16 random blocks each of a 2048-block cache",
+        _prefill_slots,
+        2048,
+        repeats=5,
+    ),
+)
+
+
+def numpy_scatter(inputs: Inputs) -> None:
+    """The whole scatter as vectorised numpy (valid slots, Norm): one assignment per cache."""
+    slots = inputs["slot_mapping"]
+    for tokens, cache in (("key", "key_cache"), ("value", "value_cache")):
+        rows = inputs[cache].reshape(-1, *inputs[cache].shape[2:])
+        rows[slots] = inputs[tokens]
+
+
+@dataclass
+class ScatterRow:
+    case: ScatterCase
+    tokens: int
+    payload: int
+    numpy_s: float
+    interp_s: float
+    host_s: float | None
+    copy_s: float
+    ops: int
+    loads: int
+    stores: int
+    cores: int
+    model_us: float
+
+
+def bench_scatter(case: ScatterCase) -> ScatterRow:
+    print(f"  {case.name}: preparing data ...", file=sys.stderr, flush=True)
+    source = parse_text(str(build_scatter_module(MLA_SCATTER)), case.name, "bench")
+    program = compile_program(source, DEFAULT_SOC)
+    operands = source.operands
+    assert isinstance(operands, ScatterOperands)
+    rng = np.random.default_rng(DATA_SEED)
+    slots = case.slots(rng)
+    shapes = operands.concrete(slots.size, case.num_blocks)
+    inputs: Inputs = {
+        role: random_bits(rng, operands.kinds[role], shapes[role])
+        for role in ("key", "value", "key_cache", "value_cache")
+    }
+    inputs["slot_mapping"] = slots.astype(np.int32)
+    expected = golden_caches(inputs, cache_mode=operands.mode)
+    call = scatter_call(inputs, operands, DEFAULT_SOC)
+    assert call is not None
+
+    def check(who: str) -> None:
+        for role in ("key_cache", "value_cache"):
+            if inputs[role].tobytes() != expected[role].tobytes():
+                raise SystemExit(f"{case.name}: the {who}'s {role} differs from the golden")
+
+    run = run_program(program, call)
+    check("interpreter")
+    numpy_scatter(inputs)
+    check("numpy scatter")
+    host = None
+    if find_compiler() is not None:
+        kernel, tensors = host_kernel(program), kernel_arguments(program, call)
+        host = partial(kernel.run_call, call, tensors)
+        host()
+        check("host kernel")
+    payload = inputs["key"].nbytes + inputs["value"].nbytes
+    source_bytes = np.random.default_rng(0).integers(0, 256, size=payload, dtype=np.uint8)
+    target_bytes = np.empty_like(source_bytes)
+    np.copyto(target_bytes, source_bytes)
+    print(f"  {case.name}: timing ...", file=sys.stderr, flush=True)
+    numpy_s = median_seconds(case.repeats, lambda: numpy_scatter(inputs))
+    interp_s = median_seconds(case.repeats, lambda: run_program(program, call))
+    host_s = None if host is None else median_seconds(case.repeats, host)
+    copy_s = median_seconds(case.repeats, lambda: np.copyto(target_bytes, source_bytes))
+    counts = trace_counts(run.trace)
+    return ScatterRow(
+        case, int(slots.size), payload, numpy_s, interp_s, host_s, copy_s, run.executed_ops,
+        counts["load"], counts["store"], run.cores,
+        schedule(run.trace, soc_info(DEFAULT_SOC)).makespan_ns / 1e3,
+    )  # fmt: skip
+
+
+def render_scatter(rows: list[ScatterRow]) -> list[str]:
+    lines = [
+        "",
+        "## Scatter (pakv.scatter, Ascend910B)",
+        "",
+    ]
+    lines += [f"- **{r.case.name}**: {r.case.what}" for r in rows]
+    lines += [
+        "",
+        "numpy = a vectorised numpy scatter (`cache.reshape(-1, ...)[slots] = tokens`, per "
+        "cache); interp, host, copy and model as above (copy: the new tokens' bytes once).",
+        "",
+        "| case | tokens | payload MB | numpy ms | interp ms | host ms | copy ms | interp/numpy "
+        "| host/numpy | cores | loads | stores | executed ops | ops/token | model us |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        host_ms, host_ratio = "n/a", "n/a"
+        if r.host_s is not None:
+            host_ms, host_ratio = _ms(r.host_s), f"{r.host_s / r.numpy_s:.2f}"
+        lines.append(
+            f"| {r.case.name} | {r.tokens} | {r.payload / 1e6:.2f} | {_ms(r.numpy_s)} | "
+            f"{_ms(r.interp_s)} | {host_ms} | {_ms(r.copy_s)} | {r.interp_s / r.numpy_s:.2f} | "
+            f"{host_ratio} | {r.cores} | {r.loads} | {r.stores} | {r.ops} | "
+            f"{r.ops / r.tokens:.1f} | {r.model_us:.1f} |"
+        )
+    return lines
+
+
 Scaling = list[tuple[int, CompileTimes, CompileTimes]]
 
 
@@ -359,7 +525,10 @@ def cpu_model() -> str:
 
 
 def render(
-    rows: list[Row], scale: list[tuple[int, CompileTimes, CompileTimes]], wall: float
+    rows: list[Row],
+    scale: list[tuple[int, CompileTimes, CompileTimes]],
+    wall: float,
+    scatter_rows: list[ScatterRow] | None = None,
 ) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -444,6 +613,8 @@ def render(
             f"| {tokens} | {_ms(static.total)} | {static.kernel_ops} | {_ms(dynamic.total)} "
             f"| {dynamic.kernel_ops} |"
         )
+    if scatter_rows:
+        lines += render_scatter(scatter_rows)
     return "\n".join(lines) + "\n"
 
 
@@ -458,9 +629,12 @@ def main() -> int:
         if args.only and case.name != args.only:
             continue
         rows.append(bench_case(case))
+    scatter_rows = [
+        bench_scatter(case) for case in SCATTER_CASES if not args.only or case.name == args.only
+    ]
     print("  compile scaling ...", file=sys.stderr, flush=True)
     scale = scaling((1024, 32768, 1048576))
-    text = render(rows, scale, time.perf_counter() - start)
+    text = render(rows, scale, time.perf_counter() - start, scatter_rows)
     args.output.write_text(text, encoding="utf-8")
     print(text)
     return 0

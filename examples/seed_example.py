@@ -49,7 +49,10 @@ def main() -> int:
         *inputs, key_ref, value_ref, cache_mode=mode, is_seq_lens_cumsum=False, soc=SEED.soc
     )
     assert call is not None
-    print("The op, as compiled (one kernel for every num_blocks/batch/width/num_tokens):")
+    print(
+        "The op, as compiled (one kernel for every num_blocks/batch/width/num_tokens and "
+        "cache block stride):"
+    )
     print(build_gather_module(call.signature))
 
     runtime.gather_pa_kv_cache(*inputs, key_ref, value_ref, cache_mode=mode, soc=SEED.soc)

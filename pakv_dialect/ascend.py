@@ -15,6 +15,11 @@ Memory model
   a byte ``offset`` that the UB planning pass assigns. Several slots are how a buffer is
   multi-buffered: tile ``n`` uses slot ``n % slots``.
 * A UB byte range is addressed as (buffer, slot, byte offset inside the slot).
+* Each DMA names its instruction form (``as blocks``: DataCopy with DataCopyParams;
+  ``as bytes``: DataCopyPad with DataCopyExtParams), whose parameter fields every value
+  must fit in width and unit (``pakv_dialect.dma``: the one table of those fields).
+* A GM memref may be a strided view along its first axis (a cache, SPEC section 9:
+  ``pakv_dialect.layouts``); GM byte offsets count from its first element.
 
 Pipes and synchronisation
 -------------------------
@@ -33,9 +38,9 @@ Runs, and this core's share
 Three ops are intermediate forms of the lowering that neither the interpreter nor the
 AscendC target runs: ``ascend.core_tokens`` (this core's share of the tokens, until
 ``ascend-distribute-tokens`` computes it) and the run level, ``ascend.copy_run`` (a run
-of tokens in one cache block, copied between the cache and the token-major tensor) and
-``ascend.zero_run`` (a run of zero tokens), until ``ascend-tile-runs`` expands them
-into tiles of the ops above.
+of tokens in one cache block, copied between the cache and the token-major tensor, in
+the gather's direction or the scatter's) and ``ascend.zero_run`` (a run of zero
+tokens), until ``ascend-tile-runs`` expands them into tiles of the ops above.
 """
 
 from __future__ import annotations
@@ -61,13 +66,14 @@ from xdsl.irdl import (
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     result_def,
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser
+from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.traits import (
     MemoryAllocEffect,
@@ -79,15 +85,21 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm, DmaFormAttr, value_words
+from pakv_dialect.dma import MAX_BURSTS as MAX_BURSTS
 from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.layouts import GM as GM
+from pakv_dialect.layouts import UB as UB
+from pakv_dialect.layouts import AddressSpace as AddressSpace
+from pakv_dialect.layouts import AddressSpaceAttr as AddressSpaceAttr
+from pakv_dialect.layouts import block_stride, cache_layout_error
+from pakv_dialect.layouts import memory_space_of as memory_space_of
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, CacheModeAttr
 from pakv_dialect.soc import SOCS
+from pakv_dialect.tiling import GATHER_ABI, TILING_ABIS, TilingAbi
 
 UB_ALIGN = 32
 """UB addresses and sizes are multiples of 32 bytes (one "block")."""
-
-MAX_BURSTS = 4095
-"""The most bursts (DataCopyParams.blockCount) one copy instruction can carry."""
 
 KERNEL_ATTR = "ascend.kernel"
 """Unit attribute marking a function as a device kernel."""
@@ -105,6 +117,10 @@ CORES_ATTR = "ascend.cores"
 """Index attribute on a kernel function: launch it on at most this many vector cores
 (the host's tiling reads it; absent: all of the SoC's)."""
 
+TILING_ATTR = "ascend.tiling"
+"""Optional string attribute on a kernel function: the name of its tiling ABI
+(``pakv_dialect.tiling.TILING_ABIS``); a kernel without it uses the gather's."""
+
 NOTE_ATTR = "ascend.note"
 """Optional string attribute on an op of a lowered kernel: a short note on the stage the
 op begins (this core's tokens, the sequence walk, a tile loop...), which the AscendC
@@ -113,31 +129,6 @@ target prints as a comment above it. Nothing else reads it."""
 
 def align_up(size: int, alignment: int = UB_ALIGN) -> int:
     return -(-size // alignment) * alignment
-
-
-class AddressSpace(StrEnum):
-    gm = "gm"
-    ub = "ub"
-
-
-@irdl_attr_definition
-class AddressSpaceAttr(EnumAttribute[AddressSpace]):
-    """``#ascend.address_space<gm>`` or ``#ascend.address_space<ub>``."""
-
-    name = "ascend.address_space"
-
-    def print_parameter(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            super().print_parameter(printer)
-
-    @classmethod
-    def parse_parameter(cls, parser: AttrParser) -> AddressSpace:
-        with parser.in_angle_brackets():
-            return super().parse_parameter(parser)
-
-
-GM = AddressSpaceAttr(AddressSpace.gm)
-UB = AddressSpaceAttr(AddressSpace.ub)
 
 
 class Pipe(StrEnum):
@@ -157,12 +148,6 @@ class PipeAttr(EnumAttribute[Pipe], SpacedOpaqueSyntaxAttribute):
     name = "ascend.pipe"
 
 
-def memory_space_of(ty: Attribute) -> AddressSpace | None:
-    if isinstance(ty, MemRefType) and isinstance(ty.memory_space, AddressSpaceAttr):
-        return ty.memory_space.data
-    return None
-
-
 def ub_buffer_type(slots: int, slot_bytes: int) -> MemRefType:
     return MemRefType(IntegerType(8), [slots, slot_bytes], memory_space=UB)
 
@@ -177,6 +162,13 @@ def function_cores(func: FuncOp) -> int:
     """The most vector cores a kernel asks to run on (its ``ascend.cores``); 0: all."""
     cores = func.attributes.get(CORES_ATTR)
     return cores.value.data if isinstance(cores, IntegerAttr) else 0
+
+
+def kernel_tiling_abi(func: FuncOp) -> TilingAbi:
+    """The tiling ABI of a kernel function (its ``ascend.tiling``; the gather's when it
+    names none). KeyError for a name no ABI has."""
+    name = func.attributes.get(TILING_ATTR)
+    return TILING_ABIS[name.data if isinstance(name, StringAttr) else GATHER_ABI.name]
 
 
 def kernel_soc(op: Operation) -> str | None:
@@ -199,12 +191,6 @@ def _check_space(what: str, value: SSAValue, space: AddressSpace) -> None:
         raise VerifyException(
             f"{what} must be a memref in #ascend.address_space<{space}>, got {value.type}"
         )
-
-
-def _check_constant_bursts(n_burst: SSAValue) -> None:
-    count = constant_value(n_burst)
-    if count is not None and not 1 <= count <= MAX_BURSTS:
-        raise VerifyException(f"burst count must be in [1, {MAX_BURSTS}], got {count}")
 
 
 @dataclass(frozen=True)
@@ -422,6 +408,44 @@ class LoadScalarOp(IRDLOperation):
             )
 
 
+@irdl_op_definition
+class RunLengthOp(IRDLOperation):
+    """How many elements of a 1-D GM index tensor continue a run: the largest ``k <=
+    limit`` with ``source[begin + i] == start + i`` for every ``i < k`` (the elements
+    read as signed integers, sign-extended to ``index``).
+
+    The scatter's walk asks this once per run: its tokens move as one burst as long as
+    their slots are consecutive (``runtime`` semantics: SPEC section 8). On the device it
+    is a loop of scalar reads (AscendC ``GetValue``) that stops at the first element off
+    the run; the interpreter answers with one vectorised comparison, so a run costs a
+    handful of executed ops whatever its length. ``begin + limit`` must not pass the
+    tensor's end. Runs on the scalar pipe.
+    """
+
+    name = "ascend.run_length"
+    traits = traits_def(OnPipe(Pipe.S), MemoryReadEffect())
+    source = operand_def(MemRefType)
+    begin = operand_def(IndexType)
+    start = operand_def(IndexType)
+    limit = operand_def(IndexType)
+    result = result_def(IndexType)
+    assembly_format = (
+        "$source `[` $begin `]` `from` `(` $start `)` `limit` `(` $limit `)` attr-dict "
+        "`:` type($source)"
+    )
+
+    def __init__(self, source: SSAValue, begin: SSAValue, start: SSAValue, limit: SSAValue):
+        super().__init__(operands=[source, begin, start, limit], result_types=[IndexType()])
+
+    def verify_(self) -> None:
+        _check_space("run_length source", self.source, AddressSpace.gm)
+        ty = self.source.type
+        assert isinstance(ty, MemRefType)
+        element = ty.get_element_type()  # pyright: ignore[reportUnknownVariableType]
+        if ty.get_num_dims() != 1 or not isinstance(element, IntegerType):
+            raise VerifyException(f"run_length source must be a 1-D tensor of integers, got {ty}")
+
+
 class _DmaOp(IRDLOperation):
     """Shared shape of the two DMA ops: ``n_burst`` bursts of ``burst_len`` bytes.
 
@@ -429,6 +453,10 @@ class _DmaOp(IRDLOperation):
     UB side: burst ``b`` starts at ``ub_offset + b * (align32(burst_len) + ub_gap)``
     bytes inside slot ``slot``; a burst whose length is not a multiple of 32 bytes is
     padded up to 32 in UB (DataCopyPad), so ``ub_gap`` must be a multiple of 32.
+
+    ``form`` (``pakv_dialect.dma``) says which AscendC parameter fields the values go
+    into; each value must fit its field (width and unit). The verifier checks the
+    values that are constants; the machine model checks the others when they run.
     """
 
     gm = operand_def(MemRefType)
@@ -440,6 +468,7 @@ class _DmaOp(IRDLOperation):
     burst_len = operand_def(IndexType)
     gm_gap = operand_def(IndexType)
     ub_gap = operand_def(IndexType)
+    form = prop_def(DmaFormAttr)
 
     def __init__(
         self,
@@ -453,20 +482,34 @@ class _DmaOp(IRDLOperation):
         burst_len: SSAValue,
         gm_gap: SSAValue,
         ub_gap: SSAValue,
+        form: DmaForm,
     ):
         super().__init__(
-            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap]
+            operands=[gm, gm_offset, ub, slot, ub_offset, n_burst, burst_len, gm_gap, ub_gap],
+            properties={"form": DmaFormAttr(form)},
         )
+
+    @property
+    def dma_form(self) -> DmaForm:
+        return self.form.data
 
     def verify_(self) -> None:
         _check_space(f"{self.name} GM operand", self.gm, AddressSpace.gm)
         _check_space(f"{self.name} UB operand", self.ub, AddressSpace.ub)
-        _check_constant_bursts(self.n_burst)
-        for what, value in (("ub_gap", self.ub_gap), ("ub_offset", self.ub_offset)):
-            constant = constant_value(value)
-            if constant is not None and constant % UB_ALIGN:
+        offset = constant_value(self.ub_offset)
+        if offset is not None and offset % UB_ALIGN:
+            raise VerifyException(
+                f"{self.name} ub_offset must be a multiple of {UB_ALIGN} bytes, got {offset}"
+            )
+        spec = DMA_FORMS[self.dma_form]
+        to_ub = isinstance(self, LoadOp)
+        for name in DMA_VALUES:
+            constant = constant_value(getattr(self, name))
+            if constant is not None and not spec.fields[name].holds(constant):
+                field = spec.fields[name]
                 raise VerifyException(
-                    f"{self.name} {what} must be a multiple of {UB_ALIGN} bytes, got {constant}"
+                    f"{self.name} {value_words(name)} {constant} does not fit "
+                    f"{field.describe(to_ub)} of the {spec.form} form"
                 )
 
 
@@ -482,7 +525,7 @@ class LoadOp(_DmaOp):
     assembly_format = (
         "$gm `[` $gm_offset `]` `->` $ub `[` $slot `,` $ub_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $gm_gap `,` $ub_gap `)` "
-        "attr-dict `:` type($gm) `->` type($ub)"
+        "`as` $form attr-dict `:` type($gm) `->` type($ub)"
     )
 
 
@@ -498,7 +541,7 @@ class StoreOp(_DmaOp):
     assembly_format = (
         "$ub `[` $slot `,` $ub_offset `]` `->` $gm `[` $gm_offset `]` "
         "`bursts` `(` $n_burst `x` $burst_len `)` `gaps` `(` $ub_gap `,` $gm_gap `)` "
-        "attr-dict `:` type($ub) `->` type($gm)"
+        "`as` $form attr-dict `:` type($ub) `->` type($gm)"
     )
 
 
@@ -729,6 +772,26 @@ class CoreBatchesOp(IRDLOperation):
 # ------------------------------------------------------------------------------ runs
 
 
+class CopyDirection(StrEnum):
+    """Which way a run's tokens move between the paged cache and the token-major tensor."""
+
+    gather = "gather"
+    """cache -> tokens (``pakv.gather``)."""
+    scatter = "scatter"
+    """tokens -> cache (``pakv.scatter``)."""
+
+
+@irdl_attr_definition
+class CopyDirectionAttr(EnumAttribute[CopyDirection], SpacedOpaqueSyntaxAttribute):
+    """``#ascend<copy_direction scatter>`` in generic form; ``ascend.copy_run``'s custom
+    form says it with its arrow."""
+
+    name = "ascend.copy_direction"
+
+
+GATHER = CopyDirectionAttr(CopyDirection.gather)
+
+
 def token_bytes(tokens: SSAValue) -> int | None:
     """Bytes of one token of a token-major GM tensor ``[num_tokens, ...]``: the product
     of its inner dimensions times the element size; None when one of them is dynamic."""
@@ -770,20 +833,35 @@ class CopyRunOp(IRDLOperation):
     of an NZ one). ``count`` is at most the block size, ``blk`` is in range: the walk
     sends other runs to ``ascend.zero_run``.
 
+    The cache may be a strided view (SPEC section 9, ``pakv_dialect.layouts``): its
+    blocks lie ``block_stride`` elements apart, dense inside. A static stride is in the
+    cache's type; a dynamic one (``strided<[?, ...]>``) is the ``block_stride`` operand,
+    in bytes (the kernel reads it from its tiling).
+
     Runs are ordered, and a tile expansion may carry state from one run to the next
     (the load slot of the next tile, when the load buffer has several): ``cursor`` is
     that state before the run and ``next_cursor`` after it. Code above the tiling
     treats it as opaque: it starts at 0 and is threaded through in run order; the
     expansion gives it a meaning or drops it.
 
-    Today every run gathers (cache -> tokens). Room is left for the two later users:
-    a scatter (tokens -> cache) is the same op with a direction property, and a
-    per-element compute stage (dequantisation between a tile's load and its store)
-    hangs off the run and is applied by the layout's tile expansion.
+    ``direction`` says which way the tokens move: ``gather`` (the default: cache ->
+    tokens) or ``scatter`` (tokens -> cache). The custom syntax writes it as the arrow
+    goes, from the source to the destination::
+
+        ascend.copy_run Norm %cache[%blk, %pos] -> %tokens[%token] ...   // gather
+        ascend.copy_run Norm %tokens[%token] -> %cache[%blk, %pos] ...   // scatter
+
+    One op for both directions, because a run is the same pair of byte ranges either
+    way: the tile expansion of each layout (``passes/tile_loops.py``) swaps which side
+    it loads and which it stores, and everything else (the plan, the cursor, the sync
+    scheme) is shared. A per-element compute stage (dequantisation between a tile's
+    load and its store, or quantisation on the write side) hangs off the run and is
+    applied by the layout's tile expansion.
     """
 
     name = "ascend.copy_run"
     layout = prop_def(CacheModeAttr)
+    direction = prop_def(CopyDirectionAttr, default_value=GATHER)
     cache = operand_def(MemRefType)
     blk = operand_def(IndexType)
     block_pos = operand_def(IndexType)
@@ -791,13 +869,9 @@ class CopyRunOp(IRDLOperation):
     token = operand_def(IndexType)
     count = operand_def(IndexType)
     cursor = operand_def(IndexType)
+    block_stride = opt_operand_def(IndexType)
     next_cursor = result_def(IndexType)
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-    assembly_format = (
-        "$layout $cache `[` $blk `,` $block_pos `]` `->` $tokens `[` $token `]` "
-        "`count` `(` $count `)` `cursor` `(` $cursor `)` attr-dict "
-        "`:` type($cache) `->` type($tokens)"
-    )
 
     def __init__(
         self,
@@ -810,16 +884,95 @@ class CopyRunOp(IRDLOperation):
         token: SSAValue,
         count: SSAValue,
         cursor: SSAValue,
+        direction: CopyDirection = CopyDirection.gather,
+        block_stride: SSAValue | None = None,
     ):
         super().__init__(
-            operands=[cache, blk, block_pos, tokens, token, count, cursor],
-            properties={"layout": CacheModeAttr(layout)},
+            operands=[
+                cache, blk, block_pos, tokens, token, count, cursor,
+                [] if block_stride is None else [block_stride],
+            ],
+            properties={
+                "layout": CacheModeAttr(layout),
+                "direction": CopyDirectionAttr(direction),
+            },
             result_types=[IndexType()],
-        )
+        )  # fmt: skip
 
     @property
     def mode(self) -> CacheMode:
         return self.layout.data
+
+    @property
+    def scatters(self) -> bool:
+        """The run moves tokens into the cache (``pakv.scatter``)."""
+        return self.direction.data == CopyDirection.scatter
+
+    def print(self, printer: Printer) -> None:
+        cache: list[str | SSAValue] = [self.cache, "[", self.blk, ", ", self.block_pos, "]"]
+        if self.block_stride is not None:
+            cache += [" stride(", self.block_stride, ")"]
+        tokens = [self.tokens, "[", self.token, "]"]
+        source, target = (tokens, cache) if self.scatters else (cache, tokens)
+        parts = [" ", self.layout.data.value, " ", *source, " -> ", *target, " count(",
+                 self.count, ") cursor(", self.cursor, ")"]  # fmt: skip
+        for part in parts:
+            if isinstance(part, str):
+                printer.print_string(part)
+            else:
+                printer.print_operand(part)
+        printer.print_op_attributes(self.attributes)
+        types = [self.tokens.type, self.cache.type]
+        printer.print_string(" : ")
+        printer.print_list(types if self.scatters else types[::-1], printer.print_attribute, " -> ")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> CopyRunOp:
+        layout = parser.parse_str_enum(CacheMode)
+        source = _parse_indexed(parser)
+        stride = _parse_optional_stride(parser) if len(source[1]) == 2 else None
+        parser.parse_punctuation("->")
+        target = _parse_indexed(parser)
+        direction = CopyDirection.scatter if len(source[1]) == 1 else CopyDirection.gather
+        if direction == CopyDirection.scatter:
+            stride = _parse_optional_stride(parser)
+        (cache, cache_at), (tokens, token_at) = (
+            (target, source) if direction == CopyDirection.scatter else (source, target)
+        )
+        if len(cache_at) != 2 or len(token_at) != 1:
+            parser.raise_error(
+                "copy_run reads `%cache[%blk, %pos] -> %tokens[%token]` (gather) or "
+                "`%tokens[%token] -> %cache[%blk, %pos]` (scatter)"
+            )
+        parser.parse_keyword("count")
+        count = _parse_parenthesised(parser)
+        parser.parse_keyword("cursor")
+        cursor = _parse_parenthesised(parser)
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        source_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        target_type = parser.parse_type()
+        cache_type, tokens_type = (
+            (target_type, source_type)
+            if direction == CopyDirection.scatter
+            else (source_type, target_type)
+        )
+        index = IndexType()
+        op = cls(
+            layout,
+            cache=parser.resolve_operand(cache, cache_type),
+            blk=parser.resolve_operand(cache_at[0], index),
+            block_pos=parser.resolve_operand(cache_at[1], index),
+            tokens=parser.resolve_operand(tokens, tokens_type),
+            token=parser.resolve_operand(token_at[0], index),
+            count=parser.resolve_operand(count, index),
+            cursor=parser.resolve_operand(cursor, index),
+            direction=direction,
+            block_stride=None if stride is None else parser.resolve_operand(stride, index),
+        )
+        op.attributes.update(attributes)
+        return op
 
     @property
     def cache_type(self) -> MemRefType:
@@ -834,6 +987,16 @@ class CopyRunOp(IRDLOperation):
         size = shape[1] if self.mode == CacheMode.Norm else shape[2]
         return None if size < 0 else size
 
+    @property
+    def static_block_stride(self) -> int | None:
+        """Bytes from one cache block to the next when the type says (None: ``?``)."""
+        stride = block_stride(self.cache_type)
+        if stride is None:
+            return None
+        kind = kv_kind_of_type(self.cache_type.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+        assert kind is not None  # the verifier checked the element type
+        return stride * kind.size
+
     def verify_(self) -> None:
         _check_space("copy_run cache", self.cache, AddressSpace.gm)
         tokens = _check_tokens("copy_run", self.tokens)
@@ -842,6 +1005,17 @@ class CopyRunOp(IRDLOperation):
             raise VerifyException(
                 f"copy_run cache and tokens must have one element type, got "
                 f"{cache.get_element_type()} and {tokens.get_element_type()}"
+            )
+        kind = kv_kind_of_type(cache.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+        assert kind is not None  # _check_tokens checked the shared element type
+        error = cache_layout_error("copy_run cache", cache, kind.size)
+        if error is not None:
+            raise VerifyException(error)
+        dynamic = block_stride(cache) is None
+        if dynamic != (self.block_stride is not None):
+            raise VerifyException(
+                "copy_run needs a stride(...) operand exactly when its cache's dim 0 stride "
+                f"is dynamic, got {cache} {'without' if dynamic else 'with'} one"
             )
         norm = self.mode == CacheMode.Norm
         ranks = (4, 3) if norm else (4, 2)
@@ -869,6 +1043,29 @@ class CopyRunOp(IRDLOperation):
             raise VerifyException(
                 f"copy_run tokens {tokens} do not hold the cache's tokens ({expected})"
             )
+
+
+def _parse_indexed(parser: Parser) -> tuple[UnresolvedOperand, list[UnresolvedOperand]]:
+    """``%tensor[%a, ...]``: the tensor and its index operands."""
+    tensor = parser.parse_unresolved_operand()
+    indices = parser.parse_comma_separated_list(
+        parser.Delimiter.SQUARE, parser.parse_unresolved_operand
+    )
+    return tensor, indices
+
+
+def _parse_parenthesised(parser: Parser) -> UnresolvedOperand:
+    parser.parse_punctuation("(")
+    operand = parser.parse_unresolved_operand()
+    parser.parse_punctuation(")")
+    return operand
+
+
+def _parse_optional_stride(parser: Parser) -> UnresolvedOperand | None:
+    """`` stride(%s)`` after a strided cache's indices, when the stride is dynamic."""
+    if parser.parse_optional_keyword("stride") is None:
+        return None
+    return _parse_parenthesised(parser)
 
 
 @irdl_op_definition
@@ -902,6 +1099,7 @@ ASCEND = Dialect(
         GetTilingOp,
         UbAllocOp,
         LoadScalarOp,
+        RunLengthOp,
         LoadOp,
         StoreOp,
         TransposeBlocksOp,
@@ -915,5 +1113,5 @@ ASCEND = Dialect(
         CopyRunOp,
         ZeroRunOp,
     ],
-    [AddressSpaceAttr, PipeAttr],
+    [AddressSpaceAttr, PipeAttr, DmaFormAttr, CopyDirectionAttr],
 )

@@ -1,10 +1,14 @@
-"""The ``pakv`` dialect: the high-level, layout-aware ``pakv.gather`` operation.
+"""The ``pakv`` dialect: the high-level, layout-aware ``pakv.gather`` and ``pakv.scatter``.
 
-``pakv.gather`` says *what* aclnnGatherPaKvCache computes (SPEC section 2) in
-destination-passing style over memrefs; the passes in ``passes/`` decide *how* the
-vector cores move the bytes. Its verifier enforces every rule of SPEC section 3 that
-the IR can see statically (ranks, dimensions, dtypes, NZ rows, the per-token limit,
-and SoC support when the op names a SoC); data-dependent rules are the host runtime's.
+``pakv.gather`` says *what* aclnnGatherPaKvCache computes (SPEC section 2), and
+``pakv.scatter`` what its write-side counterpart ScatterPaKvCache computes (SPEC
+section 8), both in destination-passing style over memrefs; the passes in ``passes/``
+decide *how* the vector cores move the bytes. Their verifiers enforce every rule the
+IR can see statically (ranks, dimensions, dtypes, NZ rows, the per-token limit, and SoC
+support when the op names a SoC), through the rules both share
+(``pakv_dialect.kv_layout``), the memory rules of SPEC section 9 included (operands in
+global memory, dense but for a cache's first-axis stride: ``pakv_dialect.layouts``);
+data-dependent rules are the host runtime's.
 """
 
 from __future__ import annotations
@@ -17,13 +21,11 @@ from xdsl.dialects.builtin import (
     StringAttr,
     UnitAttr,
 )
-from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Attribute, Dialect, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, Dialect, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     IRDLOperation,
     ParsePropInAttrDict,
-    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
@@ -31,101 +33,42 @@ from xdsl.irdl import (
     prop_def,
 )
 from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.str_enum import StrEnum
 
-from pakv_dialect.dtypes import (
-    KV_ELEMENT_KINDS,
-    ElementKind,
-    index_kind_of_type,
-    kv_kind_of_type,
-)
+from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.hifloat8 import HiFloat8Type
-from pakv_dialect.soc import SocError, soc_info
-
-MAX_TOKEN_BYTES = 147456
-"""The operator's per-token limit (the "148k" of the original document)."""
-
-NZ_ROW_BYTES = 32
-"""One FRACTAL_NZ row: the innermost dimension of a PA_NZ cache holds 32 bytes."""
-
-
-class CacheMode(StrEnum):
-    """Layout of the paged caches (the operator's ``cacheMode``)."""
-
-    Norm = "Norm"
-    PA_NZ = "PA_NZ"
-
-
-@irdl_attr_definition
-class CacheModeAttr(EnumAttribute[CacheMode], SpacedOpaqueSyntaxAttribute):
-    """``#pakv<cache_mode Norm>`` / ``#pakv<cache_mode PA_NZ>``."""
-
-    name = "pakv.cache_mode"
+from pakv_dialect.kv_layout import MAX_TOKEN_BYTES as MAX_TOKEN_BYTES
+from pakv_dialect.kv_layout import NZ_ROW_BYTES as NZ_ROW_BYTES
+from pakv_dialect.kv_layout import (
+    CacheMode,
+    CacheModeAttr,
+    Rules,
+    block_dim,
+    cache_dim_names,
+    check_caches,
+    check_distinct_outputs,
+    check_global_memory,
+    check_layouts,
+    check_positive_caches,
+    check_soc_support,
+    check_token_tensors,
+    token_elements,
+    tokens_rank,
+)
 
 
-_KV_TYPE_NAMES = ", ".join(str(kind.ir_type) for kind in KV_ELEMENT_KINDS)
+def _index_kind(name: str, ty: MemRefType) -> ElementKind:
+    """The index element kind of ``name`` (block tables, slot mapping): i32 or i64."""
+    kind = index_kind_of_type(ty.get_element_type())
+    if kind is None:
+        raise VerifyException(
+            f"{name} element type must be i32 or i64, got {ty.get_element_type()}"
+        )
+    return kind
 
 
-class _Checker:
-    """Collects the facts the rules need and raises the first violated one.
-
-    Messages name the operand and the dimension, then what was expected and what was
-    given, the way SPEC section 3 asks of the runtime's messages.
-    """
-
-    def __init__(self, op: GatherOp):
-        self.op = op
-
-    @staticmethod
-    def memref(name: str, value: SSAValue) -> MemRefType:
-        ty = value.type
-        if not isinstance(ty, MemRefType):
-            raise VerifyException(f"{name} must be a memref, got {ty}")
-        return ty  # pyright: ignore[reportUnknownVariableType]
-
-    @staticmethod
-    def rank(name: str, ty: MemRefType, rank: int) -> None:
-        if ty.get_num_dims() != rank:
-            raise VerifyException(
-                f"{name} must have rank {rank}, got rank {ty.get_num_dims()} ({ty})"
-            )
-
-    @staticmethod
-    def static(name: str, ty: MemRefType, dim: int, what: str) -> int:
-        size = ty.get_shape()[dim]
-        if size == DYNAMIC_INDEX:
-            raise VerifyException(f"{name} dim {dim} ({what}) must be static, got '?'")
-        return size
-
-    @staticmethod
-    def equal(name: str, dim: int, what: str, expected: int, given: int) -> None:
-        """Dims agree; a dynamic size on either side is checked at run time instead."""
-        if DYNAMIC_INDEX in (expected, given) or expected == given:
-            return
-        raise VerifyException(f"{name} dim {dim} ({what}): expected {expected}, got {given}")
-
-    @staticmethod
-    def kv_kind(name: str, ty: MemRefType) -> ElementKind:
-        kind = kv_kind_of_type(ty.get_element_type())
-        if kind is None:
-            raise VerifyException(
-                f"{name} element type must be one of {_KV_TYPE_NAMES}, got {ty.get_element_type()}"
-            )
-        return kind
-
-    @staticmethod
-    def token_limit(name: str, elements: int, kind: ElementKind) -> None:
-        token_bytes = elements * kind.size
-        if token_bytes > MAX_TOKEN_BYTES:
-            raise VerifyException(
-                f"{name}: one token is {elements} x {kind.size} = {token_bytes} bytes, "
-                f"above the operator's limit of {MAX_TOKEN_BYTES} bytes"
-            )
-
-    @staticmethod
-    def positive(name: str, ty: MemRefType, dim: int, what: str) -> None:
-        if ty.get_shape()[dim] == 0:
-            raise VerifyException(f"{name} dim {dim} ({what}) must be positive, got 0")
+def _memref_type(value: SSAValue) -> MemRefType:
+    assert isinstance(value.type, MemRefType)
+    return value.type  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
 
 
 @irdl_op_definition
@@ -209,26 +152,19 @@ class GatherOp(IRDLOperation):
 
     @staticmethod
     def memref_type(value: SSAValue) -> MemRefType:
-        assert isinstance(value.type, MemRefType)
-        return value.type  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+        return _memref_type(value)
 
     def token_elements(self) -> tuple[int, int]:
         """``H`` of SPEC section 1 for keys and values: elements per token."""
         key = self.memref_type(self.key_cache).get_shape()
         value = self.memref_type(self.value_cache).get_shape()
-        if self.mode == CacheMode.Norm:
-            return key[2] * key[3], value[2] * value[3]
-        return key[1] * key[3], value[1] * value[3]
+        return token_elements(self.mode, key), token_elements(self.mode, value)
 
     def cache_dim_names(self) -> tuple[str, str, str, str]:
-        if self.mode == CacheMode.Norm:
-            return ("num_blocks", "block_size", "num_heads", "head_size")
-        return ("num_blocks", "H / ea", "block_size", "ea")
+        return cache_dim_names(self.mode)
 
     def block_size(self) -> int:
-        return self.memref_type(self.key_cache).get_shape()[
-            2 if self.mode == CacheMode.PA_NZ else 1
-        ]
+        return self.memref_type(self.key_cache).get_shape()[block_dim(self.mode)]
 
     def operands_by_role(self) -> tuple[tuple[str, SSAValue], ...]:
         """Every operand present, named by its role, in operand order."""
@@ -248,24 +184,8 @@ class GatherOp(IRDLOperation):
             self.verify_soc(self.soc.data)
 
     def verify_distinct_outputs(self) -> None:
-        """An output must be a buffer of its own: not another operand, not the other output.
-
-        The op writes ``key_out``/``value_out`` while it reads the other operands, so an
-        output that is also an input (or both outputs one buffer) has no meaning: the
-        kernel would read block ids or tokens from bytes it has already overwritten.
-        The IR can only see the same SSA value; the host runtime checks real memory
-        overlap (``runtime.host.checks``).
-        """
-        roles = self.operands_by_role()
-        for out_role in ("key_out", "value_out"):
-            out = getattr(self, out_role)
-            for role, value in roles:
-                if role != out_role and value is out:
-                    raise VerifyException(
-                        f"{out_role} is the same value as {role}: an output of pakv.gather "
-                        "must be a buffer of its own (it is written while the other operands "
-                        "are read)"
-                    )
+        """An output is a buffer of its own (``kv_layout.check_distinct_outputs``)."""
+        check_distinct_outputs(self.name, ("key_out", "value_out"), self.operands_by_role())
 
     def verify_layout(self) -> None:
         """Every static rule of SPEC section 3 except that layout dimensions be positive.
@@ -274,24 +194,28 @@ class GatherOp(IRDLOperation):
         or output with no elements succeeds and writes nothing): the host runtime runs
         this part alone on such calls, and the whole verifier on all others.
         """
-        c = _Checker
-        kc = c.memref("key_cache", self.key_cache)
-        vc = c.memref("value_cache", self.value_cache)
-        bt = c.memref("block_tables", self.block_tables)
-        sl = c.memref("seq_lens", self.seq_lens)
-        ko = c.memref("key_out", self.key_out)
-        vo = c.memref("value_out", self.value_out)
-        so = None if self.seq_offset is None else c.memref("seq_offset", self.seq_offset)
+        r = Rules
+        kc = r.memref("key_cache", self.key_cache)
+        vc = r.memref("value_cache", self.value_cache)
+        bt = r.memref("block_tables", self.block_tables)
+        sl = r.memref("seq_lens", self.seq_lens)
+        ko = r.memref("key_out", self.key_out)
+        vo = r.memref("value_out", self.value_out)
+        so = None if self.seq_offset is None else r.memref("seq_offset", self.seq_offset)
 
-        nz = self.mode == CacheMode.PA_NZ
-        out_rank = 2 if nz else 3
+        out_rank = tokens_rank(self.mode)
         for name, ty, rank in (
             ("key_cache", kc, 4), ("value_cache", vc, 4), ("block_tables", bt, 2),
             ("seq_lens", sl, 1), ("key_out", ko, out_rank), ("value_out", vo, out_rank),
         ):  # fmt: skip
-            c.rank(name, ty, rank)
+            r.rank(name, ty, rank)
         if so is not None:
-            c.rank("seq_offset", so, 1)
+            r.rank("seq_offset", so, 1)
+        named = (
+            ("key_cache", kc), ("value_cache", vc), ("block_tables", bt), ("seq_lens", sl),
+            ("seq_offset", so), ("key_out", ko), ("value_out", vo),
+        )  # fmt: skip
+        check_global_memory(named)
 
         # Batch: seq_lens has batch (or batch + 1 when cumsum) entries, seq_offset batch.
         batch = bt.get_shape()[0]
@@ -302,107 +226,193 @@ class GatherOp(IRDLOperation):
                 form = "batch + 1 (cumsum)" if self.is_cumsum else "batch"
                 raise VerifyException(f"seq_lens dim 0 must be {form} = {expected}, got {lens}")
         if so is not None:
-            c.equal("seq_offset", 0, "batch", batch, so.get_shape()[0])
+            r.equal("seq_offset", 0, "batch", batch, so.get_shape()[0])
 
-        # Static layout dimensions.
-        names = self.cache_dim_names()
-        for name, ty in (("key_cache", kc), ("value_cache", vc)):
-            for dim in (1, 2, 3):
-                c.static(name, ty, dim, names[dim])
-        block_dim = 2 if nz else 1
-        c.equal("value_cache", 0, "num_blocks", kc.get_shape()[0], vc.get_shape()[0])
-        c.equal(
-            "value_cache", block_dim, "block_size",
-            kc.get_shape()[block_dim], vc.get_shape()[block_dim],
-        )  # fmt: skip
-
-        # Element types.
-        key_kind = c.kv_kind("key_cache", kc)
-        value_kind = c.kv_kind("value_cache", vc)
-        for name, out, cache_name, cache in (
-            ("key_out", ko, "key_cache", kc), ("value_out", vo, "value_cache", vc)
-        ):  # fmt: skip
-            if out.get_element_type() != cache.get_element_type():
-                raise VerifyException(
-                    f"{name} element type must equal {cache_name}'s "
-                    f"{cache.get_element_type()}, got {out.get_element_type()}"
-                )
-        if not nz and key_kind != value_kind:
-            raise VerifyException(
-                f"value_cache element type must equal key_cache's {key_kind.ir_type} in "
-                f"Norm mode, got {value_kind.ir_type}"
-            )
-        index_kind = index_kind_of_type(bt.get_element_type())
-        if index_kind is None:
-            raise VerifyException(
-                f"block_tables element type must be i32 or i64, got {bt.get_element_type()}"
-            )
+        caches = ("key_cache", kc), ("value_cache", vc)
+        kinds = check_caches(self.mode, *caches)
+        check_token_tensors(
+            self.mode, ((("key_out", ko), caches[0]), (("value_out", vo), caches[1]))
+        )
+        check_layouts(list(zip(caches, kinds, strict=True)), named[2:])
+        bt_type = bt.get_element_type()
+        _index_kind("block_tables", bt)
         for name, ty in (("seq_lens", sl), ("seq_offset", so)):
-            if ty is not None and ty.get_element_type() != bt.get_element_type():
+            if ty is not None and ty.get_element_type() != bt_type:
                 raise VerifyException(
-                    f"{name} element type must equal block_tables' "
-                    f"{bt.get_element_type()}, got {ty.get_element_type()}"
+                    f"{name} element type must equal block_tables' {bt_type}, "
+                    f"got {ty.get_element_type()}"
                 )
-
-        # Output dimensions against the caches: only num_tokens (dim 0) may be dynamic.
-        out_names = ("H",) if nz else ("num_heads", "head_size")
-        for name, out in (("key_out", ko), ("value_out", vo)):
-            for dim, what in enumerate(out_names, start=1):
-                c.static(name, out, dim, what)
-        if nz:
-            for name, cache, kind in (("key_cache", kc, key_kind), ("value_cache", vc, value_kind)):
-                row = cache.get_shape()[3] * kind.size
-                if row != NZ_ROW_BYTES:
-                    raise VerifyException(
-                        f"{name} dim 3 (ea) must hold one 32-byte NZ row: expected "
-                        f"{NZ_ROW_BYTES // kind.size} elements of {kind.ir_type}, "
-                        f"got {cache.get_shape()[3]} ({row} bytes)"
-                    )
-            for name, out, cache in (("key_out", ko, kc), ("value_out", vo, vc)):
-                h = cache.get_shape()[1] * cache.get_shape()[3]
-                c.equal(name, 1, "H = cache dim 1 * dim 3", h, out.get_shape()[1])
-        else:
-            for name, out, cache in (("key_out", ko, kc), ("value_out", vo, vc)):
-                c.equal(name, 1, "num_heads", cache.get_shape()[2], out.get_shape()[1])
-                c.equal(name, 2, "head_size", cache.get_shape()[3], out.get_shape()[2])
-        c.equal("value_out", 0, "num_tokens", ko.get_shape()[0], vo.get_shape()[0])
-
-        key_h, value_h = self.token_elements()
-        c.token_limit("key_cache", key_h, key_kind)
-        c.token_limit("value_cache", value_h, value_kind)
+        r.equal("value_out", 0, "num_tokens", ko.get_shape()[0], vo.get_shape()[0])
 
     def verify_positive_layout(self) -> None:
-        """A static layout dimension of 0 can never describe a token.
-
-        Dynamic dims (num_blocks, batch, max_blocks_per_seq, num_tokens) may be 0: the
-        runtime treats such a call as empty.
-        """
-        names = self.cache_dim_names()
-        for name, value in (("key_cache", self.key_cache), ("value_cache", self.value_cache)):
-            ty = self.memref_type(value)
-            for dim in (1, 2, 3):
-                _Checker.positive(name, ty, dim, names[dim])
+        """A static layout dimension of 0 can never describe a token."""
+        check_positive_caches(
+            self.mode,
+            (
+                ("key_cache", self.memref_type(self.key_cache)),
+                ("value_cache", self.memref_type(self.value_cache)),
+            ),
+        )
 
     def verify_soc(self, soc_name: str) -> None:
         """SPEC section 4: the SoC exists, runs the operator, and takes these dtypes."""
-        try:
-            soc = soc_info(soc_name)
-        except SocError as e:
-            raise VerifyException(str(e)) from e
         key_kind, value_kind = self.kv_kinds()
-        for name, kind in (("key_cache", key_kind), ("value_cache", value_kind)):
-            if not soc.supports_kv_dtype(kind):
-                raise VerifyException(
-                    f"{name} element type {kind.name} is not supported on {soc.name} "
-                    f"(supported: {', '.join(sorted(soc.kv_dtypes))})"
-                )
-        index_kind = index_kind_of_type(self.memref_type(self.block_tables).get_element_type())
-        assert index_kind is not None
-        if not soc.supports_index_dtype(index_kind):
-            raise VerifyException(
-                f"block_tables element type {index_kind.name} is not supported on {soc.name} "
-                f"(supported: {', '.join(sorted(soc.index_dtypes))})"
-            )
+        index = _index_kind("block_tables", self.memref_type(self.block_tables))
+        check_soc_support(
+            soc_name,
+            (("key_cache", key_kind), ("value_cache", value_kind)),
+            ("block_tables", index),
+        )
 
 
-PAKV = Dialect("pakv", [GatherOp], [CacheModeAttr, HiFloat8Type])
+SCATTER_OPERATOR = "ScatterPaKvCache"
+"""The vendor operator ``pakv.scatter`` computes, as messages name it."""
+
+
+@irdl_op_definition
+class ScatterOp(IRDLOperation):
+    """Scatter new tokens into the paged key and value caches (SPEC section 8).
+
+    Token ``t`` of ``key``/``value`` goes to slot ``s = slot_mapping[t]``: position
+    ``s % block_size`` of block ``s // block_size``. A negative slot is skipped (padding);
+    nothing else in the caches changes. Tokens are ``[num_tokens, heads, head_size]``
+    (Norm) or ``[num_tokens, H]`` (PA_NZ), the caches are laid out as ``pakv.gather``'s.
+    The op writes the caches in place and returns nothing: the gather's mirror image,
+    checked by the same layout rules (``pakv_dialect.kv_layout``). Data rules (slots
+    past the cache, duplicate slots) are the host runtime's; the device kernel skips an
+    out-of-range slot.
+    """
+
+    name = "pakv.scatter"
+
+    key = operand_def(MemRefType)
+    value = operand_def(MemRefType)
+    slot_mapping = operand_def(MemRefType)
+    key_cache = operand_def(MemRefType)
+    value_cache = operand_def(MemRefType)
+
+    cache_mode = prop_def(CacheModeAttr)
+    soc = opt_prop_def(StringAttr)
+    """When present, the SoC the op must run on; its support table is checked too."""
+
+    irdl_options = (ParsePropInAttrDict(),)
+
+    assembly_format = (
+        "$cache_mode `tokens` `(` $key `,` $value `)` `slots` `(` $slot_mapping `)` "
+        "`into` `(` $key_cache `,` $value_cache `)` attr-dict "
+        "`:` type($key) `,` type($value) `,` type($slot_mapping) `->` "
+        "type($key_cache) `,` type($value_cache)"
+    )
+
+    def __init__(
+        self,
+        key: SSAValue,
+        value: SSAValue,
+        slot_mapping: SSAValue,
+        key_cache: SSAValue,
+        value_cache: SSAValue,
+        cache_mode: CacheMode,
+        soc: str | None = None,
+    ):
+        properties: dict[str, Attribute] = {"cache_mode": CacheModeAttr(cache_mode)}
+        if soc is not None:
+            properties["soc"] = StringAttr(soc)
+        super().__init__(
+            operands=[key, value, slot_mapping, key_cache, value_cache], properties=properties
+        )
+
+    @property
+    def mode(self) -> CacheMode:
+        return self.cache_mode.data
+
+    @staticmethod
+    def memref_type(value: SSAValue) -> MemRefType:
+        return _memref_type(value)
+
+    def kv_kinds(self) -> tuple[ElementKind, ElementKind]:
+        """Key and value element kinds (valid after verification)."""
+        key = kv_kind_of_type(self.memref_type(self.key_cache).get_element_type())
+        value = kv_kind_of_type(self.memref_type(self.value_cache).get_element_type())
+        assert key is not None and value is not None
+        return key, value
+
+    def block_size(self) -> int:
+        return self.memref_type(self.key_cache).get_shape()[block_dim(self.mode)]
+
+    def operands_by_role(self) -> tuple[tuple[str, SSAValue], ...]:
+        """Every operand, named by its role, in operand order."""
+        return (
+            ("key", self.key), ("value", self.value), ("slot_mapping", self.slot_mapping),
+            ("key_cache", self.key_cache), ("value_cache", self.value_cache),
+        )  # fmt: skip
+
+    def verify_(self) -> None:
+        self.verify_distinct_outputs()
+        self.verify_layout()
+        self.verify_positive_layout()
+        if self.soc is not None:
+            self.verify_soc(self.soc.data)
+
+    def verify_distinct_outputs(self) -> None:
+        """A cache is a buffer of its own (``kv_layout.check_distinct_outputs``)."""
+        check_distinct_outputs(self.name, ("key_cache", "value_cache"), self.operands_by_role())
+
+    def verify_layout(self) -> None:
+        """Every static rule of SPEC section 8 except that layout dimensions be positive
+        (waived for an empty call, as for the gather)."""
+        r = Rules
+        key = r.memref("key", self.key)
+        value = r.memref("value", self.value)
+        slots = r.memref("slot_mapping", self.slot_mapping)
+        kc = r.memref("key_cache", self.key_cache)
+        vc = r.memref("value_cache", self.value_cache)
+        token_rank = tokens_rank(self.mode)
+        for name, ty, rank in (
+            ("key", key, token_rank), ("value", value, token_rank), ("slot_mapping", slots, 1),
+            ("key_cache", kc, 4), ("value_cache", vc, 4),
+        ):  # fmt: skip
+            r.rank(name, ty, rank)
+        check_global_memory(
+            (("key", key), ("value", value), ("slot_mapping", slots), ("key_cache", kc),
+             ("value_cache", vc))
+        )  # fmt: skip
+        caches = ("key_cache", kc), ("value_cache", vc)
+        kinds = check_caches(self.mode, *caches)
+        check_token_tensors(self.mode, ((("key", key), caches[0]), (("value", value), caches[1])))
+        check_layouts(
+            list(zip(caches, kinds, strict=True)),
+            (("key", key), ("value", value), ("slot_mapping", slots)),
+        )
+        _index_kind("slot_mapping", slots)
+        num_tokens = slots.get_shape()[0]
+        r.equal("key", 0, "num_tokens = slot_mapping dim 0", num_tokens, key.get_shape()[0])
+        r.equal("value", 0, "num_tokens = slot_mapping dim 0", num_tokens, value.get_shape()[0])
+        r.equal("value", 0, "num_tokens", key.get_shape()[0], value.get_shape()[0])
+
+    def verify_positive_layout(self) -> None:
+        """A static layout dimension of 0 can never describe a token."""
+        check_positive_caches(
+            self.mode,
+            (
+                ("key_cache", self.memref_type(self.key_cache)),
+                ("value_cache", self.memref_type(self.value_cache)),
+            ),
+        )
+
+    def verify_soc(self, soc_name: str) -> None:
+        """SPEC section 4 (the gather's table: section 8 adapts section 3's rules)."""
+        key_kind, value_kind = self.kv_kinds()
+        index = _index_kind("slot_mapping", self.memref_type(self.slot_mapping))
+        check_soc_support(
+            soc_name,
+            (("key_cache", key_kind), ("value_cache", value_kind)),
+            ("slot_mapping", index),
+            SCATTER_OPERATOR,
+        )
+
+
+KvOp = GatherOp | ScatterOp
+"""The ops of the dialect: each moves tokens between paged caches and token-major tensors."""
+
+
+PAKV = Dialect("pakv", [GatherOp, ScatterOp], [CacheModeAttr, HiFloat8Type])

@@ -265,11 +265,14 @@ class SocError(ValueError):
     """An unknown SoC, or one that does not run the operator."""
 
 
-def soc_info(name: str) -> SocInfo:
-    """The table row for ``name``; raises SocError when unknown or unsupported."""
+def soc_info(name: str, operator: str = "GatherPaKvCache") -> SocInfo:
+    """The table row for ``name``; raises SocError when unknown or unsupported.
+
+    ``operator`` names the operator in the "not supported" message: the scatter
+    (ScatterPaKvCache) runs on the same chips as the gather (SPEC section 8)."""
     soc = SOCS.get(name)
     if soc is None:
         raise SocError(f"unknown SoC '{name}': expected one of {', '.join(SOCS)}")
     if not soc.supported:
-        raise SocError(f"GatherPaKvCache is not supported on this SoC: {name}")
+        raise SocError(f"{operator} is not supported on this SoC: {name}")
     return soc

@@ -1,4 +1,5 @@
-"""``convert-pakv-to-ascend``: lower ``pakv.gather`` to this core's walk over runs.
+"""``convert-pakv-to-ascend``: lower ``pakv.gather`` and ``pakv.scatter`` to this core's
+walk over runs.
 
 The function holding the op becomes a device kernel: it gets ``ascend.kernel`` and
 ``ascend.soc``, its memref arguments move to ``#ascend.address_space<gm>``, and the op
@@ -13,6 +14,10 @@ What is chosen, and why
   table read and one range check, then moves as few, as large DMAs as the UB allows.
   The core's tokens come from ``ascend.core_tokens``, which
   ``ascend-distribute-tokens`` turns into the balanced split over cores.
+* **Caches read in place.** A cache may be a strided view (SPEC section 9): its
+  blocks ``block_stride`` apart. A static stride stays in its type; a dynamic one is
+  read from the tiling (``key_block_stride``/``value_block_stride``, bytes) and handed
+  to its runs.
 * **Keys, then values.** A valid run becomes two ``ascend.copy_run`` ops, one per
   stream (their token sizes and, in PA_NZ, dtypes differ), noted ``Keys`` and
   ``Values``; the tile expansion adds how it cuts them. The runs' cursor is threaded
@@ -23,13 +28,20 @@ What is chosen, and why
   (``ascend.zero_run``: the cache is never read), and no token at or past
   ``num_tokens`` is written.
 
+``pakv.scatter`` lowers the same way with its own walk (``passes/scatter_walk.py``):
+this core's tokens, slot by slot; a run of consecutive slots inside one block becomes
+two ``ascend.copy_run`` in the ``scatter`` direction (keys, then values); a slot outside
+the cache is skipped. Its kernel reads the scatter's tiling (``ScatterTiling``, named
+by the kernel's ``ascend.tiling`` attribute).
+
 Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar reads
 only, so one kernel serves every batch, table width, block count and token count;
 block size and head dimensions are static and baked in.
 
 Options: ``soc`` (the SoC table row whose support table the op must pass; it is
 recorded on the kernel as ``ascend.soc`` for the passes after this one) and ``split``
-(``passes/work_split.py``: ``batches`` makes a core's share whole sequences).
+(``passes/work_split.py``: ``batches`` makes a gather core's share whole sequences; a
+scatter takes ``tokens`` only and refuses the others with a located error).
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import BlockArgument, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -54,34 +67,55 @@ from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
     SOC_ATTR,
+    TILING_ATTR,
     AddressSpace,
+    CopyDirection,
     CopyRunOp,
+    GetTilingOp,
     ZeroRunOp,
     memory_space_of,
 )
-from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.layouts import block_stride
+from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, ScatterOp
 from pakv_dialect.soc import DEFAULT_SOC, SocError
+from pakv_dialect.tiling import BLOCK_STRIDE_FIELDS, SCATTER_ABI
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
+from passes.scatter_walk import walk_slots
 from passes.strategy import Split
 
 
-def _kernel_function(op: GatherOp) -> FuncOp:
+def _kernel_function(op: KvOp) -> FuncOp:
     """The function ``op`` turns into a kernel; it must hold nothing else."""
     func = op.parent_op()
     if not isinstance(func, FuncOp) or op.parent_block() is not func.body.block:
-        fail_at(op, "pakv.gather must sit directly in the body of a func.func")
+        fail_at(op, f"{op.name} must sit directly in the body of a func.func")
     for value in op.operands:
         if not isinstance(value, BlockArgument) or value.block is not func.body.block:
-            fail_at(op, f"pakv.gather operands must be arguments of @{func.sym_name.data}")
+            fail_at(op, f"{op.name} operands must be arguments of @{func.sym_name.data}")
     for other in func.body.block.ops:
         if other is not op and not (isinstance(other, ReturnOp) and not other.arguments):
             fail_at(
                 other,
                 f"@{func.sym_name.data} becomes a device kernel: it may hold only "
-                f"pakv.gather and an empty func.return, found {other.name}",
+                f"{op.name} and an empty func.return, found {other.name}",
             )
+    return func
+
+
+def _start_kernel(op: KvOp, soc: str, rewriter: PatternRewriter) -> FuncOp:
+    """Check ``op`` against ``soc`` and make its function a kernel for it."""
+    func = _kernel_function(op)
+    if op.soc is not None and op.soc.data != soc:
+        fail_at(op, f"{op.name} requires SoC {op.soc.data}, but the lowering targets {soc}")
+    try:
+        op.verify_soc(soc)
+    except (SocError, VerifyException) as e:
+        fail_at(op, str(e))
+    _to_gm(func, rewriter)
+    func.attributes[KERNEL_ATTR] = UnitAttr()
+    func.attributes[SOC_ATTR] = StringAttr(soc)
     return func
 
 
@@ -98,12 +132,16 @@ def _to_gm(func: FuncOp, rewriter: PatternRewriter) -> None:
 
 @dataclass(frozen=True)
 class Stream:
-    """Keys or values: the cache and the token-major output of one kind of token."""
+    """Keys or values: the cache and the token-major tensor of one kind of token (the
+    gather's output, the scatter's input)."""
 
     name: str
     """``Keys`` or ``Values``: the note on its runs."""
     cache: SSAValue
     out: SSAValue
+    block_stride: SSAValue | None = None
+    """Bytes between the cache's blocks when its type leaves them dynamic (a tiling
+    field); None when the type says them."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +150,7 @@ class GatherRuns(RunVisitor):
 
     layout: CacheMode
     streams: tuple[Stream, ...]
+    direction: CopyDirection = CopyDirection.gather
 
     def valid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
         for stream in self.streams:
@@ -125,6 +164,8 @@ class GatherRuns(RunVisitor):
                     token=run.token,
                     count=run.count,
                     cursor=cursor,
+                    direction=self.direction,
+                    block_stride=stream.block_stride,
                 ),
                 cursor.name_hint,
             )
@@ -141,6 +182,27 @@ class GatherRuns(RunVisitor):
         return cursor
 
 
+@dataclass(frozen=True)
+class ScatterRuns(GatherRuns):
+    """The scatter's runs: copy a run into the cache (``GatherRuns`` the other way). The
+    scatter's walk skips tokens whose slot is outside the cache: it has no invalid run."""
+
+    direction: CopyDirection = CopyDirection.scatter
+
+    def invalid(self, kb: KernelBuilder, run: Run, cursor: SSAValue) -> SSAValue:
+        raise AssertionError("the scatter's walk skips what it cannot place")
+
+
+def _block_stride(kb: KernelBuilder, role: str, cache: SSAValue) -> SSAValue | None:
+    """The cache's block stride in bytes from the tiling, when its type says ``?``."""
+    ty = cache.type
+    assert isinstance(ty, MemRefType)
+    if block_stride(ty) is not None:
+        return None
+    field = BLOCK_STRIDE_FIELDS[role]
+    return kb.insert(GetTilingOp(field), field).result
+
+
 @dataclass
 class LowerGatherPattern(RewritePattern):
     soc: str
@@ -148,36 +210,55 @@ class LowerGatherPattern(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GatherOp, rewriter: PatternRewriter) -> None:
-        func = _kernel_function(op)
-        if op.soc is not None and op.soc.data != self.soc:
-            fail_at(
-                op, f"pakv.gather requires SoC {op.soc.data}, but the lowering targets {self.soc}"
-            )
-        try:
-            op.verify_soc(self.soc)
-        except (SocError, VerifyException) as e:
-            fail_at(op, str(e))
-
-        _to_gm(func, rewriter)
-        func.attributes[KERNEL_ATTR] = UnitAttr()
-        func.attributes[SOC_ATTR] = StringAttr(self.soc)
-
+        func = _start_kernel(op, self.soc, rewriter)
         sequences = Sequences(
             op.seq_lens, op.is_cumsum, op.seq_offset, op.block_tables, op.block_size()
         )
-        streams = (
-            Stream("Keys", op.key_cache, op.key_out),
-            Stream("Values", op.value_cache, op.value_out),
-        )
         kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream("Keys", op.key_cache, op.key_out, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Values", op.value_cache, op.value_out,
+                _block_stride(kb, "value_cache", op.value_cache),
+            ),
+        )  # fmt: skip
         walk_runs(kb, sequences, GatherRuns(op.mode, streams), self.whole_sequences)
+        rewriter.erase(op)
+
+
+@dataclass
+class LowerScatterPattern(RewritePattern):
+    soc: str
+    split: str = Split.TOKENS.value
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ScatterOp, rewriter: PatternRewriter) -> None:
+        if self.split != Split.TOKENS.value:
+            # Its walk is over this core's tokens, balanced (passes/scatter_walk.py):
+            # a dealt or per-sequence split has no meaning for slots.
+            fail_at(
+                op,
+                f"pakv.scatter takes strategy=pakv and split=tokens (its walk balances "
+                f"tokens over the cores), not split={self.split}",
+            )
+        func = _start_kernel(op, self.soc, rewriter)
+        func.attributes[TILING_ATTR] = StringAttr(SCATTER_ABI.name)
+        kb = KernelBuilder(rewriter, func.body.block, op.location)
+        streams = (
+            Stream("Keys", op.key_cache, op.key, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Values", op.value_cache, op.value,
+                _block_stride(kb, "value_cache", op.value_cache),
+            ),
+        )  # fmt: skip
+        walk_slots(kb, op.slot_mapping, op.block_size(), ScatterRuns(op.mode, streams))
         rewriter.erase(op)
 
 
 @dataclass(frozen=True)
 class ConvertPakvToAscendPass(ModulePass):
-    """Lower every ``pakv.gather`` into this core's walk over runs (``ascend.copy_run``,
-    ``ascend.zero_run``), in a kernel function for ``soc``."""
+    """Lower every ``pakv.gather`` and ``pakv.scatter`` into this core's walk over runs
+    (``ascend.copy_run``, ``ascend.zero_run``), in a kernel function for ``soc``."""
 
     name = "convert-pakv-to-ascend"
 
@@ -188,5 +269,8 @@ class ConvertPakvToAscendPass(ModulePass):
     ``tokens`` or ``deal``: a range of tokens (``ascend.core_tokens``)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        pattern = LowerGatherPattern(self.soc, self.split == Split.BATCHES.value)
-        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        # No dead-code elimination: a stray op in a kernel function is reported, not erased.
+        gather = LowerGatherPattern(self.soc, self.split == Split.BATCHES.value)
+        scatter = LowerScatterPattern(self.soc, self.split)
+        patterns = GreedyRewritePatternApplier([gather, scatter], dce_enabled=False)
+        PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)

@@ -29,8 +29,10 @@ from collections.abc import Mapping, Sequence
 
 from xdsl.ir import SSAValue
 
-from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, CopyRunOp, LoadOp, LoadTransposedOp, align_up
+from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, CopyRunOp, LoadTransposedOp, align_up
+from pakv_dialect.dma import DmaForm
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
+from pakv_dialect.soc import SocInfo
 from passes.kernel_builder import KernelBuilder, Value
 from passes.strategy import NzMethod
 from passes.tile_loops import RunTiles, Slots
@@ -42,6 +44,7 @@ from passes.tile_plan import (
     StreamPlan,
     TilePlan,
     TilePlanError,
+    nz_load_gap_fits,
     nz_stream,
 )
 from passes.work_split import Deal
@@ -52,11 +55,18 @@ def _align_down(size: int, unit: int = UB_ALIGN) -> int:
 
 
 def _direct_stream(
-    method: NzMethod, token_bytes: int, block_size: int, slot: int, row_align: bool
+    method: NzMethod,
+    token_bytes: int,
+    block_size: int,
+    slot: int,
+    row_align: bool,
+    one_group: bool,
 ) -> StreamPlan:
     groups = token_bytes // NZ_ROW_BYTES
     if method == NzMethod.PER_TOKEN:
-        tile_groups = min(groups, slot // NZ_ROW_BYTES)
+        # A load's bursts are one row of each row group, a row group apart: where no DMA
+        # form holds that gap, one row group per load (one burst, no gap to say).
+        tile_groups = 1 if one_group else min(groups, slot // NZ_ROW_BYTES)
         return StreamPlan(token_bytes, tile_groups * NZ_ROW_BYTES, groups, 1, tile_groups)
     if method == NzMethod.LOAD3D:  # the transpose's tiles, landing token-major at once
         return nz_stream(token_bytes, block_size, slot, row_align)
@@ -77,16 +87,19 @@ def plan_direct_nz(
     slots: int,
     tile_bytes: int,
     row_align: bool,
+    data_copy_pad: bool = True,
 ) -> TilePlan:
-    """The UB plan of ``per-token``, ``load3d`` or ``block3d`` (module docstring)."""
+    """The UB plan of ``per-token``, ``load3d`` or ``block3d`` (module docstring); the
+    SoC's DMA forms (``data_copy_pad``) bound the per-token loads' gaps."""
     if slots < 1:
         raise TilePlanError(f"slots must be at least 1, got {slots}")
     zero_bytes = min(ZERO_CHUNK_BYTES, align_up(block_size * max(token_bytes)))
     slot = tile_bytes or _align_down((ub_bytes - zero_bytes) // slots)
     if slot < NZ_ROW_BYTES:
         raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
+    one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
     streams = tuple(
-        _direct_stream(method, size, block_size, slot, row_align) for size in token_bytes
+        _direct_stream(method, size, block_size, slot, row_align, one_group) for size in token_bytes
     )
     used = align_up(max(stream.tile_bytes for stream in streams))
     buffers = (BufferPlan(TILE_BUFFER, slots, used), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
@@ -101,9 +114,10 @@ class _DirectNzTiles(RunTiles):
         kb: KernelBuilder,
         plan: TilePlan,
         buffers: Mapping[str, SSAValue],
+        soc: SocInfo,
         deal: Deal | None = None,
     ):
-        super().__init__(kb, plan, buffers)
+        super().__init__(kb, plan, buffers, soc)
         self.deal = deal
 
     def zero_buffer(self) -> str:
@@ -128,8 +142,11 @@ class PerTokenNzTiles(_DirectNzTiles):
         dealt = ", tokens dealt round-robin over the cores" if self.deal else ""
         return f"one token per tile: {groups} in (MTE2), one burst out (MTE3){dealt}."
 
-    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+    def copy_tiles(
+        self, run: CopyRunOp, stream: StreamPlan, cache_at: SSAValue, slots: Slots
+    ) -> Slots:
         kb = self.kb
+        src = cache_at
         dst = kb.mul(run.token, stream.token_bytes, "dst")
         first: Value = 0 if self.deal is None else self.deal.first(kb, run.token)
         step: Value = 1 if self.deal is None else self.deal.cores
@@ -167,23 +184,20 @@ class PerTokenNzTiles(_DirectNzTiles):
             if isinstance(groups, int)
             else [(0, groups)]
         )
-        zero = kb.const(0)
+        one_burst = stream.tile_groups == 1
+        gap = 0 if one_burst else self.row_stride - NZ_ROW_BYTES
+        load_form = self.form(
+            aligned=True, n_burst=min(stream.tile_groups, MAX_BURSTS), burst_len=NZ_ROW_BYTES,
+            gm_gap=gap,
+        )  # fmt: skip
         for first, bursts in pieces:
-            kb.insert(
-                LoadOp(
-                    gm=run.cache,
-                    gm_offset=kb.value(kb.add(src, first * self.row_stride)),
-                    ub=self.buffers[TILE_BUFFER],
-                    slot=slot,
-                    ub_offset=kb.const(first * NZ_ROW_BYTES),
-                    n_burst=kb.value(bursts),
-                    burst_len=kb.const(NZ_ROW_BYTES),
-                    gm_gap=kb.const(self.row_stride - NZ_ROW_BYTES),
-                    ub_gap=zero,
-                )
-            )
+            self.load(
+                TILE_BUFFER, slot, run.cache, kb.add(src, first * self.row_stride), bursts,
+                NZ_ROW_BYTES, gap, first * NZ_ROW_BYTES, form=load_form,
+            )  # fmt: skip
         size = kb.mul(groups, NZ_ROW_BYTES, "bytes")
-        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size)
+        store_form = self.form(aligned=True, burst_len=stream.tile_bytes)
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size, form=store_form)
         return self.next_slots(slots)
 
 
@@ -200,8 +214,11 @@ class Load3dNzTiles(_DirectNzTiles):
             f"row groups to token-major (MTE2), one store (MTE3).{turns}"
         )
 
-    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+    def copy_tiles(
+        self, run: CopyRunOp, stream: StreamPlan, cache_at: SSAValue, slots: Slots
+    ) -> Slots:
         kb = self.kb
+        src = cache_at
         dst = kb.mul(run.token, stream.token_bytes, "dst")
         most = stream.tile_tokens
         if most >= self.plan.block_size:
@@ -230,7 +247,13 @@ class Load3dNzTiles(_DirectNzTiles):
         kb = self.kb
         gap = kb.sub(self.row_stride, kb.mul(tokens, NZ_ROW_BYTES), "gap")
         if not stream.splits_tokens:
-            return self._chunk(run, src, dst, stream.groups, tokens, gap, 1, 0, slots)
+            whole = self.form(aligned=True, burst_len=stream.tile_bytes)
+            return self._chunk(run, src, dst, stream.groups, tokens, gap, 1, 0, whole, slots)
+        # Each token's share of a chunk: tile_groups 32-byte rows, H bytes apart in GM.
+        shares = self.form(
+            aligned=True, n_burst=stream.tile_tokens, burst_len=stream.tile_groups * NZ_ROW_BYTES,
+            gm_gap=stream.token_bytes - NZ_ROW_BYTES,
+        )  # fmt: skip
 
         def chunk(group: SSAValue, carried: Sequence[SSAValue]) -> Sequence[SSAValue]:
             groups = kb.minu(kb.sub(stream.groups, group), stream.tile_groups, "groups")
@@ -239,7 +262,7 @@ class Load3dNzTiles(_DirectNzTiles):
             chunk_bytes = kb.mul(groups, NZ_ROW_BYTES, "chunk_bytes")
             chunk_gap = kb.sub(stream.token_bytes, chunk_bytes, "chunk_gap")
             return self._chunk(
-                run, chunk_src, chunk_dst, groups, tokens, gap, tokens, chunk_gap, carried
+                run, chunk_src, chunk_dst, groups, tokens, gap, tokens, chunk_gap, shares, carried
             )
 
         return kb.for_(0, stream.groups, stream.tile_groups, slots, chunk, "group")
@@ -254,10 +277,11 @@ class Load3dNzTiles(_DirectNzTiles):
         gap: SSAValue,
         stores: Value,
         store_gap: Value,
+        form: DmaForm,
         slots: Sequence[SSAValue],
     ) -> Slots:
-        """One 3-D copy of ``groups`` x ``tokens`` rows to token-major, then its store:
-        ``stores`` bursts (1: the tokens are whole, one contiguous burst)."""
+        """One 3-D copy of ``groups`` x ``tokens`` rows to token-major, then its store in
+        ``form``: ``stores`` bursts (1: the tokens are whole, one contiguous burst)."""
         kb = self.kb
         slot = self.tile_slot(slots)
         kb.insert(
@@ -274,7 +298,7 @@ class Load3dNzTiles(_DirectNzTiles):
         )
         row_bytes = kb.mul(groups, NZ_ROW_BYTES)
         length = kb.mul(tokens, row_bytes, "bytes") if stores == 1 else row_bytes
-        self.store(TILE_BUFFER, slot, run.tokens, dst, stores, length, store_gap)
+        self.store(TILE_BUFFER, slot, run.tokens, dst, stores, length, store_gap, form=form)
         return self.next_slots(slots)
 
 
@@ -287,10 +311,12 @@ class Block3dNzTiles(_DirectNzTiles):
             "stored from it (MTE3)."
         )
 
-    def copy_tiles(self, run: CopyRunOp, stream: StreamPlan, src: SSAValue, slots: Slots) -> Slots:
+    def copy_tiles(
+        self, run: CopyRunOp, stream: StreamPlan, cache_at: SSAValue, slots: Slots
+    ) -> Slots:
         kb = self.kb
         slot = self.tile_slot(slots)
-        block_start = kb.mul(run.blk, self.plan.block_size * stream.token_bytes, "block_src")
+        block_start = kb.mul(run.blk, self.block_stride(run), "block_src")
         kb.insert(
             LoadTransposedOp(
                 gm=run.cache,
@@ -306,7 +332,8 @@ class Block3dNzTiles(_DirectNzTiles):
         dst = kb.mul(run.token, stream.token_bytes, "dst")
         size = kb.mul(run.count, stream.token_bytes, "bytes")
         at = kb.mul(run.block_pos, stream.token_bytes, "at")
-        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size, ub_offset=at)
+        form = self.form(aligned=True, burst_len=stream.tile_bytes)
+        self.store(TILE_BUFFER, slot, run.tokens, dst, 1, size, ub_offset=at, form=form)
         return self.next_slots(slots)
 
 

@@ -59,7 +59,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from pakv_dialect.ascend import UB_ALIGN, align_up
+from pakv_dialect.ascend import UB_ALIGN, CopyDirection, align_up
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import AscendCApi, SocInfo
 
@@ -190,14 +190,51 @@ class PlanOptions:
             raise PlanOptionError(f"cores must be at least 0 (0: all), got {self.cores}")
 
 
+SCATTER_PLAN = PlanChoices(
+    Strategy.PAKV, Split.TOKENS, 2, 0, NzMethod.TRANSPOSE, Sync.FLAGS, 0, False
+)
+"""The scatter's plan before options: its own walk over balanced tokens
+(``passes/scatter_walk.py``), PA_NZ by the transpose (the only method that runs both
+ways), double buffering. The vendor's strategies are gathers: no preset here."""
+
+
+def _check_scatter(options: PlanOptions) -> None:
+    """A scatter honours the plan's sizes (``slots``, ``tile-bytes``, ``row-align``),
+    ``cores`` and ``sync``; an option it cannot honour is refused, never ignored."""
+    refused = [
+        (name, given)
+        for name, given, honoured in (
+            ("strategy", options.strategy, Strategy.PAKV.value),
+            ("split", options.split, Split.TOKENS.value),
+            ("nz", options.nz, NzMethod.TRANSPOSE.value),
+        )
+        if given is not None and given != honoured
+    ]
+    if refused:
+        name, given = refused[0]
+        raise PlanOptionError(
+            f"{name}={given} is a gather's plan: pakv.scatter takes strategy=pakv, "
+            f"split=tokens and nz=transpose"
+        )
+
+
 def resolve_plan(
-    options: PlanOptions, layout: CacheMode, block_bytes: Sequence[int], soc: SocInfo
+    options: PlanOptions,
+    layout: CacheMode,
+    block_bytes: Sequence[int],
+    soc: SocInfo,
+    direction: CopyDirection = CopyDirection.gather,
 ) -> PlanChoices:
     """The strategy's preset for a kernel of ``layout`` (blocks of ``block_bytes`` per
-    stream) on ``soc``, with every option that was given put over it."""
+    stream) on ``soc`` moving ``direction``, with every option that was given put over
+    it (a scatter: :data:`SCATTER_PLAN`, refusing the options it cannot honour)."""
     options.check()
     strategy = Strategy(options.strategy)
-    chosen = _preset(strategy, layout, block_bytes, soc)
+    if direction == CopyDirection.scatter:
+        _check_scatter(options)
+        chosen = SCATTER_PLAN
+    else:
+        chosen = _preset(strategy, layout, block_bytes, soc)
     overrides = {
         "split": _named(Split, "split", options.split),
         "slots": options.slots,

@@ -48,6 +48,22 @@ PA_NZ (group-major in, token-major out: ``slots`` tiles in all)
     load bursts (``tile_tokens * 32`` bytes) and the store bursts (``tile_groups * 32``
     bytes) long; the op count per byte is the same for any shape.
 
+    The load of several row groups has a GM gap of up to a row group less one row
+    (``(block_size - 1) * 32`` bytes). Where no DMA form of the SoC can say it (more
+    than 65536 rows per block without ``DataCopyPad``: :func:`nz_load_gap_fits`), every
+    tile takes one row group (``tile_groups`` 1): its load is one burst with no gap, its
+    store ``tile_tokens`` bursts of 32 bytes.
+
+The scatter (``ascend.copy_run`` in the ``scatter`` direction) is the same plan run
+backwards: a Norm tile loads from the tokens and stores into the cache, with no zero
+buffer (a scatter skips what it cannot place, it never writes zeros); a PA_NZ tile loads
+its tokens token-major in one burst, the transpose makes it group-major and the store
+writes ``groups`` bursts into the block. The buffer the loads write then is the
+token-major one, so it takes the ``slots - 1`` (or ``slots``) load slots and the
+group-major one, written by the transpose and read by the store, takes one: the
+gather's schedule reversed in time, with MTE3 (``groups`` bursts per tile) the busy
+pipe instead of MTE2.
+
 The runs of a kernel come in streams, one per token-major tensor (keys and values:
 their token sizes, and in PA_NZ their dtypes, may differ), which share the same
 buffers: a tile of any stream takes the next slot of the buffer the loads write
@@ -61,7 +77,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isqrt
 
-from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, align_up
+from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, CopyDirection, align_up
+from pakv_dialect.dma import pick_form
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode
 
 ZERO_CHUNK_BYTES = 4096
@@ -74,7 +91,10 @@ ZERO_BUFFER = "zeros"
 GROUP_MAJOR_BUFFER = "group_major"
 """PA_NZ: tiles as loaded, row group by row group (MTE2 writes, V transposes)."""
 TOKEN_MAJOR_BUFFER = "token_major"
-"""PA_NZ: one tile token by token (V transposes or zero-fills, MTE3 stores); one slot."""
+"""PA_NZ: one tile token by token (V transposes or zero-fills, MTE3 stores); one slot.
+In a scatter the roles of the two PA_NZ buffers swap: MTE2 loads token-major tiles
+(in turns over its slots), V transposes them into the one group-major slot, MTE3
+stores from there."""
 
 
 class TilePlanError(ValueError):
@@ -125,6 +145,7 @@ class TilePlan:
     row_align: bool = False
     """PA_NZ: tiles are whole multiples of 16 tokens (512 bytes of a row group), so a
     run's tiles after its first start on 512-byte GM rows; they are not cut evenly."""
+    direction: CopyDirection = CopyDirection.gather
 
     @property
     def ub_bytes(self) -> int:
@@ -135,10 +156,28 @@ class TilePlan:
         return next(buffer for buffer in self.buffers if buffer.purpose == purpose)
 
     @property
+    def load_buffer(self) -> str:
+        """The buffer the loads write: the tile (Norm), else the one holding the side the
+        tiles come from (group-major in a gather, token-major in a scatter)."""
+        if self.mode == CacheMode.Norm:
+            return TILE_BUFFER
+        gather = self.direction == CopyDirection.gather
+        return GROUP_MAJOR_BUFFER if gather else TOKEN_MAJOR_BUFFER
+
+    @property
+    def store_buffer(self) -> str:
+        """The buffer the stores read (PA_NZ: the transpose's target, one slot)."""
+        if self.mode == CacheMode.Norm:
+            return TILE_BUFFER
+        gather = self.direction == CopyDirection.gather
+        return TOKEN_MAJOR_BUFFER if gather else GROUP_MAJOR_BUFFER
+
+    @property
     def load_slots(self) -> int:
         """Slots of the buffer the loads write, in turn: tile ``n`` uses ``n % load_slots``
-        (the group-major buffer where there is one, else the tile buffer)."""
-        loaded = GROUP_MAJOR_BUFFER if self.mode == CacheMode.PA_NZ else TILE_BUFFER
+        (a PA_NZ plan that loads token-major at once, ``passes/nz_tiles.py``, has only
+        the tile buffer)."""
+        loaded = self.load_buffer
         if all(buffer.purpose != loaded for buffer in self.buffers):
             loaded = TILE_BUFFER
         return self.buffer(loaded).slots
@@ -152,14 +191,31 @@ ROW_ALIGN_TOKENS = 16
 """Tokens per 512 bytes of one 32-byte row group (the GM alignment of full-rate DMA)."""
 
 
+def nz_load_gap_fits(block_size: int, *, data_copy_pad: bool) -> bool:
+    """Whether a PA_NZ load of several row groups can say its GM gap (up to a row group
+    less one row, ``(block_size - 1) * 32`` bytes) in a DMA form the SoC has
+    (``pakv_dialect.dma``). When it cannot, every tile takes one row group: its load is
+    one burst, with no gap to say."""
+    gap = (block_size - 1) * NZ_ROW_BYTES
+    return pick_form(aligned=True, bounds={"gm_gap": gap}, data_copy_pad=data_copy_pad) is not None
+
+
 def nz_stream(
-    token_bytes: int, block_size: int, slot_bytes: int, row_align: bool = False
+    token_bytes: int,
+    block_size: int,
+    slot_bytes: int,
+    row_align: bool = False,
+    one_group: bool = False,
 ) -> StreamPlan:
     """The tile of one PA_NZ stream in a slot of ``slot_bytes`` (module docstring):
-    whole tokens when one fits, else a square-ish share of tokens and row groups."""
+    whole tokens when one fits, else a square-ish share of tokens and row groups; one
+    row group per tile when ``one_group`` (``nz_load_gap_fits``)."""
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
-    if groups <= blocks:
+    if one_group:
+        tokens = min(block_size, blocks, MAX_BURSTS)
+        tile_groups = 1
+    elif groups <= blocks:
         tokens = min(block_size, blocks // groups, MAX_BURSTS)
         if row_align and ROW_ALIGN_TOKENS <= tokens < block_size:
             tokens = tokens // ROW_ALIGN_TOKENS * ROW_ALIGN_TOKENS
@@ -185,12 +241,15 @@ def plan_tiles(
     slots: int = 2,
     tile_bytes: int = 0,
     row_align: bool = False,
+    direction: CopyDirection = CopyDirection.gather,
+    data_copy_pad: bool = True,
 ) -> TilePlan:
     """Cut one core's UB (``ub_bytes`` usable) into tiles for streams of tokens of
-    ``token_bytes`` each; see the module docstring.
+    ``token_bytes`` each, moved in ``direction``; see the module docstring.
 
     ``tile_bytes`` (a multiple of 32), when not 0, replaces the slot size derived from
     the UB: tests use it to force tiny tiles, or a plan that ``ascend-plan-ub`` rejects.
+    ``data_copy_pad``: the SoC has ``DataCopyPad`` (its DMA forms: ``nz_load_gap_fits``).
     """
     if not token_bytes:
         raise TilePlanError("there is no stream to tile")
@@ -201,24 +260,31 @@ def plan_tiles(
             f"tile-bytes must be a non-negative multiple of {UB_ALIGN}, got {tile_bytes}"
         )
     largest_run = align_up(block_size * max(token_bytes))
+    gather = direction == CopyDirection.gather
     streams: tuple[StreamPlan, ...]
     if mode == CacheMode.Norm:
-        zero_bytes = min(ZERO_CHUNK_BYTES, largest_run)
+        zero_bytes = min(ZERO_CHUNK_BYTES, largest_run) if gather else 0
         slot = tile_bytes or min(_align_down((ub_bytes - zero_bytes) // slots), largest_run)
         if slot < UB_ALIGN:
             raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
         streams = tuple(StreamPlan(size, slot) for size in token_bytes)
-        buffers = (BufferPlan(TILE_BUFFER, slots, slot), BufferPlan(ZERO_BUFFER, 1, zero_bytes))
+        buffers = (BufferPlan(TILE_BUFFER, slots, slot),)
+        if gather:
+            buffers += (BufferPlan(ZERO_BUFFER, 1, zero_bytes),)
     else:
-        streams, group_slots = _nz_split(
-            block_size, token_bytes, ub_bytes, slots, tile_bytes, row_align
+        one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
+        streams, load_slots = _nz_split(
+            block_size, token_bytes, ub_bytes, slots, tile_bytes, row_align, one_group
         )
         used = max(stream.tile_bytes for stream in streams)
-        buffers = (
-            BufferPlan(GROUP_MAJOR_BUFFER, group_slots, used),
-            BufferPlan(TOKEN_MAJOR_BUFFER, 1, used),
-        )
-    return TilePlan(mode, block_size, streams, buffers, row_align and mode == CacheMode.PA_NZ)
+        loaded, stored = (
+            (GROUP_MAJOR_BUFFER, TOKEN_MAJOR_BUFFER) if gather
+            else (TOKEN_MAJOR_BUFFER, GROUP_MAJOR_BUFFER)
+        )  # fmt: skip
+        buffers = (BufferPlan(loaded, load_slots, used), BufferPlan(stored, 1, used))
+    return TilePlan(
+        mode, block_size, streams, buffers, row_align and mode == CacheMode.PA_NZ, direction
+    )
 
 
 def _nz_split(
@@ -228,16 +294,19 @@ def _nz_split(
     slots: int,
     tile_bytes: int,
     row_align: bool,
+    one_group: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
-    """PA_NZ: the tiles of each stream and the group-major slot count (module docstring)."""
+    """PA_NZ: the tiles of each stream and the load buffer's slot count (module docstring)."""
     if slots < 2:
         raise TilePlanError(
-            f"PA_NZ needs at least 2 slots (a group-major one to load, the token-major "
-            f"one to store), got {slots}"
+            f"PA_NZ needs at least 2 slots (one the loads write, one the transpose writes "
+            f"for the stores), got {slots}"
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(nz_stream(size, block_size, slot, row_align) for size in token_bytes)
+        return tuple(
+            nz_stream(size, block_size, slot, row_align, one_group) for size in token_bytes
+        )
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:

@@ -18,6 +18,11 @@ kernel, and replaces each run op by its tile loops (``passes/tile_loops.py``):
   equal tiles; a token larger than a slot is cut by row groups too.
 * ``TileZeroRun``: zero tokens are filled and stored chunk by chunk.
 
+A scatter's runs (``ascend.copy_run`` in the ``scatter`` direction) go through the same
+two patterns, backwards: the plan gives the loads the token side's buffer and the
+layout's tiles swap their loads and stores (``passes/tile_plan.py``,
+``passes/tile_loops.py``). A kernel's runs share one direction.
+
 Each stage is noted (``ascend.note``, a comment in the printed AscendC): a run's own
 note (the stream's name) heads its tiles, followed by what one tile is.
 
@@ -67,6 +72,7 @@ from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
     SYNC_ATTR,
+    CopyDirection,
     CopyRunOp,
     UbAllocOp,
     ZeroRunOp,
@@ -130,24 +136,27 @@ class TilingOptions(ModulePass, ABC):
 @dataclass(frozen=True)
 class KernelTiling:
     """One kernel's tile plan, its UB buffers (by purpose), the plan of each stream
-    (by its token-major tensor), and the choices behind them."""
+    (by its token-major tensor), its SoC (whose DMA forms the tiles take) and the
+    choices behind them."""
 
     entry: Block
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     streams: Mapping[SSAValue, StreamPlan]
+    soc: SocInfo
     choices: PlanChoices
     deal: Deal | None = None
     """This core and the cores tiles are dealt over, under ``split=deal``."""
 
     def tiles(self, kb: KernelBuilder) -> RunTiles:
         if self.plan.mode == CacheMode.PA_NZ and self.choices.nz != NzMethod.TRANSPOSE:
-            return DIRECT_NZ_TILES[self.choices.nz](kb, self.plan, self.buffers, self.deal)
+            direct = DIRECT_NZ_TILES[self.choices.nz]
+            return direct(kb, self.plan, self.buffers, self.soc, self.deal)
         if self.deal is not None:
             if self.plan.mode != CacheMode.Norm:
                 raise TilePlanError("split=deal deals PA_NZ tokens with nz=per-token only")
-            return DealtNormTiles(kb, self.plan, self.buffers, self.deal)
-        return TILES[self.plan.mode](kb, self.plan, self.buffers)
+            return DealtNormTiles(kb, self.plan, self.buffers, self.soc, self.deal)
+        return TILES[self.plan.mode](kb, self.plan, self.buffers, self.soc)
 
 
 def _stage_note(run: CopyRunOp, tiles: str) -> str:
@@ -215,7 +224,8 @@ class TileZeroRun(RewritePattern):
 
 
 def _check_one_plan(run: CopyRunOp, first: CopyRunOp) -> None:
-    """``run`` can share the plan of ``first``: a static block size, the same layout."""
+    """``run`` can share the plan of ``first``: a static block size, the same layout and
+    direction."""
     if run.block_size is None:
         fail_at(run, f"ascend-tile-runs needs a static block size, got {run.cache.type}")
     if run.mode != first.mode or run.block_size != first.block_size:
@@ -224,6 +234,12 @@ def _check_one_plan(run: CopyRunOp, first: CopyRunOp) -> None:
             f"ascend-tile-runs needs one layout and block size per kernel: this run is "
             f"{run.mode} with blocks of {run.block_size}, the first {first.mode} with blocks "
             f"of {first.block_size}",
+        )
+    if run.direction != first.direction:
+        fail_at(
+            run,
+            f"ascend-tile-runs needs one direction per kernel (its buffers' pipes follow "
+            f"it): this run is a {run.direction.data}, the first a {first.direction.data}",
         )
 
 
@@ -264,11 +280,13 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
     except SocError as e:
         fail_at(func, str(e))
     sizes = list(streams.values())
+    direction = first.direction.data
     try:
         choices = resolve_plan(
-            options.plan_options(), first.mode, [block_size * t for t in sizes], soc_row
+            options.plan_options(), first.mode, [block_size * t for t in sizes], soc_row,
+            direction,
         )  # fmt: skip
-        plan = _plan(choices, first.mode, block_size, sizes, soc_row)
+        plan = _plan(choices, first.mode, block_size, sizes, soc_row, direction)
     except (TilePlanError, PlanOptionError) as e:
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc}: {e}")
 
@@ -288,12 +306,18 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
         deal = Deal.at_entry(KernelBuilder(builder, entry, first.location))
     _record_choices(func, choices)
     return KernelTiling(
-        entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)), choices, deal
-    )
+        entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)), soc_row, choices,
+        deal,
+    )  # fmt: skip
 
 
 def _plan(
-    choices: PlanChoices, mode: CacheMode, block_size: int, token_bytes: list[int], soc: SocInfo
+    choices: PlanChoices,
+    mode: CacheMode,
+    block_size: int,
+    token_bytes: list[int],
+    soc: SocInfo,
+    direction: CopyDirection,
 ) -> TilePlan:
     """The UB plan the choices call for (``passes/tile_plan.py``, ``passes/nz_tiles.py``)."""
     if mode == CacheMode.PA_NZ and choices.nz != NzMethod.TRANSPOSE:
@@ -312,6 +336,7 @@ def _plan(
             slots=choices.slots,
             tile_bytes=choices.tile_bytes,
             row_align=choices.row_align,
+            data_copy_pad=soc.has_data_copy_pad,
         )
     return plan_tiles(
         mode,
@@ -321,6 +346,8 @@ def _plan(
         slots=choices.slots,
         tile_bytes=choices.tile_bytes,
         row_align=choices.row_align,
+        direction=direction,
+        data_copy_pad=soc.has_data_copy_pad,
     )
 
 

@@ -19,7 +19,7 @@ relative to the first index ``index0`` of the run, then steps of ``used_cores``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from xdsl.dialects import arith
@@ -28,6 +28,8 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from pakv_dialect.ascend import CopyRunOp, CoreBatchesOp, CoreTokensOp, GetBlockIdxOp, GetTilingOp
+from pakv_dialect.dma import BLOCK_BYTES
+from pakv_dialect.soc import SocInfo
 from passes.kernel_builder import KernelBuilder, Value
 from passes.strategy import Split
 from passes.tile_loops import NormTiles
@@ -69,9 +71,14 @@ class DealtNormTiles(NormTiles):
     kernel's count to core ``n % used_cores``. The run's cursor is that count."""
 
     def __init__(
-        self, kb: KernelBuilder, plan: TilePlan, buffers: Mapping[str, SSAValue], deal: Deal
+        self,
+        kb: KernelBuilder,
+        plan: TilePlan,
+        buffers: Mapping[str, SSAValue],
+        soc: SocInfo,
+        deal: Deal,
     ):
-        super().__init__(kb, plan, buffers)
+        super().__init__(kb, plan, buffers, soc)
         self.deal = deal
 
     def copy_note(self, stream: StreamPlan) -> str:
@@ -83,8 +90,8 @@ class DealtNormTiles(NormTiles):
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         kb = self.kb
         token_bytes = stream.token_bytes
-        block_bytes = self.plan.block_size * token_bytes
-        src = kb.add(kb.mul(run.blk, block_bytes), kb.mul(run.block_pos, token_bytes), "src")
+        block_stride = self.block_stride(run)
+        src = kb.add(kb.mul(run.blk, block_stride), kb.mul(run.block_pos, token_bytes), "src")
         dst = kb.mul(run.token, token_bytes, "dst")
         run_bytes = kb.mul(run.count, token_bytes, "run_bytes")
         pieces = kb.ceildivu(run_bytes, stream.tile_bytes, "pieces")
@@ -94,11 +101,12 @@ class DealtNormTiles(NormTiles):
         # is whole 512-byte units; the min says so to the printer, and keeps the pieces
         # covering the run for any other slot size.
         step = kb.minu(step, stream.tile_bytes, "piece_bytes")
+        form = self.form(aligned=token_bytes % BLOCK_BYTES == 0, burst_len=stream.tile_bytes)
 
-        def piece(index: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
+        def piece(index: SSAValue, carried: Sequence[SSAValue]) -> list[SSAValue]:
             at = kb.mul(index, step, "at")
             size = kb.minu(kb.sub(run_bytes, at), step, "bytes")
-            self._tile(run, kb.add(src, at), size, kb.add(dst, at), [])
+            self._tile(run, kb.add(src, at), size, kb.add(dst, at), [], form)
             return []
 
         kb.for_(self.deal.first(kb, run.cursor), pieces, self.deal.cores, [], piece, "piece")

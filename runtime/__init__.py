@@ -9,9 +9,10 @@ The package is split into wings by concern, each importing only the ones below i
     runtime.ascendc      the `ascendc` target and the host build of emitted kernels
     runtime.call, .golden, .ir_builder, .memory   shared by every wing
 
-``gather_pa_kv_cache`` is the Pythonic call; ``runtime.aclnn`` mirrors the two-phase C
-API. The public names below load lazily (PEP 562): importing ``runtime`` or one wing
-does not drag in the others, so ``xdsl-opt -t ascendc`` never loads the host API.
+``gather_pa_kv_cache`` and ``scatter_pa_kv_cache`` are the Pythonic calls;
+``runtime.aclnn`` mirrors the two-phase C API. The public names below load lazily (PEP
+562): importing ``runtime`` or one wing does not drag in the others, so ``xdsl-opt -t
+ascendc`` never loads the host API.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime.call import GatherCall, GatherSignature
-    from runtime.golden import golden_gather
+    from runtime.call import GatherCall, GatherSignature, ScatterCall, ScatterSignature
+    from runtime.golden import golden_gather, golden_scatter
     from runtime.host import aclnn
-    from runtime.host.api import gather_pa_kv_cache
+    from runtime.host.api import gather_pa_kv_cache, scatter_pa_kv_cache
     from runtime.host.errors import (
         ACLNN_ERR_PARAM_INVALID,
         ACLNN_ERR_PARAM_NULLPTR,
@@ -46,6 +47,10 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
     "aclnn": ("runtime.host.aclnn", None),
     "gather_pa_kv_cache": ("runtime.host.api", "gather_pa_kv_cache"),
     "golden_gather": ("runtime.golden", "golden_gather"),
+    "ScatterCall": ("runtime.call", "ScatterCall"),
+    "ScatterSignature": ("runtime.call", "ScatterSignature"),
+    "golden_scatter": ("runtime.golden", "golden_scatter"),
+    "scatter_pa_kv_cache": ("runtime.host.api", "scatter_pa_kv_cache"),
 }
 """Public name -> (module, attribute); None: the name is the module itself."""
 
@@ -57,11 +62,15 @@ __all__ = [
     "GatherCall",
     "GatherSignature",
     "GmTensor",
+    "ScatterCall",
+    "ScatterSignature",
     "Tensor",
     "TensorLike",
     "aclnn",
     "gather_pa_kv_cache",
     "golden_gather",
+    "golden_scatter",
+    "scatter_pa_kv_cache",
 ]
 assert sorted(__all__) == sorted(_PUBLIC)
 

@@ -1,5 +1,11 @@
 """What one validated call is: the compile-cache key and the bundle executors receive.
 
+Two operators, one shape: ``GatherSignature``/``GatherCall`` for ``pakv.gather`` and
+``ScatterSignature``/``ScatterCall`` for ``pakv.scatter`` (SPEC section 8). Executors,
+the lowered kernel's cache and the launch take either (:data:`KernelCall`): a call
+names its operands by role, in kernel-argument order (``operands``), and computes the
+tiling of its operator's ABI (``tiling``).
+
 ``GatherSignature`` is everything a compiled kernel depends on (mode, flags, element
 types, the static layout dimensions, the SoC) and nothing it does not (num_blocks,
 batch, table width, num_tokens reach the kernel at run time): two calls with equal
@@ -18,7 +24,7 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX
 from pakv_dialect.dtypes import ElementKind, index_kind_named, kv_kind_named
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import soc_info
-from pakv_dialect.tiling import GatherTiling, gather_tiling
+from pakv_dialect.tiling import GatherTiling, ScatterTiling, gather_tiling, scatter_tiling
 from runtime.memory import GmTensor
 
 OPERAND_ROLES: tuple[str, ...] = (
@@ -46,8 +52,17 @@ API_NAMES: dict[str, str] = {
     "seq_offset": "seqOffset",
     "key_out": "keyRef",
     "value_out": "valueRef",
+    "key": "key",
+    "value": "value",
+    "slot_mapping": "slotMapping",
 }
-"""The operator document's parameter name for each operand role."""
+"""The operator documents' parameter name for each operand role (the gather's, then the
+scatter's own; the caches are named alike)."""
+
+SCATTER_ROLES: tuple[str, ...] = ("key", "value", "slot_mapping", "key_cache", "value_cache")
+"""``pakv.scatter``'s operands in order; also its kernel function's argument order."""
+SCATTER_TOKEN_ROLES = ("key", "value")
+"""The scatter's token-major inputs (the caches are its outputs)."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +231,9 @@ class GatherCall:
             role: GmTensor.wrap(API_NAMES[role], array, kinds[role])
             for role, array in arrays.items()
         }
+        for role, tensor in gm.items():
+            if tensor.block_stride is not None and role not in CACHE_ROLES:
+                raise ValueError(f"{tensor.name}: only a cache may be a strided view")
         return GatherCall(
             signature=signature,
             key_cache=gm["key_cache"],
@@ -241,11 +259,20 @@ class GatherCall:
         """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
         return tuple(self.operands().values())
 
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
     def vector_cores(self, max_cores: int = 0) -> int:
         """The cores a launch may use: the SoC's (SPEC section 4), at most ``max_cores``
         when a kernel's plan asks for fewer (``ascend.cores``; 0: no limit)."""
-        cores = soc_info(self.signature.soc).vector_cores
-        return min(cores, max_cores) if max_cores > 0 else cores
+        return launch_cores(self.signature.soc, max_cores)
 
     def tiling(self, max_cores: int = 0) -> GatherTiling:
         """The launch's tiling data on the signature's SoC (:meth:`vector_cores`)."""
@@ -256,10 +283,155 @@ class GatherCall:
             num_tokens=self.num_tokens,
             total_tokens=self.total_tokens,
             vector_cores=self.vector_cores(max_cores),
+            key_block_stride=self.key_block_stride,
+            value_block_stride=self.value_block_stride,
         )
+
+
+def launch_cores(soc: str, max_cores: int = 0) -> int:
+    """The vector cores a launch on ``soc`` uses: the SoC's (SPEC section 4), at most
+    ``max_cores`` when a kernel's plan asks for fewer (``ascend.cores``; 0: no limit)."""
+    cores = soc_info(soc).vector_cores
+    return min(cores, max_cores) if max_cores > 0 else cores
 
 
 def _layout_of(cache: np.ndarray) -> tuple[int, int, int]:
     """A cache's dims 1..3 (dim 0, num_blocks, is a run-time size)."""
     _, a, b, c = cache.shape
     return (a, b, c)
+
+
+@dataclass(frozen=True)
+class ScatterSignature:
+    """What a compiled scatter kernel is specialised on (hashable): num_tokens and
+    num_blocks reach the kernel at run time."""
+
+    cache_mode: CacheMode
+    key_kind: str
+    """SPEC dtype name of key / keyCache."""
+    value_kind: str
+    index_kind: str
+    """SPEC dtype name of slotMapping."""
+    key_cache_dims: tuple[int, int, int]
+    """keyCache dims 1..3 (as ``GatherSignature``'s)."""
+    value_cache_dims: tuple[int, int, int]
+    soc: str
+    options: str = ""
+    """Extra ``pakv-to-ascend`` options (as ``GatherSignature.options``); the scatter
+    honours the plan's sizes, cores and sync, and refuses another strategy or split."""
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return SCATTER_ROLES
+
+    def element(self, role: str) -> ElementKind:
+        if role == "slot_mapping":
+            kind = index_kind_named(self.index_kind)
+            assert kind is not None, self.index_kind
+            return kind
+        return _named_kv(self.key_kind if role.startswith("key") else self.value_kind)
+
+    def operand_shapes(
+        self, num_tokens: int | None = None, num_blocks: int | None = None
+    ) -> dict[str, tuple[int, ...]]:
+        """Every operand's shape (``DYNAMIC_INDEX`` for a size left None)."""
+        tokens = DYNAMIC_INDEX if num_tokens is None else num_tokens
+        blocks = DYNAMIC_INDEX if num_blocks is None else num_blocks
+        nz = self.cache_mode == CacheMode.PA_NZ
+
+        def token(cache: tuple[int, int, int]) -> tuple[int, ...]:
+            return (tokens, cache[0] * cache[2]) if nz else (tokens, *cache[1:])
+
+        return {
+            "key": token(self.key_cache_dims),
+            "value": token(self.value_cache_dims),
+            "slot_mapping": (tokens,),
+            "key_cache": (blocks, *self.key_cache_dims),
+            "value_cache": (blocks, *self.value_cache_dims),
+        }
+
+
+@dataclass(frozen=True)
+class ScatterCall:
+    """A scatter that passed every check and is not empty: what an executor runs.
+
+    Executors write ``key_cache``/``value_cache`` through the GM tensors' byte views,
+    which alias the caller's arrays.
+    """
+
+    signature: ScatterSignature
+    key: GmTensor
+    value: GmTensor
+    slot_mapping: GmTensor
+    key_cache: GmTensor
+    value_cache: GmTensor
+    num_tokens: int
+    """key / value / slotMapping dim 0."""
+    num_blocks: int
+    """keyCache dim 0."""
+
+    @staticmethod
+    def wrap(
+        arrays: Mapping[str, np.ndarray],
+        kinds: Mapping[str, ElementKind],
+        *,
+        cache_mode: CacheMode,
+        soc: str,
+    ) -> ScatterCall:
+        """The call on the caller's arrays (by role; no copy), trusted as given."""
+        signature = ScatterSignature(
+            cache_mode=cache_mode,
+            key_kind=kinds["key_cache"].name,
+            value_kind=kinds["value_cache"].name,
+            index_kind=kinds["slot_mapping"].name,
+            key_cache_dims=_layout_of(arrays["key_cache"]),
+            value_cache_dims=_layout_of(arrays["value_cache"]),
+            soc=soc,
+        )
+        gm = {
+            role: GmTensor.wrap(API_NAMES[role], arrays[role], kinds[role])
+            for role in SCATTER_ROLES
+        }
+        for role, tensor in gm.items():
+            if tensor.block_stride is not None and role not in CACHE_ROLES:
+                raise ValueError(f"{tensor.name}: only a cache may be a strided view")
+        return ScatterCall(
+            signature=signature,
+            num_tokens=arrays["slot_mapping"].shape[0],
+            num_blocks=arrays["key_cache"].shape[0],
+            **gm,
+        )
+
+    def operands(self) -> dict[str, GmTensor]:
+        """The operands by role, in kernel-argument order."""
+        return {role: getattr(self, role) for role in SCATTER_ROLES}
+
+    def arguments(self) -> tuple[GmTensor, ...]:
+        return tuple(self.operands().values())
+
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
+    def tiling(self, max_cores: int = 0) -> ScatterTiling:
+        """The launch's tiling data: sizes, cores (at most ``max_cores`` when the plan
+        asks for fewer, as ``GatherCall.tiling``) and the caches' block strides."""
+        return scatter_tiling(
+            num_tokens=self.num_tokens,
+            num_blocks=self.num_blocks,
+            vector_cores=launch_cores(self.signature.soc, max_cores),
+            key_block_stride=self.key_block_stride,
+            value_block_stride=self.value_block_stride,
+        )
+
+
+KernelSignature = GatherSignature | ScatterSignature
+"""What a compiled kernel is specialised on, for either operator."""
+KernelCall = GatherCall | ScatterCall
+"""A validated call of either operator: what executors run."""

@@ -1,4 +1,4 @@
-"""The golden reference: SPEC section 2 in numpy, the yardstick every executor meets.
+"""The golden reference: SPEC sections 2 and 8 in numpy, the yardstick every executor meets.
 
 Written for clarity first. Each sequence is one vectorised step: its tokens' table
 columns, block ids and slots are index vectors, and one fancy-indexing expression
@@ -140,4 +140,55 @@ def golden_outputs(
     """
     expected = {role: arrays[role].copy() for role in OUTPUT_ROLES}
     golden_gather(**{**arrays, **expected}, cache_mode=cache_mode, cumsum=cumsum)
+    return expected
+
+
+def golden_scatter(
+    key: np.ndarray,
+    value: np.ndarray,
+    slot_mapping: np.ndarray,
+    key_cache: np.ndarray,
+    value_cache: np.ndarray,
+    *,
+    cache_mode: CacheMode | str,
+) -> None:
+    """Scatter ``key``/``value`` into the paged caches in place (SPEC section 8).
+
+    Token ``t`` goes to slot ``s = slot_mapping[t]``: position ``s % block_size`` of block
+    ``s // block_size``. A negative slot is skipped (padding), and so is one at or past
+    ``num_blocks * block_size`` (the host rejects such a call; the device kernel skips
+    the token, and this defines what it computes). Every other byte of the caches stays
+    as it was. Two tokens with one slot are not defined (the host rejects them too).
+    """
+    mode = CacheMode(cache_mode)
+    num_blocks = key_cache.shape[0]
+    block_size = key_cache.shape[2 if mode == CacheMode.PA_NZ else 1]
+    slots = slot_mapping.astype(np.int64)
+    placed = (slots >= 0) & (slots < num_blocks * block_size)
+    blk, pos = slots[placed] // block_size, slots[placed] % block_size
+    for tokens, cache in (
+        (raw_bits(key), raw_bits(key_cache)),
+        (raw_bits(value), raw_bits(value_cache)),
+    ):
+        new = tokens[placed]
+        if mode == CacheMode.Norm:
+            # tokens [n, heads, head_size] -> cache[blk, pos] of [num_blocks, bs, heads, head_size]
+            cache[blk, pos] = new
+        else:
+            # tokens [n, H] -> cache[blk, k, pos, :] = token[k*ea : (k+1)*ea] for each row group k
+            groups, ea = cache.shape[1], cache.shape[3]
+            cache[blk[:, None], np.arange(groups)[None, :], pos[:, None]] = new.reshape(
+                -1, groups, ea
+            )
+
+
+def golden_caches(
+    arrays: Mapping[str, np.ndarray], *, cache_mode: CacheMode | str
+) -> dict[str, np.ndarray]:
+    """What ``key_cache`` and ``value_cache`` must become after a scatter, computed on
+    copies (``arrays`` holds the call's operands by role; none of them is written)."""
+    expected = {role: arrays[role].copy() for role in ("key_cache", "value_cache")}
+    golden_scatter(
+        arrays["key"], arrays["value"], arrays["slot_mapping"], **expected, cache_mode=cache_mode
+    )
     return expected

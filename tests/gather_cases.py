@@ -309,7 +309,7 @@ def shape_example(rng: np.random.Generator, mode: str = CacheMode.Norm.value) ->
     bits, tables and lengths."""
     spec = replace(EXAMPLES["seed"].spec, mode=mode)
     lens = even_lengths(spec, rng)
-    operands = from_spec(spec, "example seed", "seed").operands
+    operands = from_spec(spec, "example seed", "seed").gather_operands
     inputs = workload.random_inputs(operands, spec.run_sizes, rng, lens=lens)
     for role in (*CACHE_ROLES, *OUTPUT_ROLES):
         plant_special_bits(inputs[role])

@@ -74,11 +74,11 @@ COPY_KERNEL = kernel_text(
     %bytes = arith.muli %rows, %row : index
     %off = arith.muli %r, %row : index
     ascend.wait_flag[MTE3, MTE2, %slot]
-    ascend.load %src[%off] -> %buf[%slot, %c0] bursts(%c1 x %bytes) gaps(%c0, %c0)
+    ascend.load %src[%off] -> %buf[%slot, %c0] bursts(%c1 x %bytes) gaps(%c0, %c0) as bytes
         : {ROWS_GM} -> {ROWS_UB}
     ascend.set_flag[MTE2, MTE3, %slot]
     ascend.wait_flag[MTE2, MTE3, %slot]
-    ascend.store %buf[%slot, %c0] -> %dst[%off] bursts(%c1 x %bytes) gaps(%c0, %c0)
+    ascend.store %buf[%slot, %c0] -> %dst[%off] bursts(%c1 x %bytes) gaps(%c0, %c0) as bytes
         : {ROWS_UB} -> {ROWS_GM}
     ascend.set_flag[MTE3, MTE2, %slot]
     %next = arith.addi %k, %c1 : index
@@ -109,7 +109,7 @@ TRANSPOSE_KERNEL = kernel_text(
   %off = arith.muli %b, %blk : index
   %half = arith.muli %c2, %c32 : index
   %goff = arith.addi %off, %half : index
-  ascend.load %src[%goff] -> %in[%slot, %c0] bursts(%c3 x %half) gaps(%half, %c0)
+  ascend.load %src[%goff] -> %in[%slot, %c0] bursts(%c3 x %half) gaps(%half, %c0) as blocks
       : {NZ_GM} -> {NZ_UB}
   ascend.set_flag[MTE2, V, %slot]
   ascend.wait_flag[MTE2, V, %slot]
@@ -118,7 +118,7 @@ TRANSPOSE_KERNEL = kernel_text(
   ascend.wait_flag[V, MTE3, %slot]
   %bytes = arith.muli %c2, %c3 : index
   %nbytes = arith.muli %bytes, %c32 : index
-  ascend.store %out[%slot, %c0] -> %dst[%off] bursts(%c1 x %nbytes) gaps(%c0, %c0)
+  ascend.store %out[%slot, %c0] -> %dst[%off] bursts(%c1 x %nbytes) gaps(%c0, %c0) as blocks
       : {NZ_UB} -> {TOKENS_GM}
 """,
 )

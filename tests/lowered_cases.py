@@ -22,6 +22,35 @@ from runtime.host.lowered import LoweredRun, run_lowered
 BAD_DATA = ("columns", "block_ids", "negative_len", "negative_offset", "huge_offset")
 """Kinds of data the host would reject (161002) that the device must survive."""
 
+CACHE_VIEWS = ("dense", "layers", "interleaved")
+"""How a case's caches lie in memory (SPEC section 9): ``dense`` arrays; ``layers``, each
+cache layer 1 of 3 of a buffer ``[num_blocks, 3, block]`` (the other layers random);
+``interleaved``, keys and values block by block in one buffer. Each block row of a
+buffer is padded to a multiple of 32 bytes, so the caches' first axes are strided."""
+
+
+def block_views(
+    rng: np.random.Generator, parts: list[np.ndarray | int], extra: int = 0
+) -> list[np.ndarray]:
+    """Views into one new buffer of random bytes, row ``b`` of which holds block ``b`` of
+    every array of ``parts`` in turn (an int: that many bytes of filler), then
+    ``extra`` bytes, padded to a multiple of 32 bytes: each array's values, its first
+    axis strided by the buffer's rows."""
+    arrays = [part for part in parts if isinstance(part, np.ndarray)]
+    blocks = arrays[0].shape[0]
+    widths = [part if isinstance(part, int) else part[0:1].nbytes for part in parts]
+    row = -(-(sum(widths) + extra) // 32) * 32
+    buffer = rng.integers(0, 256, size=(blocks, row), dtype=np.uint8)
+    views: list[np.ndarray] = []
+    at = 0
+    for part, width in zip(parts, widths, strict=True):
+        if isinstance(part, np.ndarray):
+            view = buffer[:, at : at + width].view(part.dtype).reshape(part.shape)
+            view[...] = part
+            views.append(view)
+        at += width
+    return views
+
 
 @dataclass(frozen=True)
 class DeviceCase:
@@ -43,6 +72,8 @@ class DeviceCase:
     """Every table entry is one of two block ids."""
     bad: str | None = None
     """One of BAD_DATA, or None for valid data."""
+    view: str = "dense"
+    """How the caches lie in memory: one of CACHE_VIEWS."""
     seed: int = 0
 
     def __str__(self) -> str:
@@ -111,6 +142,11 @@ def build(case: DeviceCase) -> GatherCase:
     value_token = case.value_token or case.key_token
     value_cache, value_row = _cache(rng, case, value_dtype, value_token, num_blocks)
     key, value = kv_kind(case.key_dtype), kv_kind(value_dtype)
+    if case.view == "layers":
+        (key_cache,) = block_views(rng, [key_cache[0:1].nbytes, key_cache, 7])
+        (value_cache,) = block_views(rng, [value_cache[0:1].nbytes, value_cache, 7])
+    elif case.view == "interleaved":
+        key_cache, value_cache = block_views(rng, [key_cache, value_cache])
     inputs = {
         "key_cache": key_cache,
         "value_cache": value_cache,

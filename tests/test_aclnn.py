@@ -268,3 +268,23 @@ def test_unhashable_executor_is_a_status() -> None:
     )
     assert (status, op_executor) == (ACLNN_ERR_PARAM_INVALID, None)
     assert "unknown executor ['lowered']" in aclGetRecentErrMsg()
+
+
+def test_strided_caches_through_both_phases(rng: np.random.Generator) -> None:
+    """SPEC section 9 at the aclnn mirror: keys and values interleaved in one buffer
+    (``kv[:, 0]`` / ``kv[:, 1]``) are read in place; a cache strided inside its blocks is
+    a 161002 status with keyCache named, nothing written."""
+    case = random_case(rng, cache_mode="Norm", key_dtype="bf16", soc="Ascend910B")
+    case.value_cache = case.key_cache[::-1].copy()
+    case.value_ref = case.key_ref.copy()
+    expected = golden_bytes(case)
+    kv = np.stack([case.key_cache, case.value_cache], axis=1)
+    strided = replace(case, key_cache=kv[:, 0], value_cache=kv[:, 1])
+    assert two_phase(strided) == (ACLNN_SUCCESS, ACLNN_SUCCESS)
+    assert strided.output_bytes() == expected
+    axis = max(a for a in range(1, 4) if case.key_cache.shape[a] > 1)
+    inner = np.repeat(case.key_cache, 2, axis=axis)[(slice(None),) * axis + (slice(None, None, 2),)]
+    before = case.output_bytes()
+    assert two_phase(replace(case, key_cache=inner)) == (ACLNN_ERR_PARAM_INVALID, -1)
+    assert "keyCache layout must keep every dim but the first" in aclGetRecentErrMsg()
+    assert case.output_bytes() == before

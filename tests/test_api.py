@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +20,7 @@ from gather_cases import (
 from host_compiler import needs_compiler
 
 import runtime
-from runtime.call import GatherCall
+from runtime.call import GatherCall, KernelCall
 from runtime.host import executors
 from runtime.host.errors import ACLNN_ERR_INNER
 from runtime.host.launch import written_bytes
@@ -101,7 +102,8 @@ def failing_executor(writes: int, seed: int = 0) -> executors.Executor:
     """An executor that scribbles on ``writes`` random bytes of the rows a call may write
     (of both outputs), then fails: what a kernel fault halfway through would leave."""
 
-    def run(call: GatherCall) -> None:
+    def run(call: KernelCall) -> None:
+        assert isinstance(call, GatherCall)
         rng = np.random.default_rng(seed)
         for tensor, count in written_bytes(call):
             where = rng.integers(0, count, size=writes)
@@ -240,3 +242,113 @@ def test_empty_call_still_gets_static_checks(rng: np.random.Generator) -> None:
     with pytest.raises(runtime.AclnnError, match="keyRef must have rank 3") as info:
         call_api(case)
     assert info.value.status == runtime.ACLNN_ERR_PARAM_INVALID
+
+
+# --- strided caches (SPEC section 9): numpy views whose only non-contiguity is dim 0 ---
+
+
+def _layer_views(rng: np.random.Generator, case: GatherCase, least: int = 2, layer: int = 1):
+    """``case``'s caches as layer ``layer`` of ``[num_blocks, layers, ...]`` buffers whose
+    other layers hold random bits (the vllm-ascend per-layer cache), and the buffers.
+    ``layers`` is at least ``least``, and enough for a 32-byte multiple of a stride."""
+    views: list[np.ndarray] = []
+    buffers: list[np.ndarray] = []
+    for cache in (case.key_cache, case.value_cache):
+        layers = 32 // math.gcd(cache[0:1].nbytes, 32)
+        layers *= -(-least // layers)
+        buffer = np.empty((cache.shape[0], layers, *cache.shape[1:]), cache.dtype)
+        buffer.view(np.uint8)[...] = rng.integers(0, 256, buffer.view(np.uint8).shape, np.uint8)
+        buffer[:, layer] = cache
+        views.append(buffer[:, layer])
+        buffers.append(buffer)
+    return views, buffers
+
+
+@pytest.mark.parametrize("cache_mode", ["Norm", "PA_NZ"])
+@pytest.mark.parametrize(
+    "executor",
+    [pytest.param(n, marks=needs_compiler) if n == "ascendc-host" else n for n in EXECUTOR_NAMES],
+)
+def test_per_layer_views_are_read_in_place(
+    rng: np.random.Generator, cache_mode: str, executor: str
+) -> None:
+    """``big[:, layer]`` of a ``[num_blocks, layers, ...]`` buffer, on every executor:
+    the golden bytes, and the buffers (other layers included) untouched."""
+    case = random_case(rng, cache_mode=cache_mode, key_dtype="fp16", soc="Ascend910B")
+    expected = golden_bytes(case)
+    (key_view, value_view), buffers = _layer_views(rng, case)
+    assert not key_view.flags.c_contiguous
+    before = [buffer.tobytes() for buffer in buffers]
+    call_api(replace(case, key_cache=key_view, value_cache=value_view), executor=executor)
+    assert case.output_bytes() == expected
+    assert [buffer.tobytes() for buffer in buffers] == before
+
+
+@pytest.mark.parametrize("dtype", ["int8", "bf16", "fp32", "hifloat8"])
+def test_interleaved_keys_and_values(rng: np.random.Generator, dtype: str) -> None:
+    """Keys and values of one buffer ``kv[:, 0]`` / ``kv[:, 1]`` (same block shape)."""
+    case = random_case(rng, cache_mode="PA_NZ", key_dtype=dtype, soc="Ascend910_95")
+    case.value_cache = case.key_cache[::-1].copy()  # the keys' shape, other values
+    case.key_ref[...] = 0
+    case.value_ref = np.zeros_like(case.key_ref)
+    expected = golden_bytes(case)
+    kv = np.stack([case.key_cache, case.value_cache], axis=1)
+    for executor in PER_SIGNATURE_EXECUTORS:
+        case.key_ref[...] = 0
+        case.value_ref[...] = 0
+        call_api(replace(case, key_cache=kv[:, 0], value_cache=kv[:, 1]), executor=executor)
+        assert case.output_bytes() == expected, executor
+
+
+def test_an_output_overlapping_a_strided_cache_is_refused(rng: np.random.Generator) -> None:
+    """Aliasing is judged on the views' real bytes: keyRef over the memory from the key
+    cache's first element on shares bytes with it (161002 naming both); keyRef in
+    layers 2.. of the same buffer's block 0 does not, and the call runs."""
+    case = random_case(rng, cache_mode="Norm", key_dtype="fp16", soc="Ascend910B")
+    block_size = case.key_cache.shape[1]
+    least = 2 + -(-case.key_ref.shape[0] // block_size)  # layers 2.. of a block hold keyRef
+    (key_view, value_view), (key_buffer, _) = _layer_views(rng, case, least=least)
+    flat = key_buffer.reshape(-1)
+    first = key_view[0:1].size  # layer 1 of block 0 starts one block in
+    inside = flat[first : first + case.key_ref.size].reshape(case.key_ref.shape)
+    with pytest.raises(runtime.AclnnError) as info:
+        call_api(replace(case, key_cache=key_view, value_cache=value_view, key_ref=inside))
+    assert info.value.status == 161002
+    assert "keyRef and keyCache share memory" in info.value.message
+    elsewhere = key_buffer[0, 2:].reshape(-1)[: case.key_ref.size].reshape(case.key_ref.shape)
+    assert not np.shares_memory(elsewhere, key_view) and np.shares_memory(elsewhere, key_buffer)
+    elsewhere[...] = case.key_ref
+    expected = golden_bytes(case)
+    call_api(replace(case, key_cache=key_view, value_cache=value_view, key_ref=elsewhere))
+    assert (elsewhere.tobytes(), case.value_ref.tobytes()) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("unaligned", "keyCache dim 0 (num_blocks) stride must be a non-negative multiple of 32"),
+        ("backwards", "keyCache dim 0 (num_blocks) stride must be a non-negative multiple of 32"),
+        ("odd", "keyCache: expected strides in whole 2-byte elements, got a stride of"),
+    ],
+)
+def test_a_block_stride_the_hardware_cannot_take_is_refused(
+    rng: np.random.Generator, kind: str, fragment: str
+) -> None:
+    """Blocks 16 bytes off a 32-byte multiple apart, running backwards, or a stride that
+    is not a whole number of elements: 161002 naming keyCache, nothing written."""
+    case = random_case(rng, cache_mode="Norm", key_dtype="fp16", soc="Ascend910B")
+    blocks, row = case.key_cache.shape[0], case.key_cache[0:1].nbytes
+    aligned = -(-row // 32) * 32 + 32  # a 32-byte multiple past one block
+    stride = {"unaligned": aligned + 16, "backwards": -aligned, "odd": aligned + 1}[kind]
+    buffer = np.zeros(2 * blocks * aligned + 64, np.uint8)
+    start = (blocks - 1) * aligned if kind == "backwards" else 0
+    key_view = np.lib.stride_tricks.as_strided(
+        buffer[start:].view(np.float16),
+        shape=case.key_cache.shape,
+        strides=(stride, *case.key_cache.strides[1:]),
+    )
+    before = case.output_bytes()
+    with pytest.raises(runtime.AclnnError) as info:
+        call_api(replace(case, key_cache=key_view))
+    assert info.value.status == 161002 and fragment in info.value.message, info.value.message
+    assert case.output_bytes() == before

@@ -165,11 +165,16 @@ def test_not_an_array(norm: GatherCase) -> None:
 
 
 def test_non_contiguous_tensor(norm: GatherCase) -> None:
+    """A cache may be strided along its first axis only (SPEC section 9)."""
     bad = np.asfortranarray(norm.key_cache)
     if bad.flags.c_contiguous:  # a shape with at most one non-unit dim is both
         bad = np.repeat(norm.key_cache, 2, axis=3)[..., ::2]
     assert not bad.flags.c_contiguous
-    assert_rejected(norm, ["keyCache", "C-contiguous"], args=with_arg(norm, KEY_CACHE, bad))
+    assert_rejected(
+        norm,
+        ["keyCache layout must keep every dim but the first (num_blocks) dense"],
+        args=with_arg(norm, KEY_CACHE, bad),
+    )
 
 
 def test_read_only_output(norm: GatherCase) -> None:
@@ -676,8 +681,9 @@ def test_data_rules_on_random_calls(rule: str, seed: int) -> None:
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("index", range(7), ids=PARAMETERS)
 def test_tensor_kind_rules_for_every_parameter(index: int, seed: int) -> None:
-    """Data-driven twin of the single kind tests above: a non-contiguous view of any
-    parameter, and a read-only output, are refused by name."""
+    """Data-driven twin of the single kind tests above: a view strided along its last
+    axis (any parameter), or along its first (any but a cache, SPEC section 9), and a
+    read-only output, are refused by name."""
     rng = np.random.default_rng(seed)
     mode = str(rng.choice(["Norm", "PA_NZ"]))
     case = random_case(rng, cache_mode=mode, with_offset=True, soc="Ascend910B")
@@ -685,9 +691,19 @@ def test_tensor_kind_rules_for_every_parameter(index: int, seed: int) -> None:
         case = random_case(rng, cache_mode=mode, with_offset=True, soc="Ascend910B")
     array = case.args()[index]
     assert isinstance(array, np.ndarray)
-    strided = np.repeat(array, 2, axis=0)[::2]  # the same values, every other row of a buffer
-    assert not strided.flags.c_contiguous
-    assert_rejected(case, [PARAMETERS[index], "C-contiguous"], args=with_arg(case, index, strided))
+
+    def every_other(axis: int) -> np.ndarray:
+        """The same values, every other entry along ``axis`` of a buffer twice as long."""
+        return np.repeat(array, 2, axis=axis)[(slice(None),) * axis + (slice(None, None, 2),)]
+
+    inner = [axis for axis in range(1, array.ndim) if array.shape[axis] > 1]
+    views = [every_other(inner[-1])] if inner else []
+    if index not in (KEY_CACHE, VALUE_CACHE):
+        views.append(every_other(0))
+    assert views
+    for strided in views:
+        assert not strided.flags.c_contiguous
+        assert_rejected(case, [PARAMETERS[index], "dense"], args=with_arg(case, index, strided))
     if index in (KEY_REF, VALUE_REF):
         frozen = array.copy()
         frozen.setflags(write=False)

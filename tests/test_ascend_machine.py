@@ -31,7 +31,7 @@ from kernel_fixtures import (
 )
 from lowered_cases import DeviceCase, build, run_and_compare
 
-from pakv_dialect.dtypes import index_kind_named
+from pakv_dialect.dtypes import ElementKind, index_kind_named, kv_kind_named
 from pakv_dialect.soc import soc_info
 from runtime.interpreter import int_ops
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
@@ -44,11 +44,18 @@ from runtime.interpreter.machine import (
     UB_POISON,
     AscendMachine,
     BadTilingFieldError,
+    GmOutOfBoundsError,
     OpSite,
 )
 from runtime.memory import GmTensor
 
 SITE = OpSite("ascend.test", "unit", 0, "direct call")
+
+
+def kv_kind_named_or_fail(name: str) -> ElementKind:
+    kind = kv_kind_named(name)
+    assert kind is not None, name
+    return kind
 
 
 def machine_over(*arrays: np.ndarray, soc: str = "Ascend910B") -> AscendMachine:
@@ -73,7 +80,7 @@ def test_strided_load_and_store_move_exactly_the_bursts():
     gm_src, gm_dst = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 2, 512, 64)
     # 5 bursts of 40 bytes, 7 bytes apart in GM; padded to 64 in UB plus a 32-byte gap.
-    machine.dma(SITE, LOAD, gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
+    machine.dma(SITE, LOAD, "bytes", gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
     slot = machine.ub[64 + 512 : 64 + 1024]
     for b in range(5):
         ub_at = 32 + b * 96
@@ -82,7 +89,7 @@ def test_strided_load_and_store_move_exactly_the_bursts():
     # Store the same bursts contiguously (gm gap 0) at byte 100.
     machine.set_flag(SITE, 2, 3, 0)
     machine.wait_flag(SITE, 2, 3, 0)
-    machine.dma(SITE, STORE, gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
+    machine.dma(SITE, STORE, "bytes", gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
     expected = np.concatenate([src[11 + b * 47 : 11 + b * 47 + 40] for b in range(5)])
     assert (dst[100:300] == expected).all()
     assert not dst[:100].any() and not dst[300:].any()
@@ -93,6 +100,27 @@ def test_strided_load_and_store_move_exactly_the_bursts():
         7,
     )
     assert int(stores["gm_offset"][0]) == 100 and int(stores["tensor"][0]) == 1
+
+
+def test_a_strided_cache_is_seen_through_its_strides_up_to_its_real_extent():
+    """SPEC section 9: layer 1 of a ``[4, 3, 2, 32]`` int8 buffer. The GM tensor spans
+    from its first byte to its last (gaps included): a read of the last block's bytes
+    works, one byte more is out of bounds; a scalar read follows the real strides."""
+    rng = np.random.default_rng(1)
+    buffer = rng.integers(-128, 128, size=(4, 3, 2, 32), dtype=np.int8)
+    view = buffer[:, 1]
+    tensor = GmTensor.wrap("keyCache", view, kv_kind_named_or_fail("int8"))
+    assert (tensor.block_stride, tensor.nbytes) == (192, 3 * 192 + 64)
+    assert np.array_equal(tensor.typed(), view) and np.shares_memory(tensor.bytes, buffer)
+    machine = AscendMachine(soc_info("Ascend910B"), {}, [tensor], block_num=1)
+    machine.start_core(0)
+    (ref,) = machine.gm
+    assert machine.load_scalar(SITE, ref, 3, 1, 5) == int(view[3, 1, 5])
+    buf = machine.ub_alloc(SITE, "tile", 1, 128, 0)
+    machine.dma(SITE, LOAD, "blocks", ref, 3 * 192, buf, 0, 0, 1, 64, 0, 0)
+    assert (machine.ub[:64] == view[3].reshape(-1).view(np.uint8)).all()
+    with pytest.raises(GmOutOfBoundsError, match=r"bytes \[577, 641\) of keyCache, which has 640"):
+        machine.dma(SITE, LOAD, "bytes", ref, 3 * 192 + 1, buf, 0, 0, 1, 64, 0, 0)
 
 
 def test_transpose_blocks_swaps_32_byte_blocks():

@@ -10,13 +10,15 @@ the unit's own tiling function and launcher run it on every core
 
 * ``RANDOM_GRID``: seeded random kernels over every SoC that emits AscendC, both
   modes, every dtype each SoC takes, int32/int64 indices, cumsum, offsets and odd block
-  sizes, each run on several data sets (lengths, truncation, repeated blocks, and data
-  the host would reject: bad columns, block ids, lengths, offsets). Kernels are built
+  sizes, each run on several data sets (lengths, truncation, repeated blocks, dense and
+  strided caches, and data the host would reject: bad columns, block ids, lengths,
+  offsets). Kernels are built
   several per compiler run (``UNITS_PER_LIBRARY``), in parallel, and cached on disk.
 * ``NAMED``: the cases a printer mistake would show on: Norm tokens whose byte length is
   an odd multiple of 16 (DataCopy would round them down), a PA_NZ load of 4096 row
   groups (two loads, the second 4095 bursts on), block_size 65537 (the GM gap of a
-  PA_NZ load past DataCopyParams' uint16 srcStride), the documents' examples.
+  PA_NZ load past DataCopyParams' uint16 srcStride: DataCopyPad, or one-group loads on
+  a SoC without it), the documents' examples.
 * a hand-written kernel with two buffers on one pipe pair, synchronised by
   ``ascend-insert-sync``: their event ranges are executed, not only read in text.
 * ``MUTATIONS``: printed kernels broken on purpose, one rule each; the stand-in must
@@ -40,12 +42,13 @@ import numpy as np
 import pytest
 from gather_cases import GatherCase, assert_c_example_result, c_example, kv_kind, shape_example
 from host_compiler import needs_compiler
-from lowered_cases import DeviceCase, build, device_call, expected_outputs
+from lowered_cases import CACHE_VIEWS, DeviceCase, build, device_call, expected_outputs
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.passes import PassPipeline
 
 import runtime
+from pakv_dialect.ascend import LoadOp, constant_value
 from pakv_dialect.soc import SOCS, soc_info
 from pakv_dialect.tiling import gather_tiling
 from passes.universe import PASSES
@@ -169,6 +172,7 @@ def _random_kernel(rng: np.random.Generator, index: int) -> GridKernel:
                 repeated_blocks=bool(rng.random() < 0.2),
                 bad=str(rng.choice(faults)) if data == 2 else None,
                 seed=int(rng.integers(1 << 30)),
+                view=CACHE_VIEWS[data],  # dense, then strided caches (SPEC section 9)
             )
         )
     label = f"r{index:02d}-{soc.name}-{mode}-{key}{'-' + value if value else ''}-bs{block_size}"
@@ -192,7 +196,8 @@ BLOCK_65537 = DeviceCase(
     mode="PA_NZ", key_dtype="int8", key_token=(2,), value_token=(2,), block_size=65537, lens=(5,)
 )
 """The issue-9 case: with one token per core the PA_NZ load's GM gap is 65536 blocks,
-one past DataCopyParams' uint16 srcStride; the printer must use DataCopyPad."""
+one past DataCopyParams' uint16 srcStride: the lowering gives the load the bytes form
+(DataCopyPad), or, on a SoC without it, loads one row group per tile (no gap)."""
 
 NAMED = [
     # Norm tokens that are odd multiples of 16 bytes: DataCopy would drop their last 16.
@@ -238,6 +243,7 @@ NAMED = [
     ),
     _named("nz_block_size_65537_910b", BLOCK_65537.with_(soc="Ascend910B")),
     _named("nz_block_size_65537_950", BLOCK_65537.with_(soc="Ascend910_95")),
+    _named("nz_block_size_65537_910_one_group_loads", BLOCK_65537.with_(soc="Ascend910")),
     # The vendor's strategies as lowerings (passes/strategy.py), printed and run: pieces
     # dealt over cores; per-token 32-byte bursts with a PipeBarrier after every copy;
     # whole batches per core; the 3-D copy of a whole block; PAKV's own 3-D copy tiles.
@@ -291,6 +297,7 @@ def test_the_random_grid_covers_what_it_claims():
     assert {c.cumsum for c in kernels} == {True, False} == {c.offsets for c in kernels}
     assert {c.block_size % 2 for c in kernels} == {0, 1}
     assert {c.bad for c in kernels} >= {None, "columns", "block_ids", "negative_len"}
+    assert {c.view for c in kernels} == set(CACHE_VIEWS)
     assert len({unit.digest for unit in _grid_units()}) == len(GRID)
 
 
@@ -368,12 +375,21 @@ def test_no_data_copy_pad_soc_rejects_unaligned_tokens_with_a_clear_error():
         printed_kernel(case)
 
 
-def test_a_gap_no_form_fits_is_refused_where_it_stands():
-    """Ascend910 has no DataCopyPad, and a 65537-block gap fits no DataCopyParams field."""
-    case = build(BLOCK_65537.with_(soc="Ascend910"))
-    with pytest.raises(AscendCEmitError, match=r"GM gap .* DataCopyParams.srcStride") as error:
-        printed_kernel(case)
-    assert error.value.op is not None and error.value.op.name == "ascend.load"
+@pytest.mark.parametrize(
+    ("soc", "form", "gap"), [("Ascend910B", "bytes", None), ("Ascend910", "blocks", 0)]
+)
+def test_a_gap_the_blocks_form_cannot_say_takes_another_form_or_no_gap(
+    soc: str, form: str, gap: int | None
+):
+    """block_size 65537: the load's 65536-block GM gap takes the bytes form (DataCopyPad)
+    where the SoC has it; without it every load carries one row group and no gap. The
+    printed loads follow (never a DataCopyParams stride of 65536 blocks)."""
+    case = build(BLOCK_65537.with_(soc=soc))
+    loads = [op for op in lower(device_call(case).signature).walk() if isinstance(op, LoadOp)]
+    assert loads and {op.dma_form.value for op in loads} == {form}
+    assert all(constant_value(op.gm_gap) == gap for op in loads)
+    helper = "CopyInBursts(" if form == "bytes" else "CopyInBurstsAligned("
+    assert helper in printed_kernel(case)
 
 
 def test_ascend310b_is_refused_naming_the_missing_apis():
@@ -396,14 +412,16 @@ func.func @strided_rows(%src: memref<?x{row}xi8, #ascend.address_space<gm>>,
     attributes {{ascend.kernel, ascend.soc = "{soc}"}} {{
   %c0 = arith.constant 0 : index
   %c{half} = arith.constant {half} : index
-  %rows = ascend.get_tiling "split_tokens"
+  %c4095 = arith.constant 4095 : index
+  %split = ascend.get_tiling "split_tokens"
+  %rows = arith.minui %split, %c4095 : index
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x{ub}xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%rows x %c{half}) gaps(%c{half}, %c0)
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%rows x %c{half}) gaps(%c{half}, %c0) as {form}
       : memref<?x{row}xi8, #ascend.address_space<gm>>
       -> memref<1x{ub}xi8, #ascend.address_space<ub>>
   ascend.set_flag[MTE2, MTE3, %c0]
   ascend.wait_flag[MTE2, MTE3, %c0]
-  ascend.store %buf[%c0, %c0] -> %dst[%c0] bursts(%rows x %c{half}) gaps(%c0, %c0)
+  ascend.store %buf[%c0, %c0] -> %dst[%c0] bursts(%rows x %c{half}) gaps(%c0, %c0) as {form}
       : memref<1x{ub}xi8, #ascend.address_space<ub>>
       -> memref<?x{half}xi8, #ascend.address_space<gm>>
   func.return
@@ -418,17 +436,20 @@ def _tiling_shape(rows: int) -> list[int]:
 
 @needs_compiler
 @pytest.mark.parametrize(
-    ("half", "soc", "helper"),
-    [(8, "Ascend910B", "CopyInBursts"), (32, "Ascend910", "CopyInBurstsAligned")],
+    ("half", "soc", "form", "helper"),
+    [
+        (8, "Ascend910B", "bytes", "CopyInBursts"),
+        (32, "Ascend910", "blocks", "CopyInBurstsAligned"),
+    ],
 )
-def test_burst_counts_above_4095_are_split(half: int, soc: str, helper: str):
-    """4100 strided rows, half of each copied: the burst helper issues chunks of at most
-    4095 bursts, the second starting 4095 rows on in GM (DataCopyPad for 8-byte halves,
-    DataCopy for 32-byte ones)."""
-    rows = 4100
+def test_strided_bursts_run_in_the_form_the_op_names(half: int, soc: str, form: str, helper: str):
+    """4095 strided rows (the most one instruction carries), half of each copied, in
+    the op's form: DataCopyPad for 8-byte halves, DataCopy for 32-byte ones."""
+    rows = 4095
     ub = rows * 32
-    source = _strided_kernel(STRIDED_ROWS.format(row=2 * half, half=half, soc=soc, ub=ub))
-    assert "first += MAX_BURSTS" in source and f"{helper}(" in source
+    text = STRIDED_ROWS.format(row=2 * half, half=half, soc=soc, ub=ub, form=form)
+    source = _strided_kernel(text)
+    assert f"{helper}(" in source and "MAX_BURSTS" not in source
     kernel = build_host_kernel(HostUnit(source, "strided_rows", soc))
     src = np.random.default_rng(3).integers(0, 256, size=(rows, 2 * half), dtype=np.uint8)
     dst = np.zeros((rows, half), dtype=np.uint8)
@@ -452,13 +473,13 @@ func.func @two_buffers(%src: memref<?x64xi8, #ascend.address_space<gm>>,
     %slot = arith.remui %row, %c2 : index
     %at = arith.muli %row, %c64 : index
     %up = arith.addi %at, %c32 : index
-    ascend.load %src[%at] -> %low[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0)
+    ascend.load %src[%at] -> %low[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks
         : memref<?x64xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
-    ascend.load %src[%up] -> %high[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0)
+    ascend.load %src[%up] -> %high[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks
         : memref<?x64xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
-    ascend.store %low[%slot, %c0] -> %dst[%up] bursts(%c1 x %c32) gaps(%c0, %c0)
+    ascend.store %low[%slot, %c0] -> %dst[%up] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks
         : memref<2x32xi8, #ascend.address_space<ub>> -> memref<?x64xi8, #ascend.address_space<gm>>
-    ascend.store %high[%slot, %c0] -> %dst[%at] bursts(%c1 x %c32) gaps(%c0, %c0)
+    ascend.store %high[%slot, %c0] -> %dst[%at] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks
         : memref<2x32xi8, #ascend.address_space<ub>> -> memref<?x64xi8, #ascend.address_space<gm>>
   }
   func.return
@@ -866,7 +887,7 @@ def _save_inputs(case: GatherCase, directory: Path) -> None:
 
 
 @needs_compiler
-@pytest.mark.parametrize("soc", ["Ascend910B", "Ascend910_95"])
+@pytest.mark.parametrize("soc", ["Ascend910B", "Ascend910_95", "Ascend910"])
 def test_pakv_run_on_the_emitted_kernel_gives_the_golden_bytes_at_block_size_65537(
     soc: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
@@ -882,7 +903,10 @@ def test_pakv_run_on_the_emitted_kernel_gives_the_golden_bytes_at_block_size_655
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--soc", "Ascend910"], "GM gap (up to 2097184 bytes) does not provably fit"),
+        (
+            ["--soc", "Ascend910", "--mode", "Norm", "--dtype", "fp16", "--head-size", "5"],
+            "Ascend910 has no DataCopyPad",
+        ),
         (["--soc", "Ascend310B"], "Ascend310B has no SetFlag/WaitFlag"),
         (["--trace", "t.json"], "--trace needs --executor lowered"),
     ],

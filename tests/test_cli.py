@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT
 from gather_cases import c_example_expected
+from host_compiler import needs_compiler
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from pakv_dialect import ascend
@@ -68,7 +69,8 @@ def test_compile_writes_kernel_source_and_lowered_ir(
     out = tmp_path / "out"
     status, stdout, stderr = run_cli(["compile", str(path), "-o", str(out)], capsys)
     assert (status, stderr) == (0, "")
-    cpp, lowered_ir = out / "pakv_gather.cpp", out / "pakv_gather.lowered.mlir"
+    kernel = read_file(path).func_name  # pakv_gather, or pakv_scatter for the scatter example
+    cpp, lowered_ir = out / f"{kernel}.cpp", out / f"{kernel}.lowered.mlir"
     assert sorted(out.iterdir()) == sorted([cpp, lowered_ir])
     source = cpp.read_text()
     assert 'extern "C" __global__ __aicore__' in source  # the device entry
@@ -123,7 +125,7 @@ def test_the_c_example_writes_what_spec_section_6_works_out() -> None:
     source = from_spec(example.spec, "example seed-hand", "seed-hand")
     program = compile_program(source, "Ascend910B")
     inputs = example.data()
-    call = gather_call(inputs, source.operands, "Ascend910B")
+    call = gather_call(inputs, source.gather_operands, "Ascend910B")
     assert call is not None
     run_program(program, call)
     expected_key, expected_value = c_example_expected()
@@ -205,7 +207,7 @@ def test_explain_reads_the_plan_from_the_ir_and_the_trace(
         )
     args = cli.build_parser().parse_args(argv)
     inputs = cli.make_inputs(args, source, None, cli.Phases(), "Ascend910_95")
-    call = gather_call(inputs, source.operands, "Ascend910_95")
+    call = gather_call(inputs, source.gather_operands, "Ascend910_95")
     assert call is not None
     table = run_program(program, call).trace.table()
     loads, stores = (int((table["kind"] == kind).sum()) for kind in (LOAD, STORE))
@@ -737,3 +739,51 @@ def test_the_pakv_opt_console_script(broken_files: dict[str, Path]) -> None:
     assert done.returncode == opt.EXIT_INPUT
     assert done.stdout == "" and len(done.stderr.splitlines()) == 1
     assert "Traceback" not in done.stderr and "seq_lens dim 0" in done.stderr
+
+
+LAYER = "memref<8x16x2x8xf16, strided<[768, 16, 8, 1]>>"
+"""One layer of a per-layer KV buffer (SPEC section 9): blocks 3 x 512 bytes apart."""
+STRIDED_FILE = f"""\
+func.func @per_layer(%kc: {LAYER}, %vc: {LAYER}, %bt: memref<3x4xi32>, %sl: memref<3xi32>,
+                     %ko: memref<?x2x8xf16>, %vo: memref<?x2x8xf16>) {{
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo)
+      : {LAYER}, {LAYER}, memref<3x4xi32>, memref<3xi32> -> memref<?x2x8xf16>, memref<?x2x8xf16>
+  func.return
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    "executor", ["lowered", pytest.param("ascendc-host", marks=needs_compiler)]
+)
+@pytest.mark.parametrize("data", [False, True], ids=["random", "npy"])
+def test_run_of_an_op_with_a_static_block_stride(
+    executor: str, data: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The kernel reads the caches at the stride their type names, so the data is laid
+    out that way (random or from dense .npy files), never read as if it were dense."""
+    source = tmp_path / "per_layer.mlir"
+    source.write_text(STRIDED_FILE)
+    argv = ["run", str(source), "--seed", "5", "--executor", executor]
+    if data:
+        rng = np.random.default_rng(5)
+        (tmp_path / "data").mkdir()
+        for role in ("key_cache", "value_cache"):
+            np.save(tmp_path / "data" / f"{role}.npy", rng.random((8, 16, 2, 8)).astype(np.float16))
+        np.save(tmp_path / "data" / "block_tables.npy", rng.integers(0, 8, (3, 4)).astype(np.int32))
+        np.save(tmp_path / "data" / "seq_lens.npy", np.array([17, 0, 40], np.int32))
+        argv += ["--data", str(tmp_path / "data")]
+    status, stdout, stderr = run_cli(argv, capsys)
+    assert (status, stderr) == (0, ""), stdout + stderr
+    assert stdout.startswith("PASS")
+
+
+def test_the_layout_the_op_names_is_the_one_the_data_gets(tmp_path: Path) -> None:
+    source = tmp_path / "per_layer.mlir"
+    source.write_text(STRIDED_FILE)
+    operands = read_file(source).gather_operands
+    assert operands.block_strides == {"key_cache": 768, "value_cache": 768}
+    dense = np.arange(8 * 16 * 2 * 8, dtype=np.float16).reshape(8, 16, 2, 8)
+    laid = operands.laid_out("key_cache", dense)
+    assert laid.strides[0] == 768 * 2 and np.array_equal(laid, dense)
+    assert operands.laid_out("key_out", dense) is dense

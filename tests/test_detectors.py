@@ -18,6 +18,7 @@ from kernel_fixtures import (
     NZ_ROWS,
     ROW_BYTES,
     ROWS_GM,
+    ROWS_UB,
     TRANSPOSE_KERNEL,
     byte_tensor,
     run_kernel,
@@ -33,6 +34,7 @@ from runtime.interpreter.machine import (
     STORE,
     AscendMachine,
     BurstCountError,
+    DmaFieldError,
     FlagDeadlockError,
     FlagLeakError,
     GmOutOfBoundsError,
@@ -149,6 +151,39 @@ COPY_FAULTS = [
         BurstCountError,
         "ascend.store",
         ("4096 bursts", "[1, 4095]"),
+    ),
+    Fault(
+        # 3 rows of 48 bytes: 144 bytes, not a whole number of DataCopyParams' blocks.
+        "blocks-form length that is not a whole block",
+        (
+            (
+                f"gaps(%c0, %c0) as bytes\n        : {ROWS_GM}",
+                f"gaps(%c0, %c0) as blocks\n        : {ROWS_GM}",
+            ),
+            ("  %tile = arith.constant 4 : index\n", "  %tile = arith.constant 3 : index\n"),
+        ),
+        DmaFieldError,
+        "ascend.load",
+        ("burst length 144 does not fit DataCopyParams.blockLen", "uint16 in 32-byte blocks"),
+    ),
+    Fault(
+        # 2^34 bytes: past DataCopyExtParams' uint32 GM stride (the hardware would see 0).
+        "bytes-form GM gap past 32 bits",
+        (
+            (
+                STORE_LINE,
+                "    %w1 = arith.muli %c64, %c64 : index\n    %w2 = arith.muli %w1, %w1 : index\n"
+                "    %wide = arith.muli %w2, %c1024 : index\n" + STORE_LINE,
+            ),
+            (
+                f"gaps(%c0, %c0) as bytes\n        : {ROWS_UB}",
+                f"gaps(%c0, %wide) as bytes\n        : {ROWS_UB}",
+            ),
+            (C2, C2 + "  %c1024 = arith.constant 1024 : index\n"),
+        ),
+        DmaFieldError,
+        "ascend.store",
+        ("GM gap 17179869184 does not fit DataCopyExtParams.dstStride", "0 to 4294967295 bytes"),
     ),
     Fault(
         # Without ascend.soc the verifier cannot know the capacity; the machine does.
@@ -276,7 +311,9 @@ def test_write_conflict_check_matches_brute_force(seed: int):
             tensor = int(rng.integers(0, 2))
             count, length, gap = (int(x) for x in rng.integers(1, 6, 3))
             start = int(rng.integers(0, 400 - count * (length + gap)))
-            machine.dma(SITE, STORE, machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0)
+            machine.dma(
+                SITE, STORE, "bytes", machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0
+            )
             span = {start + b * (length + gap) + i for b in range(count) for i in range(length)}
             written.append((core, tensor, span))
     clash = any(

@@ -355,9 +355,10 @@ def _located_module(*, stray: bool) -> ModuleOp:
     return Parser(lowering_context(), text).parse_module()
 
 
-def _failure(module: ModuleOp, **options: int) -> PassFailedAt:
+def _failure(module: ModuleOp, tile_bytes: int | None = None) -> PassFailedAt:
     with pytest.raises(PassFailedAt) as failure:
-        PakvToAscendPipeline(soc="Ascend910B", **options).apply(lowering_context(), module)
+        pipeline = PakvToAscendPipeline(soc="Ascend910B", tile_bytes=tile_bytes)
+        pipeline.apply(lowering_context(), module)
     return failure.value
 
 

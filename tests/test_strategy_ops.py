@@ -76,10 +76,10 @@ def _load_then_store(barrier: bool) -> tuple[AscendMachine, UbBuffer]:
     machine = machine_over(src, dst)
     gm_src, gm_dst = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 1, 64, 0)
-    machine.dma(SITE, LOAD, gm_src, 0, buf, 0, 0, 1, 64, 0, 0)
+    machine.dma(SITE, LOAD, "blocks", gm_src, 0, buf, 0, 0, 1, 64, 0, 0)
     if barrier:
         machine.pipe_barrier(SITE)
-    machine.dma(SITE, STORE, gm_dst, 0, buf, 0, 0, 1, 64, 0, 0)
+    machine.dma(SITE, STORE, "blocks", gm_dst, 0, buf, 0, 0, 1, 64, 0, 0)
     return machine, buf
 
 
@@ -96,4 +96,4 @@ def test_a_pipe_barrier_orders_every_pipe_after_everything_before_it():
     # ...and a load that overwrites the slot while the store may still read it needs one too.
     gm_src, _ = machine.gm
     with pytest.raises(UnsyncedAccessError, match="may still be reading"):
-        machine.dma(SITE, LOAD, gm_src, 0, buf, 0, 0, 1, 64, 0, 0)
+        machine.dma(SITE, LOAD, "blocks", gm_src, 0, buf, 0, 0, 1, 64, 0, 0)

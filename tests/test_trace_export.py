@@ -29,7 +29,7 @@ def launch(spec: ShapeSpec, options: str = "", seed: int = 0) -> LoweredRun:
     """Compile ``spec``, run it once on random valid data, return the run."""
     source = from_spec(spec, "shape flags", "test")
     program = compile_program(source, spec.soc, options)
-    operands: GatherOperands = source.operands
+    operands: GatherOperands = source.gather_operands
     inputs = random_inputs(operands, spec.run_sizes, np.random.default_rng(seed))
     call = gather_call(inputs, operands, spec.soc)
     assert call is not None

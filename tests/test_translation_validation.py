@@ -170,3 +170,55 @@ def test_shape_example_of_the_original_document(mode: str):
     case = shape_example(np.random.default_rng(6), mode)
     run = run_and_compare(case)
     assert run.tiling.split_tokens == 8931
+
+
+HUGE_BLOCK = DeviceCase(
+    mode="PA_NZ", key_dtype="int8", key_token=(2,), value_token=(3,), block_size=65537, lens=(5, 2)
+)
+"""Issue 9: the PA_NZ load's GM gap (up to 65536 rows of 32 bytes) fits no
+DataCopyParams field: the bytes form where the SoC has DataCopyPad, else one-group loads."""
+
+
+@pytest.mark.parametrize("soc", ["Ascend910B", "Ascend910_95", "Ascend910"])
+def test_blocks_whose_gaps_no_uint16_field_holds(soc: str):
+    run_and_compare(build(HUGE_BLOCK.with_(soc=soc)))
+
+
+STRIDED_CASES = [
+    in_mode(
+        DeviceCase(
+            view=view,
+            key_dtype=dtype,
+            index_dtype=index,
+            cumsum=cumsum,
+            offsets=offsets,
+            lens=(9, 40, 3),
+            seed=seed,
+        ),
+        mode,
+    )
+    for seed, (view, dtype, index, cumsum, offsets) in enumerate(
+        (
+            ("layers", "fp16", "int32", False, False),
+            ("layers", "int8", "int64", True, True),
+            ("interleaved", "fp32", "int32", True, False),
+            ("interleaved", "bf16", "int64", False, True),
+            ("layers", "hifloat8", "int32", False, True),
+        )
+    )
+    for mode in MODES
+] + [
+    DeviceCase(view="interleaved", key_token=(1, 5), value_token=(3, 3), seed=20),  # 10, 18 B
+    nz(DeviceCase(view="interleaved", key_dtype="int8", value_dtype="fp16", seed=21)),
+    DeviceCase(view="layers", bad="block_ids", lens=(9, 40, 3), seed=22),
+    nz(DeviceCase(view="layers", bad="columns", lens=(9, 40, 3), seed=23)),
+]
+
+
+@grid(STRIDED_CASES)
+def test_strided_caches_are_read_in_place(case: DeviceCase):
+    """SPEC section 9: caches that are views into bigger buffers (every other byte of
+    which is random), read through their block strides, never as if they were dense."""
+    data = build(case)
+    assert not data.key_cache.flags.c_contiguous and not data.value_cache.flags.c_contiguous
+    run_and_compare(data, options=SMALL_TILES if case.seed % 2 else "")

@@ -28,7 +28,7 @@ SMALL = ShapeSpec(mode="PA_NZ", soc="Ascend910B", batch=3, num_blocks=12, table_
 
 def bench_of(spec: ShapeSpec) -> Workbench:
     source = from_spec(spec, "test", "test")
-    inputs = random_inputs(source.operands, spec.run_sizes, np.random.default_rng(5))
+    inputs = random_inputs(source.gather_operands, spec.run_sizes, np.random.default_rng(5))
     return Workbench(source, spec.soc, inputs)
 
 
@@ -44,7 +44,7 @@ def test_compare_models_every_strategy_on_the_same_data():
         assert isinstance(entry, Measurement)
         program = compile_program(source, SMALL.soc, entry.options)
         data = {role: array.copy() for role, array in bench.inputs.items()}
-        call = gather_call(data, source.operands, SMALL.soc)
+        call = gather_call(data, source.gather_operands, SMALL.soc)
         assert call is not None
         timeline = schedule(run_program(program, call).trace, bench.soc_info)
         assert entry.makespan_ns == pytest.approx(timeline.makespan_ns)

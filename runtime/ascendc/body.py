@@ -407,6 +407,8 @@ class AscendCPrintContext:
                     self.print("return;")
             case ascend.LoadScalarOp():
                 self.print_load_scalar(op)
+            case ascend.RunLengthOp():
+                self.print_run_length(op)
             case ascend.LoadOp() | ascend.StoreOp():
                 self.print_copy(op)
             case ascend.TransposeBlocksOp():
@@ -604,6 +606,21 @@ class AscendCPrintContext:
             linear = f"{scaled} * {row} + {self.operand(index, _LEVEL['+'], right=True)}"
             level = _LEVEL["+"]
         self.declare(op.result, f"{tensor.member}.GetValue({linear})", f"{tensor.role}_value")
+
+    def print_run_length(self, op: ascend.RunLengthOp) -> None:
+        """A scalar loop that stops at the first element off the run: every element is
+        sign-extended (as ``arith.index_cast``) and compared as ``uint64_t``, the type
+        of ``index``."""
+        tensor = self.gm_param(op.source)
+        count = self.declare_mutable(op.result, "count", "0")
+        begin = self.operand(op.begin, _LEVEL["+"])
+        start = self.operand(op.start, _LEVEL["+"])
+        limit = self.operand(op.limit, _LEVEL["<"], right=True)
+        element = f"{tensor.member}.GetValue({begin} + {count})"
+        value = f"static_cast<uint64_t>(static_cast<int64_t>({element}))"
+        test = f"{count} < {limit} && {value} == {start} + {count}"
+        with self.descend(f"while ({test})") as inner:
+            inner.print(f"++{count};")
 
     def print_copy(self, op: ascend.LoadOp | ascend.StoreOp) -> None:
         """``CopyIn(ub, gm, gmByte, ...)`` or ``CopyOut(gm, gmByte, ub, ...)``."""

@@ -25,6 +25,7 @@ from xdsl.dialects import arith, func, scf
 from xdsl.ir import Block, Operation, SSAValue
 
 from pakv_dialect import ascend
+from pakv_dialect.tiling import FIELD_MULTIPLES
 
 WIDEN_AFTER = 8
 """Rounds after which a loop-carried bound that still grows is given up."""
@@ -43,7 +44,9 @@ class Fact:
 
 UNKNOWN = Fact(1, False, None)
 SIZE = Fact(1, True, None)
-"""A runtime size: tiling fields, core index and count."""
+"""A runtime size: tiling fields, core index and count. A tiling field the host keeps a
+multiple of something (``pakv_dialect.tiling.FIELD_MULTIPLES``: the block strides, of
+32 bytes) is known to be that multiple."""
 
 
 def constant_of(value: SSAValue) -> int | None:
@@ -205,9 +208,15 @@ class KernelFacts:
         self._changed = True
 
     def _carried(self, value: SSAValue, sources: Sequence[SSAValue | None]) -> None:
-        """A loop-carried or merged value: the join of the sources computed so far."""
+        """A loop-carried or merged value: the join of the sources computed so far.
+
+        With no source computed yet the value is left unset (it reads as unknown until
+        a source is known), not set to unknown: a loop whose carried value feeds an
+        ``scf.if`` whose result feeds it back would otherwise alternate between two
+        answers, one round apart, and never settle."""
         known = [self._facts[s] for s in sources if s is not None and s in self._facts]
-        self._set(value, join(known) if known else UNKNOWN)
+        if known:
+            self._set(value, join(known))
 
     def _guards(self, op: Operation) -> list[tuple[SSAValue, SSAValue, bool]]:
         """The ``x < y`` guarantees of the ``scf.if`` true-regions enclosing ``op``
@@ -252,8 +261,14 @@ class KernelFacts:
                 constant = constant_of(op.result)
                 if constant is not None:
                     self._set(op.result, Fact(abs(constant), constant >= 0, constant))
-            case ascend.GetTilingOp() | ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
+            case ascend.GetTilingOp():
+                multiple = FIELD_MULTIPLES.get(op.field.data, 1)
+                self._set(op.result, replace(SIZE, multiple=multiple))
+            case ascend.GetBlockIdxOp() | ascend.GetBlockNumOp():
                 self._set(op.results[0], SIZE)
+            case ascend.RunLengthOp():
+                # At most its limit (the run stops there), never negative.
+                self._set(op.result, Fact(1, True, self.fact(op.limit).upper))
             case arith.ExtUIOp():
                 self._set(op.result, replace(facts[0], non_negative=True))
             case arith.IndexCastOp() | arith.ExtSIOp():

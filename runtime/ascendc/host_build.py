@@ -4,7 +4,8 @@ There is no CANN toolkit on the development machines, so the printed kernels run
 the CPU: ``stand_in/kernel_operator.h`` implements the AscendC subset the printer uses
 with its documented semantics and hardware checks, ``stand_in/acl/acl.h`` the runtime
 calls of the printed host code, and ``stand_in/host_entry.h`` the C entry that Python
-calls. A unit's own host code runs: ``ComputeGatherTiling`` computes the tiling and the
+calls. A unit's own host code runs: ``ComputeGatherTiling`` (a scatter's
+``ComputeScatterTiling``) computes the tiling and the
 launcher (``Launch<Kernel>``) copies it to device memory and launches the kernel on
 every core. The only rewrite is the one piece of syntax g++ cannot parse, the launch
 chevrons ``kernel<<<blockDim, l2ctrl, stream>>>(...)``, which become a call of the
@@ -41,9 +42,9 @@ from threading import Lock
 import numpy as np
 
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
-from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
+from pakv_dialect.tiling import GATHER_ABI, TILING_ABIS, TilingAbi
 from runtime.ascendc.plan import pascal
-from runtime.call import GatherCall
+from runtime.call import KernelCall
 
 STAND_IN_DIR = Path(__file__).resolve().parent / "stand_in"
 """The stand-in headers (package data)."""
@@ -57,9 +58,6 @@ COMPILER_ENV = "CXX"
 
 CACHE_ENV = "PAKV_CACHE_DIR"
 """Overrides where compiled kernels are cached."""
-
-TILING_FUNCTION = "ComputeGatherTiling"
-"""The printed unit's host tiling function (``runtime.ascendc.printer``)."""
 
 UNITS_PER_LIBRARY = 16
 """Units compiled by one compiler run when many are built at once: each adds a fraction
@@ -138,6 +136,13 @@ class HostUnit:
     entry: str
     """The kernel's name: its ``extern "C"`` entry, and ``Launch<Entry>`` its launcher."""
     soc: str
+    tiling: str = GATHER_ABI.name
+    """The kernel's tiling ABI (``pakv_dialect.tiling.TILING_ABIS``): its host function
+    computes the tiling (``ComputeGatherTiling``, ``ComputeScatterTiling``)."""
+
+    @property
+    def abi(self) -> TilingAbi:
+        return TILING_ABIS[self.tiling]
 
     @property
     def digest(self) -> str:
@@ -167,9 +172,11 @@ class HostKernel:
         """Launch on every core the tiling uses; outputs are written into ``tensors``.
 
         ``tensors`` follow the kernel's GM parameters (C-contiguous, any dtype); ``shape``
-        the parameters of the unit's ``ComputeGatherTiling``. Returns the tiling the
-        unit's host code computed. Raises HostRunError when a hardware rule broke.
+        the parameters of the unit's tiling function (``ComputeGatherTiling``...).
+        Returns the tiling the unit's host code computed. Raises HostRunError when a
+        hardware rule broke.
         """
+        fields = self.unit.abi.fields
         for index, tensor in enumerate(tensors):
             if not tensor.flags.c_contiguous:
                 raise ValueError(f"GM tensor {index} must be C-contiguous")
@@ -177,10 +184,10 @@ class HostKernel:
         addresses = (ctypes.c_void_p * count)(*(t.ctypes.data for t in tensors))
         sizes = (ctypes.c_uint64 * count)(*(t.nbytes for t in tensors))
         sizes_in = (ctypes.c_uint64 * len(shape))(*shape)
-        tiling = (ctypes.c_uint64 * len(TILING_FIELDS))()
+        tiling = (ctypes.c_uint64 * len(fields))()
         error = ctypes.create_string_buffer(_ERROR_BYTES)
         status = self._run(
-            sizes_in, len(shape), addresses, sizes, count, tiling, len(TILING_FIELDS), error,
+            sizes_in, len(shape), addresses, sizes, count, tiling, len(fields), error,
             _ERROR_BYTES,
         )  # fmt: skip
         if status != 0:
@@ -189,22 +196,22 @@ class HostKernel:
             raise HostRunError(
                 f"AscendC kernel {self.unit.entry} on {self.soc.name} {what}: {message}"
             )
-        return dict(zip(TILING_FIELDS, tiling, strict=True))
+        return dict(zip(fields, tiling, strict=True))
 
     def run_call(
-        self, call: GatherCall, tensors: Sequence[np.ndarray] | None = None
+        self, call: KernelCall, tensors: Sequence[np.ndarray] | None = None
     ) -> dict[str, int]:
         """Run one call; its outputs are written in place.
 
         ``tensors`` are the kernel's GM arguments in its parameter order (default: the
-        call's operands in ``OPERAND_ROLES`` order). The unit's host code computes the
-        tiling from the runtime sizes ``GatherCall.tiling`` passes to ``gather_tiling``;
-        the result is returned.
+        call's operands in kernel-argument order). The unit's host code computes the
+        tiling from the runtime sizes the call's ``tiling`` passes to its ABI's function
+        (``gather_tiling``, ``scatter_tiling``); the result is returned.
         """
         sizes = {"vector_cores": self.soc.vector_cores}
         shape = [
             sizes[name] if name in sizes else getattr(call, name)
-            for name in inspect.signature(gather_tiling).parameters
+            for name in inspect.signature(self.unit.abi.compute).parameters
         ]
         if tensors is None:
             tensors = [t.bytes for t in call.arguments()]
@@ -239,7 +246,7 @@ def _library_source(units: Sequence[HostUnit], unit_files: Sequence[Path]) -> st
             f'#include "{path.name}"',
             f"#undef {unit.entry}",
             f"}}  // namespace {space}",
-            f"PAKV_HOST_ENTRY({unit.symbol}, {space}::{TILING_FUNCTION}, "
+            f"PAKV_HOST_ENTRY({unit.symbol}, {space}::{unit.abi.function}, "
             f"{space}::Launch{pascal(unit.entry)})",
         ]
     return "\n".join(lines) + "\n"

@@ -37,7 +37,8 @@ CPP_KEYWORDS = frozenset(
 
 PRINTER_NAMES = frozenset(
     """
-    GatherTilingData ComputeGatherTiling UB_BLOCK_BYTES MAX_BURSTS AscendC GM_ADDR half
+    GatherTilingData ComputeGatherTiling ScatterTilingData ComputeScatterTiling
+    UB_BLOCK_BYTES MAX_BURSTS AscendC GM_ADDR half
     tiling tilingDevice tilingGm tilingWords stream op id
     """.split()
 )

@@ -3,24 +3,24 @@
 The GM tensors (kernel arguments, typed by ``pakv_dialect.dtypes``), the UB buffers
 (``ascend.ub_alloc`` at planned offsets), the event ids each ``HardEvent`` kind needs,
 and for every DMA op which copy helper prints it. The copy rule (SPEC section 5):
-``DataCopy`` only when every length of the copy is provably a multiple of 32 bytes
-(``runtime.ascendc.facts``), otherwise ``DataCopyPad``, which is exact for any byte
-length, so the choice is static and no run-time branch is printed.
+each DMA op names its form (``pakv_dialect.dma``; the lowering chose it), and prints as
+that form's call: ``blocks`` as ``DataCopy`` (by element count for one burst, with
+``DataCopyParams`` otherwise), ``bytes`` as ``DataCopyPad`` with ``DataCopyExtParams``,
+exact for any byte length. The choice is static and no run-time branch is printed.
 
-Every value that ends in an AscendC parameter field must provably fit it, in the
-field's width and unit (:data:`FORM_FIELDS`): ``DataCopyParams`` holds lengths and gaps
-as uint16 counts of 32-byte blocks, ``DataCopyExtParams`` a byte length below 2^21 and
-uint32 gaps. When the ``DataCopy`` form cannot be proven to fit (a PA_NZ row gap of
-65537 blocks), the copy takes the ``DataCopyPad`` form; when no form the SoC offers
-fits, the target refuses the op with a located error. The same goes for SoC
-capabilities (``SocInfo.ascendc_apis``, ``SocInfo.event_ids``): an op the SoC has no
-API for is refused where it stands.
+The printer does not decide the form again; it proves the op's own: every value that
+ends in a parameter field must provably fit it, in the field's width and unit
+(``DMA_FORMS``, the one table the verifier and the machine model read too; a
+``blocks``-form length or gap must provably be a 32-byte multiple, or ``DataCopy``
+would round it down), or the target refuses the op with a located error. The same goes
+for SoC capabilities (``SocInfo.ascendc_apis``, ``SocInfo.event_ids``): an op the SoC
+has no API for (the ``bytes`` form without ``DataCopyPad``) is refused where it stands.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 
 from xdsl.dialects import func
@@ -28,8 +28,10 @@ from xdsl.dialects.builtin import MemRefType
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from pakv_dialect import ascend
+from pakv_dialect.dma import DMA_FORMS, DmaForm, value_words
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
+from pakv_dialect.tiling import GATHER_ABI, TilingAbi
 from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import KernelFacts, constant_of
 from runtime.ascendc.identifiers import check_printed_names
@@ -101,62 +103,15 @@ class UbView:
 
 
 class CopyForm(Enum):
-    """The AscendC call a DMA op prints as."""
+    """The AscendC call a DMA op prints as: its form, and for ``blocks`` whether one burst."""
 
     COUNT = "DataCopy(dst, src, count)"
-    """One burst whose length is a multiple of 32 bytes; ``count`` is a uint32_t."""
+    """The ``blocks`` form, one burst: AscendC sets ``DataCopyParams.blockLen`` from the
+    element count, so the length is still a uint16 count of 32-byte blocks."""
     BLOCKS = "DataCopy with DataCopyParams"
-    """Bursts whose lengths and gaps are multiples of 32 bytes, counted in blocks."""
+    """The ``blocks`` form: lengths and gaps counted in 32-byte blocks."""
     PAD = "DataCopyPad with DataCopyExtParams"
-    """Any byte lengths; GM gaps in bytes, UB gaps in 32-byte blocks."""
-
-
-UB_BLOCK = ascend.UB_ALIGN
-
-
-@dataclass(frozen=True)
-class DmaField:
-    """An AscendC DMA parameter as the hardware sees it: its width and unit."""
-
-    name: str
-    bits: int
-    unit: int
-    """Bytes per count: 32 for a field counted in blocks, 1 for bytes."""
-    limit: int | None = None
-    """A tighter bound than the width, in counts (DataCopyPad's 21-bit lenBurst)."""
-
-    @property
-    def max_bytes(self) -> int:
-        counts = (1 << self.bits) - 1 if self.limit is None else self.limit
-        return counts * self.unit
-
-    def describe(self) -> str:
-        unit = "32-byte blocks" if self.unit == UB_BLOCK else "bytes"
-        return f"{self.name} (uint{self.bits} in {unit}: at most {self.max_bytes} bytes)"
-
-
-FORM_FIELDS: dict[CopyForm, dict[str, DmaField]] = {
-    # DataCopy's count parameter is a uint32_t of elements: one byte each at the least.
-    CopyForm.COUNT: {"length": DmaField("DataCopy count", 32, 1)},
-    # asc-devkit include/basic_api/kernel_struct_data_copy.h: four uint16_t fields.
-    CopyForm.BLOCKS: {
-        "length": DmaField("DataCopyParams.blockLen", 16, UB_BLOCK),
-        "gm_gap": DmaField("DataCopyParams.{gm}Stride", 16, UB_BLOCK),
-        "ub_gap": DmaField("DataCopyParams.{ub}Stride", 16, UB_BLOCK),
-    },
-    # The same header: uint32_t blockLen and strides; the copy_gm_to_ubuf_align intrinsic
-    # (hiascend.com cceapi_0092) takes lenBurst in [0, 2^21 - 1] bytes and gaps in
-    # [0, 2^32 - 1], in 32-byte units on the UB side and bytes on the GM side.
-    CopyForm.PAD: {
-        "length": DmaField("DataCopyExtParams.blockLen", 32, 1, limit=(1 << 21) - 1),
-        "gm_gap": DmaField("DataCopyExtParams.{gm}Stride", 32, 1),
-        "ub_gap": DmaField("DataCopyExtParams.{ub}Stride", 32, UB_BLOCK),
-    },
-}
-"""The fields each form puts a DMA op's lengths in (the burst count is chunked by
-MAX_BURSTS in every form)."""
-
-_WHAT = {"length": "burst length", "gm_gap": "GM gap", "ub_gap": "UB gap"}
+    """The ``bytes`` form: any byte lengths; GM gaps in bytes, UB gaps in 32-byte blocks."""
 
 
 @dataclass(frozen=True)
@@ -181,61 +136,59 @@ class CopyVariant:
         return name + ("Aligned" if self.aligned else "")
 
 
-def _field(form: CopyForm, role: str, to_ub: bool) -> DmaField:
-    field = FORM_FIELDS[form][role]
-    gm, ub = ("src", "dst") if to_ub else ("dst", "src")
-    return replace(field, name=field.name.format(gm=gm, ub=ub))
-
-
 def _misfit(
-    form: CopyForm, values: dict[str, SSAValue], to_ub: bool, facts: KernelFacts
+    op: ascend.LoadOp | ascend.StoreOp, values: dict[str, SSAValue], facts: KernelFacts
 ) -> str | None:
-    """Why ``form`` cannot carry ``values`` (the first that does not provably fit)."""
-    for role, value in values.items():
-        field = _field(form, role, to_ub)
-        if not facts.fits(value, field.max_bytes):
+    """Why the op's form cannot carry ``values`` (the first that does not provably fit)."""
+    spec = DMA_FORMS[op.dma_form]
+    to_ub = isinstance(op, ascend.LoadOp)
+    for name, value in values.items():
+        field = spec.fields[name]
+        if field.unit > 1 and not facts.is_multiple_of(value, field.unit):
+            return (
+                f"the {value_words(name)} is not provably a multiple of {field.unit} bytes, "
+                f"which {field.describe(to_ub)} needs"
+            )
+        if not facts.fits(value, field.max_value):
             upper = facts.upper_bound(value)
-            bound = "unbounded" if upper is None else f"up to {upper} bytes"
-            return f"the {_WHAT[role]} ({bound}) does not provably fit {field.describe()}"
+            bound = "unbounded" if upper is None else f"up to {upper}"
+            return (
+                f"the {value_words(name)} ({bound}) does not provably fit {field.describe(to_ub)}"
+            )
     return None
 
 
 def copy_variant(
     op: ascend.LoadOp | ascend.StoreOp, soc: SocInfo, facts: KernelFacts
 ) -> CopyVariant:
-    """The static copy choice for one DMA op (module docstring).
+    """How one DMA op prints (module docstring): the call of its own form.
 
-    One burst whose gaps are constants prints without them; gaps the program computes
-    are kept (they are part of what it says), so the burst form is used. A form is
-    taken only when every length provably fits its field; the printed helpers assign
-    the values to the fields unconverted, so a value that did not fit would be
-    truncated on the device (and is refused by the host stand-in).
+    One burst whose gaps are constants prints without them (the verifier checked those
+    constants); gaps the program computes are kept (they are part of what it says), so
+    the burst helper is used. Every value is proven to fit its field: the printed
+    helpers assign the values to the fields unconverted, so a value that did not fit
+    would be truncated on the device (and is refused by the host stand-in).
     """
     to_ub = isinstance(op, ascend.LoadOp)
     single = constant_of(op.n_burst) == 1 and all(
         constant_of(v) is not None for v in (op.gm_gap, op.ub_gap)
     )
-    values = {"length": op.burst_len}
-    if not single:
-        values |= {"gm_gap": op.gm_gap, "ub_gap": op.ub_gap}
-    aligned = all(facts.is_multiple_of(v, ascend.UB_ALIGN) for v in values.values())
-    forms = [CopyForm.COUNT if single else CopyForm.BLOCKS] if aligned else []
-    if soc.has_data_copy_pad:
-        forms.append(CopyForm.PAD)
-    if not forms:
+    form = op.dma_form
+    if form == DmaForm.bytes and not soc.has_data_copy_pad:
         raise emit_error(
             op,
-            f"burst length not provably a multiple of {ascend.UB_ALIGN} bytes, and "
-            f"{soc.name} has no DataCopyPad: plan 32-byte aligned bursts for this SoC",
+            f"{soc.name} has no DataCopyPad, which this DMA's bytes form needs (its lengths "
+            f"are not all 32-byte multiples): plan 32-byte aligned bursts for this SoC",
         )
-    misfits: list[str] = []
-    for form in forms:
-        misfit = _misfit(form, values, to_ub, facts)
-        if misfit is None:
-            return CopyVariant(to_ub, single, form)
-        misfits.append(misfit)
-    pad = "" if soc.has_data_copy_pad else f"; {soc.name} has no DataCopyPad"
-    raise emit_error(op, f"no AscendC copy form fits: {'; '.join(misfits)}{pad}")
+    values = {"n_burst": op.n_burst, "burst_len": op.burst_len}
+    if not single:
+        values |= {"gm_gap": op.gm_gap, "ub_gap": op.ub_gap}
+    misfit = _misfit(op, values, facts)
+    if misfit is not None:
+        raise emit_error(op, f"the {form} form (as the op says) does not fit: {misfit}")
+    if form == DmaForm.bytes:
+        return CopyVariant(to_ub, single, CopyForm.PAD)
+    return CopyVariant(to_ub, single, CopyForm.COUNT if single else CopyForm.BLOCKS)
 
 
 @dataclass
@@ -250,8 +203,10 @@ class KernelPlan:
     ub: dict[SSAValue, UbView] = field(default_factory=dict[SSAValue, UbView])
     events: dict[str, int] = field(default_factory=dict[str, int])
     """HardEvent kind -> how many event ids of that kind the kernel uses."""
-    copies: dict[str, bool] = field(default_factory=dict[str, bool])
-    """Copy helper name -> whether it must split bursts above MAX_BURSTS."""
+    tiling: TilingAbi = GATHER_ABI
+    """The kernel's tiling ABI (its ``ascend.tiling``)."""
+    copies: set[str] = field(default_factory=set[str])
+    """The copy helpers the kernel calls (``CopyVariant.helper``)."""
     transposes: bool = False
     zero_fills: bool = False
     transposed_loads: bool = False
@@ -342,6 +297,10 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
         KernelFacts(kernel),
         {a: _gm_param(a) for a in kernel.body.block.args},
     )
+    try:
+        plan.tiling = ascend.kernel_tiling_abi(kernel)
+    except KeyError as e:
+        raise AscendCEmitError(f"@{kernel.sym_name.data} names no known tiling ABI: {e}") from None
     check_printed_names(kernel, [t.param for t in plan.gm.values()])
     facts, soc = plan.facts, plan.soc
     for op in kernel.body.walk():
@@ -349,9 +308,7 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
             case ascend.UbAllocOp():
                 plan.ub[op.buffer] = _ub_view(op)
             case ascend.LoadOp() | ascend.StoreOp():
-                variant = copy_variant(op, soc, facts)
-                splits = not variant.single and not facts.fits(op.n_burst, ascend.MAX_BURSTS)
-                plan.copies[variant.helper] = plan.copies.get(variant.helper, False) or splits
+                plan.copies.add(copy_variant(op, soc, facts).helper)
             case ascend.TransposeBlocksOp():
                 require_apis(op, soc, frozenset({AscendCApi.UB_TO_UB_DATA_COPY}), "the transpose")
                 _require_transpose_fits(op, facts)

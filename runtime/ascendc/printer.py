@@ -2,8 +2,9 @@
 
 ``xdsl-opt f.mlir -p 'pakv-to-ascend{soc=S}' -t ascendc`` prints, per kernel:
 
-* the includes, and ``GatherTilingData``: the runtime sizes of
-  ``pakv_dialect.tiling.GatherTiling`` (field names from ``TILING_FIELDS``);
+* the includes, and the tiling struct of the kernel's ABI (``GatherTilingData`` or
+  ``ScatterTilingData``: ``pakv_dialect.tiling.TILING_ABIS``, named by the kernel's
+  ``ascend.tiling``);
 * the kernel class in AscendC's usual form. ``Init`` reads the tiling, binds the GM
   tensors, carves the planned UB out of one ``TBuf<TPosition::VECCALC>`` with
   ``GetWithOffset`` (the lowering planned every offset, so there is no ``TQue``) and
@@ -16,7 +17,8 @@
 * the ``extern "C" __global__ __aicore__`` entry (GM addresses, workspace, tiling);
 * ``KERNEL_TASK_TYPE_DEFAULT`` in the entry where the SoC has a kernel type
   (``SocInfo.kernel_type``: vector-only on A2/A3/950, AI Core on 310P, none elsewhere);
-* the host side: ``ComputeGatherTiling`` (``gather_tiling``'s split) and a launcher in
+* the host side: ``ComputeGatherTiling`` (``gather_tiling``'s split; the scatter's
+  ``ComputeScatterTiling``) and a launcher in
   the asc-devkit examples' form (host ``uint8_t*`` device addresses, ``aclrtStream``,
   ``<<<blockDim, nullptr, stream>>>``), outside ``ASCENDC_CPU_DEBUG`` builds. The host
   build compiles and runs it against the stand-in ``acl/acl.h``.
@@ -38,7 +40,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.target import Target
 
 from pakv_dialect import ascend
-from pakv_dialect.tiling import TILING_FIELDS, gather_tiling
+from pakv_dialect.tiling import TilingAbi
 from runtime.ascendc.body import AscendCPrintContext, events_by_count
 from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.plan import (
@@ -49,25 +51,42 @@ from runtime.ascendc.plan import (
     plan_printing,
 )
 
-TILING_STRUCT = "GatherTilingData"
-TILING_FUNCTION = "ComputeGatherTiling"
-
-TILING_RULES = {
-    "split_tokens": "std::min(totalTokens, numTokens)",
-    "used_cores": "std::min(vectorCores, tiling.splitTokens)",
+TILING_RULES: dict[str, dict[str, str]] = {
+    "gather": {
+        "split_tokens": "std::min(totalTokens, numTokens)",
+        "used_cores": "std::min(vectorCores, tiling.splitTokens)",
+    },
+    "scatter": {
+        "split_tokens": "numTokens",
+        "used_cores": "std::min(vectorCores, tiling.splitTokens)",
+    },
 }
-"""C++ of ``gather_tiling``'s computed fields; every other field copies the parameter of
-the same name. (Sizes are unsigned here, so ``max(0, ...)`` has nothing to clamp.)"""
+"""C++ of each tiling ABI's computed fields (``gather_tiling``, ``scatter_tiling``);
+every other field copies the parameter of the same name. (Sizes are unsigned here, so
+``max(0, ...)`` has nothing to clamp.)"""
+
+TILING_DOC = {
+    "gather": (
+        "the sum of seqLens:",
+        "the cores share min(totalTokens, numTokens) rows (pakv_dialect/tiling.py).",
+    ),
+    "scatter": (
+        "slotMapping's length:",
+        "the cores share the numTokens tokens, one slot each (pakv_dialect/tiling.py).",
+    ),
+}
+"""What each ABI's host function computes from, in two comment lines."""
 
 
 FITS_NOTE = "// Every value fits its field unconverted: runtime.ascendc.plan proved it per call."
 
 
-def _copy_helper(helper: str, splits: bool) -> str:
-    """The C++ of one copy helper (``ascendc_plan.CopyVariant``); ``splits``: chunk bursts.
+def _copy_helper(helper: str) -> str:
+    """The C++ of one copy helper (``ascendc_plan.CopyVariant``).
 
-    Values go into the AscendC fields without casts: the plan chose the helper only for
-    calls whose values provably fit (``runtime.ascendc.plan.FORM_FIELDS``).
+    Values go into the AscendC fields without casts: the plan proved, call by call, that
+    they fit the fields of the op's form (``pakv_dialect.dma.DMA_FORMS``), burst count
+    included (the lowering splits copies of more than 4095 bursts).
     """
     to_ub = helper.startswith("CopyIn")
     aligned = helper.endswith("Aligned")
@@ -120,25 +139,10 @@ def _copy_helper(helper: str, splits: bool) -> str:
         f"    params.srcStride = {src_gap};",
         f"    params.dstStride = {dst_gap};",
     ]
-    if splits:
-        local_at = "ub[first * ubPitch].ReinterpretCast<T>()"
-        global_at = "gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)]"
-        dst_at, src_at = (local_at, global_at) if to_ub else (global_at, local_at)
-        lines += [
-            "    // One instruction carries at most MAX_BURSTS bursts: issue them in chunks.",
-            "    const uint64_t ubBurst = (burstBytes + UB_BLOCK_BYTES - 1) / UB_BLOCK_BYTES;",
-            "    const uint64_t ubPitch = ubBurst * UB_BLOCK_BYTES + ubGapBytes;",
-            "    for (uint64_t first = 0; first < nBurst; first += MAX_BURSTS) {",
-            "        const uint64_t left = nBurst - first;",
-            "        params.blockCount = left < MAX_BURSTS ? left : MAX_BURSTS;",
-            f"        {api}({dst_at}, {src_at}, params{pad});",
-            "    }",
-        ]
-    else:
-        lines += [
-            "    params.blockCount = nBurst;",
-            f"    {api}({dst}, {src}, params{pad});",
-        ]
+    lines += [
+        "    params.blockCount = nBurst;",
+        f"    {api}({dst}, {src}, params{pad});",
+    ]
     header = (
         f"__aicore__ inline void {helper}({params}, uint64_t nBurst, uint64_t burstBytes, "
         "uint64_t gmGapBytes, uint64_t ubGapBytes)"
@@ -232,10 +236,16 @@ def _print_prologue(out: AscendCPrintContext, plan: KernelPlan) -> None:
     out.print(
         f"// AscendC kernel {plan.name} for {plan.soc.name}: pakv's ascendc target printed it"
     )
-    out.print(
-        "// from the lowered pakv.gather (pakv-to-ascend). It gathers the paged key and value"
-    )
-    out.print("// caches into contiguous token-major outputs; each core copies its share of rows.")
+    if plan.tiling.name == "scatter":
+        out.print("// from the lowered pakv.scatter (pakv-to-ascend). It writes new key and value")
+        out.print("// tokens into the paged caches; each core writes its share of the tokens.")
+    else:
+        out.print(
+            "// from the lowered pakv.gather (pakv-to-ascend). It gathers the paged key and value"
+        )
+        out.print(
+            "// caches into contiguous token-major outputs; each core copies its share of rows."
+        )
     out.print('#include "kernel_operator.h"')
     out.print("#ifndef ASCENDC_CPU_DEBUG")
     out.print('#include "acl/acl.h"')
@@ -244,17 +254,16 @@ def _print_prologue(out: AscendCPrintContext, plan: KernelPlan) -> None:
     out.print()
     out.print("using namespace AscendC;")
     out.print()
-    out.print(f"// Runtime sizes: computed on the host by {TILING_FUNCTION}, read by every core.")
-    out.print(f"struct {TILING_STRUCT} {{")
-    for field_name in TILING_FIELDS:
+    tiling = plan.tiling
+    out.print(f"// Runtime sizes: computed on the host by {tiling.function}, read by every core.")
+    out.print(f"struct {tiling.struct} {{")
+    for field_name in tiling.fields:
         out.print(f"    uint64_t {camel(field_name)};")
     out.print("};")
     out.print()
     out.print(
         f"constexpr uint64_t UB_BLOCK_BYTES = {ascend.UB_ALIGN};  // UB address and size unit"
     )
-    if any(plan.copies.values()):
-        out.print(f"constexpr uint64_t MAX_BURSTS = {ascend.MAX_BURSTS};  // blockCount limit")
     out.print("// The UB plan (ascend-plan-ub): buffers of `slots` equal slots at planned offsets.")
     for ub in plan.ub.values():
         out.print(
@@ -269,7 +278,7 @@ def _print_init(out: AscendCPrintContext, plan: KernelPlan) -> None:
         body.print("// Every core reads its own copy of the tiling from GM.")
         body.print("auto tilingGm = reinterpret_cast<__gm__ uint64_t*>(tiling);")
         body.print("auto tilingWords = reinterpret_cast<uint64_t*>(&tiling_);")
-        header = f"for (size_t i = 0; i < sizeof({TILING_STRUCT}) / sizeof(uint64_t); ++i)"
+        header = f"for (size_t i = 0; i < sizeof({plan.tiling.struct}) / sizeof(uint64_t); ++i)"
         with body.descend(header) as loop:
             loop.print("tilingWords[i] = tilingGm[i];")
         for tensor in plan.gm.values():
@@ -309,7 +318,7 @@ def _print_class(out: AscendCPrintContext, plan: KernelPlan) -> None:
         body.print_block(plan.func.body.block)
     member.print()
     out.print("private:")
-    helpers = [_copy_helper(name, splits) for name, splits in sorted(plan.copies.items())]
+    helpers = [_copy_helper(name) for name in sorted(plan.copies)]
     helpers += [TRANSPOSE_BLOCKS] if plan.transposes else []
     helpers += [COPY_IN_TRANSPOSED] if plan.transposed_loads else []
     helpers += [ZERO_FILL] if plan.zero_fills else []
@@ -323,7 +332,7 @@ def _print_class(out: AscendCPrintContext, plan: KernelPlan) -> None:
         member.print(f"GlobalTensor<{tensor.kind.ascendc}> {tensor.member};")
     for kind, count in sorted(plan.events.items()):
         member.print(f"TEventID {events_member(kind)}[{count}];")
-    member.print(f"{TILING_STRUCT} tiling_;")
+    member.print(f"{plan.tiling.struct} tiling_;")
     out.print("};")
     out.print()
 
@@ -347,16 +356,20 @@ def _print_entry(out: AscendCPrintContext, plan: KernelPlan) -> None:
 
 
 def _print_host(out: AscendCPrintContext, plan: KernelPlan) -> None:
-    parameters = list(inspect.signature(gather_tiling).parameters)
-    out.print("// Host side. The tiling of one launch, from runtime shapes and the sum of seqLens:")
-    out.print("// the cores share min(totalTokens, numTokens) rows (pakv_dialect/tiling.py).")
+    abi: TilingAbi = plan.tiling
+    struct = abi.struct
+    parameters = list(inspect.signature(abi.compute).parameters)
+    rules = TILING_RULES[abi.name]
+    source, split = TILING_DOC[abi.name]
+    out.print(f"// Host side. The tiling of one launch, from runtime shapes and {source}")
+    out.print(f"// {split}")
     signature = ", ".join(f"uint64_t {camel(p)}" for p in parameters)
-    with out.function(f"inline {TILING_STRUCT} {TILING_FUNCTION}({signature})") as body:
-        body.print(f"{TILING_STRUCT} tiling{{}};")
+    with out.function(f"inline {struct} {abi.function}({signature})") as body:
+        body.print(f"{struct} tiling{{}};")
         limit = ascend.function_cores(plan.func)
-        for field_name in TILING_FIELDS:
-            rule = TILING_RULES.get(field_name, camel(field_name))
-            if field_name not in TILING_RULES and field_name not in parameters:
+        for field_name in abi.fields:
+            rule = rules.get(field_name, camel(field_name))
+            if field_name not in rules and field_name not in parameters:
                 raise AscendCEmitError(f"no host rule for tiling field {field_name}")
             if field_name == "used_cores" and limit:
                 body.print(f"// The plan asks for at most {limit} cores ({ascend.CORES_ATTR}).")
@@ -367,19 +380,19 @@ def _print_host(out: AscendCPrintContext, plan: KernelPlan) -> None:
     out.print("#ifndef ASCENDC_CPU_DEBUG")
     out.print("// Launch on `stream` with blockDim = usedCores, as the asc-devkit examples do: the")
     out.print("// arguments are device memory addresses on the host side (uint8_t*); tilingDevice")
-    out.print(f"// holds sizeof({TILING_STRUCT}) bytes of device memory and receives `tiling`.")
+    out.print(f"// holds sizeof({struct}) bytes of device memory and receives `tiling`.")
     out.print("// An empty call (no rows to copy) launches nothing.")
     host_params = ", ".join(f"uint8_t* {t.param}" for t in plan.gm.values())
     header = (
-        f"inline aclError Launch{pascal(plan.name)}(const {TILING_STRUCT}& tiling, "
+        f"inline aclError Launch{pascal(plan.name)}(const {struct}& tiling, "
         f"uint8_t* tilingDevice, aclrtStream stream, {host_params})"
     )
     with out.function(header) as body:
         with body.descend("if (tiling.usedCores == 0)") as branch:
             branch.print("return ACL_SUCCESS;")
         body.print(
-            f"const aclError copied = aclrtMemcpy(tilingDevice, sizeof({TILING_STRUCT}), &tiling, "
-            f"sizeof({TILING_STRUCT}), ACL_MEMCPY_HOST_TO_DEVICE);"
+            f"const aclError copied = aclrtMemcpy(tilingDevice, sizeof({struct}), &tiling, "
+            f"sizeof({struct}), ACL_MEMCPY_HOST_TO_DEVICE);"
         )
         with body.descend("if (copied != ACL_SUCCESS)") as branch:
             branch.print("return copied;")

@@ -1,4 +1,5 @@
-"""A faithful mirror of the two-phase aclnn C API, on host arrays.
+"""A faithful mirror of the two-phase aclnn C API, on host arrays: the gather's
+``aclnnGatherPaKvCache*`` and the scatter's ``aclnnScatterPaKvCache*``.
 
 ::
 
@@ -35,6 +36,7 @@ from runtime.host.errors import (
     AclnnError,
 )
 from runtime.host.launch import launch
+from runtime.host.scatter_checks import CheckedScatter, check_scatter_parameters
 from runtime.host.tensor import TensorLike
 
 _recent_error = ""
@@ -67,7 +69,7 @@ def _internal(error: Exception) -> int:
 class AclOpExecutor:
     """What phase one hands to phase two: the checked tensors and the chosen executor."""
 
-    checked: CheckedCall
+    checked: CheckedCall | CheckedScatter
     executor: executors.Executor
     executor_name: str
     used: bool = False
@@ -130,11 +132,16 @@ def aclnnGatherPaKvCache(
     accepted for fidelity and unused: the host runs synchronously and needs no workspace.
     """
     del workspace, workspaceSize, stream
+    return _launch_phase_two(executor, "aclnnGatherPaKvCacheGetWorkspaceSize")
+
+
+def _launch_phase_two(executor: AclOpExecutor | None, phase_one: str) -> int:
+    """Phase two of either operator: the executor from ``phase_one``, once."""
     if executor is None:
         return _fail(
             AclnnError(
                 ACLNN_ERR_PARAM_NULLPTR,
-                "executor is null: expected the executor from aclnnGatherPaKvCacheGetWorkspaceSize",
+                f"executor is null: expected the executor from {phase_one}",
             )
         )
     if executor.used:
@@ -155,3 +162,61 @@ def aclnnGatherPaKvCache(
     except Exception as e:
         return _internal(e)
     return ACLNN_SUCCESS
+
+
+def aclnnScatterPaKvCacheGetWorkspaceSize(
+    key: TensorLike | None,
+    keyCacheRef: TensorLike | None,
+    slotMapping: TensorLike | None,
+    value: TensorLike | None,
+    valueCacheRef: TensorLike | None,
+    compressLensOptional: TensorLike | None,
+    compressSeqOffsetOptional: TensorLike | None,
+    seqLensOptional: TensorLike | None,
+    cacheMode: str,
+    *,
+    soc: str = DEFAULT_SOC,
+    executor: str | None = None,
+) -> tuple[int, int, AclOpExecutor | None]:
+    """Phase one of the scatter (the vendor's parameter order): check everything;
+    returns (status, workspace bytes, executor).
+
+    The compress parameters of the vendor's compress modes are out of scope (SPEC
+    section 8): they must be None, else 161002. The scatter needs no workspace.
+    """
+    try:
+        run = executors.executor_named(executor)
+        compress = {
+            "compressLensOptional": compressLensOptional,
+            "compressSeqOffsetOptional": compressSeqOffsetOptional,
+            "seqLensOptional": seqLensOptional,
+        }
+        for name, given in compress.items():
+            if given is not None:
+                raise AclnnError(
+                    ACLNN_ERR_PARAM_INVALID,
+                    f"{name}: expected None (the compress modes are not supported), got a tensor",
+                )
+        checked = check_scatter_parameters(
+            key, value, keyCacheRef, valueCacheRef, slotMapping, cache_mode=cacheMode, soc=soc
+        )
+        checked.at_launch()  # bad slots are reported now already; phase two checks again
+    except AclnnError as e:
+        return _fail(e), 0, None
+    except ValueError as e:
+        return _fail(AclnnError(ACLNN_ERR_PARAM_INVALID, str(e))), 0, None
+    except Exception as e:
+        return _internal(e), 0, None
+    name = executors.DEFAULT_EXECUTOR if executor is None else executor
+    return ACLNN_SUCCESS, 0, AclOpExecutor(checked, run, name)
+
+
+def aclnnScatterPaKvCache(
+    workspace: object,
+    workspaceSize: int,
+    executor: AclOpExecutor | None,
+    stream: object,
+) -> int:
+    """Phase two of the scatter: launch the executor from phase one on the data as it is
+    now (the slot rules run again)."""
+    return _launch_phase_two(executor, "aclnnScatterPaKvCacheGetWorkspaceSize")

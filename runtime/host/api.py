@@ -1,4 +1,5 @@
-"""The Pythonic host API: ``gather_pa_kv_cache``, one call that checks, then runs.
+"""The Pythonic host API: ``gather_pa_kv_cache`` and ``scatter_pa_kv_cache``, one call
+that checks, then runs.
 
 The same steps back the aclnn mirror (``runtime.host.aclnn``): ``runtime.host.checks``
 validates everything before anything is written, then ``runtime.host.launch`` runs the
@@ -11,6 +12,7 @@ from pakv_dialect.soc import DEFAULT_SOC
 from runtime.host import executors
 from runtime.host.checks import check_call
 from runtime.host.launch import launch
+from runtime.host.scatter_checks import check_scatter_call
 from runtime.host.tensor import TensorLike
 
 
@@ -57,6 +59,35 @@ def gather_pa_kv_cache(
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
         options=options,
+    )
+    if call is not None:
+        launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)
+
+
+def scatter_pa_kv_cache(
+    key: TensorLike,
+    value: TensorLike,
+    key_cache: TensorLike,
+    value_cache: TensorLike,
+    slot_mapping: TensorLike,
+    *,
+    cache_mode: str = "Norm",
+    soc: str = DEFAULT_SOC,
+    executor: str | None = None,
+) -> None:
+    """ScatterPaKvCache on host arrays (SPEC section 8): writes token ``t`` of ``key`` and
+    ``value`` into slot ``slot_mapping[t]`` of ``key_cache``/``value_cache``, in place.
+
+    A negative slot skips its token. Tensors are as for :func:`gather_pa_kv_cache`
+    (``runtime.Tensor`` for HiFloat8 or a FRACTAL_NZ cache). Raises ``AclnnError``
+    (161001, 161002: a static rule, a slot at or past the cache's end, two tokens with
+    one slot, operands sharing memory with a cache) before writing anything; an empty
+    call succeeds and writes nothing; an executor that fails is a 561000 with the
+    caches put back as they were. ValueError: unknown executor.
+    """
+    run = executors.executor_named(executor)
+    call = check_scatter_call(
+        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc
     )
     if call is not None:
         launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)

@@ -10,13 +10,16 @@ follows the aclnn convention:
 
 1. 161001: a required tensor is None.
 2. 161002, what the IR cannot express: the cacheMode string, the SoC, each tensor's
-   kind (:func:`acceptable_array`, contiguity, writability of outputs), dtype (must be
-   in the dtype table) and storage format (ND / FRACTAL_NZ per SPEC section 4), and
-   that no output shares memory with another tensor (:func:`_check_no_overlap`).
-3. 161002, static rules: the call's exact shapes and dtypes are built into a static
-   ``pakv.gather`` and the dialect's verifier judges them. The verifier is the one
-   place those rules live; its message is only renamed to the operator's parameter
-   names (``key_out`` -> ``keyRef``).
+   kind (:func:`acceptable_array`, writability of outputs, strides in whole elements),
+   dtype (must be in the dtype table) and storage format (ND / FRACTAL_NZ per SPEC
+   section 4), and that no output shares memory with another tensor
+   (:func:`check_no_overlap`, exact for strided views too).
+3. 161002, static rules: the call's exact shapes, dtypes and layouts (a non-contiguous
+   array's strides, :func:`element_strides`) are built into a static ``pakv.gather``
+   and the dialect's verifier judges them (SPEC section 9: only a cache may be strided,
+   along its first axis, by a multiple of 32 bytes). The verifier is the one place
+   those rules live; its message is only renamed to the operator's parameter names
+   (``key_out`` -> ``keyRef``).
 4. Empty calls (a cache or output with no elements) stop here and succeed.
 5. 161002, data rules (:func:`check_data`), vectorised over the index tensors (never
    per token). A call whose lengths total 0 is empty and succeeds.
@@ -41,6 +44,7 @@ from pakv_dialect.dtypes import (
     kv_kind_named,
     kv_kind_of_numpy,
 )
+from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
 from passes.diagnostics import PassFailedAt
@@ -57,12 +61,14 @@ def invalid(message: str) -> AclnnError:
 
 
 @dataclass(frozen=True)
-class _Operand:
-    """One resolved tensor parameter: its array, element kind and format."""
+class Operand:
+    """One resolved tensor parameter: its array, element kind and layout."""
 
     role: str
     array: np.ndarray
     kind: ElementKind
+    strides: tuple[int, ...] | None
+    """The array's layout in the IR's terms (:func:`element_strides`)."""
 
     @property
     def api_name(self) -> str:
@@ -177,15 +183,15 @@ def check_parameters(
             raise AclnnError(
                 ACLNN_ERR_PARAM_NULLPTR, f"{API_NAMES[role]} is null: expected a tensor, got None"
             )
-    mode = _check_cache_mode(cache_mode)
+    mode = check_cache_mode(cache_mode)
     cumsum = _check_flag(is_seq_lens_cumsum)
     chip = _check_soc(soc)
     operands = {
-        role: _resolve(role, value, mode, chip)
+        role: resolve_operand(role, value, mode, chip)
         for role, value in given.items()
         if value is not None
     }
-    _check_no_overlap(operands)
+    check_no_overlap(operands)
 
     empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
     _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty)
@@ -233,7 +239,7 @@ def _check_plan(checked: CheckedCall) -> None:
         raise invalid(f"options {checked.options!r}: {' '.join(detail.split())}") from None
 
 
-def _check_cache_mode(cache_mode: object) -> CacheMode:
+def check_cache_mode(cache_mode: object) -> CacheMode:
     modes = [m.value for m in CacheMode]
     if not isinstance(cache_mode, str) or cache_mode not in modes:
         raise invalid(f"cacheMode: expected exactly one of {modes}, got {cache_mode!r}")
@@ -281,18 +287,50 @@ def acceptable_array(name: str, value: object) -> np.ndarray:
     return value.view(np.ndarray)
 
 
-def _resolve(role: str, value: object, mode: CacheMode, soc: SocInfo) -> _Operand:
-    """The array, element kind and format behind one parameter, or a 161002."""
+def resolve_operand(
+    role: str,
+    value: object,
+    mode: CacheMode,
+    soc: SocInfo,
+    outputs: tuple[str, ...] = OUTPUT_ROLES,
+) -> Operand:
+    """The array, element kind and format behind one parameter, or a 161002.
+
+    ``outputs`` are the roles the call writes (the gather's outputs by default; the
+    scatter's caches), which must be writable."""
     name = API_NAMES[role]
     tensor = value if isinstance(value, Tensor) else None
     array = acceptable_array(name, value if tensor is None else tensor.data)
-    if not array.flags.c_contiguous:
-        raise invalid(f"{name}: expected a C-contiguous array, got a non-contiguous view")
-    if role in OUTPUT_ROLES and not array.flags.writeable:
+    if role in outputs and not array.flags.writeable:
         raise invalid(f"{name}: expected a writable array, got a read-only one")
     kind = _element_kind(role, None if tensor is None else tensor.dtype, array)
     _check_format(role, TensorFormat.ND.value if tensor is None else tensor.format, mode, soc)
-    return _Operand(role, array, kind)
+    return Operand(role, array, kind, element_strides(name, array))
+
+
+def element_strides(name: str, array: np.ndarray) -> tuple[int, ...] | None:
+    """``array``'s layout as the IR says it: None for a C-contiguous array (no layout),
+    else its strides in elements, for the ``pakv.gather`` verifier to judge (only a
+    cache may be strided, and only along its first axis: SPEC section 9). A dim of
+    extent 1 takes its dense stride (numpy leaves that stride arbitrary); a stride that
+    is not a whole number of elements is a 161002 here, since no IR layout says it."""
+    if array.flags.c_contiguous:
+        return None
+    itemsize = array.dtype.itemsize
+    strides: list[int] = []
+    for extent, stride, dense in zip(
+        array.shape, array.strides, dense_strides(array.shape), strict=True
+    ):
+        if extent == 1:
+            strides.append(dense)
+            continue
+        if stride % itemsize:
+            raise invalid(
+                f"{name}: expected strides in whole {itemsize}-byte elements, got a stride of "
+                f"{stride} bytes"
+            )
+        strides.append(stride // itemsize)
+    return tuple(strides)
 
 
 def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
@@ -309,19 +347,22 @@ def share_bytes(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.shares_memory(a, b))
 
 
-def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
+def check_no_overlap(
+    operands: Mapping[str, Operand], outputs: tuple[str, ...] = OUTPUT_ROLES
+) -> None:
     """No output shares a byte with another tensor of the call (numpy's exact test).
 
-    The outputs are written while every other tensor is read, so an overlap makes the
-    result depend on the order of the copies (and the executors disagree). Two
-    disjoint views of one buffer are fine: :func:`share_bytes` tells them apart
-    exactly. Inputs may share memory with each other: they are only read.
+    The outputs (``outputs``: the gather's by default, the scatter's caches) are written
+    while every other tensor is read, so an overlap makes the result depend on the
+    order of the copies (and the executors disagree). Two disjoint views of one buffer
+    are fine: :func:`share_bytes` tells them apart exactly. Inputs may share memory
+    with each other: they are only read.
     """
-    for out_role in OUTPUT_ROLES:
+    for index, out_role in enumerate(outputs):
         out = operands[out_role].array
         for role, other in operands.items():
-            if role == out_role or (out_role, role) == ("value_out", "key_out"):
-                continue  # itself, or the pair already tested from keyRef's side
+            if role == out_role or role in outputs[:index]:
+                continue  # itself, or a pair already tested from the earlier output's side
             if share_bytes(out, other.array):
                 raise invalid(
                     f"{API_NAMES[out_role]} and {API_NAMES[role]} share memory: expected an "
@@ -333,7 +374,7 @@ def _check_no_overlap(operands: Mapping[str, _Operand]) -> None:
 def _element_kind(role: str, dtype_name: object, array: np.ndarray) -> ElementKind:
     """The element kind of a parameter: named by ``Tensor.dtype``, else read off numpy's."""
     name = API_NAMES[role]
-    is_index = role in INDEX_ROLES
+    is_index = role in INDEX_ROLES or role == "slot_mapping"
     table = INDEX_ELEMENT_KINDS if is_index else KV_ELEMENT_KINDS
     if dtype_name is None:
         kind = index_kind_of_numpy(array.dtype) if is_index else kv_kind_of_numpy(array.dtype)
@@ -391,15 +432,15 @@ def api_message(error: VerifyException) -> str:
 
 
 def _verify_static(
-    operands: Mapping[str, _Operand], *, mode: CacheMode, cumsum: bool, soc: SocInfo, empty: bool
+    operands: Mapping[str, Operand], *, mode: CacheMode, cumsum: bool, soc: SocInfo, empty: bool
 ) -> None:
     """Run the ``pakv.gather`` verifier on the call's exact shapes and dtypes.
 
     An empty call skips only the rule that layout dimensions be positive (SPEC section
     3 lets an empty call succeed); every other static rule still applies.
     """
-    typed: dict[str, tuple[Attribute, tuple[int, ...]]] = {
-        role: (op.kind.ir_type, tuple(op.array.shape)) for role, op in operands.items()
+    typed: dict[str, tuple[Attribute, tuple[int, ...], tuple[int, ...] | None]] = {
+        role: (op.kind.ir_type, tuple(op.array.shape), op.strides) for role, op in operands.items()
     }
     module = build_checked_module(typed, cache_mode=mode, cumsum=cumsum, soc=soc.name)
     try:

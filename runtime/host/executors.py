@@ -1,9 +1,11 @@
-"""Executors: the interchangeable ways to run a validated ``GatherCall``.
+"""Executors: the interchangeable ways to run a validated call (a ``GatherCall`` or a
+``ScatterCall``).
 
 Every executor takes a call that passed every check and is not empty, and writes its
-outputs in place. They must agree bit for bit; tests compare them. The API looks up
-``DEFAULT_EXECUTOR`` at call time, so a module that registers a better executor (the
-lowered kernel) can make it the default by assigning it here.
+outputs in place (a scatter's outputs are its caches). They must agree bit for bit;
+tests compare them. The API looks up ``DEFAULT_EXECUTOR`` at call time, so a module
+that registers a better executor (the lowered kernel) can make it the default by
+assigning it here.
 """
 
 from __future__ import annotations
@@ -13,19 +15,31 @@ from functools import lru_cache
 
 from xdsl.dialects.builtin import ModuleOp
 
+from pakv_dialect.ascend import kernel_tiling_abi
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import GatherCall, GatherSignature
-from runtime.golden import golden_gather
+from runtime.call import KernelCall, KernelSignature, ScatterCall
+from runtime.golden import golden_gather, golden_scatter
 from runtime.host.lowered import lower, run_lowered_call
+from runtime.interpreter.ascend_functions import kernel_function
 from runtime.interpreter.pakv_functions import run_function
-from runtime.ir_builder import KERNEL_NAME, build_gather_module
+from runtime.ir_builder import build_module, kernel_name
 
-Executor = Callable[[GatherCall], None]
+Executor = Callable[[KernelCall], None]
 
 
-def run_golden(call: GatherCall) -> None:
+def run_golden(call: KernelCall) -> None:
     """The golden reference on the call's typed views."""
+    if isinstance(call, ScatterCall):
+        golden_scatter(
+            call.key.typed(),
+            call.value.typed(),
+            call.slot_mapping.typed(),
+            call.key_cache.typed(),
+            call.value_cache.typed(),
+            cache_mode=call.signature.cache_mode,
+        )
+        return
     golden_gather(
         call.key_cache.typed(),
         call.value_cache.typed(),
@@ -40,25 +54,29 @@ def run_golden(call: GatherCall) -> None:
 
 
 @lru_cache(maxsize=64)
-def high_level_module(signature: GatherSignature) -> ModuleOp:
-    """The dynamic ``pakv.gather`` module of a signature, built once per signature."""
-    return build_gather_module(signature)
+def high_level_module(signature: KernelSignature) -> ModuleOp:
+    """The dynamic ``pakv.gather``/``pakv.scatter`` module of a signature, built once."""
+    return build_module(signature)
 
 
-def run_high_level_interpreter(call: GatherCall) -> None:
-    """xDSL's interpreter running the (uncompiled) ``pakv.gather`` function."""
-    run_function(high_level_module(call.signature), call.arguments())
+def run_high_level_interpreter(call: KernelCall) -> None:
+    """xDSL's interpreter running the (uncompiled) ``pakv.gather``/``pakv.scatter``."""
+    name = kernel_name(call.signature)
+    run_function(high_level_module(call.signature), call.arguments(), name=name)
 
 
 @lru_cache(maxsize=64)
-def ascendc_host_kernel(signature: GatherSignature) -> HostKernel:
+def ascendc_host_kernel(signature: KernelSignature) -> HostKernel:
     """The signature's emitted AscendC unit, built for the host (cached on disk by
     ``runtime.ascendc.host_build``, in memory here)."""
-    source = emit_ascendc_kernels(lower(signature))[KERNEL_NAME]
-    return build_host_kernel(HostUnit(source, KERNEL_NAME, signature.soc))
+    module = lower(signature)
+    name = kernel_name(signature)
+    source = emit_ascendc_kernels(module)[name]
+    abi = kernel_tiling_abi(kernel_function(module))
+    return build_host_kernel(HostUnit(source, name, signature.soc, abi.name))
 
 
-def run_ascendc_host(call: GatherCall) -> None:
+def run_ascendc_host(call: KernelCall) -> None:
     """The emitted AscendC kernel, compiled natively against the host stand-in and run on
     every core: the same source that goes to the device, checked by the stand-in's rules.
 

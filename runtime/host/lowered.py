@@ -1,6 +1,7 @@
 """The ``"lowered"`` executor: compile a call's signature to ascend IR once, run it per core.
 
-A ``GatherSignature`` is built into a dynamic ``pakv.gather`` module
+A ``GatherSignature`` (or ``ScatterSignature``) is built into a dynamic ``pakv.gather``
+(``pakv.scatter``) module
 (``runtime.ir_builder``), lowered by the ``pakv-to-ascend{soc=...}`` pipeline (looked up
 by name in PAKV's xDSL universe, like ``xdsl-opt -p`` would) and compiled into a Python
 function (``runtime.interpreter.fast_path``); all of it is cached per (signature,
@@ -26,14 +27,14 @@ from xdsl.passes import PassPipeline
 
 from pakv_dialect.ascend import function_cores
 from pakv_dialect.soc import SocInfo, soc_info
-from pakv_dialect.tiling import GatherTiling
+from pakv_dialect.tiling import Tiling
 from pakv_dialect.universe import DIALECTS
 from passes.universe import PASSES
-from runtime.call import GatherCall, GatherSignature
+from runtime.call import KernelCall, KernelSignature
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
 from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.machine import AscendMachine, MachineTrace
-from runtime.ir_builder import build_gather_module
+from runtime.ir_builder import build_module
 
 PIPELINE = "pakv-to-ascend"
 """The registered pipeline that lowers ``pakv.gather`` to a kernel."""
@@ -61,10 +62,10 @@ def apply_pipeline(module: ModuleOp, soc: str, options: str = "") -> None:
     pipeline.apply(lowering_context(), module)
 
 
-def lower(signature: GatherSignature, options: str | None = None) -> ModuleOp:
-    """The signature's ``pakv.gather`` module after ``pakv-to-ascend`` with ``options``
-    (default: the signature's own), verified."""
-    module = build_gather_module(signature)
+def lower(signature: KernelSignature, options: str | None = None) -> ModuleOp:
+    """The signature's ``pakv.gather`` (or ``pakv.scatter``) module after
+    ``pakv-to-ascend`` with ``options`` (default: the signature's own), verified."""
+    module = build_module(signature)
     apply_pipeline(module, signature.soc, signature.options if options is None else options)
     module.verify()
     return module
@@ -79,7 +80,7 @@ def compile_kernel(function: FuncOp) -> CompiledKernel:
 class LoweredKernel:
     """One signature's lowered module and its compiled fast path."""
 
-    signature: GatherSignature
+    signature: KernelSignature
     module: ModuleOp
     compiled: CompiledKernel
     """Its kernel function is ``compiled.function``, its op sites ``compiled.sites``."""
@@ -90,7 +91,7 @@ class LoweredKernel:
 
 
 @lru_cache(maxsize=64)
-def compile_signature(signature: GatherSignature, options: str = "") -> LoweredKernel:
+def compile_signature(signature: KernelSignature, options: str = "") -> LoweredKernel:
     """Lower and compile once per (signature, pipeline options)."""
     module = lower(signature, options)
     return LoweredKernel(signature, module, compile_kernel(kernel_function(module)))
@@ -101,7 +102,7 @@ class LoweredRun:
     """What one launch did: its tiling, trace and executed-op count."""
 
     kernel: LoweredKernel
-    tiling: GatherTiling
+    tiling: Tiling
     trace: MachineTrace
     executed_ops: int
 
@@ -119,7 +120,7 @@ def last_run() -> LoweredRun | None:
 
 
 def run_lowered(
-    call: GatherCall, *, options: str | None = None, reference: bool = False
+    call: KernelCall, *, options: str | None = None, reference: bool = False
 ) -> LoweredRun:
     """Run ``call`` through the lowered kernel; ``reference`` uses xDSL's interpreter.
     ``options``: the lowering's (default: the signature's own, ``GatherSignature.options``).
@@ -140,6 +141,6 @@ def run_lowered(
     return run
 
 
-def run_lowered_call(call: GatherCall) -> None:
+def run_lowered_call(call: KernelCall) -> None:
     """The executor entry (``runtime.host.executors.EXECUTORS["lowered"]``)."""
     run_lowered(call)

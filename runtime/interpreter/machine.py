@@ -58,8 +58,9 @@ from xdsl.ir import Operation
 
 from pakv_dialect import ascend
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
+from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm
 from pakv_dialect.soc import SocInfo
-from pakv_dialect.tiling import GatherTiling
+from pakv_dialect.tiling import Tiling
 from runtime.memory import GmTensor
 
 UB_POISON = 0xA5
@@ -130,6 +131,11 @@ class BurstCountError(MachineFault):
     """A DMA with a burst count outside [1, 4095] (or a bad burst length or gap)."""
 
 
+class DmaFieldError(MachineFault):
+    """A DMA value that does not fit the AscendC field its form puts it in (its width
+    or its unit, ``pakv_dialect.dma.DMA_FORMS``): the hardware would see another value."""
+
+
 class UnsyncedAccessError(MachineFault):
     """A UB slot read before its producer was synchronised, or overwritten too early."""
 
@@ -171,12 +177,11 @@ class GmRef:
 
     @staticmethod
     def of(index: int, tensor: GmTensor) -> GmRef:
-        strides: list[int] = []
-        step = 1
-        for dim in reversed(tensor.shape):
-            strides.append(step)
-            step *= dim
-        dims = tuple(zip(tensor.shape, reversed(strides), strict=True))
+        """``tensor`` as a kernel argument; a strided cache is seen as the strided view
+        (SPEC section 9): its bytes span its real extent, its dims its real strides."""
+        size = tensor.kind.size
+        strides = [stride // size for stride in tensor.byte_strides()]
+        dims = tuple(zip(tensor.shape, strides, strict=True))
         flat = tensor.bytes.view(tensor.kind.storage)
         return GmRef(index, tensor, flat, dims, flat.itemsize, tensor.bytes.data, tensor.nbytes)
 
@@ -305,6 +310,7 @@ MACHINE_METHODS: dict[type[Operation], str] = {
     ascend.GetTilingOp: "get_tiling",
     ascend.UbAllocOp: "ub_alloc",
     ascend.LoadScalarOp: "load_scalar",
+    ascend.RunLengthOp: "run_length",
     ascend.LoadOp: "dma",
     ascend.StoreOp: "dma",
     ascend.TransposeBlocksOp: "transpose_blocks",
@@ -320,7 +326,8 @@ as ``method(site, *machine_arguments(op), *operands)``."""
 
 def machine_arguments(op: Operation) -> tuple[str | int | None, ...]:
     """What ``op``'s machine method takes between the site and the op's operands: its
-    properties, or for a DMA its direction (the trace kind, LOAD or STORE)."""
+    properties, or for a DMA its direction (the trace kind, LOAD or STORE) and its form
+    (``DmaForm`` value)."""
     if isinstance(op, ascend.GetTilingOp):
         return (op.field.data,)
     if isinstance(op, ascend.UbAllocOp):
@@ -328,9 +335,9 @@ def machine_arguments(op: Operation) -> tuple[str | int | None, ...]:
     if isinstance(op, ascend.SetFlagOp | ascend.WaitFlagOp):
         return (PIPE_ID[op.set_pipe.data], PIPE_ID[op.wait_pipe.data])
     if isinstance(op, ascend.LoadOp):
-        return (LOAD,)
+        return (LOAD, op.dma_form.value)
     if isinstance(op, ascend.StoreOp):
-        return (STORE,)
+        return (STORE, op.dma_form.value)
     return ()
 
 
@@ -343,6 +350,11 @@ _OTHER_PIPES: tuple[tuple[int, ...], ...] = tuple(
 
 FlagKey = tuple[int, int, int]
 """(set pipe, wait pipe, event)."""
+
+FORM_LIMITS: dict[str, tuple[int, int, int, int, int]] = {
+    form.value: spec.limits for form, spec in DMA_FORMS.items()
+}
+"""Each DMA form's field limits (``DmaFormSpec.limits``), by the form's name."""
 
 
 def _bursts(flat: np.ndarray, offset: int, count: int, length: int, stride: int) -> np.ndarray:
@@ -366,12 +378,12 @@ class AscendMachine:
     def __init__(
         self,
         soc: SocInfo,
-        tiling: GatherTiling | dict[str, int],
+        tiling: Tiling | dict[str, int],
         tensors: Sequence[GmTensor],
         block_num: int,
     ):
         self.soc = soc
-        self.tiling = tiling.fields() if isinstance(tiling, GatherTiling) else dict(tiling)
+        self.tiling = dict(tiling) if isinstance(tiling, dict) else tiling.fields()
         self.gm: tuple[GmRef, ...] = tuple(GmRef.of(i, t) for i, t in enumerate(tensors))
         self.block_num = block_num
         self.capacity = soc.ub_usable_bytes
@@ -621,12 +633,42 @@ class AscendMachine:
         )
         return int(ref.flat[flat])
 
+    def run_length(self, site: OpSite, ref: GmRef, begin: int, start: int, limit: int) -> int:
+        """``ascend.run_length``: how many of ``ref[begin], ref[begin + 1], ...`` (at most
+        ``limit``) equal ``start, start + 1, ...``, by one vectorised comparison.
+
+        The device reads the elements one by one on S until the first that breaks the
+        run; the trace records that as one scalar-read row of ``n_burst`` elements.
+        """
+        self._sites[site.ordinal] = site
+        ((size, _),) = ref.dims
+        if limit < 0 or begin < 0 or begin + limit > size:
+            raise GmOutOfBoundsError(
+                site,
+                f"run_length reads {ref.name}[{begin}:{begin + limit}], outside [0, {size})",
+                self.core,
+            )
+        if limit <= 1:  # a decode step's run: no array for one comparison
+            count = int(limit == 1 and int(ref.flat[begin]) == start)
+        else:
+            values = ref.flat[begin : begin + limit].astype(np.int64)
+            off = np.flatnonzero(values != start + np.arange(limit, dtype=np.int64))
+            count = int(off[0]) if off.size else limit
+        size = ref.itemsize
+        read = min(count + 1, limit)
+        self._rows.append(
+            (self.core, LOAD_SCALAR, S, site.ordinal, ref.index, begin * size, read, size, 0,
+             -1, -1, -1)
+        )  # fmt: skip
+        return count
+
     # ------------------------------------------------------------ DMA
 
     def dma(
         self,
         site: OpSite,
         kind: int,
+        form: str,
         ref: GmRef,
         gm_offset: int,
         buf: UbBuffer,
@@ -641,7 +683,8 @@ class AscendMachine:
         UB -> GM on MTE3) of ``count`` bursts of ``length`` bytes, as one copy.
 
         In UB each burst starts 32-byte aligned (``align_up(length) + ub_gap`` apart);
-        in GM bursts are ``length + gm_gap`` apart.
+        in GM bursts are ``length + gm_gap`` apart. Every value must fit the AscendC
+        field that ``form`` (the op's ``DmaForm``) puts it in.
         """
         self._sites[site.ordinal] = site
         if not 1 <= count <= MAX_BURSTS:
@@ -664,6 +707,15 @@ class AscendMachine:
                 f"{buf.describe(slot)}: both must be multiples of {UB_ALIGN} bytes",
                 self.core,
             )
+        max_len, len_unit, max_gm_gap, gm_unit, max_ub_gap = FORM_LIMITS[form]
+        if (
+            length > max_len
+            or length % len_unit
+            or gm_gap > max_gm_gap
+            or gm_gap % gm_unit
+            or ub_gap > max_ub_gap
+        ):
+            self._field_misfit(site, kind, form, count, length, gm_gap, ub_gap)
         padded = align_up(length)
         ub_stride = padded + ub_gap
         ub_end = ub_offset + (count - 1) * ub_stride + padded
@@ -710,6 +762,13 @@ class AscendMachine:
         self._rows.append(row)
         if kind == STORE:
             self._stores.append(row)
+
+    def _field_misfit(self, site: OpSite, kind: int, form: str, *values: int) -> None:
+        """Raise the DmaFieldError of a DMA whose values do not fit its form's fields."""
+        spec = DMA_FORMS[DmaForm(form)]
+        misfit = spec.misfit(dict(zip(DMA_VALUES, values, strict=True)), to_ub=kind == LOAD)
+        assert misfit is not None, "the limits and the table agree"
+        raise DmaFieldError(site, f"{TRACE_KINDS[kind]}: {misfit}", self.core)
 
     # ------------------------------------------------------------ vector ops
 

@@ -30,7 +30,7 @@ from xdsl.interpreter import (
 )
 from xdsl.interpreters.func import FuncFunctions
 
-from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, GatherOp
+from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, GatherOp, ScatterOp
 from runtime.ir_builder import KERNEL_NAME
 from runtime.memory import GmTensor
 
@@ -49,16 +49,17 @@ def _token_views(cache: GmTensor, out: GmTensor, mode: CacheMode) -> tuple[np.nd
     output (PA_NZ: ``[block, row group, slot, 32]`` and ``[row, row group, 32]``)."""
     num_blocks, *layout = cache.shape
     rows = out.shape[0]
+    blocks = cache.rows()  # [block, block bytes], blocks as far apart as the cache's stride
     if mode == CacheMode.PA_NZ:
         groups, block_size, _ = layout
         return (
-            cache.bytes.reshape(num_blocks, groups, block_size, NZ_ROW_BYTES),
+            blocks.reshape(num_blocks, groups, block_size, NZ_ROW_BYTES),
             out.bytes.reshape(rows, groups, NZ_ROW_BYTES),
         )
     block_size, heads, head_size = layout
     token_bytes = heads * head_size * cache.kind.size
     return (
-        cache.bytes.reshape(num_blocks, block_size, token_bytes),
+        blocks.reshape(num_blocks, block_size, token_bytes),
         out.bytes.reshape(rows, token_bytes),
     )
 
@@ -118,9 +119,62 @@ def interpret_gather(
         start += length
 
 
+def scatter_runs(slots: np.ndarray, num_slots: int, block_size: int) -> list[tuple[int, int, int]]:
+    """The runs of a scatter: ``(first token, first slot, count)`` for each stretch of
+    tokens whose slots are in the cache and consecutive inside one block (vectorised:
+    one Python step per run, not per token)."""
+    placed = (slots >= 0) & (slots < num_slots)
+    previous = np.concatenate(([-2], slots[:-1]))
+    placed_before = np.concatenate(([False], placed[:-1]))
+    continues = placed & placed_before & (slots == previous + 1) & (slots % block_size != 0)
+    starts = np.flatnonzero(placed & ~continues)
+    # A run ends at the first later token that does not continue it.
+    breaks = np.append(np.flatnonzero(~continues), slots.size)
+    ends = breaks[np.searchsorted(breaks, starts, side="right")]
+    return list(zip(starts.tolist(), slots[starts].tolist(), (ends - starts).tolist(), strict=True))
+
+
+def interpret_scatter(
+    op: ScatterOp,
+    key: GmTensor,
+    value: GmTensor,
+    slot_mapping: GmTensor,
+    key_cache: GmTensor,
+    value_cache: GmTensor,
+) -> None:
+    """``op`` on GM tensors, one run of consecutive slots at a time (slots outside the
+    cache are skipped). Unlike ``runtime.golden.golden_scatter``, which places every
+    token with one fancy-indexing assignment, this copies each run with one basic slice
+    of byte views, as the lowered kernel does."""
+    nz = op.mode == CacheMode.PA_NZ
+    num_blocks = key_cache.shape[0]
+    block_size = key_cache.shape[2 if nz else 1]
+    slots = slot_mapping.typed().astype(np.int64)
+    streams = [_token_views(key_cache, key, op.mode), _token_views(value_cache, value, op.mode)]
+    for token, slot, count in scatter_runs(slots, num_blocks * block_size, block_size):
+        block, pos = divmod(slot, block_size)
+        for blocks, rows in streams:
+            if nz:  # [row, row group, 32] -> [row group, slot, 32]
+                blocks[block, :, pos : pos + count] = rows[token : token + count].transpose(1, 0, 2)
+            else:
+                blocks[block, pos : pos + count] = rows[token : token + count]
+
+
 @register_impls
 class PakvFunctions(InterpreterFunctions):
-    """``pakv.gather`` on GM tensors, by :func:`interpret_gather`."""
+    """``pakv.gather`` and ``pakv.scatter`` on GM tensors, by :func:`interpret_gather`
+    and :func:`interpret_scatter`."""
+
+    @impl(ScatterOp)
+    def run_scatter(
+        self, interpreter: Interpreter, op: ScatterOp, args: PythonValues
+    ) -> PythonValues:
+        for value in args:
+            interpreter.interpreter_assert(
+                isinstance(value, GmTensor), f"pakv.scatter expects GmTensor operands, got {value}"
+            )
+        interpret_scatter(op, *args)
+        return ()
 
     @impl(GatherOp)
     def run_gather(

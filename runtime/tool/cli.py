@@ -36,8 +36,8 @@ from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SOCS, SocError, soc_info
 from passes.strategy import Strategy
 from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, HostRunError
-from runtime.call import OUTPUT_ROLES, RunSizes
-from runtime.golden import golden_outputs
+from runtime.call import API_NAMES, GatherCall, RunSizes
+from runtime.golden import golden_caches, golden_outputs
 from runtime.host.errors import AclnnError
 from runtime.host.lowered import LoweredRun
 from runtime.interpreter.fast_path import KernelCompileError
@@ -62,6 +62,9 @@ from runtime.tool.program import (
     run_program_on_host,
 )
 from runtime.tool.progress import reporter_for
+from runtime.tool.scatter_workload import ScatterOperands, scatter_call
+from runtime.tool.scatter_workload import load_inputs as load_scatter_inputs
+from runtime.tool.scatter_workload import random_inputs as random_scatter_inputs
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, ShapeSpecError
 from runtime.tool.sources import GatherSource, InputError, from_spec, read_file
 from runtime.tool.timeline import estimated_trace_bytes, schedule, write_chrome_trace
@@ -341,6 +344,8 @@ def make_inputs(
     """
     operands = source.operands
     with phases.step("data", "preparing data"):
+        if isinstance(operands, ScatterOperands):
+            return _scatter_inputs(args, operands)
         if args.data is not None:
             return load_inputs(args.data, operands, soc)
         example = EXAMPLES.get(args.example or "")
@@ -358,6 +363,24 @@ def make_inputs(
         what = ", ".join(flags) or f"the sizes of {source.name}"
         rng = np.random.default_rng(args.seed)
         return random_inputs(operands, sizes, rng, warn=phases.warn, what=what)
+
+
+def _scatter_inputs(args: argparse.Namespace, operands: ScatterOperands) -> Inputs:
+    """A scatter's data: --data files, or random data at --num-tokens / --num-blocks."""
+    gather_only = [_flag(n) for n in ("batch", "table_width") if getattr(args, n) is not None]
+    if gather_only:
+        raise WorkloadError(
+            f"{' and '.join(gather_only)}: size a pakv.gather's sequences; a pakv.scatter has "
+            "none (its sizes are --num-tokens and --num-blocks)"
+        )
+    if args.data is not None:
+        return load_scatter_inputs(args.data, operands)
+    sizes = [n for n in ("num_tokens", "num_blocks") if getattr(args, n) is not None]
+    what = ", ".join(f"{_flag(n)} {getattr(args, n)}" for n in sizes)
+    rng = np.random.default_rng(args.seed)
+    return random_scatter_inputs(
+        operands, args.num_tokens, args.num_blocks, rng, what or "the sizes of the scatter"
+    )
 
 
 def _times(seconds: dict[str, float]) -> str:
@@ -432,7 +455,8 @@ class Outcome:
             return f"PASS  {where}: the emitted AscendC wrote the golden reference's bytes"
         if self.run is None:
             return f"PASS  {where}: empty call, nothing to copy and nothing written"
-        return f"PASS  {where}: keyRef and valueRef equal the golden reference bit for bit"
+        written = " and ".join(API_NAMES[r] for r in self.program.source.operands.written_roles)
+        return f"PASS  {where}: {written} equal the golden reference bit for bit"
 
 
 def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
@@ -440,15 +464,21 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     if args.trace is not None and not args.trace.parent.is_dir():
         raise InputError(f"--trace {args.trace}: no directory {args.trace.parent} to write it in")
     program, spec = _prepare(args, phases)
+    operands = program.source.operands
     try:
         inputs = make_inputs(args, program.source, spec, phases, program.soc)
-        call = gather_call(inputs, program.source.operands, program.soc)
+        if isinstance(operands, ScatterOperands):
+            call = scatter_call(inputs, operands, program.soc)
+        else:
+            call = gather_call(inputs, operands, program.soc)
     except AclnnError as e:
         where = f"--data {args.data}" if args.data is not None else "generated data"
         raise InputError(f"{where} rejected by the host checks: {e}") from None
     with phases.step("golden", "running the golden reference"):
-        operands = program.source.operands
-        expected = golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
+        if isinstance(operands, ScatterOperands):
+            expected = golden_caches(inputs, cache_mode=operands.mode)
+        else:
+            expected = golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
     run, host_tiling = None, None
     if call is not None and getattr(args, "executor", "lowered") == "ascendc-host":
         host_tiling = run_program_on_host(program, call, phases)
@@ -456,8 +486,13 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
         with phases.step("run", f"running {call.tiling().used_cores} core(s) in the interpreter"):
             run = run_program(program, call)
     check = compare_outputs(inputs, expected)
-    batch = inputs["block_tables"].shape[0]
-    total = 0 if call is None else call.total_tokens
+    if isinstance(operands, ScatterOperands):
+        slots = inputs["slot_mapping"].astype(np.int64)
+        num_slots = inputs["key_cache"].shape[0] * operands.block_size
+        batch, total = 0, int(((slots >= 0) & (slots < num_slots)).sum())
+    else:
+        batch = inputs["block_tables"].shape[0]
+        total = call.total_tokens if isinstance(call, GatherCall) else 0
     return Outcome(program, run, inputs, check, total, batch, host_tiling)
 
 
@@ -493,11 +528,18 @@ def _print_statistics(outcome: Outcome, run: LoweredRun, seconds: dict[str, floa
     count = trace_counts(run.trace)
     loaded = int(run.trace.dma_bytes(LOAD, max(run.cores, 1)).sum())
     stored = int(run.trace.dma_bytes(STORE, max(run.cores, 1)).sum())
-    rows = outcome.inputs["key_out"].shape[0]
-    print(
-        f"  tokens   {outcome.total_tokens} of {rows} rows, {outcome.batch} sequences, "
-        f"{run.cores} core(s)"
-    )
+    if isinstance(outcome.program.source.operands, ScatterOperands):
+        tokens = outcome.inputs["slot_mapping"].shape[0]
+        print(
+            f"  tokens   {outcome.total_tokens} of {tokens} placed in the caches "
+            f"({tokens - outcome.total_tokens} skipped: padding), {run.cores} core(s)"
+        )
+    else:
+        rows = outcome.inputs["key_out"].shape[0]
+        print(
+            f"  tokens   {outcome.total_tokens} of {rows} rows, {outcome.batch} sequences, "
+            f"{run.cores} core(s)"
+        )
     print(
         f"  tiles    {count['store']} (each leaves the UB in one store), "
         f"{count['fill_zero']} of them zero-filled"
@@ -529,7 +571,8 @@ def _save_outputs(directory: Path, outcome: Outcome) -> None:
     """Each output operand as ``DIR/<argument name>.npy``, in its storage dtype
     (HiFloat8 as uint8), whether the run passed or not."""
     names = outcome.program.source.argument_names
-    paths = {role: directory / f"{names[role]}.npy" for role in OUTPUT_ROLES}
+    written = outcome.program.source.operands.written_roles
+    paths = {role: directory / f"{names[role]}.npy" for role in written}
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for role, path in paths.items():
@@ -547,8 +590,9 @@ def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
     print(outcome.title())
     if outcome.host_tiling is not None:
         tiling = outcome.host_tiling
+        unit = "tokens" if isinstance(outcome.program.source.operands, ScatterOperands) else "rows"
         print(
-            f"  host     {tiling['split_tokens']} rows on {tiling['used_cores']} core(s), the "
+            f"  host     {tiling['split_tokens']} {unit} on {tiling['used_cores']} core(s), the "
             "unit's own tiling and launcher, checked by the AscendC stand-in"
         )
         print(f"  time     {_times({**outcome.program.source.seconds, **phases.seconds})}")
@@ -593,13 +637,13 @@ def cmd_tune(args: argparse.Namespace, phases: Phases) -> int:
     source.check_soc(soc)
     try:
         inputs = make_inputs(args, source, spec, phases, soc)
-        call = gather_call(inputs, source.operands, soc)
+        bench = Workbench(source, soc, inputs)
+        call = bench.call(inputs)
     except AclnnError as e:
         where = f"--data {args.data}" if args.data is not None else "generated data"
         raise InputError(f"{where} rejected by the host checks: {e}") from None
     if call is None:
         raise InputError("an empty call launches no kernel: nothing to tune (choose sizes)")
-    bench = Workbench(source, soc, inputs)
     with phases.step("tune", "lowering, running and modelling each candidate plan"):
         tuning = tune(bench)
     print(render_tuning(tuning, source.where(), soc_info(soc)))

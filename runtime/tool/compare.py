@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
 from passes.strategy import VENDOR_STRATEGIES, Strategy
-from runtime.call import OUTPUT_ROLES
-from runtime.golden import golden_outputs
+from runtime.call import KernelCall
+from runtime.golden import golden_caches, golden_outputs
 from runtime.tool.program import CompiledProgram, compare_outputs, compile_program, run_program
+from runtime.tool.scatter_workload import ScatterOperands, scatter_call
 from runtime.tool.sources import GatherSource, InputError
 from runtime.tool.timeline import schedule
 from runtime.tool.workload import Inputs, gather_call
@@ -70,10 +71,25 @@ class Workbench:
 
     def __post_init__(self) -> None:
         operands = self.source.operands
-        self.expected = golden_outputs(
-            self.inputs, cache_mode=operands.mode, cumsum=operands.cumsum
-        )
+        if isinstance(operands, ScatterOperands):
+            self.expected = golden_caches(self.inputs, cache_mode=operands.mode)
+        else:
+            self.expected = golden_outputs(
+                self.inputs, cache_mode=operands.mode, cumsum=operands.cumsum
+            )
         self._programs: dict[str, CompiledProgram] = {}
+
+    @property
+    def scatters(self) -> bool:
+        """The op is a ``pakv.scatter`` (the vendor strategies are gathers: refused)."""
+        return isinstance(self.source.operands, ScatterOperands)
+
+    def call(self, data: Inputs) -> KernelCall | None:
+        """The op's call on ``data`` (None: empty)."""
+        operands = self.source.operands
+        if isinstance(operands, ScatterOperands):
+            return scatter_call(data, operands, self.soc)
+        return gather_call(data, operands, self.soc)
 
     @property
     def soc_info(self) -> SocInfo:
@@ -96,9 +112,9 @@ class Workbench:
             return Refused(label, options, e.message)
         data = dict(self.inputs)
         if check:
-            for role in OUTPUT_ROLES:
+            for role in self.source.operands.written_roles:
                 data[role] = self.inputs[role].copy()
-        call = gather_call(data, self.source.operands, self.soc)
+        call = self.call(data)
         if call is None:
             raise InputError("the call is empty: nothing to measure (choose sizes with tokens)")
         run = run_program(program, call)
@@ -149,13 +165,14 @@ TILE_SIZES = (0, 65536, 32768, 16384)
 """Slot sizes the tuner tries (0: the largest the UB allows)."""
 
 
-def plan_shapes(mode: CacheMode, soc: SocInfo) -> list[str]:
+def plan_shapes(mode: CacheMode, soc: SocInfo, scatter: bool = False) -> list[str]:
     """The tile plans ``pakv tune`` tries first, all cores (Norm: slots x tile bytes;
-    PA_NZ: each method the SoC has x slots x tile bytes, tiles on 512-byte rows)."""
+    PA_NZ: each method the SoC has x slots x tile bytes, tiles on 512-byte rows; a
+    scatter's PA_NZ has the transpose only)."""
     if mode == CacheMode.Norm:
         return [f"slots={s} tile-bytes={t}" for s in (1, 2, 3, 4) for t in TILE_SIZES]
     methods = {"transpose": (2, 3, 4)}
-    if not soc.missing_apis(frozenset({AscendCApi.ND_DMA})):
+    if not scatter and not soc.missing_apis(frozenset({AscendCApi.ND_DMA})):
         methods["load3d"] = (1, 2, 3)
     return [
         f"nz={m} slots={s} tile-bytes={t} row-align=true"
@@ -215,7 +232,7 @@ def tune(bench: Workbench, plans: Sequence[str] | None = None) -> Tuning:
             result = bench.measure(option, option, check=False)
             (refused if isinstance(result, Refused) else measured).append(result)  # pyright: ignore[reportArgumentType]
 
-    run(plans if plans is not None else plan_shapes(mode, soc))
+    run(plans if plans is not None else plan_shapes(mode, soc, bench.scatters))
     if plans is None and measured:
         run(variations(_rank(measured)[0].options, mode, soc))
     ranked = _rank([default, *measured])

@@ -24,10 +24,12 @@ from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
 from passes.strategy import Strategy
+from runtime.call import CACHE_ROLES
 from runtime.host.lowered import LoweredRun
 from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
 from runtime.tool.compare import Comparison, Refused, Tuning
 from runtime.tool.program import CompiledProgram
+from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.timeline import Timeline
 from runtime.tool.units import rate, size_text
 from runtime.tool.workload import GatherOperands
@@ -96,6 +98,8 @@ class DmaSite:
     """The operand role of its GM side (key_cache, value_out, ...)."""
     buffer: str
     """The purpose of its UB buffer."""
+    form: str
+    """Its DMA form (``pakv_dialect.dma``): ``blocks`` (DataCopy) or ``bytes`` (DataCopyPad)."""
     bursts: Stat
     """Bursts per execution."""
     burst_bytes: Stat
@@ -111,7 +115,7 @@ class PlanReport:
     kernel: str
     where: str
     soc: SocInfo
-    operands: GatherOperands
+    operands: GatherOperands | ScatterOperands
     buffers: tuple[UbBufferInfo, ...]
     flags: tuple[FlagPair, ...]
     tiling: dict[str, int]
@@ -140,8 +144,8 @@ def trace_counts(trace: MachineTrace) -> dict[str, int]:
     return dict(zip(TRACE_KINDS, counts.tolist(), strict=True))
 
 
-def token_bytes(operands: GatherOperands, role: str) -> int:
-    """Bytes of one token of an output role (``H * element size``)."""
+def token_bytes(operands: GatherOperands | ScatterOperands, role: str) -> int:
+    """Bytes of one token of a token-major role (``H * element size``)."""
     shape = operands.shapes[role]
     return int(np.prod(shape[1:])) * operands.kinds[role].size
 
@@ -215,6 +219,7 @@ def _sites(program: CompiledProgram, trace: MachineTrace) -> tuple[DmaSite, ...]
                 "load" if isinstance(op, ascend.LoadOp) else "store",
                 tensor,
                 purpose,
+                op.dma_form.value,
                 Stat.of(rows["n_burst"]),
                 Stat.of(rows["burst_len"]),
                 Stat.of(rows["n_burst"] * rows["burst_len"]),
@@ -255,20 +260,25 @@ def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) 
 # --------------------------------------------------------------------------- text
 
 
-def _layout_line(operands: GatherOperands) -> str:
+def _layout_line(operands: GatherOperands | ScatterOperands) -> str:
     key, value = operands.kinds["key_cache"].name, operands.kinds["value_cache"].name
     dtypes = key if key == value else f"{key} keys, {value} values"
+    key_tokens, value_tokens = operands.token_roles
     parts = [
         f"{operands.mode.value}",
         dtypes,
         f"block_size {operands.block_size}",
-        f"token {token_bytes(operands, 'key_out')} B (key) / "
-        f"{token_bytes(operands, 'value_out')} B (value)",
+        f"token {token_bytes(operands, key_tokens)} B (key) / "
+        f"{token_bytes(operands, value_tokens)} B (value)",
     ]
-    if operands.cumsum:
-        parts.append("cumulative seqLens")
-    if operands.has_offset:
-        parts.append("with seqOffset")
+    if isinstance(operands, ScatterOperands):
+        parts.insert(0, "scatter (tokens -> caches)")
+        parts.append(f"{operands.kinds['slot_mapping'].name} slots")
+    else:
+        if operands.cumsum:
+            parts.append("cumulative seqLens")
+        if operands.has_offset:
+            parts.append("with seqOffset")
     return ", ".join(parts)
 
 
@@ -276,17 +286,28 @@ def _what_a_tile_is(report: PlanReport) -> list[str]:
     """Tile sizes per stream, from the biggest store of each output."""
     lines: list[str] = []
     nz = report.operands.mode == CacheMode.PA_NZ
-    for role, cache in (("key_out", "key_cache"), ("value_out", "value_cache")):
-        stores = [s for s in report.sites if s.kind == "store" and s.tensor == role]
-        loads = [s for s in report.sites if s.kind == "load" and s.tensor == cache]
-        biggest = max((s.bytes.high for s in stores), default=0)
+    scatter = isinstance(report.operands, ScatterOperands)
+    for role, cache in zip(report.operands.token_roles, CACHE_ROLES, strict=True):
+        written, read = (cache, role) if scatter else (role, cache)
+        stores = [s for s in report.sites if s.kind == "store" and s.tensor == written]
+        loads = [s for s in report.sites if s.kind == "load" and s.tensor == read]
+        # A tile's bytes: what leaves the UB for the tokens (gather) or enters it (scatter).
+        tiles = loads if scatter else stores
+        biggest = max((s.bytes.high for s in tiles), default=0)
         per_token = token_bytes(report.operands, role)
         tokens = biggest / per_token if per_token else 0.0
-        line = f"  {role.removesuffix('_out'):5}: up to {biggest} B per tile = {tokens:.4g} tokens"
-        if loads:
-            bursts = Stat.of(np.array([s.bursts.high for s in loads]))
-            burst_len = max(s.burst_bytes.high for s in loads)
-            if nz:
+        name = role.removesuffix("_out")
+        line = f"  {name:5}: up to {biggest} B per tile = {tokens:.4g} tokens"
+        groups = stores if scatter else loads
+        if groups:
+            bursts = Stat.of(np.array([s.bursts.high for s in groups]))
+            burst_len = max(s.burst_bytes.high for s in groups)
+            if nz and scatter:
+                line += (
+                    f"; loaded as one burst, transposed, stored as {bursts.span()} bursts of "
+                    f"up to {burst_len} B (one per 32-byte row group)"
+                )
+            elif nz:
                 line += (
                     f"; loaded as {bursts.span()} bursts of up to {burst_len} B "
                     "(one per 32-byte row group), transposed, stored as one burst"
@@ -321,6 +342,11 @@ def _overlap_line(buffers: tuple[UbBufferInfo, ...] | list[UbBufferInfo]) -> str
     return "single-buffered: each load waits for the previous store"
 
 
+SPLIT_FIELDS = ("split_tokens", "used_cores")
+"""The tiling fields of the core split (every operator's ABI has them); the others are
+the launch's sizes."""
+
+
 def render(report: PlanReport) -> str:
     """The report as text: the plan in words, then the numbers."""
     soc, t = report.soc, report.tiling
@@ -353,25 +379,25 @@ def render(report: PlanReport) -> str:
     out.append("Tiles:")
     out.extend(_what_a_tile_is(report))
     out.append("")
-    out.append(
-        f"This launch: batch {t['batch']}, num_blocks {t['num_blocks']}, table_width "
-        f"{t['table_width']}, num_tokens {t['num_tokens']}"
-    )
+    sizes = [f"{name} {value}" for name, value in t.items() if name not in SPLIT_FIELDS]
+    out.append(f"This launch: {', '.join(sizes)}")
     low, high = report.rows_per_core
+    unit = "tokens" if isinstance(report.operands, ScatterOperands) else "rows"
     out.append(
-        f"  core split: {t['split_tokens']} rows over {t['used_cores']} of {soc.vector_cores} "
-        f"cores, {low}..{high} rows each (balanced by rows, not by sequence)"
+        f"  core split: {t['split_tokens']} {unit} over {t['used_cores']} of "
+        f"{soc.vector_cores} cores, {low}..{high} {unit} each (balanced by {unit}, not by "
+        "sequence)"
     )
     low_b, high_b = report.bytes_per_core
     out.append(f"  bytes stored per core: {size_text(low_b)} .. {size_text(high_b)}")
     out.append("DMA sites (lowered IR op -> what it did in this launch):")
     out.append(
-        f"  {'op':>5} {'kind':5} {'tensor':12} {'buffer':12} {'runs':>7} {'bursts/run':>11} "
-        f"{'bytes/burst':>13} {'bytes':>12}"
+        f"  {'op':>5} {'kind':5} {'tensor':12} {'buffer':12} {'form':6} {'runs':>7} "
+        f"{'bursts/run':>11} {'bytes/burst':>13} {'bytes':>12}"
     )
     for s in report.sites:
         out.append(
-            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:12} {s.buffer:12} "
+            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:12} {s.buffer:12} {s.form:6} "
             f"{s.bytes.count:>7} {s.bursts.span():>11} {s.burst_bytes.span():>13} "
             f"{s.bytes.total:>12}"
         )

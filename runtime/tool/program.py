@@ -22,13 +22,13 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
-from pakv_dialect.ascend import function_cores
+from pakv_dialect.ascend import function_cores, kernel_tiling_abi
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
 from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import OUTPUT_ROLES, GatherCall
+from runtime.call import KernelCall
 from runtime.host.checks import verifier_message
 from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
 from runtime.interpreter.ascend_functions import kernel_function
@@ -139,7 +139,7 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
             raise InputError(str(e).splitlines()[0], program.source.where()) from None
 
 
-def run_program(program: CompiledProgram, call: GatherCall) -> LoweredRun:
+def run_program(program: CompiledProgram, call: KernelCall) -> LoweredRun:
     """Run the kernel on every core the tiling uses; the outputs are written in place."""
     tiling = call.tiling(function_cores(program.kernel))
     machine = AscendMachine(
@@ -160,10 +160,11 @@ def host_kernel(program: CompiledProgram, phases: Phases | None = None) -> HostK
     kernel_name = program.kernel.sym_name.data
     source = emit_sources(program, phases)[kernel_name]
     with phases.step("g++", "compiling the AscendC kernel for the host (cached on disk)"):
-        return build_host_kernel(HostUnit(source, kernel_name, program.soc))
+        abi = kernel_tiling_abi(program.kernel)
+        return build_host_kernel(HostUnit(source, kernel_name, program.soc, abi.name))
 
 
-def kernel_arguments(program: CompiledProgram, call: GatherCall) -> list[np.ndarray]:
+def kernel_arguments(program: CompiledProgram, call: KernelCall) -> list[np.ndarray]:
     """The call's GM tensors (byte views of the caller's arrays) in the order of the
     kernel's arguments, which the source's function fixes."""
     by_role = {role: tensor.bytes for role, tensor in call.operands().items()}
@@ -172,7 +173,7 @@ def kernel_arguments(program: CompiledProgram, call: GatherCall) -> list[np.ndar
 
 
 def run_program_on_host(
-    program: CompiledProgram, call: GatherCall, phases: Phases | None = None
+    program: CompiledProgram, call: KernelCall, phases: Phases | None = None
 ) -> dict[str, int]:
     """Run the program's emitted AscendC on every core the tiling uses, natively; the
     outputs are written in place. Returns the tiling the unit's host code computed."""
@@ -195,8 +196,10 @@ class GoldenCheck:
 
 
 def compare_outputs(inputs: Inputs, expected: dict[str, np.ndarray]) -> GoldenCheck:
+    """Rows (dim 0: output rows, or cache blocks for a scatter) of each written tensor
+    whose bytes differ from ``expected``."""
     differing: dict[str, int] = {}
-    for role in OUTPUT_ROLES:
+    for role in expected:
         rows = inputs[role].shape[0]
         got = inputs[role].view(np.uint8).reshape(rows, inputs[role].nbytes // max(rows, 1))
         want = expected[role].view(np.uint8).reshape(got.shape)

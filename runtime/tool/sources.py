@@ -1,9 +1,11 @@
-"""Where a tool's ``pakv.gather`` comes from, and how its problems are located.
+"""Where a tool's ``pakv.gather`` (or ``pakv.scatter``) comes from, and how its problems
+are located.
 
-A user's op arrives as an MLIR file, an example name, or shape flags. Whatever the
-source, the result is a verified module with exactly one ``pakv.gather`` on the
-arguments of its function (:class:`GatherSource`), or an :class:`InputError`: one line
-that says what is wrong and, for a file, where (``file:line:col``, as compilers do).
+A user's op arrives as an MLIR file, an example name, or shape flags (a gather only).
+Whatever the source, the result is a verified module with exactly one ``pakv.gather`` or
+``pakv.scatter`` on the arguments of its function (:class:`GatherSource`), or an
+:class:`InputError`: one line that says what is wrong and, for a file, where
+(``file:line:col``, as compilers do).
 
 Locations: xDSL's parser attaches a location to an op only when the text spells one
 (``loc(...)``). :class:`LocatingParser` attaches MLIR's default, the op's own
@@ -24,11 +26,12 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError, VerifyException
 from xdsl.utils.lexer import Span
 
-from pakv_dialect.pakv import GatherOp
+from pakv_dialect.pakv import GatherOp, KvOp
 from pakv_dialect.soc import DEFAULT_SOC
 from runtime.host.checks import verifier_message
 from runtime.host.lowered import lowering_context
-from runtime.ir_builder import GatherBindingError, find_gather
+from runtime.ir_builder import GatherBindingError, find_kv_op
+from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.shape_spec import ShapeSpec, build_module
 from runtime.tool.workload import GatherOperands
 
@@ -97,7 +100,8 @@ def verify_located(module: ModuleOp, fallback: str | None = None) -> None:
 
 @dataclass
 class GatherSource:
-    """A verified module holding one ``pakv.gather``, and where it came from."""
+    """A verified module holding one ``pakv.gather`` or ``pakv.scatter``, and where it
+    came from."""
 
     name: str
     """The file path, or ``example <name>`` / ``shape flags``."""
@@ -105,8 +109,8 @@ class GatherSource:
     """A short name for output files."""
     module: ModuleOp
     func_name: str
-    gather: GatherOp
-    operands: GatherOperands
+    op: KvOp
+    operands: GatherOperands | ScatterOperands
     argument_of: dict[str, int]
     """Operand role -> index of the kernel argument that carries it."""
     argument_names: dict[str, str]
@@ -118,8 +122,16 @@ class GatherSource:
     """Time spent on parse and verify."""
 
     @property
+    def gather_operands(self) -> GatherOperands:
+        """The operands of a ``pakv.gather`` source (shape flags and examples always are
+        one); InputError for a ``pakv.scatter``."""
+        if not isinstance(self.operands, GatherOperands):
+            raise InputError(f"{self.name} holds a {self.op.name}, not a pakv.gather")
+        return self.operands
+
+    @property
     def soc_attribute(self) -> str | None:
-        return None if self.gather.soc is None else self.gather.soc.data
+        return None if self.op.soc is None else self.op.soc.data
 
     def default_soc(self) -> str:
         """The op's own ``soc`` when it names one, else the project's default."""
@@ -132,12 +144,12 @@ class GatherSource:
     def check_soc(self, soc: str) -> None:
         """SPEC section 4 for ``soc``: the chip exists, runs the op, takes its dtypes."""
         try:
-            self.gather.verify_soc(soc)
+            self.op.verify_soc(soc)
         except VerifyException as e:
             raise InputError(verifier_message(e), self.where()) from None
         if self.soc_attribute is not None and self.soc_attribute != soc:
             raise InputError(
-                f'pakv.gather names soc = "{self.soc_attribute}" but --soc is {soc}',
+                f'{self.op.name} names soc = "{self.soc_attribute}" but --soc is {soc}',
                 self.where(),
             )
 
@@ -147,16 +159,18 @@ def _bind(module: ModuleOp, name: str, stem: str, seconds: dict[str, float]) -> 
     verify_located(module, name)
     seconds["verify"] = time.perf_counter() - start
     try:
-        binding = find_gather(module)
+        binding = find_kv_op(module)
     except GatherBindingError as e:
         raise InputError(str(e), name) from None
+    op = binding.op
+    operands = GatherOperands.of(op) if isinstance(op, GatherOp) else ScatterOperands.of(op)
     return GatherSource(
         name=name,
         stem=stem,
         module=module,
         func_name=binding.func.sym_name.data,
-        gather=binding.op,
-        operands=GatherOperands.of(binding.op),
+        op=op,
+        operands=operands,
         argument_of=dict(binding.argument_of),
         argument_names={
             role: binding.func.body.block.args[index].name_hint or role

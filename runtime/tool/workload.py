@@ -36,9 +36,10 @@ import numpy as np
 from xdsl.dialects.builtin import DYNAMIC_INDEX
 
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
-from pakv_dialect.pakv import CacheMode, GatherOp
+from pakv_dialect.layouts import block_stride, dense_strides
+from pakv_dialect.pakv import CacheMode, GatherOp, ScatterOp
 from pakv_dialect.soc import soc_info
-from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
+from runtime.call import API_NAMES, CACHE_ROLES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
 from runtime.golden import total_length
 from runtime.host.checks import check_data, check_parameters, expected_format
 from runtime.host.tensor import Tensor
@@ -67,16 +68,29 @@ class GatherOperands:
     """Element kind of every operand role present."""
     shapes: Mapping[str, tuple[int, ...]]
     """Shape of every operand role present; ``DYNAMIC`` (-1) where it is ``?``."""
+    block_strides: Mapping[str, int | None]
+    """Each cache's dim 0 stride in elements as its type fixes it (SPEC section 9); None
+    where it is ``?`` (the data's own stride reaches the kernel through the tiling)."""
+
+    token_roles = OUTPUT_ROLES
+    """The token-major tensors (the gather's outputs)."""
+    written_roles = OUTPUT_ROLES
+    """What a call writes."""
 
     @property
     def has_offset(self) -> bool:
         return "seq_offset" in self.shapes
+
+    def laid_out(self, role: str, array: np.ndarray) -> np.ndarray:
+        """``array`` in the layout the op's type fixes for ``role`` (:func:`laid_out`)."""
+        return laid_out(array, self.block_strides.get(role))
 
     @staticmethod
     def of(op: GatherOp) -> GatherOperands:
         """The expectations of a verified ``op``."""
         kinds: dict[str, ElementKind] = {}
         shapes: dict[str, tuple[int, ...]] = {}
+        strides: dict[str, int | None] = {}
         for role, value in gather_operands(op).items():
             ty = op.memref_type(value)
             element = ty.get_element_type()
@@ -84,7 +98,36 @@ class GatherOperands:
             assert kind is not None, f"{role}: {element} (the verifier admits no such type)"
             kinds[role] = kind
             shapes[role] = tuple(ty.get_shape())
-        return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes)
+            if role in CACHE_ROLES:
+                strides[role] = block_stride(ty)
+        return GatherOperands(op.mode, op.is_cumsum, op.block_size(), kinds, shapes, strides)
+
+
+def laid_out(array: np.ndarray, stride: int | None) -> np.ndarray:
+    """``array``'s values with dim 0 ``stride`` elements apart (a cache whose type names a
+    block stride, SPEC section 9): a view with that stride into a buffer of its own, the
+    gaps zero. As given when ``stride`` is None (the type says ``?``) or dense."""
+    row = math.prod(array.shape[1:])
+    if stride is None or stride == row or array.shape[0] == 0:
+        return array
+    size = array.dtype.itemsize
+    buffer = np.zeros((array.shape[0] - 1) * stride + row, dtype=array.dtype)
+    view = np.lib.stride_tricks.as_strided(
+        buffer,
+        shape=array.shape,
+        strides=(stride * size, *(s * size for s in dense_strides(array.shape)[1:])),
+    )
+    view[...] = array
+    return view
+
+
+def cache_block_strides(op: GatherOp | ScatterOp) -> dict[str, int | None]:
+    """Each cache's dim 0 stride in elements as the op's type fixes it (None: ``?``)."""
+    return {
+        role: block_stride(op.memref_type(value))
+        for role, value in op.operands_by_role()
+        if role in CACHE_ROLES
+    }
 
 
 DEFAULT_SIZES = RunSizes(batch=4, num_blocks=32, table_width=8, num_tokens=None)
@@ -296,9 +339,9 @@ def random_inputs(
         warn(unfilled)
     index = operands.kinds["block_tables"].storage
     seq_lens = np.concatenate(([0], np.cumsum(lens))) if operands.cumsum else lens
+    caches = {role: random_bits(rng, operands.kinds[role], shape(role)) for role in CACHE_ROLES}
     inputs: Inputs = {
-        "key_cache": random_bits(rng, operands.kinds["key_cache"], shape("key_cache")),
-        "value_cache": random_bits(rng, operands.kinds["value_cache"], shape("value_cache")),
+        **{role: operands.laid_out(role, array) for role, array in caches.items()},
         "block_tables": rng.integers(0, sizes.num_blocks, size=(batch, width)).astype(index),
         "seq_lens": seq_lens.astype(index),
         "key_out": random_bits(rng, operands.kinds["key_out"], shape("key_out")),
@@ -309,9 +352,9 @@ def random_inputs(
     return inputs
 
 
-def _data_file(directory: Path, role: str) -> Path | None:
+def data_file(directory: Path, role: str) -> Path | None:
     """The one file holding ``role`` (``<role>.npy`` or ``<apiName>.npy``), or None."""
-    found = [directory / f"{name}.npy" for name in (role, API_NAMES[role])]
+    found = [directory / f"{name}.npy" for name in dict.fromkeys((role, API_NAMES[role]))]
     found = [path for path in found if path.is_file()]
     if len(found) > 1:
         raise WorkloadError(
@@ -321,7 +364,7 @@ def _data_file(directory: Path, role: str) -> Path | None:
     return found[0] if found else None
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def read_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except EOFError:
@@ -342,7 +385,7 @@ def load_inputs(directory: Path, operands: GatherOperands, soc: str) -> Inputs:
         raise WorkloadError(f"--data {directory}: not a directory")
     inputs: Inputs = {}
     for role, shape in operands.shapes.items():
-        path = _data_file(directory, role)
+        path = data_file(directory, role)
         if path is None:
             if role in OUTPUT_ROLES:
                 continue
@@ -350,7 +393,7 @@ def load_inputs(directory: Path, operands: GatherOperands, soc: str) -> Inputs:
                 f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) "
                 "that the op's operands need"
             )
-        array = _read_npy(path)
+        array = read_npy(path)
         kind = operands.kinds[role]
         if array.dtype != kind.storage:
             raise WorkloadError(
@@ -365,7 +408,7 @@ def load_inputs(directory: Path, operands: GatherOperands, soc: str) -> Inputs:
                 f"{path}: the op's {role} has shape {expected}, the file holds "
                 f"{'x'.join(map(str, array.shape))}"
             )
-        inputs[role] = np.ascontiguousarray(array)
+        inputs[role] = operands.laid_out(role, np.ascontiguousarray(array))
     missing = [role for role in OUTPUT_ROLES if role not in inputs]
     if missing:
         shapes = _output_shapes(operands, inputs, soc)

@@ -218,12 +218,19 @@ inline void ClearGm()
     State().gm.clear();
 }
 
-// The registered tensor that holds `address`: a GlobalTensor is bound to it for life.
+// The registered tensor that holds `address`: a GlobalTensor is bound to it for life. The
+// tensor starting there comes first: strided views of one buffer (keys and values
+// interleaved) span overlapping ranges, and each is bound by its own start.
 inline std::pair<const uint8_t*, const uint8_t*> TensorAt(const void* address, const char* what)
 {
     const auto* at = static_cast<const uint8_t*>(address);
     for (const auto& tensor : State().gm) {
-        if (at == tensor.first || (at > tensor.first && at < tensor.second)) {
+        if (at == tensor.first) {
+            return tensor;
+        }
+    }
+    for (const auto& tensor : State().gm) {
+        if (at > tensor.first && at < tensor.second) {
             return tensor;
         }
     }
@@ -672,10 +679,16 @@ inline void RecordBursts(const uint8_t* gm, const BurstLayout& bursts)
     }
 }
 
+// DataCopy by element count: a uint32_t count, which AscendC turns into
+// DataCopyParams.blockLen = count / elements per block, a uint16_t of 32-byte blocks
+// (kernel_operator_data_copy_intf_impl.h): both are refused when they do not fit.
 template <typename T, typename U>
 int64_t CountBytes(U count, const char* what)
 {
-    return static_cast<int64_t>(Narrow<uint32_t>(count, what)) * static_cast<int64_t>(sizeof(T));
+    const int64_t bytes =
+        static_cast<int64_t>(Narrow<uint32_t>(count, what)) * static_cast<int64_t>(sizeof(T));
+    Narrow<uint16_t>(bytes / kBlock, "DataCopy count / elements per block (DataCopyParams.blockLen)");
+    return bytes;
 }
 }  // namespace host
 

@@ -11,10 +11,10 @@ func.func @two_tiles(%src: memref<64xi8, #ascend.address_space<gm>>, %dst: memre
   %c32 = arith.constant 32 : index
   %a = ascend.ub_alloc "tile" : memref<1x32xi8, #ascend.address_space<ub>>
   %b = ascend.ub_alloc "tile" : memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %a[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c32] -> %b[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.store %a[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
-  ascend.store %b[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %a[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c32] -> %b[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.store %a[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
+  ascend.store %b[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
   func.return
 }
 
@@ -38,16 +38,16 @@ func.func @repeated_effects(%src: memref<64xi8, #ascend.address_space<gm>>, %dst
   %n0 = ascend.load_scalar %lens[%c0] : memref<4xi32, #ascend.address_space<gm>> -> i32
   ascend.set_flag[MTE3, MTE2, %c0]
   ascend.wait_flag[MTE3, MTE2, %c0]
-  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
   ascend.set_flag[MTE2, MTE3, %c0]
   ascend.wait_flag[MTE2, MTE3, %c0]
-  ascend.store %tile[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
+  ascend.store %tile[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
   ascend.set_flag[MTE3, MTE2, %c0]
   ascend.wait_flag[MTE3, MTE2, %c0]
-  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<64xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
   ascend.set_flag[MTE2, MTE3, %c0]
   ascend.wait_flag[MTE2, MTE3, %c0]
-  ascend.store %tile[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
+  ascend.store %tile[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<64xi8, #ascend.address_space<gm>>
   %n1 = ascend.load_scalar %lens[%c0] : memref<4xi32, #ascend.address_space<gm>> -> i32
   %sum = arith.addi %n0, %n1 : i32
   "test.op"(%sum) : (i32) -> ()

@@ -61,11 +61,11 @@ func.func @k(%gm: memref<?xf16, #ascend.address_space<gm>>) {
   %c32 = arith.constant 32 : index
   %c4096 = arith.constant 4096 : index
   %b = ascend.ub_alloc "tile" at 0 : memref<1x131072xi8, #ascend.address_space<ub>>
-  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c4096 x %c32) gaps(%c0, %c0) : memref<?xf16, #ascend.address_space<gm>> -> memref<1x131072xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c4096 x %c32) gaps(%c0, %c0) as blocks : memref<?xf16, #ascend.address_space<gm>> -> memref<1x131072xi8, #ascend.address_space<ub>>
   func.return
 }
 
-// CHECK: {{^}}burst count must be in [1, 4095], got 4096
+// CHECK: {{^}}ascend.load burst count 4096 does not fit DataCopyParams.blockCount (uint16 in bursts: 1 to 4095 bursts) of the blocks form
 
 // -----
 
@@ -76,11 +76,99 @@ func.func @k(%gm: memref<?xf16, #ascend.address_space<gm>>) {
   %c32 = arith.constant 32 : index
   %c16 = arith.constant 16 : index
   %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
-  ascend.store %b[%c0, %c0] -> %gm[%c0] bursts(%c2 x %c32) gaps(%c16, %c0) : memref<1x1024xi8, #ascend.address_space<ub>> -> memref<?xf16, #ascend.address_space<gm>>
+  ascend.store %b[%c0, %c0] -> %gm[%c0] bursts(%c2 x %c32) gaps(%c16, %c0) as blocks : memref<1x1024xi8, #ascend.address_space<ub>> -> memref<?xf16, #ascend.address_space<gm>>
   func.return
 }
 
-// CHECK: {{^}}ascend.store ub_gap must be a multiple of 32 bytes, got 16
+// CHECK: {{^}}ascend.store UB gap 16 does not fit DataCopyParams.srcStride (uint16 in 32-byte blocks: a multiple of 32 from 0 to 2097120 bytes) of the blocks form
+
+// -----
+
+// The blocks form counts lengths in 32-byte blocks: 40 bytes is not a whole block.
+func.func @k(%gm: memref<?xi8, #ascend.address_space<gm>>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c40 = arith.constant 40 : index
+  %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c1 x %c40) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: {{^}}ascend.load burst length 40 does not fit DataCopyParams.blockLen (uint16 in 32-byte blocks: a multiple of 32 from 32 to 2097120 bytes) of the blocks form
+
+// -----
+
+// A GM gap of 65536 blocks overflows DataCopyParams' uint16 srcStride (issue 9's bug).
+func.func @k(%gm: memref<?xi8, #ascend.address_space<gm>>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c2097152 = arith.constant 2097152 : index
+  %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c2 x %c32) gaps(%c2097152, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: {{^}}ascend.load GM gap 2097152 does not fit DataCopyParams.srcStride (uint16 in 32-byte blocks: a multiple of 32 from 0 to 2097120 bytes) of the blocks form
+
+// -----
+
+// The bytes form holds that gap: DataCopyExtParams' GM stride is a uint32 of bytes.
+func.func @k(%gm: memref<?xi8, #ascend.address_space<gm>>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c2097152 = arith.constant 2097152 : index
+  %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c2 x %c32) gaps(%c2097152, %c0) as bytes : memref<?xi8, #ascend.address_space<gm>> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c2 x %c32) gaps(%c2097152, %c0) as bytes
+
+// -----
+
+// DataCopyPad's burst length has 21 bits.
+func.func @k(%gm: memref<?xi8, #ascend.address_space<gm>>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2097152 = arith.constant 2097152 : index
+  %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c1 x %c2097152) gaps(%c0, %c0) as bytes : memref<?xi8, #ascend.address_space<gm>> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: {{^}}ascend.load burst length 2097152 does not fit DataCopyExtParams.blockLen (uint32 in bytes: 1 to 2097151 bytes) of the bytes form
+
+// -----
+
+// A GM gap of 4 GiB overflows DataCopyExtParams' uint32 stride.
+func.func @k(%gm: memref<?xi8, #ascend.address_space<gm>>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c40 = arith.constant 40 : index
+  %c4294967296 = arith.constant 4294967296 : index
+  %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c2 x %c40) gaps(%c4294967296, %c0) as bytes : memref<?xi8, #ascend.address_space<gm>> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: {{^}}ascend.load GM gap 4294967296 does not fit DataCopyExtParams.srcStride (uint32 in bytes: 0 to 4294967295 bytes) of the bytes form
+
+// -----
+
+// A UB address is a whole number of 32-byte blocks.
+func.func @k(%gm: memref<?xi8, #ascend.address_space<gm>>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c16] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: {{^}}ascend.load ub_offset must be a multiple of 32 bytes, got 16
 
 // -----
 
@@ -89,7 +177,7 @@ func.func @k(%gm: memref<?xf16>) {
   %c0 = arith.constant 0 : index
   %c32 = arith.constant 32 : index
   %b = ascend.ub_alloc "tile" at 0 : memref<1x1024xi8, #ascend.address_space<ub>>
-  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c32 x %c32) gaps(%c0, %c0) : memref<?xf16> -> memref<1x1024xi8, #ascend.address_space<ub>>
+  ascend.load %gm[%c0] -> %b[%c0, %c0] bursts(%c32 x %c32) gaps(%c0, %c0) as blocks : memref<?xf16> -> memref<1x1024xi8, #ascend.address_space<ub>>
   func.return
 }
 
@@ -224,3 +312,33 @@ func.func @k(%ko: memref<f16, #ascend.address_space<gm>>, %i: index) {
 }
 
 // CHECK: {{^}}zero_run tokens must have a token dimension, got memref<f16, #ascend.address_space<gm>>
+
+// -----
+
+// run_length reads a 1-D integer tensor in GM.
+func.func @f(%s: memref<?x2xi32, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.run_length %s[%i] from(%i) limit(%i) : memref<?x2xi32, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}run_length source must be a 1-D tensor of integers, got memref<?x2xi32, #ascend.address_space<gm>>
+
+// -----
+
+// A run whose cache's block stride is dynamic takes it as its stride operand (bytes).
+func.func @k(%kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>>, %ko: memref<?x2x8xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>> -> memref<?x2x8xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run needs a stride(...) operand exactly when its cache's dim 0 stride is dynamic, got memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>> without one
+
+// -----
+
+// A run reads a cache in place only when its inner dims are dense.
+func.func @k(%kc: memref<?x16x2x8xf16, strided<[512, 32, 8, 1]>, #ascend.address_space<gm>>, %ko: memref<?x2x8xf16, #ascend.address_space<gm>>, %i: index) {
+  %n = ascend.copy_run Norm %kc[%i, %i] -> %ko[%i] count(%i) cursor(%i) : memref<?x16x2x8xf16, strided<[512, 32, 8, 1]>, #ascend.address_space<gm>> -> memref<?x2x8xf16, #ascend.address_space<gm>>
+  func.return
+}
+
+// CHECK: {{^}}copy_run cache layout must keep every dim but the first (num_blocks) dense: expected strided<[s, 16, 8, 1]> (s static or ?), got strided<[512, 32, 8, 1]>

@@ -105,3 +105,17 @@ func.func @dtypes(%u8: memref<1x4x1x8xui8>, %u8o: memref<4x1x8xui8>, %u8v: memre
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "dtypes"
 // CHECK-GENERIC-COUNT-8: "pakv.gather"
+
+// -----
+
+// Strided caches (SPEC section 9): one layer of a bigger buffer (a static block stride
+// of 4 blocks' worth), or a stride given at run time; the inner dims are dense.
+func.func @strided(%kc: memref<4x2x1x8xf16, strided<[64, 8, 8, 1]>>, %vc: memref<?x2x1x8xf16, strided<[?, 8, 8, 1]>, #ascend.address_space<gm>>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16, strided<[64, 8, 8, 1]>>, memref<?x2x1x8xf16, strided<[?, 8, 8, 1]>, #ascend.address_space<gm>>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK-LABEL: func.func @strided
+// CHECK-NEXT:    pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16, strided<[64, 8, 8, 1]>>, memref<?x2x1x8xf16, strided<[?, 8, 8, 1]>, #ascend.address_space<gm>>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+
+// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>,

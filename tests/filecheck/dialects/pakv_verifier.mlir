@@ -1,7 +1,7 @@
 // RUN: xdsl-opt %s --split-input-file --verify-diagnostics | filecheck %s
 
-// One case per static rule of the pakv.gather verifier (SPEC section 3), each with
-// its exact message: the operand, the dimension, what was expected, what was given.
+// One case per static rule of the pakv.gather verifier (SPEC sections 3 and 9), each
+// with its exact message: the operand, the dimension, what was expected, what was given.
 
 // Outputs are buffers of their own: both outputs one value.
 func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>) {
@@ -350,3 +350,73 @@ func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3
 }
 
 // CHECK: {{^}}block_tables element type int64 is not supported on Ascend910_93 (supported: int32)
+
+// -----
+
+// Memory (SPEC section 9): every operand is in global memory, none in UB.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16, #ascend.address_space<ub>>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16, #ascend.address_space<ub>>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache must be in global memory (no memory space, or #ascend.address_space<gm>), got #ascend.address_space<ub>
+
+// -----
+
+// Layouts: a cache may be strided only along its first axis; the issue's example strides every axis.
+func.func @f(%kc: memref<4x2x1x8xf16, strided<[128, 16, 8, 2]>>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16, strided<[128, 16, 8, 2]>>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache layout must keep every dim but the first (num_blocks) dense: expected strided<[s, 8, 8, 1]> (s static or ?), got strided<[128, 16, 8, 2]>
+
+// -----
+
+// Layouts: a cache view starts at its first element.
+func.func @f(%kc: memref<4x2x1x8xf16, strided<[32, 8, 8, 1], offset: 16>>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16, strided<[32, 8, 8, 1], offset: 16>>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache layout must start at its first element (offset 0), got offset 16
+
+// -----
+
+// Layouts: blocks are 32-byte aligned apart: 24 fp16 elements are 48 bytes.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16, strided<[24, 8, 8, 1]>>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16, strided<[24, 8, 8, 1]>>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_cache dim 0 (num_blocks) stride must be a non-negative multiple of 32 bytes, got 24 elements of 2 byte(s)
+
+// -----
+
+// Layouts: blocks do not run backwards.
+func.func @f(%kc: memref<4x2x1x8xf16, strided<[-32, 8, 8, 1]>>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16, strided<[-32, 8, 8, 1]>>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_cache dim 0 (num_blocks) stride must be a non-negative multiple of 32 bytes, got -32 elements of 2 byte(s)
+
+// -----
+
+// Layouts: only a cache may be strided; an output is dense.
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16, strided<[16, 8, 1]>>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16, strided<[16, 8, 1]>>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}key_out must be dense (no layout), got strided<[16, 8, 1]>
+
+// -----
+
+// Layouts: a table is dense too (an affine map that is not the identity).
+func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3xi32, affine_map<(d0, d1) -> (d1, d0)>>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16>, memref<2x3xi32, affine_map<(d0, d1) -> (d1, d0)>>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>
+  func.return
+}
+
+// CHECK: {{^}}block_tables must be dense (no layout), got affine_map<(d0, d1) -> (d1, d0)>

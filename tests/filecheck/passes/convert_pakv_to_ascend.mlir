@@ -183,3 +183,91 @@ func.func @other_ops(%kc: memref<?x4x1x8xf16>, %vc: memref<?x4x1x8xf16>, %bt: me
 // CHECK-NEXT: ^^^^
 
 // NO-SOC: GatherPaKvCache is not supported on this SoC: Ascend310
+
+// -----
+
+// pakv.scatter: this core's tokens, slot by slot. A slot in the cache starts a run as
+// long as the next slots continue it inside the block (ascend.run_length), moved into
+// the cache by one ascend.copy_run per stream in the scatter direction (the arrow goes
+// from the tokens to the cache); a slot outside the cache is skipped, one token on.
+// The kernel reads the scatter's tiling (ascend.tiling).
+func.func @scatter(%k: memref<?x2x64xbf16>, %v: memref<?x2x64xbf16>, %s: memref<?xi32>, %kc: memref<?x16x2x64xbf16>, %vc: memref<?x16x2x64xbf16>) {
+  pakv.scatter Norm tokens(%k, %v) slots(%s) into(%kc, %vc) : memref<?x2x64xbf16>, memref<?x2x64xbf16>, memref<?xi32> -> memref<?x16x2x64xbf16>, memref<?x16x2x64xbf16>
+  func.return
+}
+
+// CHECK-LABEL: func.func @scatter(
+// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B", ascend.tiling = "scatter"}
+// CHECK:         %num_tokens = ascend.get_tiling "num_tokens"
+// CHECK-NEXT:    %num_blocks = ascend.get_tiling "num_blocks"
+// CHECK-NEXT:    %token_begin, %token_end = ascend.core_tokens
+// CHECK-NEXT:    %write_end = arith.minui %token_end, %num_tokens : index
+// CHECK-NEXT:    %num_slots = arith.muli %num_blocks, %c16 : index
+// CHECK-NEXT:    %has_tokens = arith.cmpi ult, %token_begin, %write_end : index
+// CHECK-NEXT:    scf.if %has_tokens {
+// CHECK-NEXT:      %{{.*}}, %{{.*}} = scf.while (%token = %token_begin, %slot = %c0) : (index, index) -> (index, index) {
+// CHECK-NEXT:        %more = arith.cmpi ult, %token, %write_end : index
+// CHECK-NEXT:        scf.condition(%more) %token, %slot : index, index
+// CHECK-NEXT:      } do {
+// CHECK-NEXT:      ^bb0(%token_1: index, %slot_1: index):
+// CHECK-NEXT:        %[[RAW:.*]] = ascend.load_scalar %s[%token_1] : memref<?xi32, #ascend.address_space<gm>> -> i32
+// CHECK-NEXT:        %cache_slot = arith.index_cast %[[RAW]] : i32 to index
+// CHECK-NEXT:        %in_cache = arith.cmpi ult, %cache_slot, %num_slots : index
+// CHECK-NEXT:        %next_token, %slot_2 = scf.if %in_cache -> (index, index) {
+// CHECK-NEXT:          %blk = arith.divui %cache_slot, %c16 : index
+// CHECK-NEXT:          %block_pos = arith.remui %cache_slot, %c16 : index
+// CHECK-NEXT:          %room = arith.subi %c16, %block_pos : index
+// CHECK-NEXT:          %[[LEFT:.*]] = arith.subi %write_end, %token_1 : index
+// CHECK-NEXT:          %limit = arith.minui %room, %[[LEFT]] : index
+// CHECK-NEXT:          %count = ascend.run_length %s[%token_1] from(%cache_slot) limit(%limit)
+// CHECK-NEXT:          %slot_3 = ascend.copy_run Norm %k[%token_1] -> %kc[%blk, %block_pos] count(%count) cursor(%slot_1) {ascend.note = "Keys"}
+// CHECK-NEXT:          %slot_4 = ascend.copy_run Norm %v[%token_1] -> %vc[%blk, %block_pos] count(%count) cursor(%slot_3) {ascend.note = "Values"}
+// CHECK-NEXT:          %next_token_1 = arith.addi %token_1, %count : index
+// CHECK-NEXT:          scf.yield %next_token_1, %slot_4 : index, index
+// CHECK-NEXT:        } else {
+// CHECK-NEXT:          %next_token_2 = arith.addi %token_1, %c1 : index
+// CHECK-NEXT:          scf.yield %next_token_2, %slot_1 : index, index
+// CHECK-NEXT:        }
+// CHECK-NEXT:        scf.yield %next_token, %slot_2 : index, index
+// CHECK-NEXT:      }
+// CHECK-NEXT:    }
+// CHECK-NEXT:    func.return
+
+// -----
+
+// The scatter checks the SoC table too.
+func.func @scatter_int64_on_910b(%k: memref<?x1x8xf16>, %v: memref<?x1x8xf16>, %s: memref<?xi64>, %kc: memref<?x4x1x8xf16>, %vc: memref<?x4x1x8xf16>) {
+  pakv.scatter Norm tokens(%k, %v) slots(%s) into(%kc, %vc) : memref<?x1x8xf16>, memref<?x1x8xf16>, memref<?xi64> -> memref<?x4x1x8xf16>, memref<?x4x1x8xf16>
+  func.return
+}
+
+// CHECK: slot_mapping element type int64 is not supported on Ascend910B (supported: int32)
+
+// -----
+
+// A scatter's kernel function holds nothing else either.
+func.func @scatter_with_other_ops(%k: memref<?x1x8xf16>, %v: memref<?x1x8xf16>, %s: memref<?xi32>, %kc: memref<?x4x1x8xf16>, %vc: memref<?x4x1x8xf16>) {
+  %zero = arith.constant 0 : index
+  pakv.scatter Norm tokens(%k, %v) slots(%s) into(%kc, %vc) : memref<?x1x8xf16>, memref<?x1x8xf16>, memref<?xi32> -> memref<?x4x1x8xf16>, memref<?x4x1x8xf16>
+  func.return
+}
+
+// CHECK: @scatter_with_other_ops becomes a device kernel: it may hold only pakv.scatter and an empty func.return, found arith.constant
+
+// -----
+
+// Strided caches (SPEC section 9) are read in place: their layouts move to GM unchanged.
+// The keys' block stride is dynamic, so the kernel reads it from its tiling (bytes) and
+// every key run takes it; the values' static stride stays in their type.
+func.func @strided(%kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>>, %vc: memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x2x8xf16>, %vo: memref<?x1x6xf16>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>>, memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>>, memref<?x?xi32>, memref<?xi32> -> memref<?x2x8xf16>, memref<?x1x6xf16>
+  func.return
+}
+
+// CHECK-LABEL: func.func @strided(
+// CHECK-SAME:    %kc: memref<?x16x2x8xf16, strided<[?, 16, 8, 1]>, #ascend.address_space<gm>>
+// CHECK-SAME:    %vc: memref<?x16x1x6xf16, strided<[1024, 6, 6, 1]>, #ascend.address_space<gm>>
+// CHECK:         %key_block_stride = ascend.get_tiling "key_block_stride"
+// CHECK-NOT:     ascend.get_tiling "value_block_stride"
+// CHECK:         ascend.copy_run Norm %kc[%blk, %block_pos] stride(%key_block_stride) -> %ko[%token]
+// CHECK-NEXT:    ascend.copy_run Norm %vc[%blk, %block_pos] -> %vo[%token]

@@ -11,13 +11,13 @@ func.func @norm(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8
   %tile = ascend.ub_alloc "tile" : memref<2x64xi8, #ascend.address_space<ub>>
   %zeros = ascend.ub_alloc "zeros" : memref<1x64xi8, #ascend.address_space<ub>>
   %last = scf.for %at = %c0 to %n step %c64 iter_args(%slot = %c0) -> (index) {
-    ascend.load %src[%at] -> %tile[%slot, %c0] bursts(%c1 x %c64) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<2x64xi8, #ascend.address_space<ub>>
-    ascend.store %tile[%slot, %c0] -> %dst[%at] bursts(%c1 x %c64) gaps(%c0, %c0) : memref<2x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+    ascend.load %src[%at] -> %tile[%slot, %c0] bursts(%c1 x %c64) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<2x64xi8, #ascend.address_space<ub>>
+    ascend.store %tile[%slot, %c0] -> %dst[%at] bursts(%c1 x %c64) gaps(%c0, %c0) as blocks : memref<2x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
     %next = arith.xori %slot, %c1 : index
     scf.yield %next : index
   }
   ascend.fill_zero %zeros[%c0] bytes(%c64) : memref<1x64xi8, #ascend.address_space<ub>>
-  ascend.store %zeros[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c64) gaps(%c0, %c0) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.store %zeros[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c64) gaps(%c0, %c0) as blocks : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   func.return
 }
 
@@ -61,10 +61,10 @@ func.func @nz(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, 
   %c64 = arith.constant 64 : index
   %group_major = ascend.ub_alloc "group_major" : memref<2x64xi8, #ascend.address_space<ub>>
   %token_major = ascend.ub_alloc "token_major" : memref<1x64xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %group_major[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<2x64xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c64] -> %group_major[%slot, %c32] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<2x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %group_major[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<2x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c64] -> %group_major[%slot, %c32] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<2x64xi8, #ascend.address_space<ub>>
   ascend.transpose_blocks %group_major[%slot] -> %token_major[%c0] blocks(%c2 x %c1) : memref<2x64xi8, #ascend.address_space<ub>> -> memref<1x64xi8, #ascend.address_space<ub>>
-  ascend.store %token_major[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c64) gaps(%c0, %c0) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.store %token_major[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c64) gaps(%c0, %c0) as blocks : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   func.return
 }
 
@@ -106,9 +106,9 @@ func.func @nz_one_slot(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memr
   %token_major = ascend.ub_alloc "token_major" : memref<1x64xi8, #ascend.address_space<ub>>
   scf.for %tile = %c0 to %n step %c1 {
     %at = arith.muli %tile, %c64 : index
-    ascend.load %src[%at] -> %group_major[%c0, %c0] bursts(%c2 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+    ascend.load %src[%at] -> %group_major[%c0, %c0] bursts(%c2 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
     ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%c2 x %c1) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<1x64xi8, #ascend.address_space<ub>>
-    ascend.store %token_major[%c0, %c0] -> %dst[%at] bursts(%c1 x %c64) gaps(%c0, %c0) : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+    ascend.store %token_major[%c0, %c0] -> %dst[%at] bursts(%c1 x %c64) gaps(%c0, %c0) as blocks : memref<1x64xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   }
   func.return
 }
@@ -145,10 +145,10 @@ func.func @shared_pair(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memr
   %c32 = arith.constant 32 : index
   %a = ascend.ub_alloc "a" : memref<2x32xi8, #ascend.address_space<ub>>
   %b = ascend.ub_alloc "b" : memref<2x32xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %a[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
-  ascend.store %a[%slot, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<2x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
-  ascend.load %src[%c0] -> %b[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
-  ascend.store %b[%slot, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<2x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %a[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
+  ascend.store %a[%slot, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<2x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %b[%slot, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
+  ascend.store %b[%slot, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<2x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   func.return
 }
 
@@ -176,10 +176,10 @@ func.func @shared_pair_fixed_slots(%src: memref<?xi8, #ascend.address_space<gm>>
   %c32 = arith.constant 32 : index
   %a = ascend.ub_alloc "a" : memref<1x32xi8, #ascend.address_space<ub>>
   %b = ascend.ub_alloc "b" : memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %a[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.store %a[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
-  ascend.load %src[%c0] -> %b[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.store %b[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %a[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.store %a[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %b[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.store %b[%c0, %c0] -> %dst[%c32] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   func.return
 }
 
@@ -208,7 +208,7 @@ func.func @already_synchronised(%c0: index) attributes {ascend.kernel} {
 
 func.func @two_writer_pipes(%src: memref<?xi8, #ascend.address_space<gm>>, %c0: index, %c1: index, %c32: index) attributes {ascend.kernel} {
   %tile = ascend.ub_alloc "tile" : memref<2x32xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<2x32xi8, #ascend.address_space<ub>>
   ascend.fill_zero %tile[%c1] bytes(%c32) : memref<2x32xi8, #ascend.address_space<ub>>
   func.return
 }
@@ -221,9 +221,9 @@ func.func @two_writer_pipes(%src: memref<?xi8, #ascend.address_space<gm>>, %c0: 
 
 func.func @read_first(%dst: memref<?xi8, #ascend.address_space<gm>>, %c0: index, %c1: index, %c32: index) attributes {ascend.kernel} {
   %zeros = ascend.ub_alloc "zeros" : memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.store %zeros[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.store %zeros[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   ascend.fill_zero %zeros[%c0] bytes(%c32) : memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.store %zeros[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.store %zeros[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   func.return
 }
 
@@ -235,10 +235,10 @@ func.func @read_first(%dst: memref<?xi8, #ascend.address_space<gm>>, %c0: index,
 func.func @written_not_read(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, #ascend.address_space<gm>>, %c0: index, %c1: index, %c32: index) attributes {ascend.kernel} {
   %tile = ascend.ub_alloc "tile" : memref<1x32xi8, #ascend.address_space<ub>>
   scf.for %i = %c0 to %c32 step %c1 {
-    ascend.load %src[%i] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+    ascend.load %src[%i] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
   }
   scf.for %i = %c0 to %c32 step %c1 {
-    ascend.store %tile[%c0, %c0] -> %dst[%i] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+    ascend.store %tile[%c0, %c0] -> %dst[%i] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   }
   func.return
 }
@@ -254,12 +254,12 @@ func.func @written_not_read(%src: memref<?xi8, #ascend.address_space<gm>>, %dst:
 // written would need the nested block to wait on a flag the outer block owns.
 func.func @open_across_region(%src: memref<?xi8, #ascend.address_space<gm>>, %dst: memref<?xi8, #ascend.address_space<gm>>, %c0: index, %c1: index, %c32: index) attributes {ascend.kernel} {
   %tile = ascend.ub_alloc "tile" : memref<1x32xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
   scf.for %i = %c0 to %c32 step %c1 {
-    ascend.load %src[%i] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
-    ascend.store %tile[%c0, %c0] -> %dst[%i] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+    ascend.load %src[%i] -> %tile[%c0, %c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<?xi8, #ascend.address_space<gm>> -> memref<1x32xi8, #ascend.address_space<ub>>
+    ascend.store %tile[%c0, %c0] -> %dst[%i] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   }
-  ascend.store %tile[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
+  ascend.store %tile[%c0, %c0] -> %dst[%c0] bursts(%c1 x %c32) gaps(%c0, %c0) as blocks : memref<1x32xi8, #ascend.address_space<ub>> -> memref<?xi8, #ascend.address_space<gm>>
   func.return
 }
 

@@ -155,3 +155,18 @@ func.func @nz_fp8(%kc: memref<?x1x8x32xf8E5M2>, %vc: memref<?x2x8x32x!pakv.hiflo
 // CHECK-NEXT:      vcGm_.SetGlobalBuffer(reinterpret_cast<__gm__ hifloat8_t*>(vc));
 // CHECK:           GlobalTensor<fp8_e5m2_t> kcGm_;
 // CHECK-NEXT:      GlobalTensor<hifloat8_t> vcGm_;
+
+// -----
+
+// Strided caches (SPEC section 9): keys with a dynamic block stride (read from the
+// tiling, in bytes), values with a static one (128 fp16, 256 bytes: 4 blocks' worth).
+func.func @strided(%kc: memref<?x16x2x16xf16, strided<[?, 32, 16, 1]>>, %vc: memref<?x1x2x16xf16, strided<[128, 32, 16, 1]>>, %bt: memref<?x?xi32>, %sl: memref<?xi32>, %ko: memref<?x256xf16>, %vo: memref<?x16xf16>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<?x16x2x16xf16, strided<[?, 32, 16, 1]>>, memref<?x1x2x16xf16, strided<[128, 32, 16, 1]>>, memref<?x?xi32>, memref<?xi32> -> memref<?x256xf16>, memref<?x16xf16>
+  func.return
+}
+
+// CHECK-LABEL: // AscendC kernel strided for Ascend910_95
+// CHECK:       struct GatherTilingData {
+// CHECK:           uint64_t keyBlockStride;
+// CHECK:                   const uint64_t src = blk * tiling_.keyBlockStride + blockPos * 32;
+// CHECK:                   const uint64_t src1 = blk * 256 + blockPos * 32;

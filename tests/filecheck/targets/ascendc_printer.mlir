@@ -3,20 +3,24 @@
 // The printer on its own, on hand-written lowered kernels: what the pipeline's output
 // does not exercise, and the located errors for programs it cannot print.
 
-// A burst count from the tiling may exceed 4095: the burst helpers issue chunks of at
-// most MAX_BURSTS. The 40-byte bursts and 8-byte GM gaps need DataCopyPad. A note on an
-// op prints as a comment; a loop condition that is not the loop's own arguments gives
-// the general `while (true)` form; signed division of a value that may be negative casts.
+// Each DMA prints as the form it names: 40-byte bursts and 8-byte GM gaps are the bytes
+// form, DataCopyPad with DataCopyExtParams. A burst count from the tiling is bounded by
+// the program (at most 4095 bursts per instruction: the lowering splits longer copies).
+// A note on an op prints as a comment; a loop condition that is not the loop's own
+// arguments gives the general `while (true)` form; signed division of a value that may
+// be negative casts.
 func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
   %c40 = arith.constant 40 : index
+  %c4095 = arith.constant 4095 : index
   %cm3 = arith.constant -3 : index
   %rows = ascend.get_tiling "split_tokens"
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x196608xi8, #ascend.address_space<ub>>
   %shifted = arith.addi %rows, %cm3 : index
   %half = arith.divsi %shifted, %c8 {ascend.note = "signed: the count may be negative"} : index
+  %count = arith.minui %half, %c4095 : index
   %res = scf.while (%left = %rows) : (index) -> index {
     %more = arith.cmpi ult, %c0, %left : index
     %next = arith.subi %left, %c1 : index
@@ -25,15 +29,16 @@ func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref
   ^bb0(%after: index):
     scf.yield %after : index
   }
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%half x %c40) gaps(%c8, %c0) : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x196608xi8, #ascend.address_space<ub>>
-  ascend.store %buf[%c0, %c0] -> %dst[%c0] bursts(%half x %c40) gaps(%c0, %c0) : memref<1x196608xi8, #ascend.address_space<ub>> -> memref<?x40xi8, #ascend.address_space<gm>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%count x %c40) gaps(%c8, %c0) as bytes : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x196608xi8, #ascend.address_space<ub>>
+  ascend.store %buf[%c0, %c0] -> %dst[%c0] bursts(%count x %c40) gaps(%c0, %c0) as bytes : memref<1x196608xi8, #ascend.address_space<ub>> -> memref<?x40xi8, #ascend.address_space<gm>>
   func.return
 }
 
-// CHECK:       constexpr uint64_t MAX_BURSTS = 4095;  // blockCount limit
+// CHECK-NOT:   MAX_BURSTS
 // CHECK:           const uint64_t shifted = tiling_.splitTokens + static_cast<uint64_t>(-3);
 // CHECK-NEXT:      // signed: the count may be negative
 // CHECK-NEXT:      const uint64_t halfValue = static_cast<uint64_t>(static_cast<int64_t>(shifted) / 8);
+// CHECK-NEXT:      const uint64_t count = halfValue < 4095 ? halfValue : 4095;
 // CHECK-NEXT:      uint64_t left = tiling_.splitTokens;
 // CHECK-NEXT:      uint64_t res;
 // CHECK-NEXT:      while (true) {
@@ -46,8 +51,8 @@ func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref
 // CHECK-NEXT:          const uint64_t after = next;
 // CHECK-NEXT:          left = after;
 // CHECK-NEXT:      }
-// CHECK-NEXT:      CopyInBursts(rows_, srcGm_, 0, halfValue, 40, 8, 0);
-// CHECK-NEXT:      CopyOutBursts(dstGm_, 0, rows_, halfValue, 40, 0, 0);
+// CHECK-NEXT:      CopyInBursts(rows_, srcGm_, 0, count, 40, 8, 0);
+// CHECK-NEXT:      CopyOutBursts(dstGm_, 0, rows_, count, 40, 0, 0);
 // CHECK:       private:
 // CHECK:           __aicore__ inline void CopyInBursts(const LocalTensor<uint8_t>& ub, const GlobalTensor<T>& gm,
 // CHECK-NEXT:          uint64_t gmByte, uint64_t nBurst, uint64_t burstBytes, uint64_t gmGapBytes,
@@ -58,23 +63,30 @@ func.func @bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref
 // CHECK-NEXT:          params.blockLen = burstBytes;
 // CHECK-NEXT:          params.srcStride = gmGapBytes;
 // CHECK-NEXT:          params.dstStride = ubGapBytes / UB_BLOCK_BYTES;
-// CHECK-NEXT:          // One instruction carries at most MAX_BURSTS bursts: issue them in chunks.
-// CHECK-NEXT:          const uint64_t ubBurst = (burstBytes + UB_BLOCK_BYTES - 1) / UB_BLOCK_BYTES;
-// CHECK-NEXT:          const uint64_t ubPitch = ubBurst * UB_BLOCK_BYTES + ubGapBytes;
-// CHECK-NEXT:          for (uint64_t first = 0; first < nBurst; first += MAX_BURSTS) {
-// CHECK-NEXT:              const uint64_t left = nBurst - first;
-// CHECK-NEXT:              params.blockCount = left < MAX_BURSTS ? left : MAX_BURSTS;
-// CHECK-NEXT:              DataCopyPad(ub[first * ubPitch].ReinterpretCast<T>(),
-// CHECK-NEXT:                  gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)], params,
-// CHECK-NEXT:                  DataCopyPadExtParams<T>{});
-// CHECK-NEXT:          }
+// CHECK-NEXT:          params.blockCount = nBurst;
+// CHECK-NEXT:          DataCopyPad(ub.ReinterpretCast<T>(), gm[gmByte / sizeof(T)], params,
+// CHECK-NEXT:              DataCopyPadExtParams<T>{});
 // CHECK-NEXT:      }
 // CHECK:           __aicore__ inline void CopyOutBursts(const GlobalTensor<T>& gm, uint64_t gmByte,
 // CHECK:               params.srcStride = ubGapBytes / UB_BLOCK_BYTES;
 // CHECK-NEXT:          params.dstStride = gmGapBytes;
-// CHECK:                   DataCopyPad(gm[(gmByte + first * (burstBytes + gmGapBytes)) / sizeof(T)],
-// CHECK-NEXT:                  ub[first * ubPitch].ReinterpretCast<T>(), params);
+// CHECK-NEXT:          params.blockCount = nBurst;
+// CHECK-NEXT:          DataCopyPad(gm[gmByte / sizeof(T)], ub.ReinterpretCast<T>(), params);
 // CHECK:           GlobalTensor<int8_t> srcGm_;
+
+// -----
+
+// A burst count the program does not bound may exceed the 4095 bursts of blockCount.
+func.func @unbounded_bursts(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c40 = arith.constant 40 : index
+  %rows = ascend.get_tiling "split_tokens"
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x196608xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%rows x %c40) gaps(%c0, %c0) as bytes : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x196608xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.load: the bytes form (as the op says) does not fit: the burst count (unbounded) does not provably fit DataCopyExtParams.blockCount (uint16 in bursts: 1 to 4095 bursts)
 
 // -----
 
@@ -112,18 +124,34 @@ func.func @loop_bounds(%dst: memref<?x32xi8, #ascend.address_space<gm>>) attribu
 
 // -----
 
-// Ascend910 has no DataCopyPad: a copy whose length is not provably 32-byte aligned
-// cannot be printed for it.
+// Ascend910 has no DataCopyPad: a copy in the bytes form cannot be printed for it.
 func.func @no_pad(%src: memref<?x40xi8, #ascend.address_space<gm>>, %dst: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c40 = arith.constant 40 : index
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c40) gaps(%c0, %c0) : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c1 x %c40) gaps(%c0, %c0) as bytes : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
   func.return
 }
 
-// CHECK: ascend.load: burst length not provably a multiple of 32 bytes, and Ascend910 has no DataCopyPad: plan 32-byte aligned bursts for this SoC
+// CHECK: ascend.load: Ascend910 has no DataCopyPad, which this DMA's bytes form needs (its lengths are not all 32-byte multiples): plan 32-byte aligned bursts for this SoC
+
+// -----
+
+// A blocks-form length must provably be a whole number of 32-byte blocks (DataCopy
+// would round the rest down).
+func.func @blocks_unaligned(%src: memref<?x40xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %n = ascend.get_tiling "num_tokens"
+  %bytes = arith.muli %n, %c8 : index
+  %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c1 x %bytes) gaps(%c0, %c0) as blocks : memref<?x40xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.load: the blocks form (as the op says) does not fit: the burst length is not provably a multiple of 32 bytes, which DataCopyParams.blockLen (uint16 in 32-byte blocks: a multiple of 32 from 32 to 2097120 bytes) needs
 
 // -----
 
@@ -157,7 +185,7 @@ func.func @not_a_kernel(%src: memref<?x40xi8>) {
 // -----
 
 // A GM gap of 65537 32-byte blocks (a PA_NZ row stride with block_size 65537) does not
-// fit DataCopyParams' uint16 srcStride: the aligned load takes the DataCopyPad form,
+// fit DataCopyParams' uint16 srcStride: the lowering gives such a load the bytes form,
 // whose GM stride is a uint32 byte count. Nothing is cast into a field it may not fit.
 func.func @wide_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
   %c0 = arith.constant 0 : index
@@ -166,7 +194,7 @@ func.func @wide_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes
   %row = arith.constant 2097184 : index
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
   %gap = arith.subi %row, %c32 : index
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) as bytes : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
   func.return
 }
 
@@ -178,7 +206,8 @@ func.func @wide_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes
 
 // -----
 
-// The same load where the gap still fits: DataCopyParams, in 32-byte blocks.
+// The same load in the blocks form where the gap still fits: DataCopyParams, in 32-byte
+// blocks.
 func.func @narrow_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index
@@ -186,7 +215,7 @@ func.func @narrow_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attribut
   %row = arith.constant 2097120 : index
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
   %gap = arith.subi %row, %c32 : index
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) as blocks : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
   func.return
 }
 
@@ -196,19 +225,20 @@ func.func @narrow_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attribut
 
 // -----
 
-// Ascend910 has no DataCopyPad, and the wide gap fits no DataCopyParams field: refused.
-func.func @wide_gap_no_pad(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
+// The wide gap in the blocks form (as a hand-written op may say): the printer proves
+// the op's own form and refuses it where it stands.
+func.func @wide_gap_in_blocks(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910"} {
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index
   %c32 = arith.constant 32 : index
   %row = arith.constant 2097184 : index
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
   %gap = arith.subi %row, %c32 : index
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) as blocks : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
   func.return
 }
 
-// CHECK: ascend.load: no AscendC copy form fits: the GM gap (up to 2097184 bytes) does not provably fit DataCopyParams.srcStride (uint16 in 32-byte blocks: at most 2097120 bytes); Ascend910 has no DataCopyPad
+// CHECK: ascend.load: the blocks form (as the op says) does not fit: the GM gap (up to 2097184) does not provably fit DataCopyParams.srcStride (uint16 in 32-byte blocks: a multiple of 32 from 0 to 2097120 bytes)
 
 // -----
 
@@ -220,11 +250,11 @@ func.func @unbounded_gap(%src: memref<?x32xi8, #ascend.address_space<gm>>) attri
   %n = ascend.get_tiling "num_blocks"
   %buf = ascend.ub_alloc "rows" at 0 : memref<1x64xi8, #ascend.address_space<ub>>
   %gap = arith.muli %n, %c32 : index
-  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
+  ascend.load %src[%c0] -> %buf[%c0, %c0] bursts(%c2 x %c32) gaps(%gap, %c0) as bytes : memref<?x32xi8, #ascend.address_space<gm>> -> memref<1x64xi8, #ascend.address_space<ub>>
   func.return
 }
 
-// CHECK: ascend.load: no AscendC copy form fits: the GM gap (unbounded) does not provably fit DataCopyParams.srcStride (uint16 in 32-byte blocks: at most 2097120 bytes); the GM gap (unbounded) does not provably fit DataCopyExtParams.srcStride (uint32 in bytes: at most 4294967295 bytes)
+// CHECK: ascend.load: the bytes form (as the op says) does not fit: the GM gap (unbounded) does not provably fit DataCopyExtParams.srcStride (uint32 in bytes: 0 to 4294967295 bytes)
 
 // -----
 

@@ -17,6 +17,8 @@ func.func @pakv_gather(%key_cache: memref<?x2x32x2xf16>, %value_cache: memref<?x
 // CHECK-NEXT:      uint64_t numTokens;
 // CHECK-NEXT:      uint64_t splitTokens;
 // CHECK-NEXT:      uint64_t usedCores;
+// CHECK-NEXT:      uint64_t keyBlockStride;
+// CHECK-NEXT:      uint64_t valueBlockStride;
 // CHECK-NEXT:  };
 // CHECK:       constexpr uint64_t TILE_SLOT_BYTES = [[SLOT:[0-9]+]];  // "tile": 2 x [[SLOT]] bytes at UB offset 0
 
@@ -83,9 +85,12 @@ func.func @pakv_gather(%key_cache: memref<?x2x32x2xf16>, %value_cache: memref<?x
 // CHECK-NEXT:  }
 
 // CHECK:       inline GatherTilingData ComputeGatherTiling(uint64_t batch, uint64_t numBlocks, uint64_t tableWidth,
-// CHECK-NEXT:      uint64_t numTokens, uint64_t totalTokens, uint64_t vectorCores)
+// CHECK-NEXT:      uint64_t numTokens, uint64_t totalTokens, uint64_t vectorCores, uint64_t keyBlockStride,
+// CHECK-NEXT:      uint64_t valueBlockStride)
 // CHECK:           tiling.splitTokens = std::min(totalTokens, numTokens);
 // CHECK-NEXT:      tiling.usedCores = std::min(vectorCores, tiling.splitTokens);
+// CHECK-NEXT:      tiling.keyBlockStride = keyBlockStride;
+// CHECK-NEXT:      tiling.valueBlockStride = valueBlockStride;
 // The launcher in the asc-devkit examples' form: host-side uint8_t* device addresses.
 // CHECK:       #ifndef ASCENDC_CPU_DEBUG
 // CHECK:       inline aclError LaunchPakvGather(const GatherTilingData& tiling, uint8_t* tilingDevice,
