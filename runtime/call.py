@@ -377,6 +377,7 @@ class ScatterCall:
         *,
         cache_mode: CacheMode,
         soc: str,
+        options: str = "",
     ) -> ScatterCall:
         """The call on the caller's arrays (by role; no copy), trusted as given."""
         signature = ScatterSignature(
@@ -387,6 +388,7 @@ class ScatterCall:
             key_cache_dims=_layout_of(arrays["key_cache"]),
             value_cache_dims=_layout_of(arrays["value_cache"]),
             soc=soc,
+            options=options,
         )
         gm = {
             role: GmTensor.wrap(API_NAMES[role], arrays[role], kinds[role])

@@ -10,16 +10,23 @@ sequences per core, one barrier after every copy, a whole block read by each 3-D
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 from lowered_cases import DeviceCase, build, run_and_compare
+from xdsl.parser import Parser
 
 from pakv_dialect import ascend
 from pakv_dialect.ascend import UB_ALIGN
+from pakv_dialect.pakv import ScatterOp
 from pakv_dialect.soc import soc_info
+from passes.diagnostics import PassFailedAt
+from passes.pipeline import PakvToAscendPipeline
 from passes.strategy import ascend950_chunk_bytes
 from runtime.golden import sequence_lengths
-from runtime.host.lowered import LoweredRun
+from runtime.host.lowered import LoweredRun, lowering_context
 from runtime.interpreter.machine import LOAD, PIPE_BARRIER, STORE, TRANSPOSE
 
 NZ = DeviceCase(mode="PA_NZ", key_token=(3,), value_token=(2,), value_dtype="int8")
@@ -44,6 +51,9 @@ STRATEGY_GRID: list[tuple[str, DeviceCase]] = [
         NZ.with_(lens=(5, 0, 37)),
         NZ.with_(lens=(19, 40, 2), block_size=8, offsets=True, bad="negative_offset"),
         NZ.with_(lens=(30, 12), cumsum=True, bad="block_ids", extra_rows=-7),
+        # Strided caches (SPEC section 9): every strategy starts a block at its stride.
+        DeviceCase(lens=(19, 40, 2), view="layers", bad="block_ids"),
+        NZ.with_(lens=(30, 12), view="interleaved", soc="Ascend910_95"),
         NZ.with_(
             lens=(50,),
             block_size=32,
@@ -185,3 +195,29 @@ def test_cores_option_limits_the_launch():
     run = run_and_compare(build(DeviceCase(lens=(60, 70))), options="cores=3")
     assert run.cores == 3
     assert set(run.trace.table()["core"].tolist()) == {0, 1, 2}
+
+
+SCATTER_EXAMPLE = Path(__file__).parent.parent / "examples" / "scatter_example.mlir"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("strategy=a2", "pakv.scatter takes strategy=pakv and split=tokens"),
+        ("strategy=ascend950", "not split=batches"),
+        ("split=deal slots=1", "not split=deal"),
+        ("nz=block3d", "nz=block3d is a gather's plan"),
+    ],
+)
+def test_a_strategy_the_scatter_cannot_honour_is_a_located_error(options: str, message: str):
+    module = Parser(lowering_context(), SCATTER_EXAMPLE.read_text()).parse_module()
+    (scatter,) = [op for op in module.walk() if isinstance(op, ScatterOp)]
+    where = scatter.location
+    with pytest.raises(PassFailedAt, match=message) as failure:
+        PakvToAscendPipeline(**_pipeline_options(options)).apply(lowering_context(), module)
+    assert failure.value.op.location == where  # the scatter's line, or its runs' (the same)
+
+
+def _pipeline_options(text: str) -> dict[str, Any]:
+    pairs = (item.split("=") for item in text.split())
+    return {key.replace("-", "_"): int(v) if v.isdigit() else v for key, v in pairs}

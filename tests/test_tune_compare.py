@@ -7,6 +7,9 @@ and written at the SoC's HBM rate, PAKV / best vendor is the quotient of the row
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -133,3 +136,20 @@ def test_options_the_lowering_refuses_are_161002_and_write_nothing(options: str,
         runtime.gather_pa_kv_cache(*args, options=options)
     assert error.value.status == runtime.ACLNN_ERR_PARAM_INVALID
     assert np.array_equal(data["key_out"], before)
+
+
+EXAMPLE_FILES = sorted((Path(__file__).parent.parent / "examples").glob("*.mlir"))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
+def test_tune_runs_on_every_example(path: Path, capsys: pytest.CaptureFixture[str]):
+    """``pakv tune FILE`` on each example: a best plan, checked against the golden, no
+    slower by the model than the default, and the API call that takes it."""
+    assert cli.main(["tune", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Best plan for {path}:")
+    assert "outputs equal the golden reference bit for bit" in out
+    times = re.search(r"modelled ([\d.]+) us.*the default plan models ([\d.]+) us", out)
+    assert times is not None and float(times[1]) <= float(times[2])
+    api = "scatter_pa_kv_cache" if "scatter" in path.stem else "gather_pa_kv_cache"
+    assert f"{api}(..., options=" in out

@@ -74,6 +74,7 @@ def scatter_pa_kv_cache(
     cache_mode: str = "Norm",
     soc: str = DEFAULT_SOC,
     executor: str | None = None,
+    options: str = "",
 ) -> None:
     """ScatterPaKvCache on host arrays (SPEC section 8): writes token ``t`` of ``key`` and
     ``value`` into slot ``slot_mapping[t]`` of ``key_cache``/``value_cache``, in place.
@@ -83,11 +84,14 @@ def scatter_pa_kv_cache(
     (161001, 161002: a static rule, a slot at or past the cache's end, two tokens with
     one slot, operands sharing memory with a cache) before writing anything; an empty
     call succeeds and writes nothing; an executor that fails is a 561000 with the
-    caches put back as they were. ValueError: unknown executor.
+    caches put back as they were. ValueError: unknown executor. ``options`` are
+    ``pakv-to-ascend`` options (tile sizes, slots, cores, sync, as ``pakv tune`` prints
+    them); a vendor strategy, another split or PA_NZ method is a 161002.
     """
     run = executors.executor_named(executor)
     call = check_scatter_call(
-        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc
-    )
+        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc,
+        options=options,
+    )  # fmt: skip
     if call is not None:
         launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)

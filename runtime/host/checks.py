@@ -48,7 +48,14 @@ from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
 from passes.diagnostics import PassFailedAt
-from runtime.call import API_NAMES, CACHE_ROLES, INDEX_ROLES, OUTPUT_ROLES, GatherCall
+from runtime.call import (
+    API_NAMES,
+    CACHE_ROLES,
+    INDEX_ROLES,
+    OUTPUT_ROLES,
+    GatherCall,
+    KernelSignature,
+)
 from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
 from runtime.host.lowered import compile_signature
 from runtime.host.tensor import Tensor
@@ -202,17 +209,21 @@ def check_parameters(
         cumsum=cumsum,
         soc=chip,
         empty=empty,
-        options=_check_options(options),
+        options=check_options(options),
     )
     if checked.options and not empty:
-        _check_plan(checked)
+        signature = GatherCall.wrap(
+            checked.arrays, checked.kinds, cache_mode=checked.mode, cumsum=checked.cumsum,
+            soc=checked.soc.name, total_tokens=0, options=checked.options,
+        ).signature  # fmt: skip
+        check_plan(signature)
     return checked
 
 
 # --- what the IR cannot express ---------------------------------------------------
 
 
-def _check_options(options: object) -> str:
+def check_options(options: object) -> str:
     """The lowering options as one normalised string (``pakv-to-ascend``'s, without
     ``soc``, which is its own parameter)."""
     if options is None:
@@ -225,18 +236,15 @@ def _check_options(options: object) -> str:
     return normal
 
 
-def _check_plan(checked: CheckedCall) -> None:
-    """The kernel lowers with the call's options (cached per signature): an option
-    that names nothing, or a plan the SoC or the UB cannot hold, is the caller's."""
-    signature = GatherCall.wrap(
-        checked.arrays, checked.kinds, cache_mode=checked.mode, cumsum=checked.cumsum,
-        soc=checked.soc.name, total_tokens=0, options=checked.options,
-    ).signature  # fmt: skip
+def check_plan(signature: KernelSignature) -> None:
+    """The kernel lowers with the signature's options (cached per signature): an option
+    that names nothing, a plan the SoC or the UB cannot hold, or one the operator cannot
+    honour (a vendor strategy for a scatter) is the caller's: 161002."""
     try:
-        compile_signature(signature, checked.options)
+        compile_signature(signature, signature.options)
     except (DiagnosticException, ValueError) as e:
         detail = e.message if isinstance(e, PassFailedAt) else str(e).split("\n\n")[0]
-        raise invalid(f"options {checked.options!r}: {' '.join(detail.split())}") from None
+        raise invalid(f"options {signature.options!r}: {' '.join(detail.split())}") from None
 
 
 def check_cache_mode(cache_mode: object) -> CacheMode:

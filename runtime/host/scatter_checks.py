@@ -35,6 +35,8 @@ from runtime.host.checks import (
     api_message,
     check_cache_mode,
     check_no_overlap,
+    check_options,
+    check_plan,
     invalid,
     resolve_operand,
 )
@@ -63,13 +65,20 @@ class CheckedScatter:
     soc: SocInfo
     empty: bool
     """A tensor has no elements: the call succeeds and writes nothing."""
+    options: str = ""
+    """The lowering options the kernel is built with (``ScatterSignature.options``)."""
 
     def at_launch(self) -> ScatterCall | None:
         """The data rules on the data as it is now; None when there is nothing to write."""
         if self.empty:
             return None
         check_slots(self.arrays, mode=self.mode)
-        return ScatterCall.wrap(self.arrays, self.kinds, cache_mode=self.mode, soc=self.soc.name)
+        return self.wrap()
+
+    def wrap(self) -> ScatterCall:
+        return ScatterCall.wrap(
+            self.arrays, self.kinds, cache_mode=self.mode, soc=self.soc.name, options=self.options
+        )
 
 
 def check_scatter_parameters(
@@ -81,8 +90,11 @@ def check_scatter_parameters(
     *,
     cache_mode: object,
     soc: object,
+    options: object = "",
 ) -> CheckedScatter:
-    """161001 for a missing tensor, then every 161002 that does not read the data."""
+    """161001 for a missing tensor, then every 161002 that does not read the data
+    (``options``: the lowering's, as for the gather; one the scatter cannot honour,
+    such as a vendor strategy, is a 161002)."""
     given = {
         "key": key,
         "value": value,
@@ -104,13 +116,17 @@ def check_scatter_parameters(
     check_no_overlap(operands, CACHE_ROLES)
     empty = any(operands[role].array.size == 0 for role in ("key", "value", *CACHE_ROLES))
     _verify_static(operands, mode=mode, soc=chip, empty=empty)
-    return CheckedScatter(
+    checked = CheckedScatter(
         arrays={role: operands[role].array for role in SCATTER_ROLES},
         kinds={role: operands[role].kind for role in SCATTER_ROLES},
         mode=mode,
         soc=chip,
         empty=empty,
+        options=check_options(options),
     )
+    if checked.options and not empty:
+        check_plan(checked.wrap().signature)
+    return checked
 
 
 def check_scatter_call(
@@ -122,11 +138,13 @@ def check_scatter_call(
     *,
     cache_mode: object,
     soc: object,
+    options: object = "",
 ) -> ScatterCall | None:
     """Validate one scatter now. None: the call is empty and writes nothing."""
     return check_scatter_parameters(
-        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc
-    ).at_launch()
+        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc,
+        options=options,
+    ).at_launch()  # fmt: skip
 
 
 def _verify_static(

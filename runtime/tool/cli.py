@@ -646,7 +646,8 @@ def cmd_tune(args: argparse.Namespace, phases: Phases) -> int:
         raise InputError("an empty call launches no kernel: nothing to tune (choose sizes)")
     with phases.step("tune", "lowering, running and modelling each candidate plan"):
         tuning = tune(bench)
-    print(render_tuning(tuning, source.where(), soc_info(soc)))
+    api = "scatter_pa_kv_cache" if bench.scatters else "gather_pa_kv_cache"
+    print(render_tuning(tuning, source.where(), soc_info(soc), api))
     return EXIT_OK if tuning.best.passed else EXIT_FAIL
 
 

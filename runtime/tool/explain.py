@@ -467,8 +467,9 @@ def render_comparison(comparison: Comparison, soc: SocInfo) -> str:
     return "\n".join(out)
 
 
-def render_tuning(tuning: Tuning, where: str, soc: SocInfo) -> str:
-    """``pakv tune``: the best plan, its options, and the runners-up."""
+def render_tuning(tuning: Tuning, where: str, soc: SocInfo, api: str = "gather_pa_kv_cache") -> str:
+    """``pakv tune``: the best plan, its options (for the host API function ``api``),
+    and the runners-up."""
     best, default = tuning.best, tuning.default
     options = best.options or "(the default plan)"
     out = [
@@ -478,7 +479,7 @@ def render_tuning(tuning: Tuning, where: str, soc: SocInfo) -> str:
         f"{default.makespan_ns / 1e3:.1f} us ({default.makespan_ns / best.makespan_ns:.2f}x)",
         f"  outputs {'equal' if best.passed else 'DIFFER FROM'} the golden reference bit for bit",
         f"  use it: pakv run ... --options '{best.options}', or "
-        f"gather_pa_kv_cache(..., options='{best.options}')",
+        f"{api}(..., options='{best.options}')",
         f"  searched {len(tuning.ranked) + len(tuning.refused) - 1} plans "
         f"({len(tuning.refused)} refused by the lowering) in {tuning.seconds:.1f} s:",
     ]
