@@ -112,6 +112,7 @@ constexpr int kEventIds = ASCENDC_HOST_EVENT_IDS;
 constexpr int64_t kUbBytes = ASCENDC_HOST_UB_BYTES;
 constexpr uint8_t kGarbage = 0xA5;
 constexpr int64_t kUbPage = 4096;
+constexpr int kHardEventKinds = 32;  // the HardEvent values (checked below)
 
 // A hardware rule the kernel broke; host_entry.h turns it into a status and a message.
 struct RuleBroken : std::runtime_error {
@@ -124,14 +125,20 @@ struct Absent : std::false_type {};
 template <auto V>
 struct AbsentValue : std::false_type {};
 
-struct Core {
+// (HardEvent, id) -> pending sets, and -> taken: flat tables, since a launch sets and
+// waits on flags for every tile (a tree map's lookups cost more than the copy of a
+// small tile).
+struct EventTables {
+    int flags[kHardEventKinds][kEventIds] = {};
+    bool allocated[kHardEventKinds][kEventIds] = {};
+};
+
+struct Core : EventTables {
     std::vector<uint8_t> ub;
-    std::vector<bool> ubTouched;  // per kUbPage bytes of UB: may the current core have changed it
+    std::vector<uint8_t> ubTouched;  // per kUbPage bytes of UB: may the current core have changed it
     int64_t blockIdx = 0;
     int64_t blockNum = 0;
     int kernelType = -1;  // declared by KERNEL_TASK_TYPE_DEFAULT in this core's run
-    std::map<std::pair<int, int>, int> flags;      // (HardEvent, id) -> pending sets
-    std::map<std::pair<int, int>, bool> allocated;  // (HardEvent, id) -> taken
     std::vector<std::pair<const uint8_t*, const uint8_t*>> gm;  // registered tensors
     struct Write {
         const uint8_t* begin;
@@ -288,8 +295,10 @@ inline uint8_t* Ub(int64_t address, int64_t bytes, const char* what)
         std::string(what) + ": UB bytes [" + std::to_string(address) + ", " +
             std::to_string(address + bytes) + ") outside the " + std::to_string(kUbBytes) +
             "-byte UB of " ASCENDC_HOST_SOC);
-    for (int64_t page = address / kUbPage; page * kUbPage < address + bytes; ++page) {
-        core.ubTouched[static_cast<size_t>(page)] = true;
+    if (bytes > 0) {
+        const int64_t first = address / kUbPage;
+        const int64_t last = (address + bytes - 1) / kUbPage;
+        std::memset(core.ubTouched.data() + first, 1, static_cast<size_t>(last - first + 1));
     }
     return core.ub.data() + address;
 }
@@ -310,30 +319,25 @@ inline void StartCore(int64_t blockIdx, int64_t blockNum)
     // touched keeps a launch on many cores cheap.
     if (core.ub.size() != static_cast<size_t>(kUbBytes)) {
         core.ub.assign(static_cast<size_t>(kUbBytes), kGarbage);
-        core.ubTouched.assign(static_cast<size_t>((kUbBytes + kUbPage - 1) / kUbPage), false);
+        core.ubTouched.assign(static_cast<size_t>((kUbBytes + kUbPage - 1) / kUbPage), 0);
     }
-    for (size_t page = 0; page < core.ubTouched.size(); ++page) {
-        if (core.ubTouched[page]) {
-            const int64_t begin = static_cast<int64_t>(page) * kUbPage;
-            std::fill(core.ub.begin() + begin, core.ub.begin() + std::min(begin + kUbPage, kUbBytes),
-                kGarbage);
-            core.ubTouched[page] = false;
+    uint8_t* touched = core.ubTouched.data();
+    uint8_t* ub = core.ub.data();
+    const int64_t pages = static_cast<int64_t>(core.ubTouched.size());
+    for (int64_t page = 0; page < pages; ++page) {
+        if (touched[page] != 0) {
+            const int64_t begin = page * kUbPage;
+            std::memset(ub + begin, kGarbage, static_cast<size_t>(std::min(kUbPage, kUbBytes - begin)));
+            touched[page] = 0;
         }
     }
-    core.flags.clear();
-    core.allocated.clear();
+    std::memset(core.flags, 0, sizeof(core.flags));
+    std::memset(core.allocated, 0, sizeof(core.allocated));
 }
 
-inline void FinishCore()
+// The kernel declared the kernel type its SoC needs (checked at every core's end).
+inline void FinishKernelType()
 {
-    for (const auto& flag : State().flags) {
-        ASCENDC_HOST_CHECK(flag.second == 0, "flag (HardEvent " + std::to_string(flag.first.first) + ", id " +
-                                    std::to_string(flag.first.second) + ") still set at kernel end");
-    }
-    for (const auto& id : State().allocated) {
-        ASCENDC_HOST_CHECK(!id.second, "event id " + std::to_string(id.first.second) + " of HardEvent " +
-                              std::to_string(id.first.first) + " never released");
-    }
 #ifdef ASCENDC_HOST_KERNEL_TYPE
     // The documentation: Ascend 950 and the inference series do not infer a kernel type.
     ASCENDC_HOST_CHECK(State().kernelType == ASCENDC_HOST_KERNEL_TYPE,
@@ -341,6 +345,29 @@ inline void FinishCore()
             std::to_string(ASCENDC_HOST_KERNEL_TYPE) + ") on " ASCENDC_HOST_SOC ", it declared " +
             (State().kernelType < 0 ? std::string("none") : std::to_string(State().kernelType)));
 #endif
+}
+
+inline void FinishCore()
+{
+    const Core& core = State();
+    static const EventTables kClear{};
+    if (std::memcmp(core.flags, kClear.flags, sizeof(core.flags)) == 0 &&
+        std::memcmp(core.allocated, kClear.allocated, sizeof(core.allocated)) == 0) {
+        return FinishKernelType();
+    }
+    for (int event = 0; event < kHardEventKinds; ++event) {
+        for (int id = 0; id < kEventIds; ++id) {
+            ASCENDC_HOST_CHECK(core.flags[event][id] == 0, "flag (HardEvent " + std::to_string(event) +
+                                                       ", id " + std::to_string(id) + ") still set at kernel end");
+        }
+    }
+    for (int event = 0; event < kHardEventKinds; ++event) {
+        for (int id = 0; id < kEventIds; ++id) {
+            ASCENDC_HOST_CHECK(!core.allocated[event][id], "event id " + std::to_string(id) + " of HardEvent " +
+                                                          std::to_string(event) + " never released");
+        }
+    }
+    FinishKernelType();
 }
 
 // Runs `kernel` on every core in turn: what a launch does on the device.
@@ -514,6 +541,7 @@ enum class HardEvent : uint8_t {
 };
 
 using TEventID = int8_t;
+static_assert(static_cast<int>(HardEvent::FIX_MTE3) < host::kHardEventKinds, "a HardEvent past the flag tables");
 
 class TPipe {
 public:
@@ -535,7 +563,7 @@ public:
         static_assert(host::AbsentValue<Event>::value, "TPipe::AllocEventID is not supported on " ASCENDC_HOST_SOC);
 #endif
         for (int id = 0; id < host::kEventIds; ++id) {
-            bool& taken = host::State().allocated[{static_cast<int>(Event), id}];
+            bool& taken = host::State().allocated[static_cast<int>(Event)][id];
             if (!taken) {
                 taken = true;
                 return static_cast<TEventID>(id);
@@ -548,10 +576,10 @@ public:
     template <HardEvent Event>
     void ReleaseEventID(TEventID id)
     {
-        const std::pair<int, int> key{static_cast<int>(Event), id};
-        bool& taken = host::State().allocated[key];
+        ASCENDC_HOST_CHECK(id >= 0 && id < host::kEventIds, "ReleaseEventID of an id that is not allocated");
+        bool& taken = host::State().allocated[static_cast<int>(Event)][id];
         ASCENDC_HOST_CHECK(taken, "ReleaseEventID of an id that is not allocated");
-        ASCENDC_HOST_CHECK(host::State().flags[key] == 0, "ReleaseEventID of a flag still set");
+        ASCENDC_HOST_CHECK(host::State().flags[static_cast<int>(Event)][id] == 0, "ReleaseEventID of a flag still set");
         taken = false;
     }
 
@@ -560,27 +588,29 @@ private:
 };
 
 namespace host {
+// The pending count of (Event, eventID), once the id is known to be allocated.
 template <HardEvent Event>
-std::pair<int, int> FlagKey(int32_t eventID)
+int& PendingFlag(int32_t eventID)
 {
 #ifdef ASCENDC_HOST_NO_SET_WAIT_FLAG
     static_assert(AbsentValue<Event>::value, "SetFlag/WaitFlag is not supported on " ASCENDC_HOST_SOC);
 #endif
-    const std::pair<int, int> key{static_cast<int>(Event), eventID};
+    constexpr int event = static_cast<int>(Event);
     ASCENDC_HOST_CHECK(eventID >= 0 && eventID < kEventIds,
         "event id " + std::to_string(eventID) + " of HardEvent " +
             std::to_string(static_cast<int>(Event)) + " outside the " + std::to_string(kEventIds) +
             " ids of " ASCENDC_HOST_SOC);
-    ASCENDC_HOST_CHECK(State().allocated[key], "event id " + std::to_string(eventID) + " of HardEvent " +
-                                      std::to_string(static_cast<int>(Event)) + " was not allocated");
-    return key;
+    Core& core = State();
+    ASCENDC_HOST_CHECK(core.allocated[event][eventID], "event id " + std::to_string(eventID) + " of HardEvent " +
+                                                   std::to_string(event) + " was not allocated");
+    return core.flags[event][eventID];
 }
 }  // namespace host
 
 template <HardEvent Event>
 ASCENDC_HOST_API void SetFlag(int32_t eventID)
 {
-    int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
+    int& pending = host::PendingFlag<Event>(eventID);
     ASCENDC_HOST_CHECK(pending == 0, "SetFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
                                   " id " + std::to_string(eventID) + " that is still set");
     pending = 1;
@@ -589,7 +619,7 @@ ASCENDC_HOST_API void SetFlag(int32_t eventID)
 template <HardEvent Event>
 ASCENDC_HOST_API void WaitFlag(int32_t eventID)
 {
-    int& pending = host::State().flags[host::FlagKey<Event>(eventID)];
+    int& pending = host::PendingFlag<Event>(eventID);
     ASCENDC_HOST_CHECK(pending == 1, "WaitFlag on HardEvent " + std::to_string(static_cast<int>(Event)) +
                                   " id " + std::to_string(eventID) +
                                   " with no SetFlag before it: the core would hang");
