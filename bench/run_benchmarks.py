@@ -30,6 +30,14 @@ num_tokens grows, for static shapes and for the dynamic module that serves them 
 Peak memory is the most Python-and-numpy memory (``tracemalloc``) that one interpreter
 run holds beyond its inputs and outputs, against their size.
 
+Fusion (issue 11): the two dequantising examples (``examples/c8_dequant.mlir``,
+``examples/mla_fp8_dequant.mlir``), each lowered fused (one kernel: load, Compute,
+store) and unfused (``fuse=false``: the gather kernel writes the intermediate to GM,
+a kernel per consumer reads it back), side by side on the same data: GM bytes the
+DMAs move, modelled device time (the kernels in turn), interpreter and host times, and
+a numpy gather-then-dequant. Every run's outputs are checked against the program run
+op by op first.
+
 The scatter (``pakv.scatter``, SPEC section 8) has its own table: a decode step (64
 sequences, one new token each) and a prefill step (8192 tokens) of an MLA-style model,
 each against a vectorised numpy scatter (one fancy-index assignment per cache).
@@ -56,9 +64,9 @@ import xdsl
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, soc_info
 from runtime.ascendc.host_build import find_compiler
-from runtime.call import OUTPUT_ROLES, ScatterSignature
+from runtime.call import OUTPUT_ROLES, RunSizes, ScatterSignature
 from runtime.golden import golden_caches, golden_outputs
-from runtime.interpreter.machine import STORE
+from runtime.interpreter.machine import LOAD, STORE
 from runtime.ir_builder import build_scatter_module
 from runtime.tool.compare import Comparison, Measurement, Workbench, compare_strategies
 from runtime.tool.explain import trace_counts
@@ -68,11 +76,14 @@ from runtime.tool.program import (
     emit_sources,
     host_kernel,
     kernel_arguments,
+    reference_outputs,
+    run_launches,
+    run_launches_on_host,
     run_program,
 )
 from runtime.tool.scatter_workload import ScatterOperands, scatter_call
 from runtime.tool.shape_spec import EXAMPLES, ShapeSpec, build_module, even_lengths, signature
-from runtime.tool.sources import from_spec, parse_text
+from runtime.tool.sources import GatherSource, from_spec, parse_text, read_file
 from runtime.tool.timeline import schedule
 from runtime.tool.workload import GatherOperands, Inputs, gather_call, random_bits, random_inputs
 
@@ -355,6 +366,170 @@ def bench_case(case: Case) -> Row:
     )
 
 
+# --------------------------------------------------------------------------- fusion
+
+
+@dataclass(frozen=True)
+class FusionCase:
+    name: str
+    what: str
+    file: str
+    """An unfused program in examples/."""
+    soc: str
+    sizes: RunSizes
+    lens: Callable[[np.random.Generator], np.ndarray]
+    offset: bool
+    """Whether the consumers subtract an offset (parameter 1) before scaling."""
+    repeats: int = 5
+
+
+FUSION_CASES: tuple[FusionCase, ...] = (
+    FusionCase(
+        "C8 int8 -> fp16",
+        "vllm-ascend C8: int8 caches [blocks,128,8,128], per-channel scale and offset, fp16 "
+        "outputs (Norm, Ascend910B), 16 sequences of 1..1024 tokens",
+        "c8_dequant.mlir", "Ascend910B", RunSizes(16, 160, 8, None),
+        lambda rng: rng.integers(1, 1025, size=16), offset=True,
+    ),
+    FusionCase(
+        "MLA fp8 -> bf16",
+        "MLA latent (512) and rope (64) caches in fp8 e4m3, per-tensor scales, bf16 outputs "
+        "(PA_NZ, Ascend910_95), 32 sequences of 1..2048 tokens",
+        "mla_fp8_dequant.mlir", ASCEND910_95, RunSizes(32, 544, 16, None),
+        lambda rng: rng.integers(1, 2049, size=32), offset=False,
+    ),
+)  # fmt: skip
+
+
+def numpy_gather_dequant(
+    inputs: Inputs, operands: GatherOperands, gathered: Inputs, offset: bool
+) -> None:
+    """What a numpy user writes: gather into intermediates of the caches' dtype
+    (:func:`numpy_gather`), then SPEC section 7 on them (float32, one conversion)."""
+    plain = operands.plain()
+    numpy_gather(gathered, plain)
+    total = int(inputs["seq_lens"].astype(np.int64).sum())
+    for stream in ("key", "value"):
+        x = gathered[f"{stream}_out"][:total].astype(np.float32)
+        if offset:
+            x = x - inputs[f"{stream}_param_1"]
+        out = inputs[f"{stream}_out"]
+        out[:total] = (x * inputs[f"{stream}_param_0"]).astype(out.dtype)
+
+
+@dataclass
+class FusionSide:
+    """One lowering of a program (fused or unfused) on the case's data."""
+
+    kernels: int
+    gm_bytes: int
+    """Bytes the DMAs moved (loads + stores, every kernel)."""
+    model_us: float
+    interp_s: float
+    host_s: float | None
+
+
+@dataclass
+class FusionRow:
+    case: FusionCase
+    tokens: int
+    fused: FusionSide
+    unfused: FusionSide
+    numpy_s: float
+
+
+def _fusion_side(
+    case: FusionCase, source: GatherSource, inputs: Inputs, expected: Inputs, total: int,
+    options: str,
+) -> FusionSide:  # fmt: skip
+    program = compile_program(source, case.soc, options)
+    launches = run_launches(program, inputs)  # warm-up, and the correctness check
+    for role in OUTPUT_ROLES:
+        if inputs[role][:total].tobytes() != expected[role][:total].tobytes():
+            raise SystemExit(f"{case.name} ({options or 'fused'}): {role} differs")
+    gm = 0
+    model_ns = 0.0
+    for launch in launches:
+        cores = max(launch.cores, 1)
+        gm += int(launch.trace.dma_bytes(LOAD, cores).sum())
+        gm += int(launch.trace.dma_bytes(STORE, cores).sum())
+        model_ns += schedule(launch.trace, soc_info(case.soc)).makespan_ns
+    interp_s = median_seconds(case.repeats, lambda: run_launches(program, inputs))
+    host_s = None
+    if find_compiler() is not None:
+        run_launches_on_host(program, inputs)  # build (cached on disk) and warm up
+        host_s = median_seconds(case.repeats, lambda: run_launches_on_host(program, inputs))
+    return FusionSide(len(launches), gm, model_ns / 1e3, interp_s, host_s)
+
+
+def bench_fusion(case: FusionCase) -> FusionRow:
+    print(f"  {case.name}: preparing data ...", file=sys.stderr, flush=True)
+    source = read_file(Path(__file__).resolve().parent.parent / "examples" / case.file)
+    operands = source.gather_operands
+    rng = np.random.default_rng(DATA_SEED)
+    inputs = random_inputs(operands, case.sizes, rng, lens=case.lens(rng))
+    total = int(inputs["seq_lens"].astype(np.int64).sum())
+    expected = reference_outputs(source, inputs)
+    print(f"  {case.name}: timing ...", file=sys.stderr, flush=True)
+    fused = _fusion_side(case, source, inputs, expected, total, "")
+    unfused = _fusion_side(case, source, inputs, expected, total, "fuse=false")
+    plain = operands.plain()
+    gathered = {
+        role: np.empty(inputs[role].shape, plain.kinds[role].storage) for role in OUTPUT_ROLES
+    }
+    gathered |= {role: a for role, a in inputs.items() if role not in OUTPUT_ROLES}
+
+    def numpy_run() -> None:
+        numpy_gather_dequant(inputs, operands, gathered, case.offset)
+
+    numpy_run()
+    for role in OUTPUT_ROLES:
+        if inputs[role][:total].tobytes() != expected[role][:total].tobytes():
+            raise SystemExit(f"{case.name}: the numpy gather-then-dequant's {role} differs")
+    numpy_s = median_seconds(case.repeats, numpy_run)
+    return FusionRow(case, total, fused, unfused, numpy_s)
+
+
+def render_fusion(rows: list[FusionRow]) -> list[str]:
+    lines = [
+        "",
+        "## Fusion: dequantisation fused into the gather's tiles, against the unfused program",
+        "",
+        "The same unfused MLIR program, lowered fused (`pakv-to-ascend`: one kernel, its "
+        "tiles cast and scaled between load and store) and unfused (`fuse=false`: the "
+        "gather kernel writes the intermediate to GM, one kernel per consumer reads it "
+        "back), on the same data; both checked against the program run op by op. GM MB = "
+        "bytes the DMAs move (every kernel, parameters included); model us = the kernels' "
+        "device time by the cost model, in turn; interp / host = the interpreter and the "
+        "emitted AscendC on the host stand-in; numpy = a vectorised numpy gather into an "
+        "intermediate, then the dequantisation in numpy float32.",
+        "",
+    ]
+    for row in rows:
+        lines.append(f"- **{row.case.name}**: {row.case.what}")
+    lines += [
+        "",
+        "| case | tokens | kernels fused / unfused | GM MB fused | GM MB unfused | GM saved "
+        "| model us fused | model us unfused | model speedup | interp ms fused "
+        "| interp ms unfused | host ms fused | host ms unfused | numpy gather+dequant ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        f, u = r.fused, r.unfused
+
+        def host(side: FusionSide) -> str:
+            return "n/a" if side.host_s is None else _ms(side.host_s)
+
+        lines.append(
+            f"| {r.case.name} | {r.tokens} | {f.kernels} / {u.kernels} | {_mb(f.gm_bytes)} | "
+            f"{_mb(u.gm_bytes)} | {100 * (1 - f.gm_bytes / u.gm_bytes):.0f}% | "
+            f"{f.model_us:.1f} | {u.model_us:.1f} | {u.model_us / f.model_us:.2f}x | "
+            f"{_ms(f.interp_s)} | {_ms(u.interp_s)} | {host(f)} | {host(u)} | "
+            f"{_ms(r.numpy_s)} |"
+        )
+    return lines
+
+
 # --------------------------------------------------------------------------- scatter
 
 MLA_SCATTER = ScatterSignature(
@@ -550,6 +725,7 @@ def render(
     rows: list[Row],
     scale: list[tuple[int, CompileTimes, CompileTimes]],
     wall: float,
+    fusion: list[FusionRow] | None = None,
     scatter_rows: list[ScatterRow] | None = None,
 ) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -638,6 +814,7 @@ def render(
             f"| {tokens} | {_ms(static.total)} | {static.kernel_ops} | {_ms(dynamic.total)} "
             f"| {dynamic.kernel_ops} |"
         )
+    lines += render_fusion(fusion or [])
     if scatter_rows:
         lines += render_scatter(scatter_rows)
     return "\n".join(lines) + "\n"
@@ -744,12 +921,13 @@ def main() -> int:
         if args.only and case.name != args.only:
             continue
         rows.append(bench_case(case))
+    fusion = [bench_fusion(case) for case in FUSION_CASES if args.only in (None, case.name)]
     scatter_rows = [
         bench_scatter(case) for case in SCATTER_CASES if not args.only or case.name == args.only
     ]
     print("  compile scaling ...", file=sys.stderr, flush=True)
     scale = scaling((1024, 32768, 1048576))
-    text = render(rows, scale, time.perf_counter() - start, scatter_rows)
+    text = render(rows, scale, time.perf_counter() - start, fusion, scatter_rows)
     args.output.write_text(text, encoding="utf-8")
     print(text)
     return 0

@@ -45,6 +45,7 @@ tokens), until ``ascend-tile-runs`` expands them into tiles of the ops above.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from math import prod
@@ -52,6 +53,8 @@ from math import prod
 from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import (
     I64,
+    ArrayAttr,
+    Float32Type,
     IndexType,
     IntegerAttr,
     IntegerType,
@@ -60,15 +63,18 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.func import FuncOp
 from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
+from xdsl.ir import Attribute, Dialect, Operation, Region, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
     opt_prop_def,
+    opt_region_def,
     prop_def,
+    region_def,
     result_def,
     traits_def,
     var_operand_def,
@@ -88,6 +94,7 @@ from xdsl.utils.str_enum import StrEnum
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm, DmaFormAttr, value_words
 from pakv_dialect.dma import MAX_BURSTS as MAX_BURSTS
 from pakv_dialect.dtypes import kv_kind_of_type
+from pakv_dialect.elementwise import ElementwiseProgram, check_body, check_params
 from pakv_dialect.layouts import GM as GM
 from pakv_dialect.layouts import UB as UB
 from pakv_dialect.layouts import AddressSpace as AddressSpace
@@ -116,6 +123,38 @@ plan's choices."""
 CORES_ATTR = "ascend.cores"
 """Index attribute on a kernel function: launch it on at most this many vector cores
 (the host's tiling reads it; absent: all of the SoC's)."""
+
+LAUNCH_ATTR = "ascend.launch"
+"""String attribute on a kernel function: how the host sizes its launch
+(:class:`LaunchKind`)."""
+
+ROLES_ATTR = "ascend.roles"
+"""Array attribute on a kernel function: the role of each of its arguments (the
+``pakv.gather`` operand roles, or ``source``, ``param_<i>``, ``target`` of a consumer)."""
+
+
+class LaunchKind(StrEnum):
+    """How a kernel's tiling is computed from its arguments (``runtime`` launches)."""
+
+    gather = "gather"
+    """``GatherTiling`` of the gather's tensors, the total from ``seq_lens``."""
+    gather_cumsum = "gather_cumsum"
+    """The same, ``seq_lens`` holding running totals."""
+    map = "map"
+    """Every row of the consumer's tensor: ``num_tokens`` = total = its dim 0."""
+    scatter = "scatter"
+    """``ScatterTiling`` of the scatter's tensors: ``num_tokens`` from ``slot_mapping``."""
+
+
+def kernel_launch(func: FuncOp) -> tuple[LaunchKind, tuple[str, ...]] | None:
+    """How ``func`` is launched and its arguments' roles, when the lowering said."""
+    kind = func.attributes.get(LAUNCH_ATTR)
+    roles = func.attributes.get(ROLES_ATTR)
+    if not isinstance(kind, StringAttr) or not isinstance(roles, ArrayAttr):
+        return None
+    names = tuple(r.data for r in roles.data if isinstance(r, StringAttr))
+    return LaunchKind(kind.data), names
+
 
 TILING_ATTR = "ascend.tiling"
 """Optional string attribute on a kernel function: the name of its tiling ABI
@@ -383,7 +422,8 @@ class LoadScalarOp(IRDLOperation):
     traits = traits_def(OnPipe(Pipe.S), MemoryReadEffect())
     source = operand_def(MemRefType)
     indices = var_operand_def(IndexType)
-    result = result_def(IntegerType)
+    result = result_def(IntegerType | Float32Type)
+    """An index tensor's element, or a fused consumer's per-tensor f32 parameter."""
     assembly_format = "$source `[` $indices `]` attr-dict `:` type($source) `->` type($result)"
 
     def __init__(self, source: SSAValue, indices: list[SSAValue]):
@@ -689,6 +729,223 @@ class FillZeroOp(IRDLOperation):
         _check_space("fill_zero target", self.target, AddressSpace.ub)
 
 
+# ------------------------------------------------------------------- compute stage
+#
+# A fused consumer's body runs as vector instructions on whole UB tiles, one per body
+# op (``passes/compute_stage.py`` emits them): a conversion, or float32 arithmetic with
+# a per-tensor scalar or a per-channel vector. Each operand is a UB position (buffer,
+# slot, byte offset inside the slot, 32-byte aligned like every vector operand), each
+# count is in elements. All run on the vector pipe; source and target may be one range
+# (in place) for the arithmetic, never for a conversion (AscendC forbids overlapping
+# operands of different widths).
+
+
+class CastMode(StrEnum):
+    """The AscendC ``RoundMode`` of an ``ascend.vcast`` (``SocInfo.casts``)."""
+
+    CAST_NONE = "CAST_NONE"
+    CAST_RINT = "CAST_RINT"
+
+
+@irdl_attr_definition
+class CastModeAttr(EnumAttribute[CastMode], SpacedOpaqueSyntaxAttribute):
+    """``#ascend<cast_mode CAST_RINT>``."""
+
+    name = "ascend.cast_mode"
+
+
+class VectorKind(StrEnum):
+    """The float32 arithmetic of ``ascend.vscalar`` and ``ascend.vrows``."""
+
+    add = "add"
+    sub = "sub"
+    mul = "mul"
+
+
+@irdl_attr_definition
+class VectorKindAttr(EnumAttribute[VectorKind], SpacedOpaqueSyntaxAttribute):
+    """``#ascend<vector_kind mul>``."""
+
+    name = "ascend.vector_kind"
+
+
+def _check_vector_operands(op: IRDLOperation, *names: str) -> None:
+    for name in names:
+        _check_space(f"{op.name} {name}", getattr(op, name), AddressSpace.ub)
+    for name in ("source_offset", "target_offset", "vector_offset"):
+        if hasattr(op, name):
+            constant = constant_value(getattr(op, name))
+            if constant is not None and constant % UB_ALIGN:
+                raise VerifyException(
+                    f"{op.name} {name} must be a multiple of {UB_ALIGN} bytes, got {constant}"
+                )
+
+
+@irdl_op_definition
+class VCastOp(IRDLOperation):
+    """Convert ``count`` elements from ``from_type`` to ``to_type`` (AscendC ``Cast``
+    with ``mode``): exact, or rounded to nearest even (SPEC section 7)."""
+
+    name = "ascend.vcast"
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(reads=(("source", "source_slot"),), writes=(("target", "target_slot"),)),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    source_offset = operand_def(IndexType)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    target_offset = operand_def(IndexType)
+    count = operand_def(IndexType)
+    from_type = prop_def(Attribute)
+    to_type = prop_def(Attribute)
+    mode = prop_def(CastModeAttr)
+    assembly_format = (
+        "$mode $source `[` $source_slot `,` $source_offset `]` `:` $from_type `->` "
+        "$target `[` $target_slot `,` $target_offset `]` `:` $to_type "
+        "`count` `(` $count `)` attr-dict `:` type($source) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        source: tuple[SSAValue, SSAValue, SSAValue],
+        target: tuple[SSAValue, SSAValue, SSAValue],
+        count: SSAValue,
+        from_type: Attribute,
+        to_type: Attribute,
+        mode: CastMode,
+    ):
+        super().__init__(
+            operands=[*source, *target, count],
+            properties={"from_type": from_type, "to_type": to_type, "mode": CastModeAttr(mode)},
+        )
+
+    def verify_(self) -> None:
+        _check_vector_operands(self, "source", "target")
+        for what, ty in (("from", self.from_type), ("to", self.to_type)):
+            if kv_kind_of_type(ty) is None:
+                raise VerifyException(f"ascend.vcast {what}_type must be an element type, got {ty}")
+        if self.from_type == self.to_type:
+            raise VerifyException(
+                "ascend.vcast converts between two types (AscendC Cast of float to float "
+                "rounds to an integer)"
+            )
+
+
+@irdl_op_definition
+class VScalarOp(IRDLOperation):
+    """``target = source <kind> scalar`` on ``count`` float32 elements (AscendC ``Adds``
+    / ``Muls``; ``sub`` is ``Adds`` of the negated scalar: IEEE-754 defines ``x - s``
+    as ``x + (-s)``, so only the sign of a NaN that the scalar itself is may differ)."""
+
+    name = "ascend.vscalar"
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(reads=(("source", "source_slot"),), writes=(("target", "target_slot"),)),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
+    kind = prop_def(VectorKindAttr)
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    source_offset = operand_def(IndexType)
+    scalar = operand_def(Float32Type)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    target_offset = operand_def(IndexType)
+    count = operand_def(IndexType)
+    assembly_format = (
+        "$kind $source `[` $source_slot `,` $source_offset `]` `,` $scalar `->` "
+        "$target `[` $target_slot `,` $target_offset `]` `count` `(` $count `)` attr-dict "
+        "`:` type($source) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        kind: VectorKind,
+        source: tuple[SSAValue, SSAValue, SSAValue],
+        scalar: SSAValue,
+        target: tuple[SSAValue, SSAValue, SSAValue],
+        count: SSAValue,
+    ):
+        super().__init__(
+            operands=[*source, scalar, *target, count],
+            properties={"kind": VectorKindAttr(kind)},
+        )
+
+    def verify_(self) -> None:
+        _check_vector_operands(self, "source", "target")
+
+
+@irdl_op_definition
+class VRowsOp(IRDLOperation):
+    """``target[r, c] = source[r, c] <kind> vector[c]`` for ``rows`` rows of ``cols``
+    float32 elements, ``pitch`` elements apart: a per-channel parameter broadcast over a
+    tile's tokens (AscendC ``Add`` / ``Sub`` / ``Mul``, one call per row)."""
+
+    name = "ascend.vrows"
+    traits = traits_def(
+        OnPipe(Pipe.V),
+        UsesUbSlots(
+            reads=(("source", "source_slot"), ("vector", "vector_slot")),
+            writes=(("target", "target_slot"),),
+        ),
+        MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )
+    kind = prop_def(VectorKindAttr)
+    source = operand_def(MemRefType)
+    source_slot = operand_def(IndexType)
+    source_offset = operand_def(IndexType)
+    vector = operand_def(MemRefType)
+    vector_slot = operand_def(IndexType)
+    vector_offset = operand_def(IndexType)
+    target = operand_def(MemRefType)
+    target_slot = operand_def(IndexType)
+    target_offset = operand_def(IndexType)
+    rows = operand_def(IndexType)
+    cols = operand_def(IndexType)
+    pitch = operand_def(IndexType)
+    assembly_format = (
+        "$kind $source `[` $source_slot `,` $source_offset `]` `,` "
+        "$vector `[` $vector_slot `,` $vector_offset `]` `->` "
+        "$target `[` $target_slot `,` $target_offset `]` "
+        "`rows` `(` $rows `x` $cols `,` `pitch` $pitch `)` attr-dict "
+        "`:` type($source) `,` type($vector) `->` type($target)"
+    )
+
+    def __init__(
+        self,
+        kind: VectorKind,
+        source: tuple[SSAValue, SSAValue, SSAValue],
+        vector: tuple[SSAValue, SSAValue, SSAValue],
+        target: tuple[SSAValue, SSAValue, SSAValue],
+        rows: SSAValue,
+        cols: SSAValue,
+        pitch: SSAValue,
+    ):
+        super().__init__(
+            operands=[*source, *vector, *target, rows, cols, pitch],
+            properties={"kind": VectorKindAttr(kind)},
+        )
+
+    def verify_(self) -> None:
+        _check_vector_operands(self, "source", "vector", "target")
+        pitch = constant_value(self.pitch)
+        if pitch is not None and (pitch * 4) % UB_ALIGN:
+            raise VerifyException(
+                f"ascend.vrows rows start 32-byte aligned: pitch * 4 must be a multiple of "
+                f"{UB_ALIGN}, got pitch {pitch}"
+            )
+
+
+VECTOR_OPS: tuple[type[IRDLOperation], ...] = (VCastOp, VScalarOp, VRowsOp)
+"""The compute stage's instructions."""
+
+
 class _FlagOp(IRDLOperation):
     """A flag orders the memory accesses of two pipes: declared as reading and writing
     memory, so no transformation moves an access across it or removes it."""
@@ -854,9 +1111,11 @@ class CopyRunOp(IRDLOperation):
     One op for both directions, because a run is the same pair of byte ranges either
     way: the tile expansion of each layout (``passes/tile_loops.py``) swaps which side
     it loads and which it stores, and everything else (the plan, the cursor, the sync
-    scheme) is shared. A per-element compute stage (dequantisation between a tile's
-    load and its store, or quantisation on the write side) hangs off the run and is
-    applied by the layout's tile expansion.
+    scheme) is shared. A fused consumer (SPEC section 7) hangs off the run: ``map`` is
+    the stream's per-element body (``pakv_dialect.elementwise``) and ``params`` the GM
+    tensors it reads (``params(%p : types)`` after the cursor, ``map {...}`` last), and
+    the tile expansion runs it between each tile's load and its store
+    (``passes/compute_stage.py``); the run's target then holds the body's results.
     """
 
     name = "ascend.copy_run"
@@ -870,8 +1129,11 @@ class CopyRunOp(IRDLOperation):
     count = operand_def(IndexType)
     cursor = operand_def(IndexType)
     block_stride = opt_operand_def(IndexType)
+    params = var_operand_def(MemRefType)
     next_cursor = result_def(IndexType)
+    map = opt_region_def("single_block")
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
     def __init__(
         self,
@@ -886,22 +1148,29 @@ class CopyRunOp(IRDLOperation):
         cursor: SSAValue,
         direction: CopyDirection = CopyDirection.gather,
         block_stride: SSAValue | None = None,
+        params: Sequence[SSAValue] = (),
+        map: Region | None = None,
     ):
         super().__init__(
             operands=[
                 cache, blk, block_pos, tokens, token, count, cursor,
-                [] if block_stride is None else [block_stride],
+                [] if block_stride is None else [block_stride], params,
             ],
             properties={
                 "layout": CacheModeAttr(layout),
                 "direction": CopyDirectionAttr(direction),
             },
             result_types=[IndexType()],
+            regions=[[] if map is None else [map]],
         )  # fmt: skip
 
     @property
     def mode(self) -> CacheMode:
         return self.layout.data
+
+    @property
+    def target_tokens(self) -> SSAValue:
+        return self.tokens
 
     @property
     def scatters(self) -> bool:
@@ -921,10 +1190,19 @@ class CopyRunOp(IRDLOperation):
                 printer.print_string(part)
             else:
                 printer.print_operand(part)
+        if self.params:
+            printer.print_string(" params(")
+            printer.print_list(self.params, printer.print_operand)
+            printer.print_string(" : ")
+            printer.print_list((p.type for p in self.params), printer.print_attribute)
+            printer.print_string(")")
         printer.print_op_attributes(self.attributes)
         types = [self.tokens.type, self.cache.type]
         printer.print_string(" : ")
         printer.print_list(types if self.scatters else types[::-1], printer.print_attribute, " -> ")
+        if self.map is not None:
+            printer.print_string(" map ")
+            printer.print_region(self.map)
 
     @classmethod
     def parse(cls, parser: Parser) -> CopyRunOp:
@@ -948,6 +1226,7 @@ class CopyRunOp(IRDLOperation):
         count = _parse_parenthesised(parser)
         parser.parse_keyword("cursor")
         cursor = _parse_parenthesised(parser)
+        params = _parse_optional_params(parser)
         attributes = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         source_type = parser.parse_type()
@@ -958,6 +1237,7 @@ class CopyRunOp(IRDLOperation):
             if direction == CopyDirection.scatter
             else (source_type, target_type)
         )
+        body = parser.parse_region() if parser.parse_optional_keyword("map") else None
         index = IndexType()
         op = cls(
             layout,
@@ -970,6 +1250,8 @@ class CopyRunOp(IRDLOperation):
             cursor=parser.resolve_operand(cursor, index),
             direction=direction,
             block_stride=None if stride is None else parser.resolve_operand(stride, index),
+            params=params,
+            map=body,
         )
         op.attributes.update(attributes)
         return op
@@ -1001,7 +1283,11 @@ class CopyRunOp(IRDLOperation):
         _check_space("copy_run cache", self.cache, AddressSpace.gm)
         tokens = _check_tokens("copy_run", self.tokens)
         cache = self.cache_type
-        if cache.get_element_type() != tokens.get_element_type():
+        if self.map is not None:
+            check_map("copy_run", self.map, cache, tokens, self.params)
+        elif self.params:
+            raise VerifyException("copy_run params are the map's, and there is no map")
+        elif cache.get_element_type() != tokens.get_element_type():
             raise VerifyException(
                 f"copy_run cache and tokens must have one element type, got "
                 f"{cache.get_element_type()} and {tokens.get_element_type()}"
@@ -1045,6 +1331,97 @@ class CopyRunOp(IRDLOperation):
             )
 
 
+def check_map(
+    what: str, body: Region, source: MemRefType, target: MemRefType, params: Sequence[SSAValue]
+) -> ElementwiseProgram:
+    """A run's map: a body from ``source``'s to ``target``'s element type, with GM
+    parameters per tensor or per channel of ``target``'s tokens."""
+    for value in params:
+        _check_space(f"{what} parameter", value, AddressSpace.gm)
+    check_params(what, params, target.get_shape()[1:])
+    return check_body(
+        f"{what} map",
+        body.block,
+        source.get_element_type(),
+        target.get_element_type(),
+        len(params),
+    )
+
+
+def run_program(op: CopyRunOp | MapRunOp) -> ElementwiseProgram | None:
+    """What a run's map computes (valid after verification); None: a plain copy."""
+    if op.map is None:
+        return None
+    source = op.cache if isinstance(op, CopyRunOp) else op.source
+    return check_map(op.name, op.map, _memref(source), _memref(op.target_tokens), op.params)
+
+
+def _memref(value: SSAValue) -> MemRefType:
+    ty = value.type
+    assert isinstance(ty, MemRefType)
+    return ty  # pyright: ignore[reportUnknownVariableType]
+
+
+@irdl_op_definition
+class MapRunOp(IRDLOperation):
+    """Apply ``map`` to ``count`` tokens of a token-major tensor: tokens ``token ..
+    token + count - 1`` of ``source`` become the same tokens of ``tokens``.
+
+    The run-level form of an unfused consumer's kernel (``pakv.map``): each core
+    emits one for its share of the tokens, and ``ascend-tile-runs`` cuts it into tiles
+    that are loaded, computed (``passes/compute_stage.py``) and stored exactly as a
+    fused gather's tiles are. ``cursor`` is the next tile's load slot, as for
+    ``ascend.copy_run``.
+    """
+
+    name = "ascend.map_run"
+    source = operand_def(MemRefType)
+    tokens = operand_def(MemRefType)
+    token = operand_def(IndexType)
+    count = operand_def(IndexType)
+    cursor = operand_def(IndexType)
+    params = var_operand_def(MemRefType)
+    next_cursor = result_def(IndexType)
+    map = region_def("single_block")
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    assembly_format = (
+        "$source `[` $token `]` `->` $tokens `count` `(` $count `)` `cursor` `(` $cursor `)` "
+        "(`params` `(` $params^ `:` type($params) `)`)? attr-dict "
+        "`:` type($source) `->` type($tokens) `map` $map"
+    )
+
+    def __init__(
+        self,
+        *,
+        source: SSAValue,
+        tokens: SSAValue,
+        token: SSAValue,
+        count: SSAValue,
+        cursor: SSAValue,
+        params: Sequence[SSAValue],
+        map: Region,
+    ):
+        super().__init__(
+            operands=[source, tokens, token, count, cursor, params],
+            result_types=[IndexType()],
+            regions=[map],
+        )
+
+    @property
+    def target_tokens(self) -> SSAValue:
+        return self.tokens
+
+    def verify_(self) -> None:
+        _check_space("map_run source", self.source, AddressSpace.gm)
+        tokens = _check_tokens("map_run", self.tokens)
+        source = _memref(self.source)
+        if source.get_shape()[1:] != tokens.get_shape()[1:]:
+            raise VerifyException(
+                f"map_run source {source} and tokens {tokens} must have the same tokens"
+            )
+        check_map("map_run", self.map, source, tokens, self.params)
+
+
 def _parse_indexed(parser: Parser) -> tuple[UnresolvedOperand, list[UnresolvedOperand]]:
     """``%tensor[%a, ...]``: the tensor and its index operands."""
     tensor = parser.parse_unresolved_operand()
@@ -1059,6 +1436,22 @@ def _parse_parenthesised(parser: Parser) -> UnresolvedOperand:
     operand = parser.parse_unresolved_operand()
     parser.parse_punctuation(")")
     return operand
+
+
+def _parse_optional_params(parser: Parser) -> list[SSAValue]:
+    """`` params(%a, %b : t1, t2)``: a fused map's GM parameters, when it has any."""
+    if parser.parse_optional_keyword("params") is None:
+        return []
+    parser.parse_punctuation("(")
+    names = parser.parse_comma_separated_list(
+        parser.Delimiter.NONE, parser.parse_unresolved_operand
+    )
+    parser.parse_punctuation(":")
+    types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+    parser.parse_punctuation(")")
+    if len(names) != len(types):
+        parser.raise_error(f"{len(names)} params with {len(types)} types")
+    return [parser.resolve_operand(n, t) for n, t in zip(names, types, strict=True)]
 
 
 def _parse_optional_stride(parser: Parser) -> UnresolvedOperand | None:
@@ -1111,7 +1504,9 @@ ASCEND = Dialect(
         CoreTokensOp,
         CoreBatchesOp,
         CopyRunOp,
+        MapRunOp,
         ZeroRunOp,
+        *VECTOR_OPS,
     ],
-    [AddressSpaceAttr, PipeAttr, DmaFormAttr, CopyDirectionAttr],
+    [AddressSpaceAttr, PipeAttr, DmaFormAttr, CopyDirectionAttr, CastModeAttr, VectorKindAttr],
 )

@@ -24,7 +24,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
-from pakv_dialect.hifloat8 import HiFloat8Type
+from pakv_dialect.hifloat8 import HIFLOAT8_TO_FLOAT32, HiFloat8Type
 
 
 @dataclass(frozen=True)
@@ -122,3 +122,43 @@ def index_kind_of_numpy(dtype: np.dtype[np.generic]) -> ElementKind | None:
         if kind.storage == dtype:
             return kind
     return None
+
+
+# --------------------------------------------------------------------------- values
+
+FLOAT_RESULT_KINDS: tuple[str, ...] = ("fp16", "bf16", "fp32")
+"""Element types a fused consumer may produce (SPEC section 7: fp16 / bf16 / fp32)."""
+
+DEQUANT_SOURCE_KINDS: tuple[str, ...] = (
+    "int8", "uint8", "int16", "uint16", "fp16", "bf16", "fp8_e5m2", "fp8_e4m3fn", "hifloat8",
+)  # fmt: skip
+"""Source element types SPEC section 7 dequantises: exactly representable in float32.
+int32, uint32 and fp32 are not (not exact in float32, or nothing to gain)."""
+
+
+def kind_named(name: str) -> ElementKind:
+    """The element kind called ``name`` (KV or index table); KeyError if there is none."""
+    kind = _KV_BY_NAME.get(name) or _INDEX_BY_NAME.get(name)
+    if kind is None:
+        raise KeyError(name)
+    return kind
+
+
+def convert_values(values: np.ndarray, source: ElementKind, target: ElementKind) -> np.ndarray:
+    """``values`` (stored as ``source``) converted to ``target``'s storage dtype.
+
+    The value conversion of ``arith.sitofp``/``uitofp``/``extf``/``truncf`` and of
+    AscendC ``Cast``: exact where ``target`` holds the value, else rounded to nearest
+    even (numpy for fp16 and the integers, ml_dtypes for bf16 and fp8); overflow gives
+    +-inf, NaN stays NaN, -0.0 stays -0.0. HiFloat8 decodes through
+    ``HIFLOAT8_TO_FLOAT32`` (exact, and exact again into fp16); nothing converts *to*
+    HiFloat8 here (a fused gather never produces it).
+    """
+    if target.name == "hifloat8":
+        raise ValueError("conversion to hifloat8 is not supported")
+    if source.name == "hifloat8":
+        values = HIFLOAT8_TO_FLOAT32[values.view(np.uint8)]
+        if target.name == "fp32":
+            return values
+    with np.errstate(over="ignore", invalid="ignore"):
+        return values.astype(target.storage)

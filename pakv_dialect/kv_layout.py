@@ -18,7 +18,7 @@ operands to the operator's parameter names).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType
 from xdsl.dialects.utils import EnumAttribute
@@ -189,14 +189,18 @@ def check_caches(mode: CacheMode, key: Named, value: Named) -> tuple[ElementKind
     return kinds
 
 
-def check_token_tensors(mode: CacheMode, pairs: Sequence[tuple[Named, Named]]) -> None:
+def check_token_tensors(
+    mode: CacheMode, pairs: Sequence[tuple[Named, Named]], mapped: Collection[str] = ()
+) -> None:
     """Each token-major tensor holds its cache's tokens: the cache's element type and
     static inner dims equal to one cache token (``[heads, head_size]`` in Norm, ``[H]`` in
-    PA_NZ). ``pairs`` are (token tensor, its cache); ranks are checked by the caller."""
+    PA_NZ). ``pairs`` are (token tensor, its cache); ranks are checked by the caller.
+    A tensor named in ``mapped`` holds a fused map's results (SPEC section 7): its
+    element type is the map's, checked with the map's body."""
     nz = mode == CacheMode.PA_NZ
     inner_names = ("H",) if nz else ("num_heads", "head_size")
     for (name, tokens), (cache_name, cache) in pairs:
-        if tokens.get_element_type() != cache.get_element_type():
+        if name not in mapped and tokens.get_element_type() != cache.get_element_type():
             raise VerifyException(
                 f"{name} element type must equal {cache_name}'s "
                 f"{cache.get_element_type()}, got {tokens.get_element_type()}"

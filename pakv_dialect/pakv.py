@@ -21,20 +21,32 @@ from xdsl.dialects.builtin import (
     StringAttr,
     UnitAttr,
 )
-from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.ir import Attribute, Dialect, Region, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
+    AttrSizedRegionSegments,
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
     opt_prop_def,
+    opt_region_def,
     prop_def,
+    region_def,
+    var_operand_def,
 )
 from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
+from pakv_dialect.elementwise import (
+    ElementwiseProgram,
+    ExtFOp,
+    YieldOp,
+    check_body,
+    check_params,
+    hardware_casts,
+)
 from pakv_dialect.hifloat8 import HiFloat8Type
 from pakv_dialect.kv_layout import MAX_TOKEN_BYTES as MAX_TOKEN_BYTES
 from pakv_dialect.kv_layout import NZ_ROW_BYTES as NZ_ROW_BYTES
@@ -54,6 +66,7 @@ from pakv_dialect.kv_layout import (
     token_elements,
     tokens_rank,
 )
+from pakv_dialect.soc import soc_info
 
 
 def _index_kind(name: str, ty: MemRefType) -> ElementKind:
@@ -93,22 +106,38 @@ class GatherOp(IRDLOperation):
     seq_offset = opt_operand_def(MemRefType)
     key_out = operand_def(MemRefType)
     value_out = operand_def(MemRefType)
+    key_params = var_operand_def(MemRefType)
+    """The tensors ``key_map`` reads besides the element (scales, offsets)."""
+    value_params = var_operand_def(MemRefType)
+
+    key_map = opt_region_def("single_block")
+    """When present, the per-element body applied to every gathered key before it is
+    stored (``pakv_dialect.elementwise``): ``key_out`` holds its results."""
+    value_map = opt_region_def("single_block")
 
     cache_mode = prop_def(CacheModeAttr)
     seq_lens_cumsum = opt_prop_def(UnitAttr)
     soc = opt_prop_def(StringAttr)
     """When present, the SoC the op must run on; its support table is checked too."""
 
-    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    irdl_options = (
+        AttrSizedOperandSegments(as_property=True),
+        AttrSizedRegionSegments(as_property=True),
+        ParsePropInAttrDict(),
+    )
 
     assembly_format = (
         "$cache_mode (`cumsum` $seq_lens_cumsum^)? "
         "`caches` `(` $key_cache `,` $value_cache `)` "
         "`tables` `(` $block_tables `)` `lens` `(` $seq_lens `)` "
         "(`offsets` `(` $seq_offset^ `)`)? "
-        "`into` `(` $key_out `,` $value_out `)` attr-dict "
+        "`into` `(` $key_out `,` $value_out `)` "
+        "(`key_params` `(` $key_params^ `:` type($key_params) `)`)? "
+        "(`value_params` `(` $value_params^ `:` type($value_params) `)`)? "
+        "attr-dict "
         "`:` type($key_cache) `,` type($value_cache) `,` type($block_tables) `,` "
-        "type($seq_lens) (`,` type($seq_offset)^)? `->` type($key_out) `,` type($value_out)"
+        "type($seq_lens) (`,` type($seq_offset)^)? `->` type($key_out) `,` type($value_out) "
+        "(`key_map` $key_map^)? (`value_map` $value_map^)?"
     )
 
     def __init__(
@@ -123,6 +152,11 @@ class GatherOp(IRDLOperation):
         cache_mode: CacheMode,
         seq_lens_cumsum: bool = False,
         soc: str | None = None,
+        *,
+        key_params: Sequence[SSAValue] = (),
+        value_params: Sequence[SSAValue] = (),
+        key_map: Region | None = None,
+        value_map: Region | None = None,
     ):
         properties: dict[str, Attribute] = {"cache_mode": CacheModeAttr(cache_mode)}
         if seq_lens_cumsum:
@@ -131,9 +165,16 @@ class GatherOp(IRDLOperation):
             properties["soc"] = StringAttr(soc)
         offsets: Sequence[SSAValue] = [] if seq_offset is None else [seq_offset]
         super().__init__(
-            operands=[key_cache, value_cache, block_tables, seq_lens, offsets, key_out, value_out],
+            operands=[
+                key_cache, value_cache, block_tables, seq_lens, offsets, key_out, value_out,
+                key_params, value_params,
+            ],
             properties=properties,
-        )
+            regions=[
+                [] if key_map is None else [key_map],
+                [] if value_map is None else [value_map],
+            ],
+        )  # fmt: skip
 
     @property
     def mode(self) -> CacheMode:
@@ -167,14 +208,43 @@ class GatherOp(IRDLOperation):
         return self.memref_type(self.key_cache).get_shape()[block_dim(self.mode)]
 
     def operands_by_role(self) -> tuple[tuple[str, SSAValue], ...]:
-        """Every operand present, named by its role, in operand order."""
+        """Every operand present, named by its role, in operand order (the parameters of
+        a stream's map are ``key_param_0``, ``key_param_1``, ...)."""
         roles = (
             ("key_cache", self.key_cache), ("value_cache", self.value_cache),
             ("block_tables", self.block_tables), ("seq_lens", self.seq_lens),
             ("seq_offset", self.seq_offset), ("key_out", self.key_out),
             ("value_out", self.value_out),
+            *((f"key_param_{i}", v) for i, v in enumerate(self.key_params)),
+            *((f"value_param_{i}", v) for i, v in enumerate(self.value_params)),
         )  # fmt: skip
         return tuple((role, value) for role, value in roles if value is not None)
+
+    def stream_map(self, stream: str) -> tuple[Region | None, Sequence[SSAValue]]:
+        """The body and parameters of ``stream`` (``key`` or ``value``)."""
+        if stream == "key":
+            return self.key_map, self.key_params
+        return self.value_map, self.value_params
+
+    def stream_program(self, stream: str) -> ElementwiseProgram | None:
+        """What ``stream``'s map computes (valid after verification); None: no map."""
+        region, params = self.stream_map(stream)
+        if region is None:
+            return None
+        cache = self.key_cache if stream == "key" else self.value_cache
+        out = self.key_out if stream == "key" else self.value_out
+        return check_body(
+            f"{stream}_map",
+            region.block,
+            self.memref_type(cache).get_element_type(),
+            self.memref_type(out).get_element_type(),
+            len(params),
+        )
+
+    @property
+    def is_fused(self) -> bool:
+        """Whether a consumer is fused into either stream."""
+        return self.key_map is not None or self.value_map is not None
 
     def verify_(self) -> None:
         self.verify_distinct_outputs()
@@ -230,8 +300,9 @@ class GatherOp(IRDLOperation):
 
         caches = ("key_cache", kc), ("value_cache", vc)
         kinds = check_caches(self.mode, *caches)
+        mapped = {f"{s}_out" for s in ("key", "value") if self.stream_map(s)[0] is not None}
         check_token_tensors(
-            self.mode, ((("key_out", ko), caches[0]), (("value_out", vo), caches[1]))
+            self.mode, ((("key_out", ko), caches[0]), (("value_out", vo), caches[1])), mapped
         )
         check_layouts(list(zip(caches, kinds, strict=True)), named[2:])
         bt_type = bt.get_element_type()
@@ -243,6 +314,23 @@ class GatherOp(IRDLOperation):
                     f"got {ty.get_element_type()}"
                 )
         r.equal("value_out", 0, "num_tokens", ko.get_shape()[0], vo.get_shape()[0])
+        self.verify_maps()
+
+    def verify_maps(self) -> None:
+        """Each stream's map: its parameters' shapes and its body (SPEC section 7),
+        against the stream's cache and output element types. A stream without a map
+        takes no parameters."""
+        for stream in ("key", "value"):
+            region, params = self.stream_map(stream)
+            if region is None:
+                if params:
+                    raise VerifyException(
+                        f"{stream}_params are the parameters of {stream}_map, which is absent"
+                    )
+                continue
+            out = self.memref_type(self.key_out if stream == "key" else self.value_out)
+            check_params(f"{stream}_map", params, out.get_shape()[1:])
+            self.stream_program(stream)
 
     def verify_positive_layout(self) -> None:
         """A static layout dimension of 0 can never describe a token."""
@@ -263,6 +351,72 @@ class GatherOp(IRDLOperation):
             (("key_cache", key_kind), ("value_cache", value_kind)),
             ("block_tables", index),
         )
+        soc = soc_info(soc_name)
+        for stream in ("key", "value"):
+            program = self.stream_program(stream)
+            if program is not None:
+                try:
+                    hardware_casts(program, soc)
+                except VerifyException as e:
+                    raise VerifyException(f"{stream}_map: {e}") from e
+
+
+@irdl_op_definition
+class MapOp(IRDLOperation):
+    """Apply a per-element body to a token-major tensor: the consumer of a gather that
+    was not fused into it.
+
+    ``target[t, ...] = body(source[t, ...], params[...])`` for every token ``t``; each
+    parameter is one f32 per tensor (0-d) or one per channel (the token's inner dims).
+    ``pakv-fuse-consumers`` raises an elementwise ``linalg.generic`` to this op and
+    folds it into the producing ``pakv.gather`` when it can; when it cannot (or with
+    ``fuse=false``), ``pakv-to-ascend`` lowers it to a kernel of its own that loads a
+    tile, computes and stores, split by tokens over the cores.
+    """
+
+    name = "pakv.map"
+    source = operand_def(MemRefType)
+    params = var_operand_def(MemRefType)
+    target = operand_def(MemRefType)
+    body = region_def("single_block")
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = (
+        "`ins` `(` $source `:` type($source) `)` "
+        "(`params` `(` $params^ `:` type($params) `)`)? "
+        "`outs` `(` $target `:` type($target) `)` $body attr-dict"
+    )
+
+    def __init__(
+        self, source: SSAValue, params: Sequence[SSAValue], target: SSAValue, body: Region
+    ):
+        super().__init__(operands=[source, params, target], regions=[body])
+
+    def program(self) -> ElementwiseProgram:
+        """What the body computes (valid after verification)."""
+        return check_body(
+            "pakv.map",
+            self.body.block,
+            GatherOp.memref_type(self.source).get_element_type(),
+            GatherOp.memref_type(self.target).get_element_type(),
+            len(self.params),
+        )
+
+    def verify_(self) -> None:
+        source = Rules.memref("source", self.source)
+        target = Rules.memref("target", self.target)
+        if source.get_num_dims() < 2 or source.get_num_dims() != target.get_num_dims():
+            raise VerifyException(
+                f"pakv.map maps a token-major tensor [num_tokens, ...] onto one of the same "
+                f"rank, got {source} and {target}"
+            )
+        for dim, (a, b) in enumerate(zip(source.get_shape(), target.get_shape(), strict=True)):
+            Rules.equal("target", dim, "as source", a, b)
+            if dim and a == DYNAMIC_INDEX:
+                raise VerifyException(f"source dim {dim} (a token's inner dim) must be static")
+        if self.source is self.target:
+            raise VerifyException("pakv.map writes a tensor of its own, not its source")
+        check_params("pakv.map", self.params, source.get_shape()[1:])
+        self.program()
 
 
 SCATTER_OPERATOR = "ScatterPaKvCache"
@@ -415,4 +569,4 @@ KvOp = GatherOp | ScatterOp
 """The ops of the dialect: each moves tokens between paged caches and token-major tensors."""
 
 
-PAKV = Dialect("pakv", [GatherOp, ScatterOp], [CacheModeAttr, HiFloat8Type])
+PAKV = Dialect("pakv", [GatherOp, ScatterOp, MapOp, YieldOp, ExtFOp], [CacheModeAttr, HiFloat8Type])

@@ -36,6 +36,13 @@ one table. Every number carries its source beside it. Sources, cited by short na
   32-byte aligned GM addresses reaches, in the worst case, 70% of the bandwidth of
   512-byte aligned ones; "takes effect only for the Atlas A2 training / inference
   products".
+* ``Cast doc``: asc-devkit ``docs/zh/api/SIMD-API/基础API/Memory矢量计算/类型转换/Cast.md``
+  (mirror-cann/asc-devkit): the (src, dst, roundMode) combinations ``Cast`` supports,
+  one table per product; ``CAST_NONE`` rounds like ``CAST_RINT`` (to nearest even) when
+  the conversion loses precision and does not round otherwise
+  (``docs/zh/api/SIMD-API/基础API/数据结构/precision_conversion.md``, table 1). Only
+  the pairs a fused dequantisation can use are listed here, with the two modes it may
+  use (``none``, ``rint``); ``float -> float`` rounds to an integer and is never used.
 """
 
 from __future__ import annotations
@@ -44,6 +51,53 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pakv_dialect.dtypes import ElementKind
+
+
+class CastRound(StrEnum):
+    """The AscendC ``RoundMode`` values a fused consumer's casts use (Cast doc)."""
+
+    NONE = "CAST_NONE"
+    """Exact conversions; round to nearest even when precision is lost."""
+    RINT = "CAST_RINT"
+    """Round to nearest, ties to even."""
+
+
+CastTable = tuple[tuple[str, str, frozenset[CastRound]], ...]
+"""(source kind, target kind, the round modes AscendC ``Cast`` takes for it) rows."""
+
+
+def _casts(*rows: tuple[str, str, str]) -> CastTable:
+    """``("int8", "fp16", "none rint")`` rows as a :data:`CastTable`."""
+    return tuple(
+        (source, target, frozenset(CastRound[mode.upper()] for mode in modes.split()))
+        for source, target, modes in rows
+    )
+
+
+_A2_A3_CASTS = _casts(  # Cast doc: the Atlas A2 and A3 tables (identical for these pairs)
+    ("int8", "fp16", "none"), ("uint8", "fp16", "none"), ("int16", "fp16", "rint none"),
+    ("int16", "fp32", "none"), ("fp16", "fp32", "none"), ("bf16", "fp32", "none"),
+    ("int32", "fp32", "rint none"), ("fp32", "fp16", "rint none"), ("fp32", "bf16", "rint"),
+)  # fmt: skip
+_950_CASTS = _casts(  # Cast doc: the Ascend 950PR/950DT table
+    ("int8", "fp16", "none"), ("int8", "int16", "none"), ("int8", "int32", "none"),
+    ("uint8", "fp16", "none"), ("uint8", "uint16", "none"), ("uint8", "uint32", "none"),
+    ("hifloat8", "fp16", "none"), ("hifloat8", "fp32", "none"),
+    ("fp8_e5m2", "fp32", "none"), ("fp8_e4m3fn", "fp32", "none"),
+    ("int16", "fp16", "rint"), ("int16", "int32", "none"), ("int16", "fp32", "none"),
+    ("uint16", "uint32", "none"), ("fp16", "fp32", "none"), ("fp16", "bf16", "rint"),
+    ("bf16", "fp16", "rint"), ("bf16", "fp32", "none"), ("int32", "fp32", "rint"),
+    ("fp32", "fp16", "rint none"), ("fp32", "bf16", "rint"),
+)  # fmt: skip
+_310B_CASTS = _casts(  # Cast doc: the Atlas 200I/500 A2 table
+    ("int8", "fp16", "none"), ("uint8", "fp16", "none"), ("int16", "fp16", "rint none"),
+    ("int16", "fp32", "none"), ("fp16", "fp32", "none"), ("bf16", "fp32", "none"),
+    ("int32", "fp32", "rint none"), ("fp32", "fp16", "rint none"), ("fp32", "bf16", "rint"),
+)  # fmt: skip
+_INFERENCE_TRAINING_CASTS = _casts(  # Cast doc: the inference series AI Core / training series
+    ("int8", "fp16", "none"), ("uint8", "fp16", "none"), ("int16", "fp16", "none"),
+    ("fp16", "fp32", "none"), ("int32", "fp32", "none"), ("fp32", "fp16", "none"),
+)  # fmt: skip
 
 
 class TensorFormat(StrEnum):
@@ -121,6 +175,9 @@ class SocInfo:
     """Share of the full DMA rate a burst gets when its GM address is not 512-byte
     aligned (align doc: 0.7 on Atlas A2, the page's worst case; 1.0, no penalty, where
     the page says the rule does not apply)."""
+    casts: CastTable = ()
+    """The ``Cast`` conversions (and round modes) a fused consumer may use (Cast doc);
+    ``pakv_dialect.casts`` plans a body's conversions over them."""
 
     def supports_kv_dtype(self, kind: ElementKind) -> bool:
         return kind.name in self.kv_dtypes
@@ -138,6 +195,14 @@ class SocInfo:
         """Whether AscendC offers ``DataCopyPad`` (byte-length DMA) here; without it
         only 32-byte multiples can be copied."""
         return AscendCApi.DATA_COPY_PAD in self.ascendc_apis
+
+    def cast_modes(self, source: str, target: str) -> frozenset[CastRound]:
+        """The round modes of AscendC ``Cast`` from kind ``source`` to ``target`` here
+        (empty: no such ``Cast``)."""
+        for row_source, row_target, modes in self.casts:
+            if (row_source, row_target) == (source, target):
+                return modes
+        return frozenset()
 
     def missing_apis(self, needed: frozenset[AscendCApi]) -> list[AscendCApi]:
         """The APIs of ``needed`` this SoC lacks, in a stable order."""
@@ -163,6 +228,7 @@ SOCS: dict[str, SocInfo] = {
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor _apt.cpp
             ascendc_apis=_EVERY_API,  # ND_DMA: vendor arch35 kernel, asc-devkit structs
             vector_clock_hz=1.65e9,  # ini: Ascend950PR vec_freq=1650
+            casts=_950_CASTS,  # Cast doc
         ),
         SocInfo(
             name="Ascend910_93", product="Atlas A3 training / inference", supported=True,
@@ -181,6 +247,7 @@ SOCS: dict[str, SocInfo] = {
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
             # vector_clock_hz: no public A3 figure found; gm_unaligned_rate: the align doc
             # names A2 only, so no penalty is modelled here.
+            casts=_A2_A3_CASTS,  # Cast doc
         ),
         SocInfo(
             name="Ascend910B", product="Atlas A2 training, 800I A2, A200I A2 Box",
@@ -197,6 +264,7 @@ SOCS: dict[str, SocInfo] = {
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
             vector_clock_hz=1.8e9,  # VENDOR: 910B2 at 1.8 GHz (CANN platform files)
             gm_unaligned_rate=0.7,  # align doc: Atlas A2, worst case 70%
+            casts=_A2_A3_CASTS,  # Cast doc
         ),
         SocInfo(
             name="Ascend310B", product="Atlas 200I/500 A2 inference", supported=True,
@@ -218,6 +286,7 @@ SOCS: dict[str, SocInfo] = {
                 # Issue 9's review of the docs; not confirmed in a page read here.
                 AscendCApi.UB_TO_UB_DATA_COPY,
             },
+            casts=_310B_CASTS,  # Cast doc
         ),
         SocInfo(
             name="Ascend310P", product="Atlas inference series", supported=True,  # SPEC §4
@@ -232,6 +301,7 @@ SOCS: dict[str, SocInfo] = {
             event_ids=8,  # SetFlag doc: AI Core 0-7
             kernel_type="KERNEL_TYPE_AICORE",  # kernel type doc (8.0.RC2): AI Cores only
             ascendc_apis=_BEFORE_950_API - {AscendCApi.DATA_COPY_PAD},  # DataCopyPad doc
+            casts=_INFERENCE_TRAINING_CASTS,  # Cast doc (AI Core; Vector Core: no Cast)
         ),
         SocInfo(
             name="Ascend910", product="Atlas training series", supported=True,  # SPEC §4
@@ -247,6 +317,7 @@ SOCS: dict[str, SocInfo] = {
             kernel_type=None,  # kernel type doc: not supported
             ascendc_apis=_BEFORE_950_API
             - {AscendCApi.KERNEL_TYPE, AscendCApi.DATA_COPY_PAD},  # kernel type, Pad docs
+            casts=_INFERENCE_TRAINING_CASTS,  # Cast doc
         ),
         SocInfo(
             name="Ascend310", product="Atlas 200/300/500 inference", supported=False,

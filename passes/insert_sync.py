@@ -43,6 +43,11 @@ only that transpose waits for the store of tile ``n - 1``.
 A kernel that already holds flags (or barriers) is left as it is; one whose
 ``ascend.sync`` is ``barrier`` gets ``ascend.pipe_barrier`` after every UB access instead
 (``passes/insert_barriers.py``).
+
+Buffers loaded once (a compute kernel's per-channel parameters: every write of the
+buffer sits in the kernel's entry block, before the walk) are not rings: they get one
+``set_flag[writer, reader, e]`` / ``wait_flag`` pair right after their last write, and
+their reads need no flags at all (nothing writes them again).
 """
 
 from __future__ import annotations
@@ -117,9 +122,12 @@ class _KernelSync:
 
     func: FuncOp
     buffers: dict[SSAValue, SyncedBuffer] = field(default_factory=dict[SSAValue, SyncedBuffer])
+    preloaded: dict[SSAValue, Operation] = field(default_factory=dict[SSAValue, Operation])
+    """Buffers written only in the entry block, by their last write (module docstring)."""
 
     def __post_init__(self) -> None:
         self._find_roles()
+        self._find_preloaded()
         self._assign_events()
 
     # ------------------------------------------------------------------ analysis
@@ -147,6 +155,22 @@ class _KernelSync:
                 assert isinstance(buffer.owner, UbAllocOp)
                 self.buffers[buffer] = SyncedBuffer(buffer.owner, writer, reader)
 
+    def _find_preloaded(self) -> None:
+        """Buffers written only in the entry block and read only inside its regions."""
+        entry = self.func.body.block
+        accesses: dict[SSAValue, dict[UbRole, list[Operation]]] = {}
+        for op in self.func.walk():
+            for access in ub_slot_uses(op):
+                if access.buffer in self.buffers:
+                    roles = accesses.setdefault(access.buffer, {UbRole.WRITE: [], UbRole.READ: []})
+                    roles[access.role].append(op)
+        for buffer, roles in accesses.items():
+            writes, reads = roles[UbRole.WRITE], roles[UbRole.READ]
+            if all(op.parent_block() is entry for op in writes) and not any(
+                op.parent_block() is entry for op in reads
+            ):
+                self.preloaded[buffer] = max(writes, key=entry.get_operation_index)
+
     def _assign_events(self) -> None:
         used: dict[frozenset[Pipe], int] = {}
         budget = event_budget(self.func)
@@ -161,14 +185,18 @@ class _KernelSync:
                     f"{buffer.writer}/{buffer.reader}, past the {budget} event ids",
                 )
 
+    def _ringed(self, buffer: SSAValue) -> bool:
+        """Whether ``buffer``'s slots take turns (synced, and not preloaded)."""
+        return buffer in self.buffers and buffer not in self.preloaded
+
     def _touched(self, op: Operation) -> set[SSAValue]:
-        """Synced buffers accessed anywhere inside ``op``'s regions."""
+        """Ring buffers accessed anywhere inside ``op``'s regions."""
         return {
             access.buffer
             for region in op.regions
             for inner in region.walk()
             for access in ub_slot_uses(inner)
-            if access.buffer in self.buffers
+            if self._ringed(access.buffer)
         }
 
     def _groups(self, block: Block) -> Iterator[tuple[UbSlotUse, _Group]]:
@@ -193,7 +221,7 @@ class _KernelSync:
                 for key in [key for key in open_groups if key[0] == buffer]:
                     yield from close(key, op)
             for access in ub_slot_uses(op):
-                if access.buffer not in self.buffers:
+                if not self._ringed(access.buffer):
                     continue
                 key = (access.buffer, access.slot)
                 current = open_groups.get(key)
@@ -273,11 +301,19 @@ class _KernelSync:
         where = allocs[-1].location
         prologue = KernelBuilder(Builder(InsertPoint.after(allocs[-1])), entry, where)
         epilogue = KernelBuilder(Builder(InsertPoint.before(terminator)), entry, where)
-        for buffer in self.buffers.values():
+        for value, buffer in self.buffers.items():
+            if value in self.preloaded:
+                continue
             for slot in range(buffer.alloc.slots):
                 event = prologue.const(buffer.base + slot)
                 prologue.insert(SetFlagOp(buffer.reader, buffer.writer, event))
                 epilogue.insert(WaitFlagOp(buffer.reader, buffer.writer, event))
+        for value, last in self.preloaded.items():
+            buffer = self.buffers[value]
+            after = KernelBuilder(Builder(InsertPoint.after(last)), entry, last.location)
+            event = after.const(buffer.base)
+            after.insert(SetFlagOp(buffer.writer, buffer.reader, event))
+            after.insert(WaitFlagOp(buffer.writer, buffer.reader, event))
 
     def run(self) -> None:
         if not self.buffers:

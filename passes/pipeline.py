@@ -2,8 +2,13 @@
 
 ``xdsl-opt file.mlir -p 'pakv-to-ascend{soc=Ascend910B}'`` runs, in order:
 
+0. ``pakv-fuse-consumers`` - folds each elementwise consumer of a gather into the
+   gather's tiles (with ``fuse=false`` it only raises them to ``pakv.map``, so the
+   unfused program lowers as it is), then ``pakv-outline-kernels`` - a program that
+   still holds several ``pakv`` ops becomes host code calling one kernel per op;
 1. ``convert-pakv-to-ascend{soc split}`` - the walk over this core's runs (checks the SoC
-   support table), one ``ascend.copy_run``/``ascend.zero_run`` per run and stream;
+   support table), one ``ascend.copy_run``/``ascend.zero_run`` per run and stream
+   (a consumer's kernel: one ``ascend.map_run`` of this core's tokens);
 2. ``ascend-tile-runs{soc strategy slots tile-bytes split nz sync cores row-align}`` - the
    UB buffers and the tile loops of every run, per cache layout and PA_NZ method;
 3. ``canonicalize`` - stock xDSL: folds the ``x * 1``, ``x + 0`` and constant
@@ -37,7 +42,9 @@ from pakv_dialect.pakv import GatherOp
 from passes.convert_pakv_to_ascend import ConvertPakvToAscendPass
 from passes.diagnostics import fail_at
 from passes.distribute_tokens import DistributeTokensPass
+from passes.fuse_consumers import FuseConsumersPass
 from passes.insert_sync import InsertSyncPass
+from passes.outline_kernels import OutlineKernelsPass
 from passes.plan_ub import PlanUbPass
 from passes.strategy import PlanOptionError, resolve_split
 from passes.tile_runs import TileRunsPass, TilingOptions
@@ -45,9 +52,14 @@ from passes.tile_runs import TileRunsPass, TilingOptions
 
 @dataclass(frozen=True)
 class PakvToAscendPipeline(TilingOptions):
-    """Lower ``pakv.gather`` to a distributed, UB-planned, synchronised Ascend kernel."""
+    """Lower ``pakv.gather`` (and its consumers) to distributed, UB-planned, synchronised
+    Ascend kernels."""
 
     name = "pakv-to-ascend"
+
+    fuse: bool = True
+    """Fold elementwise consumers into the gather's tiles; false lowers the unfused
+    program (the gather kernel, then one kernel per consumer)."""
 
     def passes(self) -> tuple[ModulePass, ...]:
         """The passes in order, each with its share of the options (PlanOptionError:
@@ -55,6 +67,8 @@ class PakvToAscendPipeline(TilingOptions):
         split = resolve_split(self.plan_options()).value
         tiling = {field.name: getattr(self, field.name) for field in fields(TilingOptions)}
         return (
+            FuseConsumersPass(fold=self.fuse),
+            OutlineKernelsPass(),
             ConvertPakvToAscendPass(soc=self.soc, split=split),
             TileRunsPass(**tiling),
             CanonicalizePass(),

@@ -423,7 +423,7 @@ class NzTiles(RunTiles):
         tile_tokens = kb.add(
             tokens_at, kb.mul(first, stream.token_bytes), "tile_src" if run.scatters else "tile_dst"
         )
-        groups_dma = _GroupsDma(run, stream, burst, gap)
+        groups_dma = GroupsDma(run, stream, burst, gap)
         if not stream.splits_tokens:
             slot = self.tile_slot(slots)
             form = self.form(aligned=True, burst_len=stream.tile_bytes)
@@ -484,7 +484,7 @@ class NzTiles(RunTiles):
 
         return kb.for_(0, stream.groups, stream.tile_groups, slots, chunk_body, "group")
 
-    def _groups(self, dma: _GroupsDma, cache_at: SSAValue, slot: SSAValue, groups: Value) -> None:
+    def _groups(self, dma: GroupsDma, cache_at: SSAValue, slot: SSAValue, groups: Value) -> None:
         """The cache side of a tile: ``groups`` bursts of ``dma.burst`` bytes, one per row
         group, ``block_size * 32`` bytes apart in the cache and back to back in the
         group-major slot: a load (gather) or a store (scatter), in DMAs of at most 4095
@@ -536,7 +536,7 @@ class NzTiles(RunTiles):
 
 
 @dataclass(frozen=True)
-class _GroupsDma:
+class GroupsDma:
     """The cache side of a PA_NZ tile: its run, and per row group a burst of ``burst``
     bytes followed by a GM gap of ``gap`` bytes."""
 

@@ -95,6 +95,18 @@ TOKEN_MAJOR_BUFFER = "token_major"
 In a scatter the roles of the two PA_NZ buffers swap: MTE2 loads token-major tiles
 (in turns over its slots), V transposes them into the one group-major slot, MTE3
 stores from there."""
+INPUT_BUFFER = "input"
+"""Compute kernels, Norm: tiles as loaded (MTE2 writes, V reads)."""
+WORK_BUFFER = "work"
+"""Compute kernels: float32 work space (V only): 1 slot, or 2 to convert slot to slot."""
+OUTPUT_BUFFER = "output"
+"""Compute kernels: the results (V writes, MTE3 stores)."""
+PARAMS_BUFFER = "params"
+"""Compute kernels: per-channel parameters, loaded once per core (MTE2 writes, V reads)."""
+
+MAX_PARAM_SHARE = 2
+"""Per-channel parameters stay in UB for the whole kernel; they may take at most
+1 / MAX_PARAM_SHARE of it (the tiles need the rest)."""
 
 
 class TilePlanError(ValueError):
@@ -115,6 +127,12 @@ class StreamPlan:
     """PA_NZ: most tokens per tile (at most ``block_size``); 0 in Norm."""
     tile_groups: int = 0
     """PA_NZ: most row groups per tile; ``groups`` unless a token is split."""
+    row_pitch: int = 0
+    """Compute kernels: elements from one token's row of a tile to the next, in every
+    buffer (so rows stay 32-byte aligned in each); 0 in copy kernels."""
+    tile_channels: int = 0
+    """Compute kernels: most elements of a token per tile (its ``H`` unless a token is
+    cut into chunks of channels)."""
 
     @property
     def splits_tokens(self) -> bool:
@@ -155,12 +173,17 @@ class TilePlan:
     def buffer(self, purpose: str) -> BufferPlan:
         return next(buffer for buffer in self.buffers if buffer.purpose == purpose)
 
+    compute: bool = False
+    """Every stream's tiles go through a compute stage (the kernel has a fused or
+    unfused consumer): input, work and output buffers instead of copy buffers."""
+
     @property
     def load_buffer(self) -> str:
         """The buffer the loads write: the tile (Norm), else the one holding the side the
-        tiles come from (group-major in a gather, token-major in a scatter)."""
+        tiles come from (group-major in a gather, token-major in a scatter); a Norm
+        compute kernel loads its input buffer."""
         if self.mode == CacheMode.Norm:
-            return TILE_BUFFER
+            return INPUT_BUFFER if self.compute else TILE_BUFFER
         gather = self.direction == CopyDirection.gather
         return GROUP_MAJOR_BUFFER if gather else TOKEN_MAJOR_BUFFER
 
@@ -317,3 +340,135 @@ def _nz_split(
     if slot < NZ_ROW_BYTES:
         raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} tile slots")
     return streams(slot), slots - 1
+
+
+# --------------------------------------------------------------------------- compute
+
+
+@dataclass(frozen=True)
+class ComputeStream:
+    """What the plan needs to know of one stream of a compute kernel."""
+
+    elements: int
+    """``H``: elements per token."""
+    in_size: int
+    """Bytes per element as loaded (the cache's, or a map's source)."""
+    out_size: int
+    """Bytes per element as stored."""
+    intermediates: int
+    """Conversions whose result is neither the tile as loaded nor the output (they need
+    a second float32 work slot)."""
+
+
+def _norm_compute_stream(
+    stream: ComputeStream, elements: int, block_size: int | None
+) -> StreamPlan:
+    """Tiles of whole tokens, as many as ``elements`` allows (at most a block), rows padded
+    to keep them aligned; a token too large for a tile is cut into chunks of channels."""
+    h = stream.elements
+    aligned = (h * stream.in_size) % UB_ALIGN == 0 and (h * stream.out_size) % UB_ALIGN == 0
+    pitch = h if aligned else align_up(h, UB_ALIGN)
+    if pitch <= elements:
+        tokens = elements // pitch
+        if block_size is not None:
+            tokens = min(tokens, block_size)
+        if pitch != h:
+            tokens = min(tokens, MAX_BURSTS)  # one burst per token
+        channels = h
+    else:
+        tokens, channels = 1, _align_down(elements)
+        pitch = channels
+    return StreamPlan(
+        h * stream.out_size,
+        tokens * channels * stream.out_size,
+        tile_tokens=tokens,
+        row_pitch=pitch,
+        tile_channels=channels,
+    )
+
+
+def _nz_compute_stream(
+    stream: ComputeStream, elements: int, block_size: int, one_group: bool
+) -> StreamPlan:
+    """The copy kernel's PA_NZ tile shape for a group-major slot of ``elements`` elements
+    (``one_group``: :func:`nz_load_gap_fits` says no); after the transpose a tile's rows
+    are contiguous (each ``tile_groups`` 32-byte rows)."""
+    copy = nz_stream(
+        stream.elements * stream.in_size, block_size, elements * stream.in_size,
+        one_group=one_group,
+    )  # fmt: skip
+    channels = copy.tile_groups * (NZ_ROW_BYTES // stream.in_size)
+    return StreamPlan(
+        stream.elements * stream.out_size,
+        copy.tile_tokens * channels * stream.out_size,
+        groups=copy.groups,
+        tile_tokens=copy.tile_tokens,
+        tile_groups=copy.tile_groups,
+        row_pitch=channels,
+        tile_channels=channels,
+    )
+
+
+def plan_compute_tiles(
+    mode: CacheMode,
+    *,
+    block_size: int | None,
+    streams: Sequence[ComputeStream],
+    ub_bytes: int,
+    slots: int = 2,
+    tile_bytes: int = 0,
+    param_bytes: int = 0,
+    data_copy_pad: bool = True,
+) -> TilePlan:
+    """Cut one core's UB for a kernel whose tiles are computed between load and store.
+
+    Every tile of ``E`` elements takes a slot of the load buffer (``input`` in Norm,
+    ``group_major`` in PA_NZ), the float32 ``work`` buffer (1 slot, 2 when a body
+    converts twice in a row: each conversion writes the other slot) and a slot of the
+    ``output`` buffer, so ``E`` is what the UB holds of ``slots x (in + out) + work x 4``
+    bytes per element, after the per-channel ``params`` (loaded once per core). Loads
+    and stores take turns over the slots as in copy kernels (PA_NZ: ``slots - 1`` of
+    them, its transpose frees the load slot at once); the output slot of a tile is its
+    load slot's index. In PA_NZ the tile is transposed into the first work slot, and a
+    tile of zero tokens is zero-filled there in both layouts (the body runs on zeros:
+    the unfused program gives f(0) for them, not 0). ``tile_bytes`` forces the work
+    slot's bytes (``E = tile_bytes / 4``), for tests. ``block_size`` None: the runs are
+    a tensor's tokens, not a cache block's (an unfused consumer's kernel).
+    ``data_copy_pad``: the SoC has ``DataCopyPad`` (as in :func:`plan_tiles`).
+    """
+    nz = mode == CacheMode.PA_NZ
+    if slots < 1:
+        raise TilePlanError(f"slots must be at least 1, got {slots}")
+    if tile_bytes < 0 or tile_bytes % UB_ALIGN:
+        raise TilePlanError(
+            f"tile-bytes must be a non-negative multiple of {UB_ALIGN}, got {tile_bytes}"
+        )
+    if param_bytes * MAX_PARAM_SHARE > ub_bytes:
+        raise TilePlanError(
+            f"the per-channel parameters need {param_bytes} bytes, more than 1/"
+            f"{MAX_PARAM_SHARE} of the {ub_bytes}-byte UB (they stay in UB while the kernel "
+            "runs): use per-tensor parameters or fewer channels"
+        )
+    load_slots = max(1, slots - 1) if nz else slots
+    work_slots = 2 if any(s.intermediates for s in streams) else 1
+    in_size = max(s.in_size for s in streams)
+    out_size = max(s.out_size for s in streams)
+    per_element = load_slots * (in_size + out_size) + work_slots * 4
+    elements = tile_bytes // 4 if tile_bytes else (ub_bytes - align_up(param_bytes)) // per_element
+    elements = _align_down(elements)
+    if elements < UB_ALIGN:
+        raise TilePlanError(f"a {ub_bytes}-byte UB leaves no room for {slots} computed tiles")
+    if nz:
+        assert block_size is not None
+        one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
+        plans = tuple(_nz_compute_stream(s, elements, block_size, one_group) for s in streams)
+    else:
+        plans = tuple(_norm_compute_stream(s, elements, block_size) for s in streams)
+    buffers = [
+        BufferPlan(GROUP_MAJOR_BUFFER if nz else INPUT_BUFFER, load_slots, elements * in_size),
+        BufferPlan(WORK_BUFFER, work_slots, elements * 4),
+        BufferPlan(OUTPUT_BUFFER, load_slots, elements * out_size),
+    ]
+    if param_bytes:
+        buffers.append(BufferPlan(PARAMS_BUFFER, 1, align_up(param_bytes)))
+    return TilePlan(mode, block_size or 0, plans, tuple(buffers), compute=True)

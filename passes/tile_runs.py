@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from xdsl.builder import Builder
@@ -56,7 +56,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp
-from xdsl.ir import Block, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -66,6 +66,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 from xdsl.rewriter import InsertPoint
+from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.ascend import (
     CORES_ATTR,
@@ -74,13 +75,22 @@ from pakv_dialect.ascend import (
     SYNC_ATTR,
     CopyDirection,
     CopyRunOp,
+    LoadOp,
+    LoadScalarOp,
+    MapRunOp,
     UbAllocOp,
     ZeroRunOp,
+    align_up,
     function_soc,
+    run_program,
     token_bytes,
 )
+from pakv_dialect.dma import BLOCK_BYTES, pick_form
+from pakv_dialect.dtypes import kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import DEFAULT_SOC, AscendCApi, SocError, SocInfo, soc_info
+from passes.compute_stage import ParamValue, StreamCompute, UbPosition, stream_compute
+from passes.compute_tiles import NormComputeTiles, compute_tiles
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.loop_carried import drop_invariant_carried_values
@@ -96,7 +106,15 @@ from passes.strategy import (
     resolve_plan,
 )
 from passes.tile_loops import TILES, RunTiles
-from passes.tile_plan import StreamPlan, TilePlan, TilePlanError, plan_tiles
+from passes.tile_plan import (
+    PARAMS_BUFFER,
+    ComputeStream,
+    StreamPlan,
+    TilePlan,
+    TilePlanError,
+    plan_compute_tiles,
+    plan_tiles,
+)
 from passes.work_split import Deal, DealtNormTiles
 
 
@@ -137,7 +155,8 @@ class TilingOptions(ModulePass, ABC):
 class KernelTiling:
     """One kernel's tile plan, its UB buffers (by purpose), the plan of each stream
     (by its token-major tensor), its SoC (whose DMA forms the tiles take) and the
-    choices behind them."""
+    choices behind them; in a compute kernel, each stream's Compute stage and the
+    kernel's parameters as the stages read them."""
 
     entry: Block
     plan: TilePlan
@@ -147,8 +166,14 @@ class KernelTiling:
     choices: PlanChoices
     deal: Deal | None = None
     """This core and the cores tiles are dealt over, under ``split=deal``."""
+    computes: Mapping[SSAValue, StreamCompute] = field(
+        default_factory=dict[SSAValue, StreamCompute]
+    )
+    params: Mapping[SSAValue, ParamValue] = field(default_factory=dict[SSAValue, ParamValue])
 
     def tiles(self, kb: KernelBuilder) -> RunTiles:
+        if self.plan.compute:
+            return compute_tiles(kb, self.plan, self.buffers, self.soc, self.computes, self.params)
         if self.plan.mode == CacheMode.PA_NZ and self.choices.nz != NzMethod.TRANSPOSE:
             direct = DIRECT_NZ_TILES[self.choices.nz]
             return direct(kb, self.plan, self.buffers, self.soc, self.deal)
@@ -159,7 +184,11 @@ class KernelTiling:
         return TILES[self.plan.mode](kb, self.plan, self.buffers, self.soc)
 
 
-def _stage_note(run: CopyRunOp, tiles: str) -> str:
+def _stage_note_of(run: CopyRunOp | MapRunOp, tiles: str) -> str:
+    return _stage_note(run, tiles)
+
+
+def _stage_note(run: CopyRunOp | MapRunOp, tiles: str) -> str:
     """The run's note (what it copies), then what its tiles are."""
     note = run.attributes.get(NOTE_ATTR)
     if isinstance(note, StringAttr):
@@ -195,6 +224,23 @@ class TileNzCopyRun(_TileCopyRun):
     (``tile_loops.NzTiles``)."""
 
     layout = CacheMode.PA_NZ
+
+
+@dataclass(frozen=True)
+class TileMapRun(RewritePattern):
+    """An unfused consumer's run: compute tiles of its tokens (``NormComputeTiles.map``)."""
+
+    tiling: KernelTiling
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MapRunOp, rewriter: PatternRewriter) -> None:
+        kb = KernelBuilder(rewriter, self.tiling.entry, op.location)
+        tiles = self.tiling.tiles(kb)
+        assert isinstance(tiles, NormComputeTiles)
+        stream = self.tiling.streams[op.tokens]
+        with kb.stage(_stage_note_of(op, tiles.copy_note(stream))):
+            cursor = tiles.map(op, stream)
+        rewriter.replace(op, [], [cursor])
 
 
 @dataclass(frozen=True)
@@ -263,33 +309,19 @@ def _stream_token_bytes(copies: list[CopyRunOp], zeros: list[ZeroRunOp]) -> dict
     return streams
 
 
-def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
-    """Plan the runs of ``func`` and create its UB buffers; None when it has no runs."""
-    copies = [op for op in func.walk() if isinstance(op, CopyRunOp)]
-    zeros = [op for op in func.walk() if isinstance(op, ZeroRunOp)]
-    streams = _stream_token_bytes(copies, zeros)
-    if not streams:
-        return None
-    first = copies[0]
-    block_size = first.block_size
-    assert block_size is not None  # _stream_token_bytes checked it
-
+def _kernel_soc(func: FuncOp, options: TilingOptions) -> SocInfo:
     soc = function_soc(func) or options.soc
     try:
-        soc_row = soc_info(soc)
+        return soc_info(soc)
     except SocError as e:
         fail_at(func, str(e))
-    sizes = list(streams.values())
-    direction = first.direction.data
-    try:
-        choices = resolve_plan(
-            options.plan_options(), first.mode, [block_size * t for t in sizes], soc_row,
-            direction,
-        )  # fmt: skip
-        plan = _plan(choices, first.mode, block_size, sizes, soc_row, direction)
-    except (TilePlanError, PlanOptionError) as e:
-        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc}: {e}")
 
+
+def _allocate(
+    func: FuncOp, plan: TilePlan, where: Operation
+) -> tuple[Builder, dict[str, SSAValue]]:
+    """One ``ub_alloc`` per buffer of ``plan`` at the top of ``func`` (after its
+    constants), located at ``where``; the builder stays after them."""
     entry = func.body.block
     after_constants = next((op for op in entry.ops if not isinstance(op, arith.ConstantOp)), None)
     builder = Builder(
@@ -298,16 +330,45 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
     buffers: dict[str, SSAValue] = {}
     for buffer in plan.buffers:
         alloc = UbAllocOp(buffer.purpose, buffer.slots, buffer.slot_bytes)
-        alloc.location = first.location
+        alloc.location = where.location
         alloc.buffer.name_hint = buffer.purpose
         buffers[buffer.purpose] = builder.insert(alloc).buffer
+    return builder, buffers
+
+
+def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
+    """Plan the runs of ``func`` and create its UB buffers; None when it has no runs."""
+    copies = [op for op in func.walk() if isinstance(op, CopyRunOp)]
+    maps = [op for op in func.walk() if isinstance(op, MapRunOp)]
+    zeros = [op for op in func.walk() if isinstance(op, ZeroRunOp)]
+    if maps or any(op.map is not None for op in copies):
+        return _compute_tiling(func, options, copies, maps, zeros)
+    streams = _stream_token_bytes(copies, zeros)
+    if not streams:
+        return None
+    first = copies[0]
+    block_size = first.block_size
+    assert block_size is not None  # _stream_token_bytes checked it
+
+    soc = _kernel_soc(func, options)
+    sizes = list(streams.values())
+    direction = first.direction.data
+    try:
+        choices = resolve_plan(
+            options.plan_options(), first.mode, [block_size * t for t in sizes], soc,
+            direction,
+        )  # fmt: skip
+        plan = _plan(choices, first.mode, block_size, sizes, soc, direction)
+    except (TilePlanError, PlanOptionError) as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
+    builder, buffers = _allocate(func, plan, first)
     deal = None
     if choices.split == Split.DEAL:
-        deal = Deal.at_entry(KernelBuilder(builder, entry, first.location))
+        deal = Deal.at_entry(KernelBuilder(builder, func.body.block, first.location))
     _record_choices(func, choices)
     return KernelTiling(
-        entry, plan, buffers, dict(zip(streams, plan.streams, strict=True)), soc_row, choices,
-        deal,
+        func.body.block, plan, buffers, dict(zip(streams, plan.streams, strict=True)), soc,
+        choices, deal,
     )  # fmt: skip
 
 
@@ -360,6 +421,160 @@ def _record_choices(func: FuncOp, choices: PlanChoices) -> None:
         func.attributes[CORES_ATTR] = IntegerAttr(choices.cores, IndexType())
 
 
+def _compute_choices(options: TilingOptions) -> PlanChoices:
+    """A compute kernel (fused or unfused consumers, ``passes/compute_tiles.py``) takes
+    PAKV's plan: its sizes and cores may be given, a vendor strategy, another split,
+    PA_NZ method or sync discipline is refused (PlanOptionError), not ignored."""
+    given = options.plan_options()
+    given.check()
+    for name, value, honoured in (
+        ("strategy", given.strategy, Strategy.PAKV.value),
+        ("split", given.split, Split.TOKENS.value),
+        ("nz", given.nz, NzMethod.TRANSPOSE.value),
+        ("sync", given.sync, Sync.FLAGS.value),
+    ):
+        if value is not None and value != honoured:
+            raise PlanOptionError(
+                f"{name}={value}: a kernel with a Compute stage takes PAKV's plan "
+                f"(strategy=pakv split=tokens nz=transpose sync=flags)"
+            )
+    if given.row_align:
+        raise PlanOptionError(
+            "row-align=true: a kernel with a Compute stage cuts its tiles by whole tokens"
+        )
+    return PlanChoices(
+        Strategy.PAKV, Split.TOKENS, 2 if given.slots is None else given.slots,
+        given.tile_bytes or 0, NzMethod.TRANSPOSE, Sync.FLAGS, given.cores or 0, False,
+    )  # fmt: skip
+
+
+def _compute_tiling(
+    func: FuncOp,
+    options: TilingOptions,
+    copies: list[CopyRunOp],
+    maps: list[MapRunOp],
+    zeros: list[ZeroRunOp],
+) -> KernelTiling:
+    """A compute kernel's plan: each stream's Compute stage on the kernel's SoC, tiles
+    of whole tokens, and the parameters read once at the top of the kernel (per-tensor
+    ones as scalars, per-channel ones into the ``params`` buffer)."""
+    soc = _kernel_soc(func, options)
+    runs: list[CopyRunOp | MapRunOp] = [*copies, *maps]
+    first = runs[0]
+    try:
+        choices = _compute_choices(options)
+    except PlanOptionError as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
+    if copies and maps:
+        fail_at(maps[0], "ascend-tile-runs plans a gather's runs or a consumer's, not both")
+    for op in copies:
+        _check_one_plan(op, copies[0])
+    computes: dict[SSAValue, StreamCompute] = {}
+    for op in runs:
+        source = op.cache if isinstance(op, CopyRunOp) else op.source
+        kind = kv_kind_of_type(source.type.get_element_type())  # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType, reportUnknownMemberType]
+        assert kind is not None
+        try:
+            compute = stream_compute(run_program(op), kind, list(op.params), soc)
+        except VerifyException as e:
+            fail_at(op, f"{op.name}: {e}")
+        known = computes.setdefault(op.tokens, compute)
+        if known != compute:
+            fail_at(op, "ascend-tile-runs needs one computation per output tensor")
+    for op in zeros:
+        if op.tokens not in computes:
+            fail_at(op, "ascend-tile-runs computes a zero run by the plan of the runs into its "
+                    "tokens: none here")  # fmt: skip
+    vectors = _vector_params(runs)
+    streams = [
+        ComputeStream(
+            (token_bytes(tokens) or 0) // compute.result.size,
+            compute.source.size,
+            compute.result.size,
+            compute.intermediates,
+        )
+        for tokens, compute in computes.items()
+    ]
+    mode = copies[0].mode if copies else CacheMode.Norm
+    try:
+        plan = plan_compute_tiles(
+            mode,
+            block_size=copies[0].block_size if copies else None,
+            streams=streams,
+            ub_bytes=soc.ub_usable_bytes,
+            slots=choices.slots,
+            tile_bytes=choices.tile_bytes,
+            param_bytes=sum(align_up(size) for size in vectors.values()),
+            data_copy_pad=soc.has_data_copy_pad,
+        )
+    except TilePlanError as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
+    builder, buffers = _allocate(func, plan, first)
+    params = _load_params(func, builder, buffers, runs, vectors, first, soc)
+    _record_choices(func, choices)
+    return KernelTiling(
+        func.body.block, plan, buffers, dict(zip(computes, plan.streams, strict=True)), soc,
+        choices, None, computes, params,
+    )  # fmt: skip
+
+
+def _vector_params(runs: list[CopyRunOp | MapRunOp]) -> dict[SSAValue, int]:
+    """The per-channel parameters of the runs, each once, with their bytes."""
+    vectors: dict[SSAValue, int] = {}
+    for op in runs:
+        for value in op.params:
+            shape = value.type.get_shape()  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+            if shape:
+                elements = 1
+                for dim in shape:  # pyright: ignore[reportUnknownVariableType]
+                    elements *= dim  # pyright: ignore[reportUnknownVariableType]
+                vectors.setdefault(value, 4 * elements)  # pyright: ignore[reportUnknownArgumentType]
+    return vectors
+
+
+def _load_params(
+    func: FuncOp,
+    builder: Builder,
+    buffers: Mapping[str, SSAValue],
+    runs: list[CopyRunOp | MapRunOp],
+    vectors: Mapping[SSAValue, int],
+    where: Operation,
+    soc: SocInfo,
+) -> dict[SSAValue, ParamValue]:
+    """Read every parameter once, after the UB buffers: a per-tensor one as an f32
+    scalar (S pipe), a per-channel one into the ``params`` buffer (MTE2, one burst in
+    the form its length takes: ``pakv_dialect.dma``)."""
+    kb = KernelBuilder(builder, func.body.block, where.location)
+    params: dict[SSAValue, ParamValue] = {}
+    offset = 0
+    with kb.stage("The consumers' parameters, read once per core."):
+        for op in runs:
+            for value in op.params:
+                if value in params:
+                    continue
+                if value not in vectors:
+                    scalar = kb.insert(LoadScalarOp(value, []), f"{value.name_hint or 'param'}")
+                    params[value] = scalar.result
+                    continue
+                zero = kb.const(0)
+                length = vectors[value]
+                form = pick_form(
+                    aligned=length % BLOCK_BYTES == 0, bounds={"burst_len": length},
+                    data_copy_pad=soc.has_data_copy_pad,
+                )  # fmt: skip
+                assert form is not None, "a vector that fits half the UB fits the bytes form"
+                kb.insert(
+                    LoadOp(
+                        gm=value, gm_offset=zero, ub=buffers[PARAMS_BUFFER], slot=zero,
+                        ub_offset=kb.const(offset), n_burst=kb.const(1),
+                        burst_len=kb.const(length), gm_gap=zero, ub_gap=zero, form=form,
+                    )
+                )  # fmt: skip
+                params[value] = UbPosition(buffers[PARAMS_BUFFER], 0, offset)
+                offset += align_up(vectors[value])
+    return params
+
+
 def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
     """Replace the runs of one kernel function by their tile loops."""
     tiling = _kernel_tiling(func, options)
@@ -368,10 +583,12 @@ def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
     patterns: list[RewritePattern] = [
         TileNormCopyRun(tiling),
         TileNzCopyRun(tiling),
+        TileMapRun(tiling),
         TileZeroRun(tiling),
     ]
-    # No dead-code elimination while expanding: the dealt tiles' kernel-entry values
-    # have no users until the runs after them are expanded (canonicalize cleans up).
+    # No dead-code elimination while expanding: the dealt tiles' kernel-entry values and
+    # a compute kernel's parameters (read at its top) have no users until the runs after
+    # them are expanded (canonicalize cleans up).
     applier = GreedyRewritePatternApplier(patterns, dce_enabled=False)
     walker = PatternRewriteWalker(applier, apply_recursively=False)
     walker.rewrite_region(func.body)

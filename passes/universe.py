@@ -19,6 +19,18 @@ def _convert_pakv_to_ascend() -> type[ModulePass]:
     return ConvertPakvToAscendPass
 
 
+def _fuse_consumers() -> type[ModulePass]:
+    from passes.fuse_consumers import FuseConsumersPass
+
+    return FuseConsumersPass
+
+
+def _outline_kernels() -> type[ModulePass]:
+    from passes.outline_kernels import OutlineKernelsPass
+
+    return OutlineKernelsPass
+
+
 def _tile_runs() -> type[ModulePass]:
     from passes.tile_runs import TileRunsPass
 
@@ -50,6 +62,8 @@ def _pakv_to_ascend() -> type[ModulePass]:
 
 
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "pakv-fuse-consumers": _fuse_consumers,
+    "pakv-outline-kernels": _outline_kernels,
     "convert-pakv-to-ascend": _convert_pakv_to_ascend,
     "ascend-tile-runs": _tile_runs,
     "ascend-distribute-tokens": _distribute_tokens,

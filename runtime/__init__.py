@@ -9,10 +9,11 @@ The package is split into wings by concern, each importing only the ones below i
     runtime.ascendc      the `ascendc` target and the host build of emitted kernels
     runtime.call, .golden, .ir_builder, .memory   shared by every wing
 
-``gather_pa_kv_cache`` and ``scatter_pa_kv_cache`` are the Pythonic calls;
-``runtime.aclnn`` mirrors the two-phase C API. The public names below load lazily (PEP
-562): importing ``runtime`` or one wing does not drag in the others, so ``xdsl-opt -t
-ascendc`` never loads the host API.
+``gather_pa_kv_cache`` and ``scatter_pa_kv_cache`` are the Pythonic calls
+(``gather_dequant_pa_kv_cache`` the gather with SPEC section 7's dequantisation fused
+in); ``runtime.aclnn`` mirrors the two-phase C API. The public names below load lazily
+(PEP 562): importing ``runtime`` or one wing does not drag in the others, so
+``xdsl-opt -t ascendc`` never loads the host API.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
     from runtime.call import GatherCall, GatherSignature, ScatterCall, ScatterSignature
     from runtime.golden import golden_gather, golden_scatter
     from runtime.host import aclnn
-    from runtime.host.api import gather_pa_kv_cache, scatter_pa_kv_cache
+    from runtime.host.api import (
+        gather_dequant_pa_kv_cache,
+        gather_pa_kv_cache,
+        scatter_pa_kv_cache,
+    )
     from runtime.host.errors import (
         ACLNN_ERR_PARAM_INVALID,
         ACLNN_ERR_PARAM_NULLPTR,
@@ -45,6 +50,7 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
     "Tensor": ("runtime.host.tensor", "Tensor"),
     "TensorLike": ("runtime.host.tensor", "TensorLike"),
     "aclnn": ("runtime.host.aclnn", None),
+    "gather_dequant_pa_kv_cache": ("runtime.host.api", "gather_dequant_pa_kv_cache"),
     "gather_pa_kv_cache": ("runtime.host.api", "gather_pa_kv_cache"),
     "golden_gather": ("runtime.golden", "golden_gather"),
     "ScatterCall": ("runtime.call", "ScatterCall"),
@@ -67,6 +73,7 @@ __all__ = [
     "Tensor",
     "TensorLike",
     "aclnn",
+    "gather_dequant_pa_kv_cache",
     "gather_pa_kv_cache",
     "golden_gather",
     "golden_scatter",

@@ -16,7 +16,8 @@ of SPEC section 3 and is not empty: its operands as GM tensors plus its runtime 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from xdsl.dialects.builtin import DYNAMIC_INDEX
@@ -52,12 +53,58 @@ API_NAMES: dict[str, str] = {
     "seq_offset": "seqOffset",
     "key_out": "keyRef",
     "value_out": "valueRef",
+    "key_param_0": "keyScale",
+    "key_param_1": "keyOffset",
+    "value_param_0": "valueScale",
+    "value_param_1": "valueOffset",
     "key": "key",
     "value": "value",
     "slot_mapping": "slotMapping",
 }
 """The operator documents' parameter name for each operand role (the gather's, then the
-scatter's own; the caches are named alike)."""
+scatter's own; the caches are named alike; a dequantising call's parameters: scale
+first, then offset)."""
+
+Broadcast = Literal["tensor", "channel"]
+"""A parameter's reach: one value per tensor, or one per channel (position in a token)."""
+
+
+@dataclass(frozen=True)
+class DequantSpec:
+    """SPEC section 7's consumer of one stream, as the host API builds it:
+    ``out = convert((float32(x) - offset) * scale)`` (no offset: ``x_f * scale``; no
+    scale either: a plain cast). ``out_kind`` is fp16, bf16 or fp32."""
+
+    out_kind: str
+    scale: Broadcast | None = "tensor"
+    offset: Broadcast | None = None
+
+    @property
+    def params(self) -> tuple[tuple[str, Broadcast], ...]:
+        """The parameters in operand order: (``scale`` | ``offset``, its reach)."""
+        found: list[tuple[str, Broadcast | None]] = [("scale", self.scale), ("offset", self.offset)]
+        return tuple((name, reach) for name, reach in found if reach is not None)
+
+    @property
+    def out_element(self) -> ElementKind:
+        return _named_kv(self.out_kind)
+
+
+def stream_of(role: str) -> str:
+    """``key`` or ``value``: the stream an operand role belongs to (caches, outputs and
+    parameters)."""
+    return "key" if role.startswith("key_") else "value"
+
+
+def argument_name(role: str, spec: DequantSpec | None) -> str:
+    """The IR argument name of an operand role: the role itself, a parameter by meaning
+    (``key_scale``, ``value_offset``; ``spec`` is its stream's consumer). The printed
+    kernel's C++ parameters are named after these."""
+    if "_param_" not in role:
+        return role
+    assert spec is not None, role
+    return f"{stream_of(role)}_{spec.params[int(role.rsplit('_', 1)[1])][0]}"
+
 
 SCATTER_ROLES: tuple[str, ...] = ("key", "value", "slot_mapping", "key_cache", "value_cache")
 """``pakv.scatter``'s operands in order; also its kernel function's argument order."""
@@ -90,6 +137,8 @@ def size_dims(role: str, sizes: RunSizes, *, cumsum: bool) -> tuple[int, ...]:
     def dim(size: int | None, extra: int = 0) -> int:
         return DYNAMIC_INDEX if size is None else size + extra
 
+    if "_param_" in role:
+        return ()
     return {
         "key_cache": (dim(sizes.num_blocks),),
         "value_cache": (dim(sizes.num_blocks),),
@@ -128,6 +177,12 @@ class GatherSignature:
     options: str = ""
     """Extra ``pakv-to-ascend`` options the kernel is lowered with (a tuned plan, what
     ``pakv tune`` prints), space separated and normalised; "" is the default plan."""
+    key_map: DequantSpec | None = None
+    """The consumer fused into the keys (SPEC section 7), if any."""
+    value_map: DequantSpec | None = None
+
+    def stream_map(self, stream: str) -> DequantSpec | None:
+        return self.key_map if stream == "key" else self.value_map
 
     @property
     def key_element(self) -> ElementKind:
@@ -145,23 +200,48 @@ class GatherSignature:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        """The operand roles of its calls, in kernel-argument order."""
-        return tuple(r for r in OPERAND_ROLES if r != "seq_offset" or self.has_offset)
+        """The operand roles of its calls, in kernel-argument order (``pakv.gather``'s
+        operands: the maps' parameters last)."""
+        roles = [r for r in OPERAND_ROLES if r != "seq_offset" or self.has_offset]
+        for stream in ("key", "value"):
+            spec = self.stream_map(stream)
+            if spec is not None:
+                roles += [f"{stream}_param_{i}" for i in range(len(spec.params))]
+        return tuple(roles)
 
     def element(self, role: str) -> ElementKind:
         """The element kind of an operand role."""
         if role in INDEX_ROLES:
             return self.index_element
+        if "_param_" in role:
+            return _named_kv("fp32")
+        spec = self.stream_map(stream_of(role))
+        if role in OUTPUT_ROLES and spec is not None:
+            return spec.out_element
         return self.key_element if role in _KEY_ROLES else self.value_element
+
+    def param_reach(self, role: str) -> Broadcast:
+        """Whether a parameter role holds one value or one per channel."""
+        spec = self.stream_map(stream_of(role))
+        assert spec is not None, role
+        return spec.params[int(role.rsplit("_", 1)[1])][1]
+
+    def argument_name(self, role: str) -> str:
+        """The name of ``role``'s function argument in the IR built for the signature
+        (:func:`argument_name`)."""
+        return argument_name(role, self.stream_map(stream_of(role)))
 
     def layout_dims(self, role: str) -> tuple[int, ...]:
         """The dims of ``role`` that the signature fixes: those after its ``size_dims``."""
         nz = self.cache_mode == CacheMode.PA_NZ
-        cache = self.key_cache_dims if role in _KEY_ROLES else self.value_cache_dims
+        cache = self.key_cache_dims if stream_of(role) == "key" else self.value_cache_dims
         if role in CACHE_ROLES:
             return cache
+        token = (cache[0] * cache[2],) if nz else cache[1:]
         if role in OUTPUT_ROLES:  # one token: H elements in PA_NZ, heads x head_size in Norm
-            return (cache[0] * cache[2],) if nz else cache[1:]
+            return token
+        if "_param_" in role:  # per channel: the token's inner dims
+            return token if self.param_reach(role) == "channel" else ()
         return ()
 
     def operand_shapes(self, sizes: RunSizes = DYNAMIC_SIZES) -> dict[str, tuple[int, ...]]:
@@ -196,6 +276,8 @@ class GatherCall:
     """keyRef/valueRef dim 0."""
     total_tokens: int
     """Sum of the sequence lengths: rows that will be written (<= num_tokens)."""
+    params: Mapping[str, GmTensor] = field(default_factory=dict[str, GmTensor])
+    """A dequantising call's scales and offsets by role (``key_param_0``, ...)."""
 
     @staticmethod
     def wrap(
@@ -207,6 +289,8 @@ class GatherCall:
         soc: str,
         total_tokens: int,
         options: str = "",
+        key_map: DequantSpec | None = None,
+        value_map: DequantSpec | None = None,
     ) -> GatherCall:
         """The call on the caller's arrays (by role; no copy), trusted as given.
 
@@ -226,6 +310,8 @@ class GatherCall:
             value_cache_dims=_layout_of(value_cache),
             soc=soc,
             options=options,
+            key_map=key_map,
+            value_map=value_map,
         )
         gm = {
             role: GmTensor.wrap(API_NAMES[role], array, kinds[role])
@@ -248,12 +334,15 @@ class GatherCall:
             table_width=tables.shape[1],
             num_tokens=arrays["key_out"].shape[0],
             total_tokens=total_tokens,
+            params={role: gm[role] for role in signature.roles if "_param_" in role},
         )
 
     def operands(self) -> dict[str, GmTensor]:
-        """The operands by role, in kernel-argument order (offset only if present)."""
+        """The operands by role, in kernel-argument order (offset only if present, the
+        maps' parameters last)."""
         present = {role: getattr(self, role) for role in OPERAND_ROLES}
-        return {role: tensor for role, tensor in present.items() if tensor is not None}
+        found = {role: tensor for role, tensor in present.items() if tensor is not None}
+        return found | dict(self.params)
 
     def arguments(self) -> tuple[GmTensor, ...]:
         """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""

@@ -39,8 +39,9 @@ from itertools import accumulate
 
 import numpy as np
 
+from pakv_dialect.dtypes import ElementKind, convert_values, kv_kind_named
 from pakv_dialect.pakv import CacheMode
-from runtime.call import OUTPUT_ROLES
+from runtime.call import OUTPUT_ROLES, DequantSpec
 
 IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
 
@@ -140,6 +141,76 @@ def golden_outputs(
     """
     expected = {role: arrays[role].copy() for role in OUTPUT_ROLES}
     golden_gather(**{**arrays, **expected}, cache_mode=cache_mode, cumsum=cumsum)
+    return expected
+
+
+# --------------------------------------------------------------------------- SPEC 7
+
+
+def dequantize(
+    values: np.ndarray,
+    kind: ElementKind,
+    spec: DequantSpec,
+    scale: np.ndarray | None,
+    offset: np.ndarray | None,
+) -> np.ndarray:
+    """SPEC section 7 on ``values`` (stored as ``kind``): ``x_f = float32(x)``, then
+    ``(x_f - offset) * scale`` as two float32 ops (numpy rounds each to nearest even;
+    no FMA), then the conversion to ``spec.out_kind``. ``scale`` and ``offset`` are
+    float32 arrays broadcastable to ``values`` (0-d, or a token's inner dims), or None
+    where ``spec`` has none."""
+    fp32 = kv_kind_named("fp32")
+    assert fp32 is not None
+    x = convert_values(values, kind, fp32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if offset is not None:
+            x = np.subtract(x, offset, dtype=np.float32)
+        if scale is not None:
+            x = np.multiply(x, scale, dtype=np.float32)
+    return convert_values(x, fp32, spec.out_element)
+
+
+def golden_dequant_outputs(
+    arrays: Mapping[str, np.ndarray],
+    kinds: Mapping[str, ElementKind],
+    maps: Mapping[str, DequantSpec],
+    *,
+    cache_mode: CacheMode | str,
+    cumsum: bool,
+) -> dict[str, np.ndarray]:
+    """What a dequantising gather's outputs must become (copies; nothing is written):
+    the gathered rows ``[0, min(total, num_tokens))`` of each mapped stream dequantised
+    by :func:`dequantize` (``maps`` by stream, parameters by role ``<stream>_param_<i>``,
+    scale first), every later row left as it was (SPEC section 7)."""
+    plain = {role: arrays[role] for role in arrays if "_param_" not in role}
+    gathered: dict[str, np.ndarray] = {}
+    for role in OUTPUT_ROLES:
+        stream = role.removesuffix("_out")
+        cache = arrays[f"{stream}_cache"]
+        if stream in maps:
+            gathered[role] = np.zeros(arrays[role].shape, dtype=cache.dtype)
+        else:
+            gathered[role] = arrays[role].copy()
+    golden_gather(**{**plain, **gathered}, cache_mode=cache_mode, cumsum=cumsum)
+    rows = min(total_length(arrays["seq_lens"], cumsum=cumsum), arrays["key_out"].shape[0])
+    expected = {role: arrays[role].copy() for role in OUTPUT_ROLES}
+    for role in OUTPUT_ROLES:
+        stream = role.removesuffix("_out")
+        spec = maps.get(stream)
+        if spec is None:
+            expected[role] = gathered[role]
+            continue
+        params = dict(
+            zip(
+                (n for n, _ in spec.params),
+                (arrays[f"{stream}_param_{i}"] for i in range(len(spec.params))),
+                strict=True,
+            )
+        )
+        values = gathered[role][:rows]
+        expected[role][:rows] = dequantize(
+            values, kinds[f"{stream}_cache"], spec, params.get("scale"), params.get("offset")
+        )
     return expected
 
 

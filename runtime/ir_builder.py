@@ -14,21 +14,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import MemRefType, ModuleOp, NoneAttr, StridedLayoutAttr
+from xdsl.dialects import arith, memref
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    Float32Type,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    NoneAttr,
+    StridedLayoutAttr,
+)
 from xdsl.dialects.func import FuncOp, ReturnOp
-from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.dialects.linalg.attrs import IteratorTypeAttr
+from xdsl.dialects.linalg.ops import GenericOp
+from xdsl.dialects.linalg.ops import YieldOp as LinalgYieldOp
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineMap
 
+from pakv_dialect.dtypes import ElementKind, kv_kind_of_type
+from pakv_dialect.elementwise import ExtFOp, YieldOp
 from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, ScatterOp
 from runtime.call import (
     CACHE_ROLES,
     DYNAMIC_SIZES,
     OPERAND_ROLES,
+    OUTPUT_ROLES,
     SCATTER_ROLES,
+    DequantSpec,
     GatherSignature,
     KernelSignature,
     RunSizes,
     ScatterSignature,
+    argument_name,
+    stream_of,
 )
 
 KERNEL_NAME = "pakv_gather"
@@ -37,24 +57,83 @@ SCATTER_KERNEL_NAME = "pakv_scatter"
 """The symbol of the function holding a ``pakv.scatter``."""
 
 
+_F32 = Float32Type()
+
+
+def _convert_to_f32(kind: ElementKind, value: SSAValue) -> Operation:
+    """The body op that converts an element of ``kind`` to f32 exactly."""
+    if kind.name == "hifloat8":
+        return ExtFOp(value, _F32)
+    if kind.name in ("int8", "int16"):
+        return arith.SIToFPOp(value, _F32)
+    if kind.name in ("uint8", "uint16"):
+        return arith.UIToFPOp(value, _F32)
+    return arith.ExtFOp(value, _F32)
+
+
+def _dequant_ops(
+    kind: ElementKind, spec: DequantSpec, element: SSAValue, params: list[SSAValue]
+) -> tuple[list[Operation], SSAValue]:
+    """SPEC section 7's ops on ``element``: to f32, minus the offset, times the scale,
+    to the output kind; returns them and the result."""
+    by_name = dict(zip((name for name, _ in spec.params), params, strict=True))
+    ops: list[Operation] = [_convert_to_f32(kind, element)]
+    ops[-1].results[0].name_hint = "x_f"
+    if "offset" in by_name:
+        ops.append(arith.SubfOp(ops[-1].results[0], by_name["offset"]))
+    if "scale" in by_name:
+        ops.append(arith.MulfOp(ops[-1].results[0], by_name["scale"]))
+    if spec.out_kind != "fp32":
+        ops.append(arith.TruncFOp(ops[-1].results[0], spec.out_element.ir_type))
+    return ops, ops[-1].results[0]
+
+
+def dequant_body(kind: ElementKind, spec: DequantSpec) -> Region:
+    """A ``pakv`` body (``^bb0(%x, %scale?, %offset?)``) computing ``spec`` on ``kind``."""
+    block = Block(arg_types=[kind.ir_type, *(_F32 for _ in spec.params)])
+    block.args[0].name_hint = "x"
+    for arg, (name, _) in zip(block.args[1:], spec.params, strict=True):
+        arg.name_hint = name
+    ops, result = _dequant_ops(kind, spec, block.args[0], list(block.args[1:]))
+    block.add_ops([*ops, YieldOp(result)])
+    return Region(block)
+
+
 def gather_module(
     operand_types: Mapping[str, MemRefType],
     *,
     cache_mode: CacheMode,
     cumsum: bool,
     soc: str | None,
+    maps: Mapping[str, DequantSpec] | None = None,
 ) -> ModuleOp:
     """``func.func @pakv_gather(...)`` with one ``pakv.gather`` on its arguments.
 
     ``operand_types`` maps each role of ``OPERAND_ROLES`` to its memref type;
-    ``seq_offset`` may be absent. Arguments follow ``OPERAND_ROLES`` order.
+    ``seq_offset`` may be absent. Arguments follow ``OPERAND_ROLES`` order, then each
+    stream's map parameters (``key_param_0``, ...) when ``maps`` gives the stream a
+    consumer (:class:`~runtime.call.DequantSpec`; the parameters' types are in
+    ``operand_types`` too).
     """
+    maps = maps or {}
     roles = [role for role in OPERAND_ROLES if role in operand_types]
+    roles += [role for role in operand_types if "_param_" in role]
     func = FuncOp(KERNEL_NAME, ([operand_types[r] for r in roles], []))
     args: dict[str, BlockArgument] = {}
     for role, arg in zip(roles, func.body.block.args, strict=True):
-        arg.name_hint = role
+        arg.name_hint = argument_name(role, maps.get(stream_of(role)))
         args[role] = arg
+
+    def stream(name: str) -> tuple[list[SSAValue], Region | None]:
+        spec = maps.get(name)
+        if spec is None:
+            return [], None
+        params: list[SSAValue] = [args[f"{name}_param_{i}"] for i in range(len(spec.params))]
+        cache = operand_types[f"{name}_cache"].get_element_type()
+        return params, dequant_body(_kind_of(cache), spec)
+
+    key_params, key_map = stream("key")
+    value_params, value_map = stream("value")
     gather = GatherOp(
         args["key_cache"],
         args["value_cache"],
@@ -66,9 +145,27 @@ def gather_module(
         cache_mode,
         seq_lens_cumsum=cumsum,
         soc=soc,
+        key_params=key_params,
+        value_params=value_params,
+        key_map=key_map,
+        value_map=value_map,
     )
     func.body.block.add_ops([gather, ReturnOp()])
     return ModuleOp([func])
+
+
+def _kind_of(ty: Attribute) -> ElementKind:
+    kind = kv_kind_of_type(ty)
+    assert kind is not None, ty
+    return kind
+
+
+def _maps(signature: GatherSignature) -> dict[str, DequantSpec]:
+    return {
+        stream: spec
+        for stream in ("key", "value")
+        if (spec := signature.stream_map(stream)) is not None
+    }
 
 
 def signature_types(
@@ -87,15 +184,111 @@ def signature_types(
     return types
 
 
+def _operand_types(signature: GatherSignature, sizes: RunSizes) -> dict[str, MemRefType]:
+    """Every operand's memref type at ``sizes`` (:func:`signature_types`)."""
+    shapes = signature.operand_shapes(sizes)
+    return signature_types(signature, shapes, dynamic_blocks=sizes.num_blocks is None)
+
+
 def build_gather_module(signature: GatherSignature, sizes: RunSizes = DYNAMIC_SIZES) -> ModuleOp:
     """The module of ``signature``; every size that ``sizes`` leaves None stays ``?``.
 
-    Without sizes this is the form that is compiled and cached per signature.
+    Without sizes this is the form that is compiled and cached per signature. Where
+    num_blocks is left to run time, so is where the blocks lie: the caches are
+    ``strided<[?, inner dense strides]>`` (SPEC section 9), their block strides read
+    from the tiling, so one kernel serves dense caches and strided views alike. A
+    signature with consumers gives the fused op (``key_map``/``value_map``).
     """
-    shapes = signature.operand_shapes(sizes)
-    types = signature_types(signature, shapes, dynamic_blocks=sizes.num_blocks is None)
     return gather_module(
-        types, cache_mode=signature.cache_mode, cumsum=signature.cumsum, soc=signature.soc
+        _operand_types(signature, sizes),
+        cache_mode=signature.cache_mode,
+        cumsum=signature.cumsum,
+        soc=signature.soc,
+        maps=_maps(signature),
+    )
+
+
+def build_unfused_module(
+    signature: GatherSignature, sizes: RunSizes = DYNAMIC_SIZES, name: str = KERNEL_NAME
+) -> ModuleOp:
+    """The program a researcher writes for ``signature``'s consumers (SPEC section 7):
+    ``pakv.gather`` into buffers it allocates, then one elementwise ``linalg.generic``
+    per consumer, each reading its intermediate and writing the output argument.
+
+    The arguments are the fused module's (the same roles, in the same order), so
+    both take the same data. ``pakv-fuse-consumers`` turns this into
+    :func:`build_gather_module`'s op.
+    """
+    types = _operand_types(signature, sizes)
+    roles = list(signature.roles)
+    func = FuncOp(name, ([types[r] for r in roles], []))
+    args = dict(zip(roles, func.body.block.args, strict=True))
+    for role, arg in args.items():
+        arg.name_hint = signature.argument_name(role)
+    block = func.body.block
+    intermediates: dict[str, SSAValue] = {}
+    frees: list[Operation] = []
+    for out_role in OUTPUT_ROLES:
+        stream = out_role.removesuffix("_out")
+        if signature.stream_map(stream) is None:
+            intermediates[out_role] = args[out_role]
+            continue
+        out_type = types[out_role]
+        cache = signature.element(f"{stream}_cache")
+        buffer_type = MemRefType(cache.ir_type, out_type.get_shape())
+        dynamic: list[SSAValue] = []
+        if out_type.get_shape()[0] < 0:
+            zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
+            dim = memref.DimOp(args[out_role], zero.result)
+            block.add_ops([zero, dim])
+            dynamic = [dim.result]
+        alloc = memref.AllocOp(dynamic, [], buffer_type)
+        block.add_op(alloc)
+        alloc.memref.name_hint = f"{stream}_gathered"
+        intermediates[out_role] = alloc.memref
+        frees.append(memref.DeallocOp.get(alloc.memref))
+    block.add_op(
+        GatherOp(
+            args["key_cache"], args["value_cache"], args["block_tables"], args["seq_lens"],
+            args.get("seq_offset"), intermediates["key_out"], intermediates["value_out"],
+            signature.cache_mode, seq_lens_cumsum=signature.cumsum, soc=signature.soc,
+        )
+    )  # fmt: skip
+    for out_role in OUTPUT_ROLES:
+        stream = out_role.removesuffix("_out")
+        spec = signature.stream_map(stream)
+        if spec is not None:
+            params: list[SSAValue] = [args[f"{stream}_param_{i}"] for i in range(len(spec.params))]
+            block.add_op(_linalg_consumer(intermediates[out_role], params, args[out_role], spec))
+    block.add_ops([*frees, ReturnOp()])
+    return ModuleOp([func])
+
+
+def _linalg_consumer(
+    source: SSAValue, params: list[SSAValue], target: SSAValue, spec: DequantSpec
+) -> GenericOp:
+    """``linalg.generic`` computing ``spec`` from ``source`` into ``target``."""
+    source_type = source.type
+    target_type = target.type
+    assert isinstance(source_type, MemRefType) and isinstance(target_type, MemRefType)
+    rank = target_type.get_num_dims()
+    identity = AffineMapAttr(AffineMap.identity(rank))
+    channel = AffineMapAttr(AffineMap(rank, 0, tuple(AffineDimExpr(d) for d in range(1, rank))))
+    per_tensor = AffineMapAttr(AffineMap(rank, 0, ()))
+    maps = [identity]
+    for (_, reach), _value in zip(spec.params, params, strict=True):
+        maps.append(channel if reach == "channel" else per_tensor)
+    maps.append(identity)
+    kind = _kind_of(source_type.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
+    block = Block(arg_types=[kind.ir_type, *(_F32 for _ in params), spec.out_element.ir_type])
+    ops, result = _dequant_ops(kind, spec, block.args[0], list(block.args[1:-1]))
+    block.add_ops([*ops, LinalgYieldOp(result)])
+    return GenericOp(
+        [source, *params],
+        [target],
+        Region(block),
+        maps,
+        [IteratorTypeAttr.parallel()] * rank,
     )
 
 
@@ -115,10 +308,17 @@ def checked_types(operands: CheckedOperands) -> dict[str, MemRefType]:
 
 
 def build_checked_module(
-    operands: CheckedOperands, *, cache_mode: CacheMode, cumsum: bool, soc: str
+    operands: CheckedOperands,
+    *,
+    cache_mode: CacheMode,
+    cumsum: bool,
+    soc: str,
+    maps: Mapping[str, DequantSpec] | None = None,
 ) -> ModuleOp:
-    """The static module of one concrete gather (:data:`CheckedOperands`)."""
-    return gather_module(checked_types(operands), cache_mode=cache_mode, cumsum=cumsum, soc=soc)
+    """The static module of one concrete gather (:data:`CheckedOperands`), with the
+    call's consumers (``maps``) when it dequantises."""
+    types = checked_types(operands)
+    return gather_module(types, cache_mode=cache_mode, cumsum=cumsum, soc=soc, maps=maps)
 
 
 def scatter_module(

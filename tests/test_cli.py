@@ -23,9 +23,10 @@ from host_compiler import needs_compiler
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from pakv_dialect import ascend
-from runtime.call import API_NAMES, GatherCall
-from runtime.host.lowered import LoweredRun, lowering_context
+from runtime.call import API_NAMES
+from runtime.host.lowered import lowering_context
 from runtime.interpreter.machine import LOAD, STORE
+from runtime.interpreter.sequence import KernelLaunch
 from runtime.tool import cli, opt
 from runtime.tool.program import CompiledProgram, Phases, compile_program, run_program
 from runtime.tool.progress import TerminalReporter
@@ -69,8 +70,8 @@ def test_compile_writes_kernel_source_and_lowered_ir(
     out = tmp_path / "out"
     status, stdout, stderr = run_cli(["compile", str(path), "-o", str(out)], capsys)
     assert (status, stderr) == (0, "")
-    kernel = read_file(path).func_name  # pakv_gather, or pakv_scatter for the scatter example
-    cpp, lowered_ir = out / f"{kernel}.cpp", out / f"{kernel}.lowered.mlir"
+    name = read_file(path).func_name  # the kernel and its files are named after it
+    cpp, lowered_ir = out / f"{name}.cpp", out / f"{name}.lowered.mlir"
     assert sorted(out.iterdir()) == sorted([cpp, lowered_ir])
     source = cpp.read_text()
     assert 'extern "C" __global__ __aicore__' in source  # the device entry
@@ -164,14 +165,14 @@ def test_run_on_npy_files_named_by_role(tmp_path: Path, capsys: pytest.CaptureFi
 def test_run_reports_fail_when_outputs_differ(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = cli.run_program
+    real = cli.run_launches
 
-    def corrupting(program: CompiledProgram, call: GatherCall) -> LoweredRun:
-        run = real(program, call)
-        call.value_out.bytes[0] ^= 0xFF  # one byte of row 0
-        return run
+    def corrupting(program: CompiledProgram, inputs: dict[str, np.ndarray]) -> list[KernelLaunch]:
+        launches = real(program, inputs)
+        inputs["value_out"].view(np.uint8).reshape(-1)[0] ^= 0xFF  # one byte of row 0
+        return launches
 
-    monkeypatch.setattr(cli, "run_program", corrupting)
+    monkeypatch.setattr(cli, "run_launches", corrupting)
     status, stdout, _ = run_cli(["run", "--example", "seed-hand"], capsys)
     assert status == cli.EXIT_FAIL
     assert stdout.startswith("FAIL") and "value_out 1 row(s)" in stdout and "key_out 0" in stdout

@@ -24,6 +24,7 @@ from runtime.interpreter.machine import (
     SET_FLAG,
     STORE,
     TRANSPOSE,
+    VECTOR,
     WAIT_FLAG,
     MachineTrace,
 )
@@ -169,6 +170,18 @@ def test_vector_ops_run_at_the_stated_rates():
     )
     timeline = schedule(run, A2)
     assert timeline.duration_ns.tolist() == pytest.approx([84 / CLOCK, 4 / CLOCK])
+
+
+def test_a_fused_compute_op_runs_in_256_byte_repeats_of_what_it_writes():
+    """vector doc: one repeat of a vector instruction covers 256 bytes; the model gives
+    one repeat per cycle at the SoC's vector clock (1.65 GHz on Ascend 950's ini)."""
+    run = trace(
+        (0, VECTOR, V, -1, -1, 640, 2560, 0, -1, -1),  # 640 fp32 results: 10 repeats
+        (0, VECTOR, V, -1, -1, 100, 200, 0, -1, -1),  # 100 fp16 results: 1 repeat
+    )
+    assert schedule(run, A2).duration_ns.tolist() == pytest.approx([10 / CLOCK, 1 / CLOCK])
+    ascend950 = schedule(run, soc_info("Ascend910_95"))
+    assert ascend950.duration_ns.tolist() == pytest.approx([10 / 1.65, 1 / 1.65])
 
 
 def test_the_roofline_is_the_payload_read_and_written_at_hbm_rate():

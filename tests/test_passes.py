@@ -11,6 +11,8 @@ nearly equal tiles) overlaps loads with stores on the modelled timeline.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -355,10 +357,9 @@ def _located_module(*, stray: bool) -> ModuleOp:
     return Parser(lowering_context(), text).parse_module()
 
 
-def _failure(module: ModuleOp, tile_bytes: int | None = None) -> PassFailedAt:
+def _failure(module: ModuleOp, **options: Any) -> PassFailedAt:
     with pytest.raises(PassFailedAt) as failure:
-        pipeline = PakvToAscendPipeline(soc="Ascend910B", tile_bytes=tile_bytes)
-        pipeline.apply(lowering_context(), module)
+        PakvToAscendPipeline(soc="Ascend910B", **options).apply(lowering_context(), module)
     return failure.value
 
 

@@ -139,9 +139,15 @@ def test_options_the_lowering_refuses_are_161002_and_write_nothing(options: str,
 
 
 EXAMPLE_FILES = sorted((Path(__file__).parent.parent / "examples").glob("*.mlir"))
+BAD_EXAMPLE = "bad"
+"""``examples/bad.mlir`` shows a located error on purpose."""
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
+@pytest.mark.parametrize(
+    "path",
+    [p for p in EXAMPLE_FILES if p.stem != BAD_EXAMPLE],
+    ids=[p.stem for p in EXAMPLE_FILES if p.stem != BAD_EXAMPLE],
+)
 def test_tune_runs_on_every_example(path: Path, capsys: pytest.CaptureFixture[str]):
     """``pakv tune FILE`` on each example: a best plan, checked against the golden, no
     slower by the model than the default, and the API call that takes it."""
@@ -153,3 +159,10 @@ def test_tune_runs_on_every_example(path: Path, capsys: pytest.CaptureFixture[st
     assert times is not None and float(times[1]) <= float(times[2])
     api = "scatter_pa_kv_cache" if "scatter" in path.stem else "gather_pa_kv_cache"
     assert f"{api}(..., options=" in out
+
+
+def test_tune_on_the_bad_example_is_one_located_line(capsys: pytest.CaptureFixture[str]):
+    (bad,) = [p for p in EXAMPLE_FILES if p.stem == BAD_EXAMPLE]
+    assert cli.main(["tune", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"{bad}:")

@@ -24,11 +24,12 @@ from io import StringIO
 from typing import IO
 
 from xdsl.dialects import arith, func, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, StringAttr
+from xdsl.dialects.builtin import Float32Type, IndexType, IntegerAttr, IntegerType, StringAttr
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.traits import is_side_effect_free
 
 from pakv_dialect import ascend
+from runtime.ascendc.compute import element_type, round_mode
 from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import constant_of
 from runtime.ascendc.identifiers import RESERVED
@@ -55,6 +56,8 @@ LINE_WIDTH = 100
 def cpp_type(ty: Attribute) -> str:
     if isinstance(ty, IndexType):
         return "uint64_t"
+    if isinstance(ty, Float32Type):
+        return "float"
     if isinstance(ty, IntegerType):
         width = ty.width.data
         return "bool" if width == 1 else f"int{width}_t"
@@ -426,6 +429,8 @@ class AscendCPrintContext:
             case ascend.FillZeroOp():
                 view = self.slot_view(op.target, op.slot)
                 self.print(f"ZeroFill({view}, {self.name_of(op.bytes)});")
+            case ascend.VCastOp() | ascend.VScalarOp() | ascend.VRowsOp():
+                self.print_vector(op)
             case ascend.SetFlagOp() | ascend.WaitFlagOp():
                 verb = "SetFlag" if isinstance(op, ascend.SetFlagOp) else "WaitFlag"
                 kind = hard_event(op)
@@ -590,10 +595,35 @@ class AscendCPrintContext:
             raise AscendCEmitError(f"GM operand {value} is not a kernel argument")
         return tensor
 
+    def print_vector(self, op: ascend.VCastOp | ascend.VScalarOp | ascend.VRowsOp) -> None:
+        """A Compute-stage instruction through its helper (``runtime.ascendc.compute``)."""
+        source = self.slot_view(op.source, op.source_slot, op.source_offset)
+        target = self.slot_view(op.target, op.target_slot, op.target_offset)
+        match op:
+            case ascend.VCastOp():
+                types = f"{element_type(op.to_type)}, {element_type(op.from_type)}"
+                count = self.name_of(op.count)
+                self.print(f"CastTile<{types}>({target}, {source}, {round_mode(op)}, {count});")
+            case ascend.VScalarOp():
+                kind = op.kind.data.value
+                scalar = self.name_of(op.scalar)
+                if kind == "sub":
+                    scalar = f"-{scalar}"
+                helper = "MulsTile" if kind == "mul" else "AddsTile"
+                self.print(f"{helper}({target}, {source}, {scalar}, {self.name_of(op.count)});")
+            case ascend.VRowsOp():
+                vector = self.slot_view(op.vector, op.vector_slot, op.vector_offset)
+                sizes = ", ".join(self.name_of(v) for v in (op.rows, op.cols, op.pitch))
+                helper = {"add": "AddRows", "sub": "SubRows", "mul": "MulRows"}[op.kind.data.value]
+                self.print(f"{helper}({target}, {source}, {vector}, {sizes});")
+
     def print_load_scalar(self, op: ascend.LoadScalarOp) -> None:
         """``tensorGm_.GetValue(linear index)``: the indices in row-major order."""
         tensor = self.gm_param(op.source)
         shape = tensor.memref.get_shape()
+        if not op.indices:  # a 0-d tensor: a consumer's per-tensor parameter
+            self.declare(op.result, f"{tensor.member}.GetValue(0)", f"{tensor.role}_value")
+            return
         linear, level = self.name_of(op.indices[0]), self.level_of(op.indices[0])
         for dim, index in enumerate(op.indices[1:], start=1):
             extent = shape[dim]

@@ -120,6 +120,11 @@ def soc_flags(soc: SocInfo) -> list[str]:
     if soc.kernel_type is not None:
         flags.append(f"-DASCENDC_HOST_KERNEL_TYPE={soc.kernel_type}")
     flags += [f"-DASCENDC_HOST_NO_{api.name}" for api in soc.missing_apis(frozenset(AscendCApi))]
+    casts = ";".join(
+        f"{source}>{target}:{''.join(sorted(mode.name[0] for mode in modes))}"
+        for source, target, modes in soc.casts
+    )
+    flags.append(f'-DASCENDC_HOST_CASTS="{casts}"')
     return flags
 
 

@@ -32,6 +32,7 @@ from pakv_dialect.dma import DMA_FORMS, DmaForm, value_words
 from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
 from pakv_dialect.tiling import GATHER_ABI, TilingAbi
+from runtime.ascendc.compute import plan_vector_op
 from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import KernelFacts, constant_of
 from runtime.ascendc.identifiers import check_printed_names
@@ -211,6 +212,8 @@ class KernelPlan:
     zero_fills: bool = False
     transposed_loads: bool = False
     """The kernel loads with Ascend 950's 3-D copy (``ascend.load_transposed``)."""
+    compute_helpers: set[str] = field(default_factory=set[str])
+    """The Compute stage's helpers the kernel prints through (``runtime.ascendc.compute``)."""
 
     @property
     def name(self) -> str:
@@ -333,9 +336,11 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
                     raise emit_error(
                         op, f"{kind} needs more than the {soc.event_ids} event ids of {soc.name}"
                     )
+            case ascend.VCastOp() | ascend.VScalarOp() | ascend.VRowsOp():
+                plan.compute_helpers.add(plan_vector_op(op, soc, facts))
             case ascend.CoreTokensOp() | ascend.CoreBatchesOp():
                 raise emit_error(op, "run ascend-distribute-tokens before -t ascendc")
-            case ascend.CopyRunOp() | ascend.ZeroRunOp():
+            case ascend.CopyRunOp() | ascend.MapRunOp() | ascend.ZeroRunOp():
                 raise emit_error(op, "run ascend-tile-runs before -t ascendc")
             case _:
                 pass

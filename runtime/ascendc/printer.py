@@ -42,6 +42,7 @@ from xdsl.utils.target import Target
 from pakv_dialect import ascend
 from pakv_dialect.tiling import TilingAbi
 from runtime.ascendc.body import AscendCPrintContext, events_by_count
+from runtime.ascendc.compute import helper_texts
 from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.plan import (
     KernelPlan,
@@ -239,6 +240,10 @@ def _print_prologue(out: AscendCPrintContext, plan: KernelPlan) -> None:
     if plan.tiling.name == "scatter":
         out.print("// from the lowered pakv.scatter (pakv-to-ascend). It writes new key and value")
         out.print("// tokens into the paged caches; each core writes its share of the tokens.")
+    elif plan.compute_helpers:
+        out.print("// from the lowered pakv program (pakv-to-ascend). Each core loads its share of")
+        out.print("// rows tile by tile, computes the consumer's body on them (the Compute stage)")
+        out.print("// and stores the results.")
     else:
         out.print(
             "// from the lowered pakv.gather (pakv-to-ascend). It gathers the paged key and value"
@@ -322,6 +327,7 @@ def _print_class(out: AscendCPrintContext, plan: KernelPlan) -> None:
     helpers += [TRANSPOSE_BLOCKS] if plan.transposes else []
     helpers += [COPY_IN_TRANSPOSED] if plan.transposed_loads else []
     helpers += [ZERO_FILL] if plan.zero_fills else []
+    helpers += helper_texts(plan.compute_helpers)
     for helper in helpers:
         member.print(helper)
     member.print("TPipe pipe_;")

@@ -8,6 +8,8 @@ call on a named executor, putting the outputs back if that executor fails.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pakv_dialect.soc import DEFAULT_SOC
 from runtime.host import executors
 from runtime.host.checks import check_call
@@ -59,6 +61,58 @@ def gather_pa_kv_cache(
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
         options=options,
+    )
+    if call is not None:
+        launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)
+
+
+def gather_dequant_pa_kv_cache(
+    key_cache: TensorLike,
+    value_cache: TensorLike,
+    block_tables: TensorLike,
+    seq_lens: TensorLike,
+    key_out: TensorLike,
+    value_out: TensorLike,
+    seq_offset: TensorLike | None = None,
+    *,
+    key_scale: float | np.ndarray,
+    value_scale: float | np.ndarray,
+    key_offset: float | np.ndarray | None = None,
+    value_offset: float | np.ndarray | None = None,
+    cache_mode: str = "Norm",
+    is_seq_lens_cumsum: bool = False,
+    soc: str = DEFAULT_SOC,
+    executor: str | None = None,
+) -> None:
+    """GatherPaKvCache fused with its dequantisation (SPEC section 7), in place:
+    ``out = convert((float32(x) - offset) * scale)`` for every gathered element.
+
+    ``key_out``/``value_out``'s dtypes (fp16, bf16, fp32) choose each output's type. A
+    scale or offset is a Python float (one per tensor) or a 1-D float32 array of ``H``
+    values (one per position in a token); the offset is optional (0). The same checks,
+    statuses (161001, 161002) and no-write-on-error as ``gather_pa_kv_cache``, plus the
+    parameters' own (a None scale is 161001; a parameter of another shape or dtype, an
+    output dtype other than fp16/bf16/fp32, a dtype or conversion the SoC cannot run
+    are 161002). Rows at or past the lengths' total are left as they were.
+    """
+    run = executors.executor_named(executor)
+    call = check_call(
+        key_cache,
+        value_cache,
+        block_tables,
+        seq_lens,
+        key_out,
+        value_out,
+        seq_offset,
+        cache_mode=cache_mode,
+        is_seq_lens_cumsum=is_seq_lens_cumsum,
+        soc=soc,
+        dequant={
+            "key_scale": key_scale,
+            "value_scale": value_scale,
+            "key_offset": key_offset,
+            "value_offset": value_offset,
+        },
     )
     if call is not None:
         launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)

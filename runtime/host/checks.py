@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.ir import Attribute
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.dtypes import (
+    FLOAT_RESULT_KINDS,
     INDEX_ELEMENT_KINDS,
     KV_ELEMENT_KINDS,
     ElementKind,
@@ -53,6 +54,8 @@ from runtime.call import (
     CACHE_ROLES,
     INDEX_ROLES,
     OUTPUT_ROLES,
+    Broadcast,
+    DequantSpec,
     GatherCall,
     KernelSignature,
 )
@@ -95,8 +98,11 @@ def check_call(
     is_seq_lens_cumsum: object,
     soc: object,
     options: object = "",
+    dequant: Mapping[str, object] | None = None,
 ) -> GatherCall | None:
-    """Validate one call (SPEC section 3) now. None: the call is empty and writes nothing."""
+    """Validate one call (SPEC section 3) now. None: the call is empty and writes nothing.
+
+    ``dequant``: a dequantising call's scales and offsets (:func:`check_parameters`)."""
     return check_parameters(
         key_cache,
         value_cache,
@@ -109,6 +115,7 @@ def check_call(
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
         options=options,
+        dequant=dequant,
     ).at_launch()
 
 
@@ -133,6 +140,8 @@ class CheckedCall:
     """A cache or output has no elements: the call succeeds and writes nothing."""
     options: str = ""
     """The lowering options the kernel is built with (``GatherSignature.options``)."""
+    maps: Mapping[str, DequantSpec] = field(default_factory=dict[str, DequantSpec])
+    """A dequantising call's consumers by stream (SPEC section 7)."""
 
     def at_launch(self) -> GatherCall | None:
         """The data rules on the data as it is now, and the sizes it gives.
@@ -158,6 +167,8 @@ class CheckedCall:
             soc=self.soc.name,
             total_tokens=total,
             options=self.options,
+            key_map=self.maps.get("key"),
+            value_map=self.maps.get("value"),
         )
 
 
@@ -174,8 +185,14 @@ def check_parameters(
     is_seq_lens_cumsum: object,
     soc: object,
     options: object = "",
+    dequant: Mapping[str, object] | None = None,
 ) -> CheckedCall:
-    """Steps 1 to 4 of the module docstring: everything but the data rules."""
+    """Steps 1 to 4 of the module docstring: everything but the data rules.
+
+    ``dequant`` makes the call a dequantising one (SPEC section 7): its scales and
+    offsets by role (``key_scale``, ``key_offset``, ``value_scale``, ``value_offset``;
+    :func:`resolve_dequant`); the outputs' dtypes choose the consumers' results.
+    """
     given = {
         "key_cache": key_cache,
         "value_cache": value_cache,
@@ -198,10 +215,14 @@ def check_parameters(
         for role, value in given.items()
         if value is not None
     }
+    maps: dict[str, DequantSpec] = {}
+    if dequant is not None:
+        maps, params = resolve_dequant(dequant, operands)
+        operands |= params
     check_no_overlap(operands)
 
     empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
-    _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty)
+    _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty, maps=maps)
     checked = CheckedCall(
         arrays={role: op.array for role, op in operands.items()},
         kinds={role: op.kind for role, op in operands.items()},
@@ -210,14 +231,75 @@ def check_parameters(
         soc=chip,
         empty=empty,
         options=check_options(options),
+        maps=maps,
     )
     if checked.options and not empty:
         signature = GatherCall.wrap(
             checked.arrays, checked.kinds, cache_mode=checked.mode, cumsum=checked.cumsum,
             soc=checked.soc.name, total_tokens=0, options=checked.options,
+            key_map=maps.get("key"), value_map=maps.get("value"),
         ).signature  # fmt: skip
         check_plan(signature)
     return checked
+
+
+# --- a dequantising call's parameters ---------------------------------------------
+
+
+def _dequant_parameter(
+    name: str, value: object, inner: tuple[int, ...]
+) -> tuple[Broadcast, np.ndarray]:
+    """A scale or offset: a Python float (per tensor) or a 1-D float32 array of one
+    value per channel (``H`` of them), as the kernel reads it (0-d, or the token's
+    inner dims)."""
+    h = int(np.prod(inner))
+    if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
+        return "tensor", np.array(value, dtype=np.float32)
+    array = acceptable_array(name, value)
+    if array.dtype != np.float32 or array.ndim != 1 or array.size != h:
+        raise invalid(
+            f"{name}: expected a float (per tensor) or a float32 array of H = {h} values "
+            f"(per channel), got a {array.dtype} array of shape {tuple(array.shape)}"
+        )
+    return "channel", np.ascontiguousarray(array).reshape(inner)
+
+
+def resolve_dequant(
+    given: Mapping[str, object], operands: Mapping[str, Operand]
+) -> tuple[dict[str, DequantSpec], dict[str, Operand]]:
+    """The consumers of a dequantising call and their parameters as operands.
+
+    ``given`` holds ``key_scale``, ``value_scale`` (required: 161001 when None) and
+    ``key_offset``, ``value_offset`` (optional); the outputs' dtypes are the results
+    (161002 unless fp16, bf16 or fp32). Parameters become ``<stream>_param_0`` (the
+    scale) and ``<stream>_param_1`` (the offset).
+    """
+    fp32 = kv_kind_named("fp32")
+    assert fp32 is not None
+    maps: dict[str, DequantSpec] = {}
+    params: dict[str, Operand] = {}
+    for stream in ("key", "value"):
+        out = operands[f"{stream}_out"]
+        if out.kind.name not in FLOAT_RESULT_KINDS:
+            raise invalid(
+                f"{out.api_name} dtype: a dequantising gather writes one of "
+                f"{', '.join(FLOAT_RESULT_KINDS)}, got {out.kind.name}"
+            )
+        scale, offset = given.get(f"{stream}_scale"), given.get(f"{stream}_offset")
+        if scale is None:
+            raise AclnnError(
+                ACLNN_ERR_PARAM_NULLPTR,
+                f"{stream}Scale is null: expected a float or a float32 array, got None",
+            )
+        inner = tuple(out.array.shape[1:])
+        reach, array = _dequant_parameter(f"{stream}Scale", scale, inner)
+        params[f"{stream}_param_0"] = Operand(f"{stream}_param_0", array, fp32, None)
+        offset_reach: Broadcast | None = None
+        if offset is not None:
+            offset_reach, array = _dequant_parameter(f"{stream}Offset", offset, inner)
+            params[f"{stream}_param_1"] = Operand(f"{stream}_param_1", array, fp32, None)
+        maps[stream] = DequantSpec(out.kind.name, reach, offset_reach)
+    return maps, params
 
 
 # --- what the IR cannot express ---------------------------------------------------
@@ -424,7 +506,12 @@ def _check_format(role: str, given: object, mode: CacheMode, soc: SocInfo) -> No
 
 # --- static rules: the pakv.gather verifier ----------------------------------------
 
-_IR_NAME = re.compile(r"\b(" + "|".join(API_NAMES) + r")\b")
+_IR_WORDS = API_NAMES | {
+    "key_map": "the keys' dequantisation",
+    "value_map": "the values' dequantisation",
+}
+"""IR words in verifier messages and the operator's words for them."""
+_IR_NAME = re.compile(r"\b(" + "|".join(_IR_WORDS) + r")\b")
 _DECORATION = "Operation does not verify: "
 
 
@@ -436,11 +523,17 @@ def verifier_message(error: VerifyException) -> str:
 
 def api_message(error: VerifyException) -> str:
     """A verifier message in the operator's words: parameter names, no xDSL decoration."""
-    return _IR_NAME.sub(lambda m: API_NAMES[m.group(1)], verifier_message(error))
+    return _IR_NAME.sub(lambda m: _IR_WORDS[m.group(1)], verifier_message(error))
 
 
 def _verify_static(
-    operands: Mapping[str, Operand], *, mode: CacheMode, cumsum: bool, soc: SocInfo, empty: bool
+    operands: Mapping[str, Operand],
+    *,
+    mode: CacheMode,
+    cumsum: bool,
+    soc: SocInfo,
+    empty: bool,
+    maps: Mapping[str, DequantSpec],
 ) -> None:
     """Run the ``pakv.gather`` verifier on the call's exact shapes and dtypes.
 
@@ -450,7 +543,7 @@ def _verify_static(
     typed: dict[str, tuple[Attribute, tuple[int, ...], tuple[int, ...] | None]] = {
         role: (op.kind.ir_type, tuple(op.array.shape), op.strides) for role, op in operands.items()
     }
-    module = build_checked_module(typed, cache_mode=mode, cumsum=cumsum, soc=soc.name)
+    module = build_checked_module(typed, cache_mode=mode, cumsum=cumsum, soc=soc.name, maps=maps)
     try:
         if empty:
             gather = find_gather(module).op

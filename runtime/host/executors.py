@@ -10,26 +10,32 @@ assigning it here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
 
 from pakv_dialect.ascend import kernel_tiling_abi
+from pakv_dialect.soc import SocInfo
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import KernelCall, KernelSignature, ScatterCall
-from runtime.golden import golden_gather, golden_scatter
+from runtime.call import OUTPUT_ROLES, KernelCall, KernelSignature, ScatterCall
+from runtime.golden import golden_dequant_outputs, golden_gather, golden_scatter
 from runtime.host.lowered import lower, run_lowered_call
 from runtime.interpreter.ascend_functions import kernel_function
 from runtime.interpreter.pakv_functions import run_function
+from runtime.interpreter.sequence import kernels_of, launch_sizes, run_program
 from runtime.ir_builder import build_module, kernel_name
+from runtime.memory import GmTensor
 
 Executor = Callable[[KernelCall], None]
 
 
 def run_golden(call: KernelCall) -> None:
-    """The golden reference on the call's typed views."""
+    """The golden reference on the call's typed views (SPEC section 7's formula after
+    the gather when the call dequantises)."""
     if isinstance(call, ScatterCall):
         golden_scatter(
             call.key.typed(),
@@ -39,6 +45,21 @@ def run_golden(call: KernelCall) -> None:
             call.value_cache.typed(),
             cache_mode=call.signature.cache_mode,
         )
+        return
+    maps = {
+        stream: spec
+        for stream in ("key", "value")
+        if (spec := call.signature.stream_map(stream)) is not None
+    }
+    if maps:
+        operands = call.operands()
+        arrays = {role: tensor.typed() for role, tensor in operands.items()}
+        kinds = {role: tensor.kind for role, tensor in operands.items()}
+        expected = golden_dequant_outputs(
+            arrays, kinds, maps, cache_mode=call.signature.cache_mode, cumsum=call.signature.cumsum
+        )
+        for role in OUTPUT_ROLES:
+            arrays[role][...] = expected[role]
         return
     golden_gather(
         call.key_cache.typed(),
@@ -74,6 +95,32 @@ def ascendc_host_kernel(signature: KernelSignature) -> HostKernel:
     source = emit_ascendc_kernels(module)[name]
     abi = kernel_tiling_abi(kernel_function(module))
     return build_host_kernel(HostUnit(source, name, signature.soc, abi.name))
+
+
+def host_units(module: ModuleOp, soc: str) -> dict[str, HostUnit]:
+    """Every kernel of a lowered ``module`` as a unit to build for the host, by name."""
+    kernels = kernels_of(module)
+    return {
+        name: HostUnit(source, name, soc, kernel_tiling_abi(kernels[name]).name)
+        for name, source in emit_ascendc_kernels(module).items()
+    }
+
+
+def run_host_program(
+    module: ModuleOp, args: Sequence[GmTensor], soc: SocInfo, kernels: Mapping[str, HostKernel]
+) -> list[dict[str, int]]:
+    """A lowered program (``runtime.interpreter.sequence.run_program``: one fused kernel,
+    or host code calling a gather kernel then consumer kernels) with every kernel run as
+    its AscendC unit on the stand-in; ``kernels`` are the built :func:`host_units`.
+    Returns each launch's tiling as its host code computed it."""
+
+    def launch(kernel: FuncOp, tensors: list[GmTensor]) -> dict[str, int]:
+        sizes = launch_sizes(kernel, tensors, soc)
+        host = kernels[kernel.sym_name.data]
+        parameters = inspect.signature(kernel_tiling_abi(kernel).compute).parameters
+        return host.run([t.bytes for t in tensors], [sizes[p] for p in parameters])
+
+    return run_program(module, args, launch)
 
 
 def run_ascendc_host(call: KernelCall) -> None:

@@ -22,6 +22,8 @@ from xdsl.context import Context
 from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func, FuncOp
+from xdsl.dialects.linalg import Linalg
+from xdsl.dialects.memref import MemRef
 from xdsl.dialects.scf import Scf
 from xdsl.passes import PassPipeline
 
@@ -47,9 +49,10 @@ def pipeline_spec(soc: str, options: str = "") -> str:
 
 
 def lowering_context() -> Context:
-    """A context with every dialect a lowered kernel uses."""
+    """A context with every dialect a program (its consumers in ``linalg`` and
+    ``memref``) and its lowered kernels use."""
     ctx = Context()
-    for dialect in (Builtin, Func, Arith, Scf):
+    for dialect in (Builtin, Func, Arith, Scf, MemRef, Linalg):
         ctx.load_dialect(dialect)
     for load in DIALECTS.values():
         ctx.load_dialect(load())

@@ -59,6 +59,7 @@ from xdsl.ir import Operation
 from pakv_dialect import ascend
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm
+from pakv_dialect.dtypes import convert_values, kind_named, kv_kind_of_type
 from pakv_dialect.soc import SocInfo
 from pakv_dialect.tiling import Tiling
 from runtime.memory import GmTensor
@@ -223,7 +224,7 @@ class UbBuffer:
 
 # --------------------------------------------------------------------------- trace
 
-LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, PIPE_BARRIER = range(8)
+LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, PIPE_BARRIER, VECTOR = range(9)
 TRACE_KINDS = (
     "load",
     "store",
@@ -233,6 +234,7 @@ TRACE_KINDS = (
     "wait_flag",
     "load_scalar",
     "pipe_barrier",
+    "vector",
 )
 """Names of the ``kind`` codes of trace rows."""
 
@@ -264,6 +266,8 @@ TRACE_DTYPE = np.dtype(
 * ``pipe_barrier``: ``pipe`` = S (the scalar unit issues it and waits with every pipe).
 * ``ascend.load_transposed`` records a ``load`` row: its GM side is ``n_burst`` bursts of
   ``burst_len`` bytes like any load; only its UB side differs.
+* ``vector`` (V): a compute-stage instruction (``vcast``, ``vscalar``, ``vrows``):
+  ``n_burst`` = elements, ``burst_len`` = bytes it writes, ``slot`` = its target slot.
 
 Unused columns hold -1 (or 0 for counts). ``op`` is the op's ordinal (:class:`OpSite`).
 """
@@ -319,6 +323,9 @@ MACHINE_METHODS: dict[type[Operation], str] = {
     ascend.WaitFlagOp: "wait_flag",
     ascend.PipeBarrierOp: "pipe_barrier",
     ascend.LoadTransposedOp: "load_transposed",
+    ascend.VCastOp: "vcast",
+    ascend.VScalarOp: "vscalar",
+    ascend.VRowsOp: "vrows",
 }
 """The ``ascend`` ops a kernel runs, and the :class:`AscendMachine` method each calls
 as ``method(site, *machine_arguments(op), *operands)``."""
@@ -338,6 +345,12 @@ def machine_arguments(op: Operation) -> tuple[str | int | None, ...]:
         return (LOAD, op.dma_form.value)
     if isinstance(op, ascend.StoreOp):
         return (STORE, op.dma_form.value)
+    if isinstance(op, ascend.VCastOp):
+        source, target = (kv_kind_of_type(t) for t in (op.from_type, op.to_type))
+        assert source is not None and target is not None  # the verifier checked them
+        return (source.name, target.name)
+    if isinstance(op, ascend.VScalarOp | ascend.VRowsOp):
+        return (op.kind.data.value,)
     return ()
 
 
@@ -598,7 +611,7 @@ class AscendMachine:
         self._buffers.append(buffer)
         return buffer
 
-    def load_scalar(self, site: OpSite, ref: GmRef, *indices: int) -> int:
+    def load_scalar(self, site: OpSite, ref: GmRef, *indices: int) -> int | np.floating:
         self._sites[site.ordinal] = site
         dims = ref.dims
         if len(indices) != len(dims):
@@ -631,7 +644,8 @@ class AscendMachine:
                 -1,
             )
         )
-        return int(ref.flat[flat])
+        value = ref.flat[flat]
+        return value if isinstance(value, np.floating) else int(value)
 
     def run_length(self, site: OpSite, ref: GmRef, begin: int, start: int, limit: int) -> int:
         """``ascend.run_length``: how many of ``ref[begin], ref[begin + 1], ...`` (at most
@@ -891,3 +905,150 @@ class AscendMachine:
             (self.core, LOAD, MTE2, site.ordinal, ref.index, gm_offset, rows, length, gm_gap,
              slot, -1, -1)
         )  # fmt: skip
+
+    # ------------------------------------------------------------ compute stage
+    #
+    # A fused consumer's instructions (``ascend.vcast``, ``vscalar``, ``vrows``): each one
+    # vectorised numpy call over the whole tile, on the vector pipe, with the UB checks
+    # of the other ops. Float32 arithmetic is numpy's float32 (each op rounded to nearest
+    # even, never fused); conversions are ``pakv_dialect.dtypes.convert_values``.
+
+    def _vector_range(
+        self, site: OpSite, what: str, buf: UbBuffer, slot: int, offset: int, nbytes: int
+    ) -> int:
+        """The UB address of ``nbytes`` at ``offset`` of a slot, checked like a DMA's."""
+        if offset % UB_ALIGN:
+            raise UbMisalignedError(
+                site,
+                f"{what} at byte {offset} of {buf.describe(slot)}: vector operands start at "
+                f"multiples of {UB_ALIGN} bytes",
+                self.core,
+            )
+        if nbytes < 0 or not 0 <= slot < buf.slots or offset + nbytes > buf.slot_bytes:
+            raise UbOverflowError(
+                site,
+                f"{what} touches bytes [{offset}, {offset + nbytes}) of {buf.describe(slot)}, "
+                f"outside its {buf.slots} slot(s) of {buf.slot_bytes} bytes",
+                self.core,
+            )
+        return buf.offset + slot * buf.slot_bytes + offset
+
+    def _vector_sync(
+        self, site: OpSite, reads: Sequence[tuple[UbBuffer, int]], target: UbBuffer, slot: int
+    ) -> None:
+        count = self._issue(V)
+        for buf, read_slot in reads:
+            self._read(site, V, count, buf, read_slot)
+        self._write(site, V, count, target, slot)
+
+    def _vector_row(self, site: OpSite, target_slot: int, elements: int, nbytes: int) -> None:
+        self._rows.append(
+            (self.core, VECTOR, V, site.ordinal, -1, -1, elements, nbytes, 0, target_slot, -1, -1)
+        )
+
+    def vcast(
+        self,
+        site: OpSite,
+        source_kind: str,
+        target_kind: str,
+        source: UbBuffer,
+        source_slot: int,
+        source_offset: int,
+        target: UbBuffer,
+        target_slot: int,
+        target_offset: int,
+        count: int,
+    ) -> None:
+        """Convert ``count`` elements (AscendC ``Cast``): the operands may not overlap."""
+        self._sites[site.ordinal] = site
+        src_kind, dst_kind = kind_named(source_kind), kind_named(target_kind)
+        src_bytes, dst_bytes = count * src_kind.size, count * dst_kind.size
+        src = self._vector_range(
+            site, "vcast source", source, source_slot, source_offset, src_bytes
+        )
+        dst = self._vector_range(
+            site, "vcast target", target, target_slot, target_offset, dst_bytes
+        )
+        if src < dst + dst_bytes and dst < src + src_bytes:
+            raise UbOverlapError(
+                site,
+                f"vcast of {count} elements reads [{src}, {src + src_bytes}) and writes "
+                f"[{dst}, {dst + dst_bytes}) of the UB: a conversion's operands must not overlap",
+                self.core,
+            )
+        self._vector_sync(site, ((source, source_slot),), target, target_slot)
+        values = self.ub[src : src + src_bytes].view(src_kind.storage)
+        converted = convert_values(values, src_kind, dst_kind)
+        self.ub[dst : dst + dst_bytes] = converted.view(np.uint8)
+        self._vector_row(site, target_slot, count, dst_bytes)
+
+    def _floats(
+        self, site: OpSite, what: str, buf: UbBuffer, slot: int, offset: int, count: int
+    ) -> np.ndarray:
+        at = self._vector_range(site, what, buf, slot, offset, 4 * count)
+        return self.ub[at : at + 4 * count].view(np.float32)
+
+    def vscalar(
+        self,
+        site: OpSite,
+        kind: str,
+        source: UbBuffer,
+        source_slot: int,
+        source_offset: int,
+        scalar: np.floating,
+        target: UbBuffer,
+        target_slot: int,
+        target_offset: int,
+        count: int,
+    ) -> None:
+        """``target = source <kind> scalar`` in float32 (``sub`` adds the negated scalar,
+        as AscendC ``Adds`` does)."""
+        self._sites[site.ordinal] = site
+        src = self._floats(site, "vscalar source", source, source_slot, source_offset, count)
+        dst = self._floats(site, "vscalar target", target, target_slot, target_offset, count)
+        self._vector_sync(site, ((source, source_slot),), target, target_slot)
+        value = np.float32(scalar)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if kind == "mul":
+                np.multiply(src, value, out=dst)
+            else:
+                np.add(src, -value if kind == "sub" else value, out=dst)
+        self._vector_row(site, target_slot, count, 4 * count)
+
+    def vrows(
+        self,
+        site: OpSite,
+        kind: str,
+        source: UbBuffer,
+        source_slot: int,
+        source_offset: int,
+        vector: UbBuffer,
+        vector_slot: int,
+        vector_offset: int,
+        target: UbBuffer,
+        target_slot: int,
+        target_offset: int,
+        rows: int,
+        cols: int,
+        pitch: int,
+    ) -> None:
+        """``target[r, c] = source[r, c] <kind> vector[c]`` in float32, rows ``pitch``
+        elements apart (AscendC ``Add`` / ``Sub`` / ``Mul`` per row)."""
+        self._sites[site.ordinal] = site
+        if cols > pitch or (pitch * 4) % UB_ALIGN:
+            raise UbMisalignedError(
+                site,
+                f"vrows of {cols} columns with a pitch of {pitch} elements: rows must hold "
+                f"their columns and start 32-byte aligned",
+                self.core,
+            )
+        span = rows * pitch
+        src = self._floats(site, "vrows source", source, source_slot, source_offset, span)
+        dst = self._floats(site, "vrows target", target, target_slot, target_offset, span)
+        vec = self._floats(site, "vrows vector", vector, vector_slot, vector_offset, cols)
+        self._vector_sync(site, ((source, source_slot), (vector, vector_slot)), target, target_slot)
+        ufunc = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[kind]
+        out = dst.reshape(rows, pitch)[:, :cols]
+        with np.errstate(over="ignore", invalid="ignore"):
+            ufunc(src.reshape(rows, pitch)[:, :cols], vec, out=out)
+        self._vector_row(site, target_slot, rows * cols, 4 * rows * cols)

@@ -28,9 +28,16 @@ from xdsl.interpreter import (
     impl,
     register_impls,
 )
+from xdsl.interpreters.arith import ArithFunctions
 from xdsl.interpreters.func import FuncFunctions
 
 from pakv_dialect.pakv import NZ_ROW_BYTES, CacheMode, GatherOp, ScatterOp
+from runtime.interpreter.array_functions import (
+    ArrayCastFunctions,
+    ArrayLinalgFunctions,
+    ArrayMemrefFunctions,
+    apply_map,
+)
 from runtime.ir_builder import KERNEL_NAME
 from runtime.memory import GmTensor
 
@@ -73,12 +80,14 @@ def interpret_gather(
     seq_offset: GmTensor | None,
     key_out: GmTensor,
     value_out: GmTensor,
-) -> None:
-    """``op`` on GM tensors: each sequence's rows, one block run at a time.
+) -> int:
+    """``op`` on GM tensors: each sequence's rows, one block run at a time; returns how
+    many rows were written (``min(total, num_tokens)``).
 
     For sequence ``i`` the rows ``[start, start + len)`` (cut at ``num_tokens``) are
     filled run by run; a run is copied from its block, or zeroed when its table column
     is past the table, its block id out of range, or the sequence's offset negative.
+    ``op``'s maps are not applied here (:func:`interpret_fused_gather` does).
     """
     nz = op.mode == CacheMode.PA_NZ
     num_blocks = key_cache.shape[0]
@@ -117,6 +126,35 @@ def interpret_gather(
                     out_rows[rows] = blocks[block, slot : slot + count]
             done += count
         start += length
+    return min(start, num_tokens)
+
+
+def interpret_fused_gather(
+    interpreter: Interpreter, op: GatherOp, tensors: dict[str, GmTensor]
+) -> None:
+    """``op`` with its maps (SPEC section 7): each mapped stream is gathered into a
+    buffer of the cache's element type, then its body runs over the rows written, as
+    the unfused program would (rows at or past the total stay untouched)."""
+    gathered: dict[str, GmTensor] = {}
+    for stream in ("key", "value"):
+        out = tensors[f"{stream}_out"]
+        if op.stream_map(stream)[0] is None:
+            gathered[stream] = out
+            continue
+        cache = tensors[f"{stream}_cache"]
+        buffer = np.zeros(out.shape, dtype=cache.kind.storage)
+        gathered[stream] = GmTensor.wrap(f"{stream}_gathered", buffer, cache.kind)
+    rows = interpret_gather(
+        op, tensors["key_cache"], tensors["value_cache"], tensors["block_tables"],
+        tensors["seq_lens"], tensors.get("seq_offset"), gathered["key"], gathered["value"],
+    )  # fmt: skip
+    for stream in ("key", "value"):
+        body, params = op.stream_map(stream)
+        if body is None:
+            continue
+        values = [tensors[f"{stream}_param_{i}"] for i in range(len(params))]
+        target = tensors[f"{stream}_out"].typed()[:rows]
+        apply_map(interpreter, body, gathered[stream].typed()[:rows], values, target)
 
 
 def scatter_runs(slots: np.ndarray, num_slots: int, block_size: int) -> list[tuple[int, int, int]]:
@@ -163,7 +201,7 @@ def interpret_scatter(
 @register_impls
 class PakvFunctions(InterpreterFunctions):
     """``pakv.gather`` and ``pakv.scatter`` on GM tensors, by :func:`interpret_gather`
-    and :func:`interpret_scatter`."""
+    (with its maps: :func:`interpret_fused_gather`) and :func:`interpret_scatter`."""
 
     @impl(ScatterOp)
     def run_scatter(
@@ -184,13 +222,16 @@ class PakvFunctions(InterpreterFunctions):
             interpreter.interpreter_assert(
                 isinstance(value, GmTensor), f"pakv.gather expects GmTensor operands, got {value}"
             )
-        tensors: list[GmTensor] = list(args)
-        key_cache, value_cache, block_tables, seq_lens = tensors[:4]
-        seq_offset = tensors[4] if op.seq_offset is not None else None
-        key_out, value_out = tensors[-2:]
+        roles = [role for role, _ in op.operands_by_role()]
+        tensors: dict[str, GmTensor] = dict(zip(roles, args, strict=True))
+        if op.is_fused:
+            interpret_fused_gather(interpreter, op, tensors)
+            return ()
         interpret_gather(
-            op, key_cache, value_cache, block_tables, seq_lens, seq_offset, key_out, value_out
-        )
+            op, tensors["key_cache"], tensors["value_cache"], tensors["block_tables"],
+            tensors["seq_lens"], tensors.get("seq_offset"), tensors["key_out"],
+            tensors["value_out"],
+        )  # fmt: skip
         return ()
 
 
@@ -203,11 +244,17 @@ def run_function(
 ) -> PythonValues:
     """Call ``@name`` of ``module`` with GM tensors as its memref arguments.
 
-    ``functions`` adds implementations for further dialects (arith, scf, ascend, ...).
+    The unfused program's ops run too (``runtime.interpreter.array_functions``: memref
+    buffers, elementwise ``linalg.generic`` and ``pakv.map``, the float conversions, and
+    xDSL's own ``ArithFunctions``); ``functions`` adds implementations for further
+    dialects (scf, ascend, ...).
     """
     interpreter = Interpreter(module)
-    interpreter.register_implementations(FuncFunctions())
-    interpreter.register_implementations(PakvFunctions())
+    for own in (
+        FuncFunctions(), PakvFunctions(), ArithFunctions(), ArrayCastFunctions(),
+        ArrayLinalgFunctions(), ArrayMemrefFunctions(),
+    ):  # fmt: skip
+        interpreter.register_implementations(own)
     for extra in functions:
         interpreter.register_implementations(extra)
     return interpreter.call_op(name, tuple(args))

@@ -9,6 +9,12 @@
                                                   --compare: the vendor's strategies beside it
     pakv tune FILE.mlir [--soc S]                 search the plan options with the cost model
 
+A FILE may also be a program that gathers into buffers it allocates and then
+dequantises or casts them with ``linalg.generic`` (``examples/c8_dequant.mlir``): the
+pipeline fuses the consumers into the gather (``--no-fuse`` keeps a kernel per op),
+and ``run`` compares with the program as written, run op by op. ``--data DIR`` reads
+every argument from ``DIR/<argument name>.npy``; ``--save DIR`` writes the outputs so.
+
 Instead of a file, ``--example seed`` (the original document's shape example) or
 ``--example seed-hand`` (its hand-checkable C example), or shape flags
 (``--mode PA_NZ --dtype bf16 --heads 4 --head-size 64 ...``, the rest defaulted)
@@ -32,16 +38,15 @@ from typing import NoReturn
 import numpy as np
 
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
-from pakv_dialect.pakv import CacheMode
+from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import SOCS, SocError, soc_info
 from passes.strategy import Strategy
 from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, HostRunError
 from runtime.call import API_NAMES, GatherCall, RunSizes
-from runtime.golden import golden_caches, golden_outputs
 from runtime.host.errors import AclnnError
-from runtime.host.lowered import LoweredRun
 from runtime.interpreter.fast_path import KernelCompileError
 from runtime.interpreter.machine import LOAD, STORE, MachineFault
+from runtime.interpreter.sequence import KernelLaunch, entry_function
 from runtime.tool.compare import Workbench, compare_strategies, tune
 from runtime.tool.explain import (
     build_report,
@@ -58,8 +63,9 @@ from runtime.tool.program import (
     compare_outputs,
     compile_program,
     emit_sources,
-    run_program,
-    run_program_on_host,
+    expected_outputs,
+    run_launches,
+    run_launches_on_host,
 )
 from runtime.tool.progress import reporter_for
 from runtime.tool.scatter_workload import ScatterOperands, scatter_call
@@ -202,6 +208,11 @@ def _source_options() -> _Parser:
         help="more pakv-to-ascend options, space separated (split=, nz=, sync=, cores=, "
         "row-align=; what pakv tune prints)",
     )  # fmt: skip
+    lowering.add_argument(
+        "--no-fuse", action="store_true",
+        help="lower a program's consumers as kernels of their own, after the gather's "
+        "(default: fused into the gather's tiles)",
+    )  # fmt: skip
     out = parser.add_argument_group("output")
     out.add_argument(
         "--progress", action="store_true",
@@ -220,7 +231,8 @@ def _data_options() -> _Parser:
     )
     data.add_argument(
         "--data", type=Path, metavar="DIR",
-        help="read <role>.npy (key_cache.npy, ... or keyCache.npy, ...) instead",
+        help="read every argument from DIR/<argument name>.npy instead (or <role>.npy: "
+        "key_cache.npy, ..., or keyCache.npy, ...)",
     )  # fmt: skip
     data.add_argument("--trace", type=Path, metavar="OUT.json", help="write a Chrome trace")
     return parser
@@ -325,6 +337,8 @@ def pipeline_options(args: argparse.Namespace) -> str:
         options.append(f"tile-bytes={args.tile_bytes}")
     if args.options.strip():
         options.append(" ".join(args.options.split()))
+    if args.no_fuse:
+        options.append("fuse=false")
     return " ".join(options)
 
 
@@ -347,7 +361,7 @@ def make_inputs(
         if isinstance(operands, ScatterOperands):
             return _scatter_inputs(args, operands)
         if args.data is not None:
-            return load_inputs(args.data, operands, soc)
+            return load_inputs(args.data, operands, soc, source.argument_names)
         example = EXAMPLES.get(args.example or "")
         if example is not None and example.data is not None and spec is not None:
             if replace(spec, soc=example.spec.soc) == example.spec:
@@ -408,7 +422,9 @@ def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
     for name, text in units.items():
         files[directory / f"{name}.cpp"] = text
     lowered = str(program.module)
-    files[directory / f"{program.kernel.sym_name.data}.lowered.mlir"] = lowered + "\n"
+    files[directory / f"{entry_function(program.module).sym_name.data}.lowered.mlir"] = (
+        lowered + "\n"
+    )
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, text in files.items():
@@ -417,11 +433,16 @@ def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
         raise InputError(f"cannot write to {directory}: {e.strerror}") from None
 
     print(f"compiled @{source.func_name} ({source.where()}) for {program.soc}")
-    plan = ", ".join(
-        f"{b.purpose} {b.slots} x {b.slot_bytes} B at {b.offset}"
-        for b in ub_buffers(program.kernel)
-    )
-    print(f"  UB plan: {plan}")
+    if source.has_consumers:
+        fused = "kept as kernels of their own (--no-fuse)" if args.no_fuse else "fused"
+        print(f"  consumers: {_consumers_line(source)}; {fused}")
+    for name, compiled in program.kernels.items():
+        plan = ", ".join(
+            f"{b.purpose} {b.slots} x {b.slot_bytes} B at {b.offset}"
+            for b in ub_buffers(compiled.function)
+        )
+        label = "UB plan" if len(program.kernels) == 1 else f"UB plan of @{name}"
+        print(f"  {label}: {plan}")
     for path, text in files.items():
         what = "AscendC: tiling struct, kernel, host launcher"
         if path.suffix == ".mlir":
@@ -431,42 +452,80 @@ def cmd_compile(args: argparse.Namespace, phases: Phases) -> int:
     return EXIT_OK
 
 
+def _consumers_line(source: GatherSource) -> str:
+    """What each stream's consumer computes (``key: int8 -> f16 with key_scale``)."""
+    op = source.op
+    if not isinstance(op, GatherOp):
+        return ""
+    parts: list[str] = []
+    for stream in ("key", "value"):
+        program = op.stream_program(stream)
+        if program is None:
+            continue
+        region, params = op.stream_map(stream)
+        assert region is not None
+        names = [
+            source.argument_names[role] for role, value in op.operands_by_role() if value in params
+        ]
+        ops = ", ".join(op.name for op in region.block.ops if op.name != "pakv.yield")
+        with_params = f" with {', '.join(names)}" if names else ""
+        parts.append(f"{stream}: {ops}{with_params}")
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """One launch of a compiled program and how it compares with the golden reference."""
+    """One run of a compiled program and how it compares with the golden reference."""
 
     program: CompiledProgram
-    run: LoweredRun | None
-    """None: the call is empty (SPEC section 3: it succeeds and writes nothing)."""
+    launches: tuple[KernelLaunch, ...]
+    """The kernels the interpreter ran, in program order; none for an empty call (SPEC
+    section 3: it succeeds and writes nothing) or a run by the emitted AscendC."""
     inputs: Inputs
     check: GoldenCheck
     total_tokens: int
     batch: int
-    host_tiling: dict[str, int] | None = None
-    """The tiling of a run by the emitted AscendC on the host (``--executor ascendc-host``)."""
+    host_tilings: tuple[dict[str, int], ...] | None = None
+    """The tiling of each kernel run by the emitted AscendC on the host
+    (``--executor ascendc-host``)."""
 
     def title(self) -> str:
         source = self.program.source
         where = f"@{source.func_name} ({source.where()}) on {self.program.soc}"
+        reference = "the program run op by op" if source.has_consumers else "the golden reference"
         if not self.check.passed:
             diffs = ", ".join(f"{r} {n} row(s)" for r, n in self.check.differing_rows.items())
-            return f"FAIL  {where}: outputs differ from the golden reference: {diffs}"
-        if self.host_tiling is not None:
+            return f"FAIL  {where}: outputs differ from {reference}: {diffs}"
+        if self.host_tilings is not None and source.has_consumers:
+            return f"PASS  {where}: the emitted AscendC wrote what {reference} writes"
+        if self.host_tilings is not None:
             return f"PASS  {where}: the emitted AscendC wrote the golden reference's bytes"
-        if self.run is None:
+        if not self.launches:
             return f"PASS  {where}: empty call, nothing to copy and nothing written"
-        written = " and ".join(API_NAMES[r] for r in self.program.source.operands.written_roles)
+        if source.has_consumers:
+            return f"PASS  {where}: the outputs equal {reference}, bit for bit"
+        written = " and ".join(API_NAMES[r] for r in source.operands.written_roles)
         return f"PASS  {where}: {written} equal the golden reference bit for bit"
+
+
+def _expected(
+    args: argparse.Namespace, source: GatherSource, inputs: Inputs, total: int | None
+) -> dict[str, np.ndarray]:
+    """What the outputs must hold after the run (``program.expected_outputs``)."""
+    return expected_outputs(source, inputs, total, fused=not args.no_fuse)
 
 
 def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     """Compile, make the data, pass the host checks, run, compare."""
     if args.trace is not None and not args.trace.parent.is_dir():
         raise InputError(f"--trace {args.trace}: no directory {args.trace.parent} to write it in")
+    if args.trace is not None and args.no_fuse:
+        raise UsageError(f"{PROG}: error: --trace traces one kernel: drop --no-fuse")
     program, spec = _prepare(args, phases)
-    operands = program.source.operands
+    source = program.source
+    operands = source.operands
     try:
-        inputs = make_inputs(args, program.source, spec, phases, program.soc)
+        inputs = make_inputs(args, source, spec, phases, program.soc)
         if isinstance(operands, ScatterOperands):
             call = scatter_call(inputs, operands, program.soc)
         else:
@@ -474,17 +533,17 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     except AclnnError as e:
         where = f"--data {args.data}" if args.data is not None else "generated data"
         raise InputError(f"{where} rejected by the host checks: {e}") from None
-    with phases.step("golden", "running the golden reference"):
-        if isinstance(operands, ScatterOperands):
-            expected = golden_caches(inputs, cache_mode=operands.mode)
-        else:
-            expected = golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
-    run, host_tiling = None, None
+    doing = "running the program op by op" if source.has_consumers else "running the golden"
+    with phases.step("golden", f"{doing} reference"):
+        total = None if call is None else call.total_tokens if isinstance(call, GatherCall) else 0
+        expected = _expected(args, source, inputs, total)
+    launches: list[KernelLaunch] = []
+    host_tilings = None
     if call is not None and getattr(args, "executor", "lowered") == "ascendc-host":
-        host_tiling = run_program_on_host(program, call, phases)
+        host_tilings = tuple(run_launches_on_host(program, inputs, phases))
     elif call is not None:
         with phases.step("run", f"running {call.tiling().used_cores} core(s) in the interpreter"):
-            run = run_program(program, call)
+            launches = run_launches(program, inputs)
     check = compare_outputs(inputs, expected)
     if isinstance(operands, ScatterOperands):
         slots = inputs["slot_mapping"].astype(np.int64)
@@ -493,7 +552,7 @@ def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
     else:
         batch = inputs["block_tables"].shape[0]
         total = call.total_tokens if isinstance(call, GatherCall) else 0
-    return Outcome(program, run, inputs, check, total, batch, host_tiling)
+    return Outcome(program, tuple(launches), inputs, check, total, batch, host_tilings)
 
 
 TRACE_WARN_BYTES = 256 * 10**6
@@ -501,7 +560,10 @@ TRACE_WARN_BYTES = 256 * 10**6
 
 
 def _write_trace(
-    args: argparse.Namespace, program: CompiledProgram, run: LoweredRun | None, phases: Phases
+    args: argparse.Namespace,
+    program: CompiledProgram,
+    run: KernelLaunch | None,
+    phases: Phases,
 ) -> None:
     path: Path = args.trace
     if run is None:
@@ -524,40 +586,48 @@ def _write_trace(
     print(f"  trace    {path}: {events} events on {run.cores} core(s) (open in ui.perfetto.dev)")
 
 
-def _print_statistics(outcome: Outcome, run: LoweredRun, seconds: dict[str, float]) -> None:
-    count = trace_counts(run.trace)
-    loaded = int(run.trace.dma_bytes(LOAD, max(run.cores, 1)).sum())
-    stored = int(run.trace.dma_bytes(STORE, max(run.cores, 1)).sum())
+def _print_statistics(outcome: Outcome, seconds: dict[str, float]) -> None:
+    cores = max(launch.cores for launch in outcome.launches)
     if isinstance(outcome.program.source.operands, ScatterOperands):
         tokens = outcome.inputs["slot_mapping"].shape[0]
         print(
             f"  tokens   {outcome.total_tokens} of {tokens} placed in the caches "
-            f"({tokens - outcome.total_tokens} skipped: padding), {run.cores} core(s)"
+            f"({tokens - outcome.total_tokens} skipped: padding), {cores} core(s)"
         )
     else:
         rows = outcome.inputs["key_out"].shape[0]
         print(
             f"  tokens   {outcome.total_tokens} of {rows} rows, {outcome.batch} sequences, "
-            f"{run.cores} core(s)"
+            f"{cores} core(s)"
         )
-    print(
-        f"  tiles    {count['store']} (each leaves the UB in one store), "
-        f"{count['fill_zero']} of them zero-filled"
-    )
-    moved = f"{size_text(loaded + stored)} moved"
-    print(f"  bytes    {moved}: {size_text(loaded)} loaded, {size_text(stored)} stored")
-    print(
-        f"  DMAs     {count['load']} loads, {count['store']} stores; also "
-        f"{count['transpose_blocks']} transposes, {count['fill_zero']} zero fills, "
-        f"{count['load_scalar']} scalar reads"
-    )
-    print(f"  ops      {run.executed_ops} executed")
-    print(f"  time     {_times(seconds)}")
-    timeline = schedule(run.trace, soc_info(outcome.program.soc))
-    if timeline.makespan_ns > 0:
+    makespan_ns, moved_total = 0.0, 0
+    for launch in outcome.launches:
+        if len(outcome.launches) > 1:
+            print(f"  kernel   @{launch.kernel} on {launch.cores} core(s)")
+        count = trace_counts(launch.trace)
+        loaded = int(launch.trace.dma_bytes(LOAD, max(launch.cores, 1)).sum())
+        stored = int(launch.trace.dma_bytes(STORE, max(launch.cores, 1)).sum())
         print(
-            f"  model    {timeline.makespan_ns / 1e3:.2f} us on the device by the cost model "
-            f"({rate((loaded + stored) / timeline.makespan_ns)})"
+            f"  tiles    {count['store']} (each leaves the UB in one store), "
+            f"{count['fill_zero']} of them zero-filled"
+        )
+        moved = f"{size_text(loaded + stored)} moved"
+        print(f"  bytes    {moved}: {size_text(loaded)} loaded, {size_text(stored)} stored")
+        vector = f", {count['vector']} compute ops" if count["vector"] else ""
+        print(
+            f"  DMAs     {count['load']} loads, {count['store']} stores; also "
+            f"{count['transpose_blocks']} transposes, {count['fill_zero']} zero fills, "
+            f"{count['load_scalar']} scalar reads{vector}"
+        )
+        print(f"  ops      {launch.executed_ops} executed")
+        makespan_ns += schedule(launch.trace, soc_info(outcome.program.soc)).makespan_ns
+        moved_total += loaded + stored
+    print(f"  time     {_times(seconds)}")
+    if makespan_ns > 0:
+        kernels = f" ({len(outcome.launches)} kernels in turn)" if len(outcome.launches) > 1 else ""
+        print(
+            f"  model    {makespan_ns / 1e3:.2f} us on the device by the cost model{kernels} "
+            f"({rate(moved_total / makespan_ns)})"
         )
 
 
@@ -588,19 +658,18 @@ def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
         raise UsageError(f"{PROG}: error: --trace needs --executor lowered (the interpreter)")
     outcome = _run(args, phases)
     print(outcome.title())
-    if outcome.host_tiling is not None:
-        tiling = outcome.host_tiling
-        unit = "tokens" if isinstance(outcome.program.source.operands, ScatterOperands) else "rows"
+    unit = "tokens" if isinstance(outcome.program.source.operands, ScatterOperands) else "rows"
+    for tiling in outcome.host_tilings or ():
         print(
             f"  host     {tiling['split_tokens']} {unit} on {tiling['used_cores']} core(s), the "
             "unit's own tiling and launcher, checked by the AscendC stand-in"
         )
+    if outcome.host_tilings is not None:
         print(f"  time     {_times({**outcome.program.source.seconds, **phases.seconds})}")
-    run = outcome.run
-    if run is not None:
-        _print_statistics(outcome, run, {**outcome.program.source.seconds, **phases.seconds})
+    if outcome.launches:
+        _print_statistics(outcome, {**outcome.program.source.seconds, **phases.seconds})
     if args.trace is not None:
-        _write_trace(args, outcome.program, run, phases)
+        _write_trace(args, outcome.program, next(iter(outcome.launches), None), phases)
     if args.save is not None:
         _save_outputs(args.save, outcome)
     return EXIT_OK if outcome.check.passed else EXIT_FAIL
@@ -608,19 +677,22 @@ def cmd_run(args: argparse.Namespace, phases: Phases) -> int:
 
 def cmd_explain(args: argparse.Namespace, phases: Phases) -> int:
     outcome = _run(args, phases)
-    program, run = outcome.program, outcome.run
-    if run is None:
+    program = outcome.program
+    if not outcome.launches:
         print(outcome.title())
         print("  no launch: an empty call needs no kernel (choose sizes with tokens to copy)")
         if args.trace is not None:
-            _write_trace(args, program, run, phases)
+            _write_trace(args, program, None, phases)
         return EXIT_OK if outcome.check.passed else EXIT_FAIL
-    timeline = schedule(run.trace, soc_info(program.soc))
-    print(render(build_report(program, run, timeline)))
+    reports = [
+        render(build_report(program, launch, schedule(launch.trace, soc_info(program.soc))))
+        for launch in outcome.launches
+    ]
+    print("\n\n".join(reports))
     if not outcome.check.passed:
         print(f"warning: {outcome.title()}")
     if args.trace is not None:
-        _write_trace(args, program, run, phases)
+        _write_trace(args, program, outcome.launches[0], phases)
     if args.compare:
         bench = Workbench(program.source, program.soc, outcome.inputs)
         with phases.step("compare", "modelling the vendor's strategies on the same data"):

@@ -24,9 +24,14 @@ from dataclasses import dataclass
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import AscendCApi, SocInfo, soc_info
 from passes.strategy import VENDOR_STRATEGIES, Strategy
-from runtime.call import KernelCall
-from runtime.golden import golden_caches, golden_outputs
-from runtime.tool.program import CompiledProgram, compare_outputs, compile_program, run_program
+from runtime.call import GatherCall, KernelCall
+from runtime.tool.program import (
+    CompiledProgram,
+    compare_outputs,
+    compile_program,
+    expected_outputs,
+    run_launches,
+)
 from runtime.tool.scatter_workload import ScatterOperands, scatter_call
 from runtime.tool.sources import GatherSource, InputError
 from runtime.tool.timeline import schedule
@@ -70,13 +75,9 @@ class Workbench:
     inputs: Inputs
 
     def __post_init__(self) -> None:
-        operands = self.source.operands
-        if isinstance(operands, ScatterOperands):
-            self.expected = golden_caches(self.inputs, cache_mode=operands.mode)
-        else:
-            self.expected = golden_outputs(
-                self.inputs, cache_mode=operands.mode, cumsum=operands.cumsum
-            )
+        call = self.call(self.inputs)
+        total = None if call is None else call.total_tokens if isinstance(call, GatherCall) else 0
+        self.expected = expected_outputs(self.source, self.inputs, total)
         self._programs: dict[str, CompiledProgram] = {}
 
     @property
@@ -114,18 +115,18 @@ class Workbench:
         if check:
             for role in self.source.operands.written_roles:
                 data[role] = self.inputs[role].copy()
-        call = self.call(data)
-        if call is None:
+        if self.call(data) is None:
             raise InputError("the call is empty: nothing to measure (choose sizes with tokens)")
-        run = run_program(program, call)
-        timeline = schedule(run.trace, self.soc_info)
+        # Every kernel of the program (one when fused), one after another on the device.
+        launches = run_launches(program, data)
+        timelines = [schedule(launch.trace, self.soc_info) for launch in launches]
         return Measurement(
             label,
             options,
-            timeline.makespan_ns,
-            timeline.roofline_ns,
-            timeline.gm_bytes,
-            run.executed_ops,
+            sum(timeline.makespan_ns for timeline in timelines),
+            sum(timeline.roofline_ns for timeline in timelines),
+            sum(timeline.gm_bytes for timeline in timelines),
+            sum(launch.executed_ops for launch in launches),
             compare_outputs(data, self.expected).passed if check else True,
         )
 

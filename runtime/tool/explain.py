@@ -3,11 +3,16 @@
 Nothing here plans anything. The UB map is the kernel's ``ascend.ub_alloc`` ops
 (offset, slots, slot size, purpose, and which ops fill and drain each buffer); the
 pipelining is its ``set_flag``/``wait_flag`` ops; the DMA sites are its ``load`` and
-``store`` ops. A run on concrete data (:class:`~runtime.host.lowered.LoweredRun`)
+``store`` ops. A run on concrete data (:class:`~runtime.interpreter.sequence.KernelLaunch`)
 adds what only data decides: the tiling fields, the core split, how often each DMA
 site ran with how many bursts of how many bytes, and the modelled time
 (``runtime.tool.timeline``). So the report shows what the kernel *does*, not what a
 second copy of the planning arithmetic believes it should do.
+
+The stages of a tile (CopyIn on MTE2, Compute on V, CopyOut on MTE3) are the kernel's
+DMA and vector ops in program order, per stream: a fused consumer's casts and
+arithmetic show there, between the load and the store. An unfused program (``pakv
+explain --no-fuse``) is one report per kernel launch: the gather, then each consumer.
 """
 
 from __future__ import annotations
@@ -15,18 +20,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from xdsl.dialects.builtin import MemRefType
 from xdsl.dialects.func import FuncOp
-from xdsl.ir import BlockArgument
+from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from pakv_dialect import ascend
-from pakv_dialect.ascend import constant_value
+from pakv_dialect.ascend import LaunchKind, constant_value, kernel_launch
+from pakv_dialect.dtypes import index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
 from passes.strategy import Strategy
 from runtime.call import CACHE_ROLES
-from runtime.host.lowered import LoweredRun
+from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
+from runtime.interpreter.sequence import KernelLaunch
 from runtime.tool.compare import Comparison, Refused, Tuning
 from runtime.tool.program import CompiledProgram
 from runtime.tool.scatter_workload import ScatterOperands
@@ -109,6 +117,28 @@ class DmaSite:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One step of a tile: an op of the kernel, described."""
+
+    stage: str
+    """``CopyIn``, ``Compute`` or ``CopyOut``."""
+    pipe: str
+    what: str
+
+
+@dataclass(frozen=True)
+class TilePath:
+    """The stages one kind of tile goes through, from its load (or zero fill) to its
+    store, in program order."""
+
+    output: str
+    """The GM tensor the tile is stored to (``key_out``, or ``target`` in a consumer)."""
+    zero: bool
+    """A tile of zeros (its tokens' blocks are out of range: nothing is loaded)."""
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
 class PlanReport:
     """Everything ``pakv explain`` prints, as data (tests read it)."""
 
@@ -116,6 +146,12 @@ class PlanReport:
     where: str
     soc: SocInfo
     operands: GatherOperands | ScatterOperands
+    launch: LaunchKind
+    token_bytes: dict[str, int]
+    """Bytes of one token of each GM tensor by role (its memref type's inner dims)."""
+    preloads: tuple[str, ...]
+    """GM tensors loaded into the UB once per core (a consumer's per-channel parameters)."""
+    paths: tuple[TilePath, ...]
     buffers: tuple[UbBufferInfo, ...]
     flags: tuple[FlagPair, ...]
     tiling: dict[str, int]
@@ -148,6 +184,99 @@ def token_bytes(operands: GatherOperands | ScatterOperands, role: str) -> int:
     """Bytes of one token of a token-major role (``H * element size``)."""
     shape = operands.shapes[role]
     return int(np.prod(shape[1:])) * operands.kinds[role].size
+
+
+def _kernel_roles(kernel: FuncOp) -> tuple[LaunchKind, dict[int, str]]:
+    """How the kernel is launched, and the role of each argument by index."""
+    launch = kernel_launch(kernel)
+    assert launch is not None, "pakv-to-ascend marks every kernel"
+    return launch[0], dict(enumerate(launch[1]))
+
+
+def _token_bytes(kernel: FuncOp) -> dict[str, int]:
+    """Bytes per token (dim 0) of every memref argument of ``kernel``, by role."""
+    _, roles = _kernel_roles(kernel)
+    sizes: dict[str, int] = {}
+    for index, arg in enumerate(kernel.args):
+        ty = arg.type
+        if not isinstance(ty, MemRefType) or not ty.get_shape():
+            continue
+        kind = kv_kind_of_type(ty.get_element_type()) or index_kind_of_type(ty.get_element_type())
+        if kind is not None:
+            sizes[roles[index]] = int(np.prod(ty.get_shape()[1:])) * kind.size
+    return sizes
+
+
+def _purpose(buffer: SSAValue) -> str:
+    owner = buffer.owner
+    return f"'{owner.purpose.data}'" if isinstance(owner, ascend.UbAllocOp) else "?"
+
+
+def _gm_role(value: SSAValue, roles: dict[int, str]) -> str:
+    return roles.get(value.index, "?") if isinstance(value, BlockArgument) else "?"
+
+
+def _describe(op: Operation, roles: dict[int, str]) -> tuple[str, str, str] | None:
+    """(stage, pipe, words) of a tile's op; None for the rest."""
+    match op:
+        case ascend.LoadOp():
+            return "CopyIn", "MTE2", f"load {_gm_role(op.gm, roles)} -> {_purpose(op.ub)}"
+        case ascend.StoreOp():
+            return "CopyOut", "MTE3", f"store {_purpose(op.ub)} -> {_gm_role(op.gm, roles)}"
+        case ascend.TransposeBlocksOp():
+            where = f"{_purpose(op.source)} -> {_purpose(op.target)}"
+            return "Compute", "V", f"transpose 32-byte blocks (NZ -> token-major) {where}"
+        case ascend.FillZeroOp():
+            return "Compute", "V", f"zero fill {_purpose(op.target)}"
+        case ascend.VCastOp():
+            source, target = kv_kind_of_type(op.from_type), kv_kind_of_type(op.to_type)
+            assert source is not None and target is not None
+            where = f"{_purpose(op.source)} -> {_purpose(op.target)}"
+            cast = f"Cast {source.name} -> {target.name} ({op.mode.data.value})"
+            return "Compute", "V", f"{cast} {where}"
+        case ascend.VScalarOp():
+            scalar = op.scalar.owner
+            name = "?"
+            if isinstance(scalar, ascend.LoadScalarOp):
+                name = _gm_role(scalar.source, roles)
+            kind = op.kind.data.value
+            return "Compute", "V", f"{kind} {name} (per tensor) in {_purpose(op.target)}"
+        case ascend.VRowsOp():
+            kind = op.kind.data.value
+            vector, target = _purpose(op.vector), _purpose(op.target)
+            return "Compute", "V", f"{kind} a per-channel vector of {vector} per row in {target}"
+        case _:
+            return None
+
+
+def tile_paths(kernel: FuncOp) -> tuple[tuple[str, ...], tuple[TilePath, ...]]:
+    """The tensors the kernel loads once per core, and each distinct path of its tiles
+    (:class:`TilePath`), in program order."""
+    _, roles = _kernel_roles(kernel)
+    preloads: list[str] = []
+    paths: list[TilePath] = []
+    pending: list[Stage] = []
+    for op in kernel.walk():
+        described = _describe(op, roles)
+        if described is None:
+            continue
+        if isinstance(op, ascend.LoadOp) and "param_" in _gm_role(op.gm, roles):
+            preloads.append(_gm_role(op.gm, roles))  # a consumer's per-channel parameter
+            continue
+        if isinstance(op, ascend.LoadOp | ascend.FillZeroOp) and not any(
+            st.stage == "Compute" for st in pending
+        ):
+            pending = [st for st in pending if st.stage == "CopyIn"]
+        elif isinstance(op, ascend.LoadOp | ascend.FillZeroOp):
+            pending = []
+        pending.append(Stage(*described))
+        if isinstance(op, ascend.StoreOp):
+            zero = any(st.what.startswith("zero fill") for st in pending)
+            path = TilePath(_gm_role(op.gm, roles), zero, tuple(pending))
+            if path not in paths:
+                paths.append(path)
+            pending = []
+    return tuple(dict.fromkeys(preloads)), tuple(paths)
 
 
 def ub_buffers(kernel: FuncOp) -> tuple[UbBufferInfo, ...]:
@@ -200,14 +329,14 @@ def _flags(kernel: FuncOp) -> tuple[FlagPair, ...]:
     return tuple(pairs)
 
 
-def _sites(program: CompiledProgram, trace: MachineTrace) -> tuple[DmaSite, ...]:
-    role_of_arg = {index: role for role, index in program.source.argument_of.items()}
+def _sites(compiled: CompiledKernel, trace: MachineTrace) -> tuple[DmaSite, ...]:
+    _, role_of_arg = _kernel_roles(compiled.function)
     table = trace.table()
     sites: list[DmaSite] = []
-    for op in program.kernel.walk():
+    for op in compiled.function.walk():
         if not isinstance(op, ascend.LoadOp | ascend.StoreOp):
             continue
-        ordinal = program.sites[op].ordinal
+        ordinal = compiled.sites[op].ordinal
         rows = table[table["op"] == ordinal]
         gm = op.gm
         tensor = role_of_arg.get(gm.index, "?") if isinstance(gm, BlockArgument) else "?"
@@ -228,8 +357,11 @@ def _sites(program: CompiledProgram, trace: MachineTrace) -> tuple[DmaSite, ...]
     return tuple(sites)
 
 
-def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) -> PlanReport:
-    """Read the plan from ``program``'s lowered kernel and the run's trace."""
+def build_report(program: CompiledProgram, run: KernelLaunch, timeline: Timeline) -> PlanReport:
+    """Read the plan from the launched kernel of ``program`` and the launch's trace."""
+    compiled = program.kernels[run.kernel]
+    kernel = compiled.function
+    preloads, paths = tile_paths(kernel)
     tiling = run.tiling
     cores = tiling.used_cores
     rows = [
@@ -240,16 +372,20 @@ def build_report(program: CompiledProgram, run: LoweredRun, timeline: Timeline) 
     ]
     stored = run.trace.dma_bytes(STORE, cores).tolist()
     return PlanReport(
-        kernel=program.kernel.sym_name.data,
+        kernel=kernel.sym_name.data,
         where=program.source.where(),
         soc=soc_info(program.soc),
         operands=program.source.operands,
-        buffers=ub_buffers(program.kernel),
-        flags=_flags(program.kernel),
+        launch=_kernel_roles(kernel)[0],
+        token_bytes=_token_bytes(kernel),
+        preloads=preloads,
+        paths=paths,
+        buffers=ub_buffers(kernel),
+        flags=_flags(kernel),
         tiling=tiling.fields(),
         rows_per_core=(min(rows, default=0), max(rows, default=0)),
         bytes_per_core=(min(stored, default=0), max(stored, default=0)),
-        sites=_sites(program, run.trace),
+        sites=_sites(compiled, run.trace),
         counts=trace_counts(run.trace),
         executed_ops=run.executed_ops,
         makespan_ns=timeline.makespan_ns,
@@ -285,16 +421,19 @@ def _layout_line(operands: GatherOperands | ScatterOperands) -> str:
 def _what_a_tile_is(report: PlanReport) -> list[str]:
     """Tile sizes per stream, from the biggest store of each output."""
     lines: list[str] = []
-    nz = report.operands.mode == CacheMode.PA_NZ
+    nz = report.operands.mode == CacheMode.PA_NZ and report.launch != LaunchKind.map
     scatter = isinstance(report.operands, ScatterOperands)
-    for role, cache in zip(report.operands.token_roles, CACHE_ROLES, strict=True):
+    streams = list(zip(report.operands.token_roles, CACHE_ROLES, strict=True))
+    if report.launch == LaunchKind.map:
+        streams = [("target", "source")]
+    for role, cache in streams:
         written, read = (cache, role) if scatter else (role, cache)
         stores = [s for s in report.sites if s.kind == "store" and s.tensor == written]
         loads = [s for s in report.sites if s.kind == "load" and s.tensor == read]
         # A tile's bytes: what leaves the UB for the tokens (gather) or enters it (scatter).
         tiles = loads if scatter else stores
         biggest = max((s.bytes.high for s in tiles), default=0)
-        per_token = token_bytes(report.operands, role)
+        per_token = report.token_bytes.get(role, 0)
         tokens = biggest / per_token if per_token else 0.0
         name = role.removesuffix("_out")
         line = f"  {name:5}: up to {biggest} B per tile = {tokens:.4g} tokens"
@@ -352,7 +491,10 @@ def render(report: PlanReport) -> str:
     soc, t = report.soc, report.tiling
     out: list[str] = []
     out.append(f"Plan of @{report.kernel} ({report.where}) on {soc.name}")
-    out.append(f"  op: {_layout_line(report.operands)}")
+    if report.launch == LaunchKind.map:
+        out.append("  op: a consumer of the gathered tokens, every row (the unfused program)")
+    else:
+        out.append(f"  op: {_layout_line(report.operands)}")
     out.append(
         f"  SoC: {soc.ub_usable_bytes} B usable UB per vector core, {soc.vector_cores} vector "
         f"cores, {soc.hbm_bytes_per_s / 1e12:.2f} TB/s HBM"
@@ -376,6 +518,14 @@ def render(report: PlanReport) -> str:
             f"  {f.set_pipe:>4} -> {f.wait_pipe:<4} {f.sets} set / {f.waits} wait ops, "
             f"events {f.events}"
         )
+    out.append("Stages of a tile (CopyIn -> Compute -> CopyOut, the kernel's ops in order):")
+    if report.preloads:
+        out.append(f"  once per core: CopyIn (MTE2) {', '.join(report.preloads)} into the UB")
+    for path in report.paths:
+        zero = " (zero tile: its blocks are out of range, nothing is loaded)" if path.zero else ""
+        out.append(f"  tile of {path.output}{zero}:")
+        for stage in path.stages:
+            out.append(f"    {stage.stage:8} {stage.pipe:5} {stage.what}")
     out.append("Tiles:")
     out.extend(_what_a_tile_is(report))
     out.append("")
@@ -391,13 +541,14 @@ def render(report: PlanReport) -> str:
     low_b, high_b = report.bytes_per_core
     out.append(f"  bytes stored per core: {size_text(low_b)} .. {size_text(high_b)}")
     out.append("DMA sites (lowered IR op -> what it did in this launch):")
+    width = max([12, *(len(s.tensor) for s in report.sites)])
     out.append(
-        f"  {'op':>5} {'kind':5} {'tensor':12} {'buffer':12} {'form':6} {'runs':>7} "
+        f"  {'op':>5} {'kind':5} {'tensor':{width}} {'buffer':12} {'form':6} {'runs':>7} "
         f"{'bursts/run':>11} {'bytes/burst':>13} {'bytes':>12}"
     )
     for s in report.sites:
         out.append(
-            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:12} {s.buffer:12} {s.form:6} "
+            f"  {'#' + str(s.ordinal):>5} {s.kind:5} {s.tensor:{width}} {s.buffer:12} {s.form:6} "
             f"{s.bytes.count:>7} {s.bursts.span():>11} {s.burst_bytes.span():>13} "
             f"{s.bytes.total:>12}"
         )
@@ -405,7 +556,7 @@ def render(report: PlanReport) -> str:
     out.append(
         f"Totals: {c['load']} loads ({size_text(report.moved('load'))}), {c['store']} stores "
         f"({size_text(report.moved('store'))}), {c['transpose_blocks']} transposes, "
-        f"{c['fill_zero']} zero fills, {c['load_scalar']} scalar reads; "
+        f"{c['fill_zero']} zero fills, {c['vector']} compute ops, {c['load_scalar']} scalar reads; "
         f"{report.executed_ops} ops executed"
     )
     moved = report.moved("load") + report.moved("store")

@@ -6,6 +6,12 @@ pieces: the registered ``pakv-to-ascend{soc=...}`` pipeline, the AscendC target'
 emitter, and the compiled fast path (:class:`~runtime.interpreter.fast_path.CompiledKernel`)
 on an :class:`~runtime.interpreter.machine.AscendMachine`. Every failure a user can cause
 becomes an :class:`~runtime.tool.sources.InputError` at the op's location.
+
+A lowered program is one kernel (a gather, its consumers fused in), or, with
+``fuse=false``, host code that calls a gather kernel and a kernel per consumer:
+:func:`run_launches` and :func:`run_launches_on_host` run either on the function's
+arguments (``runtime.interpreter.sequence``), and :func:`reference_outputs` runs the
+program as written, op by op, as the reference for programs with consumers.
 """
 
 from __future__ import annotations
@@ -26,15 +32,26 @@ from pakv_dialect.ascend import function_cores, kernel_tiling_abi
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
 from runtime.ascendc.errors import AscendCEmitError
-from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
+from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel, build_host_kernels
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import KernelCall
+from runtime.call import OUTPUT_ROLES, KernelCall
+from runtime.golden import golden_caches, golden_outputs
 from runtime.host.checks import verifier_message
+from runtime.host.executors import run_host_program
 from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
-from runtime.interpreter.ascend_functions import kernel_function
 from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.machine import AscendMachine, OpSite
+from runtime.interpreter.pakv_functions import run_function
+from runtime.interpreter.sequence import (
+    KernelLaunch,
+    ProgramError,
+    entry_function,
+    kernels_of,
+    run_lowered_program,
+)
+from runtime.memory import GmTensor
 from runtime.tool.progress import StepReporter
+from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.sources import GatherSource, InputError, location_of
 from runtime.tool.workload import Inputs
 
@@ -73,17 +90,25 @@ class Phases:
 
 @dataclass
 class CompiledProgram:
-    """A source lowered for one SoC, with its kernel compiled for the interpreter."""
+    """A source lowered for one SoC, with its kernels compiled for the interpreter."""
 
     source: GatherSource
     soc: str
     module: ModuleOp
     """The lowered module (the source's module is left as it was)."""
-    compiled: CompiledKernel
+    kernels: dict[str, CompiledKernel]
+    """Every kernel of the module by name, in module order (one unless unfused)."""
+
+    @property
+    def compiled(self) -> CompiledKernel:
+        """The program's one kernel (``ProgramError`` for an unfused program)."""
+        if len(self.kernels) != 1:
+            raise ProgramError(f"the program has {len(self.kernels)} kernels, not one")
+        return next(iter(self.kernels.values()))
 
     @property
     def kernel(self) -> FuncOp:
-        """The lowered kernel function."""
+        """The lowered kernel function of a one-kernel program."""
         return self.compiled.function
 
     @property
@@ -114,16 +139,16 @@ def compile_program(
             raise InputError(
                 f"the lowered kernel does not verify: {verifier_message(e)}", source.where()
             ) from None
-    kernel = kernel_function(module)
-    if len(kernel.args) != len(source.argument_of):
+    entry = entry_function(module)
+    if len(entry.args) != len(source.argument_of):
         raise InputError(
-            f"@{source.func_name} has {len(kernel.args)} arguments but pakv.gather uses "
+            f"@{source.func_name} has {len(entry.args)} arguments but pakv.gather uses "
             f"{len(source.argument_of)}: a kernel takes exactly the op's operands",
-            location_of(kernel) or source.where(),
+            location_of(entry) or source.where(),
         )
     with phases.step("codegen", "compiling the kernel into Python for the interpreter"):
-        compiled = compile_kernel(kernel)
-    return CompiledProgram(source, soc, module, compiled)
+        kernels = {name: compile_kernel(f) for name, f in kernels_of(module).items()}
+    return CompiledProgram(source, soc, module, kernels)
 
 
 def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict[str, str]:
@@ -151,6 +176,84 @@ def run_program(program: CompiledProgram, call: KernelCall) -> LoweredRun:
     ops = program.compiled.run(machine, args)
     kernel = LoweredKernel(call.signature, program.module, program.compiled)
     return LoweredRun(kernel, tiling, machine.trace, ops)
+
+
+def function_arguments(program: CompiledProgram, inputs: Inputs) -> list[GmTensor]:
+    """``inputs`` (by role) as GM tensors in the order of the source function's
+    arguments, each named after its argument."""
+    source = program.source
+    kinds = source.operands.kinds
+    return [
+        GmTensor.wrap(source.argument_names[role], inputs[role], kinds[role])
+        for role in sorted(source.argument_of, key=source.argument_of.__getitem__)
+    ]
+
+
+def run_launches(program: CompiledProgram, inputs: Inputs) -> list[KernelLaunch]:
+    """Run the lowered program on ``inputs`` (by role; outputs written in place), every
+    kernel on every core its tiling uses; returns the launches in program order."""
+    args = function_arguments(program, inputs)
+    return run_lowered_program(program.module, args, soc_info(program.soc), program.kernels)
+
+
+def run_launches_on_host(
+    program: CompiledProgram, inputs: Inputs, phases: Phases | None = None
+) -> list[dict[str, int]]:
+    """Run the program's emitted AscendC natively on the host stand-in, every kernel in
+    program order (``runtime.host.executors.run_host_program``); returns each launch's
+    tiling as the unit's host code computed it."""
+    phases = phases or Phases()
+    units = emit_sources(program, phases)
+    functions = kernels_of(program.module)
+    with phases.step("g++", "compiling the AscendC kernels for the host (cached on disk)"):
+        built = build_host_kernels(
+            [
+                HostUnit(source, name, program.soc, kernel_tiling_abi(functions[name]).name)
+                for name, source in units.items()
+            ]
+        )
+    kernels = {kernel.unit.entry: kernel for kernel in built}
+    args = function_arguments(program, inputs)
+    with phases.step("run", f"running {len(kernels)} kernel(s) natively"):
+        return run_host_program(program.module, args, soc_info(program.soc), kernels)
+
+
+def reference_outputs(source: GatherSource, inputs: Inputs) -> Inputs:
+    """The outputs the program as written gives on ``inputs`` (copies; ``inputs`` are
+    left alone), run op by op in xDSL's interpreter: the gather's interpreter, then
+    the consumers on whole arrays (``runtime.interpreter.array_functions``)."""
+    arrays = {role: array.copy() for role, array in inputs.items()}
+    kinds = source.operands.kinds
+    args = [
+        GmTensor.wrap(source.argument_names[role], arrays[role], kinds[role])
+        for role in sorted(source.argument_of, key=source.argument_of.__getitem__)
+    ]
+    run_function(source.module, args, name=source.func_name)
+    return {role: arrays[role] for role in OUTPUT_ROLES}
+
+
+def expected_outputs(
+    source: GatherSource, inputs: Inputs, total: int | None, *, fused: bool = True
+) -> dict[str, np.ndarray]:
+    """What the outputs must hold after a run on ``inputs`` (``total``: the lengths'
+    total; None: an empty call, which writes nothing).
+
+    A scatter or plain gather: the golden reference. A program with consumers: the
+    program as written, run op by op, on the rows below the total; a fused kernel
+    leaves the rows past it as they were, while the unfused program converts them too.
+    """
+    operands = source.operands
+    if isinstance(operands, ScatterOperands):
+        return golden_caches(inputs, cache_mode=operands.mode)
+    if not source.has_consumers:
+        return golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
+    if total is None:
+        return {role: inputs[role].copy() for role in OUTPUT_ROLES}
+    expected = reference_outputs(source, inputs)
+    if fused:
+        for role in OUTPUT_ROLES:
+            expected[role][total:] = inputs[role][total:]
+    return expected
 
 
 def host_kernel(program: CompiledProgram, phases: Phases | None = None) -> HostKernel:

@@ -153,7 +153,7 @@ def load_inputs(directory: Path, operands: ScatterOperands) -> Inputs:
         raise WorkloadError(f"--data {directory}: not a directory")
     inputs: Inputs = {}
     for role, shape in operands.shapes.items():
-        path = data_file(directory, role)
+        path = data_file(directory, role, {})
         if path is None:
             raise WorkloadError(
                 f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) that the "

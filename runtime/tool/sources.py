@@ -7,6 +7,14 @@ Whatever the source, the result is a verified module with exactly one ``pakv.gat
 :class:`InputError`: one line that says what is wrong and, for a file, where
 (``file:line:col``, as compilers do).
 
+A program may also gather into buffers it allocates and consume them elementwise
+(``linalg.generic``, SPEC section 7: the dequantising examples). Its operands' roles
+are bound on a copy that ``pakv-fuse-consumers`` folded into one gather: every
+argument is then an operand of that op (caches, tables, lengths, the consumers'
+parameters and outputs). The module itself stays as written: it is the reference the
+tools run op by op, and the pipeline fuses (or, ``--no-fuse``, does not fuse) it again.
+A consumer that cannot be fused is an error at its line, saying why.
+
 Locations: xDSL's parser attaches a location to an op only when the text spells one
 (``loc(...)``). :class:`LocatingParser` attaches MLIR's default, the op's own
 ``file:line:col`` as a ``FileLineColLoc``, so every later diagnostic (verifier, SoC
@@ -28,6 +36,7 @@ from xdsl.utils.lexer import Span
 
 from pakv_dialect.pakv import GatherOp, KvOp
 from pakv_dialect.soc import DEFAULT_SOC
+from passes.fuse_consumers import FuseConsumersPass, not_fused_remarks
 from runtime.host.checks import verifier_message
 from runtime.host.lowered import lowering_context
 from runtime.ir_builder import GatherBindingError, find_kv_op
@@ -108,8 +117,11 @@ class GatherSource:
     stem: str
     """A short name for output files."""
     module: ModuleOp
+    """The module as written (a program's consumers unfused)."""
     func_name: str
     op: KvOp
+    """The op the roles are bound on: the module's gather with its consumers folded in
+    (in a copy of the module; the same op as written when it has none), or its scatter."""
     operands: GatherOperands | ScatterOperands
     argument_of: dict[str, int]
     """Operand role -> index of the kernel argument that carries it."""
@@ -120,6 +132,11 @@ class GatherSource:
     """The op's ``file:line:col`` (None when built from flags)."""
     seconds: dict[str, float]
     """Time spent on parse and verify."""
+
+    @property
+    def has_consumers(self) -> bool:
+        """Whether the program computes on the gathered elements (SPEC section 7)."""
+        return isinstance(self.op, GatherOp) and self.op.is_fused
 
     @property
     def gather_operands(self) -> GatherOperands:
@@ -158,9 +175,16 @@ def _bind(module: ModuleOp, name: str, stem: str, seconds: dict[str, float]) -> 
     start = time.perf_counter()
     verify_located(module, name)
     seconds["verify"] = time.perf_counter() - start
+    fused = module.clone()
+    FuseConsumersPass().apply(lowering_context(), fused)
     try:
-        binding = find_kv_op(module)
+        binding = find_kv_op(fused)
     except GatherBindingError as e:
+        for consumer, why in not_fused_remarks(fused):
+            raise InputError(
+                f"this consumer of pakv.gather cannot be fused into it: {why}",
+                location_of(consumer) or name,
+            ) from None
         raise InputError(str(e), name) from None
     op = binding.op
     operands = GatherOperands.of(op) if isinstance(op, GatherOp) else ScatterOperands.of(op)

@@ -25,6 +25,9 @@ Sources, cited by short name (``pakv_dialect/soc.py`` lists the SoC-table ones):
 * ``scalar doc``: "Reading/Writing Data by the Scalar Unit" (``atlas_ascendc_10_00031``):
   scalar GM reads go through a per-core DataCache; a read fetches its cache line (64
   bytes in the page's example) and later reads of that line do not access GM.
+* ``vector doc``: AscendC basic API, "Common Parameters of Vector Computation"
+  (hiascend.com ``atlasascendc_api_07_0024``, mask and repeat): one repeat of a vector
+  instruction processes 8 datablocks of 32 bytes (256 bytes).
 * ``cce``: CCE intrinsics ``copy_ubuf_to_ubuf`` (``cceapi_0070``: UB -> UB copies run on
   PIPE_V) and ``vector_dup`` (``cceapi_0056``: 128 b16 / 64 b32 elements, 256 bytes, per
   repeat).
@@ -56,8 +59,13 @@ The rules:
   core in the middle on average).
 * **Vector unit.** A block transpose (UB -> UB ``DataCopy`` of 32-byte bursts, PIPE_V:
   cce) moves ``ub_copy_bytes_per_cycle``; a zero fill (``Duplicate``: cce) 256 bytes
-  per cycle, one repeat per cycle (a guess at the repeat rate). Clock:
-  ``SocInfo.vector_clock_hz``, else ``default_clock_hz`` (a guess).
+  per cycle, one repeat per cycle (a guess at the repeat rate). A fused consumer's
+  Compute op (``vcast``, ``vscalar``, ``vrows``: AscendC ``Cast``, ``Adds``/``Muls``,
+  ``Add``/``Sub``/``Mul``) is costed the same way (vector doc: a vector instruction
+  works in repeats of 8 blocks of 32 bytes, 256 bytes, one repeat per cycle the same
+  guess), by the bytes it writes: a narrowing cast, whose wider source the trace row
+  does not carry, is costed by its narrower output. Clock: ``SocInfo.vector_clock_hz``,
+  else ``default_clock_hz`` (a guess).
 * **Not modelled** (each would change every strategy alike or is unknown): kernel launch,
   L2 hits, same-address effects between DMAs of different cores (only a 512-byte line
   at each core's boundary), the UB side of a 3-D copy (its GM side is an ordinary load
@@ -100,6 +108,7 @@ from runtime.interpreter.machine import (
     STORE,
     TRACE_KINDS,
     TRANSPOSE,
+    VECTOR,
     WAIT_FLAG,
     MachineTrace,
 )
@@ -325,7 +334,7 @@ def _costs(table: np.ndarray, model: CostModel, soc: SocInfo) -> _Costs:
     transposed = count * length * UB_ALIGN / model.ub_copy_bytes_per_cycle / clock
     filled = np.ceil(length / model.vector_bytes_per_cycle) / clock
     duration = np.select(
-        [kind == TRANSPOSE, kind == FILL_ZERO, kind == LOAD_SCALAR],
+        [kind == TRANSPOSE, np.isin(kind, (FILL_ZERO, VECTOR)), kind == LOAD_SCALAR],
         [transposed, filled, _scalar_costs(table, model)],
         default=0.0,
     )
@@ -422,6 +431,9 @@ def _event_args(row: np.ndarray, tensors: tuple[str, ...]) -> dict[str, Any]:
         args.update(rows=int(row["n_burst"]), cols=int(row["burst_len"]), slot=int(row["slot"]))
     elif kind == FILL_ZERO:
         args.update(bytes=int(row["burst_len"]), slot=int(row["slot"]))
+    elif kind == VECTOR:
+        elements, nbytes = int(row["n_burst"]), int(row["burst_len"])
+        args.update(elements=elements, bytes=nbytes, slot=int(row["slot"]))
     elif kind == LOAD_SCALAR:
         args.update(tensor=tensors[int(row["tensor"])], gm_offset=int(row["gm_offset"]))
     return args

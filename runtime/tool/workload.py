@@ -12,8 +12,13 @@ module makes that data:
   caches (every NaN payload is fair game: the copy must be bit-exact), block tables
   with ids in range, lengths and offsets that never reach past the table, and a total
   that fills ``num_tokens`` when the output's size is fixed.
-* :func:`load_inputs` reads ``<role>.npy`` (or the operator's parameter name, e.g.
-  ``keyCache.npy``) from a directory instead, and checks it against the op's types.
+* :func:`load_inputs` reads ``<argument name>.npy`` (or ``<role>.npy``, or the
+  operator's parameter name, e.g. ``keyCache.npy``) from a directory instead, and
+  checks it against the op's types.
+
+A gather with consumers (SPEC section 7) has more operands: the consumers' scales and
+offsets (roles ``key_param_0``, ...: random finite float32 values, or files), and
+outputs of the consumers' types.
 
 Nothing is allocated before :func:`check_memory` has compared what the data needs
 (its operands, plus the golden reference's copies of the outputs) with the memory this
@@ -39,7 +44,15 @@ from pakv_dialect.dtypes import ElementKind, index_kind_of_type, kv_kind_of_type
 from pakv_dialect.layouts import block_stride, dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp, ScatterOp
 from pakv_dialect.soc import soc_info
-from runtime.call import API_NAMES, CACHE_ROLES, OUTPUT_ROLES, GatherCall, RunSizes, size_dims
+from runtime.call import (
+    API_NAMES,
+    CACHE_ROLES,
+    OPERAND_ROLES,
+    OUTPUT_ROLES,
+    GatherCall,
+    RunSizes,
+    size_dims,
+)
 from runtime.golden import total_length
 from runtime.host.checks import check_data, check_parameters, expected_format
 from runtime.host.tensor import Tensor
@@ -80,6 +93,22 @@ class GatherOperands:
     @property
     def has_offset(self) -> bool:
         return "seq_offset" in self.shapes
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The consumers' parameter roles (``key_param_0``, ...), in operand order."""
+        return tuple(role for role in self.shapes if "_param_" in role)
+
+    def plain(self) -> GatherOperands:
+        """The plain gather behind a gather with consumers: outputs of the caches'
+        kinds, no parameters. The host checks of SPEC section 3 judge it (they are
+        the same for both: the consumers change no shape and no index)."""
+        kinds = {r: k for r, k in self.kinds.items() if "_param_" not in r}
+        kinds |= {out: self.kinds[out.replace("_out", "_cache")] for out in OUTPUT_ROLES}
+        shapes = {r: s for r, s in self.shapes.items() if "_param_" not in r}
+        return GatherOperands(
+            self.mode, self.cumsum, self.block_size, kinds, shapes, self.block_strides
+        )
 
     def laid_out(self, role: str, array: np.ndarray) -> np.ndarray:
         """``array`` in the layout the op's type fixes for ``role`` (:func:`laid_out`)."""
@@ -349,12 +378,24 @@ def random_inputs(
     }
     if offsets is not None:
         inputs["seq_offset"] = offsets.astype(index)
+    for role in operands.params:  # finite scales and offsets: N(0, 1) in float32
+        inputs[role] = rng.standard_normal(shape(role)).astype(np.float32)
     return inputs
 
 
-def data_file(directory: Path, role: str) -> Path | None:
-    """The one file holding ``role`` (``<role>.npy`` or ``<apiName>.npy``), or None."""
-    found = [directory / f"{name}.npy" for name in dict.fromkeys((role, API_NAMES[role]))]
+def _file_names(role: str, names: Mapping[str, str]) -> list[str]:
+    """The file stems that may hold ``role``: its argument's name, the role, and the
+    operator's parameter name (not for a consumer's parameter: the IR, not the
+    operator, says what it means)."""
+    stems = [names.get(role, role), role]
+    if "_param_" not in role:
+        stems.append(API_NAMES[role])
+    return list(dict.fromkeys(stems))
+
+
+def data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | None:
+    """The one file holding ``role`` (:func:`_file_names`), or None."""
+    found = [directory / f"{name}.npy" for name in _file_names(role, names)]
     found = [path for path in found if path.is_file()]
     if len(found) > 1:
         raise WorkloadError(
@@ -373,8 +414,11 @@ def read_npy(path: Path) -> np.ndarray:
         raise WorkloadError(f"{path}: not a readable .npy file ({e})") from None
 
 
-def load_inputs(directory: Path, operands: GatherOperands, soc: str) -> Inputs:
-    """``<role>.npy`` files (or ``<apiName>.npy``) from ``directory``, checked against the op.
+def load_inputs(
+    directory: Path, operands: GatherOperands, soc: str, names: Mapping[str, str] | None = None
+) -> Inputs:
+    """``<argument name>.npy`` files (or ``<role>.npy``, ``<apiName>.npy``) from
+    ``directory``, checked against the op; ``names`` maps roles to argument names.
 
     The outputs are optional: missing ones start as zeros with as many rows as the
     lengths total (or the IR's static ``num_tokens``), once the host's data checks
@@ -383,15 +427,17 @@ def load_inputs(directory: Path, operands: GatherOperands, soc: str) -> Inputs:
     """
     if not directory.is_dir():
         raise WorkloadError(f"--data {directory}: not a directory")
+    names = names or {}
     inputs: Inputs = {}
     for role, shape in operands.shapes.items():
-        path = data_file(directory, role)
+        path = data_file(directory, role, names)
         if path is None:
             if role in OUTPUT_ROLES:
                 continue
+            first, *others = (f"{stem}.npy" for stem in _file_names(role, names))
+            also = f" (or {', '.join(others)})" if others else ""
             raise WorkloadError(
-                f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) "
-                "that the op's operands need"
+                f"--data {directory}: missing {first}{also} that the op's operands need"
             )
         array = read_npy(path)
         kind = operands.kinds[role]
@@ -439,11 +485,12 @@ def _output_shapes(
     fixed += [operands.shapes[r][0] for r in OUTPUT_ROLES if operands.shapes[r][0] != DYNAMIC]
     if fixed:
         return {role: rows_of(role, fixed[0]) for role in OUTPUT_ROLES}
+    plain = operands.plain()
     stand_ins = {
-        role: np.zeros(rows_of(role, 1), operands.kinds[role].storage) for role in OUTPUT_ROLES
+        role: np.zeros(rows_of(role, 1), plain.kinds[role].storage) for role in OUTPUT_ROLES
     }
     checked = check_parameters(
-        **_tensor_args({**inputs, **stand_ins}, operands, soc),
+        *_tensor_args({**inputs, **stand_ins}, plain, soc),
         cache_mode=operands.mode.value,
         is_seq_lens_cumsum=operands.cumsum,
         soc=soc,
@@ -457,34 +504,40 @@ def _output_shapes(
     return {role: rows_of(role, total) for role in OUTPUT_ROLES}
 
 
-def _tensor_args(inputs: Inputs, operands: GatherOperands, soc: str) -> dict[str, Tensor | None]:
-    """``inputs`` as the host API's keyword arguments: caches as FRACTAL_NZ on SoCs that
-    tell the formats apart in PA_NZ mode, every dtype by name (HiFloat8 included)."""
+def _tensor_args(inputs: Inputs, operands: GatherOperands, soc: str) -> list[Tensor | None]:
+    """``inputs`` as the host API's positional arguments (``OPERAND_ROLES`` order, the
+    offset last): caches as FRACTAL_NZ on SoCs that tell the formats apart in PA_NZ
+    mode, every dtype by name (HiFloat8 included)."""
     chip = soc_info(soc)
-    parameters = {
-        "key_cache": "key_cache", "value_cache": "value_cache", "block_tables": "block_tables",
-        "seq_lens": "seq_lens", "key_out": "key_ref", "value_out": "value_ref",
-        "seq_offset": "seq_offset",
-    }  # fmt: skip
-    return {
-        parameter: None
+    roles = [r for r in OPERAND_ROLES if r != "seq_offset"] + ["seq_offset"]
+    return [
+        None
         if role not in inputs
         else Tensor(
             inputs[role],
             dtype=operands.kinds[role].name,
             format=expected_format(role, operands.mode, chip).value,
         )
-        for role, parameter in parameters.items()
-    }
+        for role in roles
+    ]
 
 
 def gather_call(inputs: Inputs, operands: GatherOperands, soc: str) -> GatherCall | None:
     """The host checks of SPEC section 3 on ``inputs``; None: an empty call.
 
+    A gather with consumers is judged as its plain gather (:meth:`GatherOperands.plain`)
+    on outputs of the caches' kinds that ``np.empty`` reserves and nothing touches: the
+    returned call's outputs are those stand-ins, so it serves the checks, the sizes and
+    the tiling; the program runs on ``inputs``.
     AclnnError: the data breaks a rule (the message says which).
     """
+    plain = operands.plain()
+    if operands.params or plain.kinds != operands.kinds:
+        inputs = {r: a for r, a in inputs.items() if "_param_" not in r} | {
+            role: np.empty(inputs[role].shape, plain.kinds[role].storage) for role in OUTPUT_ROLES
+        }
     return check_parameters(
-        **_tensor_args(inputs, operands, soc),
+        *_tensor_args(inputs, plain, soc),
         cache_mode=operands.mode.value,
         is_seq_lens_cumsum=operands.cumsum,
         soc=soc,

@@ -2,8 +2,10 @@
 //
 // Written by the pakv project from the public AscendC API documentation and headers
 // (mirror-cann/asc-devkit: DataCopy, DataCopyPad, DataCopyParams, DataCopyExtParams,
-// MultiCopyLoopInfo/MultiCopyParams (Ascend 950's NDDMA), PipeBarrier, SetFlag/WaitFlag, AllocEventID, TPipe::InitBuffer, TBuf::GetWithOffset, GlobalTensor,
-// LocalTensor, Duplicate, GetBlockIdx, KERNEL_TASK_TYPE_DEFAULT); nothing is copied from
+// MultiCopyLoopInfo/MultiCopyParams (Ascend 950's NDDMA), PipeBarrier, SetFlag/WaitFlag,
+// AllocEventID, TPipe::InitBuffer, TBuf::GetWithOffset, GlobalTensor, LocalTensor,
+// Duplicate, GetBlockIdx, KERNEL_TASK_TYPE_DEFAULT, Cast, Adds, Muls, Add, Sub, Mul and
+// their precision-conversion rules); nothing is copied from
 // vendor headers. It runs a kernel on the CPU, one core after another, with each call's
 // documented semantics, and throws host::RuleBroken (caught at the C boundary of
 // host_entry.h) on the first broken hardware rule:
@@ -25,7 +27,10 @@
 //     needs an earlier SetFlag (else the core would hang), flags never stack (the
 //     lowered program's contract), every flag waited and every id released by the end;
 //   * the SoC's capabilities: its kernel type (KERNEL_TASK_TYPE_DEFAULT), and APIs it
-//     lacks fail to compile, naming the API and the SoC.
+//     lacks fail to compile, naming the API and the SoC; a Cast the SoC's table lacks
+//     (source, target, round mode) is refused when it runs;
+//   * vector operands: aligned, in the UB, inside their tensors; a Cast's source and
+//     target do not overlap, an arithmetic op's overlap only exactly (in place).
 // It is no stricter than the real API: zero-length copies are no-ops and
 // TPipe::InitBuffer rounds its length up to 32 bytes.
 //
@@ -46,11 +51,14 @@
 //                              kernel with; undefined where the SoC has no kernel type
 //   ASCENDC_HOST_NO_<API>      an API the SoC lacks: KERNEL_TYPE, SET_WAIT_FLAG,
 //                              ALLOC_EVENT_ID, DATA_COPY_PAD, UB_TO_UB_DATA_COPY, ND_DMA
+//   ASCENDC_HOST_CASTS         its Cast table: "int8>fp16:N;int32>fp32:NR;..." (source >
+//                              target : the round modes, by the letter after CAST_)
 #ifndef PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 #define PAKV_ASCENDC_HOST_KERNEL_OPERATOR_H
 
-#if !defined(ASCENDC_HOST_SOC) || !defined(ASCENDC_HOST_UB_BYTES) || !defined(ASCENDC_HOST_EVENT_IDS)
-#error "configure the SoC: ASCENDC_HOST_SOC, ASCENDC_HOST_UB_BYTES, ASCENDC_HOST_EVENT_IDS"
+#if !defined(ASCENDC_HOST_SOC) || !defined(ASCENDC_HOST_UB_BYTES) || !defined(ASCENDC_HOST_EVENT_IDS) || \
+    !defined(ASCENDC_HOST_CASTS)
+#error "configure the SoC: ASCENDC_HOST_SOC, ASCENDC_HOST_UB_BYTES, ASCENDC_HOST_EVENT_IDS, ASCENDC_HOST_CASTS"
 #endif
 
 #include <algorithm>
@@ -180,7 +188,8 @@ T Narrow(U value, const char* what)
     }
     if (!fits) {
         Error(std::string(what) + " = " + std::to_string(value) + " does not fit its " +
-              std::to_string(8 * sizeof(T)) + "-bit unsigned type (the hardware would see " +
+              std::to_string(8 * sizeof(T)) + (std::is_signed<T>::value ? "-bit signed" : "-bit unsigned") +
+              " type (the hardware would see " +
               std::to_string(static_cast<T>(value)) + ")");
     }
     return static_cast<T>(value);
@@ -972,6 +981,376 @@ ASCENDC_HOST_API void Duplicate(const LocalTensor<T>& dst, const T& scalarValue,
     for (int32_t i = 0; i < count; ++i) {
         std::memcpy(ub + i * sizeof(T), &scalarValue, sizeof(T));
     }
+}
+
+// ------------------------------------------------------------------ Compute stage
+// Cast, Adds, Muls, Add, Sub, Mul on float tiles: what a fused consumer prints. Every
+// conversion is written from the formats' definitions, bit for bit what the pakv
+// interpreter computes with numpy and ml_dtypes (round to nearest even; overflow to
+// +-inf; -0.0 kept; half NaNs keep their payload as numpy keeps it, bfloat16 and fp8
+// NaNs become the canonical quiet NaN of their sign as ml_dtypes makes them; HiFloat8
+// from its definition, arXiv 2409.16626). Float arithmetic is the host's IEEE-754
+// single precision, one operation per statement (nothing contracted into an FMA).
+// The configured SoC's Cast table (ASCENDC_HOST_CASTS, from pakv_dialect/soc.py)
+// refuses a (source, target, round mode) the AscendC documentation does not list.
+enum class RoundMode : uint8_t {
+    CAST_NONE = 0, CAST_RINT, CAST_FLOOR, CAST_CEIL, CAST_ROUND, CAST_TRUNC, CAST_ODD, CAST_HYBRID
+};
+
+namespace host {
+
+inline uint32_t FloatBits(float value)
+{
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    return bits;
+}
+
+inline float BitsFloat(uint32_t bits)
+{
+    float value;
+    std::memcpy(&value, &bits, sizeof(value));
+    return value;
+}
+
+inline float HalfToFloat(uint16_t h)
+{
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1fu;
+    uint32_t mantissa = h & 0x3ffu;
+    if (exponent == 0x1fu) {  // infinity, or NaN with its payload shifted (numpy)
+        return BitsFloat(sign | 0x7f800000u | (mantissa << 13));
+    }
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            return BitsFloat(sign);
+        }
+        int e = -14;  // a subnormal half is a normal float
+        while ((mantissa & 0x400u) == 0) {
+            mantissa <<= 1;
+            --e;
+        }
+        return BitsFloat(sign | (static_cast<uint32_t>(e + 127) << 23) | ((mantissa & 0x3ffu) << 13));
+    }
+    return BitsFloat(sign | ((exponent - 15 + 127) << 23) | (mantissa << 13));
+}
+
+inline uint16_t FloatToHalf(float value)
+{
+    const uint32_t f = FloatBits(value);
+    const uint16_t sign = static_cast<uint16_t>((f >> 16) & 0x8000u);
+    const uint32_t magnitude = f & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) {  // NaN: the top payload bits, kept a NaN (numpy)
+        uint16_t payload = static_cast<uint16_t>((magnitude & 0x7fffffu) >> 13);
+        return static_cast<uint16_t>(sign | 0x7c00u | (payload == 0 ? 1u : payload));
+    }
+    if (magnitude >= 0x477ff000u) {  // 65520 and up round past 65504: infinity
+        return static_cast<uint16_t>(sign | 0x7c00u);
+    }
+    if (magnitude >= 0x38800000u) {  // a normal half: round the 13 dropped bits, ties to even
+        const uint32_t rounded = magnitude + 0xfffu + ((magnitude >> 13) & 1u);
+        return static_cast<uint16_t>(sign | ((rounded >> 13) - ((127u - 15u) << 10)));
+    }
+    if (magnitude < 0x33000000u) {  // below half the least subnormal: zero
+        return sign;
+    }
+    const uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    const int shift = 126 - static_cast<int>(magnitude >> 23);  // 14 .. 24
+    const uint32_t kept = mantissa >> shift;
+    const uint32_t rest = mantissa & ((1u << shift) - 1u);
+    const uint32_t half = 1u << (shift - 1);
+    const uint32_t up = rest > half || (rest == half && (kept & 1u)) ? 1u : 0u;
+    return static_cast<uint16_t>(sign | (kept + up));
+}
+
+inline float BfloatToFloat(uint16_t b)
+{
+    return BitsFloat(static_cast<uint32_t>(b) << 16);
+}
+
+inline uint16_t FloatToBfloat(float value)
+{
+    const uint32_t f = FloatBits(value);
+    if ((f & 0x7fffffffu) > 0x7f800000u) {  // NaN: the quiet NaN of its sign (ml_dtypes)
+        return static_cast<uint16_t>(((f >> 16) & 0x8000u) | 0x7fc0u);
+    }
+    return static_cast<uint16_t>((f + 0x7fffu + ((f >> 16) & 1u)) >> 16);
+}
+
+inline float CanonicalNan(uint32_t sign)
+{
+    return BitsFloat(sign | 0x7fc00000u);
+}
+
+inline float E5m2ToFloat(uint8_t b)
+{
+    if ((b & 0x7cu) == 0x7cu && (b & 0x03u) != 0) {
+        return CanonicalNan(static_cast<uint32_t>(b & 0x80u) << 24);
+    }
+    return HalfToFloat(static_cast<uint16_t>(b) << 8);  // fp8_e5m2 is half's top byte
+}
+
+inline float E4m3fnToFloat(uint8_t b)
+{
+    const uint32_t sign = static_cast<uint32_t>(b & 0x80u) << 24;
+    if ((b & 0x7fu) == 0x7fu) {  // no infinity: S.1111.111 is NaN
+        return CanonicalNan(sign);
+    }
+    const uint32_t exponent = (b >> 3) & 0xfu;
+    const uint32_t mantissa = b & 0x7u;
+    if (exponent == 0) {  // subnormal: mantissa * 2^-9, exact in float
+        const float value = static_cast<float>(mantissa) * BitsFloat(0x3b000000u);
+        return BitsFloat(sign | FloatBits(value));
+    }
+    return BitsFloat(sign | ((exponent - 7 + 127) << 23) | (mantissa << 20));
+}
+
+// HiFloat8 (arXiv 2409.16626): sign, a prefix-coded dot field giving the exponent width
+// D (11: 4, 10: 3, 01: 2, 001: 1, 0001: 0), D sign-magnitude exponent bits with an
+// implicit leading 1, the rest mantissa; 0000 is the denormal mode 2^(M - 23); 0x00 is
+// zero, 0x80 NaN, 0x6f/0xef +-infinity.
+inline float Hifloat8ToFloat(uint8_t b)
+{
+    const uint32_t sign = static_cast<uint32_t>(b & 0x80u) << 24;
+    const uint32_t bits = b & 0x7fu;
+    if (bits == 0x6fu) {
+        return BitsFloat(sign | 0x7f800000u);
+    }
+    int width = -1;
+    int used = 0;
+    if ((bits >> 5) == 3u) {
+        width = 4, used = 2;
+    } else if ((bits >> 5) == 2u) {
+        width = 3, used = 2;
+    } else if ((bits >> 5) == 1u) {
+        width = 2, used = 2;
+    } else if ((bits >> 4) == 1u) {
+        width = 1, used = 3;
+    } else if ((bits >> 3) == 1u) {
+        width = 0, used = 4;
+    }
+    if (width < 0) {  // the denormal mode
+        const uint32_t m = bits & 0x7u;
+        if (m == 0) {
+            return b == 0x80u ? CanonicalNan(0) : BitsFloat(0);
+        }
+        return BitsFloat(sign | ((static_cast<uint32_t>(m) - 23u + 127u) << 23));
+    }
+    const int mantissaBits = 7 - used - width;
+    const uint32_t mantissa = bits & ((1u << mantissaBits) - 1u);
+    int exponent = 0;
+    if (width > 0) {
+        const uint32_t field = (bits >> mantissaBits) & ((1u << width) - 1u);
+        const uint32_t magnitude = (1u << (width - 1)) | (field & ((1u << (width - 1)) - 1u));
+        exponent = (field >> (width - 1)) ? -static_cast<int>(magnitude) : static_cast<int>(magnitude);
+    }
+    return BitsFloat(sign | (static_cast<uint32_t>(exponent + 127) << 23) | (mantissa << (23 - mantissaBits)));
+}
+
+// Element types: the name pakv_dialect/dtypes.py gives them, and their values as floats.
+template <typename T> struct Element;
+#define ASCENDC_HOST_INTEGER(T, NAME)                                            \
+    template <> struct Element<T> {                                             \
+        static constexpr const char* name = NAME;                               \
+        static float ToFloat(T v) { return static_cast<float>(v); }             \
+    };
+ASCENDC_HOST_INTEGER(int8_t, "int8")
+ASCENDC_HOST_INTEGER(uint8_t, "uint8")
+ASCENDC_HOST_INTEGER(int16_t, "int16")
+ASCENDC_HOST_INTEGER(uint16_t, "uint16")
+ASCENDC_HOST_INTEGER(int32_t, "int32")
+ASCENDC_HOST_INTEGER(uint32_t, "uint32")
+#undef ASCENDC_HOST_INTEGER
+template <> struct Element<float> {
+    static constexpr const char* name = "fp32";
+    static float ToFloat(float v) { return v; }
+    static float FromFloat(float v) { return v; }
+};
+template <> struct Element<half> {
+    static constexpr const char* name = "fp16";
+    static float ToFloat(half v) { return HalfToFloat(v.bits); }
+    static half FromFloat(float v) { return half{FloatToHalf(v)}; }
+};
+template <> struct Element<bfloat16_t> {
+    static constexpr const char* name = "bf16";
+    static float ToFloat(bfloat16_t v) { return BfloatToFloat(v.bits); }
+    static bfloat16_t FromFloat(float v) { return bfloat16_t{FloatToBfloat(v)}; }
+};
+template <> struct Element<fp8_e5m2_t> {
+    static constexpr const char* name = "fp8_e5m2";
+    static float ToFloat(fp8_e5m2_t v) { return E5m2ToFloat(v.bits); }
+};
+template <> struct Element<fp8_e4m3fn_t> {
+    static constexpr const char* name = "fp8_e4m3fn";
+    static float ToFloat(fp8_e4m3fn_t v) { return E4m3fnToFloat(v.bits); }
+};
+template <> struct Element<hifloat8_t> {
+    static constexpr const char* name = "hifloat8";
+    static float ToFloat(hifloat8_t v) { return Hifloat8ToFloat(v.bits); }
+};
+
+// One element converted: integers to integers by value, anything else through its
+// exact float value and one rounding to the target.
+template <typename T, typename U>
+T Convert(U value)
+{
+    if constexpr (std::is_integral<T>::value) {
+        static_assert(std::is_integral<U>::value, "Cast to an integer reads an integer here");
+        return static_cast<T>(value);
+    } else {
+        return Element<T>::FromFloat(Element<U>::ToFloat(value));
+    }
+}
+
+inline const char* RoundModeName(RoundMode mode)
+{
+    static const char* const names[] = {
+        "CAST_NONE", "CAST_RINT", "CAST_FLOOR", "CAST_CEIL", "CAST_ROUND", "CAST_TRUNC", "CAST_ODD", "CAST_HYBRID"};
+    return names[static_cast<int>(mode)];
+}
+
+// "int8>fp16:N;int16>fp16:NR;...": the configured SoC's Cast table (pakv_dialect/soc.py:
+// each mode by the letter after CAST_).
+inline bool CastListed(const char* source, const char* target, RoundMode mode)
+{
+    const std::string table = ASCENDC_HOST_CASTS;
+    const std::string pair = std::string(source) + ">" + target + ":";
+    for (size_t at = table.find(pair); at != std::string::npos; at = table.find(pair, at + 1)) {
+        if (at != 0 && table[at - 1] != ';') {
+            continue;
+        }
+        const size_t end = table.find(';', at);
+        const std::string modes = table.substr(at + pair.size(), end - at - pair.size());
+        const char wanted = RoundModeName(mode)[5];  // CAST_NONE: 'N', CAST_RINT: 'R'...
+        return modes.find(wanted) != std::string::npos;
+    }
+    return false;
+}
+
+// Vector operands: 32-byte aligned, inside the UB; a source that overlaps its target must
+// be the very same range (in place), and a Cast's may not overlap at all.
+inline void CheckOperands(int64_t dst, int64_t dstBytes, int64_t src, int64_t srcBytes, bool inPlace,
+    const char* what)
+{
+    CheckAligned(dst, what);
+    CheckAligned(src, what);
+    const bool overlap = dst < src + srcBytes && src < dst + dstBytes;
+    ASCENDC_HOST_CHECK(!overlap || (inPlace && dst == src && dstBytes == srcBytes),
+        std::string(what) + ": operands [" + std::to_string(src) + ", " + std::to_string(src + srcBytes) +
+            ") and [" + std::to_string(dst) + ", " + std::to_string(dst + dstBytes) + ") overlap");
+}
+
+template <typename T>
+T Load(const uint8_t* at, int64_t i)
+{
+    T value;
+    std::memcpy(&value, at + i * static_cast<int64_t>(sizeof(T)), sizeof(T));
+    return value;
+}
+
+template <typename T>
+void Store(uint8_t* at, int64_t i, T value)
+{
+    std::memcpy(at + i * static_cast<int64_t>(sizeof(T)), &value, sizeof(T));
+}
+
+template <typename T, typename F>
+void FloatBinary(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,
+    int64_t count, F op, const char* what)
+{
+    static_assert(std::is_same<T, float>::value, "the stand-in computes on float tiles");
+    const int64_t bytes = count * static_cast<int64_t>(sizeof(T));
+    CheckOperands(dst.Address(), bytes, src0.Address(), bytes, true, what);
+    CheckOperands(dst.Address(), bytes, src1.Address(), bytes, true, what);
+    ASCENDC_HOST_CHECK(count <= dst.GetSize() && count <= src0.GetSize() && count <= src1.GetSize(),
+        std::string(what) + ": count " + std::to_string(count) + " past a tensor's elements");
+    const uint8_t* a = Ub(src0.Address(), bytes, what);
+    const uint8_t* b = Ub(src1.Address(), bytes, what);
+    uint8_t* out = Ub(dst.Address(), bytes, what);
+    for (int64_t i = 0; i < count; ++i) {
+        const float result = op(Load<float>(a, i), Load<float>(b, i));
+        Store<float>(out, i, result);
+    }
+}
+
+template <typename T, typename F>
+void FloatScalar(const LocalTensor<T>& dst, const LocalTensor<T>& src, T scalar, int64_t count, F op,
+    const char* what)
+{
+    static_assert(std::is_same<T, float>::value, "the stand-in computes on float tiles");
+    const int64_t bytes = count * static_cast<int64_t>(sizeof(T));
+    CheckOperands(dst.Address(), bytes, src.Address(), bytes, true, what);
+    ASCENDC_HOST_CHECK(count <= dst.GetSize() && count <= src.GetSize(),
+        std::string(what) + ": count " + std::to_string(count) + " past a tensor's elements");
+    const uint8_t* a = Ub(src.Address(), bytes, what);
+    uint8_t* out = Ub(dst.Address(), bytes, what);
+    for (int64_t i = 0; i < count; ++i) {
+        const float result = op(Load<float>(a, i), scalar);
+        Store<float>(out, i, result);
+    }
+}
+
+}  // namespace host
+
+// Convert `count` elements of src to dst's type with `roundMode`; the count is Cast's
+// uint32_t, refused when it would not fit.
+template <typename T, typename U, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Cast(const LocalTensor<T>& dst, const LocalTensor<U>& src, const RoundMode& roundMode,
+    const V& count)
+{
+    const int64_t n = host::Narrow<uint32_t>(count, "Cast count");
+    ASCENDC_HOST_CHECK(host::CastListed(host::Element<U>::name, host::Element<T>::name, roundMode),
+        std::string("Cast from ") + host::Element<U>::name + " to " + host::Element<T>::name +
+            " with RoundMode::" + host::RoundModeName(roundMode) +
+            " is not in the AscendC Cast table of " ASCENDC_HOST_SOC);
+    ASCENDC_HOST_CHECK(n <= dst.GetSize() && n <= src.GetSize(),
+        "Cast: count " + std::to_string(n) + " past a tensor's elements");
+    const int64_t srcBytes = n * static_cast<int64_t>(sizeof(U));
+    const int64_t dstBytes = n * static_cast<int64_t>(sizeof(T));
+    host::CheckOperands(dst.Address(), dstBytes, src.Address(), srcBytes, false, "Cast");
+    const uint8_t* from = host::Ub(src.Address(), srcBytes, "Cast");
+    uint8_t* to = host::Ub(dst.Address(), dstBytes, "Cast");
+    for (int64_t i = 0; i < n; ++i) {
+        host::Store<T>(to, i, host::Convert<T, U>(host::Load<U>(from, i)));
+    }
+}
+
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Adds(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const V& count)
+{
+    host::FloatScalar(dst, src, scalarValue, host::Narrow<int32_t>(count, "Adds count"),
+        [](float x, float s) { return x + s; }, "Adds");
+}
+
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Muls(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const V& count)
+{
+    host::FloatScalar(dst, src, scalarValue, host::Narrow<int32_t>(count, "Muls count"),
+        [](float x, float s) { return x * s; }, "Muls");
+}
+
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Add(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,
+    const V& count)
+{
+    host::FloatBinary(dst, src0, src1, host::Narrow<int32_t>(count, "Add count"),
+        [](float a, float b) { return a + b; }, "Add");
+}
+
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Sub(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,
+    const V& count)
+{
+    host::FloatBinary(dst, src0, src1, host::Narrow<int32_t>(count, "Sub count"),
+        [](float a, float b) { return a - b; }, "Sub");
+}
+
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Mul(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,
+    const V& count)
+{
+    host::FloatBinary(dst, src0, src1, host::Narrow<int32_t>(count, "Mul count"),
+        [](float a, float b) { return a * b; }, "Mul");
 }
 
 }  // namespace AscendC

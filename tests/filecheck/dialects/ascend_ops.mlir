@@ -60,7 +60,7 @@ func.func @runs(%kc: memref<?x4x16x16xf16, #ascend.address_space<gm>>, %ko: memr
 // CHECK-NEXT:  %next = ascend.copy_run PA_NZ %kc[%blk, %pos] -> %ko[%begin] count(%count) cursor(%slot) {ascend.note = "Keys"} : memref<?x4x16x16xf16, #ascend.address_space<gm>> -> memref<?x64xf16, #ascend.address_space<gm>>
 // CHECK-NEXT:  ascend.zero_run %ko[%end] count(%count) : memref<?x64xf16, #ascend.address_space<gm>>
 
-// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %begin, %count, %slot) <{layout = #pakv<cache_mode PA_NZ>, direction = #ascend<copy_direction gather>}> {ascend.note = "Keys"} : (memref<?x4x16x16xf16, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index) -> index
+// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %begin, %count, %slot) <{layout = #pakv<cache_mode PA_NZ>, direction = #ascend<copy_direction gather>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0>}> {ascend.note = "Keys"} : (memref<?x4x16x16xf16, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index) -> index
 // CHECK-GENERIC: "ascend.zero_run"(%ko, %end, %count) : (memref<?x64xf16, #ascend.address_space<gm>>, index, index) -> ()
 
 // -----
@@ -77,7 +77,7 @@ func.func @scatter_runs(%k: memref<?x2x64xbf16, #ascend.address_space<gm>>, %s: 
 // CHECK-NEXT:  %next = ascend.copy_run Norm %k[%t] -> %kc[%blk, %pos] count(%n) cursor(%c) : memref<?x2x64xbf16, #ascend.address_space<gm>> -> memref<?x16x2x64xbf16, #ascend.address_space<gm>>
 
 // CHECK-GENERIC: "ascend.run_length"(%s, %t, %slot, %limit) : (memref<?xi64, #ascend.address_space<gm>>, index, index, index) -> index
-// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %k, %t, %n, %c) <{layout = #pakv<cache_mode Norm>, direction = #ascend<copy_direction scatter>}> : (memref<?x16x2x64xbf16, #ascend.address_space<gm>>, index, index, memref<?x2x64xbf16, #ascend.address_space<gm>>, index, index, index) -> index
+// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %k, %t, %n, %c) <{layout = #pakv<cache_mode Norm>, direction = #ascend<copy_direction scatter>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0>}> : (memref<?x16x2x64xbf16, #ascend.address_space<gm>>, index, index, memref<?x2x64xbf16, #ascend.address_space<gm>>, index, index, index) -> index
 
 // A run over a strided cache: the block stride (bytes) as an operand when the type
 // leaves it dynamic.
@@ -87,4 +87,4 @@ func.func @strided_run(%kc: memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #asc
 }
 
 // CHECK:       %next = ascend.copy_run PA_NZ %kc[%blk, %pos] stride(%stride) -> %ko[%pos] count(%count) cursor(%slot) : memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>> -> memref<?x64xf16, #ascend.address_space<gm>>
-// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %pos, %count, %slot, %stride) <{layout = #pakv<cache_mode PA_NZ>, direction = #ascend<copy_direction gather>}> : (memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index, index) -> index
+// CHECK-GENERIC: "ascend.copy_run"(%kc, %blk, %pos, %ko, %pos, %count, %slot, %stride) <{layout = #pakv<cache_mode PA_NZ>, direction = #ascend<copy_direction gather>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0>}> : (memref<?x4x16x16xf16, strided<[?, 256, 16, 1]>, #ascend.address_space<gm>>, index, index, memref<?x64xf16, #ascend.address_space<gm>>, index, index, index, index) -> index

@@ -11,7 +11,7 @@ func.func @norm(%kc: memref<2x2x32x2xf16>, %vc: memref<2x2x32x4xf16>, %bt: memre
 // CHECK-NEXT:    pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<2x2x32x2xf16>, memref<2x2x32x4xf16>, memref<4x6xi32>, memref<4xi32> -> memref<12x32x2xf16>, memref<12x32x4xf16>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "norm"
-// CHECK-GENERIC:         "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1>}> : (memref<2x2x32x2xf16>, memref<2x2x32x4xf16>, memref<4x6xi32>, memref<4xi32>, memref<12x32x2xf16>, memref<12x32x4xf16>) -> ()
+// CHECK-GENERIC:         "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}> : (memref<2x2x32x2xf16>, memref<2x2x32x4xf16>, memref<4x6xi32>, memref<4xi32>, memref<12x32x2xf16>, memref<12x32x4xf16>) -> ()
 
 // -----
 
@@ -37,7 +37,7 @@ func.func @cumsum(%kc: memref<4x16x2x64xbf16>, %vc: memref<4x16x2x64xbf16>, %bt:
 // CHECK-LABEL: func.func @cumsum
 // CHECK-NEXT:    pakv.gather Norm cumsum caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x16x2x64xbf16>, memref<4x16x2x64xbf16>, memref<3x2xi32>, memref<4xi32> -> memref<96x2x64xbf16>, memref<96x2x64xbf16>
 
-// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, seq_lens_cumsum, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1>}>
+// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, seq_lens_cumsum, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}>
 
 // -----
 
@@ -50,7 +50,7 @@ func.func @offsets(%kc: memref<2x2x32x2xf16>, %vc: memref<2x2x32x4xf16>, %bt: me
 // CHECK-LABEL: func.func @offsets
 // CHECK-NEXT:    pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) offsets(%so) into(%ko, %vo) : memref<2x2x32x2xf16>, memref<2x2x32x4xf16>, memref<4x6xi32>, memref<4xi32>, memref<4xi32> -> memref<12x32x2xf16>, memref<12x32x4xf16>
 
-// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %so, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1>}>
+// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %so, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}>
 
 // -----
 
@@ -63,7 +63,7 @@ func.func @dynamic(%kc: memref<?x128x16x144xf16>, %vc: memref<?x128x16x128xf16>,
 // CHECK-LABEL: func.func @dynamic
 // CHECK-NEXT:    pakv.gather Norm cumsum caches(%kc, %vc) tables(%bt) lens(%sl) offsets(%so) into(%ko, %vo) : memref<?x128x16x144xf16>, memref<?x128x16x128xf16>, memref<?x?xi32>, memref<?xi32>, memref<?xi32> -> memref<?x16x144xf16>, memref<?x16x128xf16>
 
-// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %so, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, seq_lens_cumsum, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1>}> : (memref<?x128x16x144xf16>, memref<?x128x16x128xf16>, memref<?x?xi32>, memref<?xi32>, memref<?xi32>, memref<?x16x144xf16>, memref<?x16x128xf16>) -> ()
+// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %so, %ko, %vo) <{cache_mode = #pakv<cache_mode Norm>, seq_lens_cumsum, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}> : (memref<?x128x16x144xf16>, memref<?x128x16x128xf16>, memref<?x?xi32>, memref<?xi32>, memref<?xi32>, memref<?x16x144xf16>, memref<?x16x128xf16>) -> ()
 
 // -----
 
@@ -76,7 +76,7 @@ func.func @hifloat8(%kc: memref<?x2x8x32x!pakv.hifloat8>, %vc: memref<?x2x8x32x!
 // CHECK-LABEL: func.func @hifloat8
 // CHECK-NEXT:    pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend910_95"} : memref<?x2x8x32x!pakv.hifloat8>, memref<?x2x8x32x!pakv.hifloat8>, memref<?x?xi64>, memref<?xi64> -> memref<?x64x!pakv.hifloat8>, memref<?x64x!pakv.hifloat8>
 
-// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode PA_NZ>, soc = "Ascend910_95", operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1>}> : (memref<?x2x8x32x!pakv.hifloat8>
+// CHECK-GENERIC: "pakv.gather"(%kc, %vc, %bt, %sl, %ko, %vo) <{cache_mode = #pakv<cache_mode PA_NZ>, soc = "Ascend910_95", operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}> : (memref<?x2x8x32x!pakv.hifloat8>
 
 // -----
 

@@ -353,6 +353,110 @@ func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16>, %bt: memref<2x3
 
 // -----
 
+// Fused consumers (SPEC section 7): the body's result is the output's element type.
+func.func @f(%kc: memref<4x2x1x32xi8>, %vc: memref<4x2x1x32xi8>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x32xf16>, %vo: memref<6x1x32xi8>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x32xi8>, memref<4x2x1x32xi8>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x32xf16>, memref<6x1x32xi8> key_map {
+  ^bb0(%x: i8):
+    %f = arith.sitofp %x : i8 to f32
+    pakv.yield %f : f32
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: the body's result is f32, the stream's is f16
+
+// -----
+
+// Fused consumers: a parameter is per tensor or per channel (the token's inner dims).
+func.func @f(%kc: memref<4x2x1x32xi8>, %vc: memref<4x2x1x32xi8>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x32xf16>, %vo: memref<6x1x32xi8>, %s: memref<32xf32>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) key_params(%s : memref<32xf32>) : memref<4x2x1x32xi8>, memref<4x2x1x32xi8>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x32xf16>, memref<6x1x32xi8> key_map {
+  ^bb0(%x: i8, %sc: f32):
+    %f = arith.sitofp %x : i8 to f32
+    %m = arith.mulf %f, %sc : f32
+    %r = arith.truncf %m : f32 to f16
+    pakv.yield %r : f16
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map parameter #0 must be per tensor (memref<f32>) or per channel (memref<1x32xf32>, the token's inner dims), got memref<32xf32>
+
+// -----
+
+// Fused consumers: every float32 op rounds on its own (no fastmath contraction).
+func.func @f(%kc: memref<4x2x1x32xi8>, %vc: memref<4x2x1x32xi8>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x32xf16>, %vo: memref<6x1x32xi8>, %s: memref<f32>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) key_params(%s : memref<f32>) : memref<4x2x1x32xi8>, memref<4x2x1x32xi8>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x32xf16>, memref<6x1x32xi8> key_map {
+  ^bb0(%x: i8, %sc: f32):
+    %f = arith.sitofp %x : i8 to f32
+    %m = arith.mulf %f, %sc fastmath<contract> : f32
+    %r = arith.truncf %m : f32 to f16
+    pakv.yield %r : f16
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: arith.mulf has fastmath flags #arith.fastmath<contract>: SPEC section 7 rounds every float32 op on its own (no contraction, no reassociation)
+
+// -----
+
+// Fused consumers: arithmetic is float32, after the conversion.
+func.func @f(%kc: memref<4x2x1x32xf16>, %vc: memref<4x2x1x32xf16>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x32xf16>, %vo: memref<6x1x32xf16>, %s: memref<f32>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) value_params(%s : memref<f32>) : memref<4x2x1x32xf16>, memref<4x2x1x32xf16>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x32xf16>, memref<6x1x32xf16>
+  func.return
+}
+
+// CHECK: {{^}}value_params are the parameters of value_map, which is absent
+
+// -----
+
+// Fused consumers: the SoC must be able to cast (SocInfo.casts, the AscendC Cast docs):
+// the Atlas inference series has no float -> bfloat16.
+func.func @f(%kc: memref<4x2x1x32xi8>, %vc: memref<4x2x1x32xi8>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x32xbf16>, %vo: memref<6x1x32xi8>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend310P"} : memref<4x2x1x32xi8>, memref<4x2x1x32xi8>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x32xbf16>, memref<6x1x32xi8> key_map {
+  ^bb0(%x: i8):
+    %f = arith.sitofp %x : i8 to f32
+    %r = arith.truncf %f : f32 to bf16
+    pakv.yield %r : bf16
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: arith.truncf f32 to bf16: Ascend310P has no AscendC Cast from float to bfloat16_t, directly or through an exact intermediate type (AscendC Cast docs)
+
+// -----
+
+// Fused consumers: SPEC section 7 does not dequantise int32, uint32 or fp32.
+func.func @f(%kc: memref<4x2x1x32xf32>, %vc: memref<4x2x1x32xf32>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x32xf16>, %vo: memref<6x1x32xf32>) {
+  pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x32xf32>, memref<4x2x1x32xf32>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x32xf16>, memref<6x1x32xf32> key_map {
+  ^bb0(%x: f32):
+    %r = arith.truncf %x : f32 to f16
+    pakv.yield %r : f16
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: a body dequantises int8, uint8, int16, uint16, fp16, bf16, fp8_e5m2, fp8_e4m3fn, hifloat8 (SPEC section 7), got f32: int32, uint32 and fp32 are not exact in float32 or have nothing to gain
+
+// -----
+
+// HiFloat8 converts with pakv.extf (arith does not know it). A body is a chain: each value
+// is used once, by the next op.
+func.func @f(%kc: memref<4x2x8x32x!pakv.hifloat8>, %vc: memref<4x2x8x32x!pakv.hifloat8>, %bt: memref<2x3xi64>, %sl: memref<2xi64>, %ko: memref<6x64xbf16>, %vo: memref<6x64x!pakv.hifloat8>) {
+  pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) {soc = "Ascend910_95"} : memref<4x2x8x32x!pakv.hifloat8>, memref<4x2x8x32x!pakv.hifloat8>, memref<2x3xi64>, memref<2xi64> -> memref<6x64xbf16>, memref<6x64x!pakv.hifloat8> key_map {
+  ^bb0(%x: !pakv.hifloat8):
+    %f = pakv.extf %x : !pakv.hifloat8 to f32
+    %g = pakv.extf %x : !pakv.hifloat8 to f32
+    %a = arith.addf %f, %g : f32
+    %u = arith.truncf %a : f32 to bf16
+    pakv.yield %u : bf16
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: a body is a chain: each value is used once, by the next op (pakv.extf does not use the previous result alone)
+
+// -----
+
 // Memory (SPEC section 9): every operand is in global memory, none in UB.
 func.func @f(%kc: memref<4x2x1x8xf16>, %vc: memref<4x2x1x8xf16, #ascend.address_space<ub>>, %bt: memref<2x3xi32>, %sl: memref<2xi32>, %ko: memref<6x1x8xf16>, %vo: memref<6x1x8xf16>) {
   pakv.gather Norm caches(%kc, %vc) tables(%bt) lens(%sl) into(%ko, %vo) : memref<4x2x1x8xf16>, memref<4x2x1x8xf16, #ascend.address_space<ub>>, memref<2x3xi32>, memref<2xi32> -> memref<6x1x8xf16>, memref<6x1x8xf16>

@@ -5,7 +5,7 @@
 // RUN: xdsl-opt %S/../../../examples/seed_example.mlir -p 'pakv-to-ascend{soc=Ascend910B}' -t ascendc | filecheck %s --check-prefix=CPP
 
 // CHECK:     func.func @{{.*}}(%{{.*}}: memref<128x128x16x144xf16, #ascend.address_space<gm>>
-// CHECK-SAME: attributes {ascend.kernel, ascend.soc = "Ascend910B"}
+// CHECK-SAME: attributes {ascend.kernel, ascend.soc = "Ascend910B", ascend.launch = {{.*}}}
 // CHECK-NOT: pakv.gather
 // CHECK:     ascend.ub_alloc "tile" at 0
 // CHECK:     scf.while

@@ -15,7 +15,7 @@ func.func @norm(%kc: memref<?x16x2x8xf16>, %vc: memref<?x16x1x6xf16>, %bt: memre
 // CHECK-LABEL: func.func @norm(
 // CHECK-SAME:    %kc: memref<?x16x2x8xf16, #ascend.address_space<gm>>
 // CHECK-SAME:    %vo: memref<?x1x6xf16, #ascend.address_space<gm>>)
-// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B", ascend.launch = {{.*}}} {
 // CHECK-NOT:     ascend.ub_alloc
 // CHECK:         %batch = ascend.get_tiling "batch"
 // CHECK-NEXT:    %table_width = ascend.get_tiling "table_width"
@@ -197,7 +197,7 @@ func.func @scatter(%k: memref<?x2x64xbf16>, %v: memref<?x2x64xbf16>, %s: memref<
 }
 
 // CHECK-LABEL: func.func @scatter(
-// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B", ascend.tiling = "scatter"}
+// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B", ascend.tiling = "scatter", ascend.launch = "scatter", ascend.roles = ["key", "value", "slot_mapping", "key_cache", "value_cache"]}
 // CHECK:         %num_tokens = ascend.get_tiling "num_tokens"
 // CHECK-NEXT:    %num_blocks = ascend.get_tiling "num_blocks"
 // CHECK-NEXT:    %token_begin, %token_end = ascend.core_tokens

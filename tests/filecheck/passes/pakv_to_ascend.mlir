@@ -14,7 +14,7 @@ func.func @seed_norm(%key_cache: memref<?x128x16x144xf16>, %value_cache: memref<
 // and flags around every tile. Two 96256-byte slots + a 4096-byte zero buffer fill
 // the 192 KiB UB exactly; a 128-token key run (589824 bytes) takes 7 tiles.
 // CHECK-LABEL: func.func @seed_norm(
-// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+// CHECK-SAME:    attributes {ascend.kernel, ascend.soc = "Ascend910B", ascend.launch = {{.*}}} {
 // CHECK:         %tile = ascend.ub_alloc "tile" at 0 : memref<2x96256xi8, #ascend.address_space<ub>>
 // CHECK-NEXT:    %zeros = ascend.ub_alloc "zeros" at 192512 : memref<1x4096xi8, #ascend.address_space<ub>>
 // CHECK-NEXT:    ascend.set_flag[MTE3, MTE2, %c0]

@@ -307,3 +307,31 @@ func.func @unbounded_fill(%src: memref<?x32xi8, #ascend.address_space<gm>>) attr
 }
 
 // CHECK: ascend.fill_zero: a zero fill length (unbounded) is not provably at most 2147483616
+
+// -----
+
+// A Cast the SoC's AscendC Cast table lacks is refused where it stands (Ascend910B's
+// int8 -> half takes CAST_NONE only), as is a count the Cast's uint32_t may not hold.
+func.func @cast_mode_the_soc_lacks(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %w = ascend.ub_alloc "work" at 0 : memref<2x64xi8, #ascend.address_space<ub>>
+  ascend.vcast CAST_RINT %w[%c0, %c0] : i8 -> %w[%c1, %c0] : f16 count(%c32) : memref<2x64xi8, #ascend.address_space<ub>> -> memref<2x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.vcast: Ascend910B has no AscendC Cast from int8_t to half with CAST_RINT (AscendC Cast docs)
+
+// -----
+
+func.func @unbounded_cast(%src: memref<?x32xi8, #ascend.address_space<gm>>) attributes {ascend.kernel, ascend.soc = "Ascend910B"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = ascend.get_tiling "num_tokens"
+  %w = ascend.ub_alloc "work" at 0 : memref<2x64xi8, #ascend.address_space<ub>>
+  ascend.vcast CAST_NONE %w[%c0, %c0] : i8 -> %w[%c1, %c0] : f16 count(%n) : memref<2x64xi8, #ascend.address_space<ub>> -> memref<2x64xi8, #ascend.address_space<ub>>
+  func.return
+}
+
+// CHECK: ascend.vcast: a Cast count (unbounded) is not provably at most 4294967295
