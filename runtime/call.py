@@ -15,6 +15,7 @@ of SPEC section 3 and is not empty: its operands as GM tensors plus its runtime 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -252,8 +253,33 @@ class GatherSignature:
         }
 
 
+class PagedCacheCall(ABC):
+    """What a validated call of either operator has: two paged caches (possibly strided
+    views: SPEC section 9) and its GM operands by role, in kernel-argument order."""
+
+    key_cache: GmTensor
+    value_cache: GmTensor
+
+    @abstractmethod
+    def operands(self) -> dict[str, GmTensor]: ...
+
+    def arguments(self) -> tuple[GmTensor, ...]:
+        """The operands in kernel-argument order."""
+        return tuple(self.operands().values())
+
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
+
 @dataclass(frozen=True)
-class GatherCall:
+class GatherCall(PagedCacheCall):
     """A call that passed every check and is not empty: what an executor runs.
 
     Executors write ``key_out``/``value_out`` through the GM tensors' byte views, which
@@ -344,34 +370,16 @@ class GatherCall:
         found = {role: tensor for role, tensor in present.items() if tensor is not None}
         return found | dict(self.params)
 
-    def arguments(self) -> tuple[GmTensor, ...]:
-        """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
-        return tuple(self.operands().values())
-
-    @property
-    def key_block_stride(self) -> int:
-        """Bytes from one block of keyCache to the next (SPEC section 9)."""
-        return self.key_cache.dim0_stride
-
-    @property
-    def value_block_stride(self) -> int:
-        """Bytes from one block of valueCache to the next."""
-        return self.value_cache.dim0_stride
-
-    def vector_cores(self, max_cores: int = 0) -> int:
-        """The cores a launch may use: the SoC's (SPEC section 4), at most ``max_cores``
-        when a kernel's plan asks for fewer (``ascend.cores``; 0: no limit)."""
-        return launch_cores(self.signature.soc, max_cores)
-
     def tiling(self, max_cores: int = 0) -> GatherTiling:
-        """The launch's tiling data on the signature's SoC (:meth:`vector_cores`)."""
+        """The launch's tiling data on the signature's SoC (SPEC section 4 core count; at
+        most ``max_cores`` when a kernel's plan asks for fewer, ``ascend.cores``)."""
         return gather_tiling(
             batch=self.batch,
             num_blocks=self.num_blocks,
             table_width=self.table_width,
             num_tokens=self.num_tokens,
             total_tokens=self.total_tokens,
-            vector_cores=self.vector_cores(max_cores),
+            vector_cores=launch_cores(self.signature.soc, max_cores),
             key_block_stride=self.key_block_stride,
             value_block_stride=self.value_block_stride,
         )
@@ -441,7 +449,7 @@ class ScatterSignature:
 
 
 @dataclass(frozen=True)
-class ScatterCall:
+class ScatterCall(PagedCacheCall):
     """A scatter that passed every check and is not empty: what an executor runs.
 
     Executors write ``key_cache``/``value_cache`` through the GM tensors' byte views,
@@ -496,19 +504,6 @@ class ScatterCall:
     def operands(self) -> dict[str, GmTensor]:
         """The operands by role, in kernel-argument order."""
         return {role: getattr(self, role) for role in SCATTER_ROLES}
-
-    def arguments(self) -> tuple[GmTensor, ...]:
-        return tuple(self.operands().values())
-
-    @property
-    def key_block_stride(self) -> int:
-        """Bytes from one block of keyCache to the next (SPEC section 9)."""
-        return self.key_cache.dim0_stride
-
-    @property
-    def value_block_stride(self) -> int:
-        """Bytes from one block of valueCache to the next."""
-        return self.value_cache.dim0_stride
 
     def tiling(self, max_cores: int = 0) -> ScatterTiling:
         """The launch's tiling data: sizes, cores (at most ``max_cores`` when the plan

@@ -99,6 +99,18 @@ def test_compile_of_a_dynamic_flag_built_op(
     assert "compiled @pakv_gather (shape flags) for Ascend910B" in stdout
 
 
+def test_the_readmes_bad_file_is_one_located_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``examples/errors/bad.mlir``, which the README shows: exit 2, its one line, and
+    nothing written."""
+    path = REPO_ROOT / "examples" / "errors" / "bad.mlir"
+    status, stdout, stderr = run_cli(["compile", str(path), "-o", str(tmp_path / "out")], capsys)
+    assert (status, stdout) == (2, "")
+    assert stderr == f"{path}:4:3: error: seq_lens dim 0 must be batch = 2, got 3\n"
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------- run
 
 

@@ -138,16 +138,12 @@ def test_options_the_lowering_refuses_are_161002_and_write_nothing(options: str,
     assert np.array_equal(data["key_out"], before)
 
 
-EXAMPLE_FILES = sorted((Path(__file__).parent.parent / "examples").glob("*.mlir"))
-BAD_EXAMPLE = "bad"
-"""``examples/bad.mlir`` shows a located error on purpose."""
+EXAMPLES_DIR = Path(__file__).parent.parent / "examples"
+EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.mlir"))
+"""The examples (``examples/errors/`` holds the ones that show an error on purpose)."""
 
 
-@pytest.mark.parametrize(
-    "path",
-    [p for p in EXAMPLE_FILES if p.stem != BAD_EXAMPLE],
-    ids=[p.stem for p in EXAMPLE_FILES if p.stem != BAD_EXAMPLE],
-)
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
 def test_tune_runs_on_every_example(path: Path, capsys: pytest.CaptureFixture[str]):
     """``pakv tune FILE`` on each example: a best plan, checked against the golden, no
     slower by the model than the default, and the API call that takes it."""
@@ -162,7 +158,7 @@ def test_tune_runs_on_every_example(path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_tune_on_the_bad_example_is_one_located_line(capsys: pytest.CaptureFixture[str]):
-    (bad,) = [p for p in EXAMPLE_FILES if p.stem == BAD_EXAMPLE]
+    bad = EXAMPLES_DIR / "errors" / "bad.mlir"
     assert cli.main(["tune", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"{bad}:")
