@@ -98,6 +98,10 @@ class CompiledProgram:
     """The lowered module (the source's module is left as it was)."""
     kernels: dict[str, CompiledKernel]
     """Every kernel of the module by name, in module order (one unless unfused)."""
+    host_kernels: dict[str, HostKernel] = field(default_factory=dict[str, HostKernel])
+    """The kernels built for the host stand-in by name, once per program
+    (:func:`run_launches_on_host`: printing and looking them up again per run cost more
+    than a small run)."""
 
     @property
     def compiled(self) -> CompiledKernel:
@@ -203,16 +207,18 @@ def run_launches_on_host(
     program order (``runtime.host.executors.run_host_program``); returns each launch's
     tiling as the unit's host code computed it."""
     phases = phases or Phases()
-    units = emit_sources(program, phases)
-    functions = kernels_of(program.module)
-    with phases.step("g++", "compiling the AscendC kernels for the host (cached on disk)"):
-        built = build_host_kernels(
-            [
-                HostUnit(source, name, program.soc, kernel_tiling_abi(functions[name]).name)
-                for name, source in units.items()
-            ]
-        )
-    kernels = {kernel.unit.entry: kernel for kernel in built}
+    kernels = program.host_kernels
+    if not kernels:
+        units = emit_sources(program, phases)
+        functions = kernels_of(program.module)
+        with phases.step("g++", "compiling the AscendC kernels for the host (cached on disk)"):
+            built = build_host_kernels(
+                [
+                    HostUnit(source, name, program.soc, kernel_tiling_abi(functions[name]).name)
+                    for name, source in units.items()
+                ]
+            )
+        kernels.update({kernel.unit.entry: kernel for kernel in built})
     args = function_arguments(program, inputs)
     with phases.step("run", f"running {len(kernels)} kernel(s) natively"):
         return run_host_program(program.module, args, soc_info(program.soc), kernels)
