@@ -59,7 +59,7 @@ from xdsl.ir import Operation
 from pakv_dialect import ascend
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm
-from pakv_dialect.dtypes import convert_values, kind_named, kv_kind_of_type
+from pakv_dialect.dtypes import cast_values, kind_named, kv_kind_of_type
 from pakv_dialect.soc import SocInfo
 from pakv_dialect.tiling import Tiling
 from runtime.memory import GmTensor
@@ -911,7 +911,9 @@ class AscendMachine:
     # A fused consumer's instructions (``ascend.vcast``, ``vscalar``, ``vrows``): each one
     # vectorised numpy call over the whole tile, on the vector pipe, with the UB checks
     # of the other ops. Float32 arithmetic is numpy's float32 (each op rounded to nearest
-    # even, never fused); conversions are ``pakv_dialect.dtypes.convert_values``.
+    # even, never fused); conversions are ``pakv_dialect.dtypes.cast_values`` (a
+    # quantising body's rounding and saturation included), clamps ``np.maximum`` /
+    # ``np.minimum``.
 
     def _vector_range(
         self, site: OpSite, what: str, buf: UbBuffer, slot: int, offset: int, nbytes: int
@@ -978,7 +980,7 @@ class AscendMachine:
             )
         self._vector_sync(site, ((source, source_slot),), target, target_slot)
         values = self.ub[src : src + src_bytes].view(src_kind.storage)
-        converted = convert_values(values, src_kind, dst_kind)
+        converted = cast_values(values, src_kind, dst_kind)
         self.ub[dst : dst + dst_bytes] = converted.view(np.uint8)
         self._vector_row(site, target_slot, count, dst_bytes)
 
@@ -1011,6 +1013,8 @@ class AscendMachine:
         with np.errstate(over="ignore", invalid="ignore"):
             if kind == "mul":
                 np.multiply(src, value, out=dst)
+            elif kind in ("max", "min"):  # a clamp (Maxs / Mins): NaN propagates
+                (np.maximum if kind == "max" else np.minimum)(src, value, out=dst)
             else:
                 np.add(src, -value if kind == "sub" else value, out=dst)
         self._vector_row(site, target_slot, count, 4 * count)
