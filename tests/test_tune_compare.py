@@ -143,7 +143,25 @@ EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.mlir"))
 """The examples (``examples/errors/`` holds the ones that show an error on purpose)."""
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
+QUANT_EXAMPLE = EXAMPLES_DIR / "scatter_quant_example.mlir"
+TUNED_EXAMPLES = [
+    pytest.param(
+        path,
+        id=path.stem,
+        marks=[
+            pytest.mark.skip(
+                reason="the CLI has no workload for a quantising scatter's parameters yet "
+                "(pakv run skips it too: tests/test_cli.py)"
+            )
+        ]
+        if path == QUANT_EXAMPLE
+        else [],
+    )
+    for path in EXAMPLE_FILES
+]
+
+
+@pytest.mark.parametrize("path", TUNED_EXAMPLES)
 def test_tune_runs_on_every_example(path: Path, capsys: pytest.CaptureFixture[str]):
     """``pakv tune FILE`` on each example: a best plan, checked against the golden, no
     slower by the model than the default, and the API call that takes it."""
