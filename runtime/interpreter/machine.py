@@ -224,7 +224,7 @@ class UbBuffer:
 
 # --------------------------------------------------------------------------- trace
 
-LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, VECTOR = range(8)
+LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, PIPE_BARRIER, VECTOR = range(9)
 TRACE_KINDS = (
     "load",
     "store",
@@ -233,6 +233,7 @@ TRACE_KINDS = (
     "set_flag",
     "wait_flag",
     "load_scalar",
+    "pipe_barrier",
     "vector",
 )
 """Names of the ``kind`` codes of trace rows."""
@@ -262,6 +263,9 @@ TRACE_DTYPE = np.dtype(
 * ``set_flag``/``wait_flag``: ``pipe`` = the pipe that sets / waits, ``peer`` = the other
   pipe, ``event`` = the event id.
 * ``load_scalar`` (S): ``tensor``, ``gm_offset`` (bytes), ``burst_len`` = element size.
+* ``pipe_barrier``: ``pipe`` = S (the scalar unit issues it and waits with every pipe).
+* ``ascend.load_transposed`` records a ``load`` row: its GM side is ``n_burst`` bursts of
+  ``burst_len`` bytes like any load; only its UB side differs.
 * ``vector`` (V): a compute-stage instruction (``vcast``, ``vscalar``, ``vrows``):
   ``n_burst`` = elements, ``burst_len`` = bytes it writes, ``slot`` = its target slot.
 
@@ -317,6 +321,8 @@ MACHINE_METHODS: dict[type[Operation], str] = {
     ascend.FillZeroOp: "fill_zero",
     ascend.SetFlagOp: "set_flag",
     ascend.WaitFlagOp: "wait_flag",
+    ascend.PipeBarrierOp: "pipe_barrier",
+    ascend.LoadTransposedOp: "load_transposed",
     ascend.VCastOp: "vcast",
     ascend.VScalarOp: "vscalar",
     ascend.VRowsOp: "vrows",
@@ -828,6 +834,77 @@ class AscendMachine:
         start = target.offset + slot * target.slot_bytes
         self.ub[start : start + size] = 0
         self._rows.append((self.core, FILL_ZERO, V, site.ordinal, -1, -1, 1, size, 0, slot, -1, -1))
+
+    # ------------------------------------------------------------ strategies (issue 13)
+    # The two ops the vendor's strategies need. Kept together and apart from the rest so
+    # that they move as a block into the machine's split modules (sync, DMA).
+
+    def pipe_barrier(self, site: OpSite) -> None:
+        """``PipeBarrier<PIPE_ALL>``: every pipe learns that every op issued so far, on
+        any pipe, has finished (the element-wise max of all knowledge vectors)."""
+        self._sites[site.ordinal] = site
+        known = self._known
+        everything = [max(column) for column in zip(*known, strict=True)]
+        for pipe in range(_NUM_PIPES):
+            known[pipe] = everything.copy()
+        self._rows.append((self.core, PIPE_BARRIER, S, site.ordinal, -1, -1, 0, 0, 0, -1, -1, -1))
+
+    def load_transposed(
+        self,
+        site: OpSite,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        rows: int,
+        cols: int,
+        gm_gap: int,
+    ) -> None:
+        """``ascend.load_transposed`` (Ascend 950's 3-D copy) on MTE2: ``rows`` GM bursts
+        of ``cols`` 32-byte blocks, block (r, c) landing at UB block ``c * rows + r``.
+        Recorded as a ``load`` row of its GM side (``rows`` bursts of ``cols * 32``)."""
+        self._sites[site.ordinal] = site
+        if rows < 1 or cols < 1 or gm_gap < 0:
+            raise BurstCountError(
+                site,
+                f"load_transposed of {rows} x {cols} blocks with GM gap {gm_gap}: both "
+                "counts must be positive and the gap non-negative",
+                self.core,
+            )
+        if ub_offset % UB_ALIGN:
+            raise UbMisalignedError(
+                site,
+                f"load_transposed at UB offset {ub_offset} in {buf.describe(slot)}: it must "
+                f"be a multiple of {UB_ALIGN} bytes",
+                self.core,
+            )
+        length = cols * UB_ALIGN
+        ub_end = ub_offset + rows * length
+        if not 0 <= slot < buf.slots or ub_offset < 0 or ub_end > buf.slot_bytes:
+            raise UbOverflowError(
+                site,
+                f"load_transposed touches bytes [{ub_offset}, {ub_end}) of "
+                f"{buf.describe(slot)}, outside its {buf.slots} slot(s) of {buf.slot_bytes} bytes",
+                self.core,
+            )
+        gm_end = gm_offset + (rows - 1) * (length + gm_gap) + length
+        if gm_offset < 0 or gm_end > ref.nbytes:
+            raise GmOutOfBoundsError(
+                site,
+                f"load_transposed touches bytes [{gm_offset}, {gm_end}) of {ref.name}, which "
+                f"has {ref.nbytes} bytes",
+                self.core,
+            )
+        self._write(site, MTE2, self._issue(MTE2), buf, slot)
+        ub_at = buf.offset + slot * buf.slot_bytes + ub_offset
+        source = _bursts(ref.tensor.bytes, gm_offset, rows, length, length + gm_gap)
+        target = self.ub[ub_at : ub_at + rows * length].reshape(cols, rows, UB_ALIGN)
+        target[...] = source.reshape(rows, cols, UB_ALIGN).transpose(1, 0, 2)
+        self._rows.append(
+            (self.core, LOAD, MTE2, site.ordinal, ref.index, gm_offset, rows, length, gm_gap,
+             slot, -1, -1)
+        )  # fmt: skip
 
     # ------------------------------------------------------------ compute stage
     #
