@@ -36,17 +36,9 @@ from pakv_dialect.soc import soc_info
 from runtime.interpreter import int_ops
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
 from runtime.interpreter.fast_path import CompiledKernel, KernelCompileError
-from runtime.interpreter.machine import (
-    FILL_ZERO,
-    LOAD,
-    STORE,
-    TRANSPOSE,
-    UB_POISON,
-    AscendMachine,
-    BadTilingFieldError,
-    GmOutOfBoundsError,
-    OpSite,
-)
+from runtime.interpreter.faults import BadTilingFieldError, GmOutOfBoundsError, OpSite
+from runtime.interpreter.machine import UB_POISON, AscendMachine
+from runtime.interpreter.trace import FILL_ZERO, LOAD, MTE2, MTE3, STORE, TRANSPOSE, S, V
 from runtime.memory import GmTensor
 
 SITE = OpSite("ascend.test", "unit", 0, "direct call")
@@ -80,16 +72,16 @@ def test_strided_load_and_store_move_exactly_the_bursts():
     gm_src, gm_dst = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 2, 512, 64)
     # 5 bursts of 40 bytes, 7 bytes apart in GM; padded to 64 in UB plus a 32-byte gap.
-    machine.dma(SITE, LOAD, "bytes", gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
+    machine.load(SITE, MTE2, "bytes", gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
     slot = machine.ub[64 + 512 : 64 + 1024]
     for b in range(5):
         ub_at = 32 + b * 96
         assert (slot[ub_at : ub_at + 40] == src[11 + b * 47 : 11 + b * 47 + 40]).all()
         assert (slot[ub_at + 40 : ub_at + 96] == UB_POISON).all()  # padding untouched
     # Store the same bursts contiguously (gm gap 0) at byte 100.
-    machine.set_flag(SITE, 2, 3, 0)
-    machine.wait_flag(SITE, 2, 3, 0)
-    machine.dma(SITE, STORE, "bytes", gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
+    machine.sync.set_flag(SITE, MTE2, MTE3, 0)
+    machine.sync.wait_flag(SITE, MTE2, MTE3, 0)
+    machine.store(SITE, MTE3, "bytes", gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
     expected = np.concatenate([src[11 + b * 47 : 11 + b * 47 + 40] for b in range(5)])
     assert (dst[100:300] == expected).all()
     assert not dst[:100].any() and not dst[300:].any()
@@ -115,12 +107,12 @@ def test_a_strided_cache_is_seen_through_its_strides_up_to_its_real_extent():
     machine = AscendMachine(soc_info("Ascend910B"), {}, [tensor], block_num=1)
     machine.start_core(0)
     (ref,) = machine.gm
-    assert machine.load_scalar(SITE, ref, 3, 1, 5) == int(view[3, 1, 5])
+    assert machine.load_scalar(SITE, S, ref, 3, 1, 5) == int(view[3, 1, 5])
     buf = machine.ub_alloc(SITE, "tile", 1, 128, 0)
-    machine.dma(SITE, LOAD, "blocks", ref, 3 * 192, buf, 0, 0, 1, 64, 0, 0)
+    machine.load(SITE, MTE2, "blocks", ref, 3 * 192, buf, 0, 0, 1, 64, 0, 0)
     assert (machine.ub[:64] == view[3].reshape(-1).view(np.uint8)).all()
     with pytest.raises(GmOutOfBoundsError, match=r"bytes \[577, 641\) of keyCache, which has 640"):
-        machine.dma(SITE, LOAD, "bytes", ref, 3 * 192 + 1, buf, 0, 0, 1, 64, 0, 0)
+        machine.load(SITE, MTE2, "bytes", ref, 3 * 192 + 1, buf, 0, 0, 1, 64, 0, 0)
 
 
 def test_transpose_blocks_swaps_32_byte_blocks():
@@ -129,7 +121,7 @@ def test_transpose_blocks_swaps_32_byte_blocks():
     dst = machine.ub_alloc(SITE, "out", 1, 6 * 32, 6 * 32)
     blocks = np.arange(6 * 32, dtype=np.uint8).reshape(2, 3, 32)  # rows 2, cols 3
     machine.ub[: 6 * 32] = blocks.reshape(-1)
-    machine.transpose_blocks(SITE, src, 0, dst, 0, 2, 3)
+    machine.transpose_blocks(SITE, V, src, 0, dst, 0, 2, 3)
     out = machine.ub[6 * 32 : 12 * 32].reshape(3, 2, 32)
     for r in range(2):
         for c in range(3):
@@ -139,7 +131,7 @@ def test_transpose_blocks_swaps_32_byte_blocks():
 def test_fill_zero_clears_the_aligned_prefix_only():
     machine = machine_over(np.zeros(4, np.uint8))
     buf = machine.ub_alloc(SITE, "zeros", 2, 128, 0)
-    machine.fill_zero(SITE, buf, 1, 33)
+    machine.fill_zero(SITE, V, buf, 1, 33)
     assert not machine.ub[128 : 128 + 64].any()
     assert (machine.ub[128 + 64 : 256] == UB_POISON).all()
     assert (machine.ub[:128] == UB_POISON).all()
@@ -154,9 +146,9 @@ def test_load_scalar_reads_typed_elements():
     )
     machine.start_core(0)
     (ref,) = machine.gm
-    assert machine.load_scalar(SITE, ref, 0, 1) == -7
-    assert machine.load_scalar(SITE, ref, 0, 2) == 1 << 40
-    assert machine.load_scalar(SITE, ref, 1, 0) == 3
+    assert machine.load_scalar(SITE, S, ref, 0, 1) == -7
+    assert machine.load_scalar(SITE, S, ref, 0, 2) == 1 << 40
+    assert machine.load_scalar(SITE, S, ref, 1, 0) == 3
 
 
 @pytest.mark.parametrize("rows,cores", [(37, 5), (8, 3), (1, 1), (200, 7)])

@@ -43,8 +43,9 @@ from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes
 from runtime.golden import golden_caches, golden_outputs
 from runtime.host.errors import AclnnError
 from runtime.interpreter.fast_path import KernelCompileError
-from runtime.interpreter.machine import LOAD, STORE, MachineFault
+from runtime.interpreter.faults import MachineFault
 from runtime.interpreter.sequence import KernelLaunch, entry_function
+from runtime.interpreter.trace import LOAD, STORE
 from runtime.tool.explain import build_report, render, trace_counts, ub_buffers
 from runtime.tool.program import (
     CompiledProgram,

@@ -32,8 +32,8 @@ from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
 from runtime.call import CACHE_ROLES
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
 from runtime.interpreter.sequence import KernelLaunch
+from runtime.interpreter.trace import STORE, TRACE_KINDS, MachineTrace
 from runtime.tool.program import CompiledProgram
 from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.timeline import Timeline

@@ -46,7 +46,7 @@ import numpy as np
 
 from pakv_dialect.ascend import UB_ALIGN
 from pakv_dialect.soc import SocInfo
-from runtime.interpreter.machine import (
+from runtime.interpreter.trace import (
     FILL_ZERO,
     LOAD,
     LOAD_SCALAR,
