@@ -50,7 +50,7 @@ _OTHER_PIPES: tuple[tuple[int, ...], ...] = tuple(
 )
 """For each pipe, every other pipe (whose reads a write on the pipe must wait for)."""
 
-_EVENT = TraceRow._fields.index("event")
+_PIPE, _EVENT, _PEER = (TraceRow._fields.index(name) for name in ("pipe", "event", "peer"))
 
 
 def slot_label(buffer: str, slot: int) -> str:
@@ -97,8 +97,10 @@ class PipeSync:
         """``known[p][q]``: how many of pipe q's UB accesses pipe p knows complete
         (q == p: how many it issued)."""
         self.flags: defaultdict[FlagKey, deque[tuple[list[int], OpSite]]] = defaultdict(deque)
-        self._flag_rows: dict[int, Row] = {}
-        """The trace row of each flag op this core ran, by its ordinal."""
+        self._set_rows: dict[int, Row] = {}
+        """The last trace row of each ``set_flag`` this core ran, by its ordinal."""
+        self._wait_rows: dict[int, Row] = {}
+        """The same for ``wait_flag``."""
 
     def read(self, site: OpSite, pipe: int, slot: SlotSync) -> None:
         """``pipe`` reads ``slot``: its last writer must be known complete."""
@@ -148,9 +150,11 @@ class PipeSync:
         """``ascend.set_flag``: queue a snapshot of what ``set_pipe`` knows for the
         matching wait."""
         self.flags[set_pipe, wait_pipe, event].append((self.known[set_pipe].copy(), site))
-        row = self._flag_rows.get(site.ordinal)
-        if row is None or row[_EVENT] != event:
-            row = self._flag_row(site, SET_FLAG, set_pipe, wait_pipe, event)
+        row = self._set_rows.get(site.ordinal)
+        if row is None or row[_EVENT] != event or row[_PIPE] != set_pipe or row[_PEER] != wait_pipe:
+            row = self._set_rows[site.ordinal] = self._flag_row(
+                site, SET_FLAG, set_pipe, wait_pipe, event
+            )
         self._rows.append(row)
 
     def wait_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
@@ -179,21 +183,21 @@ class PipeSync:
             known[2] = mte2
         if mte3 > known[3]:
             known[3] = mte3
-        row = self._flag_rows.get(site.ordinal)
-        if row is None or row[_EVENT] != event:
-            row = self._flag_row(site, WAIT_FLAG, wait_pipe, set_pipe, event)
+        row = self._wait_rows.get(site.ordinal)
+        if row is None or row[_EVENT] != event or row[_PIPE] != wait_pipe or row[_PEER] != set_pipe:
+            row = self._wait_rows[site.ordinal] = self._flag_row(
+                site, WAIT_FLAG, wait_pipe, set_pipe, event
+            )
         self._rows.append(row)
 
     def _flag_row(self, site: OpSite, kind: int, pipe: int, peer: int, event: int) -> Row:
         """The trace row of a flag op (``kind`` SET_FLAG or WAIT_FLAG on ``pipe``, with
-        ``peer`` the other pipe), kept for its next runs on this core: a flag op's row
-        depends on nothing but its site and its event (its pipes are the op's
-        properties; the event an operand, a constant in every lowered kernel), and a
-        launch runs flag ops by the ten thousand."""
-        row = trace_row(self.core, kind, pipe, site.ordinal, event=event, peer=peer)
+        ``peer`` the other pipe). :meth:`set_flag` and :meth:`wait_flag` keep it for the
+        op's next runs on this core: its row is the same as long as its pipes and event
+        are (in a lowered kernel: always), and a launch runs flag ops by the ten
+        thousand."""
         self._sites[site.ordinal] = site
-        self._flag_rows[site.ordinal] = row
-        return row
+        return trace_row(self.core, kind, pipe, site.ordinal, event=event, peer=peer)
 
     def check_all_waited(self) -> None:
         """At the end of the core: every flag set was waited for."""
