@@ -664,11 +664,14 @@ class CastModeAttr(EnumAttribute[CastMode], SpacedOpaqueSyntaxAttribute):
 
 
 class VectorKind(StrEnum):
-    """The float32 arithmetic of ``ascend.vscalar`` and ``ascend.vrows``."""
+    """The float32 arithmetic of ``ascend.vscalar`` and ``ascend.vrows`` (``max`` and
+    ``min``, a quantising body's clamp, only with a scalar: AscendC ``Maxs`` / ``Mins``)."""
 
     add = "add"
     sub = "sub"
     mul = "mul"
+    max = "max"
+    min = "min"
 
 
 @irdl_attr_definition
@@ -737,10 +740,12 @@ class VCastOp(IRDLOperation):
         for what, ty in (("from", self.from_type), ("to", self.to_type)):
             if kv_kind_of_type(ty) is None:
                 raise VerifyException(f"ascend.vcast {what}_type must be an element type, got {ty}")
-        if self.from_type == self.to_type:
+        if self.from_type == self.to_type and (
+            self.from_type != Float32Type() or self.mode.data != CastMode.CAST_RINT
+        ):
             raise VerifyException(
-                "ascend.vcast converts between two types (AscendC Cast of float to float "
-                "rounds to an integer)"
+                "ascend.vcast converts between two types, or rounds f32 to an integer with "
+                "CAST_RINT (AscendC Cast of float to float: a quantising body's roundeven)"
             )
 
 
@@ -843,6 +848,11 @@ class VRowsOp(IRDLOperation):
 
     def verify_(self) -> None:
         _check_vector_operands(self, "source", "vector", "target")
+        if self.kind.data in (VectorKind.max, VectorKind.min):
+            raise VerifyException(
+                f"ascend.vrows does not {self.kind.data.value}: a clamp's bound is a scalar "
+                "(ascend.vscalar)"
+            )
         pitch = constant_value(self.pitch)
         if pitch is not None and (pitch * 4) % UB_ALIGN:
             raise VerifyException(
@@ -1151,6 +1161,17 @@ class CopyRunOp(IRDLOperation):
         return ty  # pyright: ignore[reportUnknownVariableType]
 
     @property
+    def map_source(self) -> SSAValue:
+        """What the map reads: the cache in a gather, the tokens in a scatter."""
+        return self.tokens if self.scatters else self.cache
+
+    def map_types(self) -> tuple[MemRefType, MemRefType]:
+        """The map's source and target types (the tokens' and the cache's, in the run's
+        direction); its per-channel parameters span one token either way."""
+        tokens = _memref(self.tokens)
+        return (tokens, self.cache_type) if self.scatters else (self.cache_type, tokens)
+
+    @property
     def block_size(self) -> int | None:
         """Tokens per cache block (dimension 1 in Norm, 2 in PA_NZ); None if dynamic."""
         shape = self.cache_type.get_shape()
@@ -1172,7 +1193,7 @@ class CopyRunOp(IRDLOperation):
         tokens = _check_tokens("copy_run", self.tokens)
         cache = self.cache_type
         if self.map is not None:
-            check_map("copy_run", self.map, cache, tokens, self.params)
+            check_map("copy_run", self.map, *self.map_types(), self.params)
         elif self.params:
             raise VerifyException("copy_run params are the map's, and there is no map")
         elif cache.get_element_type() != tokens.get_element_type():
@@ -1223,10 +1244,12 @@ def check_map(
     what: str, body: Region, source: MemRefType, target: MemRefType, params: Sequence[SSAValue]
 ) -> ElementwiseProgram:
     """A run's map: a body from ``source``'s to ``target``'s element type, with GM
-    parameters per tensor or per channel of ``target``'s tokens."""
+    parameters per tensor or per channel of a token (of whichever of the two is the
+    token-major tensor: the one of lower rank)."""
     for value in params:
         _check_space(f"{what} parameter", value, AddressSpace.gm)
-    check_params(what, params, target.get_shape()[1:])
+    tokens = min((source, target), key=lambda ty: ty.get_num_dims())
+    check_params(what, params, tokens.get_shape()[1:])
     return check_body(
         f"{what} map",
         body.block,
@@ -1240,8 +1263,9 @@ def run_program(op: CopyRunOp | MapRunOp) -> ElementwiseProgram | None:
     """What a run's map computes (valid after verification); None: a plain copy."""
     if op.map is None:
         return None
-    source = op.cache if isinstance(op, CopyRunOp) else op.source
-    return check_map(op.name, op.map, _memref(source), _memref(op.target_tokens), op.params)
+    if isinstance(op, CopyRunOp):
+        return check_map(op.name, op.map, *op.map_types(), op.params)
+    return check_map(op.name, op.map, _memref(op.source), _memref(op.target_tokens), op.params)
 
 
 def _memref(value: SSAValue) -> MemRefType:

@@ -77,26 +77,35 @@ def _instruction(soc: SocInfo, source: str, target: str, values: str) -> CastSte
     return None
 
 
-def cast_path(soc: SocInfo, source: str, target: str) -> tuple[CastStep, ...] | None:
+def cast_path(
+    soc: SocInfo, source: str, target: str, *, values: str | None = None
+) -> tuple[CastStep, ...] | None:
     """The fewest steps that convert ``source`` values to ``target`` on ``soc`` exactly
-    as one rounding conversion would (module docstring); None when there are none."""
+    as one rounding conversion would (module docstring); None when there are none.
+
+    ``values``: the kind whose values the source holds when narrower than ``source``
+    (a quantising body's float32 that is an integer in int8's range: float -> half ->
+    int8 is exact then, both steps)."""
     if source == target:
         return ()
+    exact = values or source
     kinds = {name for row in soc.casts for name in row[:2]} | set(REREAD)
     paths: dict[str, tuple[CastStep, ...]] = {source: ()}
     queue = deque([source])
     while queue:
         here = queue.popleft()
         for there in sorted(kinds):
-            step = _instruction(soc, here, there, source)
-            if step is None and REREAD.get(here) == there and holds(there, source):
+            if here == there:
+                continue
+            step = _instruction(soc, here, there, exact)
+            if step is None and REREAD.get(here) == there and holds(there, exact):
                 step = CastStep(here, there, None)
             if step is None:
                 continue
             path = (*paths[here], step)
             if there == target:
                 return path
-            if there not in paths and holds(there, source):  # only exact intermediates
+            if there not in paths and holds(there, exact):  # only exact intermediates
                 paths[there] = path
                 queue.append(there)
     return None

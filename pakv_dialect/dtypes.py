@@ -129,6 +129,18 @@ def index_kind_of_numpy(dtype: np.dtype[np.generic]) -> ElementKind | None:
 FLOAT_RESULT_KINDS: tuple[str, ...] = ("fp16", "bf16", "fp32")
 """Element types a fused consumer may produce (SPEC section 7: fp16 / bf16 / fp32)."""
 
+QUANT_RESULT_KINDS: tuple[str, ...] = ("int8", "fp8_e4m3fn", "fp8_e5m2")
+"""Element types a quantising body produces (SPEC section 8), each through a saturating
+conversion (``pakv_dialect.elementwise``)."""
+
+SATURATION_BOUNDS: dict[str, tuple[float, float]] = {
+    "int8": (-128.0, 127.0),
+    "fp8_e4m3fn": (-448.0, 448.0),
+    "fp8_e5m2": (-57344.0, 57344.0),
+}
+"""SPEC section 8: the range a quantised value saturates to (int8's, and the largest
+finite fp8_e4m3fn / fp8_e5m2 values)."""
+
 DEQUANT_SOURCE_KINDS: tuple[str, ...] = (
     "int8", "uint8", "int16", "uint16", "fp16", "bf16", "fp8_e5m2", "fp8_e4m3fn", "hifloat8",
 )  # fmt: skip
@@ -162,3 +174,27 @@ def convert_values(values: np.ndarray, source: ElementKind, target: ElementKind)
             return values
     with np.errstate(over="ignore", invalid="ignore"):
         return values.astype(target.storage)
+
+
+def cast_values(values: np.ndarray, source: ElementKind, target: ElementKind) -> np.ndarray:
+    """AscendC ``Cast`` of ``values`` (stored as ``source``) to ``target``, with a mode
+    that rounds to nearest even (``CAST_RINT``, or ``CAST_NONE``, which rounds alike when
+    it must: precision_conversion.md), one vectorised numpy call per step.
+
+    The conversions of :func:`convert_values`, plus what a quantising body needs: float
+    to float rounds to an integer (``np.rint``: ties to even); a conversion to int8 or
+    fp8 saturates on overflow (precision_conversion.md: overflow saturates by default)
+    to ``SATURATION_BOUNDS``, NaN stays NaN in fp8; NaN to int8, which the docs leave
+    open, gives 0 (the project's refinement of ``arith.fptosi``'s poison, see
+    ``pakv_dialect.elementwise``)."""
+    if source.name == target.name:
+        with np.errstate(invalid="ignore"):
+            return np.rint(values)
+    if target.name not in SATURATION_BOUNDS:
+        return convert_values(values, source, target)
+    low, high = SATURATION_BOUNDS[target.name]
+    wide = convert_values(values, source, kind_named("fp32"))
+    if target.name == "int8":
+        wide = np.nan_to_num(np.rint(wide), nan=0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.clip(wide, np.float32(low), np.float32(high)).astype(target.storage)

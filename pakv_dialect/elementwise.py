@@ -17,6 +17,27 @@ HiFloat8, which arith does not know), does float32 arithmetic with the parameter
 rounds to nearest even on its own, never contracted into an FMA) and converts the
 result to fp16, bf16 or fp32. Each op uses the previous op's result, once: a chain,
 which the lowering runs as one vector instruction per op on a whole tile.
+
+A body may also quantise (SPEC section 8, the scatter's write side): from fp16 / bf16
+tokens, ``x_f * inv_scale (+ offset)`` in float32, then a *saturating conversion* to
+int8 or fp8, which upstream MLIR spells as a clamp followed by the conversion, each op
+meaning exactly what SPEC section 8 asks::
+
+    int8:  %r = math.roundeven %y : f32                    round half to even
+           %l = arith.maximumf %r, %c_m128 : f32           clamp to [-128, 127]
+           %h = arith.minimumf %l, %c_127 : f32            (NaN propagates)
+           %q = arith.fptosi %h : f32 to i8                exact: an integer in range
+    fp8:   %l = arith.maximumf %y, %c_m448 : f32           clamp to the largest finite
+           %h = arith.minimumf %l, %c_448 : f32            value (e5m2: 57344)
+           %q = arith.truncf %h : f32 to f8E4M3FN          round to nearest even
+
+The clamp's bounds are ``arith.constant`` ops of the body (the only values that are not
+in the chain); min and max may come in either order, and the bounds must lie inside
+the target's range (``dtypes.SATURATION_BOUNDS``), so the conversion never overflows
+(``fptosi`` out of range is poison in MLIR, ``truncf`` to fp8 would give NaN or inf).
+NaN: ``maximumf`` / ``minimumf`` propagate it; ``truncf`` keeps it (SPEC section 8:
+NaN stays NaN); ``fptosi`` of NaN is poison in MLIR, which this project refines to 0
+(SPEC section 8 leaves it open; ``runtime.interpreter`` and every kernel agree).
 """
 
 from __future__ import annotations
@@ -25,8 +46,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import AnyFloat, AnyFloatConstr, Float32Type, MemRefType
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import AnyFloat, AnyFloatConstr, Float32Type, FloatAttr, MemRefType
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -43,14 +64,18 @@ from pakv_dialect.casts import CastStep, cast_path, holds
 from pakv_dialect.dtypes import (
     DEQUANT_SOURCE_KINDS,
     FLOAT_RESULT_KINDS,
+    QUANT_RESULT_KINDS,
+    SATURATION_BOUNDS,
     ElementKind,
     kv_kind_of_type,
 )
 from pakv_dialect.hifloat8 import HiFloat8Type
-from pakv_dialect.soc import SocInfo
+from pakv_dialect.soc import CastRound, SocInfo
 
-BODY_PARENTS = ("pakv.gather", "pakv.map", "ascend.copy_run", "ascend.map_run")
-"""The ops whose regions are bodies (the scatter's will join them)."""
+BODY_PARENTS = (
+    "pakv.gather", "pakv.scatter", "pakv.map", "ascend.copy_run", "ascend.map_run",
+)  # fmt: skip
+"""The ops whose regions are bodies."""
 
 
 @irdl_op_definition
@@ -100,6 +125,7 @@ CONVERSIONS: dict[type[Operation], str] = {
     arith.TruncFOp: "truncf",
     arith.SIToFPOp: "sitofp",
     arith.UIToFPOp: "uitofp",
+    arith.FPToSIOp: "fptosi",
     ExtFOp: "pakv.extf",
 }
 """Body ops that convert the element (each one RNE conversion)."""
@@ -114,7 +140,15 @@ ARITHMETIC: dict[type[Operation], Literal["sub", "mul", "add"]] = {
 SYMBOLS = {"sub": "-", "mul": "*", "add": "+"}
 """How the arithmetic kinds print."""
 
-BODY_OPS: frozenset[type[Operation]] = frozenset({*CONVERSIONS, *ARITHMETIC, YieldOp})
+CLAMPS: dict[type[Operation], Literal["max", "min"]] = {
+    arith.MaximumfOp: "max",
+    arith.MinimumfOp: "min",
+}
+"""Body ops that bound the element by a constant (a saturating conversion's clamp)."""
+
+BODY_OPS: frozenset[type[Operation]] = frozenset(
+    {*CONVERSIONS, *ARITHMETIC, *CLAMPS, math.RoundEvenOp, arith.ConstantOp, YieldOp}
+)
 """Every op a body may hold (the terminator included)."""
 
 _F32 = Float32Type()
@@ -138,7 +172,21 @@ class Arith:
     param: int
 
 
-Step = Convert | Arith
+@dataclass(frozen=True)
+class Round:
+    """``math.roundeven``: the float32 element rounded to an integer, ties to even."""
+
+
+@dataclass(frozen=True)
+class Clamp:
+    """``element = max(element, bound)`` (``max``) or ``min(element, bound)`` in float32,
+    NaN propagating (``arith.maximumf`` / ``minimumf``)."""
+
+    kind: Literal["max", "min"]
+    bound: float
+
+
+Step = Convert | Arith | Round | Clamp
 
 
 @dataclass(frozen=True)
@@ -155,11 +203,21 @@ class ElementwiseProgram:
         """One line: ``int8 -> fp16 -> fp32, - p1, * p0 -> fp16``."""
         parts = [self.source.name]
         for step in self.steps:
-            if isinstance(step, Convert):
-                parts.append(f"-> {step.target.name}")
-            else:
-                parts.append(f"{SYMBOLS[step.kind]} p{step.param}")
+            match step:
+                case Convert():
+                    parts.append(f"-> {step.target.name}")
+                case Arith():
+                    parts.append(f"{SYMBOLS[step.kind]} p{step.param}")
+                case Round():
+                    parts.append("roundeven")
+                case Clamp():
+                    parts.append(f"{step.kind} {step.bound:g}")
         return " ".join(parts)
+
+    @property
+    def quantises(self) -> bool:
+        """The body ends in a saturating conversion to int8 or fp8 (SPEC section 8)."""
+        return self.result.name in QUANT_RESULT_KINDS
 
 
 class BodyError(VerifyException):
@@ -201,9 +259,41 @@ def _check_conversion(op: Operation, source: ElementKind, target: ElementKind) -
             "(use arith.extf)",
             op,
         )
-    if target.name not in ("fp16", "bf16", "fp32"):
+    if name == "fptosi" and target.name != "int8":
+        raise BodyError(f"arith.fptosi quantises to i8 (SPEC section 8), got {target.ir_type}", op)
+    if target.name not in FLOAT_RESULT_KINDS and target.name not in QUANT_RESULT_KINDS:
         raise BodyError(f"{op.name} converts to {target.ir_type}: a body computes in "
-                        "f16, bf16 or f32", op)  # fmt: skip
+                        "f16, bf16 or f32 and quantises to i8 or f8", op)  # fmt: skip
+
+
+def _check_saturating(steps: Sequence[Step], target: ElementKind, op: Operation) -> None:
+    """A conversion to int8 / fp8 saturates: the steps before it clamp the float32
+    element into the target's range (int8: after rounding it to an integer), so the
+    conversion itself never overflows (module docstring)."""
+    low, high = SATURATION_BOUNDS[target.name]
+    integer = target.name == "int8"
+    shape = "math.roundeven, then " if integer else ""
+    form = (
+        f"{shape}arith.maximumf and arith.minimumf with constant bounds inside [{low:g}, {high:g}]"
+    )
+    tail = list(steps[-3:] if integer else steps[-2:])
+    if integer and (not tail or not isinstance(tail.pop(0), Round)):
+        tail = []
+    clamps = [step for step in tail if isinstance(step, Clamp)]
+    kinds = {step.kind for step in clamps}
+    if len(clamps) != 2 or kinds != {"max", "min"}:
+        raise BodyError(
+            f"{op.name} to {target.ir_type} must saturate (SPEC section 8): precede it by {form}",
+            op,
+        )
+    lower = next(step.bound for step in clamps if step.kind == "max")
+    upper = next(step.bound for step in clamps if step.kind == "min")
+    if not low <= lower <= upper <= high:
+        raise BodyError(
+            f"{op.name} to {target.ir_type}: the clamp [{lower:g}, {upper:g}] must lie inside "
+            f"[{low:g}, {high:g}], or the conversion overflows",
+            op,
+        )
 
 
 def analyze_body(block: Block, params: int) -> ElementwiseProgram:
@@ -232,6 +322,8 @@ def analyze_body(block: Block, params: int) -> ElementwiseProgram:
     kind = source
     steps: list[Step] = []
     for op in block.ops:
+        if isinstance(op, arith.ConstantOp):
+            continue  # a clamp's bound (checked where it is used)
         if type(op) not in BODY_OPS:
             raise BodyError(
                 f"{op.name} is not supported in a fused body (supported: "
@@ -251,15 +343,24 @@ def analyze_body(block: Block, params: int) -> ElementwiseProgram:
         if type(op) in CONVERSIONS:
             target = _kind(op.results[0].type, f"the result of {op.name}", op)
             _check_conversion(op, kind, target)
+            if target.name in QUANT_RESULT_KINDS:
+                _check_saturating(steps, target, op)
             steps.append(Convert(kind, target, op.name))
             current, kind = op.results[0], target
             continue
-        steps.append(_arith(op, current, kind))
+        if isinstance(op, math.RoundEvenOp):
+            _check_float32(op, kind)
+            steps.append(Round())
+        elif type(op) in CLAMPS:
+            steps.append(_clamp(op, current, kind))
+        else:
+            steps.append(_arith(op, current, kind))
         current = op.results[0]
     raise BodyError("a body ends with pakv.yield")
 
 
-def _arith(op: Operation, current: SSAValue, kind: ElementKind) -> Arith:
+def _check_float32(op: Operation, kind: ElementKind) -> None:
+    """The op computes in float32 with IEEE semantics (no fastmath flags)."""
     flags = op.properties.get("fastmath")
     if flags is not None and flags != arith.FastMathFlagsAttr("none"):
         raise BodyError(
@@ -273,6 +374,24 @@ def _arith(op: Operation, current: SSAValue, kind: ElementKind) -> Arith:
             "(convert the element to f32 first)",
             op,
         )
+
+
+def _clamp(op: Operation, current: SSAValue, kind: ElementKind) -> Clamp:
+    """``arith.maximumf`` / ``minimumf`` of the element and an f32 ``arith.constant``."""
+    _check_float32(op, kind)
+    lhs, rhs = op.operands
+    other = rhs if lhs is current else lhs
+    constant = other.owner
+    if not isinstance(constant, arith.ConstantOp) or not isinstance(constant.value, FloatAttr):
+        raise BodyError(f"{op.name} bounds the element by an f32 arith.constant of the body", op)
+    bound = float(constant.value.value.data)  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
+    if bound != bound:
+        raise BodyError(f"{op.name} bounds the element by NaN", op)
+    return Clamp(CLAMPS[type(op)], bound)
+
+
+def _arith(op: Operation, current: SSAValue, kind: ElementKind) -> Arith:
+    _check_float32(op, kind)
     lhs, rhs = op.operands
     other = rhs if lhs is current else lhs
     if not isinstance(other, BlockArgument) or other.index == 0:
@@ -291,8 +410,12 @@ def _arith(op: Operation, current: SSAValue, kind: ElementKind) -> Arith:
 def _finish(
     source: ElementKind, kind: ElementKind, steps: list[Step], params: int, op: YieldOp
 ) -> ElementwiseProgram:
-    if kind.name not in FLOAT_RESULT_KINDS:
-        raise BodyError(f"a body yields f16, bf16 or f32 (SPEC section 7), got {kind.ir_type}", op)
+    if kind.name not in FLOAT_RESULT_KINDS and kind.name not in QUANT_RESULT_KINDS:
+        raise BodyError(
+            f"a body yields f16, bf16 or f32 (SPEC section 7) or i8 / f8 (SPEC section 8), "
+            f"got {kind.ir_type}",
+            op,
+        )
     return ElementwiseProgram(source, kind, tuple(steps), params)
 
 
@@ -340,9 +463,16 @@ def hardware_casts(program: ElementwiseProgram, soc: SocInfo) -> list[tuple[Cast
     (``pakv_dialect.casts``), or a VerifyException naming the one it cannot run."""
     paths: list[tuple[CastStep, ...]] = []
     for step in program.steps:
+        if isinstance(step, Round) and CastRound.RINT not in soc.cast_modes("fp32", "fp32"):
+            raise VerifyException(
+                f"math.roundeven: {soc.name} has no AscendC Cast from float to float with "
+                "CAST_RINT (AscendC Cast docs)"
+            )
         if not isinstance(step, Convert):
             continue
-        path = cast_path(soc, step.source.name, step.target.name)
+        # fptosi reads an integer in int8's range (the saturating form): exact in half.
+        values = "int8" if step.op == "arith.fptosi" else step.source.name
+        path = cast_path(soc, step.source.name, step.target.name, values=values)
         if path is None:
             raise VerifyException(
                 f"{step.op} {step.source.ir_type} to {step.target.ir_type}: {soc.name} has no "

@@ -444,18 +444,35 @@ class ScatterOp(IRDLOperation):
     slot_mapping = operand_def(MemRefType)
     key_cache = operand_def(MemRefType)
     value_cache = operand_def(MemRefType)
+    key_params = var_operand_def(MemRefType)
+    """The tensors ``key_map`` reads besides the element (inverse scales, offsets)."""
+    value_params = var_operand_def(MemRefType)
+
+    key_map = opt_region_def("single_block")
+    """When present, the per-element body applied to every key token before it is
+    stored (SPEC section 8's quantisation; ``pakv_dialect.elementwise``): ``key_cache``
+    receives its results."""
+    value_map = opt_region_def("single_block")
 
     cache_mode = prop_def(CacheModeAttr)
     soc = opt_prop_def(StringAttr)
     """When present, the SoC the op must run on; its support table is checked too."""
 
-    irdl_options = (ParsePropInAttrDict(),)
+    irdl_options = (
+        AttrSizedOperandSegments(as_property=True),
+        AttrSizedRegionSegments(as_property=True),
+        ParsePropInAttrDict(),
+    )
 
     assembly_format = (
         "$cache_mode `tokens` `(` $key `,` $value `)` `slots` `(` $slot_mapping `)` "
-        "`into` `(` $key_cache `,` $value_cache `)` attr-dict "
+        "`into` `(` $key_cache `,` $value_cache `)` "
+        "(`key_params` `(` $key_params^ `:` type($key_params) `)`)? "
+        "(`value_params` `(` $value_params^ `:` type($value_params) `)`)? "
+        "attr-dict "
         "`:` type($key) `,` type($value) `,` type($slot_mapping) `->` "
-        "type($key_cache) `,` type($value_cache)"
+        "type($key_cache) `,` type($value_cache) "
+        "(`key_map` $key_map^)? (`value_map` $value_map^)?"
     )
 
     def __init__(
@@ -467,13 +484,49 @@ class ScatterOp(IRDLOperation):
         value_cache: SSAValue,
         cache_mode: CacheMode,
         soc: str | None = None,
+        *,
+        key_params: Sequence[SSAValue] = (),
+        value_params: Sequence[SSAValue] = (),
+        key_map: Region | None = None,
+        value_map: Region | None = None,
     ):
         properties: dict[str, Attribute] = {"cache_mode": CacheModeAttr(cache_mode)}
         if soc is not None:
             properties["soc"] = StringAttr(soc)
         super().__init__(
-            operands=[key, value, slot_mapping, key_cache, value_cache], properties=properties
+            operands=[key, value, slot_mapping, key_cache, value_cache, key_params, value_params],
+            properties=properties,
+            regions=[
+                [] if key_map is None else [key_map],
+                [] if value_map is None else [value_map],
+            ],
         )
+
+    def stream_map(self, stream: str) -> tuple[Region | None, Sequence[SSAValue]]:
+        """The body and parameters of ``stream`` (``key`` or ``value``)."""
+        if stream == "key":
+            return self.key_map, self.key_params
+        return self.value_map, self.value_params
+
+    def stream_program(self, stream: str) -> ElementwiseProgram | None:
+        """What ``stream``'s map computes (valid after verification); None: no map."""
+        region, params = self.stream_map(stream)
+        if region is None:
+            return None
+        tokens = self.key if stream == "key" else self.value
+        cache = self.key_cache if stream == "key" else self.value_cache
+        return check_body(
+            f"{stream}_map",
+            region.block,
+            self.memref_type(tokens).get_element_type(),
+            self.memref_type(cache).get_element_type(),
+            len(params),
+        )
+
+    @property
+    def is_fused(self) -> bool:
+        """Whether a producer is fused into either stream."""
+        return self.key_map is not None or self.value_map is not None
 
     @property
     def mode(self) -> CacheMode:
@@ -498,6 +551,8 @@ class ScatterOp(IRDLOperation):
         return (
             ("key", self.key), ("value", self.value), ("slot_mapping", self.slot_mapping),
             ("key_cache", self.key_cache), ("value_cache", self.value_cache),
+            *((f"key_param_{i}", v) for i, v in enumerate(self.key_params)),
+            *((f"value_param_{i}", v) for i, v in enumerate(self.value_params)),
         )  # fmt: skip
 
     def verify_(self) -> None:
@@ -532,7 +587,10 @@ class ScatterOp(IRDLOperation):
         )  # fmt: skip
         caches = ("key_cache", kc), ("value_cache", vc)
         kinds = check_caches(self.mode, *caches)
-        check_token_tensors(self.mode, ((("key", key), caches[0]), (("value", value), caches[1])))
+        mapped = {s for s in ("key", "value") if self.stream_map(s)[0] is not None}
+        check_token_tensors(
+            self.mode, ((("key", key), caches[0]), (("value", value), caches[1])), mapped
+        )
         check_layouts(
             list(zip(caches, kinds, strict=True)),
             (("key", key), ("value", value), ("slot_mapping", slots)),
@@ -542,6 +600,23 @@ class ScatterOp(IRDLOperation):
         r.equal("key", 0, "num_tokens = slot_mapping dim 0", num_tokens, key.get_shape()[0])
         r.equal("value", 0, "num_tokens = slot_mapping dim 0", num_tokens, value.get_shape()[0])
         r.equal("value", 0, "num_tokens", key.get_shape()[0], value.get_shape()[0])
+        self.verify_maps()
+
+    def verify_maps(self) -> None:
+        """Each stream's map (SPEC section 8's quantisation, or any body): its parameters
+        per tensor or per channel of the tokens, its body from the tokens' element type to
+        the cache's. A stream without a map takes no parameters."""
+        for stream in ("key", "value"):
+            region, params = self.stream_map(stream)
+            if region is None:
+                if params:
+                    raise VerifyException(
+                        f"{stream}_params are the parameters of {stream}_map, which is absent"
+                    )
+                continue
+            tokens = self.memref_type(self.key if stream == "key" else self.value)
+            check_params(f"{stream}_map", params, tokens.get_shape()[1:])
+            self.stream_program(stream)
 
     def verify_positive_layout(self) -> None:
         """A static layout dimension of 0 can never describe a token."""
@@ -563,6 +638,14 @@ class ScatterOp(IRDLOperation):
             ("slot_mapping", index),
             SCATTER_OPERATOR,
         )
+        soc = soc_info(soc_name)
+        for stream in ("key", "value"):
+            program = self.stream_program(stream)
+            if program is not None:
+                try:
+                    hardware_casts(program, soc)
+                except VerifyException as e:
+                    raise VerifyException(f"{stream}_map: {e}") from e
 
 
 KvOp = GatherOp | ScatterOp

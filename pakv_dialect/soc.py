@@ -31,8 +31,10 @@ one table. Every number carries its source beside it. Sources, cited by short na
   one table per product; ``CAST_NONE`` rounds like ``CAST_RINT`` (to nearest even) when
   the conversion loses precision and does not round otherwise
   (``docs/zh/api/SIMD-API/基础API/数据结构/precision_conversion.md``, table 1). Only
-  the pairs a fused dequantisation can use are listed here, with the two modes it may
-  use (``none``, ``rint``); ``float -> float`` rounds to an integer and is never used.
+  the pairs a fused dequantisation or quantisation can use are listed here, with the two
+  modes it may use (``none``, ``rint``); ``float -> float`` with ``CAST_RINT`` rounds to
+  an integer (a quantising body's ``math.roundeven``; the inference and training series
+  have no such ``Cast``, so they do not quantise to int8 exactly).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ _A2_A3_CASTS = _casts(  # Cast doc: the Atlas A2 and A3 tables (identical for th
     ("int8", "fp16", "none"), ("uint8", "fp16", "none"), ("int16", "fp16", "rint none"),
     ("int16", "fp32", "none"), ("fp16", "fp32", "none"), ("bf16", "fp32", "none"),
     ("int32", "fp32", "rint none"), ("fp32", "fp16", "rint none"), ("fp32", "bf16", "rint"),
+    ("fp16", "int8", "rint none"), ("fp32", "fp32", "rint"),
 )  # fmt: skip
 _950_CASTS = _casts(  # Cast doc: the Ascend 950PR/950DT table
     ("int8", "fp16", "none"), ("int8", "int16", "none"), ("int8", "int32", "none"),
@@ -78,15 +81,19 @@ _950_CASTS = _casts(  # Cast doc: the Ascend 950PR/950DT table
     ("uint16", "uint32", "none"), ("fp16", "fp32", "none"), ("fp16", "bf16", "rint"),
     ("bf16", "fp16", "rint"), ("bf16", "fp32", "none"), ("int32", "fp32", "rint"),
     ("fp32", "fp16", "rint none"), ("fp32", "bf16", "rint"),
+    ("fp16", "int8", "rint"), ("fp32", "fp8_e5m2", "rint"), ("fp32", "fp8_e4m3fn", "rint"),
+    ("fp32", "fp32", "rint"),
 )  # fmt: skip
 _310B_CASTS = _casts(  # Cast doc: the Atlas 200I/500 A2 table
     ("int8", "fp16", "none"), ("uint8", "fp16", "none"), ("int16", "fp16", "rint none"),
     ("int16", "fp32", "none"), ("fp16", "fp32", "none"), ("bf16", "fp32", "none"),
     ("int32", "fp32", "rint none"), ("fp32", "fp16", "rint none"), ("fp32", "bf16", "rint"),
+    ("fp16", "int8", "rint none"), ("fp32", "fp32", "rint"),
 )  # fmt: skip
 _INFERENCE_TRAINING_CASTS = _casts(  # Cast doc: the inference series AI Core / training series
     ("int8", "fp16", "none"), ("uint8", "fp16", "none"), ("int16", "fp16", "none"),
     ("fp16", "fp32", "none"), ("int32", "fp32", "none"), ("fp32", "fp16", "none"),
+    ("fp16", "int8", "none"),
 )  # fmt: skip
 
 

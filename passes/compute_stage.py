@@ -10,6 +10,10 @@ instruction per step, so no Python and no device loop runs per element:
   exact); a conversion never writes over its source (AscendC forbids overlapping
   operands of different widths), so each writes the other slot of the float32
   ``work`` buffer, or the ``output`` tile when it is the last step;
+* a quantising body's ``math.roundeven`` is an ``ascend.vcast`` of float32 to float32
+  with ``CAST_RINT`` (to the other work slot), its clamp two ``ascend.vscalar`` ``max`` /
+  ``min`` with constant bounds (``Maxs`` / ``Mins``), and its conversion to int8 the
+  exact float -> half -> int8 path (the value is an integer in range by then);
 * float32 arithmetic with a per-tensor parameter is ``ascend.vscalar`` (``Muls``,
   ``Adds``) over the tile; with a per-channel one, ``ascend.vrows`` (``Mul``, ``Add``,
   ``Sub`` row by row against the parameter vector that was loaded into UB once per
@@ -28,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import Float32Type, FloatAttr
 from xdsl.ir import SSAValue
 
 from pakv_dialect.ascend import (
@@ -40,7 +46,7 @@ from pakv_dialect.ascend import (
     VScalarOp,
 )
 from pakv_dialect.dtypes import ElementKind, kv_kind_named
-from pakv_dialect.elementwise import Convert, ElementwiseProgram, hardware_casts
+from pakv_dialect.elementwise import Clamp, Convert, ElementwiseProgram, Round, hardware_casts
 from pakv_dialect.soc import SocInfo
 from passes.kernel_builder import KernelBuilder, Value
 
@@ -62,7 +68,16 @@ class HwArith:
     param: int
 
 
-HwStep = HwCast | HwArith
+@dataclass(frozen=True)
+class HwClamp:
+    """Float32 ``max(element, bound)`` or ``min(element, bound)`` (AscendC ``Maxs`` /
+    ``Mins``): a saturating conversion's clamp."""
+
+    kind: VectorKind
+    bound: float
+
+
+HwStep = HwCast | HwArith | HwClamp
 
 
 def _kind(name: str) -> ElementKind:
@@ -104,7 +119,14 @@ def stream_compute(
         return StreamCompute(source, source, (), tuple(params))
     paths = iter(hardware_casts(program, soc))
     steps: list[HwStep] = []
+    fp32 = _kind("fp32")
     for step in program.steps:
+        if isinstance(step, Round):  # Cast float -> float, CAST_RINT: to an integer
+            steps.append(HwCast(fp32, fp32, CastMode.CAST_RINT))
+            continue
+        if isinstance(step, Clamp):
+            steps.append(HwClamp(VectorKind(step.kind), step.bound))
+            continue
         if not isinstance(step, Convert):
             steps.append(HwArith(VectorKind(step.kind), step.param))
             continue
@@ -208,6 +230,19 @@ class ComputeStage:
                 continue
             target = output if final else at
             assert at.buffer is self.work or final, "arithmetic runs on float32 work tiles"
+            if isinstance(step, HwClamp):
+                bound = kb.insert(
+                    arith.ConstantOp(FloatAttr(step.bound, Float32Type())),
+                    f"{step.kind.value}_bound",
+                ).result
+                kb.insert(
+                    VScalarOp(
+                        step.kind, self._operands(at), bound, self._operands(target),
+                        kb.value(count),
+                    )
+                )  # fmt: skip
+                at = target
+                continue
             param = self.params[self.compute.params[step.param]]
             if isinstance(param, UbPosition):
                 vector = UbPosition(

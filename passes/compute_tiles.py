@@ -104,30 +104,33 @@ class _ComputeTiles:
         cols: Value,
         pitch: Value,
         split: bool,
+        gm: SSAValue | None = None,
     ) -> None:
-        """CopyOut: ``rows`` rows of ``cols`` elements from the output slot."""
+        """CopyOut: ``rows`` rows of ``cols`` elements from the output slot, into
+        ``tokens`` (or ``gm``: a scatter's cache block, laid out like them)."""
         kb = self.kb
+        target = tokens if gm is None else gm
         h, _, out = self.sizes(tokens)
         slot_bytes = self.plan.buffer(OUTPUT_BUFFER).slot_bytes
         aligned = (h * out) % BLOCK_BYTES == 0
         if not split and pitch == h:
             form = self.form(aligned=aligned, burst_len=slot_bytes)
             length = kb.mul(rows, h * out)
-            self.store(OUTPUT_BUFFER, kb.value(slot), tokens, dst, 1, length, form=form)
+            self.store(OUTPUT_BUFFER, kb.value(slot), target, dst, 1, length, form=form)
             return
         if not split:  # padded rows: one burst per token, the padding skipped in UB
             assert isinstance(pitch, int)
             gap = pitch * out - align_up(h * out)
-            self.store_bursts(tokens, slot, dst, rows, h * out, 0, gap, aligned=aligned)
+            self.store_bursts(tokens, slot, dst, rows, h * out, 0, gap, aligned=aligned, gm=gm)
             return
         length = kb.mul(cols, out)
         self.store_bursts(
-            tokens, slot, dst, rows, length, kb.sub(h * out, length), 0, aligned=aligned
+            tokens, slot, dst, rows, length, kb.sub(h * out, length), 0, aligned=aligned, gm=gm
         )
 
     def store_bursts(
         self, tokens: SSAValue, slot: Value, dst: Value, rows: Value, length: Value,
-        gm_gap: Value, ub_gap: int, *, aligned: bool,
+        gm_gap: Value, ub_gap: int, *, aligned: bool, gm: SSAValue | None = None,
     ) -> None:  # fmt: skip
         """CopyOut of ``rows`` bursts; ``aligned``: every length and gap is a multiple
         of 32 bytes (a chunk of channels is, when the token is: the plan cuts tokens
@@ -143,7 +146,7 @@ class _ComputeTiles:
         )
         kb.insert(
             StoreOp(
-                gm=tokens,
+                gm=tokens if gm is None else gm,
                 gm_offset=kb.value(dst),
                 ub=self.buffers[OUTPUT_BUFFER],
                 slot=kb.value(slot),
@@ -227,8 +230,17 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
 
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         kb = self.kb
-        h, in_size, _ = self.sizes(run.tokens)
+        h, in_size, out = self.sizes(run.tokens)
         token_in = h * in_size
+        if run.scatters:  # tokens -> cache: the gather's tiles with the GM sides swapped
+            src = kb.mul(run.token, token_in, "src")
+            dst = kb.add(
+                kb.mul(run.blk, self.block_stride(run)), kb.mul(run.block_pos, h * out), "dst"
+            )
+            return self._run(
+                run.tokens, src, run.tokens, run.token, run.count, stream, run.cursor, True,
+                target=(run.cache, dst),
+            )  # fmt: skip
         src = kb.add(
             kb.mul(run.blk, self.block_stride(run)), kb.mul(run.block_pos, token_in), "src"
         )
@@ -248,12 +260,16 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
     def _run(
         self, source: SSAValue, src: SSAValue, tokens: SSAValue, token: SSAValue,
         count: SSAValue, stream: StreamPlan, cursor: SSAValue, in_block: bool,
+        target: tuple[SSAValue, SSAValue] | None = None,
     ) -> SSAValue:  # fmt: skip
+        """The tiles of ``count`` tokens of ``source`` from byte ``src``, stored into
+        ``tokens`` at ``token`` (or ``target``: a GM tensor and the byte offset there)."""
         kb = self.kb
         h, in_size, out = self.sizes(tokens)
         most = stream.tile_tokens
         split = stream.tile_channels < h
-        dst = kb.mul(token, h * out, "dst")
+        gm = None if target is None else target[0]
+        dst = kb.mul(token, h * out, "dst") if target is None else target[1]
         slots: Slots = [cursor] if self.plan.load_slots > 1 else []
 
         def tile(first: Value, rows: Value, carried: Slots) -> Slots:
@@ -261,8 +277,9 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
             tile_dst = kb.add(dst, kb.mul(first, h * out))
             if not split:
                 return self._chunk(
-                    source, tokens, tile_src, tile_dst, rows, h, stream.row_pitch, 0, False, carried
-                )
+                    source, tokens, tile_src, tile_dst, rows, h, stream.row_pitch, 0, False,
+                    carried, gm,
+                )  # fmt: skip
 
             def chunk(c0: SSAValue, inner: Slots) -> Slots:
                 cols = kb.minu(kb.sub(h, c0), stream.tile_channels, "cols")
@@ -279,6 +296,7 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
                     c0,
                     True,
                     inner,
+                    gm,
                 )
 
             return kb.for_(0, h, stream.tile_channels, carried, chunk, "channel")
@@ -297,8 +315,9 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
     def _chunk(
         self, source: SSAValue, tokens: SSAValue, src: Value, dst: Value, rows: Value,
         cols: Value, pitch: int, channel0: Value, split: bool, slots: Slots,
+        gm: SSAValue | None = None,
     ) -> Slots:  # fmt: skip
-        """One tile: CopyIn, Compute, CopyOut."""
+        """One tile: CopyIn, Compute, CopyOut (into ``tokens``, or ``gm``)."""
         kb = self.kb
         h, in_size, _ = self.sizes(tokens)
         slot = self.tile_slot(slots)
@@ -331,7 +350,7 @@ class NormComputeTiles(_ComputeTiles, RunTiles):
             UbPosition(load, slot), UbPosition(self.buffers[OUTPUT_BUFFER], slot),
             rows=rows, cols=cols, pitch=pitch, channel0=channel0,
         )  # fmt: skip
-        self.store_rows(tokens, slot, dst, rows, cols, pitch, split)
+        self.store_rows(tokens, slot, dst, rows, cols, pitch, split, gm)
         return self.next_slots(slots)
 
 
@@ -359,12 +378,108 @@ class NzComputeTiles(_ComputeTiles, NzTiles):
 
     def copy(self, run: CopyRunOp, stream: StreamPlan) -> SSAValue:
         kb = self.kb
-        src = kb.add(
-            kb.mul(run.blk, self.block_stride(run)), kb.mul(run.block_pos, NZ_ROW_BYTES), "src"
+        cache_at = kb.add(
+            kb.mul(run.blk, self.block_stride(run)),
+            kb.mul(run.block_pos, NZ_ROW_BYTES),
+            "dst" if run.scatters else "src",
         )
         slots: Slots = [run.cursor] if self.plan.load_slots > 1 else []
-        slots = self.copy_tiles(run, stream, src, slots)
+        if run.scatters:
+            slots = self._scatter_tiles(run, stream, cache_at, slots)
+        else:
+            slots = self.copy_tiles(run, stream, cache_at, slots)
         return slots[0] if slots else run.cursor
+
+    def _scatter_tiles(
+        self, run: CopyRunOp, stream: StreamPlan, cache_at: SSAValue, slots: Slots
+    ) -> Slots:
+        """A scatter's run, quantised on the way (SPEC section 8): tiles of up to
+        ``tile_tokens`` tokens, each loaded token-major, computed, transposed to
+        group-major and stored as one burst per row group of the cache."""
+        kb = self.kb
+        h, in_size, _ = self.sizes(run.tokens)
+        tokens_at = kb.mul(run.token, h * in_size, "src")
+        most = stream.tile_tokens
+        if most >= self.plan.block_size:  # a run is at most a block: one tile
+            return self._scatter_tile(run, stream, cache_at, tokens_at, run.count, 0, slots)
+
+        def body(first: SSAValue, carried: Slots) -> Slots:
+            return self._scatter_tile(run, stream, cache_at, tokens_at, most, first, carried)
+
+        return kb.for_(0, run.count, most, slots, body, "tile_pos")
+
+    def _scatter_tile(
+        self,
+        run: CopyRunOp,
+        stream: StreamPlan,
+        cache_at: SSAValue,
+        tokens_at: SSAValue,
+        step: Value,
+        first: Value,
+        slots: Slots,
+    ) -> Slots:
+        """Tokens ``[first, first + step)`` of a scatter's run (fewer at its end): CopyIn
+        token-major, Compute into the output slot, transpose into the group-major slot,
+        CopyOut one burst per row group (in chunks of ``tile_groups`` when a token is
+        larger than a tile)."""
+        kb = self.kb
+        h, in_size, out = self.sizes(run.tokens)
+        row_stride = self.plan.block_size * NZ_ROW_BYTES
+        tokens: Value
+        if step is run.count or step == 1:
+            tokens = step
+        else:
+            tokens = kb.minu(kb.sub(run.count, first), step, "tokens")
+        burst = kb.mul(tokens, NZ_ROW_BYTES, "burst")
+        gap = kb.sub(row_stride, burst, "gap")
+        tile_cache = kb.add(cache_at, kb.mul(first, NZ_ROW_BYTES), "tile_dst")
+        tile_src = kb.add(tokens_at, kb.mul(first, h * in_size), "tile_src")
+        ea = NZ_ROW_BYTES // out
+        input_bytes = self.plan.buffer(INPUT_BUFFER).slot_bytes
+
+        def chunk(group: Value, groups: Value, carried: Slots, split: bool) -> Slots:
+            slot = self.tile_slot(carried)
+            cols = kb.mul(groups, ea)
+            channel0 = kb.mul(group, ea)
+            if split:
+                length = kb.mul(cols, in_size)
+                form = self.form(
+                    aligned=True, n_burst=stream.tile_tokens, burst_len=input_bytes,
+                    gm_gap=h * in_size,
+                )  # fmt: skip
+                self.load(
+                    INPUT_BUFFER, slot, run.tokens, kb.add(tile_src, kb.mul(channel0, in_size)),
+                    tokens, length, kb.sub(h * in_size, length), form=form,
+                )  # fmt: skip
+            else:
+                form = self.form(aligned=True, burst_len=input_bytes)
+                size = kb.mul(tokens, h * in_size, "bytes")
+                self.load(INPUT_BUFFER, slot, run.tokens, tile_src, 1, size, form=form)
+            output = self.buffers[OUTPUT_BUFFER]
+            zero = kb.const(0)
+            self.stage(run.tokens).emit(
+                UbPosition(self.buffers[INPUT_BUFFER], slot), UbPosition(output, 0),
+                rows=tokens, cols=cols, pitch=cols if split else h, channel0=channel0,
+            )  # fmt: skip
+            with kb.stage("ND to NZ: transpose the tile's 32-byte blocks to group-major (V)."):
+                kb.insert(
+                    TransposeBlocksOp(
+                        output, zero, self.buffers[GROUP_MAJOR_BUFFER], zero, kb.value(tokens),
+                        kb.value(groups),
+                    )
+                )  # fmt: skip
+            chunk_cache = kb.add(tile_cache, kb.mul(group, row_stride)) if split else tile_cache
+            self._groups(GroupsDma(run, stream, burst, gap), chunk_cache, zero, groups)
+            return self.next_slots(carried)
+
+        if not stream.splits_tokens:
+            return chunk(0, stream.groups, slots, False)
+
+        def body(group: SSAValue, carried: Slots) -> Slots:
+            groups = kb.minu(kb.sub(stream.groups, group), stream.tile_groups, "groups")
+            return chunk(group, groups, carried, True)
+
+        return kb.for_(0, stream.groups, stream.tile_groups, slots, body, "group")
 
     def _tile(
         self,

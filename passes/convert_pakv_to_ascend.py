@@ -311,10 +311,13 @@ class LowerScatterPattern(RewritePattern):
         _mark_launch(func, LaunchKind.scatter, [roles[arg] for arg in func.args])
         kb = KernelBuilder(rewriter, func.body.block, op.location)
         streams = (
-            Stream("Keys", op.key_cache, op.key, _block_stride(kb, "key_cache", op.key_cache)),
+            Stream(
+                "Keys", op.key_cache, op.key, _block_stride(kb, "key_cache", op.key_cache),
+                op.key_map, op.key_params,
+            ),
             Stream(
                 "Values", op.value_cache, op.value,
-                _block_stride(kb, "value_cache", op.value_cache),
+                _block_stride(kb, "value_cache", op.value_cache), op.value_map, op.value_params,
             ),
         )  # fmt: skip
         walk_slots(kb, op.slot_mapping, op.block_size(), ScatterRuns(op.mode, streams))

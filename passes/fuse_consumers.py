@@ -1,4 +1,5 @@
-"""``pakv-fuse-consumers``: fold a gather's elementwise consumers into its tiles.
+"""``pakv-fuse-consumers``: fold a gather's elementwise consumers into its tiles, and a
+scatter's elementwise producers (SPEC section 8's quantisation) into its tiles.
 
 The program a researcher writes gathers into intermediate buffers, then consumes them
 with upstream MLIR (SPEC section 7)::
@@ -63,7 +64,7 @@ from xdsl.traits import is_side_effect_free
 from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.elementwise import YieldOp
-from pakv_dialect.pakv import GatherOp, MapOp
+from pakv_dialect.pakv import GatherOp, MapOp, ScatterOp
 from passes.diagnostics import fail_at
 
 NOT_FUSED_ATTR = "pakv.not_fused"
@@ -264,6 +265,133 @@ def _removable(op: Operation) -> bool:
     )
 
 
+# --------------------------------------------------------------- the scatter's side
+#
+# SPEC section 8: a scatter of quantised tokens is written as an elementwise producer
+# (``linalg.generic``: fp16 / bf16 tokens in, int8 / fp8 out, per-tensor or per-channel
+# inverse scales and offsets) into an intermediate that ``pakv.scatter`` reads. The
+# same two steps fold it: the producer is raised to ``pakv.map`` (the same body
+# analysis), and the map becomes the scatter stream's ``key_map`` / ``value_map``: the
+# scatter reads the map's source and quantises every token between its load and its
+# store, and the intermediate disappears.
+
+
+def _scatter_stream_of(scatter: ScatterOp, buffer: SSAValue) -> str | None:
+    if buffer is scatter.key:
+        return "key"
+    if buffer is scatter.value:
+        return "value"
+    return None
+
+
+def _check_producer_foldable(
+    scatter: ScatterOp, stream: str, producer: MapOp, anchor: Operation
+) -> None:
+    """Everything :func:`fold_producer` needs, or :class:`NotFused` saying what is
+    missing (``anchor``: the producer as it sits in the IR)."""
+    buffer = producer.target
+    block = scatter.parent_block()
+    if scatter.stream_map(stream)[0] is not None:
+        raise NotFused(f"the {stream} stream of the scatter already has a fused producer")
+    if isinstance(buffer, BlockArgument):
+        raise NotFused(
+            f"the intermediate is argument #{buffer.index} of the function: the caller's "
+            "memory, which the caller may read after the call and fusion would leave "
+            "unwritten (allocate it in the function to fuse)"
+        )
+    alloc = buffer.owner
+    if not isinstance(alloc, memref.AllocOp):
+        raise NotFused(f"the intermediate is not made by memref.alloc: {buffer}")
+    if anchor.parent_block() is not block or alloc.parent_block() is not block:
+        raise NotFused("the producer, its intermediate and the scatter must share one block")
+    for use in buffer.uses:
+        user = use.operation
+        if user in (scatter, anchor, producer) or isinstance(user, memref.DeallocOp | memref.DimOp):
+            continue
+        raise NotFused(f"the intermediate is also used by {_describe(user)}")
+    assert block is not None
+    if block.get_operation_index(anchor) > block.get_operation_index(scatter):
+        raise NotFused("the producer runs after the scatter")
+    read = [producer.source, *producer.params]
+    between = anchor.next_op
+    while between is not None and between is not scatter:
+        if any(value in read for value in between.operands) and not is_side_effect_free(between):
+            raise NotFused(
+                f"{_describe(between)} uses the producer's tokens or parameters between the "
+                "producer and the scatter"
+            )
+        between = between.next_op
+    if any(value in scatter.operands for value in read if value is not buffer):
+        raise NotFused("the producer reads an operand of the scatter: the fused op would "
+                       "read it after writing it")  # fmt: skip
+
+
+def fold_producer(scatter: ScatterOp, stream: str, producer: MapOp) -> ScatterOp:
+    """The scatter with ``producer`` as ``stream``'s map (``_check_producer_foldable``)."""
+    buffer = producer.target
+    tokens = {"key": scatter.key, "value": scatter.value}
+    params = {"key": list(scatter.key_params), "value": list(scatter.value_params)}
+    regions = {"key": scatter.key_map, "value": scatter.value_map}
+    for name in ("key", "value"):
+        region = regions[name]
+        if region is not None:
+            regions[name] = region.clone()
+    tokens[stream] = producer.source
+    params[stream] = list(producer.params)
+    regions[stream] = producer.body.clone()
+    fused = ScatterOp(
+        tokens["key"], tokens["value"], scatter.slot_mapping, scatter.key_cache,
+        scatter.value_cache, scatter.mode, None if scatter.soc is None else scatter.soc.data,
+        key_params=params["key"], value_params=params["value"], key_map=regions["key"],
+        value_map=regions["value"],
+    )  # fmt: skip
+    fused.location = scatter.location
+    fused.attributes.update(scatter.attributes)
+    Rewriter.replace_op(scatter, fused)
+    Rewriter.erase_op(producer)
+    _drop_intermediate(buffer, producer.source)
+    return fused
+
+
+def _producers(scatter: ScatterOp) -> list[tuple[str, GenericOp | MapOp]]:
+    """The linalg.generic / pakv.map ops that write one of the scatter's token inputs."""
+    found: list[tuple[str, GenericOp | MapOp]] = []
+    for stream, buffer in (("key", scatter.key), ("value", scatter.value)):
+        for use in buffer.uses:
+            user = use.operation
+            writes = isinstance(user, GenericOp | MapOp) and use.index == len(user.operands) - 1
+            if writes:
+                found.append((stream, user))  # pyright: ignore[reportArgumentType]
+    return found
+
+
+def fuse_scatter(scatter: ScatterOp, remarks: _Remarks, *, fold: bool) -> None:
+    """Raise (and, with ``fold``, fold) every producer of ``scatter``'s tokens."""
+    current = scatter
+    for stream, producer in _producers(scatter):
+        if producer.parent_op() is None:
+            continue
+        try:
+            mapped = producer if isinstance(producer, MapOp) else raise_consumer(producer)
+        except NotFused as e:
+            remarks.not_fused(producer, str(e))
+            continue
+        if not fold:
+            if mapped is not producer:
+                Rewriter.replace_op(producer, mapped)
+            continue
+        try:
+            _check_producer_foldable(current, stream, mapped, producer)
+        except NotFused as e:
+            if mapped is not producer:
+                mapped.erase()
+            remarks.not_fused(producer, str(e))
+            continue
+        if mapped is not producer:
+            Rewriter.replace_op(producer, mapped)
+        current = fold_producer(current, stream, mapped)
+
+
 @dataclass
 class _Remarks:
     strict: bool
@@ -287,8 +415,11 @@ def _consumers(gather: GatherOp) -> list[tuple[str, GenericOp | MapOp]]:
 
 
 def fuse_function(func: FuncOp, *, fold: bool, strict: bool) -> None:
-    """Raise (and, with ``fold``, fold) every consumer of every gather in ``func``."""
+    """Raise (and, with ``fold``, fold) every consumer of every gather in ``func``, and
+    every producer of every scatter."""
     remarks = _Remarks(strict)
+    for scatter in [op for op in func.walk() if isinstance(op, ScatterOp)]:
+        fuse_scatter(scatter, remarks, fold=fold)
     for gather in [op for op in func.walk() if isinstance(op, GatherOp)]:
         current = gather
         for stream, consumer in _consumers(gather):
@@ -327,7 +458,8 @@ def not_fused_remarks(module: Operation) -> list[tuple[Operation, str]]:
 
 @dataclass(frozen=True)
 class FuseConsumersPass(ModulePass):
-    """Fold each elementwise consumer of a ``pakv.gather`` into the gather's stream."""
+    """Fold each elementwise consumer of a ``pakv.gather`` into the gather's stream, and
+    each elementwise producer of a ``pakv.scatter``'s tokens into the scatter's."""
 
     name = "pakv-fuse-consumers"
 

@@ -179,9 +179,9 @@ class TilePlan:
         """The buffer the loads write: the tile (Norm), else the one holding the side the
         tiles come from (group-major in a gather, token-major in a scatter); a Norm
         compute kernel loads its input buffer."""
-        if self.mode == CacheMode.Norm:
-            return INPUT_BUFFER if self.compute else TILE_BUFFER
         gather = self.direction == CopyDirection.gather
+        if self.mode == CacheMode.Norm or (self.compute and not gather):
+            return INPUT_BUFFER if self.compute else TILE_BUFFER
         return GROUP_MAJOR_BUFFER if gather else TOKEN_MAJOR_BUFFER
 
     @property
@@ -379,6 +379,27 @@ def _nz_compute_stream(
     )
 
 
+def _nz_scatter_compute_stream(
+    stream: ComputeStream, elements: int, block_size: int, one_group: bool
+) -> StreamPlan:
+    """A scatter's PA_NZ tile: the copy kernel's tile shape for the cache side (the
+    computed tokens, ``elements`` of them per slot, in row groups of the cache's element),
+    loaded token-major (a chunk of channels: ``tile_groups`` rows of the cache's)."""
+    copy = _nz_stream(
+        stream.elements * stream.out_size, block_size, elements * stream.out_size, one_group
+    )
+    channels = copy.tile_groups * (NZ_ROW_BYTES // stream.out_size)
+    return StreamPlan(
+        stream.elements * stream.out_size,
+        copy.tile_tokens * channels * stream.out_size,
+        groups=copy.groups,
+        tile_tokens=copy.tile_tokens,
+        tile_groups=copy.tile_groups,
+        row_pitch=channels,
+        tile_channels=channels,
+    )
+
+
 def plan_compute_tiles(
     mode: CacheMode,
     *,
@@ -389,6 +410,7 @@ def plan_compute_tiles(
     tile_bytes: int = 0,
     param_bytes: int = 0,
     data_copy_pad: bool = True,
+    direction: CopyDirection = CopyDirection.gather,
 ) -> TilePlan:
     """Cut one core's UB for a kernel whose tiles are computed between load and store.
 
@@ -405,8 +427,18 @@ def plan_compute_tiles(
     slot's bytes (``E = tile_bytes / 4``), for tests. ``block_size`` None: the runs are
     a tensor's tokens, not a cache block's (an unfused consumer's kernel).
     ``data_copy_pad``: the SoC has ``DataCopyPad`` (as in :func:`plan_tiles`).
+
+    A scatter (``direction``) with a map quantises on the write side (SPEC section 8):
+    in Norm its tiles are the gather's with the GM sides swapped; in PA_NZ a tile is
+    loaded token-major into the ``input`` buffer (``slots - 1`` slots), computed into the
+    one-slot ``output`` buffer (V reads it next, no DMA), transposed group-major into the
+    one-slot ``group_major`` buffer and stored from there as ``H / ea`` bursts; its
+    tiles are cut on the cache's side (the narrower element: the UB accounts for the
+    narrowing), ``E`` per ``slots - 1`` input slots of ``in`` bytes, work slots of 4 and
+    two buffers of ``out`` bytes.
     """
     nz = mode == CacheMode.PA_NZ
+    nz_scatter = nz and direction == CopyDirection.scatter
     if slots < 1:
         raise TilePlanError(f"slots must be at least 1, got {slots}")
     if tile_bytes < 0 or tile_bytes % UB_ALIGN:
@@ -424,6 +456,8 @@ def plan_compute_tiles(
     in_size = max(s.in_size for s in streams)
     out_size = max(s.out_size for s in streams)
     per_element = load_slots * (in_size + out_size) + work_slots * 4
+    if nz_scatter:
+        per_element = load_slots * in_size + work_slots * 4 + 2 * out_size
     elements = tile_bytes // 4 if tile_bytes else (ub_bytes - align_up(param_bytes)) // per_element
     elements = _align_down(elements)
     if elements < UB_ALIGN:
@@ -431,14 +465,18 @@ def plan_compute_tiles(
     if nz:
         assert block_size is not None
         one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
-        plans = tuple(_nz_compute_stream(s, elements, block_size, one_group) for s in streams)
+        stream_plan = _nz_scatter_compute_stream if nz_scatter else _nz_compute_stream
+        plans = tuple(stream_plan(s, elements, block_size, one_group) for s in streams)
     else:
         plans = tuple(_norm_compute_stream(s, elements, block_size) for s in streams)
+    loaded = GROUP_MAJOR_BUFFER if nz and not nz_scatter else INPUT_BUFFER
     buffers = [
-        BufferPlan(GROUP_MAJOR_BUFFER if nz else INPUT_BUFFER, load_slots, elements * in_size),
+        BufferPlan(loaded, load_slots, elements * in_size),
         BufferPlan(WORK_BUFFER, work_slots, elements * 4),
-        BufferPlan(OUTPUT_BUFFER, load_slots, elements * out_size),
+        BufferPlan(OUTPUT_BUFFER, 1 if nz_scatter else load_slots, elements * out_size),
     ]
+    if nz_scatter:
+        buffers.append(BufferPlan(GROUP_MAJOR_BUFFER, 1, elements * out_size))
     if param_bytes:
         buffers.append(BufferPlan(PARAMS_BUFFER, 1, align_up(param_bytes)))
-    return TilePlan(mode, block_size or 0, plans, tuple(buffers), compute=True)
+    return TilePlan(mode, block_size or 0, plans, tuple(buffers), direction=direction, compute=True)

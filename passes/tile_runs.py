@@ -71,6 +71,7 @@ from xdsl.utils.exceptions import VerifyException
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
+    CopyDirection,
     CopyRunOp,
     LoadOp,
     LoadScalarOp,
@@ -334,7 +335,7 @@ def _compute_tiling(
         _check_one_plan(op, copies[0])
     computes: dict[SSAValue, StreamCompute] = {}
     for op in runs:
-        source = op.cache if isinstance(op, CopyRunOp) else op.source
+        source = op.map_source if isinstance(op, CopyRunOp) else op.source
         kind = kv_kind_of_type(source.type.get_element_type())  # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType, reportUnknownMemberType]
         assert kind is not None
         try:
@@ -351,7 +352,7 @@ def _compute_tiling(
     vectors = _vector_params(runs)
     streams = [
         ComputeStream(
-            (token_bytes(tokens) or 0) // compute.result.size,
+            (token_bytes(tokens) or 0) // _element_size(tokens),
             compute.source.size,
             compute.result.size,
             compute.intermediates,
@@ -369,6 +370,7 @@ def _compute_tiling(
             tile_bytes=options.tile_bytes,
             param_bytes=sum(align_up(size) for size in vectors.values()),
             data_copy_pad=soc.has_data_copy_pad,
+            direction=copies[0].direction.data if copies else CopyDirection.gather,
         )
     except TilePlanError as e:
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
@@ -378,6 +380,12 @@ def _compute_tiling(
         func.body.block, plan, buffers, dict(zip(computes, plan.streams, strict=True)), soc,
         computes, params,
     )  # fmt: skip
+
+
+def _element_size(tokens: SSAValue) -> int:
+    kind = kv_kind_of_type(tokens.type.get_element_type())  # pyright: ignore[reportAttributeAccessIssue, reportUnknownArgumentType, reportUnknownMemberType]
+    assert kind is not None
+    return kind.size
 
 
 def _vector_params(runs: list[CopyRunOp | MapRunOp]) -> dict[SSAValue, int]:

@@ -15,6 +15,7 @@ of SPEC section 3 and is not empty: its operands as GM tensors plus its runtime 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -65,6 +66,12 @@ API_NAMES: dict[str, str] = {
 scatter's own; the caches are named alike; a dequantising call's parameters: scale
 first, then offset)."""
 
+SCATTER_API_NAMES: dict[str, str] = API_NAMES | {
+    "key_param_0": "keyInvScale",
+    "value_param_0": "valueInvScale",
+}
+"""The scatter's: a quantising call's parameters are inverse scales, then offsets."""
+
 Broadcast = Literal["tensor", "channel"]
 """A parameter's reach: one value per tensor, or one per channel (position in a token)."""
 
@@ -90,13 +97,37 @@ class DequantSpec:
         return _named_kv(self.out_kind)
 
 
+@dataclass(frozen=True)
+class QuantSpec:
+    """SPEC section 8's quantisation of one stream, as the host API builds it:
+    ``q = saturate(round_half_even(float32(x) * inv_scale + offset))`` into an int8
+    cache, ``q = fp8(float32(x) * inv_scale)`` saturating into an fp8 one (no offset:
+    SPEC section 8 defines none for fp8). ``cache_kind`` is the cache's dtype."""
+
+    cache_kind: str
+    inv_scale: Broadcast = "tensor"
+    offset: Broadcast | None = None
+
+    @property
+    def params(self) -> tuple[tuple[str, Broadcast], ...]:
+        """The parameters in operand order: (``inv_scale`` | ``offset``, its reach)."""
+        found: list[tuple[str, Broadcast | None]] = [
+            ("inv_scale", self.inv_scale), ("offset", self.offset),
+        ]  # fmt: skip
+        return tuple((name, reach) for name, reach in found if reach is not None)
+
+    @property
+    def out_element(self) -> ElementKind:
+        return _named_kv(self.cache_kind)
+
+
 def stream_of(role: str) -> str:
     """``key`` or ``value``: the stream an operand role belongs to (caches, outputs and
     parameters)."""
     return "key" if role.startswith("key_") else "value"
 
 
-def argument_name(role: str, spec: DequantSpec | None) -> str:
+def argument_name(role: str, spec: DequantSpec | QuantSpec | None) -> str:
     """The IR argument name of an operand role: the role itself, a parameter by meaning
     (``key_scale``, ``value_offset``; ``spec`` is its stream's consumer). The printed
     kernel's C++ parameters are named after these."""
@@ -249,8 +280,33 @@ class GatherSignature:
         }
 
 
+class PagedCacheCall(ABC):
+    """What a validated call of either operator has: two paged caches (possibly strided
+    views: SPEC section 9) and its GM operands by role, in kernel-argument order."""
+
+    key_cache: GmTensor
+    value_cache: GmTensor
+
+    @abstractmethod
+    def operands(self) -> dict[str, GmTensor]: ...
+
+    def arguments(self) -> tuple[GmTensor, ...]:
+        """The operands in kernel-argument order."""
+        return tuple(self.operands().values())
+
+    @property
+    def key_block_stride(self) -> int:
+        """Bytes from one block of keyCache to the next (SPEC section 9)."""
+        return self.key_cache.dim0_stride
+
+    @property
+    def value_block_stride(self) -> int:
+        """Bytes from one block of valueCache to the next."""
+        return self.value_cache.dim0_stride
+
+
 @dataclass(frozen=True)
-class GatherCall:
+class GatherCall(PagedCacheCall):
     """A call that passed every check and is not empty: what an executor runs.
 
     Executors write ``key_out``/``value_out`` through the GM tensors' byte views, which
@@ -339,20 +395,6 @@ class GatherCall:
         found = {role: tensor for role, tensor in present.items() if tensor is not None}
         return found | dict(self.params)
 
-    def arguments(self) -> tuple[GmTensor, ...]:
-        """The operands in kernel-argument order (``OPERAND_ROLES``, offset if present)."""
-        return tuple(self.operands().values())
-
-    @property
-    def key_block_stride(self) -> int:
-        """Bytes from one block of keyCache to the next (SPEC section 9)."""
-        return self.key_cache.dim0_stride
-
-    @property
-    def value_block_stride(self) -> int:
-        """Bytes from one block of valueCache to the next."""
-        return self.value_cache.dim0_stride
-
     def tiling(self) -> GatherTiling:
         """The launch's tiling data on the signature's SoC (SPEC section 4 core count)."""
         return gather_tiling(
@@ -388,17 +430,39 @@ class ScatterSignature:
     """keyCache dims 1..3 (as ``GatherSignature``'s)."""
     value_cache_dims: tuple[int, int, int]
     soc: str
+    key_map: QuantSpec | None = None
+    """The quantisation fused into the keys (SPEC section 8), if any: ``key_kind`` is
+    then the tokens' dtype and the spec's ``cache_kind`` the cache's."""
+    value_map: QuantSpec | None = None
+
+    def stream_map(self, stream: str) -> QuantSpec | None:
+        return self.key_map if stream == "key" else self.value_map
 
     @property
     def roles(self) -> tuple[str, ...]:
-        return SCATTER_ROLES
+        """``SCATTER_ROLES``, then each quantised stream's parameters."""
+        roles = list(SCATTER_ROLES)
+        for stream in ("key", "value"):
+            spec = self.stream_map(stream)
+            if spec is not None:
+                roles += [f"{stream}_param_{i}" for i in range(len(spec.params))]
+        return tuple(roles)
 
     def element(self, role: str) -> ElementKind:
         if role == "slot_mapping":
             kind = index_kind_named(self.index_kind)
             assert kind is not None, self.index_kind
             return kind
+        if "_param_" in role:
+            return _named_kv("fp32")
+        spec = self.stream_map(stream_of(role))
+        if role in CACHE_ROLES and spec is not None:
+            return spec.out_element
         return _named_kv(self.key_kind if role.startswith("key") else self.value_kind)
+
+    def argument_name(self, role: str) -> str:
+        """The IR argument name of ``role`` (``key_inv_scale``, ``value_offset``, ...)."""
+        return argument_name(role, self.stream_map(stream_of(role)))
 
     def operand_shapes(
         self, num_tokens: int | None = None, num_blocks: int | None = None
@@ -411,17 +475,23 @@ class ScatterSignature:
         def token(cache: tuple[int, int, int]) -> tuple[int, ...]:
             return (tokens, cache[0] * cache[2]) if nz else (tokens, *cache[1:])
 
-        return {
+        shapes = {
             "key": token(self.key_cache_dims),
             "value": token(self.value_cache_dims),
             "slot_mapping": (tokens,),
             "key_cache": (blocks, *self.key_cache_dims),
             "value_cache": (blocks, *self.value_cache_dims),
         }
+        for role in self.roles:
+            if "_param_" in role:  # per channel: one token's inner dims
+                stream = stream_of(role)
+                reach = self.stream_map(stream).params[int(role.rsplit("_", 1)[1])][1]  # pyright: ignore[reportOptionalMemberAccess]
+                shapes[role] = shapes[stream][1:] if reach == "channel" else ()
+        return shapes
 
 
 @dataclass(frozen=True)
-class ScatterCall:
+class ScatterCall(PagedCacheCall):
     """A scatter that passed every check and is not empty: what an executor runs.
 
     Executors write ``key_cache``/``value_cache`` through the GM tensors' byte views,
@@ -438,6 +508,8 @@ class ScatterCall:
     """key / value / slotMapping dim 0."""
     num_blocks: int
     """keyCache dim 0."""
+    params: Mapping[str, GmTensor] = field(default_factory=dict[str, GmTensor])
+    """A quantising call's inverse scales and offsets by role (``key_param_0``, ...)."""
 
     @staticmethod
     def wrap(
@@ -446,20 +518,24 @@ class ScatterCall:
         *,
         cache_mode: CacheMode,
         soc: str,
+        key_map: QuantSpec | None = None,
+        value_map: QuantSpec | None = None,
     ) -> ScatterCall:
         """The call on the caller's arrays (by role; no copy), trusted as given."""
         signature = ScatterSignature(
             cache_mode=cache_mode,
-            key_kind=kinds["key_cache"].name,
-            value_kind=kinds["value_cache"].name,
+            key_kind=kinds["key"].name,
+            value_kind=kinds["value"].name,
             index_kind=kinds["slot_mapping"].name,
             key_cache_dims=_layout_of(arrays["key_cache"]),
             value_cache_dims=_layout_of(arrays["value_cache"]),
             soc=soc,
+            key_map=key_map,
+            value_map=value_map,
         )
         gm = {
-            role: GmTensor.wrap(API_NAMES[role], arrays[role], kinds[role])
-            for role in SCATTER_ROLES
+            role: GmTensor.wrap(SCATTER_API_NAMES[role], arrays[role], kinds[role])
+            for role in signature.roles
         }
         for role, tensor in gm.items():
             if tensor.block_stride is not None and role not in CACHE_ROLES:
@@ -468,25 +544,13 @@ class ScatterCall:
             signature=signature,
             num_tokens=arrays["slot_mapping"].shape[0],
             num_blocks=arrays["key_cache"].shape[0],
+            params={role: gm.pop(role) for role in signature.roles if "_param_" in role},
             **gm,
         )
 
     def operands(self) -> dict[str, GmTensor]:
-        """The operands by role, in kernel-argument order."""
-        return {role: getattr(self, role) for role in SCATTER_ROLES}
-
-    def arguments(self) -> tuple[GmTensor, ...]:
-        return tuple(self.operands().values())
-
-    @property
-    def key_block_stride(self) -> int:
-        """Bytes from one block of keyCache to the next (SPEC section 9)."""
-        return self.key_cache.dim0_stride
-
-    @property
-    def value_block_stride(self) -> int:
-        """Bytes from one block of valueCache to the next."""
-        return self.value_cache.dim0_stride
+        """The operands by role, in kernel-argument order (the parameters last)."""
+        return {role: getattr(self, role) for role in SCATTER_ROLES} | dict(self.params)
 
     def tiling(self) -> ScatterTiling:
         """The launch's tiling data: sizes, cores and the caches' block strides."""

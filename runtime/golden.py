@@ -39,9 +39,9 @@ from itertools import accumulate
 
 import numpy as np
 
-from pakv_dialect.dtypes import ElementKind, convert_values, kv_kind_named
+from pakv_dialect.dtypes import SATURATION_BOUNDS, ElementKind, convert_values, kv_kind_named
 from pakv_dialect.pakv import CacheMode
-from runtime.call import OUTPUT_ROLES, DequantSpec
+from runtime.call import OUTPUT_ROLES, DequantSpec, QuantSpec
 
 IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
 
@@ -251,6 +251,55 @@ def golden_scatter(
             cache[blk[:, None], np.arange(groups)[None, :], pos[:, None]] = new.reshape(
                 -1, groups, ea
             )
+
+
+# --------------------------------------------------------------------------- SPEC 8
+
+
+def quantize(
+    values: np.ndarray,
+    kind: ElementKind,
+    spec: QuantSpec,
+    inv_scale: np.ndarray,
+    offset: np.ndarray | None,
+) -> np.ndarray:
+    """SPEC section 8 on ``values`` (stored as ``kind``, fp16 or bf16), written as the
+    SPEC reads: ``x_f = float32(x)``; ``y = x_f * inv_scale`` (then ``+ offset``), each a
+    float32 op rounded to nearest even; an int8 cache takes ``saturate(round_half_even
+    (y))`` in ``[-128, 127]`` (NaN, which the SPEC leaves open, as 0: the project's
+    choice, ``pakv_dialect.elementwise``), an fp8 cache ``fp8(y)`` rounded to nearest
+    even and saturated to its largest finite value (NaN stays NaN)."""
+    x = values.astype(kind.storage).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.multiply(x, inv_scale, dtype=np.float32)
+        if offset is not None:
+            y = np.add(y, offset, dtype=np.float32)
+        low, high = SATURATION_BOUNDS[spec.cache_kind]
+        if spec.cache_kind == "int8":
+            rounded = np.rint(y)
+            saturated = np.where(rounded < low, low, np.where(rounded > high, high, rounded))
+            return np.where(np.isnan(y), 0, saturated).astype(np.int8)
+        saturated = np.where(y < low, low, np.where(y > high, high, y))
+        return saturated.astype(spec.out_element.storage)
+
+
+def golden_quant_caches(
+    arrays: Mapping[str, np.ndarray],
+    kinds: Mapping[str, ElementKind],
+    maps: Mapping[str, QuantSpec],
+    *,
+    cache_mode: CacheMode | str,
+) -> dict[str, np.ndarray]:
+    """What a quantising scatter's caches must become (copies; nothing is written): each
+    mapped stream's tokens quantised by :func:`quantize` (parameters by role
+    ``<stream>_param_<i>``, inverse scale first), then scattered (SPEC section 8)."""
+    tokens = {"key": arrays["key"], "value": arrays["value"]}
+    for stream, spec in maps.items():
+        params = [arrays[f"{stream}_param_{i}"] for i in range(len(spec.params))]
+        tokens[stream] = quantize(
+            arrays[stream], kinds[stream], spec, params[0], params[1] if len(params) > 1 else None
+        )
+    return golden_caches({**arrays, **tokens}, cache_mode=cache_mode)
 
 
 def golden_caches(

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xdsl.dialects import arith, memref
+from xdsl.dialects import arith, math, memref
 from xdsl.dialects.builtin import (
     AffineMapAttr,
     Float32Type,
+    FloatAttr,
     IndexType,
     IntegerAttr,
     MemRefType,
@@ -32,7 +33,7 @@ from xdsl.dialects.linalg.ops import YieldOp as LinalgYieldOp
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
-from pakv_dialect.dtypes import ElementKind, kv_kind_of_type
+from pakv_dialect.dtypes import SATURATION_BOUNDS, ElementKind, kv_kind_of_type
 from pakv_dialect.elementwise import ExtFOp, YieldOp
 from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode, GatherOp, KvOp, ScatterOp
@@ -45,6 +46,7 @@ from runtime.call import (
     DequantSpec,
     GatherSignature,
     KernelSignature,
+    QuantSpec,
     RunSizes,
     ScatterSignature,
     argument_name,
@@ -95,6 +97,47 @@ def dequant_body(kind: ElementKind, spec: DequantSpec) -> Region:
     for arg, (name, _) in zip(block.args[1:], spec.params, strict=True):
         arg.name_hint = name
     ops, result = _dequant_ops(kind, spec, block.args[0], list(block.args[1:]))
+    block.add_ops([*ops, YieldOp(result)])
+    return Region(block)
+
+
+def _quant_ops(
+    kind: ElementKind, spec: QuantSpec, element: SSAValue, params: list[SSAValue]
+) -> tuple[list[Operation], SSAValue]:
+    """SPEC section 8's ops on ``element`` in the accepted upstream spelling
+    (``pakv_dialect.elementwise``): to f32, times the inverse scale, plus the offset,
+    then roundeven, clamp and fptosi (int8) or clamp and truncf (fp8)."""
+    by_name = dict(zip((name for name, _ in spec.params), params, strict=True))
+    ops: list[Operation] = [_convert_to_f32(kind, element)]
+    ops[-1].results[0].name_hint = "x_f"
+    ops.append(arith.MulfOp(ops[-1].results[0], by_name["inv_scale"]))
+    if "offset" in by_name:
+        ops.append(arith.AddfOp(ops[-1].results[0], by_name["offset"]))
+    target = spec.out_element
+    if target.name == "int8":
+        ops.append(math.RoundEvenOp(ops[-1].results[0]))
+    low, high = SATURATION_BOUNDS[target.name]
+    bounds = [arith.ConstantOp(FloatAttr(bound, _F32)) for bound in (low, high)]
+    bounds[0].result.name_hint, bounds[1].result.name_hint = "low", "high"
+    value = ops[-1].results[0]
+    clamp_low = arith.MaximumfOp(value, bounds[0].result)
+    clamp_high = arith.MinimumfOp(clamp_low.result, bounds[1].result)
+    convert: Operation = (
+        arith.FPToSIOp(clamp_high.result, target.ir_type)  # pyright: ignore[reportArgumentType]
+        if target.name == "int8"
+        else arith.TruncFOp(clamp_high.result, target.ir_type)
+    )
+    convert.results[0].name_hint = "q"
+    return [*bounds, *ops, clamp_low, clamp_high, convert], convert.results[0]
+
+
+def quant_body(kind: ElementKind, spec: QuantSpec) -> Region:
+    """A ``pakv`` body (``^bb0(%x, %inv_scale, %offset?)``) computing ``spec`` on ``kind``."""
+    block = Block(arg_types=[kind.ir_type, *(_F32 for _ in spec.params)])
+    block.args[0].name_hint = "x"
+    for arg, (name, _) in zip(block.args[1:], spec.params, strict=True):
+        arg.name_hint = name
+    ops, result = _quant_ops(kind, spec, block.args[0], list(block.args[1:]))
     block.add_ops([*ops, YieldOp(result)])
     return Region(block)
 
@@ -265,9 +308,10 @@ def build_unfused_module(
 
 
 def _linalg_consumer(
-    source: SSAValue, params: list[SSAValue], target: SSAValue, spec: DequantSpec
+    source: SSAValue, params: list[SSAValue], target: SSAValue, spec: DequantSpec | QuantSpec
 ) -> GenericOp:
-    """``linalg.generic`` computing ``spec`` from ``source`` into ``target``."""
+    """``linalg.generic`` computing ``spec`` from ``source`` into ``target`` (SPEC
+    section 7's consumer, or section 8's quantising producer)."""
     source_type = source.type
     target_type = target.type
     assert isinstance(source_type, MemRefType) and isinstance(target_type, MemRefType)
@@ -281,7 +325,8 @@ def _linalg_consumer(
     maps.append(identity)
     kind = _kind_of(source_type.get_element_type())  # pyright: ignore[reportUnknownArgumentType]
     block = Block(arg_types=[kind.ir_type, *(_F32 for _ in params), spec.out_element.ir_type])
-    ops, result = _dequant_ops(kind, spec, block.args[0], list(block.args[1:-1]))
+    build = _quant_ops if isinstance(spec, QuantSpec) else _dequant_ops
+    ops, result = build(kind, spec, block.args[0], list(block.args[1:-1]))  # pyright: ignore[reportArgumentType]
     block.add_ops([*ops, LinalgYieldOp(result)])
     return GenericOp(
         [source, *params],
@@ -322,35 +367,115 @@ def build_checked_module(
 
 
 def scatter_module(
-    operand_types: Mapping[str, MemRefType], *, cache_mode: CacheMode, soc: str | None
+    operand_types: Mapping[str, MemRefType],
+    *,
+    cache_mode: CacheMode,
+    soc: str | None,
+    maps: Mapping[str, QuantSpec] | None = None,
 ) -> ModuleOp:
     """``func.func @pakv_scatter(...)`` with one ``pakv.scatter`` on its arguments, in
-    ``SCATTER_ROLES`` order."""
-    func = FuncOp(SCATTER_KERNEL_NAME, ([operand_types[r] for r in SCATTER_ROLES], []))
-    args = dict(zip(SCATTER_ROLES, func.body.block.args, strict=True))
+    ``SCATTER_ROLES`` order, then each quantised stream's parameters (``maps``: the
+    fused quantisation of SPEC section 8)."""
+    maps = maps or {}
+    roles = [*SCATTER_ROLES, *(role for role in operand_types if "_param_" in role)]
+    func = FuncOp(SCATTER_KERNEL_NAME, ([operand_types[r] for r in roles], []))
+    args = dict(zip(roles, func.body.block.args, strict=True))
     for role, arg in args.items():
-        arg.name_hint = role
+        arg.name_hint = argument_name(role, maps.get(stream_of(role)))
+
+    def stream(name: str) -> tuple[list[SSAValue], Region | None]:
+        spec = maps.get(name)
+        if spec is None:
+            return [], None
+        params: list[SSAValue] = [args[f"{name}_param_{i}"] for i in range(len(spec.params))]
+        return params, quant_body(_kind_of(operand_types[name].get_element_type()), spec)
+
+    key_params, key_map = stream("key")
+    value_params, value_map = stream("value")
     scatter = ScatterOp(
-        args["key"],
-        args["value"],
-        args["slot_mapping"],
-        args["key_cache"],
-        args["value_cache"],
-        cache_mode,
-        soc=soc,
-    )
+        args["key"], args["value"], args["slot_mapping"], args["key_cache"],
+        args["value_cache"], cache_mode, soc=soc, key_params=key_params,
+        value_params=value_params, key_map=key_map, value_map=value_map,
+    )  # fmt: skip
     func.body.block.add_ops([scatter, ReturnOp()])
     return ModuleOp([func])
+
+
+def _scatter_types(
+    signature: ScatterSignature, num_tokens: int | None, num_blocks: int | None
+) -> dict[str, MemRefType]:
+    shapes = signature.operand_shapes(num_tokens, num_blocks)
+    return signature_types(signature, shapes, dynamic_blocks=num_blocks is None)
+
+
+def _scatter_maps(signature: ScatterSignature) -> dict[str, QuantSpec]:
+    return {
+        stream: spec
+        for stream in ("key", "value")
+        if (spec := signature.stream_map(stream)) is not None
+    }
 
 
 def build_scatter_module(
     signature: ScatterSignature, num_tokens: int | None = None, num_blocks: int | None = None
 ) -> ModuleOp:
     """The module of a scatter signature; sizes left None stay ``?`` (the compiled form,
-    its caches strided as :func:`signature_types` says)."""
-    shapes = signature.operand_shapes(num_tokens, num_blocks)
-    types = signature_types(signature, shapes, dynamic_blocks=num_blocks is None)
-    return scatter_module(types, cache_mode=signature.cache_mode, soc=signature.soc)
+    its caches strided as :func:`signature_types` says). A quantising signature gives
+    the fused op (``key_map`` / ``value_map``)."""
+    return scatter_module(
+        _scatter_types(signature, num_tokens, num_blocks),
+        cache_mode=signature.cache_mode,
+        soc=signature.soc,
+        maps=_scatter_maps(signature),
+    )
+
+
+def build_unfused_scatter_module(
+    signature: ScatterSignature, num_tokens: int | None = None, num_blocks: int | None = None
+) -> ModuleOp:
+    """The program a researcher writes for a quantising scatter (SPEC section 8): one
+    elementwise ``linalg.generic`` per quantised stream, from the tokens into a buffer
+    of the cache's dtype it allocates, then ``pakv.scatter`` of those buffers. The
+    arguments are the fused module's; ``pakv-fuse-consumers`` turns this into
+    :func:`build_scatter_module`'s op."""
+    types = _scatter_types(signature, num_tokens, num_blocks)
+    roles = list(signature.roles)
+    func = FuncOp(SCATTER_KERNEL_NAME, ([types[r] for r in roles], []))
+    args = dict(zip(roles, func.body.block.args, strict=True))
+    for role, arg in args.items():
+        arg.name_hint = signature.argument_name(role)
+    block = func.body.block
+    tokens: dict[str, SSAValue] = {}
+    frees: list[Operation] = []
+    for stream in ("key", "value"):
+        spec = signature.stream_map(stream)
+        if spec is None:
+            tokens[stream] = args[stream]
+            continue
+        token_type = types[stream]
+        dynamic: list[SSAValue] = []
+        if token_type.get_shape()[0] < 0:
+            zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
+            dim = memref.DimOp(args[stream], zero.result)
+            block.add_ops([zero, dim])
+            dynamic = [dim.result]
+        alloc = memref.AllocOp(
+            dynamic, [], MemRefType(spec.out_element.ir_type, token_type.get_shape())
+        )
+        alloc.memref.name_hint = f"{stream}_quantised"
+        block.add_op(alloc)
+        params: list[SSAValue] = [args[f"{stream}_param_{i}"] for i in range(len(spec.params))]
+        block.add_op(_linalg_consumer(args[stream], params, alloc.memref, spec))
+        tokens[stream] = alloc.memref
+        frees.append(memref.DeallocOp.get(alloc.memref))
+    block.add_op(
+        ScatterOp(
+            tokens["key"], tokens["value"], args["slot_mapping"], args["key_cache"],
+            args["value_cache"], signature.cache_mode, soc=signature.soc,
+        )
+    )  # fmt: skip
+    block.add_ops([*frees, ReturnOp()])
+    return ModuleOp([func])
 
 
 def build_module(signature: KernelSignature) -> ModuleOp:

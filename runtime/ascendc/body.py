@@ -24,12 +24,19 @@ from io import StringIO
 from typing import IO
 
 from xdsl.dialects import arith, func, scf
-from xdsl.dialects.builtin import Float32Type, IndexType, IntegerAttr, IntegerType, StringAttr
+from xdsl.dialects.builtin import (
+    Float32Type,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+)
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.traits import is_side_effect_free
 
 from pakv_dialect import ascend
-from runtime.ascendc.compute import element_type, round_mode
+from runtime.ascendc.compute import SCALAR_HELPERS, element_type, round_mode
 from runtime.ascendc.errors import AscendCEmitError, emit_error
 from runtime.ascendc.facts import constant_of
 from runtime.ascendc.identifiers import RESERVED
@@ -247,6 +254,9 @@ class AscendCPrintContext:
             if constant < 0 and not _natively_signed(value.type):
                 return f"static_cast<{cpp_type(value.type)}>({constant})"
             return str(constant)
+        if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, FloatAttr):
+            # A clamp's bound (a quantising body): an integer-valued float, exact in C++.
+            return f"{float(owner.value.value.data)!r}f"  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
         raise AscendCEmitError(f"value {value} used before it was printed")
 
     def level_of(self, value: SSAValue) -> int:
@@ -602,7 +612,7 @@ class AscendCPrintContext:
                 scalar = self.name_of(op.scalar)
                 if kind == "sub":
                     scalar = f"-{scalar}"
-                helper = "MulsTile" if kind == "mul" else "AddsTile"
+                helper = SCALAR_HELPERS[kind]
                 self.print(f"{helper}({target}, {source}, {scalar}, {self.name_of(op.count)});")
             case ascend.VRowsOp():
                 vector = self.slot_view(op.vector, op.vector_slot, op.vector_offset)

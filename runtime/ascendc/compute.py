@@ -1,9 +1,10 @@
 """The Compute stage in AscendC: the vector instructions of a fused consumer.
 
 ``ascend.vcast`` prints as ``Cast`` (through ``CastTile``: the tile's bytes reread as
-the two element types), ``ascend.vscalar`` as ``Muls`` / ``Adds`` (a subtraction adds
-the negated scalar: AscendC has ``Subs`` on Ascend 950 only, and IEEE-754 defines
-``x - s`` as ``x + (-s)``), ``ascend.vrows`` as one ``Mul`` / ``Add`` / ``Sub`` per row
+the two element types), ``ascend.vscalar`` as ``Muls`` / ``Adds`` / ``Maxs`` / ``Mins``
+(a subtraction adds the negated scalar: AscendC has ``Subs`` on Ascend 950 only, and
+IEEE-754 defines ``x - s`` as ``x + (-s)``), ``ascend.vrows`` as one ``Mul`` / ``Add`` /
+``Sub`` per row
 against the per-channel vector. Every operand is a ``LocalTensor<uint8_t>`` position in
 a planned UB buffer, reread as ``float`` (the work tiles) or as a cast's types.
 
@@ -54,6 +55,26 @@ __aicore__ inline void AddsTile(const LocalTensor<uint8_t>& dst, const LocalTens
 }
 """
 
+CLAMP_TILE = """\
+// Compute (V): a quantising body's clamp, `count` floats of a tile bounded by a scalar
+// (Maxs / Mins; the count fits their int32_t: runtime.ascendc.plan).
+__aicore__ inline void MaxsTile(const LocalTensor<uint8_t>& dst, const LocalTensor<uint8_t>& src,
+    float scalar, uint64_t count)
+{
+    Maxs(dst.ReinterpretCast<float>(), src.ReinterpretCast<float>(), scalar, count);
+}
+__aicore__ inline void MinsTile(const LocalTensor<uint8_t>& dst, const LocalTensor<uint8_t>& src,
+    float scalar, uint64_t count)
+{
+    Mins(dst.ReinterpretCast<float>(), src.ReinterpretCast<float>(), scalar, count);
+}
+"""
+
+SCALAR_HELPERS = {"mul": "MulsTile", "add": "AddsTile", "sub": "AddsTile", "max": "MaxsTile",
+                  "min": "MinsTile"}  # fmt: skip
+"""The helper each ``ascend.vscalar`` kind prints through (a subtraction adds the
+negated scalar)."""
+
 
 def rows_helper(kind: str) -> str:
     """``MulRows`` and the like: one vector instruction per row of a tile."""
@@ -79,6 +100,8 @@ def helper_texts(helpers: set[str]) -> list[str]:
         texts.append(CAST_TILE)
     if "ScalarTile" in helpers:
         texts.append(SCALAR_TILE)
+    if "ClampTile" in helpers:
+        texts.append(CLAMP_TILE)
     for kind in ("add", "sub", "mul"):
         if f"{_ROWS_API[kind]}Rows" in helpers:
             texts.append(rows_helper(kind))
@@ -110,7 +133,7 @@ def plan_vector_op(op: Operation, soc: SocInfo, facts: KernelFacts) -> str:
             return "CastTile"
         case ascend.VScalarOp():
             _fits(op, facts, op.count, INT32_MAX, f"a {op.kind.data.value} count")
-            return "ScalarTile"
+            return "ClampTile" if op.kind.data.value in ("max", "min") else "ScalarTile"
         case ascend.VRowsOp():
             _fits(op, facts, op.cols, INT32_MAX, f"a per-channel {op.kind.data.value} row")
             return f"{_ROWS_API[op.kind.data.value]}Rows"

@@ -23,6 +23,7 @@ executor runs once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pakv_dialect.soc import DEFAULT_SOC
@@ -75,6 +76,27 @@ class AclOpExecutor:
     used: bool = False
 
 
+def _phase_one(
+    check: Callable[[], CheckedCall | CheckedScatter], executor: str | None
+) -> tuple[int, int, AclOpExecutor | None]:
+    """Phase one of either operator: ``check`` every parameter and the data as it is
+    now (phase two checks the data again), choose the executor; (status, workspace
+    bytes: always 0, the executor or None). No exception leaves: the C API's contract is
+    statuses."""
+    try:
+        run = executors.executor_named(executor)
+        checked = check()
+        checked.at_launch()  # bad data is reported now already; phase two checks again
+    except AclnnError as e:
+        return _fail(e), 0, None
+    except ValueError as e:
+        return _fail(AclnnError(ACLNN_ERR_PARAM_INVALID, str(e))), 0, None
+    except Exception as e:
+        return _internal(e), 0, None
+    name = executors.DEFAULT_EXECUTOR if executor is None else executor
+    return ACLNN_SUCCESS, 0, AclOpExecutor(checked, run, name)
+
+
 def aclnnGatherPaKvCacheGetWorkspaceSize(
     keyCache: TensorLike | None,
     valueCache: TensorLike | None,
@@ -94,9 +116,9 @@ def aclnnGatherPaKvCacheGetWorkspaceSize(
     The gather needs no workspace, so the size is always 0. On failure the executor
     is None and ``aclGetRecentErrMsg`` says why.
     """
-    try:
-        run = executors.executor_named(executor)
-        checked = check_parameters(
+
+    def check() -> CheckedCall:
+        return check_parameters(
             keyCache,
             valueCache,
             blockTables,
@@ -108,15 +130,8 @@ def aclnnGatherPaKvCacheGetWorkspaceSize(
             is_seq_lens_cumsum=isSeqLensCumsum,
             soc=soc,
         )
-        checked.at_launch()  # bad data is reported now already; phase two checks again
-    except AclnnError as e:
-        return _fail(e), 0, None
-    except ValueError as e:
-        return _fail(AclnnError(ACLNN_ERR_PARAM_INVALID, str(e))), 0, None
-    except Exception as e:
-        return _internal(e), 0, None
-    name = executors.DEFAULT_EXECUTOR if executor is None else executor
-    return ACLNN_SUCCESS, 0, AclOpExecutor(checked, run, name)
+
+    return _phase_one(check, executor)
 
 
 def aclnnGatherPaKvCache(
@@ -184,8 +199,8 @@ def aclnnScatterPaKvCacheGetWorkspaceSize(
     The compress parameters of the vendor's compress modes are out of scope (SPEC
     section 8): they must be None, else 161002. The scatter needs no workspace.
     """
-    try:
-        run = executors.executor_named(executor)
+
+    def check() -> CheckedScatter:
         compress = {
             "compressLensOptional": compressLensOptional,
             "compressSeqOffsetOptional": compressSeqOffsetOptional,
@@ -197,18 +212,11 @@ def aclnnScatterPaKvCacheGetWorkspaceSize(
                     ACLNN_ERR_PARAM_INVALID,
                     f"{name}: expected None (the compress modes are not supported), got a tensor",
                 )
-        checked = check_scatter_parameters(
+        return check_scatter_parameters(
             key, value, keyCacheRef, valueCacheRef, slotMapping, cache_mode=cacheMode, soc=soc
         )
-        checked.at_launch()  # bad slots are reported now already; phase two checks again
-    except AclnnError as e:
-        return _fail(e), 0, None
-    except ValueError as e:
-        return _fail(AclnnError(ACLNN_ERR_PARAM_INVALID, str(e))), 0, None
-    except Exception as e:
-        return _internal(e), 0, None
-    name = executors.DEFAULT_EXECUTOR if executor is None else executor
-    return ACLNN_SUCCESS, 0, AclOpExecutor(checked, run, name)
+
+    return _phase_one(check, executor)
 
 
 def aclnnScatterPaKvCache(

@@ -123,9 +123,20 @@ def scatter_pa_kv_cache(
     cache_mode: str = "Norm",
     soc: str = DEFAULT_SOC,
     executor: str | None = None,
+    key_inv_scale: object = None,
+    value_inv_scale: object = None,
+    key_offset: object = None,
+    value_offset: object = None,
 ) -> None:
     """ScatterPaKvCache on host arrays (SPEC section 8): writes token ``t`` of ``key`` and
     ``value`` into slot ``slot_mapping[t]`` of ``key_cache``/``value_cache``, in place.
+
+    Given inverse scales (a float per tensor, or a float32 array of ``H`` values per
+    channel; both streams), the call quantises on the way (SPEC section 8): fp16 / bf16
+    tokens into int8 caches, ``saturate(round_half_even(x * inv_scale + offset))``, or
+    fp8_e4m3fn / fp8_e5m2 caches, ``fp8(x * inv_scale)`` saturating (no offset); the
+    caches' dtypes choose the quantised type. An offset or a scale without the other
+    scale is a 161001 / 161002 like any other bad parameter.
 
     A negative slot skips its token. Tensors are as for :func:`gather_pa_kv_cache`
     (``runtime.Tensor`` for HiFloat8 or a FRACTAL_NZ cache). Raises ``AclnnError``
@@ -135,8 +146,14 @@ def scatter_pa_kv_cache(
     caches put back as they were. ValueError: unknown executor.
     """
     run = executors.executor_named(executor)
+    given = {
+        "key_inv_scale": key_inv_scale, "value_inv_scale": value_inv_scale,
+        "key_offset": key_offset, "value_offset": value_offset,
+    }  # fmt: skip
+    quant = given if any(v is not None for v in given.values()) else None
     call = check_scatter_call(
-        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc
-    )
+        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc,
+        quant=quant,
+    )  # fmt: skip
     if call is not None:
         launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)

@@ -39,6 +39,7 @@ from pakv_dialect.dtypes import (
     FLOAT_RESULT_KINDS,
     INDEX_ELEMENT_KINDS,
     KV_ELEMENT_KINDS,
+    QUANT_RESULT_KINDS,
     ElementKind,
     index_kind_named,
     index_kind_of_numpy,
@@ -56,6 +57,7 @@ from runtime.call import (
     Broadcast,
     DequantSpec,
     GatherCall,
+    QuantSpec,
 )
 from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
 from runtime.host.tensor import Tensor
@@ -281,6 +283,55 @@ def resolve_dequant(
             offset_reach, array = _dequant_parameter(f"{stream}Offset", offset, inner)
             params[f"{stream}_param_1"] = Operand(f"{stream}_param_1", array, fp32, None)
         maps[stream] = DequantSpec(out.kind.name, reach, offset_reach)
+    return maps, params
+
+
+def resolve_quant(
+    given: Mapping[str, object], operands: Mapping[str, Operand]
+) -> tuple[dict[str, QuantSpec], dict[str, Operand]]:
+    """The quantisation of a quantising scatter (SPEC section 8) and its parameters as
+    operands: ``given`` holds ``key_inv_scale``, ``value_inv_scale`` (required: 161001
+    when None) and ``key_offset``, ``value_offset`` (optional), each a float or a float32
+    array of ``H`` values (:func:`_dequant_parameter`). The caches' dtypes choose the
+    quantised type (161002 unless int8, fp8_e4m3fn or fp8_e5m2), the tokens must be
+    fp16 or bf16, and an fp8 cache takes no offset (SPEC section 8 defines none).
+    Parameters become ``<stream>_param_0`` (the inverse scale) and ``_param_1``."""
+    fp32 = kv_kind_named("fp32")
+    assert fp32 is not None
+    maps: dict[str, QuantSpec] = {}
+    params: dict[str, Operand] = {}
+    for stream in ("key", "value"):
+        tokens, cache = operands[stream], operands[f"{stream}_cache"]
+        name = "keyInvScale" if stream == "key" else "valueInvScale"
+        if cache.kind.name not in QUANT_RESULT_KINDS:
+            raise invalid(
+                f"{cache.api_name} dtype: a quantising scatter writes one of "
+                f"{', '.join(QUANT_RESULT_KINDS)}, got {cache.kind.name}"
+            )
+        if tokens.kind.name not in ("fp16", "bf16"):
+            raise invalid(
+                f"{tokens.api_name} dtype: a quantising scatter reads fp16 or bf16 tokens "
+                f"(SPEC section 8), got {tokens.kind.name}"
+            )
+        inv_scale, offset = given.get(f"{stream}_inv_scale"), given.get(f"{stream}_offset")
+        if inv_scale is None:
+            raise AclnnError(
+                ACLNN_ERR_PARAM_NULLPTR,
+                f"{name} is null: expected a float or a float32 array, got None",
+            )
+        inner = tuple(tokens.array.shape[1:])
+        reach, array = _dequant_parameter(name, inv_scale, inner)
+        params[f"{stream}_param_0"] = Operand(f"{stream}_param_0", array, fp32, None)
+        offset_reach: Broadcast | None = None
+        if offset is not None:
+            if cache.kind.name != "int8":
+                raise invalid(
+                    f"{stream}Offset: SPEC section 8 quantises to {cache.kind.name} without an "
+                    f"offset (only an int8 cache takes one), got {offset!r}"
+                )
+            offset_reach, array = _dequant_parameter(f"{stream}Offset", offset, inner)
+            params[f"{stream}_param_1"] = Operand(f"{stream}_param_1", array, fp32, None)
+        maps[stream] = QuantSpec(cache.kind.name, reach, offset_reach)
     return maps, params
 
 

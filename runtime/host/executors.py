@@ -21,8 +21,13 @@ from pakv_dialect.ascend import kernel_tiling_abi
 from pakv_dialect.soc import SocInfo
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel
 from runtime.ascendc.printer import emit_ascendc_kernels
-from runtime.call import OUTPUT_ROLES, KernelCall, KernelSignature, ScatterCall
-from runtime.golden import golden_dequant_outputs, golden_gather, golden_scatter
+from runtime.call import CACHE_ROLES, OUTPUT_ROLES, KernelCall, KernelSignature, ScatterCall
+from runtime.golden import (
+    golden_dequant_outputs,
+    golden_gather,
+    golden_quant_caches,
+    golden_scatter,
+)
 from runtime.host.lowered import lower, run_lowered_call
 from runtime.interpreter.ascend_functions import kernel_function
 from runtime.interpreter.pakv_functions import run_function
@@ -37,6 +42,21 @@ def run_golden(call: KernelCall) -> None:
     """The golden reference on the call's typed views (SPEC section 7's formula after
     the gather when the call dequantises)."""
     if isinstance(call, ScatterCall):
+        quant = {
+            stream: spec
+            for stream in ("key", "value")
+            if (spec := call.signature.stream_map(stream)) is not None
+        }
+        if quant:  # SPEC section 8's quantisation, then the scatter
+            operands = call.operands()
+            arrays = {role: tensor.typed() for role, tensor in operands.items()}
+            kinds = {role: tensor.kind for role, tensor in operands.items()}
+            expected = golden_quant_caches(
+                arrays, kinds, quant, cache_mode=call.signature.cache_mode
+            )
+            for role in CACHE_ROLES:
+                arrays[role][...] = expected[role]
+            return
         golden_scatter(
             call.key.typed(),
             call.value.typed(),

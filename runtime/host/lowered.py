@@ -23,6 +23,7 @@ from xdsl.dialects.arith import Arith
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func, FuncOp
 from xdsl.dialects.linalg import Linalg
+from xdsl.dialects.math import Math
 from xdsl.dialects.memref import MemRef
 from xdsl.dialects.scf import Scf
 from xdsl.passes import PassPipeline
@@ -49,10 +50,10 @@ def pipeline_spec(soc: str, options: str = "") -> str:
 
 
 def lowering_context() -> Context:
-    """A context with every dialect a program (its consumers in ``linalg`` and
-    ``memref``) and its lowered kernels use."""
+    """A context with every dialect a program (its consumers and producers in
+    ``linalg``, ``memref`` and ``math``) and its lowered kernels use."""
     ctx = Context()
-    for dialect in (Builtin, Func, Arith, Scf, MemRef, Linalg):
+    for dialect in (Builtin, Func, Arith, Math, Scf, MemRef, Linalg):
         ctx.load_dialect(dialect)
     for load in DIALECTS.values():
         ctx.load_dialect(load())

@@ -21,7 +21,7 @@ is then and returns the ``ScatterCall`` executors run, or None when the call is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.utils.exceptions import VerifyException
@@ -29,7 +29,7 @@ from xdsl.utils.exceptions import VerifyException
 from pakv_dialect.dtypes import ElementKind
 from pakv_dialect.pakv import SCATTER_OPERATOR, CacheMode, ScatterOp
 from pakv_dialect.soc import SocError, SocInfo, soc_info
-from runtime.call import API_NAMES, CACHE_ROLES, SCATTER_ROLES, ScatterCall
+from runtime.call import API_NAMES, CACHE_ROLES, QuantSpec, ScatterCall
 from runtime.host.checks import (
     Operand,
     api_message,
@@ -37,6 +37,7 @@ from runtime.host.checks import (
     check_no_overlap,
     invalid,
     resolve_operand,
+    resolve_quant,
 )
 from runtime.host.errors import ACLNN_ERR_PARAM_NULLPTR, AclnnError
 from runtime.ir_builder import checked_types, scatter_module
@@ -63,13 +64,18 @@ class CheckedScatter:
     soc: SocInfo
     empty: bool
     """A tensor has no elements: the call succeeds and writes nothing."""
+    maps: Mapping[str, QuantSpec] = field(default_factory=dict[str, QuantSpec])
+    """A quantising call's quantisation by stream (SPEC section 8)."""
 
     def at_launch(self) -> ScatterCall | None:
         """The data rules on the data as it is now; None when there is nothing to write."""
         if self.empty:
             return None
         check_slots(self.arrays, mode=self.mode)
-        return ScatterCall.wrap(self.arrays, self.kinds, cache_mode=self.mode, soc=self.soc.name)
+        return ScatterCall.wrap(
+            self.arrays, self.kinds, cache_mode=self.mode, soc=self.soc.name,
+            key_map=self.maps.get("key"), value_map=self.maps.get("value"),
+        )  # fmt: skip
 
 
 def check_scatter_parameters(
@@ -81,8 +87,12 @@ def check_scatter_parameters(
     *,
     cache_mode: object,
     soc: object,
+    quant: Mapping[str, object] | None = None,
 ) -> CheckedScatter:
-    """161001 for a missing tensor, then every 161002 that does not read the data."""
+    """161001 for a missing tensor, then every 161002 that does not read the data.
+
+    ``quant`` makes the call a quantising one (SPEC section 8): its inverse scales and
+    offsets by name (``key_inv_scale``, ``key_offset``, ...; ``checks.resolve_quant``)."""
     given = {
         "key": key,
         "value": value,
@@ -101,15 +111,20 @@ def check_scatter_parameters(
         role: resolve_operand(role, tensor, mode, chip, CACHE_ROLES)
         for role, tensor in given.items()
     }
+    maps: dict[str, QuantSpec] = {}
+    if quant is not None:
+        maps, params = resolve_quant(quant, operands)
+        operands |= params
     check_no_overlap(operands, CACHE_ROLES)
     empty = any(operands[role].array.size == 0 for role in ("key", "value", *CACHE_ROLES))
-    _verify_static(operands, mode=mode, soc=chip, empty=empty)
+    _verify_static(operands, mode=mode, soc=chip, empty=empty, maps=maps)
     return CheckedScatter(
-        arrays={role: operands[role].array for role in SCATTER_ROLES},
-        kinds={role: operands[role].kind for role in SCATTER_ROLES},
+        arrays={role: op.array for role, op in operands.items()},
+        kinds={role: op.kind for role, op in operands.items()},
         mode=mode,
         soc=chip,
         empty=empty,
+        maps=maps,
     )
 
 
@@ -122,15 +137,22 @@ def check_scatter_call(
     *,
     cache_mode: object,
     soc: object,
+    quant: Mapping[str, object] | None = None,
 ) -> ScatterCall | None:
     """Validate one scatter now. None: the call is empty and writes nothing."""
     return check_scatter_parameters(
-        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc
-    ).at_launch()
+        key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc,
+        quant=quant,
+    ).at_launch()  # fmt: skip
 
 
 def _verify_static(
-    operands: Mapping[str, Operand], *, mode: CacheMode, soc: SocInfo, empty: bool
+    operands: Mapping[str, Operand],
+    *,
+    mode: CacheMode,
+    soc: SocInfo,
+    empty: bool,
+    maps: Mapping[str, QuantSpec],
 ) -> None:
     """The ``pakv.scatter`` verifier on the call's exact shapes and dtypes (an empty call
     skips only the rule that layout dimensions be positive)."""
@@ -140,7 +162,7 @@ def _verify_static(
             for role, op in operands.items()
         }
     )
-    module = scatter_module(types, cache_mode=mode, soc=soc.name)
+    module = scatter_module(types, cache_mode=mode, soc=soc.name, maps=maps)
     try:
         if empty:
             scatter = next(op for op in module.walk() if isinstance(op, ScatterOp))

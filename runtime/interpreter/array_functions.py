@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from xdsl.dialects import arith, memref
+from xdsl.dialects import arith, math, memref
 from xdsl.dialects.builtin import MemRefType
 from xdsl.dialects.linalg.ops import GenericOp
 from xdsl.dialects.linalg.ops import YieldOp as LinalgYieldOp
@@ -112,6 +112,36 @@ class ArrayCastFunctions(InterpreterFunctions):
     @impl(ExtFOp)
     def run_pakv_extf(self, interpreter: Interpreter, op: ExtFOp, args: PythonValues):
         return (_convert(op, args[0]),)
+
+
+@register_impls
+class ArrayQuantFunctions(InterpreterFunctions):
+    """A quantising body's ops (SPEC section 8, ``pakv_dialect.elementwise``) on float32
+    arrays, each what MLIR says: ``math.roundeven`` (``np.rint``: ties to even),
+    ``arith.maximumf`` / ``minimumf`` (``np.maximum`` / ``np.minimum``: NaN propagates,
+    as IEEE-754 maximum / minimum), ``arith.fptosi`` (toward zero, ``np.trunc``; its
+    poison, NaN or out of range, refined to 0 and saturation, the same refinement as
+    every kernel's). The clamps' bounds are xDSL's ``arith.constant`` (a Python float,
+    which numpy keeps float32 beside a float32 array)."""
+
+    @impl(math.RoundEvenOp)
+    def run_roundeven(self, interpreter: Interpreter, op: math.RoundEvenOp, args: PythonValues):
+        return (np.rint(np.asarray(args[0], dtype=np.float32)),)
+
+    @impl(arith.MaximumfOp)
+    def run_maximumf(self, interpreter: Interpreter, op: arith.MaximumfOp, args: PythonValues):
+        return (np.maximum(np.asarray(args[0], dtype=np.float32), np.float32(args[1])),)
+
+    @impl(arith.MinimumfOp)
+    def run_minimumf(self, interpreter: Interpreter, op: arith.MinimumfOp, args: PythonValues):
+        return (np.minimum(np.asarray(args[0], dtype=np.float32), np.float32(args[1])),)
+
+    @impl(arith.FPToSIOp)
+    def run_fptosi(self, interpreter: Interpreter, op: arith.FPToSIOp, args: PythonValues):
+        target = element_kind(op.result.type)
+        info = np.iinfo(target.storage)  # pyright: ignore[reportCallIssue, reportArgumentType]
+        truncated = np.nan_to_num(np.trunc(np.asarray(args[0], dtype=np.float32)), nan=0.0)
+        return (np.clip(truncated, info.min, info.max).astype(target.storage),)
 
 
 def run_body(

@@ -32,8 +32,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from xdsl.dialects import arith, func, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.dialects.builtin import Float32Type, FloatAttr, IndexType, IntegerAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
@@ -160,8 +161,15 @@ class _Writer:
 
     def _constant(self, op: arith.ConstantOp) -> None:
         value = op.value
+        if isinstance(value, FloatAttr) and isinstance(op.result.type, Float32Type):
+            # A clamp's bound (a quantising body): an exact float32, as its repr says.
+            bound = float(value.value.data)  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
+            self.literals[op.result] = f"({float(np.float32(bound))!r})"
+            return
         if not isinstance(value, IntegerAttr):
-            raise KernelCompileError(f"{self.sites[op]}: only integer constants are supported")
+            raise KernelCompileError(
+                f"{self.sites[op]}: only integer and f32 constants are supported"
+            )
         data = value.value.data
         if isinstance(op.result.type, IndexType):
             data = int_ops.wrap(data, int_ops.INDEX_WIDTH)

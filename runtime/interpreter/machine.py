@@ -47,7 +47,7 @@ from xdsl.ir import Operation
 from pakv_dialect import ascend
 from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, VectorKind, align_up, op_pipe
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm
-from pakv_dialect.dtypes import ElementKind, convert_values, kind_named, kv_kind_of_type
+from pakv_dialect.dtypes import ElementKind, cast_values, kind_named, kv_kind_of_type
 from pakv_dialect.soc import SocInfo
 from pakv_dialect.tiling import Tiling
 from runtime.interpreter.faults import (
@@ -206,7 +206,10 @@ _ROW_UFUNCS: dict[str, np.ufunc] = {
     VectorKind.sub.value: np.subtract,
     VectorKind.mul.value: np.multiply,
 }
-"""``vrows``' arithmetic by its kind (``vscalar`` adds a negated scalar for ``sub``)."""
+"""``vrows``' arithmetic by its kind (a clamp's bound is a scalar: no ``max``/``min``)."""
+
+_SCALAR_KINDS = tuple(kind.value for kind in VectorKind)
+"""``vscalar``'s kinds: every ``VectorKind`` (``sub`` adds the negated scalar)."""
 
 
 def _bursts(flat: np.ndarray, offset: int, count: int, length: int, stride: int) -> np.ndarray:
@@ -635,7 +638,8 @@ class AscendMachine:
     # A fused consumer's instructions (``ascend.vcast``, ``vscalar``, ``vrows``): each one
     # vectorised numpy call over the whole tile, on its pipe, with the UB checks of the
     # other ops. Float32 arithmetic is numpy's float32 (each op rounded to nearest even,
-    # never fused); conversions are ``pakv_dialect.dtypes.convert_values``.
+    # never fused); conversions are ``pakv_dialect.dtypes.cast_values`` (a quantising
+    # body's rounding and saturation included), clamps ``np.maximum`` / ``np.minimum``.
 
     def _vector_range(
         self, site: OpSite, what: str, buf: UbBuffer, slot: int, offset: int, nbytes: int
@@ -728,7 +732,7 @@ class AscendMachine:
             )
         self._vector_sync(site, pipe, ((source, source_slot),), target, target_slot)
         values = self.ub[src : src + src_bytes].view(src_kind.storage)
-        converted = convert_values(values, src_kind, dst_kind)
+        converted = cast_values(values, src_kind, dst_kind)
         self.ub[dst : dst + dst_bytes] = converted.view(np.uint8)
         self._vector_row(site, pipe, target_slot, count, dst_bytes)
 
@@ -753,9 +757,9 @@ class AscendMachine:
         count: int,
     ) -> None:
         """``target = source <kind> scalar`` in float32 (``sub`` adds the negated scalar,
-        as AscendC ``Adds`` does)."""
+        as AscendC ``Adds`` does; ``max`` / ``min`` clamp, as ``Maxs`` / ``Mins``)."""
         self._sites[site.ordinal] = site
-        self._vector_kind(site, "vscalar", kind, _ROW_UFUNCS)
+        self._vector_kind(site, "vscalar", kind, _SCALAR_KINDS)
         src = self._floats(site, "vscalar source", source, source_slot, source_offset, count)
         dst = self._floats(site, "vscalar target", target, target_slot, target_offset, count)
         self._vector_sync(site, pipe, ((source, source_slot),), target, target_slot)
@@ -763,6 +767,8 @@ class AscendMachine:
         with np.errstate(over="ignore", invalid="ignore"):
             if kind == VectorKind.mul:
                 np.multiply(src, value, out=dst)
+            elif kind in (VectorKind.max, VectorKind.min):  # a clamp (Maxs / Mins): NaN propagates
+                (np.maximum if kind == VectorKind.max else np.minimum)(src, value, out=dst)
             else:
                 np.add(src, -value if kind == VectorKind.sub else value, out=dst)
         self._vector_row(site, pipe, target_slot, count, 4 * count)

@@ -36,6 +36,7 @@ from runtime.interpreter.array_functions import (
     ArrayCastFunctions,
     ArrayLinalgFunctions,
     ArrayMemrefFunctions,
+    ArrayQuantFunctions,
     apply_map,
 )
 from runtime.ir_builder import KERNEL_NAME
@@ -211,7 +212,22 @@ class PakvFunctions(InterpreterFunctions):
             interpreter.interpreter_assert(
                 isinstance(value, GmTensor), f"pakv.scatter expects GmTensor operands, got {value}"
             )
-        interpret_scatter(op, *args)
+        roles = [role for role, _ in op.operands_by_role()]
+        tensors: dict[str, GmTensor] = dict(zip(roles, args, strict=True))
+        tokens = {stream: tensors[stream] for stream in ("key", "value")}
+        for stream in ("key", "value"):  # SPEC section 8: quantise, then place
+            body, params = op.stream_map(stream)
+            if body is None:
+                continue
+            cache = tensors[f"{stream}_cache"]
+            buffer = np.zeros(tokens[stream].shape, dtype=cache.kind.storage)
+            values = [tensors[f"{stream}_param_{i}"] for i in range(len(params))]
+            apply_map(interpreter, body, tokens[stream].typed(), values, buffer)
+            tokens[stream] = GmTensor.wrap(f"{stream}_quantised", buffer, cache.kind)
+        interpret_scatter(
+            op, tokens["key"], tokens["value"], tensors["slot_mapping"], tensors["key_cache"],
+            tensors["value_cache"],
+        )  # fmt: skip
         return ()
 
     @impl(GatherOp)
@@ -255,6 +271,8 @@ def run_function(
         ArrayLinalgFunctions(), ArrayMemrefFunctions(),
     ):  # fmt: skip
         interpreter.register_implementations(own)
+    # xDSL's maximumf / minimumf compute on Python floats: these take whole arrays.
+    interpreter.register_implementations(ArrayQuantFunctions(), override=True)
     for extra in functions:
         interpreter.register_implementations(extra)
     return interpreter.call_op(name, tuple(args))

@@ -32,8 +32,8 @@ from runtime.tool.workload import (
     check_memory,
     data_file,
     laid_out,
+    operand_file,
     random_bits,
-    read_npy,
 )
 
 DEFAULT_TOKENS = 64
@@ -159,25 +159,8 @@ def load_inputs(directory: Path, operands: ScatterOperands) -> Inputs:
                 f"--data {directory}: missing {role}.npy (or {API_NAMES[role]}.npy) that the "
                 "op's operands need"
             )
-        array = read_npy(path)
-        kind = operands.kinds[role]
-        if array.dtype.kind == "V" and array.dtype.itemsize == kind.size:
-            # numpy saves ml_dtypes (bf16, fp8) as raw bytes ("|V2"): the bits are the data.
-            array = array.view(kind.storage)
-        if array.dtype != kind.storage:
-            raise WorkloadError(
-                f"{path}: the op's {role} holds {kind.name} (stored as {kind.storage}), "
-                f"the file holds {array.dtype}"
-            )
-        if array.ndim != len(shape) or any(
-            want not in (DYNAMIC, got) for want, got in zip(shape, array.shape, strict=True)
-        ):
-            expected = "x".join("?" if d == DYNAMIC else str(d) for d in shape)
-            raise WorkloadError(
-                f"{path}: the op's {role} has shape {expected}, the file holds "
-                f"{'x'.join(map(str, array.shape))}"
-            )
-        inputs[role] = laid_out(np.ascontiguousarray(array), operands.block_strides.get(role))
+        array = operand_file(path, role, operands.kinds[role], shape)
+        inputs[role] = laid_out(array, operands.block_strides.get(role))
     return inputs
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -393,6 +393,29 @@ def _file_names(role: str, names: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(stems))
 
 
+def operand_file(path: Path, role: str, kind: ElementKind, shape: Sequence[int]) -> np.ndarray:
+    """The contiguous array of ``path`` when it can be operand ``role`` (elements of
+    ``kind``; ``shape`` with DYNAMIC dims), else WorkloadError naming the file."""
+    array = read_npy(path)
+    if array.dtype.kind == "V" and array.dtype.itemsize == kind.size:
+        # numpy saves ml_dtypes (bf16, fp8) as raw bytes ("|V2"): the bits are the data.
+        array = array.view(kind.storage)
+    if array.dtype != kind.storage:
+        raise WorkloadError(
+            f"{path}: the op's {role} holds {kind.name} (stored as {kind.storage}), "
+            f"the file holds {array.dtype}"
+        )
+    if array.ndim != len(shape) or any(
+        want not in (DYNAMIC, got) for want, got in zip(shape, array.shape, strict=True)
+    ):
+        expected = "x".join("?" if d == DYNAMIC else str(d) for d in shape)
+        raise WorkloadError(
+            f"{path}: the op's {role} has shape {expected}, the file holds "
+            f"{'x'.join(map(str, array.shape))}"
+        )
+    return np.ascontiguousarray(array)
+
+
 def data_file(directory: Path, role: str, names: Mapping[str, str]) -> Path | None:
     """The one file holding ``role`` (:func:`_file_names`), or None."""
     found = [directory / f"{name}.npy" for name in _file_names(role, names)]
@@ -439,22 +462,8 @@ def load_inputs(
             raise WorkloadError(
                 f"--data {directory}: missing {first}{also} that the op's operands need"
             )
-        array = read_npy(path)
-        kind = operands.kinds[role]
-        if array.dtype != kind.storage:
-            raise WorkloadError(
-                f"{path}: the op's {role} holds {kind.name} (stored as {kind.storage}), "
-                f"the file holds {array.dtype}"
-            )
-        if array.ndim != len(shape) or any(
-            want not in (DYNAMIC, got) for want, got in zip(shape, array.shape, strict=True)
-        ):
-            expected = "x".join("?" if d == DYNAMIC else str(d) for d in shape)
-            raise WorkloadError(
-                f"{path}: the op's {role} has shape {expected}, the file holds "
-                f"{'x'.join(map(str, array.shape))}"
-            )
-        inputs[role] = operands.laid_out(role, np.ascontiguousarray(array))
+        array = operand_file(path, role, operands.kinds[role], shape)
+        inputs[role] = operands.laid_out(role, array)
     missing = [role for role in OUTPUT_ROLES if role not in inputs]
     if missing:
         shapes = _output_shapes(operands, inputs, soc)

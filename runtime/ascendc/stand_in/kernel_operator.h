@@ -61,6 +61,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -847,7 +848,7 @@ ASCENDC_HOST_API void Duplicate(const LocalTensor<T>& dst, const T& scalarValue,
 }
 
 // ------------------------------------------------------------------ Compute stage
-// Cast, Adds, Muls, Add, Sub, Mul on float tiles: what a fused consumer prints. Every
+// Cast, Adds, Muls, Maxs, Mins, Add, Sub, Mul on float tiles: what a fused body prints. Every
 // conversion is written from the formats' definitions, bit for bit what the pakv
 // interpreter computes with numpy and ml_dtypes (round to nearest even; overflow to
 // +-inf; -0.0 kept; half NaNs keep their payload as numpy keeps it, bfloat16 and fp8
@@ -1039,26 +1040,68 @@ template <> struct Element<bfloat16_t> {
     static float ToFloat(bfloat16_t v) { return BfloatToFloat(v.bits); }
     static bfloat16_t FromFloat(float v) { return bfloat16_t{FloatToBfloat(v)}; }
 };
+// float -> an fp8 format of `mantissa` bits and exponent `bias`, rounded to nearest even
+// (std::nearbyint, the default rounding mode, on an exact power-of-two scaling) and
+// saturated to +-`largest` (precision_conversion.md: overflow saturates by default);
+// NaN becomes the quiet NaN of its sign as ml_dtypes makes it (`nanBits`).
+inline uint8_t FloatToFp8(float value, int mantissa, int bias, float largest, uint8_t nanBits)
+{
+    const uint8_t sign = std::signbit(value) ? 0x80u : 0u;
+    if (std::isnan(value)) {
+        return static_cast<uint8_t>(sign | nanBits);
+    }
+    const float magnitude = std::fmin(std::fabs(value), largest);
+    int binade = 0;
+    std::frexp(magnitude, &binade);  // magnitude = f * 2^binade, f in [0.5, 1)
+    const int least = 1 - bias;      // the subnormals' exponent
+    const float quantum = std::ldexp(1.0f, std::max(binade - 1, least) - mantissa);
+    const float rounded = std::fmin(std::nearbyint(magnitude / quantum) * quantum, largest);
+    if (rounded == 0.0f) {
+        return sign;
+    }
+    std::frexp(rounded, &binade);
+    const int exponent = binade - 1;
+    if (exponent < least) {  // subnormal: a multiple of 2^(least - mantissa)
+        return static_cast<uint8_t>(sign | static_cast<int>(std::ldexp(rounded, mantissa - least)));
+    }
+    const int fraction = static_cast<int>(std::ldexp(rounded, mantissa - exponent)) - (1 << mantissa);
+    return static_cast<uint8_t>(sign | ((exponent + bias) << mantissa) | fraction);
+}
+
 template <> struct Element<fp8_e5m2_t> {
     static constexpr const char* name = "fp8_e5m2";
     static float ToFloat(fp8_e5m2_t v) { return E5m2ToFloat(v.bits); }
+    static fp8_e5m2_t FromFloat(float v) { return fp8_e5m2_t{FloatToFp8(v, 2, 15, 57344.0f, 0x7eu)}; }
 };
 template <> struct Element<fp8_e4m3fn_t> {
     static constexpr const char* name = "fp8_e4m3fn";
     static float ToFloat(fp8_e4m3fn_t v) { return E4m3fnToFloat(v.bits); }
+    static fp8_e4m3fn_t FromFloat(float v) { return fp8_e4m3fn_t{FloatToFp8(v, 3, 7, 448.0f, 0x7fu)}; }
 };
 template <> struct Element<hifloat8_t> {
     static constexpr const char* name = "hifloat8";
     static float ToFloat(hifloat8_t v) { return Hifloat8ToFloat(v.bits); }
 };
 
-// One element converted: integers to integers by value, anything else through its
-// exact float value and one rounding to the target.
+// One element converted: integers to integers by value; float to float (CAST_RINT) to
+// an integer, ties to even; a float to an integer rounded to nearest even and saturated
+// (precision_conversion.md), NaN, which the docs leave open, as 0; anything else through
+// its exact float value and one rounding to the target.
 template <typename T, typename U>
 T Convert(U value)
 {
-    if constexpr (std::is_integral<T>::value) {
-        static_assert(std::is_integral<U>::value, "Cast to an integer reads an integer here");
+    if constexpr (std::is_same<T, U>::value) {
+        static_assert(std::is_same<T, float>::value, "Cast to its own type rounds floats only");
+        return std::nearbyint(value);
+    } else if constexpr (std::is_integral<T>::value && !std::is_integral<U>::value) {
+        const float f = Element<U>::ToFloat(value);
+        if (std::isnan(f)) {
+            return 0;
+        }
+        const float low = static_cast<float>(std::numeric_limits<T>::min());
+        const float high = static_cast<float>(std::numeric_limits<T>::max());
+        return static_cast<T>(std::fmin(std::fmax(std::nearbyint(f), low), high));
+    } else if constexpr (std::is_integral<T>::value) {
         return static_cast<T>(value);
     } else {
         return Element<T>::FromFloat(Element<U>::ToFloat(value));
@@ -1190,6 +1233,21 @@ ASCENDC_HOST_API void Muls(const LocalTensor<T>& dst, const LocalTensor<T>& src,
 {
     host::FloatScalar(dst, src, scalarValue, host::Narrow<int32_t>(count, "Muls count"),
         [](float x, float s) { return x * s; }, "Muls");
+}
+
+// Maxs / Mins: a quantising body's clamp; a NaN element stays NaN (as arith.maximumf).
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Maxs(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const V& count)
+{
+    host::FloatScalar(dst, src, scalarValue, host::Narrow<int32_t>(count, "Maxs count"),
+        [](float x, float s) { return std::isnan(x) || x >= s ? x : s; }, "Maxs");
+}
+
+template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>
+ASCENDC_HOST_API void Mins(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const V& count)
+{
+    host::FloatScalar(dst, src, scalarValue, host::Narrow<int32_t>(count, "Mins count"),
+        [](float x, float s) { return std::isnan(x) || x <= s ? x : s; }, "Mins");
 }
 
 template <typename T, typename V, typename = std::enable_if_t<std::is_integral<V>::value>>

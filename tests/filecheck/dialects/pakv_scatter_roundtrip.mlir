@@ -11,7 +11,7 @@ func.func @norm(%k: memref<?x2x64xbf16>, %v: memref<?x2x64xbf16>, %s: memref<?xi
 // CHECK-NEXT:    pakv.scatter Norm tokens(%k, %v) slots(%s) into(%kc, %vc) : memref<?x2x64xbf16>, memref<?x2x64xbf16>, memref<?xi64> -> memref<?x16x2x64xbf16>, memref<?x16x2x64xbf16>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "norm"
-// CHECK-GENERIC:         "pakv.scatter"(%k, %v, %s, %kc, %vc) <{cache_mode = #pakv<cache_mode Norm>}> : (memref<?x2x64xbf16>, memref<?x2x64xbf16>, memref<?xi64>, memref<?x16x2x64xbf16>, memref<?x16x2x64xbf16>) -> ()
+// CHECK-GENERIC:         "pakv.scatter"(%k, %v, %s, %kc, %vc) <{cache_mode = #pakv<cache_mode Norm>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}> : (memref<?x2x64xbf16>, memref<?x2x64xbf16>, memref<?xi64>, memref<?x16x2x64xbf16>, memref<?x16x2x64xbf16>) -> ()
 
 // -----
 
@@ -24,4 +24,4 @@ func.func @pa_nz(%k: memref<8x128xi8>, %v: memref<8x128xf16>, %s: memref<8xi32>,
 // CHECK-LABEL: func.func @pa_nz
 // CHECK-NEXT:    pakv.scatter PA_NZ tokens(%k, %v) slots(%s) into(%kc, %vc) {soc = "Ascend910_95"} : memref<8x128xi8>, memref<8x128xf16>, memref<8xi32> -> memref<4x4x16x32xi8>, memref<4x8x16x16xf16>
 
-// CHECK-GENERIC: "pakv.scatter"(%k, %v, %s, %kc, %vc) <{cache_mode = #pakv<cache_mode PA_NZ>, soc = "Ascend910_95"}>
+// CHECK-GENERIC: "pakv.scatter"(%k, %v, %s, %kc, %vc) <{cache_mode = #pakv<cache_mode PA_NZ>, soc = "Ascend910_95", operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, regionSegmentSizes = array<i32: 0, 0>}>

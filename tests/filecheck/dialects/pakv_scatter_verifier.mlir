@@ -260,3 +260,73 @@ func.func @f(%k: memref<6x1x8xf16>, %v: memref<6x1x8xf16>, %s: memref<6xi64>, %k
 }
 
 // CHECK: {{^}}slot_mapping element type int64 is not supported on Ascend910_93 (supported: int32)
+
+// -----
+
+// A quantising map (SPEC section 8) must saturate: fptosi without the clamp is refused.
+func.func @f(%k: memref<6x64xf16>, %v: memref<6x64xf16>, %s: memref<6xi32>, %kc: memref<4x2x2x32xi8>, %vc: memref<4x4x2x16xf16>, %p: memref<f32>) {
+  pakv.scatter PA_NZ tokens(%k, %v) slots(%s) into(%kc, %vc) key_params(%p : memref<f32>) : memref<6x64xf16>, memref<6x64xf16>, memref<6xi32> -> memref<4x2x2x32xi8>, memref<4x4x2x16xf16> key_map {
+  ^bb0(%x: f16, %sc: f32):
+    %f = arith.extf %x : f16 to f32
+    %m = arith.mulf %f, %sc : f32
+    %r = math.roundeven %m : f32
+    %q = arith.fptosi %r : f32 to i8
+    pakv.yield %q : i8
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: arith.fptosi to i8 must saturate (SPEC section 8): precede it by math.roundeven, then arith.maximumf and arith.minimumf with constant bounds inside [-128, 127]
+
+// -----
+
+// A clamp wider than the target's range would let the conversion overflow.
+func.func @f(%k: memref<6x64xf16>, %v: memref<6x64xf16>, %s: memref<6xi32>, %kc: memref<4x2x2x32xf8E4M3FN>, %vc: memref<4x4x2x16xf16>, %p: memref<f32>) {
+  pakv.scatter PA_NZ tokens(%k, %v) slots(%s) into(%kc, %vc) key_params(%p : memref<f32>) : memref<6x64xf16>, memref<6x64xf16>, memref<6xi32> -> memref<4x2x2x32xf8E4M3FN>, memref<4x4x2x16xf16> key_map {
+  ^bb0(%x: f16, %sc: f32):
+    %lo = arith.constant -500.0 : f32
+    %hi = arith.constant 448.0 : f32
+    %f = arith.extf %x : f16 to f32
+    %m = arith.mulf %f, %sc : f32
+    %a = arith.maximumf %m, %lo : f32
+    %b = arith.minimumf %a, %hi : f32
+    %q = arith.truncf %b : f32 to f8E4M3FN
+    pakv.yield %q : f8E4M3FN
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: arith.truncf to f8E4M3FN: the clamp [-500, 448] must lie inside [-448, 448], or the conversion overflows
+
+// -----
+
+// The SoC must run the quantisation's conversions: Ascend310P has no float -> float Cast
+// with CAST_RINT (math.roundeven), so it cannot quantise to int8 exactly.
+func.func @f(%k: memref<6x1x32xf16>, %v: memref<6x1x32xf16>, %s: memref<6xi32>, %kc: memref<4x2x1x32xi8>, %vc: memref<4x2x1x32xi8>, %p: memref<f32>) {
+  pakv.scatter Norm tokens(%k, %v) slots(%s) into(%kc, %vc) key_params(%p : memref<f32>) value_params(%p : memref<f32>) {soc = "Ascend310P"} : memref<6x1x32xf16>, memref<6x1x32xf16>, memref<6xi32> -> memref<4x2x1x32xi8>, memref<4x2x1x32xi8> key_map {
+  ^bb0(%x: f16, %sc: f32):
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %f = arith.extf %x : f16 to f32
+    %m = arith.mulf %f, %sc : f32
+    %r = math.roundeven %m : f32
+    %a = arith.maximumf %r, %lo : f32
+    %b = arith.minimumf %a, %hi : f32
+    %q = arith.fptosi %b : f32 to i8
+    pakv.yield %q : i8
+  } value_map {
+  ^bb0(%x: f16, %sc: f32):
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %f = arith.extf %x : f16 to f32
+    %m = arith.mulf %f, %sc : f32
+    %r = math.roundeven %m : f32
+    %a = arith.maximumf %r, %lo : f32
+    %b = arith.minimumf %a, %hi : f32
+    %q = arith.fptosi %b : f32 to i8
+    pakv.yield %q : i8
+  }
+  func.return
+}
+
+// CHECK: {{^}}key_map: math.roundeven: Ascend310P has no AscendC Cast from float to float with CAST_RINT (AscendC Cast docs)

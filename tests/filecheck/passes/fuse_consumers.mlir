@@ -190,7 +190,7 @@ func.func @refused(%kc: memref<?x2x16x32xi8>, %vc: memref<?x2x16x32xi8>, %bt: me
 // CHECK-LABEL: func.func @refused(
 // CHECK:         pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ki, %vi) :
 // CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "the intermediate is also read by memref.copy"}
-// CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "arith.divf is not supported in a fused body (supported: arith.addf, arith.extf, arith.mulf, arith.sitofp, arith.subf, arith.truncf, arith.uitofp, pakv.extf, pakv.yield)"}
+// CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "arith.divf is not supported in a fused body (supported: arith.addf, arith.constant, arith.extf, arith.fptosi, arith.maximumf, arith.minimumf, arith.mulf, arith.sitofp, arith.subf, arith.truncf, arith.uitofp, math.roundeven, pakv.extf, pakv.yield)"}
 
 // STRICT: consumer not fused: the intermediate is also read by memref.copy
 
@@ -219,3 +219,103 @@ func.func @more_refusals(%kc: memref<?x2x16x32xi8>, %vc: memref<?x2x16x32xi8>, %
 // CHECK-LABEL: func.func @more_refusals(
 // CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "arith.subf subtracts a parameter from the element (SPEC section 7: x - offset); parameter minus element is not supported"}
 // CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "the intermediate is argument #5 of the function: the caller's memory, which the caller may read after the call and fusion would leave unwritten (allocate it in the function to fuse)"}
+
+// -----
+
+// SPEC section 8's write side: quantising producers fold into pakv.scatter. Keys: fp16 to
+// int8, per-tensor inverse scale (roundeven, clamp, fptosi); values: bf16 to int8 with
+// per-channel inverse scale and offset. The intermediates, their dims and deallocs go.
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#ch = affine_map<(d0, d1, d2) -> (d1, d2)>
+#t = affine_map<(d0, d1, d2) -> ()>
+func.func @quantise(%key: memref<?x2x32xf16>, %value: memref<?x2x32xbf16>, %slots: memref<?xi32>, %kc: memref<?x16x2x32xi8>, %vc: memref<?x16x2x32xi8>, %ks: memref<f32>, %vs: memref<2x32xf32>, %vo: memref<2x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %key, %c0 : memref<?x2x32xf16>
+  %ki = memref.alloc(%n) : memref<?x2x32xi8>
+  %vi = memref.alloc(%n) : memref<?x2x32xi8>
+  linalg.generic {indexing_maps = [#id, #t, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%key, %ks : memref<?x2x32xf16>, memref<f32>) outs(%ki : memref<?x2x32xi8>) {
+  ^bb0(%x: f16, %s: f32, %out: i8):
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %f = arith.extf %x : f16 to f32
+    %m = arith.mulf %f, %s : f32
+    %r = math.roundeven %m : f32
+    %a = arith.maximumf %r, %lo : f32
+    %b = arith.minimumf %a, %hi : f32
+    %q = arith.fptosi %b : f32 to i8
+    linalg.yield %q : i8
+  }
+  linalg.generic {indexing_maps = [#id, #ch, #ch, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%value, %vs, %vo : memref<?x2x32xbf16>, memref<2x32xf32>, memref<2x32xf32>) outs(%vi : memref<?x2x32xi8>) {
+  ^bb0(%x: bf16, %s: f32, %o: f32, %out: i8):
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %f = arith.extf %x : bf16 to f32
+    %m = arith.mulf %f, %s : f32
+    %p = arith.addf %m, %o : f32
+    %r = math.roundeven %p : f32
+    %b = arith.minimumf %r, %hi : f32
+    %a = arith.maximumf %b, %lo : f32
+    %q = arith.fptosi %a : f32 to i8
+    linalg.yield %q : i8
+  }
+  pakv.scatter Norm tokens(%ki, %vi) slots(%slots) into(%kc, %vc) : memref<?x2x32xi8>, memref<?x2x32xi8>, memref<?xi32> -> memref<?x16x2x32xi8>, memref<?x16x2x32xi8>
+  memref.dealloc %ki : memref<?x2x32xi8>
+  memref.dealloc %vi : memref<?x2x32xi8>
+  func.return
+}
+
+// CHECK-LABEL: func.func @quantise(
+// CHECK-NOT:     memref.alloc
+// CHECK-NOT:     linalg.generic
+// CHECK:         pakv.scatter Norm tokens(%key, %value) slots(%slots) into(%kc, %vc) key_params(%ks : memref<f32>) value_params(%vs, %vo : memref<2x32xf32>, memref<2x32xf32>) : memref<?x2x32xf16>, memref<?x2x32xbf16>, memref<?xi32> -> memref<?x16x2x32xi8>, memref<?x16x2x32xi8> key_map {
+// CHECK-NEXT:    ^bb0(%x: f16, %s: f32):
+// CHECK:           %r = math.roundeven %m : f32
+// CHECK:           %q = arith.fptosi %b : f32 to i8
+// CHECK-NEXT:      pakv.yield %q : i8
+// CHECK-NEXT:    } value_map {
+// CHECK:           arith.addf
+// CHECK:           pakv.yield
+// CHECK-NEXT:    }
+// CHECK-NOT:     memref.dealloc
+// CHECK-NEXT:    func.return
+
+// RAISE-LABEL: func.func @quantise(
+// RAISE:         pakv.map ins(%key : memref<?x2x32xf16>) params(%ks : memref<f32>) outs(%ki : memref<?x2x32xi8>)
+// RAISE:         pakv.map ins(%value : memref<?x2x32xbf16>) params(%vs, %vo : memref<2x32xf32>, memref<2x32xf32>) outs(%vi : memref<?x2x32xi8>)
+// RAISE:         pakv.scatter Norm tokens(%ki, %vi)
+
+// -----
+
+// Not fused on the write side: a conversion to fp8 that does not saturate (truncf alone
+// would overflow to NaN), and an intermediate another op reads too.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> ()>
+func.func @quant_refusals(%key: memref<8x64xf32>, %value: memref<8x64xf16>, %slots: memref<8xi32>, %kc: memref<?x2x16x32xf8E4M3FN>, %vc: memref<?x2x16x32xi8>, %s: memref<f32>, %copy: memref<8x64xi8>) {
+  %ki = memref.alloc() : memref<8x64xf8E4M3FN>
+  %vi = memref.alloc() : memref<8x64xi8>
+  linalg.generic {indexing_maps = [#id, #t, #id], iterator_types = ["parallel", "parallel"]} ins(%key, %s : memref<8x64xf32>, memref<f32>) outs(%ki : memref<8x64xf8E4M3FN>) {
+  ^bb0(%x: f32, %sc: f32, %out: f8E4M3FN):
+    %m = arith.mulf %x, %sc : f32
+    %q = arith.truncf %m : f32 to f8E4M3FN
+    linalg.yield %q : f8E4M3FN
+  }
+  linalg.generic {indexing_maps = [#id, #t, #id], iterator_types = ["parallel", "parallel"]} ins(%value, %s : memref<8x64xf16>, memref<f32>) outs(%vi : memref<8x64xi8>) {
+  ^bb0(%x: f16, %sc: f32, %out: i8):
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %f = arith.extf %x : f16 to f32
+    %m = arith.mulf %f, %sc : f32
+    %r = math.roundeven %m : f32
+    %a = arith.maximumf %r, %lo : f32
+    %b = arith.minimumf %a, %hi : f32
+    %q = arith.fptosi %b : f32 to i8
+    linalg.yield %q : i8
+  }
+  "memref.copy"(%vi, %copy) : (memref<8x64xi8>, memref<8x64xi8>) -> ()
+  pakv.scatter PA_NZ tokens(%ki, %vi) slots(%slots) into(%kc, %vc) : memref<8x64xf8E4M3FN>, memref<8x64xi8>, memref<8xi32> -> memref<?x2x16x32xf8E4M3FN>, memref<?x2x16x32xi8>
+  func.return
+}
+
+// CHECK-LABEL: func.func @quant_refusals(
+// CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "a body dequantises int8, uint8, int16, uint16, fp16, bf16, fp8_e5m2, fp8_e4m3fn, hifloat8 (SPEC section 7), got f32: int32, uint32 and fp32 are not exact in float32 or have nothing to gain"}
+// CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "the intermediate is also used by memref.copy"}
