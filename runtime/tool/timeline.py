@@ -1,6 +1,6 @@
 """The interpreter's per-core trace as a timeline: a cost model and Chrome Trace Event JSON.
 
-The machine (``runtime.interpreter.machine``) records *what* each core did, in issue order,
+The machine records *what* each core did (``runtime.interpreter.trace``), in issue order,
 but not *when*: it runs the cores one after another on the host. This module puts the
 recorded ops on a time axis with a deliberately simple model, then writes the Chrome
 Trace Event format, which Perfetto (ui.perfetto.dev) and ``chrome://tracing`` open:
