@@ -114,6 +114,16 @@ KERNEL_ATTR = "ascend.kernel"
 SOC_ATTR = "ascend.soc"
 """String attribute on a kernel function: the SoC it was compiled for."""
 
+SYNC_ATTR = "ascend.sync"
+"""String attribute on a kernel function: how ``ascend-insert-sync`` orders its pipes,
+``flags`` (event flags per UB slot) or ``barrier`` (``ascend.pipe_barrier`` after every
+op that touches the UB); absent means ``flags``. Set by ``ascend-tile-runs`` from the
+plan's choices."""
+
+CORES_ATTR = "ascend.cores"
+"""Index attribute on a kernel function: launch it on at most this many vector cores
+(the host's tiling reads it; absent: all of the SoC's)."""
+
 LAUNCH_ATTR = "ascend.launch"
 """String attribute on a kernel function: how the host sizes its launch
 (:class:`LaunchKind`)."""
@@ -185,6 +195,12 @@ def function_soc(func: FuncOp) -> str | None:
     """The SoC a kernel function was compiled for (its ``ascend.soc``), when it says."""
     soc = func.attributes.get(SOC_ATTR)
     return soc.data if isinstance(soc, StringAttr) else None
+
+
+def function_cores(func: FuncOp) -> int:
+    """The most vector cores a kernel asks to run on (its ``ascend.cores``); 0: all."""
+    cores = func.attributes.get(CORES_ATTR)
+    return cores.value.data if isinstance(cores, IntegerAttr) else 0
 
 
 def kernel_tiling_abi(func: FuncOp) -> TilingAbi:
@@ -615,6 +631,81 @@ class TransposeBlocksOp(IRDLOperation):
 
 
 @irdl_op_definition
+class LoadTransposedOp(IRDLOperation):
+    """GM -> UB on MTE2, landing transposed by 32-byte blocks: Ascend 950's 3-D copy.
+
+    ``rows`` bursts of ``cols`` 32-byte blocks are read from GM, burst ``r`` at byte
+    ``gm_offset + r * (cols * 32 + gm_gap)``; block ``c`` of burst ``r`` lands at byte
+    ``ub_offset + (c * rows + r) * 32`` of the slot. A PA_NZ tile of ``k`` tokens is
+    ``rows = H / ea`` row groups of ``cols = k`` rows each: it arrives token-major, as
+    ``ascend.load`` + ``ascend.transpose_blocks`` would leave it, with no vector step.
+    AscendC: ``DataCopy`` with ``MultiCopyParams<T, 3>`` (NDDMA), which the vendor's
+    Ascend 950 kernel uses for NZ blocks (source strides ``{block_size * ea, ea, 1}``,
+    destination strides ``{ea, H, 1}``); other SoCs have no such copy.
+    """
+
+    name = "ascend.load_transposed"
+    traits = traits_def(
+        OnPipe(Pipe.MTE2), UsesUbSlots(writes=(("ub", "slot"),)), MemoryReadEffect(),
+        MemoryWriteEffect(),
+    )  # fmt: skip
+    gm = operand_def(MemRefType)
+    gm_offset = operand_def(IndexType)
+    ub = operand_def(MemRefType)
+    slot = operand_def(IndexType)
+    ub_offset = operand_def(IndexType)
+    rows = operand_def(IndexType)
+    cols = operand_def(IndexType)
+    gm_gap = operand_def(IndexType)
+    assembly_format = (
+        "$gm `[` $gm_offset `]` `->` $ub `[` $slot `,` $ub_offset `]` "
+        "`blocks` `(` $rows `x` $cols `)` `gap` `(` $gm_gap `)` "
+        "attr-dict `:` type($gm) `->` type($ub)"
+    )
+
+    def __init__(
+        self,
+        *,
+        gm: SSAValue,
+        gm_offset: SSAValue,
+        ub: SSAValue,
+        slot: SSAValue,
+        ub_offset: SSAValue,
+        rows: SSAValue,
+        cols: SSAValue,
+        gm_gap: SSAValue,
+    ):
+        super().__init__(operands=[gm, gm_offset, ub, slot, ub_offset, rows, cols, gm_gap])
+
+    def verify_(self) -> None:
+        _check_space("load_transposed GM operand", self.gm, AddressSpace.gm)
+        _check_space("load_transposed UB operand", self.ub, AddressSpace.ub)
+        offset = constant_value(self.ub_offset)
+        if offset is not None and offset % UB_ALIGN:
+            raise VerifyException(
+                f"load_transposed ub_offset must be a multiple of {UB_ALIGN} bytes, got {offset}"
+            )
+
+
+@irdl_op_definition
+class PipeBarrierOp(IRDLOperation):
+    """Every pipe and the scalar unit wait until every op issued before the barrier, on
+    any pipe, has finished (AscendC ``PipeBarrier<PIPE_ALL>``).
+
+    The older A2/A3 vendor kernel orders its PA_NZ copies this way, one barrier after
+    each copy, instead of with event flags. Declared as reading and writing memory, so
+    no transformation moves an access across it or removes it.
+    """
+
+    name = "ascend.pipe_barrier"
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__()
+
+
+@irdl_op_definition
 class FillZeroOp(IRDLOperation):
     """Zero ``align32(bytes)`` bytes at the start of a UB slot on the vector pipe.
 
@@ -915,6 +1006,27 @@ class CoreTokensOp(IRDLOperation):
     """
 
     name = "ascend.core_tokens"
+    begin = result_def(IndexType)
+    end = result_def(IndexType)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__(result_types=[IndexType(), IndexType()])
+
+
+@irdl_op_definition
+class CoreBatchesOp(IRDLOperation):
+    """The sequences ``[begin, end)`` this core copies whole: an intermediate op.
+
+    The split of the vendor's Ascend 950 kernel (``passes/work_split.py``): a core gets
+    whole batches, ``ceil(batch / used_cores)`` of them. ``convert-pakv-to-ascend``
+    emits it instead of ``ascend.core_tokens`` for that split;
+    ``ascend-distribute-tokens`` replaces it by the arithmetic. It never reaches the
+    interpreter or the AscendC printer.
+    """
+
+    name = "ascend.core_batches"
     begin = result_def(IndexType)
     end = result_def(IndexType)
     traits = traits_def(Pure())
@@ -1408,10 +1520,13 @@ ASCEND = Dialect(
         LoadOp,
         StoreOp,
         TransposeBlocksOp,
+        LoadTransposedOp,
         FillZeroOp,
         SetFlagOp,
         WaitFlagOp,
+        PipeBarrierOp,
         CoreTokensOp,
+        CoreBatchesOp,
         CopyRunOp,
         MapRunOp,
         ZeroRunOp,

@@ -26,6 +26,16 @@ one table. Every number carries its source beside it. Sources, cited by short na
 * ``DataCopyPad doc``: "DataCopyPad(ISASI)" (hiascend.com ``atlasascendc_api_07_0265``):
   A2, A3, 200I/500 A2 and Ascend 950; not the inference nor the training series.
 * ``VENDOR``: ``../shared/spec/VENDOR_KERNELS.md`` (CANN platform figures quoted there).
+* ``ini``: CANN ``platform_config/<SoC>.ini`` as public notes quote it (not read here: no
+  toolkit on this machine): Ascend950PR ``[VectorCoreSpec] vec_freq=1650``,
+  ``vector_core_cnt=64``, ``[VectorCoreMemoryRates] ddr_rate=16`` (bytes per cycle per
+  vector core: 64 x 16 B x 1.65 GHz = 1.69 TB/s, the HBM figure within 6%); Ascend910B1/B4
+  ``[AICoreMemoryRates] ddr_rate=32`` per AI core (24 x 32 B x 1.85 GHz = 1.42 TB/s).
+* ``align doc``: CANN 8.5.0 best practices, "Using 512-Byte Alignment for the GM Address"
+  (hiascend.com ``atlas_ascendc_best_practices_10_0014``): a single core moving data from
+  32-byte aligned GM addresses reaches, in the worst case, 70% of the bandwidth of
+  512-byte aligned ones; "takes effect only for the Atlas A2 training / inference
+  products".
 * ``Cast doc``: asc-devkit ``docs/zh/api/SIMD-API/基础API/Memory矢量计算/类型转换/Cast.md``
   (mirror-cann/asc-devkit): the (src, dst, roundMode) combinations ``Cast`` supports,
   one table per product; ``CAST_NONE`` rounds like ``CAST_RINT`` (to nearest even) when
@@ -112,6 +122,7 @@ class AscendCApi(StrEnum):
     ALLOC_EVENT_ID = "TPipe::AllocEventID"
     DATA_COPY_PAD = "DataCopyPad"
     UB_TO_UB_DATA_COPY = "DataCopy (UB -> UB)"
+    ND_DMA = "DataCopy (GM -> UB, MultiCopyParams)"
 
 
 _LEGACY_KV = frozenset({"int8", "fp16", "bf16"})
@@ -122,6 +133,10 @@ _ALL_KV = frozenset(
     }
 )  # fmt: skip
 _EVERY_API = frozenset(AscendCApi)
+_BEFORE_950_API = _EVERY_API - {AscendCApi.ND_DMA}
+"""The multi-dimensional GM -> UB copy (``MultiCopyParams``, NDDMA) is Ascend 950's: its
+structs are defined only for the 950 arch in asc-devkit's ``kernel_struct_data_copy.h``
+(``MultiCopyLoopInfo``), and the vendor uses it only in its ``arch35`` kernel."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,8 @@ class SocInfo:
     vector_cores: int
     """Vector cores a kernel is launched on (one representative variant)."""
     hbm_bytes_per_s: float
+    """HBM (GM) bandwidth of the chip, reads and writes together (SPEC §4). The cost model
+    (``runtime/tool/timeline.py``) gives each vector core an even share of it."""
     npu_arch: int | None = None
     """AscendC's ``__NPU_ARCH__`` (arch table); None where unknown."""
     scratch_ub_offset: int | None = None
@@ -156,8 +173,15 @@ class SocInfo:
     kernel_type: str | None = None
     """The ``KERNEL_TASK_TYPE_DEFAULT`` value the kernel declares (kernel type doc);
     None where the SoC does not support the declaration."""
-    ascendc_apis: frozenset[AscendCApi] = _EVERY_API
+    ascendc_apis: frozenset[AscendCApi] = _BEFORE_950_API
     """The AscendC APIs of :class:`AscendCApi` this SoC offers."""
+    vector_clock_hz: float | None = None
+    """Vector core clock (ini, VENDOR); None where no public figure was found (the cost
+    model then says which clock it assumes)."""
+    gm_unaligned_rate: float = 1.0
+    """Share of the full DMA rate a burst gets when its GM address is not 512-byte
+    aligned (align doc: 0.7 on Atlas A2, the page's worst case; 1.0, no penalty, where
+    the page says the rule does not apply)."""
     casts: CastTable = ()
     """The ``Cast`` conversions (and round modes) a fused consumer may use (Cast doc);
     ``pakv_dialect.casts`` plans a body's conversions over them."""
@@ -209,6 +233,8 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 3510: TMP_UB_OFFSET (none)
             event_ids=8,  # SetFlag doc: 0-7
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor _apt.cpp
+            ascendc_apis=_EVERY_API,  # ND_DMA: vendor arch35 kernel, asc-devkit structs
+            vector_clock_hz=1.65e9,  # ini: Ascend950PR vec_freq=1650
             casts=_950_CASTS,  # Cast doc
         ),
         SocInfo(
@@ -226,6 +252,8 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=184 * KIB,
             event_ids=8,  # SetFlag doc: 0-7
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
+            # vector_clock_hz: no public A3 figure found; gm_unaligned_rate: the align doc
+            # names A2 only, so no penalty is modelled here.
             casts=_A2_A3_CASTS,  # Cast doc
         ),
         SocInfo(
@@ -241,6 +269,8 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=184 * KIB,  # constants.h arch 2201 (see Ascend910_93)
             event_ids=8,  # SetFlag doc: 0-7
             kernel_type="KERNEL_TYPE_AIV_ONLY",  # kernel type doc; vendor .cpp
+            vector_clock_hz=1.8e9,  # VENDOR: 910B2 at 1.8 GHz (CANN platform files)
+            gm_unaligned_rate=0.7,  # align doc: Atlas A2, worst case 70%
             casts=_A2_A3_CASTS,  # Cast doc
         ),
         SocInfo(
@@ -255,7 +285,7 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 3002: TMP_UB_OFFSET (none)
             event_ids=8,  # SetFlag doc (TQueSync form): 0-7
             kernel_type=None,  # kernel type doc: not supported
-            ascendc_apis=_EVERY_API
+            ascendc_apis=_BEFORE_950_API
             - {
                 AscendCApi.KERNEL_TYPE,  # kernel type doc
                 AscendCApi.SET_WAIT_FLAG,  # SetFlag doc
@@ -277,7 +307,7 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 2002: TMP_UB_OFFSET
             event_ids=8,  # SetFlag doc: AI Core 0-7
             kernel_type="KERNEL_TYPE_AICORE",  # kernel type doc (8.0.RC2): AI Cores only
-            ascendc_apis=_EVERY_API - {AscendCApi.DATA_COPY_PAD},  # DataCopyPad doc
+            ascendc_apis=_BEFORE_950_API - {AscendCApi.DATA_COPY_PAD},  # DataCopyPad doc
             casts=_INFERENCE_TRAINING_CASTS,  # Cast doc (AI Core; Vector Core: no Cast)
         ),
         SocInfo(
@@ -292,7 +322,7 @@ SOCS: dict[str, SocInfo] = {
             scratch_ub_offset=248 * KIB,  # constants.h arch 1001: TMP_UB_OFFSET
             event_ids=4,  # SetFlag doc: training series 0-3
             kernel_type=None,  # kernel type doc: not supported
-            ascendc_apis=_EVERY_API
+            ascendc_apis=_BEFORE_950_API
             - {AscendCApi.KERNEL_TYPE, AscendCApi.DATA_COPY_PAD},  # kernel type, Pad docs
             casts=_INFERENCE_TRAINING_CASTS,  # Cast doc
         ),

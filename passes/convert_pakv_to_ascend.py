@@ -38,8 +38,10 @@ Runtime sizes come from ``ascend.get_tiling`` (``GatherTiling``) and GM scalar r
 only, so one kernel serves every batch, table width, block count and token count;
 block size and head dimensions are static and baked in.
 
-Option: ``soc`` (the SoC table row whose support table the op must pass; it is
-recorded on the kernel as ``ascend.soc`` for the passes after this one).
+Options: ``soc`` (the SoC table row whose support table the op must pass; it is
+recorded on the kernel as ``ascend.soc`` for the passes after this one) and ``split``
+(``passes/work_split.py``: ``batches`` makes a gather core's share whole sequences; a
+scatter takes ``tokens`` only and refuses the others with a located error).
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ from passes.kernel_builder import KernelBuilder
 from passes.outline_kernels import HOST_ATTR
 from passes.run_walk import Run, RunVisitor, Sequences, walk_runs
 from passes.scatter_walk import walk_slots
+from passes.strategy import Split
 
 
 def _kernel_function(op: KvOp | MapOp) -> FuncOp:
@@ -231,6 +234,7 @@ def _block_stride(kb: KernelBuilder, role: str, cache: SSAValue) -> SSAValue | N
 @dataclass
 class LowerGatherPattern(RewritePattern):
     soc: str
+    whole_sequences: bool = False
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GatherOp, rewriter: PatternRewriter) -> None:
@@ -253,7 +257,7 @@ class LowerGatherPattern(RewritePattern):
                 _block_stride(kb, "value_cache", op.value_cache), op.value_map, op.value_params,
             ),
         )  # fmt: skip
-        walk_runs(kb, sequences, GatherRuns(op.mode, streams))
+        walk_runs(kb, sequences, GatherRuns(op.mode, streams), self.whole_sequences)
         rewriter.erase(op)
 
 
@@ -264,9 +268,17 @@ class LowerMapPattern(RewritePattern):
     tensor is computed, as the ``linalg.generic`` it came from did)."""
 
     soc: str
+    split: str = Split.TOKENS.value
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: MapOp, rewriter: PatternRewriter) -> None:
+        if self.split != Split.TOKENS.value:
+            # Its rows are split over the cores by count, like the scatter's tokens.
+            fail_at(
+                op,
+                f"{op.name} takes strategy=pakv and split=tokens (its rows are balanced "
+                f"over the cores), not split={self.split}",
+            )
         func = _kernel_function(op)
         try:  # the SoC must run the body's conversions (its support table is the gather's)
             hardware_casts(op.program(), soc_info(self.soc))
@@ -302,9 +314,18 @@ class LowerMapPattern(RewritePattern):
 @dataclass
 class LowerScatterPattern(RewritePattern):
     soc: str
+    split: str = Split.TOKENS.value
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ScatterOp, rewriter: PatternRewriter) -> None:
+        if self.split != Split.TOKENS.value:
+            # Its walk is over this core's tokens, balanced (passes/scatter_walk.py):
+            # a dealt or per-sequence split has no meaning for slots.
+            fail_at(
+                op,
+                f"pakv.scatter takes strategy=pakv and split=tokens (its walk balances "
+                f"tokens over the cores), not split={self.split}",
+            )
         func = _start_kernel(op, self.soc, rewriter)
         func.attributes[TILING_ATTR] = StringAttr(SCATTER_ABI.name)
         roles = {value: role for role, value in op.operands_by_role()}
@@ -334,17 +355,16 @@ class ConvertPakvToAscendPass(ModulePass):
 
     soc: str = DEFAULT_SOC
     """The SoC table row: the op's dtypes and formats must be supported there."""
+    split: str = Split.TOKENS.value
+    """``batches``: each core's share is whole sequences (``ascend.core_batches``);
+    ``tokens`` or ``deal``: a range of tokens (``ascend.core_tokens``)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         # No dead-code elimination: a stray op in a kernel function is reported, not erased.
-        patterns = GreedyRewritePatternApplier(
-            [
-                LowerGatherPattern(self.soc),
-                LowerScatterPattern(self.soc),
-                LowerMapPattern(self.soc),
-            ],
-            dce_enabled=False,
-        )
+        gather = LowerGatherPattern(self.soc, self.split == Split.BATCHES.value)
+        scatter = LowerScatterPattern(self.soc, self.split)
+        consumer = LowerMapPattern(self.soc, self.split)
+        patterns = GreedyRewritePatternApplier([gather, scatter, consumer], dce_enabled=False)
         PatternRewriteWalker(patterns, apply_recursively=False).rewrite_module(op)
         for func in op.ops:
             if isinstance(func, FuncOp) and HOST_ATTR in func.attributes:

@@ -29,6 +29,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -38,6 +39,8 @@ from xdsl.pattern_rewriter import (
 from pakv_dialect.ascend import KERNEL_ATTR, NOTE_ATTR, CoreTokensOp, GetBlockIdxOp, GetTilingOp
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
+from passes.strategy import Split
+from passes.work_split import split_patterns
 
 
 def emit_balanced_range(
@@ -75,9 +78,20 @@ class DistributeTokensPattern(RewritePattern):
 
 @dataclass(frozen=True)
 class DistributeTokensPass(ModulePass):
-    """Replace ``ascend.core_tokens`` by this core's balanced share of output tokens."""
+    """Replace ``ascend.core_tokens`` by this core's balanced share of output tokens (or,
+    under another ``split``, by its share there: ``passes/work_split.py``)."""
 
     name = "ascend-distribute-tokens"
 
+    split: str = Split.TOKENS.value
+    """``tokens``: balanced ranges; ``deal``: every token on every core; an
+    ``ascend.core_batches`` always becomes ``ceil(batch / used_cores)`` sequences."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(DistributeTokensPattern(), apply_recursively=False).rewrite_module(op)
+        patterns = split_patterns(Split(self.split))
+        if self.split != Split.DEAL.value:
+            patterns.append(DistributeTokensPattern())
+        walker = PatternRewriteWalker(
+            GreedyRewritePatternApplier(patterns, dce_enabled=False), apply_recursively=False
+        )
+        walker.rewrite_module(op)

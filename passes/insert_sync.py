@@ -40,7 +40,9 @@ that slot (set by the store of tile ``n - 1``), not for the store of tile ``n``.
 PA_NZ the token-major buffer is the second buffer: with one group-major slot, the load
 of tile ``n + 1`` waits for the transpose of tile ``n`` (which frees the slot), and
 only that transpose waits for the store of tile ``n - 1``.
-A kernel that already holds flags is left as it is.
+A kernel that already holds flags (or barriers) is left as it is; one whose
+``ascend.sync`` is ``barrier`` gets ``ascend.pipe_barrier`` after every UB access instead
+(``passes/insert_barriers.py``).
 
 Buffers loaded once (a compute kernel's per-channel parameters: every write of the
 buffer sits in the kernel's entry block, before the walk) are not rings: they get one
@@ -55,7 +57,7 @@ from dataclasses import dataclass, field
 
 from xdsl.builder import Builder
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -64,7 +66,9 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from pakv_dialect.ascend import (
     KERNEL_ATTR,
     NOTE_ATTR,
+    SYNC_ATTR,
     Pipe,
+    PipeBarrierOp,
     SetFlagOp,
     UbAllocOp,
     UbRole,
@@ -76,7 +80,9 @@ from pakv_dialect.ascend import (
 )
 from pakv_dialect.soc import SOCS
 from passes.diagnostics import fail_at
+from passes.insert_barriers import insert_barriers
 from passes.kernel_builder import KernelBuilder
+from passes.strategy import Sync
 
 MAX_EVENTS = 8
 """Event ids per pipe pair for a kernel that names no SoC (AscendC EVENT_ID0..7); a
@@ -328,8 +334,14 @@ def _move_note(source: Operation, target: Operation | None) -> None:
 
 
 def synchronise_kernel(func: FuncOp) -> None:
-    """Add the flags of the module docstring's scheme to one kernel function."""
-    if any(isinstance(op, SetFlagOp | WaitFlagOp) for op in func.walk()):
+    """Add the flags of the module docstring's scheme to one kernel function, or its
+    barriers when the kernel's ``ascend.sync`` says ``barrier``
+    (``passes/insert_barriers.py``)."""
+    if any(isinstance(op, SetFlagOp | WaitFlagOp | PipeBarrierOp) for op in func.walk()):
+        return
+    discipline = func.attributes.get(SYNC_ATTR)
+    if isinstance(discipline, StringAttr) and discipline.data == Sync.BARRIER.value:
+        insert_barriers(func)
         return
     _KernelSync(func).run()
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from xdsl.dialects.builtin import IndexType
 from xdsl.ir import SSAValue
 
-from pakv_dialect.ascend import CoreTokensOp, GetTilingOp, LoadScalarOp
+from pakv_dialect.ascend import CoreBatchesOp, CoreTokensOp, GetTilingOp, LoadScalarOp
 from passes.kernel_builder import KernelBuilder, Value
 
 _INDEX = IndexType()
@@ -102,11 +102,18 @@ class RunVisitor(ABC):
 
 
 class _Walk:
-    def __init__(self, kb: KernelBuilder, sequences: Sequences, visitor: RunVisitor):
+    def __init__(
+        self,
+        kb: KernelBuilder,
+        sequences: Sequences,
+        visitor: RunVisitor,
+        whole_sequences: bool = False,
+    ):
         self.kb = kb
         self.sequences = sequences
         self.visitor = visitor
         self.block_size = sequences.block_size
+        self.whole_sequences = whole_sequences
 
     def emit(self) -> None:
         kb = self.kb
@@ -114,13 +121,42 @@ class _Walk:
         self.table_width = self._tiling("table_width")
         self.num_blocks = self._tiling("num_blocks")
         num_tokens = self._tiling("num_tokens")
+        if self.whole_sequences:
+            self._share_sequences(num_tokens)
+            return
         with kb.stage("This core's tokens: its balanced share, never past num_tokens."):
             share = kb.insert(CoreTokensOp())
         share.begin.name_hint, share.end.name_hint = "token_begin", "token_end"
-        self.token_begin = share.begin
+        self.token_begin: SSAValue | None = share.begin
+        self.first_seq: SSAValue | None = None
+        self.seq_end = self.batch
         self.write_end = kb.minu(share.end, num_tokens, "write_end")
-        has_tokens = kb.ult(self.token_begin, self.write_end, "has_tokens")
+        has_tokens = kb.ult(share.begin, self.write_end, "has_tokens")
         kb.if_(has_tokens, [], self._walk_sequences)
+
+    def _share_sequences(self, num_tokens: SSAValue) -> None:
+        """The share is whole sequences ``[first_seq, seq_end)`` (``ascend.core_batches``);
+        the walk adds up the lengths of the sequences before them to find their tokens."""
+        kb = self.kb
+        with kb.stage("This core's whole sequences, never past num_tokens."):
+            share = kb.insert(CoreBatchesOp())
+        share.begin.name_hint, share.end.name_hint = "batch_begin", "batch_end"
+        self.token_begin = None
+        self.first_seq = share.begin
+        self.seq_end = kb.minu(share.end, self.batch, "seq_end")
+        self.write_end = num_tokens
+        has_sequences = kb.ult(share.begin, self.seq_end, "has_sequences")
+        kb.if_(has_sequences, [], self._walk_sequences)
+
+    def _overlap(self, seq: SSAValue, start: SSAValue, end: SSAValue) -> SSAValue:
+        """The first token of sequence ``seq`` (tokens ``[start, end)``) this core
+        copies: at ``end`` or later when it copies none of them."""
+        kb = self.kb
+        if self.first_seq is not None:
+            before = kb.ult(seq, self.first_seq, "before_share")
+            return kb.select(before, end, start, "lo")
+        assert self.token_begin is not None
+        return kb.maxu(start, self.token_begin, "lo")
 
     def _tiling(self, field: str) -> SSAValue:
         return self.kb.insert(GetTilingOp(field), field).result
@@ -136,13 +172,13 @@ class _Walk:
 
         def more(values: Sequence[SSAValue]) -> SSAValue:
             seq, start, _ = values
-            in_batch = kb.ult(seq, self.batch)
+            in_batch = kb.ult(seq, self.seq_end)
             return kb.and_(in_batch, kb.ult(start, self.write_end), "more")
 
         def sequence(values: Sequence[SSAValue]) -> list[SSAValue]:
             seq, start, cursor = values
             end = kb.add(start, self._length(seq), "end")
-            lo = kb.maxu(start, self.token_begin, "lo")
+            lo = self._overlap(seq, start, end)
             hi = kb.minu(end, self.write_end, "hi")
             (cursor,) = kb.if_(
                 kb.ult(lo, hi, "overlaps"),
@@ -231,7 +267,14 @@ class _Walk:
         return kb.for_(first_block, end_block, 1, [cursor], run, "block")[0]
 
 
-def walk_runs(kb: KernelBuilder, sequences: Sequences, visitor: RunVisitor) -> None:
+def walk_runs(
+    kb: KernelBuilder, sequences: Sequences, visitor: RunVisitor, whole_sequences: bool = False
+) -> None:
     """Emit, at ``kb``'s point, this core's walk over the runs of ``sequences``, calling
-    ``visitor`` for each run (the module docstring shows the loop nest)."""
-    _Walk(kb, sequences, visitor).emit()
+    ``visitor`` for each run (the module docstring shows the loop nest).
+
+    ``whole_sequences``: the core's share is whole sequences (``ascend.core_batches``,
+    the Ascend 950 kernel's split) instead of a range of tokens (``ascend.core_tokens``):
+    the walk runs up to its last sequence and copies the sequences from its first on.
+    """
+    _Walk(kb, sequences, visitor, whole_sequences).emit()

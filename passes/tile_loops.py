@@ -386,7 +386,7 @@ class NzTiles(RunTiles):
             # A whole block fits one tile: every run is a single tile, no loop.
             return self._tile(run, stream, cache_at, tokens_at, count, 0, slots)
         step: Value = most
-        if most > 1:
+        if most > 1 and not self.plan.row_align:
             # Equal tiles (the class docstring says why). ceil(count / tiles) <= most; the
             # min says so to the AscendC printer, which bounds burst counts with it.
             tiles = kb.ceildivu(count, most, "tiles")

@@ -160,6 +160,9 @@ class TilePlan:
     streams: tuple[StreamPlan, ...]
     """One per stream, in the order of ``plan_tiles``'s ``token_bytes``."""
     buffers: tuple[BufferPlan, ...]
+    row_align: bool = False
+    """PA_NZ: tiles are whole multiples of 16 tokens (512 bytes of a row group), so a
+    run's tiles after its first start on 512-byte GM rows; they are not cut evenly."""
     direction: CopyDirection = CopyDirection.gather
 
     @property
@@ -194,12 +197,21 @@ class TilePlan:
 
     @property
     def load_slots(self) -> int:
-        """Slots of the buffer the loads write, in turn: tile ``n`` uses ``n % load_slots``."""
-        return self.buffer(self.load_buffer).slots
+        """Slots of the buffer the loads write, in turn: tile ``n`` uses ``n % load_slots``
+        (a PA_NZ plan that loads token-major at once, ``passes/nz_tiles.py``, has only
+        the tile buffer)."""
+        loaded = self.load_buffer
+        if all(buffer.purpose != loaded for buffer in self.buffers):
+            loaded = TILE_BUFFER
+        return self.buffer(loaded).slots
 
 
 def _align_down(size: int) -> int:
     return size // UB_ALIGN * UB_ALIGN
+
+
+ROW_ALIGN_TOKENS = 16
+"""Tokens per 512 bytes of one 32-byte row group (the GM alignment of full-rate DMA)."""
 
 
 def nz_load_gap_fits(block_size: int, *, data_copy_pad: bool) -> bool:
@@ -211,7 +223,16 @@ def nz_load_gap_fits(block_size: int, *, data_copy_pad: bool) -> bool:
     return pick_form(aligned=True, bounds={"gm_gap": gap}, data_copy_pad=data_copy_pad) is not None
 
 
-def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int, one_group: bool) -> StreamPlan:
+def nz_stream(
+    token_bytes: int,
+    block_size: int,
+    slot_bytes: int,
+    row_align: bool = False,
+    one_group: bool = False,
+) -> StreamPlan:
+    """The tile of one PA_NZ stream in a slot of ``slot_bytes`` (module docstring):
+    whole tokens when one fits, else a square-ish share of tokens and row groups; one
+    row group per tile when ``one_group`` (``nz_load_gap_fits``)."""
     groups = token_bytes // NZ_ROW_BYTES
     blocks = slot_bytes // NZ_ROW_BYTES
     if one_group:
@@ -219,6 +240,8 @@ def _nz_stream(token_bytes: int, block_size: int, slot_bytes: int, one_group: bo
         tile_groups = 1
     elif groups <= blocks:
         tokens = min(block_size, blocks // groups, MAX_BURSTS)
+        if row_align and ROW_ALIGN_TOKENS <= tokens < block_size:
+            tokens = tokens // ROW_ALIGN_TOKENS * ROW_ALIGN_TOKENS
         tile_groups = groups
     else:
         tokens = min(block_size, isqrt(blocks))
@@ -240,6 +263,7 @@ def plan_tiles(
     ub_bytes: int,
     slots: int = 2,
     tile_bytes: int = 0,
+    row_align: bool = False,
     direction: CopyDirection = CopyDirection.gather,
     data_copy_pad: bool = True,
 ) -> TilePlan:
@@ -273,7 +297,7 @@ def plan_tiles(
     else:
         one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
         streams, load_slots = _nz_split(
-            block_size, token_bytes, ub_bytes, slots, tile_bytes, one_group
+            block_size, token_bytes, ub_bytes, slots, tile_bytes, row_align, one_group
         )
         used = max(stream.tile_bytes for stream in streams)
         loaded, stored = (
@@ -281,7 +305,9 @@ def plan_tiles(
             else (TOKEN_MAJOR_BUFFER, GROUP_MAJOR_BUFFER)
         )  # fmt: skip
         buffers = (BufferPlan(loaded, load_slots, used), BufferPlan(stored, 1, used))
-    return TilePlan(mode, block_size, streams, buffers, direction)
+    return TilePlan(
+        mode, block_size, streams, buffers, row_align and mode == CacheMode.PA_NZ, direction
+    )
 
 
 def _nz_split(
@@ -290,6 +316,7 @@ def _nz_split(
     ub_bytes: int,
     slots: int,
     tile_bytes: int,
+    row_align: bool,
     one_group: bool,
 ) -> tuple[tuple[StreamPlan, ...], int]:
     """PA_NZ: the tiles of each stream and the load buffer's slot count (module docstring)."""
@@ -300,7 +327,9 @@ def _nz_split(
         )
 
     def streams(slot: int) -> tuple[StreamPlan, ...]:
-        return tuple(_nz_stream(size, block_size, slot, one_group) for size in token_bytes)
+        return tuple(
+            nz_stream(size, block_size, slot, row_align, one_group) for size in token_bytes
+        )
 
     narrow_slot = tile_bytes or _align_down(ub_bytes // (slots + 1))
     if narrow_slot >= NZ_ROW_BYTES:
@@ -364,9 +393,10 @@ def _nz_compute_stream(
     """The copy kernel's PA_NZ tile shape for a group-major slot of ``elements`` elements
     (``one_group``: :func:`nz_load_gap_fits` says no); after the transpose a tile's rows
     are contiguous (each ``tile_groups`` 32-byte rows)."""
-    copy = _nz_stream(
-        stream.elements * stream.in_size, block_size, elements * stream.in_size, one_group
-    )
+    copy = nz_stream(
+        stream.elements * stream.in_size, block_size, elements * stream.in_size,
+        one_group=one_group,
+    )  # fmt: skip
     channels = copy.tile_groups * (NZ_ROW_BYTES // stream.in_size)
     return StreamPlan(
         stream.elements * stream.out_size,
@@ -385,9 +415,10 @@ def _nz_scatter_compute_stream(
     """A scatter's PA_NZ tile: the copy kernel's tile shape for the cache side (the
     computed tokens, ``elements`` of them per slot, in row groups of the cache's element),
     loaded token-major (a chunk of channels: ``tile_groups`` rows of the cache's)."""
-    copy = _nz_stream(
-        stream.elements * stream.out_size, block_size, elements * stream.out_size, one_group
-    )
+    copy = nz_stream(
+        stream.elements * stream.out_size, block_size, elements * stream.out_size,
+        one_group=one_group,
+    )  # fmt: skip
     channels = copy.tile_groups * (NZ_ROW_BYTES // stream.out_size)
     return StreamPlan(
         stream.elements * stream.out_size,

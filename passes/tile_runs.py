@@ -54,7 +54,7 @@ from typing import ClassVar
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -69,8 +69,10 @@ from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import VerifyException
 
 from pakv_dialect.ascend import (
+    CORES_ATTR,
     KERNEL_ATTR,
     NOTE_ATTR,
+    SYNC_ATTR,
     CopyDirection,
     CopyRunOp,
     LoadOp,
@@ -86,12 +88,23 @@ from pakv_dialect.ascend import (
 from pakv_dialect.dma import BLOCK_BYTES, pick_form
 from pakv_dialect.dtypes import kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
-from pakv_dialect.soc import DEFAULT_SOC, SocError, SocInfo, soc_info
+from pakv_dialect.soc import DEFAULT_SOC, AscendCApi, SocError, SocInfo, soc_info
 from passes.compute_stage import ParamValue, StreamCompute, UbPosition, stream_compute
 from passes.compute_tiles import NormComputeTiles, compute_tiles
 from passes.diagnostics import fail_at
 from passes.kernel_builder import KernelBuilder
 from passes.loop_carried import drop_invariant_carried_values
+from passes.nz_tiles import DIRECT_NZ_TILES, plan_direct_nz
+from passes.strategy import (
+    NzMethod,
+    PlanChoices,
+    PlanOptionError,
+    PlanOptions,
+    Split,
+    Strategy,
+    Sync,
+    resolve_plan,
+)
 from passes.tile_loops import TILES, RunTiles
 from passes.tile_plan import (
     PARAMS_BUFFER,
@@ -102,34 +115,57 @@ from passes.tile_plan import (
     plan_compute_tiles,
     plan_tiles,
 )
+from passes.work_split import Deal, DealtNormTiles
 
 
 @dataclass(frozen=True)
 class TilingOptions(ModulePass, ABC):
     """How the runs are cut: the options of ``ascend-tile-runs`` and of the
-    ``pakv-to-ascend`` pipeline, which passes them on."""
+    ``pakv-to-ascend`` pipeline, which passes them on. ``strategy`` presets the others;
+    any of them given is put over the preset (``passes/strategy.py``)."""
 
     soc: str = DEFAULT_SOC
     """The SoC of kernels without an ``ascend.soc`` attribute: its UB capacity."""
-    slots: int = 2
-    """Tile slots in UB (PA_NZ: at least 2, one of them token-major): 2 overlaps the
-    load of tile n + 1 with the store of tile n."""
-    tile_bytes: int = 0
+    strategy: str = Strategy.PAKV.value
+    """``pakv``, or a vendor kernel as a preset: ``a2`` (older A2/A3), ``ascend950``."""
+    slots: int | None = None
+    """Tile slots in UB (PA_NZ transpose: at least 2, one of them token-major): 2
+    overlaps the load of tile n + 1 with the store of tile n."""
+    tile_bytes: int | None = None
     """Force the slot size (a multiple of 32); 0 derives it from the SoC's UB."""
+    split: str | None = None
+    """How work reaches the cores: ``tokens``, ``deal`` or ``batches``."""
+    nz: str | None = None
+    """PA_NZ method: ``transpose``, ``load3d`` (Ascend 950), ``block3d``, ``per-token``."""
+    sync: str | None = None
+    """``flags`` (per slot) or ``barrier`` (PipeBarrier<PIPE_ALL> after every copy)."""
+    cores: int | None = None
+    """Launch at most this many vector cores (0: all of the SoC's)."""
+    row_align: bool | None = None
+    """PA_NZ: tiles of whole 512-byte rows (16 tokens), not cut evenly."""
+
+    def plan_options(self) -> PlanOptions:
+        return PlanOptions(
+            self.strategy, self.split, self.slots, self.tile_bytes, self.nz, self.sync,
+            self.cores, self.row_align,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class KernelTiling:
     """One kernel's tile plan, its UB buffers (by purpose), the plan of each stream
-    (by its token-major tensor) and its SoC (whose DMA forms the tiles take); in a
-    compute kernel, each stream's Compute stage and the kernel's parameters as the
-    stages read them."""
+    (by its token-major tensor), its SoC (whose DMA forms the tiles take) and the
+    choices behind them; in a compute kernel, each stream's Compute stage and the
+    kernel's parameters as the stages read them."""
 
     entry: Block
     plan: TilePlan
     buffers: Mapping[str, SSAValue]
     streams: Mapping[SSAValue, StreamPlan]
     soc: SocInfo
+    choices: PlanChoices
+    deal: Deal | None = None
+    """This core and the cores tiles are dealt over, under ``split=deal``."""
     computes: Mapping[SSAValue, StreamCompute] = field(
         default_factory=dict[SSAValue, StreamCompute]
     )
@@ -138,6 +174,13 @@ class KernelTiling:
     def tiles(self, kb: KernelBuilder) -> RunTiles:
         if self.plan.compute:
             return compute_tiles(kb, self.plan, self.buffers, self.soc, self.computes, self.params)
+        if self.plan.mode == CacheMode.PA_NZ and self.choices.nz != NzMethod.TRANSPOSE:
+            direct = DIRECT_NZ_TILES[self.choices.nz]
+            return direct(kb, self.plan, self.buffers, self.soc, self.deal)
+        if self.deal is not None:
+            if self.plan.mode != CacheMode.Norm:
+                raise TilePlanError("split=deal deals PA_NZ tokens with nz=per-token only")
+            return DealtNormTiles(kb, self.plan, self.buffers, self.soc, self.deal)
         return TILES[self.plan.mode](kb, self.plan, self.buffers, self.soc)
 
 
@@ -210,8 +253,19 @@ class TileZeroRun(RewritePattern):
     def match_and_rewrite(self, op: ZeroRunOp, rewriter: PatternRewriter) -> None:
         kb = KernelBuilder(rewriter, self.tiling.entry, op.location)
         note = op.attributes.get(NOTE_ATTR)
+        deal = self.tiling.deal
         with kb.stage(note.data if isinstance(note, StringAttr) else None):
-            self.tiling.tiles(kb).zero(op, self.tiling.streams[op.tokens])
+            tiles = self.tiling.tiles(kb)
+            stream = self.tiling.streams[op.tokens]
+            if deal is None:
+                tiles.zero(op, stream)
+            else:  # every core walks the run: the core of its first token writes it
+
+                def zero() -> list[SSAValue]:
+                    tiles.zero(op, stream)
+                    return []
+
+                kb.if_(deal.owns(kb, op.token), [], zero)
         rewriter.erase(op)
 
 
@@ -297,23 +351,101 @@ def _kernel_tiling(func: FuncOp, options: TilingOptions) -> KernelTiling | None:
     assert block_size is not None  # _stream_token_bytes checked it
 
     soc = _kernel_soc(func, options)
+    sizes = list(streams.values())
+    direction = first.direction.data
     try:
-        plan = plan_tiles(
-            first.mode,
+        choices = resolve_plan(
+            options.plan_options(), first.mode, [block_size * t for t in sizes], soc,
+            direction,
+        )  # fmt: skip
+        plan = _plan(choices, first.mode, block_size, sizes, soc, direction)
+    except (TilePlanError, PlanOptionError) as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
+    builder, buffers = _allocate(func, plan, first)
+    deal = None
+    if choices.split == Split.DEAL:
+        deal = Deal.at_entry(KernelBuilder(builder, func.body.block, first.location))
+    _record_choices(func, choices)
+    return KernelTiling(
+        func.body.block, plan, buffers, dict(zip(streams, plan.streams, strict=True)), soc,
+        choices, deal,
+    )  # fmt: skip
+
+
+def _plan(
+    choices: PlanChoices,
+    mode: CacheMode,
+    block_size: int,
+    token_bytes: list[int],
+    soc: SocInfo,
+    direction: CopyDirection,
+) -> TilePlan:
+    """The UB plan the choices call for (``passes/tile_plan.py``, ``passes/nz_tiles.py``)."""
+    if mode == CacheMode.PA_NZ and choices.nz != NzMethod.TRANSPOSE:
+        if choices.nz in (NzMethod.LOAD3D, NzMethod.BLOCK3D) and soc.missing_apis(
+            frozenset({AscendCApi.ND_DMA})
+        ):
+            raise TilePlanError(
+                f"nz={choices.nz.value} needs the 3-D copy ({AscendCApi.ND_DMA.value}), "
+                f"which {soc.name} does not have"
+            )
+        return plan_direct_nz(
+            choices.nz,
             block_size=block_size,
-            token_bytes=list(streams.values()),
+            token_bytes=token_bytes,
             ub_bytes=soc.ub_usable_bytes,
-            slots=options.slots,
-            tile_bytes=options.tile_bytes,
-            direction=first.direction.data,
+            slots=choices.slots,
+            tile_bytes=choices.tile_bytes,
+            row_align=choices.row_align,
             data_copy_pad=soc.has_data_copy_pad,
         )
-    except TilePlanError as e:
-        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
-    _, buffers = _allocate(func, plan, first)
-    return KernelTiling(
-        func.body.block, plan, buffers, dict(zip(streams, plan.streams, strict=True)), soc
+    return plan_tiles(
+        mode,
+        block_size=block_size,
+        token_bytes=token_bytes,
+        ub_bytes=soc.ub_usable_bytes,
+        slots=choices.slots,
+        tile_bytes=choices.tile_bytes,
+        row_align=choices.row_align,
+        direction=direction,
+        data_copy_pad=soc.has_data_copy_pad,
     )
+
+
+def _record_choices(func: FuncOp, choices: PlanChoices) -> None:
+    """What the later passes and the host read off the kernel: its sync discipline
+    (``ascend-insert-sync``) and its core limit (the launch's tiling)."""
+    if choices.sync != Sync.FLAGS:  # flags, the default, go unsaid
+        func.attributes[SYNC_ATTR] = StringAttr(choices.sync.value)
+    if choices.cores:
+        func.attributes[CORES_ATTR] = IntegerAttr(choices.cores, IndexType())
+
+
+def _compute_choices(options: TilingOptions) -> PlanChoices:
+    """A compute kernel (fused or unfused consumers, ``passes/compute_tiles.py``) takes
+    PAKV's plan: its sizes and cores may be given, a vendor strategy, another split,
+    PA_NZ method or sync discipline is refused (PlanOptionError), not ignored."""
+    given = options.plan_options()
+    given.check()
+    for name, value, honoured in (
+        ("strategy", given.strategy, Strategy.PAKV.value),
+        ("split", given.split, Split.TOKENS.value),
+        ("nz", given.nz, NzMethod.TRANSPOSE.value),
+        ("sync", given.sync, Sync.FLAGS.value),
+    ):
+        if value is not None and value != honoured:
+            raise PlanOptionError(
+                f"{name}={value}: a kernel with a Compute stage takes PAKV's plan "
+                f"(strategy=pakv split=tokens nz=transpose sync=flags)"
+            )
+    if given.row_align:
+        raise PlanOptionError(
+            "row-align=true: a kernel with a Compute stage cuts its tiles by whole tokens"
+        )
+    return PlanChoices(
+        Strategy.PAKV, Split.TOKENS, 2 if given.slots is None else given.slots,
+        given.tile_bytes or 0, NzMethod.TRANSPOSE, Sync.FLAGS, given.cores or 0, False,
+    )  # fmt: skip
 
 
 def _compute_tiling(
@@ -329,6 +461,10 @@ def _compute_tiling(
     soc = _kernel_soc(func, options)
     runs: list[CopyRunOp | MapRunOp] = [*copies, *maps]
     first = runs[0]
+    try:
+        choices = _compute_choices(options)
+    except PlanOptionError as e:
+        fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
     if copies and maps:
         fail_at(maps[0], "ascend-tile-runs plans a gather's runs or a consumer's, not both")
     for op in copies:
@@ -366,8 +502,8 @@ def _compute_tiling(
             block_size=copies[0].block_size if copies else None,
             streams=streams,
             ub_bytes=soc.ub_usable_bytes,
-            slots=options.slots,
-            tile_bytes=options.tile_bytes,
+            slots=choices.slots,
+            tile_bytes=choices.tile_bytes,
             param_bytes=sum(align_up(size) for size in vectors.values()),
             data_copy_pad=soc.has_data_copy_pad,
             direction=copies[0].direction.data if copies else CopyDirection.gather,
@@ -376,9 +512,10 @@ def _compute_tiling(
         fail_at(first, f"cannot tile the runs of @{func.sym_name.data} for {soc.name}: {e}")
     builder, buffers = _allocate(func, plan, first)
     params = _load_params(func, builder, buffers, runs, vectors, first, soc)
+    _record_choices(func, choices)
     return KernelTiling(
         func.body.block, plan, buffers, dict(zip(computes, plan.streams, strict=True)), soc,
-        computes, params,
+        choices, None, computes, params,
     )  # fmt: skip
 
 
@@ -456,9 +593,10 @@ def tile_kernel(func: FuncOp, options: TilingOptions) -> None:
         TileMapRun(tiling),
         TileZeroRun(tiling),
     ]
-    # A compute kernel's parameters are read at its top before any run uses them: the
-    # walker's dead-code elimination must not take them for dead.
-    applier = GreedyRewritePatternApplier(patterns, dce_enabled=not tiling.plan.compute)
+    # No dead-code elimination while expanding: the dealt tiles' kernel-entry values and
+    # a compute kernel's parameters (read at its top) have no users until the runs after
+    # them are expanded (canonicalize cleans up).
+    applier = GreedyRewritePatternApplier(patterns, dce_enabled=False)
     walker = PatternRewriteWalker(applier, apply_recursively=False)
     walker.rewrite_region(func.body)
     if tiling.plan.load_slots == 1:

@@ -205,6 +205,9 @@ class GatherSignature:
     in PA_NZ. Dim 0 (num_blocks) is a runtime size."""
     value_cache_dims: tuple[int, int, int]
     soc: str
+    options: str = ""
+    """Extra ``pakv-to-ascend`` options the kernel is lowered with (a tuned plan, what
+    ``pakv tune`` prints), space separated and normalised; "" is the default plan."""
     key_map: DequantSpec | None = None
     """The consumer fused into the keys (SPEC section 7), if any."""
     value_map: DequantSpec | None = None
@@ -341,6 +344,7 @@ class GatherCall(PagedCacheCall):
         cumsum: bool,
         soc: str,
         total_tokens: int,
+        options: str = "",
         key_map: DequantSpec | None = None,
         value_map: DequantSpec | None = None,
     ) -> GatherCall:
@@ -361,6 +365,7 @@ class GatherCall(PagedCacheCall):
             key_cache_dims=_layout_of(key_cache),
             value_cache_dims=_layout_of(value_cache),
             soc=soc,
+            options=options,
             key_map=key_map,
             value_map=value_map,
         )
@@ -395,18 +400,26 @@ class GatherCall(PagedCacheCall):
         found = {role: tensor for role, tensor in present.items() if tensor is not None}
         return found | dict(self.params)
 
-    def tiling(self) -> GatherTiling:
-        """The launch's tiling data on the signature's SoC (SPEC section 4 core count)."""
+    def tiling(self, max_cores: int = 0) -> GatherTiling:
+        """The launch's tiling data on the signature's SoC (SPEC section 4 core count; at
+        most ``max_cores`` when a kernel's plan asks for fewer, ``ascend.cores``)."""
         return gather_tiling(
             batch=self.batch,
             num_blocks=self.num_blocks,
             table_width=self.table_width,
             num_tokens=self.num_tokens,
             total_tokens=self.total_tokens,
-            vector_cores=soc_info(self.signature.soc).vector_cores,
+            vector_cores=launch_cores(self.signature.soc, max_cores),
             key_block_stride=self.key_block_stride,
             value_block_stride=self.value_block_stride,
         )
+
+
+def launch_cores(soc: str, max_cores: int = 0) -> int:
+    """The vector cores a launch on ``soc`` uses: the SoC's (SPEC section 4), at most
+    ``max_cores`` when a kernel's plan asks for fewer (``ascend.cores``; 0: no limit)."""
+    cores = soc_info(soc).vector_cores
+    return min(cores, max_cores) if max_cores > 0 else cores
 
 
 def _layout_of(cache: np.ndarray) -> tuple[int, int, int]:
@@ -430,6 +443,9 @@ class ScatterSignature:
     """keyCache dims 1..3 (as ``GatherSignature``'s)."""
     value_cache_dims: tuple[int, int, int]
     soc: str
+    options: str = ""
+    """Extra ``pakv-to-ascend`` options (as ``GatherSignature.options``); the scatter
+    honours the plan's sizes, cores and sync, and refuses another strategy or split."""
     key_map: QuantSpec | None = None
     """The quantisation fused into the keys (SPEC section 8), if any: ``key_kind`` is
     then the tokens' dtype and the spec's ``cache_kind`` the cache's."""
@@ -518,6 +534,7 @@ class ScatterCall(PagedCacheCall):
         *,
         cache_mode: CacheMode,
         soc: str,
+        options: str = "",
         key_map: QuantSpec | None = None,
         value_map: QuantSpec | None = None,
     ) -> ScatterCall:
@@ -530,6 +547,7 @@ class ScatterCall(PagedCacheCall):
             key_cache_dims=_layout_of(arrays["key_cache"]),
             value_cache_dims=_layout_of(arrays["value_cache"]),
             soc=soc,
+            options=options,
             key_map=key_map,
             value_map=value_map,
         )
@@ -552,12 +570,13 @@ class ScatterCall(PagedCacheCall):
         """The operands by role, in kernel-argument order (the parameters last)."""
         return {role: getattr(self, role) for role in SCATTER_ROLES} | dict(self.params)
 
-    def tiling(self) -> ScatterTiling:
-        """The launch's tiling data: sizes, cores and the caches' block strides."""
+    def tiling(self, max_cores: int = 0) -> ScatterTiling:
+        """The launch's tiling data: sizes, cores (at most ``max_cores`` when the plan
+        asks for fewer, as ``GatherCall.tiling``) and the caches' block strides."""
         return scatter_tiling(
             num_tokens=self.num_tokens,
             num_blocks=self.num_blocks,
-            vector_cores=soc_info(self.signature.soc).vector_cores,
+            vector_cores=launch_cores(self.signature.soc, max_cores),
             key_block_stride=self.key_block_stride,
             value_block_stride=self.value_block_stride,
         )

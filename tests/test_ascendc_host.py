@@ -91,11 +91,13 @@ def unit_of(case: GatherCase, options: str = "", soc: str | None = None) -> Host
     return HostUnit(printed_kernel(case, options), KERNEL_NAME, soc or case.soc)
 
 
-def assert_matches_golden(case: GatherCase, kernel: HostKernel) -> None:
+def assert_matches_golden(case: GatherCase, kernel: HostKernel, max_cores: int = 0) -> None:
+    """``max_cores``: the plan's core limit (its ``cores=`` option), which the printed
+    host tiling applies."""
     key_expected, value_expected = expected_outputs(case)
     call = device_call(case)
     tiling = kernel.run_call(call)
-    assert tiling == call.tiling().fields()
+    assert tiling == call.tiling(max_cores).fields()
     for name, got, expected in (
         ("keyRef", case.key_ref, key_expected),
         ("valueRef", case.value_ref, value_expected),
@@ -224,7 +226,8 @@ NAMED = [
         "nz_one_group_keys",
         DeviceCase(mode="PA_NZ", key_token=(1,), value_token=(5,), lens=(1, 17, 2)),
     ),
-    # 4096 row groups (128 KiB tokens) on a 256 KiB UB: each load is 4095 bursts, then one.
+    # 4096 row groups (128 KiB tokens) on a 256 KiB UB in halves: each load is 4095
+    # bursts, then one.
     _named(
         "nz_4096_groups_two_loads",
         DeviceCase(
@@ -236,10 +239,38 @@ NAMED = [
             lens=(3, 2),
             soc="Ascend310P",
         ),
+        options="slots=2",
     ),
     _named("nz_block_size_65537_910b", BLOCK_65537.with_(soc="Ascend910B")),
     _named("nz_block_size_65537_950", BLOCK_65537.with_(soc="Ascend910_95")),
     _named("nz_block_size_65537_910_one_group_loads", BLOCK_65537.with_(soc="Ascend910")),
+    # The vendor's strategies as lowerings (passes/strategy.py), printed and run: pieces
+    # dealt over cores; per-token 32-byte bursts with a PipeBarrier after every copy;
+    # whole batches per core; the 3-D copy of a whole block; PAKV's own 3-D copy tiles.
+    _named(
+        "strategy_a2_norm",
+        DeviceCase(key_token=(2, 16), soc="Ascend910B", lens=(40, 3, 17, 1), seed=2),
+        options="strategy=a2",
+    ),
+    _named(
+        "strategy_a2_nz",
+        nz(DeviceCase(soc="Ascend910B", lens=(19, 40, 2), block_size=8, bad="block_ids")),
+        options="strategy=a2",
+    ),
+    _named(
+        "strategy_950_norm",
+        DeviceCase(lens=(9, 40, 3, 22), cumsum=True, bad="columns"),
+        options="strategy=ascend950",
+    ),
+    _named(
+        "strategy_950_nz_whole_blocks",
+        nz(DeviceCase(key_dtype="int8", value_dtype="fp16", lens=(3, 20), block_size=16)),
+        options="strategy=ascend950",
+    ),
+    _named("nz_load3d", nz(DeviceCase(key_dtype="fp32", lens=(20, 1, 33), offsets=True))),
+    _named(
+        "nz_load3d_tokens_split", nz(DeviceCase(lens=(20, 1, 33))), options="tile-bytes=64 slots=3"
+    ),
 ]
 
 GRID = NAMED + RANDOM_GRID
@@ -268,6 +299,25 @@ def test_the_random_grid_covers_what_it_claims():
     assert {c.bad for c in kernels} >= {None, "columns", "block_ids", "negative_len"}
     assert {c.view for c in kernels} == set(CACHE_VIEWS)
     assert len({unit.digest for unit in _grid_units()}) == len(GRID)
+
+
+@needs_compiler
+def test_a_plan_with_fewer_cores_launches_that_many():
+    """``cores=3``: the printed host tiling launches 3 cores (``ascend.cores``)."""
+    case = build(DeviceCase(lens=(60, 70, 5), seed=3))
+    unit = unit_of(case, "cores=3")
+    assert "std::min<uint64_t>(vectorCores, 3)" in unit.source
+    kernel = build_host_kernel(unit)
+    assert_matches_golden(case, kernel, max_cores=3)
+    assert kernel.run_call(device_call(case))["used_cores"] == 3
+
+
+def test_strategy_kernels_print_their_barriers_and_3d_copies():
+    sources = {kernel.name: unit.source for kernel, unit in zip(GRID, _grid_units(), strict=True)}
+    assert "PipeBarrier<PIPE_ALL>();" in sources["strategy_a2_nz"]
+    assert "PipeBarrier" not in sources["strategy_a2_norm"]  # its Norm path uses flags
+    for name in ("strategy_950_nz_whole_blocks", "nz_load3d", "nz_load3d_tokens_split"):
+        assert "DataCopy<T, 3, config>" in sources[name] and "TransposeBlocks" not in sources[name]
 
 
 @needs_compiler
@@ -582,7 +632,7 @@ MUTATIONS: dict[str, Mutation] = {
         "are written again",
     ),
     "more_than_4095_bursts": Mutation(
-        nz(DeviceCase()),
+        nz(DeviceCase(soc="Ascend910B")),  # the group-major load (950's default: the 3-D copy)
         _regex(r"params\.blockCount = nBurst;", "params.blockCount = nBurst + 4093;"),
         "blockCount 4096 outside [0, 4095]",
     ),

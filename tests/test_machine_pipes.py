@@ -22,7 +22,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
 
 from pakv_dialect import ascend
-from pakv_dialect.ascend import OnPipe
+from pakv_dialect.ascend import OnPipe, Pipe
 from pakv_dialect.soc import soc_info
 from runtime.call import DequantSpec
 from runtime.host.lowered import run_lowered
@@ -30,7 +30,15 @@ from runtime.interpreter.ascend_functions import run_with_xdsl
 from runtime.interpreter.machine import MACHINE_METHODS, AscendMachine
 from runtime.interpreter.sequence import launch_tiling, run_program
 from runtime.interpreter.sync import PipeSync
-from runtime.interpreter.trace import PIPES, SET_FLAG, WAIT_FLAG, MachineTrace, TraceRow, trace_row
+from runtime.interpreter.trace import (
+    PIPE_BARRIER,
+    PIPES,
+    SET_FLAG,
+    WAIT_FLAG,
+    MachineTrace,
+    TraceRow,
+    trace_row,
+)
 from runtime.memory import GmTensor
 
 FLAG_OPS = (ascend.SetFlagOp, ascend.WaitFlagOp)
@@ -44,15 +52,22 @@ def pipe_ops() -> dict[str, type[Operation]]:
 
 
 def gather_traces(reference: bool) -> list[MachineTrace]:
+    """Norm, and PA_NZ by each way a tile becomes token-major: the 3-D copy
+    (``load_transposed``, Ascend 950's default), the block transpose, and the vendor's
+    A2/A3 per-token copies ordered by ``pipe_barrier``."""
+    nz = DeviceCase(lens=(13, 9), block_size=2, bad="block_ids").with_(
+        mode="PA_NZ", key_token=(3,), value_token=(2,)
+    )
     cases = [
-        DeviceCase(lens=(5, 0, 9), block_size=4, bad="block_ids"),
-        DeviceCase(lens=(13, 9), block_size=2, bad="block_ids").with_(
-            mode="PA_NZ", key_token=(3,), value_token=(2,)
-        ),
+        (DeviceCase(lens=(5, 0, 9), block_size=4, bad="block_ids"), ""),
+        (nz, ""),
+        (nz, " nz=transpose"),
+        (nz, " strategy=a2"),
     ]
     traces = []
-    for case in cases:
-        run = run_lowered(device_call(build(case)), options="tile-bytes=64", reference=reference)
+    for case, options in cases:
+        call = device_call(build(case))
+        run = run_lowered(call, options=f"tile-bytes=64{options}", reference=reference)
         traces.append(run.trace)
     return traces
 
@@ -105,6 +120,7 @@ def test_every_op_on_a_pipe_records_its_traits_pipe(
     ops = pipe_ops()
     for path in both_paths:
         seen: set[str] = set()
+        barriers = 0
         for trace in path:
             for row in trace.table():
                 op = trace.sites[int(row["op"])].name
@@ -113,11 +129,15 @@ def test_every_op_on_a_pipe_records_its_traits_pipe(
                     assert trait is not None
                     assert PIPES[int(row["pipe"])] == trait.pipe, op
                     seen.add(op)
+                elif op == ascend.PipeBarrierOp.name:  # every pipe's: issued by the scalar unit
+                    assert (int(row["kind"]), PIPES[int(row["pipe"])]) == (PIPE_BARRIER, Pipe.S)
+                    barriers += 1
                 else:
                     assert op in {f.name for f in FLAG_OPS}, f"{op} made a row without a pipe"
                     assert int(row["kind"]) in (SET_FLAG, WAIT_FLAG)
                     assert row["peer"] != row["pipe"]
         assert seen == set(ops), f"no kernel ran {set(ops) - seen}"
+        assert barriers, "no kernel ran ascend.pipe_barrier"
 
 
 def test_both_paths_trace_the_same_rows(

@@ -65,10 +65,12 @@ from runtime.tool.timeline import schedule
 KIB = 1024
 
 
-def lowered(case: DeviceCase, *, slots: int = 2, tile_bytes: int = 0) -> ModuleOp:
+def lowered(
+    case: DeviceCase, *, slots: int | None = None, tile_bytes: int = 0, nz: str | None = None
+) -> ModuleOp:
     """The pipeline's output for ``case``'s signature (dynamic dims), verified."""
     module = build_gather_module(device_call(build(case)).signature)
-    pipeline = PakvToAscendPipeline(soc=case.soc, slots=slots, tile_bytes=tile_bytes)
+    pipeline = PakvToAscendPipeline(soc=case.soc, slots=slots, tile_bytes=tile_bytes, nz=nz)
     pipeline.apply(lowering_context(), module)
     module.verify()
     return module
@@ -232,11 +234,11 @@ def _constant_bursts(module: ModuleOp) -> list[int]:
 
 
 def test_loads_above_4095_bursts_are_split():
-    """4096 row groups per token fit a slot of the 256 KiB UB cut in halves (PA_NZ's split)."""
+    """4096 row groups per token fit a slot of the 256 KiB UB cut in halves (2 slots)."""
     case = DeviceCase(
         mode="PA_NZ", key_token=(4096,), value_token=(1,), block_size=2, soc="Ascend310P"
     )
-    bursts = _constant_bursts(lowered(case))
+    bursts = _constant_bursts(lowered(case, slots=2))
     assert 4095 in bursts and 1 in bursts
     assert max(bursts) <= MAX_BURSTS
 
@@ -392,7 +394,10 @@ def test_every_lowered_op_carries_the_gather_location():
 def test_stage_notes_head_their_stages(mode: str):
     """Each main stage's first op has a note; a flag put before a noted op takes it over."""
     token = (4,) if mode == "PA_NZ" else (2, 16)
-    module = lowered(DeviceCase(mode=mode, key_token=token, block_size=64), tile_bytes=64)
+    # PA_NZ by block transposes (on Ascend910_95 the default is the 3-D copy).
+    module = lowered(
+        DeviceCase(mode=mode, key_token=token, block_size=64), tile_bytes=64, nz="transpose"
+    )
     notes: dict[str, list[str]] = {}
     for op in module.walk():
         note = op.attributes.get(NOTE_ATTR)
@@ -441,10 +446,12 @@ def test_slot_counts_give_the_golden_bytes(mode: str, options: str):
 
 
 def _one_core_nz_run(lens: tuple[int, ...], groups: int, tile_tokens: int) -> LoweredRun:
-    """PA_NZ on the one-core Ascend310B, tiles forced to ``tile_tokens`` tokens at most."""
+    """PA_NZ on the one-core Ascend310B, tiles forced to ``tile_tokens`` tokens at most,
+    by the transpose with one group-major slot and tiles cut evenly."""
     case = DeviceCase(mode="PA_NZ", key_token=(groups,), lens=lens, block_size=64, soc="Ascend310B")
     tile_bytes = tile_tokens * groups * UB_ALIGN
-    run = run_and_compare(build(case), options=f"tile-bytes={tile_bytes}")
+    options = f"tile-bytes={tile_bytes} nz=transpose slots=2 row-align=false"
+    run = run_and_compare(build(case), options=options)
     ops = run.kernel.module.walk()
     allocs = {op.purpose.data: op.slots for op in ops if isinstance(op, UbAllocOp)}
     assert allocs == {GROUP_MAJOR_BUFFER: 1, TOKEN_MAJOR_BUFFER: 1}

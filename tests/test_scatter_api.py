@@ -23,7 +23,7 @@ from runtime import (
     Tensor,
     scatter_pa_kv_cache,
 )
-from runtime.host import aclnn
+from runtime.host import aclnn, lowered
 from runtime.host.executors import EXECUTORS
 
 Data = dict[str, np.ndarray]
@@ -267,3 +267,31 @@ def test_a_failing_executor_leaves_the_caches_as_they_were(monkeypatch: pytest.M
         -1, *data["key_cache"].shape[2:]
     )[placed]
     assert restored.tobytes() == original.tobytes()
+
+
+@pytest.mark.parametrize("case", [CASE, nz(CASE)], ids=["Norm", "PA_NZ"])
+def test_plan_options_the_scatter_honours_lower_its_kernel(case: ScatterCase):
+    """Sizes, cores and sync reach the scatter's lowering (the kernel the run used says
+    so) and the caches are the golden's."""
+    data = arrays(case)
+    expected = expected_caches(case, data)
+    call(data, case, executor="lowered", options="slots=3 tile-bytes=1024 cores=3 sync=barrier")
+    assert_caches(data, expected)
+    run = lowered.last_run()
+    assert run is not None and run.cores <= 3
+    assert run.kernel.signature.options == "slots=3 tile-bytes=1024 cores=3 sync=barrier"
+    assert any(op.name == "ascend.pipe_barrier" for op in run.kernel.module.walk())
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ("strategy=a2", "strategy=pakv and split=tokens"),
+        ("strategy=ascend950", "strategy=pakv and split=tokens"),
+        ("split=batches", "not split=batches"),
+        ("nz=per-token", "nz=per-token is a gather's plan"),
+    ],
+)
+def test_a_plan_the_scatter_cannot_honour_is_161002(options: str, fragment: str):
+    """A vendor strategy, another split or PA_NZ method is refused, never ignored."""
+    assert_rejected(arrays(CASE), [f"options {options!r}", fragment], options=options)

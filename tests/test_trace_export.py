@@ -21,7 +21,7 @@ from runtime.tool.cli import main
 from runtime.tool.program import compile_program, run_program
 from runtime.tool.shape_spec import ShapeSpec
 from runtime.tool.sources import from_spec
-from runtime.tool.timeline import PIPE_TID, CostModel, chrome_trace, schedule
+from runtime.tool.timeline import PIPE_TID, chrome_trace, schedule
 from runtime.tool.workload import GatherOperands, gather_call, random_inputs
 
 
@@ -124,27 +124,12 @@ def test_a_single_slot_serialises_load_and_store() -> None:
     assert (load_start[1:] >= store_end[:-1] - 1e-9).all()
 
 
-def test_dma_durations_follow_the_documented_cost_model() -> None:
-    run = launch(ONE_CORE_LONG_RUN, "tile-bytes=256")
-    soc = soc_info("Ascend310B")
-    model = CostModel()
-    timeline = schedule(run.trace, soc, model)
-    table = run.trace.table()[timeline.rows]
-    dma = np.isin(table["kind"], (LOAD, STORE))
-    moved = table["n_burst"] * table["burst_len"]
-    # MTE2 and MTE3 split the core's even share of HBM bandwidth.
-    expected = moved / (soc.hbm_bytes_per_s / soc.vector_cores / 2 / 1e9)
-    expected = expected + table["n_burst"] * model.burst_overhead_ns
-    np.testing.assert_allclose(timeline.duration_ns[dma], expected[dma])
-    assert timeline.makespan_ns >= timeline.duration_ns[dma].sum() / 2  # two DMA pipes at most
-
-
 def test_pa_nz_transposes_appear_on_the_vector_track() -> None:
     spec = ShapeSpec(
         mode="PA_NZ", dtype="int8", value_dtype="fp16", soc="Ascend910_95", batch=2,
         num_tokens=40, table_width=4, block_size=16, heads=2, head_size=64,
     )  # fmt: skip
-    run = launch(spec)
+    run = launch(spec, "nz=transpose")  # Ascend910_95's default is the 3-D copy
     document = exported(run)
     table = run.trace.table()
     vector = [e for e in op_events(document) if e["tid"] == PIPE_TID["V"]]

@@ -429,6 +429,13 @@ class AscendCPrintContext:
                 target = self.slot_view(op.target, op.target_slot)
                 rows, cols = self.name_of(op.rows), self.name_of(op.cols)
                 self.print(f"TransposeBlocks({target}, {source}, {rows}, {cols});")
+            case ascend.LoadTransposedOp():
+                ub = self.slot_view(op.ub, op.slot, op.ub_offset)
+                sizes = (op.gm_offset, op.rows, op.cols, op.gm_gap)
+                operands = [ub, self.gm_param(op.gm).member, *map(self.name_of, sizes)]
+                self.print(f"CopyInTransposed({', '.join(operands)});")
+            case ascend.PipeBarrierOp():
+                self.print("PipeBarrier<PIPE_ALL>();")
             case ascend.FillZeroOp():
                 view = self.slot_view(op.target, op.slot)
                 self.print(f"ZeroFill({view}, {self.name_of(op.bytes)});")

@@ -111,6 +111,10 @@ def _binary(op: Operation, a: Fact, b: Fact) -> Fact:
         case arith.DivSIOp() | arith.CeilDivSIOp():
             upper = a.upper if both and a.upper is not None and divisor is not None else None
             return Fact(1, both, upper)
+        case arith.RemUIOp() if divisor is None and b.non_negative:
+            # An unsigned remainder is below its divisor: non-negative when that is
+            # (a core index dealt over used_cores, passes/work_split.py).
+            return Fact(1, True, None if b.upper is None else max(b.upper - 1, 0))
         case arith.RemUIOp() | arith.RemSIOp():
             unsigned = isinstance(op, arith.RemUIOp)
             in_range = divisor is not None and (unsigned or a.non_negative)

@@ -165,6 +165,9 @@ class HostKernel:
     def __init__(self, library: ctypes.CDLL, unit: HostUnit):
         self.unit = unit
         self.soc = soc_info(unit.soc)
+        self._shape_names = tuple(inspect.signature(unit.abi.compute).parameters)
+        """The tiling function's parameters, read once: ``inspect`` per call cost more
+        than a small launch (and fed the garbage collector)."""
         self._run = getattr(library, unit.symbol)
         self._run.restype = ctypes.c_int
         self._run.argtypes = [
@@ -213,10 +216,9 @@ class HostKernel:
         tiling from the runtime sizes the call's ``tiling`` passes to its ABI's function
         (``gather_tiling``, ``scatter_tiling``); the result is returned.
         """
-        sizes = {"vector_cores": self.soc.vector_cores}
+        cores = self.soc.vector_cores
         shape = [
-            sizes[name] if name in sizes else getattr(call, name)
-            for name in inspect.signature(self.unit.abi.compute).parameters
+            cores if name == "vector_cores" else getattr(call, name) for name in self._shape_names
         ]
         if tensors is None:
             tensors = [t.bytes for t in call.arguments()]

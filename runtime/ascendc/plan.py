@@ -210,6 +210,8 @@ class KernelPlan:
     """The copy helpers the kernel calls (``CopyVariant.helper``)."""
     transposes: bool = False
     zero_fills: bool = False
+    transposed_loads: bool = False
+    """The kernel loads with Ascend 950's 3-D copy (``ascend.load_transposed``)."""
     compute_helpers: set[str] = field(default_factory=set[str])
     """The Compute stage's helpers the kernel prints through (``runtime.ascendc.compute``)."""
 
@@ -314,6 +316,11 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
                 require_apis(op, soc, frozenset({AscendCApi.UB_TO_UB_DATA_COPY}), "the transpose")
                 _require_transpose_fits(op, facts)
                 plan.transposes = True
+            case ascend.LoadTransposedOp():
+                require_apis(op, soc, frozenset({AscendCApi.ND_DMA}), "the 3-D copy")
+                for value, what in ((op.rows, "row groups"), (op.cols, "rows per group")):
+                    require_fits(op, facts, value, UINT16_MAX, f"a 3-D copy's {what}")
+                plan.transposed_loads = True
             case ascend.FillZeroOp():
                 # ZeroFill passes the length as Duplicate's int32_t count of half words.
                 require_fits(op, facts, op.bytes, (1 << 31) - ascend.UB_ALIGN, "a zero fill length")
@@ -331,7 +338,7 @@ def plan_printing(kernel: func.FuncOp) -> KernelPlan:
                     )
             case ascend.VCastOp() | ascend.VScalarOp() | ascend.VRowsOp():
                 plan.compute_helpers.add(plan_vector_op(op, soc, facts))
-            case ascend.CoreTokensOp():
+            case ascend.CoreTokensOp() | ascend.CoreBatchesOp():
                 raise emit_error(op, "run ascend-distribute-tokens before -t ascendc")
             case ascend.CopyRunOp() | ascend.MapRunOp() | ascend.ZeroRunOp():
                 raise emit_error(op, "run ascend-tile-runs before -t ascendc")

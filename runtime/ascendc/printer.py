@@ -184,6 +184,34 @@ __aicore__ inline void TransposeBlocks(const LocalTensor<uint8_t>& dst,
 }
 """
 
+COPY_IN_TRANSPOSED = """\
+// CopyIn (MTE2) with Ascend 950's 3-D copy (NDDMA): `rows` GM bursts of `cols` 32-byte
+// blocks, burst r at gmByte + r * (cols * 32 + gmGapBytes), block (r, c) landing at UB
+// block c * rows + r: a PA_NZ tile's row groups arrive token-major. The loops are the
+// vendor's (arch35 gather_pa_kv_cache_nz.h): row groups, rows, the elements of a row.
+// rows and cols are at most 65535 (runtime.ascendc.plan proved it): every size and
+// stride fits its MultiCopyLoopInfo field.
+template <typename T>
+__aicore__ inline void CopyInTransposed(const LocalTensor<uint8_t>& ub, const GlobalTensor<T>& gm,
+    uint64_t gmByte, uint64_t rows, uint64_t cols, uint64_t gmGapBytes)
+{
+    constexpr uint64_t ea = UB_BLOCK_BYTES / sizeof(T);
+    static constexpr MultiCopyConfig config = {false};
+    MultiCopyLoopInfo<3> loops;
+    loops.loopSize[0] = rows;
+    loops.loopSrcStride[0] = (cols * UB_BLOCK_BYTES + gmGapBytes) / sizeof(T);
+    loops.loopDstStride[0] = ea;
+    loops.loopSize[1] = cols;
+    loops.loopSrcStride[1] = ea;
+    loops.loopDstStride[1] = rows * ea;
+    loops.loopSize[2] = ea;
+    loops.loopSrcStride[2] = 1;
+    loops.loopDstStride[2] = 1;
+    MultiCopyParams<T, 3> params{loops, T{}};
+    DataCopy<T, 3, config>(ub.ReinterpretCast<T>(), gm[gmByte / sizeof(T)], params);
+}
+"""
+
 ZERO_FILL = """\
 // Compute (V): zero the first `bytes` bytes (rounded up to 32) of a UB slot, for tokens
 // whose table column or block id is out of range: nothing is read from GM for them.
@@ -297,6 +325,7 @@ def _print_class(out: AscendCPrintContext, plan: KernelPlan) -> None:
     out.print("private:")
     helpers = [_copy_helper(name) for name in sorted(plan.copies)]
     helpers += [TRANSPOSE_BLOCKS] if plan.transposes else []
+    helpers += [COPY_IN_TRANSPOSED] if plan.transposed_loads else []
     helpers += [ZERO_FILL] if plan.zero_fills else []
     helpers += helper_texts(plan.compute_helpers)
     for helper in helpers:
@@ -343,10 +372,14 @@ def _print_host(out: AscendCPrintContext, plan: KernelPlan) -> None:
     signature = ", ".join(f"uint64_t {camel(p)}" for p in parameters)
     with out.function(f"inline {struct} {abi.function}({signature})") as body:
         body.print(f"{struct} tiling{{}};")
+        limit = ascend.function_cores(plan.func)
         for field_name in abi.fields:
             rule = rules.get(field_name, camel(field_name))
             if field_name not in rules and field_name not in parameters:
                 raise AscendCEmitError(f"no host rule for tiling field {field_name}")
+            if field_name == "used_cores" and limit:
+                body.print(f"// The plan asks for at most {limit} cores ({ascend.CORES_ATTR}).")
+                rule = rule.replace("vectorCores", f"std::min<uint64_t>(vectorCores, {limit})")
             body.print(f"tiling.{camel(field_name)} = {rule};")
         body.print("return tiling;")
     out.print()

@@ -31,12 +31,16 @@ def gather_pa_kv_cache(
     is_seq_lens_cumsum: bool = False,
     soc: str = DEFAULT_SOC,
     executor: str | None = None,
+    options: str = "",
 ) -> None:
     """aclnnGatherPaKvCache on host arrays: writes ``key_ref``/``value_ref`` in place.
 
     Tensors are numpy arrays (ml_dtypes for bf16/fp8) or ``runtime.Tensor`` when
     the dtype (HiFloat8) or format (FRACTAL_NZ) needs saying. ``executor`` names an
     entry of ``runtime.host.executors.EXECUTORS``; None uses ``DEFAULT_EXECUTOR``.
+    ``options`` are ``pakv-to-ascend`` options for the kernel's plan (what ``pakv tune``
+    prints, e.g. ``"nz=load3d slots=2"``); they are part of the compile-cache key, and
+    options the lowering refuses are a 161002 error.
 
     Raises ``AclnnError`` (status 161001 or 161002, SPEC section 3) before writing
     anything; empty calls succeed and write nothing. An executor that fails on a
@@ -56,6 +60,7 @@ def gather_pa_kv_cache(
         cache_mode=cache_mode,
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
+        options=options,
     )
     if call is not None:
         launch(call, run, executors.DEFAULT_EXECUTOR if executor is None else executor)
@@ -127,6 +132,7 @@ def scatter_pa_kv_cache(
     value_inv_scale: object = None,
     key_offset: object = None,
     value_offset: object = None,
+    options: str = "",
 ) -> None:
     """ScatterPaKvCache on host arrays (SPEC section 8): writes token ``t`` of ``key`` and
     ``value`` into slot ``slot_mapping[t]`` of ``key_cache``/``value_cache``, in place.
@@ -143,7 +149,9 @@ def scatter_pa_kv_cache(
     (161001, 161002: a static rule, a slot at or past the cache's end, two tokens with
     one slot, operands sharing memory with a cache) before writing anything; an empty
     call succeeds and writes nothing; an executor that fails is a 561000 with the
-    caches put back as they were. ValueError: unknown executor.
+    caches put back as they were. ValueError: unknown executor. ``options`` are
+    ``pakv-to-ascend`` options (tile sizes, slots, cores, sync, as ``pakv tune`` prints
+    them); a vendor strategy, another split or PA_NZ method is a 161002.
     """
     run = executors.executor_named(executor)
     given = {
@@ -153,6 +161,7 @@ def scatter_pa_kv_cache(
     quant = given if any(v is not None for v in given.values()) else None
     call = check_scatter_call(
         key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc,
+        options=options,
         quant=quant,
     )  # fmt: skip
     if call is not None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.ir import Attribute
-from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from pakv_dialect.dtypes import (
     FLOAT_RESULT_KINDS,
@@ -49,6 +49,7 @@ from pakv_dialect.dtypes import (
 from pakv_dialect.layouts import dense_strides
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocError, SocInfo, TensorFormat, soc_info
+from passes.diagnostics import PassFailedAt
 from runtime.call import (
     API_NAMES,
     CACHE_ROLES,
@@ -57,9 +58,11 @@ from runtime.call import (
     Broadcast,
     DequantSpec,
     GatherCall,
+    KernelSignature,
     QuantSpec,
 )
 from runtime.host.errors import ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, AclnnError
+from runtime.host.lowered import compile_signature
 from runtime.host.tensor import Tensor
 from runtime.ir_builder import build_checked_module, find_gather
 
@@ -96,6 +99,7 @@ def check_call(
     cache_mode: object,
     is_seq_lens_cumsum: object,
     soc: object,
+    options: object = "",
     dequant: Mapping[str, object] | None = None,
 ) -> GatherCall | None:
     """Validate one call (SPEC section 3) now. None: the call is empty and writes nothing.
@@ -112,6 +116,7 @@ def check_call(
         cache_mode=cache_mode,
         is_seq_lens_cumsum=is_seq_lens_cumsum,
         soc=soc,
+        options=options,
         dequant=dequant,
     ).at_launch()
 
@@ -135,6 +140,8 @@ class CheckedCall:
     soc: SocInfo
     empty: bool
     """A cache or output has no elements: the call succeeds and writes nothing."""
+    options: str = ""
+    """The lowering options the kernel is built with (``GatherSignature.options``)."""
     maps: Mapping[str, DequantSpec] = field(default_factory=dict[str, DequantSpec])
     """A dequantising call's consumers by stream (SPEC section 7)."""
 
@@ -161,6 +168,7 @@ class CheckedCall:
             cumsum=self.cumsum,
             soc=self.soc.name,
             total_tokens=total,
+            options=self.options,
             key_map=self.maps.get("key"),
             value_map=self.maps.get("value"),
         )
@@ -178,6 +186,7 @@ def check_parameters(
     cache_mode: object,
     is_seq_lens_cumsum: object,
     soc: object,
+    options: object = "",
     dequant: Mapping[str, object] | None = None,
 ) -> CheckedCall:
     """Steps 1 to 4 of the module docstring: everything but the data rules.
@@ -216,15 +225,24 @@ def check_parameters(
 
     empty = any(operands[role].array.size == 0 for role in (*CACHE_ROLES, *OUTPUT_ROLES))
     _verify_static(operands, mode=mode, cumsum=cumsum, soc=chip, empty=empty, maps=maps)
-    return CheckedCall(
+    checked = CheckedCall(
         arrays={role: op.array for role, op in operands.items()},
         kinds={role: op.kind for role, op in operands.items()},
         mode=mode,
         cumsum=cumsum,
         soc=chip,
         empty=empty,
+        options=check_options(options),
         maps=maps,
     )
+    if checked.options and not empty:
+        signature = GatherCall.wrap(
+            checked.arrays, checked.kinds, cache_mode=checked.mode, cumsum=checked.cumsum,
+            soc=checked.soc.name, total_tokens=0, options=checked.options,
+            key_map=maps.get("key"), value_map=maps.get("value"),
+        ).signature  # fmt: skip
+        check_plan(signature)
+    return checked
 
 
 # --- a dequantising call's parameters ---------------------------------------------
@@ -336,6 +354,30 @@ def resolve_quant(
 
 
 # --- what the IR cannot express ---------------------------------------------------
+
+
+def check_options(options: object) -> str:
+    """The lowering options as one normalised string (``pakv-to-ascend``'s, without
+    ``soc``, which is its own parameter)."""
+    if options is None:
+        return ""
+    if not isinstance(options, str):
+        raise invalid(f"options: expected a string of pakv-to-ascend options, got {options!r}")
+    normal = " ".join(options.split())
+    if re.search(r"(^|\s)soc=", normal):
+        raise invalid("options: give the SoC with soc=, not inside options")
+    return normal
+
+
+def check_plan(signature: KernelSignature) -> None:
+    """The kernel lowers with the signature's options (cached per signature): an option
+    that names nothing, a plan the SoC or the UB cannot hold, or one the operator cannot
+    honour (a vendor strategy for a scatter) is the caller's: 161002."""
+    try:
+        compile_signature(signature, signature.options)
+    except (DiagnosticException, ValueError) as e:
+        detail = e.message if isinstance(e, PassFailedAt) else str(e).split("\n\n")[0]
+        raise invalid(f"options {signature.options!r}: {' '.join(detail.split())}") from None
 
 
 def check_cache_mode(cache_mode: object) -> CacheMode:

@@ -28,6 +28,7 @@ from xdsl.dialects.memref import MemRef
 from xdsl.dialects.scf import Scf
 from xdsl.passes import PassPipeline
 
+from pakv_dialect.ascend import function_cores
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import Tiling
 from pakv_dialect.universe import DIALECTS
@@ -66,11 +67,11 @@ def apply_pipeline(module: ModuleOp, soc: str, options: str = "") -> None:
     pipeline.apply(lowering_context(), module)
 
 
-def lower(signature: KernelSignature, options: str = "") -> ModuleOp:
+def lower(signature: KernelSignature, options: str | None = None) -> ModuleOp:
     """The signature's ``pakv.gather`` (or ``pakv.scatter``) module after
-    ``pakv-to-ascend``, verified."""
+    ``pakv-to-ascend`` with ``options`` (default: the signature's own), verified."""
     module = build_module(signature)
-    apply_pipeline(module, signature.soc, options)
+    apply_pipeline(module, signature.soc, signature.options if options is None else options)
     module.verify()
     return module
 
@@ -123,14 +124,18 @@ def last_run() -> LoweredRun | None:
     return _last_run[0] if _last_run else None
 
 
-def run_lowered(call: KernelCall, *, options: str = "", reference: bool = False) -> LoweredRun:
+def run_lowered(
+    call: KernelCall, *, options: str | None = None, reference: bool = False
+) -> LoweredRun:
     """Run ``call`` through the lowered kernel; ``reference`` uses xDSL's interpreter.
+    ``options``: the lowering's (default: the signature's own, ``GatherSignature.options``).
 
     The call is trusted as given (host checks are the API's job): on data the host would
     reject the kernel must still stay in bounds, and the machine reports it if not.
     """
-    kernel = compile_signature(call.signature, options)
-    tiling = call.tiling()
+    chosen = call.signature.options if options is None else options
+    kernel = compile_signature(call.signature, chosen)
+    tiling = call.tiling(function_cores(kernel.compiled.function))
     machine = AscendMachine(kernel.soc, tiling, call.arguments(), block_num=tiling.used_cores)
     if reference:
         ops = run_with_xdsl(kernel.module, machine)

@@ -35,6 +35,8 @@ from runtime.host.checks import (
     api_message,
     check_cache_mode,
     check_no_overlap,
+    check_options,
+    check_plan,
     invalid,
     resolve_operand,
     resolve_quant,
@@ -64,6 +66,8 @@ class CheckedScatter:
     soc: SocInfo
     empty: bool
     """A tensor has no elements: the call succeeds and writes nothing."""
+    options: str = ""
+    """The lowering options the kernel is built with (``ScatterSignature.options``)."""
     maps: Mapping[str, QuantSpec] = field(default_factory=dict[str, QuantSpec])
     """A quantising call's quantisation by stream (SPEC section 8)."""
 
@@ -72,9 +76,12 @@ class CheckedScatter:
         if self.empty:
             return None
         check_slots(self.arrays, mode=self.mode)
+        return self.wrap()
+
+    def wrap(self) -> ScatterCall:
         return ScatterCall.wrap(
             self.arrays, self.kinds, cache_mode=self.mode, soc=self.soc.name,
-            key_map=self.maps.get("key"), value_map=self.maps.get("value"),
+            options=self.options, key_map=self.maps.get("key"), value_map=self.maps.get("value"),
         )  # fmt: skip
 
 
@@ -87,12 +94,15 @@ def check_scatter_parameters(
     *,
     cache_mode: object,
     soc: object,
+    options: object = "",
     quant: Mapping[str, object] | None = None,
 ) -> CheckedScatter:
     """161001 for a missing tensor, then every 161002 that does not read the data.
 
-    ``quant`` makes the call a quantising one (SPEC section 8): its inverse scales and
-    offsets by name (``key_inv_scale``, ``key_offset``, ...; ``checks.resolve_quant``)."""
+    ``options``: the lowering's, as for the gather; one the scatter cannot honour, such
+    as a vendor strategy, is a 161002. ``quant`` makes the call a quantising one (SPEC
+    section 8): its inverse scales and offsets by name (``key_inv_scale``, ``key_offset``,
+    ...; ``checks.resolve_quant``)."""
     given = {
         "key": key,
         "value": value,
@@ -118,14 +128,18 @@ def check_scatter_parameters(
     check_no_overlap(operands, CACHE_ROLES)
     empty = any(operands[role].array.size == 0 for role in ("key", "value", *CACHE_ROLES))
     _verify_static(operands, mode=mode, soc=chip, empty=empty, maps=maps)
-    return CheckedScatter(
+    checked = CheckedScatter(
         arrays={role: op.array for role, op in operands.items()},
         kinds={role: op.kind for role, op in operands.items()},
         mode=mode,
         soc=chip,
         empty=empty,
+        options=check_options(options),
         maps=maps,
     )
+    if checked.options and not empty:
+        check_plan(checked.wrap().signature)
+    return checked
 
 
 def check_scatter_call(
@@ -137,11 +151,13 @@ def check_scatter_call(
     *,
     cache_mode: object,
     soc: object,
+    options: object = "",
     quant: Mapping[str, object] | None = None,
 ) -> ScatterCall | None:
     """Validate one scatter now. None: the call is empty and writes nothing."""
     return check_scatter_parameters(
         key, value, key_cache, value_cache, slot_mapping, cache_mode=cache_mode, soc=soc,
+        options=options,
         quant=quant,
     ).at_launch()  # fmt: skip
 

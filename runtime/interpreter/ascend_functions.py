@@ -149,6 +149,20 @@ class AscendFunctions(InterpreterFunctions):
         self.machine.fill_zero(self.sites[op], *machine_arguments(op), *args)
         return ()
 
+    @impl(ascend.LoadTransposedOp)
+    def run_load_transposed(
+        self, interpreter: Interpreter, op: ascend.LoadTransposedOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.load_transposed(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.PipeBarrierOp)
+    def run_pipe_barrier(
+        self, interpreter: Interpreter, op: ascend.PipeBarrierOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.sync.pipe_barrier(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
     @impl(ascend.SetFlagOp)
     def run_set_flag(
         self, interpreter: Interpreter, op: ascend.SetFlagOp, args: PythonValues

@@ -153,6 +153,8 @@ MACHINE_METHODS: dict[type[Operation], str] = {
     ascend.FillZeroOp: "fill_zero",
     ascend.SetFlagOp: "sync.set_flag",
     ascend.WaitFlagOp: "sync.wait_flag",
+    ascend.PipeBarrierOp: "sync.pipe_barrier",
+    ascend.LoadTransposedOp: "load_transposed",
     ascend.VCastOp: "vcast",
     ascend.VScalarOp: "vscalar",
     ascend.VRowsOp: "vrows",
@@ -632,6 +634,70 @@ class AscendMachine:
                 self.core, FILL_ZERO, pipe, site.ordinal, n_burst=1, burst_len=size, slot=slot
             )
         )
+
+    # ------------------------------------------------------------ strategies (issue 13)
+    # The two ops the vendor's strategies need. Kept together and apart from the rest so
+    # that they move as a block into the machine's split modules (sync, DMA).
+
+    def load_transposed(
+        self,
+        site: OpSite,
+        pipe: int,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        rows: int,
+        cols: int,
+        gm_gap: int,
+    ) -> None:
+        """``ascend.load_transposed`` (Ascend 950's 3-D copy) on ``pipe``: ``rows`` GM bursts
+        of ``cols`` 32-byte blocks, block (r, c) landing at UB block ``c * rows + r``.
+        Recorded as a ``load`` row of its GM side (``rows`` bursts of ``cols * 32``)."""
+        self._sites[site.ordinal] = site
+        if rows < 1 or cols < 1 or gm_gap < 0:
+            raise BurstCountError(
+                site,
+                f"load_transposed of {rows} x {cols} blocks with GM gap {gm_gap}: both "
+                "counts must be positive and the gap non-negative",
+                self.core,
+            )
+        if ub_offset % UB_ALIGN:
+            raise UbMisalignedError(
+                site,
+                f"load_transposed at UB offset {ub_offset} in {buf.describe(slot)}: it must "
+                f"be a multiple of {UB_ALIGN} bytes",
+                self.core,
+            )
+        length = cols * UB_ALIGN
+        ub_end = ub_offset + rows * length
+        if not 0 <= slot < buf.slots or ub_offset < 0 or ub_end > buf.slot_bytes:
+            raise UbOverflowError(
+                site,
+                f"load_transposed touches bytes [{ub_offset}, {ub_end}) of "
+                f"{buf.describe(slot)}, outside its {buf.slots} slot(s) of {buf.slot_bytes} bytes",
+                self.core,
+            )
+        gm_end = gm_offset + (rows - 1) * (length + gm_gap) + length
+        if gm_offset < 0 or gm_end > ref.nbytes:
+            raise GmOutOfBoundsError(
+                site,
+                f"load_transposed touches bytes [{gm_offset}, {gm_end}) of {ref.name}, which "
+                f"has {ref.nbytes} bytes",
+                self.core,
+            )
+        self.sync.write(site, pipe, buf.sync[slot])
+        ub_at = buf.offset + slot * buf.slot_bytes + ub_offset
+        source = _bursts(ref.tensor.bytes, gm_offset, rows, length, length + gm_gap)
+        target = self.ub[ub_at : ub_at + rows * length].reshape(cols, rows, UB_ALIGN)
+        target[...] = source.reshape(rows, cols, UB_ALIGN).transpose(1, 0, 2)
+        self._rows.append(
+            trace_row(
+                self.core, LOAD, pipe, site.ordinal, tensor=ref.index, gm_offset=gm_offset,
+                n_burst=rows, burst_len=length, gm_gap=gm_gap, slot=slot,
+            )
+        )  # fmt: skip
 
     # ------------------------------------------------------------ compute stage
     #

@@ -24,7 +24,13 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.dialects.func import CallOp, FuncOp, ReturnOp
 from xdsl.ir import SSAValue
 
-from pakv_dialect.ascend import KERNEL_ATTR, LaunchKind, kernel_launch, kernel_tiling_abi
+from pakv_dialect.ascend import (
+    KERNEL_ATTR,
+    LaunchKind,
+    function_cores,
+    kernel_launch,
+    kernel_tiling_abi,
+)
 from pakv_dialect.soc import SocInfo
 from pakv_dialect.tiling import Tiling
 from runtime.golden import total_length
@@ -51,11 +57,13 @@ def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[s
         raise ProgramError(f"@{func.sym_name.data} does not say how it is launched")
     kind, roles = launch
     tensors = dict(zip(roles, args, strict=True))
+    limit = function_cores(func)  # a plan may ask for fewer cores (``ascend.cores``)
+    cores = min(soc.vector_cores, limit) if limit else soc.vector_cores
     if kind == LaunchKind.scatter:
         return {
             "num_tokens": tensors["slot_mapping"].shape[0],
             "num_blocks": tensors["key_cache"].shape[0],
-            "vector_cores": soc.vector_cores,
+            "vector_cores": cores,
             "key_block_stride": tensors["key_cache"].dim0_stride,
             "value_block_stride": tensors["value_cache"].dim0_stride,
         }
@@ -63,7 +71,7 @@ def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[s
         rows = tensors["source"].shape[0]
         return {
             "batch": 0, "num_blocks": 0, "table_width": 0, "num_tokens": rows,
-            "total_tokens": rows, "vector_cores": soc.vector_cores, "key_block_stride": 0,
+            "total_tokens": rows, "vector_cores": cores, "key_block_stride": 0,
             "value_block_stride": 0,
         }  # fmt: skip
     tables = tensors["block_tables"]
@@ -75,7 +83,7 @@ def launch_sizes(func: FuncOp, args: Sequence[GmTensor], soc: SocInfo) -> dict[s
         "total_tokens": total_length(
             tensors["seq_lens"].typed(), cumsum=kind == LaunchKind.gather_cumsum
         ),
-        "vector_cores": soc.vector_cores,
+        "vector_cores": cores,
         "key_block_stride": tensors["key_cache"].dim0_stride,
         "value_block_stride": tensors["value_cache"].dim0_stride,
     }

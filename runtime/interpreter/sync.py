@@ -31,11 +31,13 @@ from runtime.interpreter.faults import (
 )
 from runtime.interpreter.trace import (
     NUM_PIPES,
+    PIPE_BARRIER,
     PIPES,
     SET_FLAG,
     WAIT_FLAG,
     MachineTrace,
     Row,
+    S,
     TraceRow,
     trace_row,
 )
@@ -145,6 +147,16 @@ class PipeSync:
         slot.writer_pipe = pipe
         slot.writer_count = known[pipe]
         slot.writer_site = site
+
+    def pipe_barrier(self, site: OpSite) -> None:
+        """``ascend.pipe_barrier`` (``PipeBarrier<PIPE_ALL>``): every pipe learns that
+        every UB access issued so far, on any pipe, has finished (the element-wise max of
+        all knowledge vectors). The scalar unit issues it: its row is on S."""
+        self._sites[site.ordinal] = site
+        everything = [max(column) for column in zip(*self.known, strict=True)]
+        for pipe in range(NUM_PIPES):
+            self.known[pipe] = everything.copy()
+        self._rows.append(trace_row(self.core, PIPE_BARRIER, S, site.ordinal))
 
     def set_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
         """``ascend.set_flag``: queue a snapshot of what ``set_pipe`` knows for the

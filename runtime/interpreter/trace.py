@@ -25,7 +25,7 @@ PIPE_ID: dict[Pipe, int] = {pipe: index for index, pipe in enumerate(PIPES)}
 S, V, MTE2, MTE3 = (PIPE_ID[p] for p in PIPES)
 NUM_PIPES = len(PIPES)
 
-LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, VECTOR = range(8)
+LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, PIPE_BARRIER, VECTOR = range(9)
 TRACE_KINDS = (
     "load",
     "store",
@@ -34,6 +34,7 @@ TRACE_KINDS = (
     "set_flag",
     "wait_flag",
     "load_scalar",
+    "pipe_barrier",
     "vector",
 )
 """Names of the ``kind`` codes of trace rows."""
@@ -51,6 +52,10 @@ class TraceRow(NamedTuple):
       other pipe, ``event`` = the event id.
     * ``load_scalar`` (also ``run_length``'s reads): ``tensor``, ``gm_offset`` (bytes),
       ``n_burst`` = elements read, ``burst_len`` = element size.
+    * ``pipe_barrier``: ``pipe`` = S (the scalar unit issues it and waits with every
+      pipe).
+    * ``ascend.load_transposed`` records a ``load`` row: its GM side is ``n_burst`` bursts
+      of ``burst_len`` bytes like any load; only its UB side differs.
     * ``vector``: a compute-stage instruction (``vcast``, ``vscalar``, ``vrows``):
       ``n_burst`` = elements, ``burst_len`` = bytes it writes, ``slot`` = its target slot.
 

@@ -5,7 +5,9 @@
     pakv compile FILE.mlir [--soc S] [-o DIR]     verify, lower, write AscendC + lowered IR
     pakv run FILE.mlir [--soc S] [--seed N | --data DIR] [--trace OUT.json] [--save DIR]
              [--executor lowered|ascendc-host]   run the kernel, check the golden
-    pakv explain FILE.mlir [--soc S]              the plan: UB map, tiles, core split, DMAs
+    pakv explain FILE.mlir [--soc S] [--compare]  the plan: UB map, tiles, core split, DMAs;
+                                                  --compare: the vendor's strategies beside it
+    pakv tune FILE.mlir [--soc S]                 search the plan options with the cost model
 
 A FILE may also be a program that gathers into buffers it allocates and then
 dequantises or casts them with ``linalg.generic`` (``examples/c8_dequant.mlir``): the
@@ -38,15 +40,23 @@ import numpy as np
 from pakv_dialect.dtypes import INDEX_ELEMENT_KINDS, KV_ELEMENT_KINDS
 from pakv_dialect.pakv import CacheMode, GatherOp
 from pakv_dialect.soc import SOCS, SocError, soc_info
+from passes.strategy import Strategy
 from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, HostRunError
-from runtime.call import API_NAMES, OUTPUT_ROLES, GatherCall, RunSizes
-from runtime.golden import golden_caches, golden_outputs
+from runtime.call import API_NAMES, GatherCall, RunSizes
 from runtime.host.errors import AclnnError
 from runtime.interpreter.fast_path import KernelCompileError
 from runtime.interpreter.faults import MachineFault
 from runtime.interpreter.sequence import KernelLaunch, entry_function
 from runtime.interpreter.trace import LOAD, STORE
-from runtime.tool.explain import build_report, render, trace_counts, ub_buffers
+from runtime.tool.compare import Workbench, compare_strategies, tune
+from runtime.tool.explain import (
+    build_report,
+    render,
+    render_comparison,
+    render_tuning,
+    trace_counts,
+    ub_buffers,
+)
 from runtime.tool.program import (
     CompiledProgram,
     GoldenCheck,
@@ -54,7 +64,7 @@ from runtime.tool.program import (
     compare_outputs,
     compile_program,
     emit_sources,
-    reference_outputs,
+    expected_outputs,
     run_launches,
     run_launches_on_host,
 )
@@ -190,6 +200,16 @@ def _source_options() -> _Parser:
         help="force the UB slot size: a multiple of 32 (default 0: the largest the UB allows)",
     )  # fmt: skip
     lowering.add_argument(
+        "--strategy", choices=[s.value for s in Strategy],
+        help="plan preset: pakv (default), or a vendor kernel's strategy: a2 (older A2/A3), "
+        "ascend950",
+    )  # fmt: skip
+    lowering.add_argument(
+        "--options", metavar="'K=V ...'", default="",
+        help="more pakv-to-ascend options, space separated (split=, nz=, sync=, cores=, "
+        "row-align=; what pakv tune prints)",
+    )  # fmt: skip
+    lowering.add_argument(
         "--no-fuse", action="store_true",
         help="lower a program's consumers as kernels of their own, after the gather's "
         "(default: fused into the gather's tiles)",
@@ -240,9 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowered: the interpreter of the lowered kernel (default); ascendc-host: the "
         "emitted AscendC compiled natively against the host stand-in (needs g++)",
     )  # fmt: skip
-    commands.add_parser(
+    explain = commands.add_parser(
         "explain", parents=[source, data], help="the plan in words and numbers", epilog=epilog
     )
+    explain.add_argument(
+        "--compare", action="store_true",
+        help="also model the vendor's strategies on the same data, next to this plan and "
+        "the HBM roofline",
+    )  # fmt: skip
+    commands.add_parser(
+        "tune", parents=[source, data],
+        help="search the plan options with the cost model; print the best plan",
+        epilog=epilog,
+    )  # fmt: skip
     return parser
 
 
@@ -300,10 +330,14 @@ def choose_soc(args: argparse.Namespace, source: GatherSource) -> str:
 
 def pipeline_options(args: argparse.Namespace) -> str:
     options: list[str] = []
+    if args.strategy is not None:
+        options.append(f"strategy={args.strategy}")
     if args.slots is not None:
         options.append(f"slots={args.slots}")
     if args.tile_bytes is not None:
         options.append(f"tile-bytes={args.tile_bytes}")
+    if args.options.strip():
+        options.append(" ".join(args.options.split()))
     if args.no_fuse:
         options.append("fuse=false")
     return " ".join(options)
@@ -478,25 +512,8 @@ class Outcome:
 def _expected(
     args: argparse.Namespace, source: GatherSource, inputs: Inputs, total: int | None
 ) -> dict[str, np.ndarray]:
-    """What the outputs must hold after the run (``total``: the lengths' total; None:
-    an empty call, which writes nothing).
-
-    A plain gather: the golden reference. A program with consumers: the program as
-    written, run op by op, on the rows below the total; a fused kernel leaves the rows
-    past it as they were, while the unfused program (--no-fuse) converts them too.
-    """
-    operands = source.operands
-    if isinstance(operands, ScatterOperands):
-        return golden_caches(inputs, cache_mode=operands.mode)
-    if not source.has_consumers:
-        return golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
-    if total is None:
-        return {role: inputs[role].copy() for role in OUTPUT_ROLES}
-    expected = reference_outputs(source, inputs)
-    if not args.no_fuse:
-        for role in OUTPUT_ROLES:
-            expected[role][total:] = inputs[role][total:]
-    return expected
+    """What the outputs must hold after the run (``program.expected_outputs``)."""
+    return expected_outputs(source, inputs, total, fused=not args.no_fuse)
 
 
 def _run(args: argparse.Namespace, phases: Phases) -> Outcome:
@@ -677,10 +694,37 @@ def cmd_explain(args: argparse.Namespace, phases: Phases) -> int:
         print(f"warning: {outcome.title()}")
     if args.trace is not None:
         _write_trace(args, program, outcome.launches[0], phases)
+    if args.compare:
+        bench = Workbench(program.source, program.soc, outcome.inputs)
+        with phases.step("compare", "modelling the vendor's strategies on the same data"):
+            comparison = compare_strategies(bench, pipeline_options(args))
+        print()
+        print(render_comparison(comparison, soc_info(program.soc)))
     return EXIT_OK if outcome.check.passed else EXIT_FAIL
 
 
-COMMANDS = {"compile": cmd_compile, "run": cmd_run, "explain": cmd_explain}
+def cmd_tune(args: argparse.Namespace, phases: Phases) -> int:
+    """Search the PAKV plan options on the op's data; print the best plan."""
+    source, spec = load_source(args)
+    soc = choose_soc(args, source)
+    source.check_soc(soc)
+    try:
+        inputs = make_inputs(args, source, spec, phases, soc)
+        bench = Workbench(source, soc, inputs)
+        call = bench.call(inputs)
+    except AclnnError as e:
+        where = f"--data {args.data}" if args.data is not None else "generated data"
+        raise InputError(f"{where} rejected by the host checks: {e}") from None
+    if call is None:
+        raise InputError("an empty call launches no kernel: nothing to tune (choose sizes)")
+    with phases.step("tune", "lowering, running and modelling each candidate plan"):
+        tuning = tune(bench)
+    api = "scatter_pa_kv_cache" if bench.scatters else "gather_pa_kv_cache"
+    print(render_tuning(tuning, source.where(), soc_info(soc), api))
+    return EXIT_OK if tuning.best.passed else EXIT_FAIL
+
+
+COMMANDS = {"compile": cmd_compile, "run": cmd_run, "explain": cmd_explain, "tune": cmd_tune}
 
 
 def _error(line: str) -> None:

@@ -30,10 +30,12 @@ from pakv_dialect.dtypes import index_kind_of_type, kv_kind_of_type
 from pakv_dialect.pakv import CacheMode
 from pakv_dialect.soc import SocInfo, soc_info
 from pakv_dialect.tiling import balanced_range
+from passes.strategy import Strategy
 from runtime.call import CACHE_ROLES
 from runtime.interpreter.fast_path import CompiledKernel
 from runtime.interpreter.sequence import KernelLaunch
 from runtime.interpreter.trace import STORE, TRACE_KINDS, MachineTrace
+from runtime.tool.compare import Comparison, Refused, Tuning
 from runtime.tool.program import CompiledProgram
 from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.timeline import Timeline
@@ -564,4 +566,75 @@ def render(report: PlanReport) -> str:
             f"({rate(moved / report.makespan_ns)} of GM traffic; "
             f"{rate(report.core_bytes_per_ns)} per core; runtime/tool/timeline.py)"
         )
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- compare, tune
+
+STRATEGY_NOTES: dict[str, str] = {
+    Strategy.PAKV.value: "tokens balanced over cores, double-buffered tiles",
+    Strategy.A2.value: "older A2/A3 kernel: pieces dealt round-robin, one UB buffer "
+    "(PA_NZ: per token, 32-byte bursts, a barrier per copy)",
+    Strategy.ASCEND950.value: "Ascend 950 kernel: whole batches per core, serial chunks "
+    "(PA_NZ: the 3-D copy of a whole block when it fits, else per token)",
+}
+
+
+def _roofline_line(roofline_ns: float, soc: SocInfo) -> str:
+    """The roofline is every output byte read once and written once at HBM rate."""
+    moved = roofline_ns * soc.hbm_bytes_per_s / 1e9
+    return (
+        f"HBM roofline: {size_text(round(moved / 2))} read once and written once at "
+        f"{soc.hbm_bytes_per_s / 1e12:.2f} TB/s = {roofline_ns / 1e3:.1f} us"
+    )
+
+
+def render_comparison(comparison: Comparison, soc: SocInfo) -> str:
+    """``pakv explain --compare``: PAKV's plan, each vendor strategy, the roofline."""
+    pakv = comparison.pakv
+    out = [
+        f"Strategies on this launch, by the cost model (runtime/tool/timeline.py) on {soc.name}:",
+        "  " + _roofline_line(pakv.roofline_ns, soc),
+        f"  {'strategy':10} {'modelled us':>11} {'x roofline':>10} {'GM bytes':>10} "
+        f"{'ops':>8}  what it is",
+    ]
+    for entry in (pakv, *comparison.vendors):
+        note = STRATEGY_NOTES.get(entry.label, "")
+        if isinstance(entry, Refused):
+            out.append(f"  {entry.label:10} {'refused':>11}  {entry.reason}")
+            continue
+        flag = "" if entry.passed else "  (WRONG OUTPUT)"
+        out.append(
+            f"  {entry.label:10} {entry.makespan_ns / 1e3:>11.1f} {entry.over_roofline:>9.2f}x "
+            f"{size_text(entry.gm_bytes):>10} {entry.executed_ops:>8}  {note}{flag}"
+        )
+    best, speedup = comparison.best_vendor, comparison.speedup
+    if best is not None and speedup is not None:
+        out.append(
+            f"  PAKV / best vendor: {speedup:.2f}x faster than {best.label} "
+            f"({best.makespan_ns / 1e3:.1f} us against {pakv.makespan_ns / 1e3:.1f} us); "
+            f"PAKV at {pakv.over_roofline:.2f}x the roofline"
+        )
+    return "\n".join(out)
+
+
+def render_tuning(tuning: Tuning, where: str, soc: SocInfo, api: str = "gather_pa_kv_cache") -> str:
+    """``pakv tune``: the best plan, its options (for the host API function ``api``),
+    and the runners-up."""
+    best, default = tuning.best, tuning.default
+    options = best.options or "(the default plan)"
+    out = [
+        f"Best plan for {where} on {soc.name}, by the cost model: {options}",
+        f"  modelled {best.makespan_ns / 1e3:.1f} us, {best.over_roofline:.2f}x the HBM "
+        f"roofline ({best.roofline_ns / 1e3:.1f} us); the default plan models "
+        f"{default.makespan_ns / 1e3:.1f} us ({default.makespan_ns / best.makespan_ns:.2f}x)",
+        f"  outputs {'equal' if best.passed else 'DIFFER FROM'} the golden reference bit for bit",
+        f"  use it: pakv run ... --options '{best.options}', or "
+        f"{api}(..., options='{best.options}')",
+        f"  searched {len(tuning.ranked) + len(tuning.refused) - 1} plans "
+        f"({len(tuning.refused)} refused by the lowering) in {tuning.seconds:.1f} s:",
+    ]
+    for measured in tuning.ranked[:8]:
+        label = measured.options or "(default)"
+        out.append(f"    {measured.makespan_ns / 1e3:>9.1f} us  {label}")
     return "\n".join(out)

@@ -28,13 +28,14 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
-from pakv_dialect.ascend import kernel_tiling_abi
+from pakv_dialect.ascend import function_cores, kernel_tiling_abi
 from pakv_dialect.soc import soc_info
 from passes.diagnostics import PassFailedAt
 from runtime.ascendc.errors import AscendCEmitError
 from runtime.ascendc.host_build import HostKernel, HostUnit, build_host_kernel, build_host_kernels
 from runtime.ascendc.printer import emit_ascendc_kernels
 from runtime.call import OUTPUT_ROLES, KernelCall
+from runtime.golden import golden_caches, golden_outputs
 from runtime.host.checks import verifier_message
 from runtime.host.executors import run_host_program
 from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
@@ -51,6 +52,7 @@ from runtime.interpreter.sequence import (
 )
 from runtime.memory import GmTensor
 from runtime.tool.progress import StepReporter
+from runtime.tool.scatter_workload import ScatterOperands
 from runtime.tool.sources import GatherSource, InputError, location_of
 from runtime.tool.workload import Inputs
 
@@ -97,6 +99,10 @@ class CompiledProgram:
     """The lowered module (the source's module is left as it was)."""
     kernels: dict[str, CompiledKernel]
     """Every kernel of the module by name, in module order (one unless unfused)."""
+    host_kernels: dict[str, HostKernel] = field(default_factory=dict[str, HostKernel])
+    """The kernels built for the host stand-in by name, once per program
+    (:func:`run_launches_on_host`: printing and looking them up again per run cost more
+    than a small run)."""
 
     @property
     def compiled(self) -> CompiledKernel:
@@ -165,7 +171,7 @@ def emit_sources(program: CompiledProgram, phases: Phases | None = None) -> dict
 
 def run_program(program: CompiledProgram, call: KernelCall) -> LoweredRun:
     """Run the kernel on every core the tiling uses; the outputs are written in place."""
-    tiling = call.tiling()
+    tiling = call.tiling(function_cores(program.kernel))
     machine = AscendMachine(
         soc_info(program.soc), tiling, call.arguments(), block_num=tiling.used_cores
     )
@@ -202,16 +208,18 @@ def run_launches_on_host(
     program order (``runtime.host.executors.run_host_program``); returns each launch's
     tiling as the unit's host code computed it."""
     phases = phases or Phases()
-    units = emit_sources(program, phases)
-    functions = kernels_of(program.module)
-    with phases.step("g++", "compiling the AscendC kernels for the host (cached on disk)"):
-        built = build_host_kernels(
-            [
-                HostUnit(source, name, program.soc, kernel_tiling_abi(functions[name]).name)
-                for name, source in units.items()
-            ]
-        )
-    kernels = {kernel.unit.entry: kernel for kernel in built}
+    kernels = program.host_kernels
+    if not kernels:
+        units = emit_sources(program, phases)
+        functions = kernels_of(program.module)
+        with phases.step("g++", "compiling the AscendC kernels for the host (cached on disk)"):
+            built = build_host_kernels(
+                [
+                    HostUnit(source, name, program.soc, kernel_tiling_abi(functions[name]).name)
+                    for name, source in units.items()
+                ]
+            )
+        kernels.update({kernel.unit.entry: kernel for kernel in built})
     args = function_arguments(program, inputs)
     with phases.step("run", f"running {len(kernels)} kernel(s) natively"):
         return run_host_program(program.module, args, soc_info(program.soc), kernels)
@@ -229,6 +237,30 @@ def reference_outputs(source: GatherSource, inputs: Inputs) -> Inputs:
     ]
     run_function(source.module, args, name=source.func_name)
     return {role: arrays[role] for role in OUTPUT_ROLES}
+
+
+def expected_outputs(
+    source: GatherSource, inputs: Inputs, total: int | None, *, fused: bool = True
+) -> dict[str, np.ndarray]:
+    """What the outputs must hold after a run on ``inputs`` (``total``: the lengths'
+    total; None: an empty call, which writes nothing).
+
+    A scatter or plain gather: the golden reference. A program with consumers: the
+    program as written, run op by op, on the rows below the total; a fused kernel
+    leaves the rows past it as they were, while the unfused program converts them too.
+    """
+    operands = source.operands
+    if isinstance(operands, ScatterOperands):
+        return golden_caches(inputs, cache_mode=operands.mode)
+    if not source.has_consumers:
+        return golden_outputs(inputs, cache_mode=operands.mode, cumsum=operands.cumsum)
+    if total is None:
+        return {role: inputs[role].copy() for role in OUTPUT_ROLES}
+    expected = reference_outputs(source, inputs)
+    if fused:
+        for role in OUTPUT_ROLES:
+            expected[role][total:] = inputs[role][total:]
+    return expected
 
 
 def host_kernel(program: CompiledProgram, phases: Phases | None = None) -> HostKernel:

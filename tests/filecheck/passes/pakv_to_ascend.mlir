@@ -85,43 +85,46 @@ func.func @seed_nz(%key_cache: memref<?x144x128x16xf16>, %value_cache: memref<?x
   func.return
 }
 
-// The UB in halves: one group-major and one token-major slot of 96 KiB (the token-major
-// one is the other half of double buffering, so one event per buffer, no slot carried).
-// Key tiles of up to 21 tokens (21 x 4608 bytes), value tiles of up to 24; a run is cut
-// into ceil(count / 21) nearly equal tiles. Each is a load of 144 (128) bursts of 32
-// bytes per token, a transpose, one contiguous store.
+// The UB in quarters (PAKV's PA_NZ default on a SoC without the 3-D copy, passes/strategy.py):
+// three group-major slots the loads take in turn and one token-major slot of 48 KiB, one
+// event per slot. Key tiles of up to 10 tokens (10 x 4608 bytes), value tiles of up to
+// 12, cut in steps of that many (row-align: whole tiles, not evened out). Each is a load
+// of 144 (128) bursts of 32 bytes per token, a transpose, one contiguous store.
 // CHECK-LABEL: func.func @seed_nz(
-// CHECK:         %group_major = ascend.ub_alloc "group_major" at 0 : memref<1x98304xi8, #ascend.address_space<ub>>
-// CHECK-NEXT:    %token_major = ascend.ub_alloc "token_major" at 98304 : memref<1x98304xi8, #ascend.address_space<ub>>
+// CHECK:         %group_major = ascend.ub_alloc "group_major" at 0 : memref<3x49152xi8, #ascend.address_space<ub>>
+// CHECK-NEXT:    %token_major = ascend.ub_alloc "token_major" at 147456 : memref<1x49152xi8, #ascend.address_space<ub>>
 // CHECK-NEXT:    ascend.set_flag[V, MTE2, %c0]
+// CHECK-NEXT:    ascend.set_flag[V, MTE2, %c1]
+// CHECK-NEXT:    ascend.set_flag[V, MTE2, %c2]
 // CHECK-NEXT:    ascend.set_flag[MTE3, V, %c0]
 // CHECK-NEXT:    %batch = ascend.get_tiling "batch"
-// CHECK:               %tiles = arith.ceildivui %count, %c21 : index
-// CHECK-NEXT:          %[[EVEN:.*]] = arith.ceildivui %count, %tiles : index
-// CHECK-NEXT:          %tile_tokens = arith.minui %[[EVEN]], %c21 : index
-// CHECK-NEXT:          scf.for %tile_pos = %c0 to %count step %tile_tokens {
+// CHECK:               %[[KEYS:.*]] = scf.for %tile_pos = %c0 to %count step %c10 iter_args(%[[SLOT:.*]] = %{{.*}}) -> (index) {
 // CHECK-NEXT:            %[[REST:.*]] = arith.subi %count, %tile_pos : index
-// CHECK-NEXT:            %tokens = arith.minui %[[REST]], %tile_tokens : index
+// CHECK-NEXT:            %tokens = arith.minui %[[REST]], %c10 : index
 // CHECK-NEXT:            %burst = arith.muli %tokens, %c32 : index
 // CHECK-NEXT:            %gap = arith.subi %c4096, %burst : index
 // CHECK:                 %tile_dst = arith.addi %dst, %{{.*}} : index
-// CHECK-NEXT:            ascend.wait_flag[V, MTE2, %c0]
-// CHECK-NEXT:            ascend.load %key_cache[%tile_src] -> %group_major[%c0, %c0] bursts(%c144 x %burst) gaps(%gap, %c0)
-// CHECK-NEXT:            ascend.set_flag[MTE2, V, %c0]
-// CHECK-NEXT:            ascend.wait_flag[MTE2, V, %c0]
+// CHECK-NEXT:            ascend.wait_flag[V, MTE2, %[[SLOT]]]
+// CHECK-NEXT:            ascend.load %key_cache[%tile_src] -> %group_major[%[[SLOT]], %c0] bursts(%c144 x %burst) gaps(%gap, %c0)
+// CHECK-NEXT:            ascend.set_flag[MTE2, V, %[[SLOT]]]
+// CHECK-NEXT:            ascend.wait_flag[MTE2, V, %[[SLOT]]]
 // CHECK-NEXT:            ascend.wait_flag[MTE3, V, %c0]
-// CHECK-NEXT:            ascend.transpose_blocks %group_major[%c0] -> %token_major[%c0] blocks(%c144 x %tokens)
-// CHECK-NEXT:            ascend.set_flag[V, MTE2, %c0]
+// CHECK-NEXT:            ascend.transpose_blocks %group_major[%[[SLOT]]] -> %token_major[%c0] blocks(%c144 x %tokens)
+// CHECK-NEXT:            ascend.set_flag[V, MTE2, %[[SLOT]]]
 // CHECK-NEXT:            ascend.set_flag[V, MTE3, %c0]
 // CHECK-NEXT:            %bytes = arith.muli %tokens, %c4608 : index
 // CHECK-NEXT:            ascend.wait_flag[V, MTE3, %c0]
 // CHECK-NEXT:            ascend.store %token_major[%c0, %c0] -> %key_out[%tile_dst] bursts(%c1 x %bytes) gaps(%c0, %c0)
 // CHECK-NEXT:            ascend.set_flag[MTE3, V, %c0]
+// CHECK-NEXT:            %[[NEXT:.*]] = arith.addi %[[SLOT]], %c1 : index
+// CHECK-NEXT:            %next_slot = arith.remui %[[NEXT]], %c3 : index
+// CHECK-NEXT:            scf.yield %next_slot : index
 // CHECK-NEXT:          }
-// CHECK:               %tiles_1 = arith.ceildivui %count, %c24 : index
-// CHECK:               scf.for %tile_pos_1 = %c0 to %count step %tile_tokens_1 {
-// CHECK:                 ascend.load %value_cache[%tile_src_1] -> %group_major[%c0, %c0] bursts(%c128 x %burst_1) gaps(%gap_1, %c0)
+// CHECK:               scf.for %tile_pos_1 = %c0 to %count step %c12 iter_args
+// CHECK:                 ascend.load %value_cache[%tile_src_1] -> %group_major[%{{.*}}, %c0] bursts(%c128 x %burst_1) gaps(%gap_1, %c0)
 // CHECK:         ascend.wait_flag[V, MTE2, %c0]
+// CHECK-NEXT:    ascend.wait_flag[V, MTE2, %c1]
+// CHECK-NEXT:    ascend.wait_flag[V, MTE2, %c2]
 // CHECK-NEXT:    ascend.wait_flag[MTE3, V, %c0]
 // CHECK-NEXT:    func.return
 // CHECK-NOT:     pakv.gather

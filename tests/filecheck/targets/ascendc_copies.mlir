@@ -1,4 +1,5 @@
-// RUN: xdsl-opt %s --split-input-file -p 'pakv-to-ascend{soc=Ascend910_95}' -t ascendc | filecheck %s
+// PA_NZ by block transposes (Ascend910_95's default, the 3-D copy, is in ascendc_strategies.mlir):
+// RUN: xdsl-opt %s --split-input-file -p 'pakv-to-ascend{soc=Ascend910_95 nz=transpose slots=2 row-align=false}' -t ascendc | filecheck %s
 
 // The copy each DMA prints as (SPEC section 5): DataCopy only for lengths provably a
 // multiple of 32 bytes, DataCopyPad with DataCopyExtParams otherwise; PA_NZ tiles come
