@@ -69,7 +69,7 @@ from pakv_dialect.soc import DEFAULT_SOC, soc_info
 from runtime.ascendc.host_build import find_compiler
 from runtime.call import OUTPUT_ROLES, QuantSpec, RunSizes, ScatterSignature
 from runtime.golden import golden_caches, golden_outputs
-from runtime.interpreter.machine import LOAD, STORE
+from runtime.interpreter.trace import LOAD, STORE
 from runtime.ir_builder import build_scatter_module, build_unfused_scatter_module
 from runtime.tool.compare import Comparison, Measurement, Workbench, compare_strategies
 from runtime.tool.explain import trace_counts

@@ -21,7 +21,7 @@ from runtime.ascendc.printer import emit_ascendc
 from runtime.host import executors
 from runtime.host.checks import check_call
 from runtime.host.lowered import compile_signature, last_run
-from runtime.interpreter.machine import LOAD, STORE
+from runtime.interpreter.trace import LOAD, STORE
 from runtime.ir_builder import build_gather_module
 from runtime.tool.shape_spec import EXAMPLES, even_lengths, signature
 from runtime.tool.workload import random_bits

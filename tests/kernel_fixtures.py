@@ -27,7 +27,8 @@ from pakv_dialect.dtypes import kv_kind_named
 from pakv_dialect.soc import soc_info
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import AscendMachine, MachineTrace
+from runtime.interpreter.machine import AscendMachine
+from runtime.interpreter.trace import MachineTrace
 from runtime.memory import GmTensor
 
 ROW_BYTES = 48

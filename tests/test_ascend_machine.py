@@ -36,16 +36,34 @@ from pakv_dialect.soc import soc_info
 from runtime.interpreter import int_ops
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
 from runtime.interpreter.fast_path import CompiledKernel, KernelCompileError
-from runtime.interpreter.machine import (
+from runtime.interpreter.faults import (
+    BadTilingFieldError,
+    BurstCountError,
+    DmaFieldError,
+    FlagDeadlockError,
+    GmOutOfBoundsError,
+    IndexCountError,
+    MachineFault,
+    OpSite,
+    UbMisalignedError,
+    UbOverflowError,
+    UnknownVariantError,
+    UnplannedBufferError,
+    UnsyncedAccessError,
+)
+from runtime.interpreter.machine import UB_POISON, AscendMachine, UbBuffer
+from runtime.interpreter.trace import (
     FILL_ZERO,
     LOAD,
+    MTE2,
+    MTE3,
+    SET_FLAG,
     STORE,
     TRANSPOSE,
-    UB_POISON,
-    AscendMachine,
-    BadTilingFieldError,
-    GmOutOfBoundsError,
-    OpSite,
+    WAIT_FLAG,
+    S,
+    TraceRow,
+    V,
 )
 from runtime.memory import GmTensor
 
@@ -80,26 +98,49 @@ def test_strided_load_and_store_move_exactly_the_bursts():
     gm_src, gm_dst = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 2, 512, 64)
     # 5 bursts of 40 bytes, 7 bytes apart in GM; padded to 64 in UB plus a 32-byte gap.
-    machine.dma(SITE, LOAD, "bytes", gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
+    machine.load(SITE, MTE2, "bytes", gm_src, 11, buf, 1, 32, 5, 40, 7, 32)
     slot = machine.ub[64 + 512 : 64 + 1024]
     for b in range(5):
         ub_at = 32 + b * 96
         assert (slot[ub_at : ub_at + 40] == src[11 + b * 47 : 11 + b * 47 + 40]).all()
         assert (slot[ub_at + 40 : ub_at + 96] == UB_POISON).all()  # padding untouched
     # Store the same bursts contiguously (gm gap 0) at byte 100.
-    machine.set_flag(SITE, 2, 3, 0)
-    machine.wait_flag(SITE, 2, 3, 0)
-    machine.dma(SITE, STORE, "bytes", gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
+    machine.sync.set_flag(SITE, MTE2, MTE3, 0)
+    machine.sync.wait_flag(SITE, MTE2, MTE3, 0)
+    machine.store(SITE, MTE3, "bytes", gm_dst, 100, buf, 1, 32, 5, 40, 0, 32)
     expected = np.concatenate([src[11 + b * 47 : 11 + b * 47 + 40] for b in range(5)])
     assert (dst[100:300] == expected).all()
     assert not dst[:100].any() and not dst[300:].any()
-    loads, stores = machine.trace.of_kind(LOAD), machine.trace.of_kind(STORE)
-    assert (int(loads["n_burst"][0]), int(loads["burst_len"][0]), int(loads["gm_gap"][0])) == (
-        5,
-        40,
-        7,
+    load, set_flag, wait_flag, store = machine.trace.rows
+    assert load == TraceRow(
+        0, LOAD, MTE2, SITE.ordinal, tensor=0, gm_offset=11, n_burst=5, burst_len=40, gm_gap=7,
+        slot=1,
+    )  # fmt: skip
+    assert set_flag == TraceRow(0, SET_FLAG, MTE2, SITE.ordinal, event=0, peer=MTE3)
+    assert wait_flag == TraceRow(0, WAIT_FLAG, MTE3, SITE.ordinal, event=0, peer=MTE2)
+    assert store == TraceRow(
+        0, STORE, MTE3, SITE.ordinal, tensor=1, gm_offset=100, n_burst=5, burst_len=40, slot=1
     )
-    assert int(stores["gm_offset"][0]) == 100 and int(stores["tensor"][0]) == 1
+    assert machine.trace.stores == [store]
+
+
+def test_flag_rows_follow_their_pipes_and_event_at_one_site():
+    """A flag op's row is kept per site for its next runs: a site whose pipes or event
+    change (an event from an operand) still records the row of each run."""
+    machine = machine_over(np.zeros(4, np.uint8))
+    calls = [(MTE2, MTE3, 0), (MTE2, MTE3, 1), (V, MTE3, 1), (MTE2, MTE3, 1), (MTE2, V, 1)]
+    for set_pipe, wait_pipe, event in calls:
+        machine.sync.set_flag(SITE, set_pipe, wait_pipe, event)
+        machine.sync.wait_flag(SITE, set_pipe, wait_pipe, event)
+    expected = [
+        row
+        for set_pipe, wait_pipe, event in calls
+        for row in (
+            TraceRow(0, SET_FLAG, set_pipe, SITE.ordinal, event=event, peer=wait_pipe),
+            TraceRow(0, WAIT_FLAG, wait_pipe, SITE.ordinal, event=event, peer=set_pipe),
+        )
+    ]
+    assert machine.trace.rows == expected
 
 
 def test_a_strided_cache_is_seen_through_its_strides_up_to_its_real_extent():
@@ -115,12 +156,12 @@ def test_a_strided_cache_is_seen_through_its_strides_up_to_its_real_extent():
     machine = AscendMachine(soc_info("Ascend910B"), {}, [tensor], block_num=1)
     machine.start_core(0)
     (ref,) = machine.gm
-    assert machine.load_scalar(SITE, ref, 3, 1, 5) == int(view[3, 1, 5])
+    assert machine.load_scalar(SITE, S, ref, 3, 1, 5) == int(view[3, 1, 5])
     buf = machine.ub_alloc(SITE, "tile", 1, 128, 0)
-    machine.dma(SITE, LOAD, "blocks", ref, 3 * 192, buf, 0, 0, 1, 64, 0, 0)
+    machine.load(SITE, MTE2, "blocks", ref, 3 * 192, buf, 0, 0, 1, 64, 0, 0)
     assert (machine.ub[:64] == view[3].reshape(-1).view(np.uint8)).all()
     with pytest.raises(GmOutOfBoundsError, match=r"bytes \[577, 641\) of keyCache, which has 640"):
-        machine.dma(SITE, LOAD, "bytes", ref, 3 * 192 + 1, buf, 0, 0, 1, 64, 0, 0)
+        machine.load(SITE, MTE2, "bytes", ref, 3 * 192 + 1, buf, 0, 0, 1, 64, 0, 0)
 
 
 def test_transpose_blocks_swaps_32_byte_blocks():
@@ -129,7 +170,7 @@ def test_transpose_blocks_swaps_32_byte_blocks():
     dst = machine.ub_alloc(SITE, "out", 1, 6 * 32, 6 * 32)
     blocks = np.arange(6 * 32, dtype=np.uint8).reshape(2, 3, 32)  # rows 2, cols 3
     machine.ub[: 6 * 32] = blocks.reshape(-1)
-    machine.transpose_blocks(SITE, src, 0, dst, 0, 2, 3)
+    machine.transpose_blocks(SITE, V, src, 0, dst, 0, 2, 3)
     out = machine.ub[6 * 32 : 12 * 32].reshape(3, 2, 32)
     for r in range(2):
         for c in range(3):
@@ -139,7 +180,7 @@ def test_transpose_blocks_swaps_32_byte_blocks():
 def test_fill_zero_clears_the_aligned_prefix_only():
     machine = machine_over(np.zeros(4, np.uint8))
     buf = machine.ub_alloc(SITE, "zeros", 2, 128, 0)
-    machine.fill_zero(SITE, buf, 1, 33)
+    machine.fill_zero(SITE, V, buf, 1, 33)
     assert not machine.ub[128 : 128 + 64].any()
     assert (machine.ub[128 + 64 : 256] == UB_POISON).all()
     assert (machine.ub[:128] == UB_POISON).all()
@@ -154,9 +195,109 @@ def test_load_scalar_reads_typed_elements():
     )
     machine.start_core(0)
     (ref,) = machine.gm
-    assert machine.load_scalar(SITE, ref, 0, 1) == -7
-    assert machine.load_scalar(SITE, ref, 0, 2) == 1 << 40
-    assert machine.load_scalar(SITE, ref, 1, 0) == 3
+    assert machine.load_scalar(SITE, S, ref, 0, 1) == -7
+    assert machine.load_scalar(SITE, S, ref, 0, 2) == 1 << 40
+    assert machine.load_scalar(SITE, S, ref, 1, 0) == 3
+
+
+def one_slot(machine: AscendMachine, slot_bytes: int = 64) -> UbBuffer:
+    """A one-slot UB buffer at offset 0."""
+    return machine.ub_alloc(SITE, "t", 1, slot_bytes, 0)
+
+
+MISUSES: list[tuple[str, Callable[[AscendMachine], object], type[MachineFault], str]] = [
+    ("load_scalar with too few indices", lambda m: m.load_scalar(SITE, S, m.gm[0], 3),
+     IndexCountError, "1 indices into a 2-d tensor"),
+    ("load_scalar with too many indices", lambda m: m.load_scalar(SITE, S, m.gm[0], 0, 0, 0),
+     IndexCountError, "3 indices into a 2-d tensor"),
+    ("load_scalar past a dimension", lambda m: m.load_scalar(SITE, S, m.gm[0], 0, 8),
+     GmOutOfBoundsError, "index 8 of dim 1 is outside [0, 8)"),
+    ("load_scalar at a negative index", lambda m: m.load_scalar(SITE, S, m.gm[0], -1, 0),
+     GmOutOfBoundsError, "index -1 of dim 0"),
+    ("run_length over a 2-d tensor", lambda m: m.run_length(SITE, S, m.gm[0], 0, 0, 4),
+     IndexCountError, "it has 2 dims"),
+    ("run_length past its tensor", lambda m: m.run_length(SITE, S, m.gm[1], 60, 0, 5),
+     GmOutOfBoundsError, "t1[60:65], outside [0, 64)"),
+    ("load of no bursts",
+     lambda m: m.load(SITE, MTE2, "bytes", m.gm[0], 0, one_slot(m), 0, 0, 0, 8, 0, 0),
+     BurstCountError, "load with 0 bursts"),
+    ("store past its tensor",
+     lambda m: m.store(SITE, MTE3, "bytes", m.gm[0], 60, one_slot(m), 0, 0, 1, 8, 0, 0),
+     GmOutOfBoundsError, "store touches bytes [60, 68) of t0"),
+    ("load into a slot the buffer lacks",
+     lambda m: m.load(SITE, MTE2, "bytes", m.gm[0], 0, one_slot(m), 1, 0, 1, 8, 0, 0),
+     UbOverflowError, "slot 1"),
+    ("store with a misaligned UB gap",
+     lambda m: m.store(SITE, MTE3, "bytes", m.gm[0], 0, one_slot(m, 256), 0, 0, 2, 8, 0, 8),
+     UbMisalignedError, "UB gap 8"),
+    ("load of a form the machine lacks",
+     lambda m: m.load(SITE, MTE2, "words", m.gm[0], 0, one_slot(m), 0, 0, 1, 32, 0, 0),
+     UnknownVariantError, "load as 'words'"),
+    ("blocks load of a length that is no multiple of 32",
+     lambda m: m.load(SITE, MTE2, "blocks", m.gm[0], 0, one_slot(m), 0, 0, 1, 8, 0, 0),
+     DmaFieldError, "load: "),
+    ("transpose larger than its slots",
+     lambda m: m.transpose_blocks(
+         SITE, V, m.ub_alloc(SITE, "a", 1, 64, 0), 0, m.ub_alloc(SITE, "b", 1, 64, 64), 0, 2, 2
+     ),
+     UbOverflowError, "transpose of 2 x 2 blocks"),
+    ("fill_zero of nothing", lambda m: m.fill_zero(SITE, V, one_slot(m), 0, 0),
+     UbOverflowError, "fill_zero of 0 bytes"),
+    ("vcast of an element kind the machine lacks",
+     lambda m: m.vcast(SITE, V, "int8", "fp7", b := one_slot(m), 0, 0, b, 0, 0, 8),
+     UnknownVariantError, "element kind 'fp7'"),
+    ("vscalar of an unknown arithmetic",
+     lambda m: m.vscalar(SITE, V, "div", b := one_slot(m), 0, 0, np.float32(2), b, 0, 0, 8),
+     UnknownVariantError, "vscalar of kind 'div'"),
+    ("vrows of an unknown arithmetic",
+     lambda m: m.vrows(SITE, V, "max", b := one_slot(m), 0, 0, b, 0, 0, b, 0, 0, 1, 8, 8),
+     UnknownVariantError, "vrows of kind 'max'"),
+    ("vrows with a misaligned pitch",
+     lambda m: m.vrows(SITE, V, "add", b := one_slot(m), 0, 0, b, 0, 0, b, 0, 0, 1, 3, 3),
+     UbMisalignedError, "pitch of 3 elements"),
+    ("buffer without a planned offset", lambda m: m.ub_alloc(SITE, "t", 1, 64, None),
+     UnplannedBufferError, "no planned offset"),
+    ("unknown tiling field", lambda m: m.get_tiling(SITE, "nope"),
+     BadTilingFieldError, "no tiling field 'nope'"),
+    ("wait for a flag never set", lambda m: m.sync.wait_flag(SITE, MTE2, MTE3, 5),
+     FlagDeadlockError, "wait_flag[MTE2, MTE3, 5]"),
+]  # fmt: skip
+"""Each way of calling a machine method wrongly: the call, the fault, words of its report."""
+
+
+@pytest.mark.parametrize(
+    ("call", "fault", "words"), [m[1:] for m in MISUSES], ids=[m[0] for m in MISUSES]
+)
+def test_each_misuse_is_a_fault_naming_its_site_and_core(
+    call: Callable[[AscendMachine], object], fault: type[MachineFault], words: str
+):
+    """Every misuse is a MachineFault subclass whose report names the op and the core
+    (never a bare Python error), and it records no trace row."""
+    machine = machine_over(np.arange(64, dtype=np.uint8).reshape(8, 8), np.zeros(64, np.uint8))
+    machine.start_core(3)
+    with pytest.raises(fault) as error:
+        call(machine)
+    assert error.value.site is SITE and error.value.core == 3
+    assert str(error.value).startswith(f"core 3: {SITE}: ")
+    assert words in str(error.value)
+    assert len(machine.trace) == 0
+
+
+def test_the_machine_runs_each_op_on_the_pipe_it_is_given():
+    """The machine keeps no table of which pipe an op runs on: the same fill on MTE2
+    instead of V needs no flag before an MTE2 load of its slot (one pipe runs in
+    order), a V op that then reads the slot is told to wait for MTE2, and each row
+    records the pipe it was given."""
+    machine = machine_over(np.zeros(64, np.uint8))
+    buf = machine.ub_alloc(SITE, "t", 1, 64, 0)
+    other = machine.ub_alloc(SITE, "o", 1, 64, 64)
+    machine.fill_zero(SITE, MTE2, buf, 0, 32)
+    machine.load(SITE, MTE2, "bytes", machine.gm[0], 0, buf, 0, 0, 1, 32, 0, 0)
+    with pytest.raises(UnsyncedAccessError, match=r"V reads UB buffer 't' slot 0 .* on MTE2"):
+        machine.transpose_blocks(SITE, V, buf, 0, other, 0, 1, 1)
+    assert machine.trace.table()["pipe"].tolist() == [MTE2, MTE2]
+    machine.load_scalar(SITE, MTE3, machine.gm[0], 5)
+    assert machine.trace.table()["pipe"].tolist() == [MTE2, MTE2, MTE3]
 
 
 @pytest.mark.parametrize("rows,cores", [(37, 5), (8, 3), (1, 1), (200, 7)])

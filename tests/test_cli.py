@@ -25,8 +25,8 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from pakv_dialect import ascend
 from runtime.call import API_NAMES
 from runtime.host.lowered import lowering_context
-from runtime.interpreter.machine import LOAD, STORE
 from runtime.interpreter.sequence import KernelLaunch
+from runtime.interpreter.trace import LOAD, STORE
 from runtime.tool import cli, opt
 from runtime.tool.program import CompiledProgram, Phases, compile_program, run_program
 from runtime.tool.progress import TerminalReporter

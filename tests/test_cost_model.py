@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pakv_dialect.soc import soc_info
-from runtime.interpreter.machine import (
+from runtime.interpreter.trace import (
     FILL_ZERO,
     LOAD,
     LOAD_SCALAR,

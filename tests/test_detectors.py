@@ -30,9 +30,7 @@ from pakv_dialect.soc import soc_info
 from runtime.host.lowered import lower
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import (
-    STORE,
-    AscendMachine,
+from runtime.interpreter.faults import (
     BurstCountError,
     DmaFieldError,
     FlagDeadlockError,
@@ -46,6 +44,8 @@ from runtime.interpreter.machine import (
     UnsyncedAccessError,
     WriteConflictError,
 )
+from runtime.interpreter.machine import AscendMachine
+from runtime.interpreter.trace import MTE3
 
 LOAD_LINE = "    ascend.load %src[%off] -> %buf[%slot, %c0]"
 STORE_LINE = "    ascend.store %buf[%slot, %c0] -> %dst[%off]"
@@ -311,8 +311,8 @@ def test_write_conflict_check_matches_brute_force(seed: int):
             tensor = int(rng.integers(0, 2))
             count, length, gap = (int(x) for x in rng.integers(1, 6, 3))
             start = int(rng.integers(0, 400 - count * (length + gap)))
-            machine.dma(
-                SITE, STORE, "bytes", machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0
+            machine.store(
+                SITE, MTE3, "bytes", machine.gm[tensor], start, buf, 0, 0, count, length, gap, 0
             )
             span = {start + b * (length + gap) + i for b in range(count) for i in range(length)}
             written.append((core, tensor, span))

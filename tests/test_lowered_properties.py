@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lowered_cases import BAD_DATA, CACHE_VIEWS, DeviceCase, build, run_and_compare
 
 from pakv_dialect.soc import SOCS
-from runtime.interpreter.machine import LOAD, STORE
+from runtime.interpreter.trace import LOAD, STORE
 
 LEGACY_SOCS = sorted(name for name, soc in SOCS.items() if soc.supported and name != "Ascend910_95")
 

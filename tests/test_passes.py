@@ -58,7 +58,7 @@ from passes.tile_plan import (
     plan_tiles,
 )
 from runtime.host.lowered import LoweredRun, lowering_context
-from runtime.interpreter.machine import LOAD, STORE, TRANSPOSE
+from runtime.interpreter.trace import LOAD, STORE, TRANSPOSE
 from runtime.ir_builder import build_gather_module
 from runtime.tool.timeline import schedule
 

@@ -40,7 +40,8 @@ from passes.tile_runs import TileRunsPass
 from runtime.host.executors import run_high_level_interpreter
 from runtime.host.lowered import compile_kernel, lowering_context, run_lowered
 from runtime.interpreter.ascend_functions import kernel_function
-from runtime.interpreter.machine import AscendMachine, WriteConflictError
+from runtime.interpreter.faults import WriteConflictError
+from runtime.interpreter.machine import AscendMachine
 from runtime.ir_builder import build_scatter_module
 
 MODES = ("Norm", "PA_NZ")

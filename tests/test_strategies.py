@@ -27,7 +27,7 @@ from passes.pipeline import PakvToAscendPipeline
 from passes.strategy import ascend950_chunk_bytes
 from runtime.golden import sequence_lengths
 from runtime.host.lowered import LoweredRun, lowering_context
-from runtime.interpreter.machine import LOAD, PIPE_BARRIER, STORE, TRANSPOSE
+from runtime.interpreter.trace import LOAD, PIPE_BARRIER, STORE, TRANSPOSE
 
 NZ = DeviceCase(mode="PA_NZ", key_token=(3,), value_token=(2,), value_dtype="int8")
 

@@ -12,19 +12,16 @@ import pytest
 from kernel_fixtures import byte_tensor
 
 from pakv_dialect.soc import soc_info
-from runtime.interpreter.machine import (
-    LOAD,
-    PIPE_BARRIER,
-    STORE,
-    AscendMachine,
+from runtime.interpreter.faults import (
     BurstCountError,
     GmOutOfBoundsError,
     OpSite,
-    UbBuffer,
     UbMisalignedError,
     UbOverflowError,
     UnsyncedAccessError,
 )
+from runtime.interpreter.machine import AscendMachine, UbBuffer
+from runtime.interpreter.trace import LOAD, MTE2, MTE3, PIPE_BARRIER, STORE
 
 SITE = OpSite("ascend.test", "unit", 0, "direct call")
 
@@ -44,7 +41,7 @@ def test_load_transposed_lands_row_groups_token_major():
     machine = machine_over(block.reshape(-1))
     (gm,) = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 2, 1024, 0)
-    machine.load_transposed(SITE, gm, 2 * 32, buf, 1, 64, 3, 5, 3 * 32)
+    machine.load_transposed(SITE, MTE2, gm, 2 * 32, buf, 1, 64, 3, 5, 3 * 32)
     got = machine.ub[1024 + 64 : 1024 + 64 + 5 * 3 * 32].reshape(5, 3, 32)
     expected = block[:, 2:7, :].transpose(1, 0, 2)  # [token, group, byte]
     assert np.array_equal(got, expected)
@@ -68,7 +65,7 @@ def test_load_transposed_faults(args: tuple[int, ...], fault: type[Exception], m
     buf = machine.ub_alloc(SITE, "tile", 1, 1024, 0)
     gm_offset, slot, ub_offset, rows, cols, gap = args
     with pytest.raises(fault, match=message):
-        machine.load_transposed(SITE, gm, gm_offset, buf, slot, ub_offset, rows, cols, gap)
+        machine.load_transposed(SITE, MTE2, gm, gm_offset, buf, slot, ub_offset, rows, cols, gap)
 
 
 def _load_then_store(barrier: bool) -> tuple[AscendMachine, UbBuffer]:
@@ -76,10 +73,10 @@ def _load_then_store(barrier: bool) -> tuple[AscendMachine, UbBuffer]:
     machine = machine_over(src, dst)
     gm_src, gm_dst = machine.gm
     buf = machine.ub_alloc(SITE, "tile", 1, 64, 0)
-    machine.dma(SITE, LOAD, "blocks", gm_src, 0, buf, 0, 0, 1, 64, 0, 0)
+    machine.load(SITE, MTE2, "blocks", gm_src, 0, buf, 0, 0, 1, 64, 0, 0)
     if barrier:
-        machine.pipe_barrier(SITE)
-    machine.dma(SITE, STORE, "blocks", gm_dst, 0, buf, 0, 0, 1, 64, 0, 0)
+        machine.sync.pipe_barrier(SITE)
+    machine.store(SITE, MTE3, "blocks", gm_dst, 0, buf, 0, 0, 1, 64, 0, 0)
     return machine, buf
 
 
@@ -96,4 +93,4 @@ def test_a_pipe_barrier_orders_every_pipe_after_everything_before_it():
     # ...and a load that overwrites the slot while the store may still read it needs one too.
     gm_src, _ = machine.gm
     with pytest.raises(UnsyncedAccessError, match="may still be reading"):
-        machine.dma(SITE, LOAD, "blocks", gm_src, 0, buf, 0, 0, 1, 64, 0, 0)
+        machine.load(SITE, MTE2, "blocks", gm_src, 0, buf, 0, 0, 1, 64, 0, 0)

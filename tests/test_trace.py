@@ -16,15 +16,7 @@ import pytest
 from lowered_cases import DeviceCase, build, payload_bytes, run_and_compare
 
 from pakv_dialect.soc import soc_info
-from runtime.interpreter.machine import (
-    FILL_ZERO,
-    LOAD,
-    MTE2,
-    MTE3,
-    STORE,
-    TRACE_KINDS,
-    TRANSPOSE,
-)
+from runtime.interpreter.trace import FILL_ZERO, LOAD, MTE2, MTE3, STORE, TRACE_KINDS, TRANSPOSE
 
 
 def nz(case: DeviceCase) -> DeviceCase:

@@ -16,7 +16,7 @@ import pytest
 
 from pakv_dialect.soc import soc_info
 from runtime.host.lowered import LoweredRun
-from runtime.interpreter.machine import LOAD, PIPES, STORE, TRANSPOSE
+from runtime.interpreter.trace import LOAD, PIPES, STORE, TRANSPOSE
 from runtime.tool.cli import main
 from runtime.tool.program import compile_program, run_program
 from runtime.tool.shape_spec import ShapeSpec

@@ -36,7 +36,8 @@ from passes.universe import PASSES
 from runtime.call import KernelCall, KernelSignature
 from runtime.interpreter.ascend_functions import kernel_function, kernel_sites, run_with_xdsl
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import AscendMachine, MachineTrace
+from runtime.interpreter.machine import AscendMachine
+from runtime.interpreter.trace import MachineTrace
 from runtime.ir_builder import build_module
 
 PIPELINE = "pakv-to-ascend"

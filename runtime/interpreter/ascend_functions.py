@@ -3,24 +3,23 @@
 ``AscendFunctions`` gives every ``ascend`` op an ``@impl`` that forwards to the machine
 model (``runtime.interpreter.machine``), where its meaning lives; xDSL's stock
 ``ScfFunctions``, ``ArithFunctions`` and ``FuncFunctions`` run the control flow and the
-integer arithmetic, and ``ArithExtraFunctions`` adds the integer ops xDSL 0.74 does not
-interpret (from ``runtime.interpreter.int_ops``). This path costs tens of microseconds per op; it
-is the yardstick the compiled fast path (``runtime.interpreter.fast_path``) is tested against.
+integer arithmetic, and ``ArithExtraFunctions`` (``runtime.interpreter.arith_functions``)
+adds the integer ops xDSL 0.74 does not interpret. This path costs tens of microseconds
+per op; it is the yardstick the compiled fast path (``runtime.interpreter.fast_path``)
+is tested against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
     OpCounter,
-    OpImpl,
     PythonValues,
     impl,
     register_impls,
@@ -32,13 +31,9 @@ from xdsl.ir import Operation
 
 from pakv_dialect import ascend
 from runtime.interpreter import int_ops
-from runtime.interpreter.machine import (
-    MACHINE_METHODS,
-    AscendMachine,
-    GmRef,
-    OpSite,
-    machine_arguments,
-)
+from runtime.interpreter.arith_functions import ArithExtraFunctions
+from runtime.interpreter.faults import OpSite
+from runtime.interpreter.machine import AscendMachine, GmRef, machine_arguments
 
 # --------------------------------------------------------------------------- sites
 
@@ -79,84 +74,129 @@ def kernel_sites(func: FuncOp) -> dict[Operation, OpSite]:
 
 # --------------------------------------------------------------------------- impls
 
-_EXTRA_BINARY = (
-    arith.DivUIOp,
-    arith.RemUIOp,
-    arith.CeilDivSIOp,
-    arith.CeilDivUIOp,
-    arith.MinSIOp,
-    arith.MaxSIOp,
-    arith.MinUIOp,
-    arith.MaxUIOp,
-    arith.ShRUIOp,
-)
-_EXTRA_CASTS = (arith.ExtSIOp, arith.ExtUIOp, arith.TruncIOp)
 
-
-def _binary(op: Operation, args: PythonValues) -> int:
-    return int_ops.BINARY[type(op)](args[0], args[1], int_ops.width_of(op.results[0].type))
-
-
-def _cast(op: Operation, args: PythonValues) -> int:
-    source = int_ops.width_of(op.operands[0].type)
-    target = int_ops.width_of(op.results[0].type)
-    return int_ops.cast(args[0], source, target, zero_extend=int_ops.CASTS[type(op)])
-
-
-def _int_impl(
-    op_type: type[Operation], compute: Callable[[Operation, PythonValues], int]
-) -> OpImpl[InterpreterFunctions, Operation]:
-    @impl(op_type)
-    def run(
-        self: InterpreterFunctions, interpreter: Interpreter, op: Operation, args: PythonValues
-    ) -> PythonValues:
-        return (compute(op, args),)
-
-    return run
-
-
-class ArithExtraFunctions(InterpreterFunctions):
-    """The integer ``arith`` ops a kernel may use that xDSL's ArithFunctions lacks:
-    one ``@impl`` per op type, each running the op's ``runtime.interpreter.int_ops`` function."""
-
-
+@register_impls
 @dataclass
 class AscendFunctions(InterpreterFunctions):
-    """``ascend`` ops on the stock interpreter: one ``@impl`` per op type, each calling
-    the op's machine method (``MACHINE_METHODS``, ``machine_arguments``)."""
+    """``ascend`` ops on the stock interpreter: one ``@impl`` per op, each calling the
+    op's machine method (``runtime.interpreter.machine.MACHINE_METHODS``) with the op's
+    site and its :func:`machine_arguments` before its operands, as the fast path does."""
 
     machine: AscendMachine
     sites: Mapping[Operation, OpSite]
 
-
-def _machine_impl(op_type: type[Operation]) -> OpImpl[AscendFunctions, Operation]:
-    method = MACHINE_METHODS[op_type]
-
-    @impl(op_type)
-    def run(
-        self: AscendFunctions, interpreter: Interpreter, op: Operation, args: PythonValues
+    @impl(ascend.GetBlockIdxOp)
+    def run_get_block_idx(
+        self, interpreter: Interpreter, op: ascend.GetBlockIdxOp, args: PythonValues
     ) -> PythonValues:
-        call = getattr(self.machine, method)
-        result = call(self.sites[op], *machine_arguments(op), *args)
-        return (result,) if op.results else ()
+        return (self.machine.get_block_idx(self.sites[op], *machine_arguments(op), *args),)
 
-    return run
+    @impl(ascend.GetBlockNumOp)
+    def run_get_block_num(
+        self, interpreter: Interpreter, op: ascend.GetBlockNumOp, args: PythonValues
+    ) -> PythonValues:
+        return (self.machine.get_block_num(self.sites[op], *machine_arguments(op), *args),)
 
+    @impl(ascend.GetTilingOp)
+    def run_get_tiling(
+        self, interpreter: Interpreter, op: ascend.GetTilingOp, args: PythonValues
+    ) -> PythonValues:
+        return (self.machine.get_tiling(self.sites[op], *machine_arguments(op), *args),)
 
-def _add_impls(functions: type[InterpreterFunctions], impls: dict[str, OpImpl]) -> None:
-    """Make ``impls`` methods of ``functions`` (``run_arith_divui``, ...): the attributes
-    that ``register_impls`` looks for."""
-    for op_name, run in impls.items():
-        setattr(functions, f"run_{op_name.replace('.', '_')}", run)
-    register_impls(functions)
+    @impl(ascend.UbAllocOp)
+    def run_ub_alloc(
+        self, interpreter: Interpreter, op: ascend.UbAllocOp, args: PythonValues
+    ) -> PythonValues:
+        return (self.machine.ub_alloc(self.sites[op], *machine_arguments(op), *args),)
 
+    @impl(ascend.LoadScalarOp)
+    def run_load_scalar(
+        self, interpreter: Interpreter, op: ascend.LoadScalarOp, args: PythonValues
+    ) -> PythonValues:
+        return (self.machine.load_scalar(self.sites[op], *machine_arguments(op), *args),)
 
-_add_impls(
-    ArithExtraFunctions,
-    {op.name: _int_impl(op, _binary) for op in _EXTRA_BINARY}
-    | {op.name: _int_impl(op, _cast) for op in _EXTRA_CASTS},
-)
-_add_impls(AscendFunctions, {op.name: _machine_impl(op) for op in MACHINE_METHODS})
+    @impl(ascend.RunLengthOp)
+    def run_run_length(
+        self, interpreter: Interpreter, op: ascend.RunLengthOp, args: PythonValues
+    ) -> PythonValues:
+        return (self.machine.run_length(self.sites[op], *machine_arguments(op), *args),)
+
+    @impl(ascend.LoadOp)
+    def run_load(
+        self, interpreter: Interpreter, op: ascend.LoadOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.load(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.StoreOp)
+    def run_store(
+        self, interpreter: Interpreter, op: ascend.StoreOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.store(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.TransposeBlocksOp)
+    def run_transpose_blocks(
+        self, interpreter: Interpreter, op: ascend.TransposeBlocksOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.transpose_blocks(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.FillZeroOp)
+    def run_fill_zero(
+        self, interpreter: Interpreter, op: ascend.FillZeroOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.fill_zero(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.LoadTransposedOp)
+    def run_load_transposed(
+        self, interpreter: Interpreter, op: ascend.LoadTransposedOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.load_transposed(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.PipeBarrierOp)
+    def run_pipe_barrier(
+        self, interpreter: Interpreter, op: ascend.PipeBarrierOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.sync.pipe_barrier(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.SetFlagOp)
+    def run_set_flag(
+        self, interpreter: Interpreter, op: ascend.SetFlagOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.sync.set_flag(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.WaitFlagOp)
+    def run_wait_flag(
+        self, interpreter: Interpreter, op: ascend.WaitFlagOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.sync.wait_flag(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.VCastOp)
+    def run_vcast(
+        self, interpreter: Interpreter, op: ascend.VCastOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.vcast(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.VScalarOp)
+    def run_vscalar(
+        self, interpreter: Interpreter, op: ascend.VScalarOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.vscalar(self.sites[op], *machine_arguments(op), *args)
+        return ()
+
+    @impl(ascend.VRowsOp)
+    def run_vrows(
+        self, interpreter: Interpreter, op: ascend.VRowsOp, args: PythonValues
+    ) -> PythonValues:
+        self.machine.vrows(self.sites[op], *machine_arguments(op), *args)
+        return ()
 
 
 # --------------------------------------------------------------------------- driver

@@ -26,7 +26,8 @@ from runtime.interpreter.fast_path_source import (
     KernelSource,
     kernel_source,
 )
-from runtime.interpreter.machine import AscendMachine, GmRef, OpSite
+from runtime.interpreter.faults import OpSite
+from runtime.interpreter.machine import AscendMachine, GmRef
 
 __all__ = ["CompiledKernel", "KernelCompileError"]
 

@@ -12,10 +12,12 @@ ordinary code:
   assigned from the terminators' operands (one tuple assignment, so swaps are safe);
 * integer ops are inline expressions (``runtime.interpreter.int_ops``'s source forms, with the
   exact wrap-around of the op's width);
-* every ``ascend`` op is a call of its :class:`~runtime.interpreter.machine.AscendMachine`
-  method (``MACHINE_METHODS``), bound to a local once per core, with its
-  :class:`~runtime.interpreter.machine.OpSite` and ``machine_arguments`` before its
-  operands: the machine keeps every check and every trace row;
+* every ``ascend`` op is a call of its machine method (``MACHINE_METHODS``: of the
+  :class:`~runtime.interpreter.machine.AscendMachine` or of its current core's
+  ``sync``), bound to a local once per core, with its
+  :class:`~runtime.interpreter.faults.OpSite` and ``machine_arguments`` (the op's pipe
+  first, from its ``OnPipe`` trait) before its operands, all literals: the machine keeps
+  every check and every trace row;
 * the executed-op count is kept the way xDSL's ``OpCounter`` counts it: each time a
   block runs, ``n`` grows by its number of ops, terminator included.
 
@@ -37,7 +39,8 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from runtime.interpreter import int_ops
-from runtime.interpreter.machine import MACHINE_METHODS, OpSite, machine_arguments
+from runtime.interpreter.faults import OpSite
+from runtime.interpreter.machine import MACHINE_METHODS, machine_arguments
 
 ENTRY = "run_core"
 """The name of the generated function."""
@@ -82,7 +85,7 @@ class _Writer:
         """Values known to lie in their width's signed range (see ``int_ops``)."""
         self.namespace: dict[str, Any] = {"wrap": int_ops.wrap}
         self.methods: dict[str, str] = {}
-        """Machine method -> the local it is bound to."""
+        """Machine method (a path from ``machine``) -> the local it is bound to."""
 
     # ------------------------------------------------------------ output
 
@@ -277,7 +280,7 @@ class _Writer:
         site_name = f"S{site.ordinal}"
         self.namespace[site_name] = site
         method = MACHINE_METHODS[type(op)]
-        local = self.methods.setdefault(method, f"m_{method}")
+        local = self.methods.setdefault(method, f"m_{method.replace('.', '_')}")
         args = [site_name, *map(repr, machine_arguments(op)), *map(self._use, op.operands)]
         call = f"{local}({', '.join(args)})"
         if op.results:

@@ -4,7 +4,7 @@ Values are held as xDSL's interpreter holds them: signed two's complement of the
 op's width (``index`` is 64 bits). xDSL's own ``ArithFunctions`` cover part of
 ``arith``; the rest (min/max, unsigned and ceiling division, extensions, truncation)
 is defined here once and used by both the reference interpreter
-(``runtime.interpreter.ascend_functions``) and the compiled fast path
+(``runtime.interpreter.arith_functions``) and the compiled fast path
 (``runtime.interpreter.fast_path``), which also takes the ops xDSL does cover from this
 table so one table describes it.
 

@@ -2,10 +2,18 @@
 
 Both ways of running a lowered kernel, the stock xDSL interpreter
 (``runtime.interpreter.ascend_functions``) and the generated fast path
-(``runtime.interpreter.fast_path``), call the methods of :class:`AscendMachine` as
-:data:`MACHINE_METHODS` and
-:func:`machine_arguments` say, so an op's semantics, its checks and its trace record
-exist exactly once.
+(``runtime.interpreter.fast_path``), call the methods of :class:`AscendMachine` (for the
+flag ops: of its current core's :class:`~runtime.interpreter.sync.PipeSync`) as
+:data:`MACHINE_METHODS` and :func:`machine_arguments` say, so an op's semantics, its
+checks and its trace row exist exactly once. The machine never restates which pipe an
+op runs on: :func:`machine_arguments` passes the pipe of the op's ``OnPipe`` trait, the
+one fact the sync pass and ``pakv explain`` read too.
+
+Around the op semantics here, each concern has its module: the synchronisation model
+(``runtime.interpreter.sync``: the pipes' knowledge vectors, the flag FIFOs, the
+per-slot checks), the faults and the op sites they name
+(``runtime.interpreter.faults``), and the trace with its row type and the cross-core
+write check that :meth:`AscendMachine.finish` runs (``runtime.interpreter.trace``).
 
 Memory
 ------
@@ -16,26 +24,6 @@ Memory
   so a store of bytes that no load or fill wrote shows up as wrong output.
 * Every DMA is one vectorised numpy copy between (n, burst) views of the two sides; no
   Python runs per burst, token or element.
-
-Synchronisation model (what the detectors check)
-------------------------------------------------
-Each pipe (S, V, MTE2, MTE3) has a *knowledge* vector: for every other pipe, the count
-up to which that pipe's ops are known to be complete, and at its own position its
-*issue counter*, incremented by every op it runs. ``set_flag[P, Q, e]`` pushes a
-snapshot of P's knowledge onto the FIFO of (P, Q, e); ``wait_flag[P, Q, e]`` pops the
-oldest snapshot and raises Q's knowledge to it (element-wise max, so knowledge is
-transitive, like vector clocks). Each UB (buffer, slot) remembers its last writer
-(pipe, count) and, per pipe, its last reader count. An op on pipe Q that reads the slot
-needs Q's knowledge of the writer's pipe >= the write's count (else: a tile read before
-its load was synchronised); an op that writes the slot needs the same for the last
-writer and for every other pipe's last read (else: overwriting a slot that another
-pipe may still read). Ops on one pipe run in order and never conflict with each other.
-A wait with no earlier set is a deadlock; a flag still set when the core ends is
-reported too. All of it is O(1) per op. GM hazards are not modelled: a gather kernel
-never reads what it writes.
-
-After all cores ran, :meth:`AscendMachine.finish` checks, vectorised over the stores in
-the trace, that no two cores wrote the same output bytes.
 
 Cost
 ----
@@ -49,112 +37,49 @@ table (the write-conflict check keeps the store rows aside and converts only tho
 from __future__ import annotations
 
 import gc
-from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from xdsl.ir import Operation
 
 from pakv_dialect import ascend
-from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, Pipe, align_up
+from pakv_dialect.ascend import MAX_BURSTS, UB_ALIGN, VectorKind, align_up, op_pipe
 from pakv_dialect.dma import DMA_FORMS, DMA_VALUES, DmaForm
-from pakv_dialect.dtypes import cast_values, kind_named, kv_kind_of_type
+from pakv_dialect.dtypes import ElementKind, cast_values, kind_named, kv_kind_of_type
 from pakv_dialect.soc import SocInfo
 from pakv_dialect.tiling import Tiling
+from runtime.interpreter.faults import (
+    BadTilingFieldError,
+    BurstCountError,
+    DmaFieldError,
+    GmOutOfBoundsError,
+    IndexCountError,
+    OpSite,
+    UbMisalignedError,
+    UbOverflowError,
+    UbOverlapError,
+    UnknownVariantError,
+    UnplannedBufferError,
+)
+from runtime.interpreter.sync import PipeSync, SlotSync, slot_label
+from runtime.interpreter.trace import (
+    FILL_ZERO,
+    LOAD,
+    LOAD_SCALAR,
+    PIPE_ID,
+    STORE,
+    TRACE_KINDS,
+    TRANSPOSE,
+    VECTOR,
+    MachineTrace,
+    trace_row,
+)
 from runtime.memory import GmTensor
 
 UB_POISON = 0xA5
 """What UB holds before anything is written to it (a real UB holds stale data)."""
-
-PIPES: tuple[Pipe, ...] = (Pipe.S, Pipe.V, Pipe.MTE2, Pipe.MTE3)
-"""Pipe ids are positions in this tuple; the trace and the sync state use the ids."""
-PIPE_ID: dict[Pipe, int] = {pipe: index for index, pipe in enumerate(PIPES)}
-S, V, MTE2, MTE3 = (PIPE_ID[p] for p in PIPES)
-_NUM_PIPES = len(PIPES)
-
-
-# --------------------------------------------------------------------------- sites
-
-
-@dataclass(frozen=True)
-class OpSite:
-    """Where an op is: its name, its kernel, its pre-order position there, its text.
-
-    ``ordinal`` is the op's index in a pre-order walk of the kernel function: stable
-    for a given program, and the key the trace uses to refer to ops.
-    """
-
-    name: str
-    kernel: str
-    ordinal: int
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.name} (op #{self.ordinal} in @{self.kernel}: `{self.text}`)"
-
-
-# --------------------------------------------------------------------------- faults
-
-
-class MachineFault(Exception):
-    """A lowered program broke a rule of the vector core; the report names the op."""
-
-    def __init__(self, site: OpSite, message: str, core: int | None = None):
-        where = "" if core is None else f"core {core}: "
-        super().__init__(f"{where}{site}: {message}")
-        self.site = site
-        self.core = core
-        self.detail = message
-
-
-class UbOverflowError(MachineFault):
-    """A UB buffer, or an access through one, lies outside the UB or its slot."""
-
-
-class UbMisalignedError(MachineFault):
-    """A UB address or gap that is not a multiple of 32 bytes."""
-
-
-class UbOverlapError(MachineFault):
-    """Two UB buffers of one core share bytes."""
-
-
-class UnplannedBufferError(MachineFault):
-    """``ub_alloc`` without the offset the UB planning pass assigns."""
-
-
-class GmOutOfBoundsError(MachineFault):
-    """A GM read or write outside its tensor."""
-
-
-class BurstCountError(MachineFault):
-    """A DMA with a burst count outside [1, 4095] (or a bad burst length or gap)."""
-
-
-class DmaFieldError(MachineFault):
-    """A DMA value that does not fit the AscendC field its form puts it in (its width
-    or its unit, ``pakv_dialect.dma.DMA_FORMS``): the hardware would see another value."""
-
-
-class UnsyncedAccessError(MachineFault):
-    """A UB slot read before its producer was synchronised, or overwritten too early."""
-
-
-class FlagDeadlockError(MachineFault):
-    """``wait_flag`` with no earlier matching ``set_flag``: the pipe would wait forever."""
-
-
-class FlagLeakError(MachineFault):
-    """A ``set_flag`` never consumed by a ``wait_flag`` by the end of the core."""
-
-
-class WriteConflictError(MachineFault):
-    """Two cores wrote the same output bytes."""
-
-
-class BadTilingFieldError(MachineFault):
-    """``get_tiling`` of a field the host does not provide."""
 
 
 # --------------------------------------------------------------------------- GM / UB
@@ -193,117 +118,24 @@ class GmRef:
 
 @dataclass(eq=False)
 class UbBuffer:
-    """One ``ub_alloc``: ``slots`` x ``slot_bytes`` at byte ``offset`` of the UB.
-
-    Per slot it keeps the synchronisation facts of the module docstring: the last
-    writer (pipe, issue count, site) and each pipe's last read count.
-    """
+    """One ``ub_alloc``: ``slots`` x ``slot_bytes`` at byte ``offset`` of the UB, and the
+    synchronisation state of each slot (``runtime.interpreter.sync``)."""
 
     purpose: str
     offset: int
     slots: int
     slot_bytes: int
-    writer_pipe: list[int] = field(default_factory=list)
-    writer_count: list[int] = field(default_factory=list)
-    writer_site: list[OpSite | None] = field(default_factory=list)
-    readers: list[list[int]] = field(default_factory=list)
+    sync: tuple[SlotSync, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer_pipe = [-1] * self.slots
-        self.writer_count = [0] * self.slots
-        self.writer_site = [None] * self.slots
-        self.readers = [[0] * _NUM_PIPES for _ in range(self.slots)]
+        self.sync = tuple(SlotSync(self.purpose, slot) for slot in range(self.slots))
 
     @property
     def end(self) -> int:
         return self.offset + self.slots * self.slot_bytes
 
     def describe(self, slot: int) -> str:
-        return f"UB buffer '{self.purpose}' slot {slot}"
-
-
-# --------------------------------------------------------------------------- trace
-
-LOAD, STORE, TRANSPOSE, FILL_ZERO, SET_FLAG, WAIT_FLAG, LOAD_SCALAR, PIPE_BARRIER, VECTOR = range(9)
-TRACE_KINDS = (
-    "load",
-    "store",
-    "transpose_blocks",
-    "fill_zero",
-    "set_flag",
-    "wait_flag",
-    "load_scalar",
-    "pipe_barrier",
-    "vector",
-)
-"""Names of the ``kind`` codes of trace rows."""
-
-TRACE_DTYPE = np.dtype(
-    [
-        ("core", np.int32),
-        ("kind", np.int8),
-        ("pipe", np.int8),
-        ("op", np.int32),
-        ("tensor", np.int16),
-        ("gm_offset", np.int64),
-        ("n_burst", np.int64),
-        ("burst_len", np.int64),
-        ("gm_gap", np.int64),
-        ("slot", np.int32),
-        ("event", np.int64),
-        ("peer", np.int8),
-    ]
-)
-"""One row per executed ascend op that occupies a pipe, in issue order.
-
-* ``load`` (MTE2, GM -> UB) / ``store`` (MTE3, UB -> GM): ``tensor`` (GM tensor index),
-  ``gm_offset``, ``n_burst``, ``burst_len`` and ``gm_gap`` in bytes, ``slot``.
-* ``transpose_blocks`` (V): ``n_burst`` = rows, ``burst_len`` = cols (32-byte blocks).
-* ``fill_zero`` (V): ``burst_len`` = bytes zeroed, ``slot``.
-* ``set_flag``/``wait_flag``: ``pipe`` = the pipe that sets / waits, ``peer`` = the other
-  pipe, ``event`` = the event id.
-* ``load_scalar`` (S): ``tensor``, ``gm_offset`` (bytes), ``burst_len`` = element size.
-* ``pipe_barrier``: ``pipe`` = S (the scalar unit issues it and waits with every pipe).
-* ``ascend.load_transposed`` records a ``load`` row: its GM side is ``n_burst`` bursts of
-  ``burst_len`` bytes like any load; only its UB side differs.
-* ``vector`` (V): a compute-stage instruction (``vcast``, ``vscalar``, ``vrows``):
-  ``n_burst`` = elements, ``burst_len`` = bytes it writes, ``slot`` = its target slot.
-
-Unused columns hold -1 (or 0 for counts). ``op`` is the op's ordinal (:class:`OpSite`).
-"""
-
-
-@dataclass
-class MachineTrace:
-    """What the cores did, recorded cheaply as tuples and turned into arrays on demand."""
-
-    tensors: tuple[str, ...]
-    rows: list[tuple[int, ...]] = field(default_factory=list)
-    sites: dict[int, OpSite] = field(default_factory=dict)
-    """The op behind each ``op`` ordinal that appears in the rows."""
-    _table: np.ndarray | None = field(default=None, repr=False)
-
-    def table(self) -> np.ndarray:
-        """Every row as one structured array of :data:`TRACE_DTYPE`."""
-        if self._table is None or len(self._table) != len(self.rows):
-            self._table = np.array(self.rows, dtype=TRACE_DTYPE)
-        return self._table
-
-    def of_kind(self, kind: int, core: int | None = None) -> np.ndarray:
-        table = self.table()
-        mask = table["kind"] == kind
-        if core is not None:
-            mask &= table["core"] == core
-        return table[mask]
-
-    def dma_bytes(self, kind: int, num_cores: int) -> np.ndarray:
-        """GM bytes moved by ``kind`` (LOAD or STORE) on each core, as an array."""
-        rows = self.of_kind(kind)
-        moved = rows["n_burst"] * rows["burst_len"]
-        return np.bincount(rows["core"], weights=moved, minlength=num_cores).astype(np.int64)
-
-    def __len__(self) -> int:
-        return len(self.rows)
+        return slot_label(self.purpose, slot)
 
 
 # --------------------------------------------------------------------------- ops
@@ -315,36 +147,46 @@ MACHINE_METHODS: dict[type[Operation], str] = {
     ascend.UbAllocOp: "ub_alloc",
     ascend.LoadScalarOp: "load_scalar",
     ascend.RunLengthOp: "run_length",
-    ascend.LoadOp: "dma",
-    ascend.StoreOp: "dma",
+    ascend.LoadOp: "load",
+    ascend.StoreOp: "store",
     ascend.TransposeBlocksOp: "transpose_blocks",
     ascend.FillZeroOp: "fill_zero",
-    ascend.SetFlagOp: "set_flag",
-    ascend.WaitFlagOp: "wait_flag",
-    ascend.PipeBarrierOp: "pipe_barrier",
+    ascend.SetFlagOp: "sync.set_flag",
+    ascend.WaitFlagOp: "sync.wait_flag",
+    ascend.PipeBarrierOp: "sync.pipe_barrier",
     ascend.LoadTransposedOp: "load_transposed",
     ascend.VCastOp: "vcast",
     ascend.VScalarOp: "vscalar",
     ascend.VRowsOp: "vrows",
 }
-"""The ``ascend`` ops a kernel runs, and the :class:`AscendMachine` method each calls
-as ``method(site, *machine_arguments(op), *operands)``."""
+"""The ``ascend`` ops a kernel runs, and the method each calls as
+``method(site, *machine_arguments(op), *operands)``: a method of the
+:class:`AscendMachine`, or (``sync.``) of its current core's
+:class:`~runtime.interpreter.sync.PipeSync`, which the flag ops are all about."""
 
 
-def machine_arguments(op: Operation) -> tuple[str | int | None, ...]:
-    """What ``op``'s machine method takes between the site and the op's operands: its
-    properties, or for a DMA its direction (the trace kind, LOAD or STORE) and its form
-    (``DmaForm`` value)."""
+def machine_arguments(op: Operation) -> tuple[Any, ...]:
+    """What ``op``'s machine method takes between the site and the op's operands: the
+    id of the pipe it runs on (its ``OnPipe`` trait) if it occupies one, then its
+    properties: a tiling field's name; a UB buffer's purpose, slots, slot size and
+    planned offset; a flag's two pipes; a DMA's form (``DmaForm`` value); a conversion's
+    two element kinds; a vector op's arithmetic (each typed by the method that takes
+    it, hence ``Any``). The fast path computes them once per op, as literals of its
+    source."""
+    pipe = op_pipe(op)
+    on_pipe = () if pipe is None else (PIPE_ID[pipe],)
+    return on_pipe + _properties(op)
+
+
+def _properties(op: Operation) -> tuple[Any, ...]:
     if isinstance(op, ascend.GetTilingOp):
         return (op.field.data,)
     if isinstance(op, ascend.UbAllocOp):
         return (op.purpose.data, op.slots, op.slot_bytes, op.planned_offset)
     if isinstance(op, ascend.SetFlagOp | ascend.WaitFlagOp):
         return (PIPE_ID[op.set_pipe.data], PIPE_ID[op.wait_pipe.data])
-    if isinstance(op, ascend.LoadOp):
-        return (LOAD, op.dma_form.value)
-    if isinstance(op, ascend.StoreOp):
-        return (STORE, op.dma_form.value)
+    if isinstance(op, ascend.LoadOp | ascend.StoreOp):
+        return (op.dma_form.value,)
     if isinstance(op, ascend.VCastOp):
         source, target = (kv_kind_of_type(t) for t in (op.from_type, op.to_type))
         assert source is not None and target is not None  # the verifier checked them
@@ -356,18 +198,20 @@ def machine_arguments(op: Operation) -> tuple[str | int | None, ...]:
 
 # --------------------------------------------------------------------------- machine
 
-_OTHER_PIPES: tuple[tuple[int, ...], ...] = tuple(
-    tuple(other for other in range(_NUM_PIPES) if other != pipe) for pipe in range(_NUM_PIPES)
-)
-"""For each pipe, every other pipe (whose reads a write on the pipe must wait for)."""
-
-FlagKey = tuple[int, int, int]
-"""(set pipe, wait pipe, event)."""
-
 FORM_LIMITS: dict[str, tuple[int, int, int, int, int]] = {
     form.value: spec.limits for form, spec in DMA_FORMS.items()
 }
 """Each DMA form's field limits (``DmaFormSpec.limits``), by the form's name."""
+
+_ROW_UFUNCS: dict[str, np.ufunc] = {
+    VectorKind.add.value: np.add,
+    VectorKind.sub.value: np.subtract,
+    VectorKind.mul.value: np.multiply,
+}
+"""``vrows``' arithmetic by its kind (a clamp's bound is a scalar: no ``max``/``min``)."""
+
+_SCALAR_KINDS = tuple(kind.value for kind in VectorKind)
+"""``vscalar``'s kinds: every ``VectorKind`` (``sub`` adds the negated scalar)."""
 
 
 def _bursts(flat: np.ndarray, offset: int, count: int, length: int, stride: int) -> np.ndarray:
@@ -385,7 +229,7 @@ class AscendMachine:
     """The cores of one launch, run one after another on the same GM.
 
     Use: ``start_core(b)``, run the kernel with :attr:`gm` as its arguments,
-    ``end_core()``; after every core, ``finish()``.
+    ``end_core()``; after every core, ``finish()``. Or all of it: :meth:`run_cores`.
     """
 
     def __init__(
@@ -405,8 +249,7 @@ class AscendMachine:
         self.trace = MachineTrace(tuple(t.name for t in tensors))
         self._rows = self.trace.rows
         self._sites = self.trace.sites
-        self._stores: list[tuple[int, ...]] = []
-        """The store rows of the trace, kept aside for :meth:`finish`."""
+        self._stores = self.trace.stores
         self._reset(-1)
 
     # ------------------------------------------------------------ lifecycle
@@ -415,8 +258,8 @@ class AscendMachine:
         self.core = core
         self.ub.fill(UB_POISON)
         self._buffers: list[UbBuffer] = []
-        self._known = [[0] * _NUM_PIPES for _ in range(_NUM_PIPES)]
-        self._flags: defaultdict[FlagKey, deque[tuple[list[int], OpSite]]] = defaultdict(deque)
+        self.sync = PipeSync(core, self.trace)
+        """The current core's pipes and flags: the flag ops' methods."""
 
     def start_core(self, core: int) -> None:
         """Reset the per-core state: UB contents, buffers, pipes and flags."""
@@ -424,16 +267,7 @@ class AscendMachine:
 
     def end_core(self) -> None:
         """Check that every flag the core set was waited for."""
-        left = [(key, entry) for key, queue in self._flags.items() for entry in queue]
-        if left:
-            (set_pipe, wait_pipe, event), (_, site) = left[0]
-            raise FlagLeakError(
-                site,
-                f"{len(left)} flag(s) still set when the core ended, first "
-                f"set_flag[{PIPES[set_pipe]}, {PIPES[wait_pipe]}, {event}] here: every "
-                "set_flag needs a matching wait_flag",
-                self.core,
-            )
+        self.sync.check_all_waited()
 
     def run_cores(self, kernel: Callable[[], object]) -> None:
         """Run ``kernel`` (one core's program) on every core in turn, then :meth:`finish`."""
@@ -454,109 +288,7 @@ class AscendMachine:
 
     def finish(self) -> None:
         """After all cores: no two cores wrote the same GM bytes."""
-        if not self._stores:
-            return
-        stores = np.array(self._stores, dtype=TRACE_DTYPE)
-        counts = stores["n_burst"]
-        row = np.repeat(np.arange(stores.size), counts)
-        first = np.repeat(np.cumsum(counts) - counts, counts)
-        burst = np.arange(row.size) - first
-        stride = stores["burst_len"] + stores["gm_gap"]
-        # One coordinate line for all tensors: tensor t lives at [t << 48, (t + 1) << 48).
-        base = stores["tensor"].astype(np.int64) << 48
-        start = (base + stores["gm_offset"])[row] + burst * stride[row]
-        end = start + stores["burst_len"][row]
-        order = np.argsort(start, kind="stable")
-        start, end, row = start[order], end[order], row[order]
-        reach = np.maximum.accumulate(end)
-        holder = np.maximum.accumulate(np.where(end == reach, np.arange(end.size), 0))
-        core = stores["core"][row]
-        clash = np.nonzero((start[1:] < reach[:-1]) & (core[1:] != core[holder[:-1]]))[0]
-        if clash.size == 0:
-            return
-        later, earlier = row[clash[0] + 1], row[holder[clash[0]]]
-        a, b = stores[earlier], stores[later]
-        lo = int(start[clash[0] + 1] - base[later])
-        hi = int(min(end[clash[0] + 1], reach[clash[0]]) - base[later])
-        raise WriteConflictError(
-            self.trace.sites[int(b["op"])],
-            f"core {int(b['core'])} writes bytes [{lo}, {hi}) of "
-            f"{self.trace.tensors[int(b['tensor'])]} that core {int(a['core'])} also wrote "
-            f"(with {self.trace.sites[int(a['op'])]}): each output byte must have one owner",
-        )
-
-    # ------------------------------------------------------------ sync
-
-    def _issue(self, pipe: int) -> int:
-        """One more op on ``pipe``: its issue count (kept in the pipe's own knowledge)."""
-        known = self._known[pipe]
-        known[pipe] += 1
-        return known[pipe]
-
-    def _read(self, site: OpSite, pipe: int, count: int, buf: UbBuffer, slot: int) -> None:
-        writer = buf.writer_pipe[slot]
-        if writer >= 0 and writer != pipe and self._known[pipe][writer] < buf.writer_count[slot]:
-            raise UnsyncedAccessError(
-                site,
-                f"{PIPES[pipe]} reads {buf.describe(slot)} before its producer "
-                f"{buf.writer_site[slot]} on {PIPES[writer]} was synchronised: missing "
-                f"set_flag/wait_flag[{PIPES[writer]}, {PIPES[pipe]}, ...] between them",
-                self.core,
-            )
-        buf.readers[slot][pipe] = count
-
-    def _write(self, site: OpSite, pipe: int, count: int, buf: UbBuffer, slot: int) -> None:
-        known = self._known[pipe]
-        writer = buf.writer_pipe[slot]
-        if writer >= 0 and writer != pipe and known[writer] < buf.writer_count[slot]:
-            raise UnsyncedAccessError(
-                site,
-                f"{PIPES[pipe]} overwrites {buf.describe(slot)} while {buf.writer_site[slot]} "
-                f"on {PIPES[writer]} may still be writing it: missing "
-                f"wait_flag[{PIPES[writer]}, {PIPES[pipe]}, ...]",
-                self.core,
-            )
-        readers = buf.readers[slot]
-        for other in _OTHER_PIPES[pipe]:
-            if known[other] < readers[other]:
-                raise UnsyncedAccessError(
-                    site,
-                    f"{PIPES[pipe]} overwrites {buf.describe(slot)} that {PIPES[other]} may "
-                    f"still be reading: missing wait_flag[{PIPES[other]}, {PIPES[pipe]}, ...] "
-                    "since that read",
-                    self.core,
-                )
-        buf.readers[slot] = [0] * _NUM_PIPES
-        buf.writer_pipe[slot] = pipe
-        buf.writer_count[slot] = count
-        buf.writer_site[slot] = site
-
-    def set_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
-        self._sites[site.ordinal] = site
-        self._flags[set_pipe, wait_pipe, event].append((self._known[set_pipe].copy(), site))
-        self._rows.append(
-            (self.core, SET_FLAG, set_pipe, site.ordinal, -1, -1, 0, 0, 0, -1, event, wait_pipe)
-        )
-
-    def wait_flag(self, site: OpSite, set_pipe: int, wait_pipe: int, event: int) -> None:
-        self._sites[site.ordinal] = site
-        queue = self._flags.get((set_pipe, wait_pipe, event))
-        if not queue:
-            raise FlagDeadlockError(
-                site,
-                f"wait_flag[{PIPES[set_pipe]}, {PIPES[wait_pipe]}, {event}] has no earlier "
-                f"set_flag[{PIPES[set_pipe]}, {PIPES[wait_pipe]}, {event}] to consume: "
-                f"{PIPES[wait_pipe]} would wait forever",
-                self.core,
-            )
-        snapshot, _ = queue.popleft()
-        known = self._known[wait_pipe]
-        for pipe, count in enumerate(snapshot):
-            if count > known[pipe]:
-                known[pipe] = count
-        self._rows.append(
-            (self.core, WAIT_FLAG, wait_pipe, site.ordinal, -1, -1, 0, 0, 0, -1, event, set_pipe)
-        )
+        self.trace.check_single_writer()
 
     # ------------------------------------------------------------ scalar ops
 
@@ -611,11 +343,18 @@ class AscendMachine:
         self._buffers.append(buffer)
         return buffer
 
-    def load_scalar(self, site: OpSite, ref: GmRef, *indices: int) -> int | np.floating:
+    def load_scalar(self, site: OpSite, pipe: int, ref: GmRef, *indices: int) -> int | np.floating:
+        """One element of a GM tensor (row-major ``indices``), read on ``pipe``: an int,
+        or a float32 scalar for a float tensor (a fused consumer's scales)."""
         self._sites[site.ordinal] = site
         dims = ref.dims
         if len(indices) != len(dims):
-            raise ValueError(f"{site}: {len(indices)} indices into the {len(dims)}-d {ref.name}")
+            raise IndexCountError(
+                site,
+                f"reads {ref.name}{list(indices)}: {len(indices)} indices into a "
+                f"{len(dims)}-d tensor",
+                self.core,
+            )
         flat = 0
         for dim, index in enumerate(indices):
             size, stride = dims[dim]
@@ -629,32 +368,30 @@ class AscendMachine:
             flat += index * stride
         size = ref.itemsize
         self._rows.append(
-            (
-                self.core,
-                LOAD_SCALAR,
-                S,
-                site.ordinal,
-                ref.index,
-                flat * size,
-                1,
-                size,
-                0,
-                -1,
-                -1,
-                -1,
+            trace_row(
+                self.core, LOAD_SCALAR, pipe, site.ordinal,
+                tensor=ref.index, gm_offset=flat * size, n_burst=1, burst_len=size,
             )
-        )
+        )  # fmt: skip
         value = ref.flat[flat]
         return value if isinstance(value, np.floating) else int(value)
 
-    def run_length(self, site: OpSite, ref: GmRef, begin: int, start: int, limit: int) -> int:
+    def run_length(
+        self, site: OpSite, pipe: int, ref: GmRef, begin: int, start: int, limit: int
+    ) -> int:
         """``ascend.run_length``: how many of ``ref[begin], ref[begin + 1], ...`` (at most
         ``limit``) equal ``start, start + 1, ...``, by one vectorised comparison.
 
-        The device reads the elements one by one on S until the first that breaks the
-        run; the trace records that as one scalar-read row of ``n_burst`` elements.
+        The device reads the elements one by one on ``pipe`` until the first that breaks
+        the run; the trace records that as one scalar-read row of ``n_burst`` elements.
         """
         self._sites[site.ordinal] = site
+        if len(ref.dims) != 1:
+            raise IndexCountError(
+                site,
+                f"run_length reads {ref.name} as a 1-d tensor; it has {len(ref.dims)} dims",
+                self.core,
+            )
         ((size, _),) = ref.dims
         if limit < 0 or begin < 0 or begin + limit > size:
             raise GmOutOfBoundsError(
@@ -669,16 +406,90 @@ class AscendMachine:
             off = np.flatnonzero(values != start + np.arange(limit, dtype=np.int64))
             count = int(off[0]) if off.size else limit
         size = ref.itemsize
-        read = min(count + 1, limit)
         self._rows.append(
-            (self.core, LOAD_SCALAR, S, site.ordinal, ref.index, begin * size, read, size, 0,
-             -1, -1, -1)
+            trace_row(
+                self.core, LOAD_SCALAR, pipe, site.ordinal,
+                tensor=ref.index, gm_offset=begin * size, n_burst=min(count + 1, limit),
+                burst_len=size,
+            )
         )  # fmt: skip
         return count
 
     # ------------------------------------------------------------ DMA
 
-    def dma(
+    def load(
+        self,
+        site: OpSite,
+        pipe: int,
+        form: str,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        count: int,
+        length: int,
+        gm_gap: int,
+        ub_gap: int,
+    ) -> None:
+        """``ascend.load``: GM -> UB on ``pipe``, ``count`` bursts of ``length`` bytes
+        (laid out as :meth:`_dma_window` says), as one copy; it writes the UB slot."""
+        self._sites[site.ordinal] = site
+        ub_at, ub_stride = self._dma_window(
+            site, LOAD, form, ref, gm_offset, buf, slot, ub_offset, count, length, gm_gap, ub_gap
+        )
+        self.sync.write(site, pipe, buf.sync[slot])
+        if count == 1 or (ub_stride == length and gm_gap == 0):
+            size = count * length
+            self._ub_raw[ub_at : ub_at + size] = ref.raw[gm_offset : gm_offset + size]
+        else:
+            _bursts(self.ub, ub_at, count, length, ub_stride)[...] = _bursts(
+                ref.tensor.bytes, gm_offset, count, length, length + gm_gap
+            )
+        self._rows.append(
+            trace_row(
+                self.core, LOAD, pipe, site.ordinal, tensor=ref.index, gm_offset=gm_offset,
+                n_burst=count, burst_len=length, gm_gap=gm_gap, slot=slot,
+            )
+        )  # fmt: skip
+
+    def store(
+        self,
+        site: OpSite,
+        pipe: int,
+        form: str,
+        ref: GmRef,
+        gm_offset: int,
+        buf: UbBuffer,
+        slot: int,
+        ub_offset: int,
+        count: int,
+        length: int,
+        gm_gap: int,
+        ub_gap: int,
+    ) -> None:
+        """``ascend.store``: UB -> GM on ``pipe``, ``count`` bursts of ``length`` bytes
+        (laid out as :meth:`_dma_window` says), as one copy; it reads the UB slot."""
+        self._sites[site.ordinal] = site
+        ub_at, ub_stride = self._dma_window(
+            site, STORE, form, ref, gm_offset, buf, slot, ub_offset, count, length, gm_gap, ub_gap
+        )
+        self.sync.read(site, pipe, buf.sync[slot])
+        if count == 1 or (ub_stride == length and gm_gap == 0):
+            size = count * length
+            ref.raw[gm_offset : gm_offset + size] = self._ub_raw[ub_at : ub_at + size]
+        else:
+            _bursts(ref.tensor.bytes, gm_offset, count, length, length + gm_gap)[...] = _bursts(
+                self.ub, ub_at, count, length, ub_stride
+            )
+        row = trace_row(
+            self.core, STORE, pipe, site.ordinal, tensor=ref.index, gm_offset=gm_offset,
+            n_burst=count, burst_len=length, gm_gap=gm_gap, slot=slot,
+        )  # fmt: skip
+        self._rows.append(row)
+        self._stores.append(row)
+
+    def _dma_window(
         self,
         site: OpSite,
         kind: int,
@@ -692,15 +503,15 @@ class AscendMachine:
         length: int,
         gm_gap: int,
         ub_gap: int,
-    ) -> None:
-        """``ascend.load`` (``kind`` LOAD: GM -> UB on MTE2) or ``ascend.store`` (STORE:
-        UB -> GM on MTE3) of ``count`` bursts of ``length`` bytes, as one copy.
+    ) -> tuple[int, int]:
+        """Check a DMA (``kind`` LOAD or STORE); return its first UB byte and the UB
+        distance between its bursts.
 
         In UB each burst starts 32-byte aligned (``align_up(length) + ub_gap`` apart);
-        in GM bursts are ``length + gm_gap`` apart. Every value must fit the AscendC
-        field that ``form`` (the op's ``DmaForm``) puts it in.
+        in GM bursts are ``length + gm_gap`` apart. Every burst lies inside the slot and
+        the tensor, and every value fits the AscendC field that ``form`` (the op's
+        ``DmaForm``) puts it in.
         """
-        self._sites[site.ordinal] = site
         if not 1 <= count <= MAX_BURSTS:
             raise BurstCountError(
                 site,
@@ -721,7 +532,15 @@ class AscendMachine:
                 f"{buf.describe(slot)}: both must be multiples of {UB_ALIGN} bytes",
                 self.core,
             )
-        max_len, len_unit, max_gm_gap, gm_unit, max_ub_gap = FORM_LIMITS[form]
+        limits = FORM_LIMITS.get(form)
+        if limits is None:
+            raise UnknownVariantError(
+                site,
+                f"{TRACE_KINDS[kind]} as '{form}': the DMA forms are "
+                f"{', '.join(map(repr, FORM_LIMITS))}",
+                self.core,
+            )
+        max_len, len_unit, max_gm_gap, gm_unit, max_ub_gap = limits
         if (
             length > max_len
             or length % len_unit
@@ -748,34 +567,7 @@ class AscendMachine:
                 f"which has {ref.nbytes} bytes",
                 self.core,
             )
-        ub_at = buf.offset + slot * buf.slot_bytes + ub_offset
-        contiguous = count == 1 or (ub_stride == length and gm_gap == 0)
-        size = count * length
-        if kind == LOAD:
-            pipe = MTE2
-            self._write(site, pipe, self._issue(pipe), buf, slot)
-            if contiguous:
-                self._ub_raw[ub_at : ub_at + size] = ref.raw[gm_offset : gm_offset + size]
-            else:
-                _bursts(self.ub, ub_at, count, length, ub_stride)[...] = _bursts(
-                    ref.tensor.bytes, gm_offset, count, length, length + gm_gap
-                )
-        else:
-            pipe = MTE3
-            self._read(site, pipe, self._issue(pipe), buf, slot)
-            if contiguous:
-                ref.raw[gm_offset : gm_offset + size] = self._ub_raw[ub_at : ub_at + size]
-            else:
-                _bursts(ref.tensor.bytes, gm_offset, count, length, length + gm_gap)[...] = _bursts(
-                    self.ub, ub_at, count, length, ub_stride
-                )
-        row = (
-            self.core, kind, pipe, site.ordinal, ref.index, gm_offset, count, length, gm_gap,
-            slot, -1, -1,
-        )  # fmt: skip
-        self._rows.append(row)
-        if kind == STORE:
-            self._stores.append(row)
+        return buf.offset + slot * buf.slot_bytes + ub_offset, ub_stride
 
     def _field_misfit(self, site: OpSite, kind: int, form: str, *values: int) -> None:
         """Raise the DmaFieldError of a DMA whose values do not fit its form's fields."""
@@ -789,6 +581,7 @@ class AscendMachine:
     def transpose_blocks(
         self,
         site: OpSite,
+        pipe: int,
         source: UbBuffer,
         source_slot: int,
         target: UbBuffer,
@@ -796,7 +589,7 @@ class AscendMachine:
         rows: int,
         cols: int,
     ) -> None:
-        """``target[c][r] = source[r][c]`` over 32-byte blocks, on V: one numpy copy."""
+        """``target[c][r] = source[r][c]`` over 32-byte blocks, on ``pipe``: one numpy copy."""
         self._sites[site.ordinal] = site
         size = rows * cols * UB_ALIGN
         for buf, slot in ((source, source_slot), (target, target_slot)):
@@ -807,20 +600,23 @@ class AscendMachine:
                     f"{buf.describe(slot)} ({buf.slots} slot(s) of {buf.slot_bytes} bytes)",
                     self.core,
                 )
-        count = self._issue(V)
-        self._read(site, V, count, source, source_slot)
-        self._write(site, V, count, target, target_slot)
+        sync = self.sync
+        sync.read(site, pipe, source.sync[source_slot])
+        sync.write(site, pipe, target.sync[target_slot])
         src = source.offset + source_slot * source.slot_bytes
         dst = target.offset + target_slot * target.slot_bytes
         self.ub[dst : dst + size].reshape(cols, rows, UB_ALIGN)[...] = (
             self.ub[src : src + size].reshape(rows, cols, UB_ALIGN).transpose(1, 0, 2)
         )
         self._rows.append(
-            (self.core, TRANSPOSE, V, site.ordinal, -1, -1, rows, cols, 0, target_slot, -1, -1)
-        )
+            trace_row(
+                self.core, TRANSPOSE, pipe, site.ordinal,
+                n_burst=rows, burst_len=cols, slot=target_slot,
+            )
+        )  # fmt: skip
 
-    def fill_zero(self, site: OpSite, target: UbBuffer, slot: int, nbytes: int) -> None:
-        """Zero ``align32(nbytes)`` bytes at the start of a slot, on V."""
+    def fill_zero(self, site: OpSite, pipe: int, target: UbBuffer, slot: int, nbytes: int) -> None:
+        """Zero ``align32(nbytes)`` bytes at the start of a slot, on ``pipe``."""
         self._sites[site.ordinal] = site
         size = align_up(nbytes)
         if nbytes < 1 or not 0 <= slot < target.slots or size > target.slot_bytes:
@@ -830,28 +626,23 @@ class AscendMachine:
                 f"{target.describe(slot)} ({target.slots} slot(s) of {target.slot_bytes} bytes)",
                 self.core,
             )
-        self._write(site, V, self._issue(V), target, slot)
+        self.sync.write(site, pipe, target.sync[slot])
         start = target.offset + slot * target.slot_bytes
         self.ub[start : start + size] = 0
-        self._rows.append((self.core, FILL_ZERO, V, site.ordinal, -1, -1, 1, size, 0, slot, -1, -1))
+        self._rows.append(
+            trace_row(
+                self.core, FILL_ZERO, pipe, site.ordinal, n_burst=1, burst_len=size, slot=slot
+            )
+        )
 
     # ------------------------------------------------------------ strategies (issue 13)
     # The two ops the vendor's strategies need. Kept together and apart from the rest so
     # that they move as a block into the machine's split modules (sync, DMA).
 
-    def pipe_barrier(self, site: OpSite) -> None:
-        """``PipeBarrier<PIPE_ALL>``: every pipe learns that every op issued so far, on
-        any pipe, has finished (the element-wise max of all knowledge vectors)."""
-        self._sites[site.ordinal] = site
-        known = self._known
-        everything = [max(column) for column in zip(*known, strict=True)]
-        for pipe in range(_NUM_PIPES):
-            known[pipe] = everything.copy()
-        self._rows.append((self.core, PIPE_BARRIER, S, site.ordinal, -1, -1, 0, 0, 0, -1, -1, -1))
-
     def load_transposed(
         self,
         site: OpSite,
+        pipe: int,
         ref: GmRef,
         gm_offset: int,
         buf: UbBuffer,
@@ -861,7 +652,7 @@ class AscendMachine:
         cols: int,
         gm_gap: int,
     ) -> None:
-        """``ascend.load_transposed`` (Ascend 950's 3-D copy) on MTE2: ``rows`` GM bursts
+        """``ascend.load_transposed`` (Ascend 950's 3-D copy) on ``pipe``: ``rows`` GM bursts
         of ``cols`` 32-byte blocks, block (r, c) landing at UB block ``c * rows + r``.
         Recorded as a ``load`` row of its GM side (``rows`` bursts of ``cols * 32``)."""
         self._sites[site.ordinal] = site
@@ -896,24 +687,25 @@ class AscendMachine:
                 f"has {ref.nbytes} bytes",
                 self.core,
             )
-        self._write(site, MTE2, self._issue(MTE2), buf, slot)
+        self.sync.write(site, pipe, buf.sync[slot])
         ub_at = buf.offset + slot * buf.slot_bytes + ub_offset
         source = _bursts(ref.tensor.bytes, gm_offset, rows, length, length + gm_gap)
         target = self.ub[ub_at : ub_at + rows * length].reshape(cols, rows, UB_ALIGN)
         target[...] = source.reshape(rows, cols, UB_ALIGN).transpose(1, 0, 2)
         self._rows.append(
-            (self.core, LOAD, MTE2, site.ordinal, ref.index, gm_offset, rows, length, gm_gap,
-             slot, -1, -1)
+            trace_row(
+                self.core, LOAD, pipe, site.ordinal, tensor=ref.index, gm_offset=gm_offset,
+                n_burst=rows, burst_len=length, gm_gap=gm_gap, slot=slot,
+            )
         )  # fmt: skip
 
     # ------------------------------------------------------------ compute stage
     #
     # A fused consumer's instructions (``ascend.vcast``, ``vscalar``, ``vrows``): each one
-    # vectorised numpy call over the whole tile, on the vector pipe, with the UB checks
-    # of the other ops. Float32 arithmetic is numpy's float32 (each op rounded to nearest
-    # even, never fused); conversions are ``pakv_dialect.dtypes.cast_values`` (a
-    # quantising body's rounding and saturation included), clamps ``np.maximum`` /
-    # ``np.minimum``.
+    # vectorised numpy call over the whole tile, on its pipe, with the UB checks of the
+    # other ops. Float32 arithmetic is numpy's float32 (each op rounded to nearest even,
+    # never fused); conversions are ``pakv_dialect.dtypes.cast_values`` (a quantising
+    # body's rounding and saturation included), clamps ``np.maximum`` / ``np.minimum``.
 
     def _vector_range(
         self, site: OpSite, what: str, buf: UbBuffer, slot: int, offset: int, nbytes: int
@@ -936,21 +728,46 @@ class AscendMachine:
         return buf.offset + slot * buf.slot_bytes + offset
 
     def _vector_sync(
-        self, site: OpSite, reads: Sequence[tuple[UbBuffer, int]], target: UbBuffer, slot: int
+        self,
+        site: OpSite,
+        pipe: int,
+        reads: Sequence[tuple[UbBuffer, int]],
+        target: UbBuffer,
+        slot: int,
     ) -> None:
-        count = self._issue(V)
+        sync = self.sync
         for buf, read_slot in reads:
-            self._read(site, V, count, buf, read_slot)
-        self._write(site, V, count, target, slot)
+            sync.read(site, pipe, buf.sync[read_slot])
+        sync.write(site, pipe, target.sync[slot])
 
-    def _vector_row(self, site: OpSite, target_slot: int, elements: int, nbytes: int) -> None:
+    def _vector_row(
+        self, site: OpSite, pipe: int, target_slot: int, elements: int, nbytes: int
+    ) -> None:
         self._rows.append(
-            (self.core, VECTOR, V, site.ordinal, -1, -1, elements, nbytes, 0, target_slot, -1, -1)
-        )
+            trace_row(
+                self.core, VECTOR, pipe, site.ordinal,
+                n_burst=elements, burst_len=nbytes, slot=target_slot,
+            )
+        )  # fmt: skip
+
+    def _vector_kind(self, site: OpSite, op: str, kind: str, known: Collection[str]) -> None:
+        if kind not in known:
+            raise UnknownVariantError(
+                site, f"{op} of kind '{kind}': the kinds are {', '.join(known)}", self.core
+            )
+
+    def _element_kind(self, site: OpSite, name: str) -> ElementKind:
+        try:
+            return kind_named(name)
+        except KeyError:
+            raise UnknownVariantError(
+                site, f"vcast of element kind '{name}', which the machine does not know", self.core
+            ) from None
 
     def vcast(
         self,
         site: OpSite,
+        pipe: int,
         source_kind: str,
         target_kind: str,
         source: UbBuffer,
@@ -963,7 +780,8 @@ class AscendMachine:
     ) -> None:
         """Convert ``count`` elements (AscendC ``Cast``): the operands may not overlap."""
         self._sites[site.ordinal] = site
-        src_kind, dst_kind = kind_named(source_kind), kind_named(target_kind)
+        src_kind = self._element_kind(site, source_kind)
+        dst_kind = self._element_kind(site, target_kind)
         src_bytes, dst_bytes = count * src_kind.size, count * dst_kind.size
         src = self._vector_range(
             site, "vcast source", source, source_slot, source_offset, src_bytes
@@ -978,11 +796,11 @@ class AscendMachine:
                 f"[{dst}, {dst + dst_bytes}) of the UB: a conversion's operands must not overlap",
                 self.core,
             )
-        self._vector_sync(site, ((source, source_slot),), target, target_slot)
+        self._vector_sync(site, pipe, ((source, source_slot),), target, target_slot)
         values = self.ub[src : src + src_bytes].view(src_kind.storage)
         converted = cast_values(values, src_kind, dst_kind)
         self.ub[dst : dst + dst_bytes] = converted.view(np.uint8)
-        self._vector_row(site, target_slot, count, dst_bytes)
+        self._vector_row(site, pipe, target_slot, count, dst_bytes)
 
     def _floats(
         self, site: OpSite, what: str, buf: UbBuffer, slot: int, offset: int, count: int
@@ -993,6 +811,7 @@ class AscendMachine:
     def vscalar(
         self,
         site: OpSite,
+        pipe: int,
         kind: str,
         source: UbBuffer,
         source_slot: int,
@@ -1004,24 +823,26 @@ class AscendMachine:
         count: int,
     ) -> None:
         """``target = source <kind> scalar`` in float32 (``sub`` adds the negated scalar,
-        as AscendC ``Adds`` does)."""
+        as AscendC ``Adds`` does; ``max`` / ``min`` clamp, as ``Maxs`` / ``Mins``)."""
         self._sites[site.ordinal] = site
+        self._vector_kind(site, "vscalar", kind, _SCALAR_KINDS)
         src = self._floats(site, "vscalar source", source, source_slot, source_offset, count)
         dst = self._floats(site, "vscalar target", target, target_slot, target_offset, count)
-        self._vector_sync(site, ((source, source_slot),), target, target_slot)
+        self._vector_sync(site, pipe, ((source, source_slot),), target, target_slot)
         value = np.float32(scalar)
         with np.errstate(over="ignore", invalid="ignore"):
-            if kind == "mul":
+            if kind == VectorKind.mul:
                 np.multiply(src, value, out=dst)
-            elif kind in ("max", "min"):  # a clamp (Maxs / Mins): NaN propagates
-                (np.maximum if kind == "max" else np.minimum)(src, value, out=dst)
+            elif kind in (VectorKind.max, VectorKind.min):  # a clamp (Maxs / Mins): NaN propagates
+                (np.maximum if kind == VectorKind.max else np.minimum)(src, value, out=dst)
             else:
-                np.add(src, -value if kind == "sub" else value, out=dst)
-        self._vector_row(site, target_slot, count, 4 * count)
+                np.add(src, -value if kind == VectorKind.sub else value, out=dst)
+        self._vector_row(site, pipe, target_slot, count, 4 * count)
 
     def vrows(
         self,
         site: OpSite,
+        pipe: int,
         kind: str,
         source: UbBuffer,
         source_slot: int,
@@ -1039,6 +860,7 @@ class AscendMachine:
         """``target[r, c] = source[r, c] <kind> vector[c]`` in float32, rows ``pitch``
         elements apart (AscendC ``Add`` / ``Sub`` / ``Mul`` per row)."""
         self._sites[site.ordinal] = site
+        self._vector_kind(site, "vrows", kind, _ROW_UFUNCS)
         if cols > pitch or (pitch * 4) % UB_ALIGN:
             raise UbMisalignedError(
                 site,
@@ -1050,9 +872,10 @@ class AscendMachine:
         src = self._floats(site, "vrows source", source, source_slot, source_offset, span)
         dst = self._floats(site, "vrows target", target, target_slot, target_offset, span)
         vec = self._floats(site, "vrows vector", vector, vector_slot, vector_offset, cols)
-        self._vector_sync(site, ((source, source_slot), (vector, vector_slot)), target, target_slot)
-        ufunc = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[kind]
+        self._vector_sync(
+            site, pipe, ((source, source_slot), (vector, vector_slot)), target, target_slot
+        )
         out = dst.reshape(rows, pitch)[:, :cols]
         with np.errstate(over="ignore", invalid="ignore"):
-            ufunc(src.reshape(rows, pitch)[:, :cols], vec, out=out)
-        self._vector_row(site, target_slot, rows * cols, 4 * rows * cols)
+            _ROW_UFUNCS[kind](src.reshape(rows, pitch)[:, :cols], vec, out=out)
+        self._vector_row(site, pipe, target_slot, rows * cols, 4 * rows * cols)

@@ -36,7 +36,8 @@ from pakv_dialect.tiling import Tiling
 from runtime.golden import total_length
 from runtime.interpreter.array_functions import allocate
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import AscendMachine, MachineTrace
+from runtime.interpreter.machine import AscendMachine
+from runtime.interpreter.trace import MachineTrace
 from runtime.memory import GmTensor
 
 T = TypeVar("T")

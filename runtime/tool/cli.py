@@ -48,8 +48,9 @@ from runtime.ascendc.host_build import HostBuildError, HostCompilerMissing, Host
 from runtime.call import API_NAMES, GatherCall, RunSizes
 from runtime.host.errors import AclnnError
 from runtime.interpreter.fast_path import KernelCompileError
-from runtime.interpreter.machine import LOAD, STORE, MachineFault
+from runtime.interpreter.faults import MachineFault
 from runtime.interpreter.sequence import KernelLaunch, entry_function
+from runtime.interpreter.trace import LOAD, STORE
 from runtime.tool.compare import Workbench, compare_strategies, tune
 from runtime.tool.explain import (
     build_report,

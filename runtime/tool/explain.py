@@ -34,8 +34,8 @@ from pakv_dialect.tiling import balanced_range
 from passes.strategy import Strategy
 from runtime.call import CACHE_ROLES
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import STORE, TRACE_KINDS, MachineTrace
 from runtime.interpreter.sequence import KernelLaunch
+from runtime.interpreter.trace import STORE, TRACE_KINDS, MachineTrace
 from runtime.tool.compare import Comparison, Refused, Tuning
 from runtime.tool.program import CompiledProgram
 from runtime.tool.scatter_workload import ScatterOperands

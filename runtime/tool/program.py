@@ -41,7 +41,8 @@ from runtime.host.checks import verifier_message
 from runtime.host.executors import run_host_program
 from runtime.host.lowered import LoweredKernel, LoweredRun, apply_pipeline, compile_kernel
 from runtime.interpreter.fast_path import CompiledKernel
-from runtime.interpreter.machine import AscendMachine, OpSite
+from runtime.interpreter.faults import OpSite
+from runtime.interpreter.machine import AscendMachine
 from runtime.interpreter.pakv_functions import run_function
 from runtime.interpreter.sequence import (
     KernelLaunch,

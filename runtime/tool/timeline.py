@@ -1,6 +1,6 @@
 """The interpreter's per-core trace as a timeline: a cost model and Chrome Trace Event JSON.
 
-The machine (``runtime.interpreter.machine``) records *what* each core did, in issue order,
+The machine records *what* each core did (``runtime.interpreter.trace``), in issue order,
 but not *when*: it runs the cores one after another on the host. This module puts the
 recorded ops on a time axis with a cost model whose every parameter has a public source
 or says it is a guess, then writes the Chrome Trace Event format, which Perfetto
@@ -98,7 +98,7 @@ import numpy as np
 
 from pakv_dialect.ascend import UB_ALIGN, Pipe
 from pakv_dialect.soc import SocInfo
-from runtime.interpreter.machine import (
+from runtime.interpreter.trace import (
     FILL_ZERO,
     LOAD,
     LOAD_SCALAR,
