@@ -84,8 +84,78 @@ def _memref_type(value: SSAValue) -> MemRefType:
     return value.type  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
 
 
+class StreamMaps:
+    """What the gather and the scatter share about their streams' fused bodies: each
+    stream (``key``, ``value``) may carry a per-element body (``key_map`` /
+    ``value_map``, ``pakv_dialect.elementwise``) with its parameters (``key_params`` /
+    ``value_params``: one f32 per tensor, or one per channel of the token-major tensor).
+    A gather's body maps a cache's elements to its output's (SPEC section 7), a
+    scatter's the new tokens' to the cache's (section 8); everything else about the
+    bodies (the verifier, the SoC's casts) is one piece of code here. The ops say where
+    their bodies are (:meth:`stream_map`) and what they connect (:meth:`stream_ends`,
+    :meth:`stream_tokens`)."""
+
+    def stream_map(self, stream: str) -> tuple[Region | None, Sequence[SSAValue]]:
+        """The body and parameters of ``stream`` (``key`` or ``value``)."""
+        raise NotImplementedError
+
+    def stream_ends(self, stream: str) -> tuple[SSAValue, SSAValue]:
+        """The tensors ``stream``'s body reads elements of and writes elements to."""
+        raise NotImplementedError
+
+    def stream_tokens(self, stream: str) -> SSAValue:
+        """``stream``'s token-major tensor: its channels index the parameters."""
+        raise NotImplementedError
+
+    def stream_program(self, stream: str) -> ElementwiseProgram | None:
+        """What ``stream``'s map computes (valid after verification); None: no map."""
+        region, params = self.stream_map(stream)
+        if region is None:
+            return None
+        source, target = self.stream_ends(stream)
+        return check_body(
+            f"{stream}_map",
+            region.block,
+            _memref_type(source).get_element_type(),
+            _memref_type(target).get_element_type(),
+            len(params),
+        )
+
+    @property
+    def is_fused(self) -> bool:
+        """Whether a body is fused into either stream."""
+        return any(self.stream_map(stream)[0] is not None for stream in ("key", "value"))
+
+    def verify_maps(self) -> None:
+        """Each stream's map: its parameters' shapes and its body, against the stream's
+        element types. A stream without a map takes no parameters."""
+        for stream in ("key", "value"):
+            region, params = self.stream_map(stream)
+            if region is None:
+                if params:
+                    raise VerifyException(
+                        f"{stream}_params are the parameters of {stream}_map, which is absent"
+                    )
+                continue
+            tokens = _memref_type(self.stream_tokens(stream))
+            check_params(f"{stream}_map", params, tokens.get_shape()[1:])
+            self.stream_program(stream)
+
+    def verify_map_casts(self, soc_name: str) -> None:
+        """The SoC's ``Cast`` table runs every conversion of the bodies (SPEC section 4;
+        the SoC is known to exist)."""
+        soc = soc_info(soc_name)
+        for stream in ("key", "value"):
+            program = self.stream_program(stream)
+            if program is not None:
+                try:
+                    hardware_casts(program, soc)
+                except VerifyException as e:
+                    raise VerifyException(f"{stream}_map: {e}") from e
+
+
 @irdl_op_definition
-class GatherOp(IRDLOperation):
+class GatherOp(IRDLOperation, StreamMaps):
     """Gather a paged KV cache into contiguous token-major key and value outputs.
 
     For each sequence ``i`` and token ``j < len_i`` (SPEC section 2), the row
@@ -221,30 +291,18 @@ class GatherOp(IRDLOperation):
         return tuple((role, value) for role, value in roles if value is not None)
 
     def stream_map(self, stream: str) -> tuple[Region | None, Sequence[SSAValue]]:
-        """The body and parameters of ``stream`` (``key`` or ``value``)."""
         if stream == "key":
             return self.key_map, self.key_params
         return self.value_map, self.value_params
 
-    def stream_program(self, stream: str) -> ElementwiseProgram | None:
-        """What ``stream``'s map computes (valid after verification); None: no map."""
-        region, params = self.stream_map(stream)
-        if region is None:
-            return None
-        cache = self.key_cache if stream == "key" else self.value_cache
-        out = self.key_out if stream == "key" else self.value_out
-        return check_body(
-            f"{stream}_map",
-            region.block,
-            self.memref_type(cache).get_element_type(),
-            self.memref_type(out).get_element_type(),
-            len(params),
-        )
+    def stream_ends(self, stream: str) -> tuple[SSAValue, SSAValue]:
+        """A gather's body maps a cache's elements to its output's."""
+        if stream == "key":
+            return self.key_cache, self.key_out
+        return self.value_cache, self.value_out
 
-    @property
-    def is_fused(self) -> bool:
-        """Whether a consumer is fused into either stream."""
-        return self.key_map is not None or self.value_map is not None
+    def stream_tokens(self, stream: str) -> SSAValue:
+        return self.key_out if stream == "key" else self.value_out
 
     def verify_(self) -> None:
         self.verify_distinct_outputs()
@@ -316,22 +374,6 @@ class GatherOp(IRDLOperation):
         r.equal("value_out", 0, "num_tokens", ko.get_shape()[0], vo.get_shape()[0])
         self.verify_maps()
 
-    def verify_maps(self) -> None:
-        """Each stream's map: its parameters' shapes and its body (SPEC section 7),
-        against the stream's cache and output element types. A stream without a map
-        takes no parameters."""
-        for stream in ("key", "value"):
-            region, params = self.stream_map(stream)
-            if region is None:
-                if params:
-                    raise VerifyException(
-                        f"{stream}_params are the parameters of {stream}_map, which is absent"
-                    )
-                continue
-            out = self.memref_type(self.key_out if stream == "key" else self.value_out)
-            check_params(f"{stream}_map", params, out.get_shape()[1:])
-            self.stream_program(stream)
-
     def verify_positive_layout(self) -> None:
         """A static layout dimension of 0 can never describe a token."""
         check_positive_caches(
@@ -351,14 +393,7 @@ class GatherOp(IRDLOperation):
             (("key_cache", key_kind), ("value_cache", value_kind)),
             ("block_tables", index),
         )
-        soc = soc_info(soc_name)
-        for stream in ("key", "value"):
-            program = self.stream_program(stream)
-            if program is not None:
-                try:
-                    hardware_casts(program, soc)
-                except VerifyException as e:
-                    raise VerifyException(f"{stream}_map: {e}") from e
+        self.verify_map_casts(soc_name)
 
 
 @irdl_op_definition
@@ -424,7 +459,7 @@ SCATTER_OPERATOR = "ScatterPaKvCache"
 
 
 @irdl_op_definition
-class ScatterOp(IRDLOperation):
+class ScatterOp(IRDLOperation, StreamMaps):
     """Scatter new tokens into the paged key and value caches (SPEC section 8).
 
     Token ``t`` of ``key``/``value`` goes to slot ``s = slot_mapping[t]``: position
@@ -503,30 +538,18 @@ class ScatterOp(IRDLOperation):
         )
 
     def stream_map(self, stream: str) -> tuple[Region | None, Sequence[SSAValue]]:
-        """The body and parameters of ``stream`` (``key`` or ``value``)."""
         if stream == "key":
             return self.key_map, self.key_params
         return self.value_map, self.value_params
 
-    def stream_program(self, stream: str) -> ElementwiseProgram | None:
-        """What ``stream``'s map computes (valid after verification); None: no map."""
-        region, params = self.stream_map(stream)
-        if region is None:
-            return None
-        tokens = self.key if stream == "key" else self.value
-        cache = self.key_cache if stream == "key" else self.value_cache
-        return check_body(
-            f"{stream}_map",
-            region.block,
-            self.memref_type(tokens).get_element_type(),
-            self.memref_type(cache).get_element_type(),
-            len(params),
-        )
+    def stream_ends(self, stream: str) -> tuple[SSAValue, SSAValue]:
+        """A scatter's body maps the new tokens' elements to the cache's."""
+        if stream == "key":
+            return self.key, self.key_cache
+        return self.value, self.value_cache
 
-    @property
-    def is_fused(self) -> bool:
-        """Whether a producer is fused into either stream."""
-        return self.key_map is not None or self.value_map is not None
+    def stream_tokens(self, stream: str) -> SSAValue:
+        return self.key if stream == "key" else self.value
 
     @property
     def mode(self) -> CacheMode:
@@ -602,22 +625,6 @@ class ScatterOp(IRDLOperation):
         r.equal("value", 0, "num_tokens", key.get_shape()[0], value.get_shape()[0])
         self.verify_maps()
 
-    def verify_maps(self) -> None:
-        """Each stream's map (SPEC section 8's quantisation, or any body): its parameters
-        per tensor or per channel of the tokens, its body from the tokens' element type to
-        the cache's. A stream without a map takes no parameters."""
-        for stream in ("key", "value"):
-            region, params = self.stream_map(stream)
-            if region is None:
-                if params:
-                    raise VerifyException(
-                        f"{stream}_params are the parameters of {stream}_map, which is absent"
-                    )
-                continue
-            tokens = self.memref_type(self.key if stream == "key" else self.value)
-            check_params(f"{stream}_map", params, tokens.get_shape()[1:])
-            self.stream_program(stream)
-
     def verify_positive_layout(self) -> None:
         """A static layout dimension of 0 can never describe a token."""
         check_positive_caches(
@@ -638,14 +645,7 @@ class ScatterOp(IRDLOperation):
             ("slot_mapping", index),
             SCATTER_OPERATOR,
         )
-        soc = soc_info(soc_name)
-        for stream in ("key", "value"):
-            program = self.stream_program(stream)
-            if program is not None:
-                try:
-                    hardware_casts(program, soc)
-                except VerifyException as e:
-                    raise VerifyException(f"{stream}_map: {e}") from e
+        self.verify_map_casts(soc_name)
 
 
 KvOp = GatherOp | ScatterOp
