@@ -198,7 +198,9 @@ class ComputeStage:
         count = kb.mul(rows, pitch)
         steps = self.compute.steps
         if not steps:
-            blocks = kb.divu(kb.value(kb.mul(count, self.compute.source.size)), UB_ALIGN)
+            # Whole 32-byte blocks, the last one partly: a row chunk's bytes need not
+            # be a multiple of 32 (the slots are, so the copy stays inside them).
+            blocks = kb.ceildivu(kb.value(kb.mul(count, self.compute.source.size)), UB_ALIGN)
             kb.insert(
                 TransposeBlocksOp(
                     source.buffer,

@@ -157,15 +157,23 @@ def _describe(op: Operation) -> str:
     return op.name
 
 
-def _check_foldable(gather: GatherOp, stream: str, consumer: MapOp, anchor: Operation) -> None:
-    """Everything :func:`fold_map` needs, or :class:`NotFused` saying what is missing.
-
-    ``anchor`` is the consumer as it sits in the IR (the ``linalg.generic`` that
-    ``consumer`` was raised from, or ``consumer`` itself)."""
-    buffer = consumer.source
-    block = gather.parent_block()
-    if gather.stream_map(stream)[0] is not None:
-        raise NotFused(f"the {stream} stream of the gather already has a fused consumer")
+def _check_intermediate(
+    op: GatherOp | ScatterOp,
+    stream: str,
+    body: MapOp,
+    anchor: Operation,
+    buffer: SSAValue,
+    role: str,
+) -> Block:
+    """What fusing ``body`` (a gather's ``consumer`` or a scatter's ``producer``, as
+    ``role`` says; ``anchor`` is it as it sits in the IR) into ``op``'s ``stream`` needs
+    of the intermediate ``buffer`` between them, for both directions: the stream is
+    free, the buffer is the function's own (``memref.alloc``) in ``op``'s block, and
+    nothing but the two of them reads or writes it. Returns the block; the caller
+    checks the order of the ops, which differs by direction."""
+    block = op.parent_block()
+    if op.stream_map(stream)[0] is not None:
+        raise NotFused(f"the {stream} stream of the {op.name} already has a fused {role}")
     if isinstance(buffer, BlockArgument):
         raise NotFused(
             f"the intermediate is argument #{buffer.index} of the function: the caller's "
@@ -175,14 +183,22 @@ def _check_foldable(gather: GatherOp, stream: str, consumer: MapOp, anchor: Oper
     alloc = buffer.owner
     if not isinstance(alloc, memref.AllocOp):
         raise NotFused(f"the intermediate is not made by memref.alloc: {buffer}")
-    if anchor.parent_block() is not block or alloc.parent_block() is not block:
-        raise NotFused("the gather, its intermediate and the consumer must share one block")
+    if block is None or anchor.parent_block() is not block or alloc.parent_block() is not block:
+        raise NotFused(f"the {op.name}, its intermediate and the {role} must share one block")
     for use in buffer.uses:
         user = use.operation
-        if user in (gather, anchor, consumer) or isinstance(user, memref.DeallocOp | memref.DimOp):
+        if user in (op, anchor, body) or isinstance(user, memref.DeallocOp | memref.DimOp):
             continue
-        raise NotFused(f"the intermediate is also read by {_describe(user)}")
-    assert block is not None
+        raise NotFused(f"the intermediate is also used by {_describe(user)}")
+    return block
+
+
+def _check_foldable(gather: GatherOp, stream: str, consumer: MapOp, anchor: Operation) -> None:
+    """Everything :func:`fold_map` needs, or :class:`NotFused` saying what is missing.
+
+    ``anchor`` is the consumer as it sits in the IR (the ``linalg.generic`` that
+    ``consumer`` was raised from, or ``consumer`` itself)."""
+    block = _check_intermediate(gather, stream, consumer, anchor, consumer.source, "consumer")
     if block.get_operation_index(anchor) < block.get_operation_index(gather):
         raise NotFused("the consumer runs before the gather")
     written = [consumer.target, *consumer.params]
@@ -290,26 +306,7 @@ def _check_producer_foldable(
     """Everything :func:`fold_producer` needs, or :class:`NotFused` saying what is
     missing (``anchor``: the producer as it sits in the IR)."""
     buffer = producer.target
-    block = scatter.parent_block()
-    if scatter.stream_map(stream)[0] is not None:
-        raise NotFused(f"the {stream} stream of the scatter already has a fused producer")
-    if isinstance(buffer, BlockArgument):
-        raise NotFused(
-            f"the intermediate is argument #{buffer.index} of the function: the caller's "
-            "memory, which the caller may read after the call and fusion would leave "
-            "unwritten (allocate it in the function to fuse)"
-        )
-    alloc = buffer.owner
-    if not isinstance(alloc, memref.AllocOp):
-        raise NotFused(f"the intermediate is not made by memref.alloc: {buffer}")
-    if anchor.parent_block() is not block or alloc.parent_block() is not block:
-        raise NotFused("the producer, its intermediate and the scatter must share one block")
-    for use in buffer.uses:
-        user = use.operation
-        if user in (scatter, anchor, producer) or isinstance(user, memref.DeallocOp | memref.DimOp):
-            continue
-        raise NotFused(f"the intermediate is also used by {_describe(user)}")
-    assert block is not None
+    block = _check_intermediate(scatter, stream, producer, anchor, buffer, "producer")
     if block.get_operation_index(anchor) > block.get_operation_index(scatter):
         raise NotFused("the producer runs after the scatter")
     read = [producer.source, *producer.params]

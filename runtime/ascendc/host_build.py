@@ -49,9 +49,18 @@ from runtime.call import KernelCall
 STAND_IN_DIR = Path(__file__).resolve().parent / "stand_in"
 """The stand-in headers (package data)."""
 
-CXX_FLAGS = ("-std=c++17", "-Og", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC")
+CXX_FLAGS = (
+    "-std=c++17", "-Og", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+    "-fvisibility-inlines-hidden", "-fno-gnu-unique",
+)  # fmt: skip
 """The printed unit must compile warning-free. -Og runs as fast as -O1 here (the time
-goes to memmove) and compiles in half the time."""
+goes to memmove) and compiles in half the time. Each library keeps its own copy of the
+stand-in: libraries for different SoCs are built with different -D flags (UB size,
+APIs), and one process loads many of them, so the stand-in's inline functions and their
+static state (the per-thread simulated core, sized by the SoC's UB) must not be merged
+across libraries by the dynamic linker (inline functions hidden; no STB_GNU_UNIQUE
+symbols, which even RTLD_LOCAL libraries share). Merged, a 950 kernel could run on a
+910B-sized UB: heap corruption, seen as a rare abort."""
 
 COMPILER_ENV = "CXX"
 """Names the C++ compiler (default ``g++``)."""

@@ -861,11 +861,13 @@ class AscendMachine:
         elements apart (AscendC ``Add`` / ``Sub`` / ``Mul`` per row)."""
         self._sites[site.ordinal] = site
         self._vector_kind(site, "vrows", kind, _ROW_UFUNCS)
-        if cols > pitch or (pitch * 4) % UB_ALIGN:
+        if cols > pitch or (rows > 1 and (pitch * 4) % UB_ALIGN):
+            # The printed helper calls the row op at float offset r * pitch for each row:
+            # every such start must be 32-byte aligned (the first one always is).
             raise UbMisalignedError(
                 site,
-                f"vrows of {cols} columns with a pitch of {pitch} elements: rows must hold "
-                f"their columns and start 32-byte aligned",
+                f"vrows of {rows} rows of {cols} columns with a pitch of {pitch} elements: "
+                "rows must hold their columns and start 32-byte aligned",
                 self.core,
             )
         span = rows * pitch

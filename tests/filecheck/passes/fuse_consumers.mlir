@@ -189,10 +189,10 @@ func.func @refused(%kc: memref<?x2x16x32xi8>, %vc: memref<?x2x16x32xi8>, %bt: me
 
 // CHECK-LABEL: func.func @refused(
 // CHECK:         pakv.gather PA_NZ caches(%kc, %vc) tables(%bt) lens(%sl) into(%ki, %vi) :
-// CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "the intermediate is also read by memref.copy"}
+// CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "the intermediate is also used by memref.copy"}
 // CHECK:         linalg.generic {{.*}} attrs = {pakv.not_fused = "arith.divf is not supported in a fused body (supported: arith.addf, arith.constant, arith.extf, arith.fptosi, arith.maximumf, arith.minimumf, arith.mulf, arith.sitofp, arith.subf, arith.truncf, arith.uitofp, math.roundeven, pakv.extf, pakv.yield)"}
 
-// STRICT: consumer not fused: the intermediate is also read by memref.copy
+// STRICT: consumer not fused: the intermediate is also used by memref.copy
 
 // -----
 
