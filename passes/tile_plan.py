@@ -388,38 +388,17 @@ def _norm_compute_stream(
 
 
 def _nz_compute_stream(
-    stream: ComputeStream, elements: int, block_size: int, one_group: bool
+    stream: ComputeStream, elements: int, block_size: int, one_group: bool, *, cache_size: int
 ) -> StreamPlan:
-    """The copy kernel's PA_NZ tile shape for a group-major slot of ``elements`` elements
-    (``one_group``: :func:`nz_load_gap_fits` says no); after the transpose a tile's rows
-    are contiguous (each ``tile_groups`` 32-byte rows)."""
+    """The copy kernel's PA_NZ tile shape (``nz_stream``) for a slot of ``elements``
+    elements of the cache's element (``cache_size`` bytes: the loaded one in a gather,
+    the computed one in a scatter), ``one_group``: :func:`nz_load_gap_fits` says no.
+    After the gather's transpose, or before the scatter's, a tile's rows are contiguous:
+    each ``tile_groups`` 32-byte rows of the cache's element, as many channels."""
     copy = nz_stream(
-        stream.elements * stream.in_size, block_size, elements * stream.in_size,
-        one_group=one_group,
-    )  # fmt: skip
-    channels = copy.tile_groups * (NZ_ROW_BYTES // stream.in_size)
-    return StreamPlan(
-        stream.elements * stream.out_size,
-        copy.tile_tokens * channels * stream.out_size,
-        groups=copy.groups,
-        tile_tokens=copy.tile_tokens,
-        tile_groups=copy.tile_groups,
-        row_pitch=channels,
-        tile_channels=channels,
+        stream.elements * cache_size, block_size, elements * cache_size, one_group=one_group
     )
-
-
-def _nz_scatter_compute_stream(
-    stream: ComputeStream, elements: int, block_size: int, one_group: bool
-) -> StreamPlan:
-    """A scatter's PA_NZ tile: the copy kernel's tile shape for the cache side (the
-    computed tokens, ``elements`` of them per slot, in row groups of the cache's element),
-    loaded token-major (a chunk of channels: ``tile_groups`` rows of the cache's)."""
-    copy = nz_stream(
-        stream.elements * stream.out_size, block_size, elements * stream.out_size,
-        one_group=one_group,
-    )  # fmt: skip
-    channels = copy.tile_groups * (NZ_ROW_BYTES // stream.out_size)
+    channels = copy.tile_groups * (NZ_ROW_BYTES // cache_size)
     return StreamPlan(
         stream.elements * stream.out_size,
         copy.tile_tokens * channels * stream.out_size,
@@ -496,8 +475,13 @@ def plan_compute_tiles(
     if nz:
         assert block_size is not None
         one_group = not nz_load_gap_fits(block_size, data_copy_pad=data_copy_pad)
-        stream_plan = _nz_scatter_compute_stream if nz_scatter else _nz_compute_stream
-        plans = tuple(stream_plan(s, elements, block_size, one_group) for s in streams)
+        plans = tuple(
+            _nz_compute_stream(
+                s, elements, block_size, one_group,
+                cache_size=s.out_size if nz_scatter else s.in_size,
+            )
+            for s in streams
+        )  # fmt: skip
     else:
         plans = tuple(_norm_compute_stream(s, elements, block_size) for s in streams)
     loaded = GROUP_MAJOR_BUFFER if nz and not nz_scatter else INPUT_BUFFER
